@@ -1,0 +1,163 @@
+/*
+ * sl.h - small shared pieces: errors, logging, allocation, buffers, DSNs, CRC32C.
+ *
+ * Depends on libc only; every other folder may include it.
+ *
+ * Errors: functions return 0 on success or a negative code: -errno for OS
+ *   failures, -SL_E... (below) for ours. The message is built once, at the
+ *   failure site, into a caller-owned struct sl_err with sl_err_set(), which
+ *   returns the code so a failure is one statement:
+ *       return sl_err_set(err, -SL_ECORRUPT, "'%s': bad crc at offset %llu", ...);
+ *   Messages are lowercase, one line, no full stop, and name the subject
+ *   (file and offset, table, position). They never contain a password:
+ *   print DSNs only through sl_dsn_redacted().
+ * Logging: sl_log(SL_INFO, "store", "fmt", ...) prints one line on stderr:
+ *   time, level, module, message. The level is checked before the arguments
+ *   are evaluated. SLUICE_LOG=debug|info|warn|error sets the level
+ *   (default info); SLUICE_TRACE=store,capture turns on SL_DEBUG for modules.
+ * Allocation: sl_xmalloc() and friends abort with the size on OOM: sluice is
+ *   a CLI, not a library.
+ * Buffers: struct sl_buf has a hard limit (max); an append past it fails with
+ *   -SL_ETOOBIG and leaves the buffer unchanged.
+ */
+#ifndef SL_H
+#define SL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Our error codes, listed once (libuv UV_ERRNO_MAP style). Values are positive
+ * here; functions return them negated. They start above errno's range. */
+#define SL_ERRNO_MAP(X)                                                   \
+	X(EINVAL_ARG, 1000, "invalid argument")                           \
+	X(ECORRUPT, 1001, "corrupt data")                                 \
+	X(ETORN, 1002, "torn write")                                      \
+	X(ETOOBIG, 1003, "value too large")                               \
+	X(EFORMAT, 1004, "unsupported format")                            \
+	X(EDB, 1005, "database error")                                    \
+	X(ECONFIG, 1006, "source configuration")                          \
+	X(ESTREAM, 1007, "stream mismatch")                               \
+	X(EAPPLY, 1008, "apply failed")                                   \
+	X(EEOF, 1009, "end of data")                                      \
+	X(EAGAIN_DATA, 1010, "no complete data yet")                      \
+	X(EINTR_STOP, 1011, "stopped by signal")                          \
+	X(EBUG, 1012, "internal error")
+
+enum sl_errno {
+#define SL_X_(name, val, text) SL_##name = val,
+	SL_ERRNO_MAP(SL_X_)
+#undef SL_X_
+};
+
+/* Text for a (negative) code: ours or strerror(). */
+const char *sl_strerror(int code);
+
+#define SL_ERR_LEN 512
+struct sl_err {
+	int code;		/* 0 or the negative code last set */
+	char msg[SL_ERR_LEN];	/* one line, no newline */
+};
+#define SL_ERR_INIT { 0, { 0 } }
+
+/* Fill err (may be NULL) and return code. Printf-style. */
+int sl_err_set(struct sl_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Prefix an existing message: "ctx: old message". Returns err->code. */
+int sl_err_prefix(struct sl_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A broken invariant: print file, line and message, then abort. */
+#define sl_bug(...) sl__bug(__FILE__, __LINE__, __VA_ARGS__)
+void sl__bug(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
+
+/* ---- logging ---- */
+enum sl_level { SL_DEBUG = 0, SL_INFO = 1, SL_WARN = 2, SL_ERROR = 3 };
+extern int sl_log_level;	/* messages below this level are dropped */
+int sl_log_enabled(enum sl_level lvl, const char *module);
+void sl__log(enum sl_level lvl, const char *module, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define sl_log(lvl, module, ...)                                          \
+	do {                                                              \
+		if ((int)(lvl) >= sl_log_level || sl_log_enabled((lvl), (module))) \
+			sl__log((lvl), (module), __VA_ARGS__);           \
+	} while (0)
+/* Read SLUICE_LOG / SLUICE_TRACE once at start-up. */
+void sl_log_init(void);
+
+/* ---- allocation ---- */
+void *sl_xmalloc(size_t n);
+void *sl_xcalloc(size_t nmemb, size_t size);
+void *sl_xrealloc(void *p, size_t n);
+char *sl_xstrdup(const char *s);
+char *sl_xstrndup(const char *s, size_t n);
+/* Allocate and format, aborting on OOM. */
+char *sl_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- buffers ---- */
+/* Invariants: len <= cap; len <= max; data is NULL or owns cap bytes. */
+struct sl_buf {
+	uint8_t *data;
+	size_t len, cap;
+	size_t max;		/* hard limit */
+};
+#define SL_BUF_INIT(limit) { .data = NULL, .len = 0, .cap = 0, .max = (limit) }
+#define SL_BUF_UNLIMITED ((size_t)1 << 40)
+void sl_buf_init(struct sl_buf *b, size_t max);
+int sl_buf_reserve(struct sl_buf *b, size_t extra);	/* 0 or -SL_ETOOBIG */
+int sl_buf_add(struct sl_buf *b, const void *p, size_t n);
+int sl_buf_addc(struct sl_buf *b, uint8_t c);
+int sl_buf_adds(struct sl_buf *b, const char *s);	/* without the NUL */
+int sl_buf_addf(struct sl_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Keep the contents NUL-terminated (not counted in len); returns data as char*. */
+const char *sl_buf_cstr(struct sl_buf *b);
+void sl_buf_reset(struct sl_buf *b);			/* len = 0, keeps memory */
+void sl_buf_release(struct sl_buf *b);			/* frees; idempotent */
+uint8_t *sl_buf_detach(struct sl_buf *b, size_t *len);	/* caller free()s */
+
+/* ---- DSNs ----
+ * mysql://user[:password]@host[:port][/db][?socket=PATH&ssl-ca=PATH&...]
+ * The password may come from the URL; the env variable named by the caller
+ * (SLUICE_SOURCE_PASSWORD / SLUICE_DEST_PASSWORD) overrides it when set, and
+ * a password file (?password-file=PATH, first line) is read when given.
+ * Percent-escapes are decoded in user, password, db and parameter values. */
+struct sl_dsn {
+	char *user;
+	char *password;		/* secret: never print */
+	char *host;		/* "localhost" when only a socket is given */
+	unsigned port;		/* 0 = default 3306 */
+	char *db;		/* may be NULL */
+	char *socket;		/* may be NULL */
+	char *ssl_ca, *ssl_cert, *ssl_key;	/* may be NULL */
+};
+int sl_dsn_parse(struct sl_dsn *d, const char *url, const char *password_env,
+		 struct sl_err *err);
+void sl_dsn_release(struct sl_dsn *d);
+/* "mysql://user@host:port/db" with no password, into a static-per-call buffer
+ * owned by the caller (size n). Returns out. */
+char *sl_dsn_redacted(const struct sl_dsn *d, char *out, size_t n);
+
+/* ---- checksums and small helpers ---- */
+/* CRC32C (Castagnoli), as in iSCSI/ext4; crc = 0 to start. */
+uint32_t sl_crc32c(uint32_t crc, const void *data, size_t n);
+/* Monotonic and wall clocks. */
+uint64_t sl_now_ms(void);
+uint64_t sl_wall_us(void);
+/* Parse "64M", "4k", "1G", "123" into bytes. 0 or -SL_EINVAL_ARG. */
+int sl_parse_size(const char *s, uint64_t *out);
+/* Little-endian loads/stores. */
+static inline uint16_t sl_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t sl_le24(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16; }
+static inline uint32_t sl_le32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static inline uint64_t sl_le64(const uint8_t *p) { return (uint64_t)sl_le32(p) | (uint64_t)sl_le32(p + 4) << 32; }
+static inline void sl_put_le32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24); }
+static inline void sl_put_le64(uint8_t *p, uint64_t v) { sl_put_le32(p, (uint32_t)v); sl_put_le32(p + 4, (uint32_t)(v >> 32)); }
+
+/* Signals: cli installs handlers for SIGINT/SIGTERM that set this flag;
+ * long loops poll it and finish cleanly. */
+extern volatile int sl_stop_requested;
+void sl_install_stop_handlers(void);
+
+#endif

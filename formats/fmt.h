@@ -1,0 +1,80 @@
+/*
+ * fmt.h - the event model (formats/sluice.proto, compiled by protobuf-c at
+ * build time into sluice.pb-c.h) and the helpers every reader and writer of
+ * records shares.
+ *
+ * Record framing: inside a frame, each record is a varint length followed by
+ * that many bytes of a packed Sluice__Record (protobuf "length-delimited").
+ * Calling sequence:
+ *   writer: fmt_record_pack(&rec, &buf) ... (appends to buf)
+ *   reader: fmt_record_unpack(p, n, &used, &rec, err) -> use rec -> fmt_record_free(rec)
+ * Ownership: fmt_record_unpack() returns a record the caller frees with
+ *   fmt_record_free(). fmt_tables keeps its own copies of TableDefs.
+ * Errors: 0 or a negative code with err filled (common/sl.h).
+ *
+ * Values: fmt_value_text() renders a value as MySQL would print it
+ *   (mariadb-binlog -vv style, strings quoted and escaped), fmt_value_json()
+ *   as a JSON value; fmt_value_sql() as an exact SQL literal for a session
+ *   with time_zone='+00:00' (hex literals with charset introducers for
+ *   strings, so no escaping bug can change a byte).
+ */
+#ifndef FMT_H
+#define FMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sl.h"
+#include "sluice.pb-c.h"
+
+/* The hard limit for one packed record (a row with several large BLOBs). */
+#define FMT_RECORD_MAX ((size_t)256 << 20)
+
+/* Append varint(len) + packed record to out. 0 or -SL_ETOOBIG. */
+int fmt_record_pack(const Sluice__Record *rec, struct sl_buf *out);
+
+/* Decode one length-delimited record at p (n bytes available). On success
+ * *used is the bytes consumed and *rec the record (free with fmt_record_free).
+ * -SL_ECORRUPT when the varint or the message is bad or runs past n. */
+int fmt_record_unpack(const uint8_t *p, size_t n, size_t *used,
+		      Sluice__Record **rec, struct sl_err *err);
+void fmt_record_free(Sluice__Record *rec);
+
+/* Varints (protobuf encoding). get returns bytes consumed, 0 when bad/short. */
+size_t fmt_varint_put(uint8_t *p, uint64_t v);		/* p needs 10 bytes */
+size_t fmt_varint_get(const uint8_t *p, size_t n, uint64_t *v);
+
+/* Deep copies of messages (pack + unpack), freed with the matching __free_unpacked. */
+Sluice__TableDef *fmt_tabledef_dup(const Sluice__TableDef *t);
+Sluice__Position *fmt_position_dup(const Sluice__Position *p);
+void fmt_position_free(Sluice__Position *p);
+
+/* "file:offset" (and " gtid X" when known) into out (size n). */
+char *fmt_position_str(const Sluice__Position *p, char *out, size_t n);
+
+/* A map from table_ref to the newest TableDef with that ref. */
+struct fmt_tables {
+	Sluice__TableDef **defs;	/* indexed by ref; NULL where unknown */
+	size_t cap;
+};
+void fmt_tables_init(struct fmt_tables *t);
+/* Store a copy of def (replacing any older one with the same ref). */
+void fmt_tables_put(struct fmt_tables *t, const Sluice__TableDef *def);
+const Sluice__TableDef *fmt_tables_get(const struct fmt_tables *t, uint32_t ref);
+void fmt_tables_release(struct fmt_tables *t);
+
+/* Renderings of one value of column c (c may be NULL: rendered from the value alone). */
+int fmt_value_text(const Sluice__Value *v, const Sluice__ColumnDef *c, struct sl_buf *out);
+int fmt_value_json(const Sluice__Value *v, const Sluice__ColumnDef *c, struct sl_buf *out);
+int fmt_value_sql(const Sluice__Value *v, const Sluice__ColumnDef *c, struct sl_buf *out);
+
+/* JSON string escaping of arbitrary bytes (invalid UTF-8 becomes \uFFFD-free
+ * \u00XX escapes of the raw bytes, so nothing is lost). */
+int fmt_json_str(struct sl_buf *out, const void *s, size_t n);
+/* `identifier` with backticks doubled. */
+int fmt_sql_ident(struct sl_buf *out, const char *name);
+
+/* TIMESTAMP value to "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC with dec digits. */
+int fmt_timestamp_str(int64_t sec, uint32_t usec, unsigned dec, char *out, size_t n);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * rep.h - replay: apply the transactions of a stream directory to a
+ *         MySQL-protocol destination, exactly once.
+ *
+ * rep_run() connects to the destination, creates the schema `sluice` and its
+ * table `sluice`.`checkpoint` when missing, reads the consumer's checkpoint
+ * (a store/seg.h cursor plus the source position, one row per consumer and
+ * stream), and applies every complete transaction after it, in order:
+ *   - each source transaction becomes one destination transaction, and the
+ *     checkpoint row is updated inside that same transaction, so a crash of
+ *     replay or of the destination neither loses nor repeats a transaction;
+ *   - rows are applied as batched statements with exact literals
+ *     (fmt_value_sql()), identifiers always quoted; an UPDATE or DELETE that
+ *     matches no row is an error naming the table and the position;
+ *   - a Ddl record runs on its own with its default database and sql_mode;
+ *     the checkpoint marks it pending before and done after, so a restart
+ *     between the two does not run it twice.
+ * Without follow it returns 0 after the last complete transaction. With
+ * follow it waits for new frames until sl_stop_requested.
+ * Errors: 0 or a negative code with err naming the cause (table, position,
+ * the destination's error); the checkpoint never moves past a transaction
+ * that was not committed. Passwords never appear in messages.
+ */
+#ifndef REP_H
+#define REP_H
+
+#include <stdint.h>
+
+#include "sl.h"
+
+struct rep_opts {
+	const char *dir;
+	const char *dest_url;		/* password from SLUICE_DEST_PASSWORD */
+	int follow;
+	const char *consumer;		/* checkpoint name; NULL: "default" */
+	uint32_t poll_ms;		/* follow: wait between looks; 0: 20 ms */
+};
+
+struct rep_stats {
+	uint64_t transactions;
+	uint64_t rows;
+	uint64_t ddls;
+	uint64_t skipped;		/* records at or before the checkpoint */
+};
+
+int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err);
+
+#endif
