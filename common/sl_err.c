@@ -37,16 +37,25 @@ int sl_err_set(struct sl_err *err, int code, const char *fmt, ...)
 
 int sl_err_prefix(struct sl_err *err, const char *fmt, ...)
 {
-	char pre[SL_ERR_LEN], old[SL_ERR_LEN];
+	char old[SL_ERR_LEN];
 	va_list ap;
+	int n;
 
 	if (!err)
 		return -SL_EBUG;
-	va_start(ap, fmt);
-	vsnprintf(pre, sizeof(pre), fmt, ap);
-	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", pre, old);
+	va_start(ap, fmt);
+	n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n + 2 < sizeof(err->msg)) {
+		size_t room = sizeof(err->msg) - (size_t)n - 2, ol = strlen(old);
+
+		memcpy(err->msg + n, ": ", 2);
+		if (ol > room - 1)
+			ol = room - 1;
+		memcpy(err->msg + n + 2, old, ol);
+		err->msg[(size_t)n + 2 + ol] = 0;
+	}
 	return err->code;
 }
 

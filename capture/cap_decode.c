@@ -1,0 +1,1 @@
+/* cap_decode.c - placeholder; being written. */

@@ -1,0 +1,1 @@
+/* rep_apply.c - placeholder; being written. */

@@ -1,0 +1,1 @@
+/* seg_writer.c - placeholder; being written. */
