@@ -1,6 +1,6 @@
 /*
  * cap_int.h - inside capture: the binlog event decoder and its record sink.
- *             Shared by capture/*.c only.
+ *             Shared by the .c files of capture/ only.
  *
  * The decoder turns raw binlog events (common header + body, as in a binlog
  * file or a replication packet without its leading OK byte) into Records

@@ -1,3 +1,82 @@
-/* sluice.c - main(): the subcommand table (placeholder until cli lands). */
+/* sluice.c - main(): find the subcommand in the table and run it. */
+#include "cmd.h"
+
+#include <errno.h>
 #include <stdio.h>
-int main(void) { puts("sluice"); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include "banned.h"
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+/* One line per subcommand, sorted by name. */
+static const struct cmd commands[] = {
+	{ "capture", cmd_capture, "read the source binlog into segments" },
+	{ "inspect", cmd_inspect, "print the records of segments as text or JSON" },
+	{ "replay", cmd_replay, "apply segments to the destination, exactly once" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: sluice <command> [options]   (sluice <command> -h for its options)\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nURLs: mysql://user@host:port/db or mysql://user@localhost/?socket=PATH\n"
+		   "Passwords: SLUICE_SOURCE_PASSWORD / SLUICE_DEST_PASSWORD, ?password-file=PATH,\n"
+		   "or the URL; never printed or logged.\n"
+		   "Exit status: 0 success, 1 a verification difference, 2 an error.\n");
+}
+
+int cmd_fail(const char *name, const struct sl_err *err)
+{
+	fprintf(stderr, "sluice %s: %s\n", name, err->msg[0] ? err->msg : sl_strerror(err->code));
+	return 2;
+}
+
+int cmd_usage_error(const char *name, const char *usage_text, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sluice %s: ", name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", usage_text);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const char *name = argc > 1 ? argv[1] : NULL;
+	int rc;
+
+	sl_log_init();
+	if (!name || !strcmp(name, "help") || !strcmp(name, "-h") || !strcmp(name, "--help")) {
+		if (name && !strcmp(name, "help") && argc > 2) {
+			char *hargv[] = { argv[2], (char *)"-h", NULL };
+
+			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+				if (!strcmp(commands[i].name, argv[2]))
+					return commands[i].fn(2, hargv);
+		}
+		usage(name ? stdout : stderr);
+		return name ? 0 : 2;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, name))
+			continue;
+		sl_install_stop_handlers();
+		rc = commands[i].fn(argc - 1, argv + 1);
+		if (fflush(stdout) || ferror(stdout)) {
+			fprintf(stderr, "sluice %s: cannot write standard output: %s\n", name, strerror(errno));
+			return 2;
+		}
+		return rc;
+	}
+	fprintf(stderr, "sluice: unknown command '%s' (see 'sluice help')\n", name);
+	return 2;
+}

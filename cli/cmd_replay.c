@@ -1,0 +1,64 @@
+/* cmd_replay.c - `sluice replay`: options, then rep_run(). */
+#include "cmd.h"
+#include "rep.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "banned.h"
+
+static const char usage[] =
+	"usage: sluice replay --dir DIR --dest URL [--follow] [--consumer NAME]\n"
+	"\n"
+	"  --dir DIR          the stream directory written by capture\n"
+	"  --dest URL         the destination, mysql://user@host:port/ (password from\n"
+	"                     SLUICE_DEST_PASSWORD, ?password-file=PATH or the URL)\n"
+	"  --follow           keep applying new transactions until SIGTERM/SIGINT\n"
+	"                     (default: apply every complete transaction in DIR, then exit)\n"
+	"  --consumer NAME    checkpoint name in `sluice`.`checkpoint` (default: default)\n"
+	"  --poll MS          follow: how often to look for new frames (default 20)\n";
+
+int cmd_replay(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "consumer", required_argument, NULL, 'n' },
+		{ "dest", required_argument, NULL, 'D' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "poll", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rep_opts o = { 0 };
+	struct rep_stats st;
+	struct sl_err err = SL_ERR_INIT;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'n': o.consumer = optarg; break;
+		case 'D': o.dest_url = optarg; break;
+		case 'd': o.dir = optarg; break;
+		case 'f': o.follow = 1; break;
+		case 'h': fputs(usage, stdout); return 0;
+		case 'p':
+			o.poll_ms = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end || !o.poll_ms)
+				return cmd_usage_error("replay", usage, "bad --poll '%s'", optarg);
+			break;
+		default:
+			return cmd_usage_error("replay", usage, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error("replay", usage, "unexpected argument '%s'", argv[optind]);
+	if (!o.dir || !o.dest_url)
+		return cmd_usage_error("replay", usage, "--dir and --dest are required");
+	if (rep_run(&o, &st, &err))
+		return cmd_fail("replay", &err);
+	return 0;
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# test.sh - the one test command: install what is missing, build, run every test
+# (unit suites and integration suites against real MariaDB servers that each
+# test starts on free loopback ports and stops), then the unit suites and the
+# end-to-end pipeline test again under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jobs=$(nproc 2>/dev/null || echo 2)
+bash scripts/install-deps.sh
+
+echo "== build (RelWithDebInfo)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+
+echo "== build (ASan + UBSan)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+
+status=0
+echo "== tests: unit + integration"
+(cd build && ctest --output-on-failure --timeout 900) || status=1
+
+echo "== tests under ASan + UBSan: unit + the pipeline"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-asan && ctest --output-on-failure --timeout 900 -R 'unit/|integration/test_pipeline') || status=1
+
+exit "$status"
