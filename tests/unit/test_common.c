@@ -1,0 +1,144 @@
+/* test_common.c - unit suite for common/: DSN parsing and redaction, buffers, CRC32C, sizes. */
+#include <CUnit/Basic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl.h"
+
+static void test_common__dsn_full(void)
+{
+	struct sl_dsn d;
+	struct sl_err err = SL_ERR_INIT;
+	char red[256];
+
+	unsetenv("SL_TEST_PW");
+	CU_ASSERT_EQUAL_FATAL(sl_dsn_parse(&d, "mysql://app%40x:p%3Ass@db.example:3307/shop?ssl-ca=/ca.pem",
+					   "SL_TEST_PW", &err), 0);
+	CU_ASSERT_STRING_EQUAL(d.user, "app@x");
+	CU_ASSERT_STRING_EQUAL(d.password, "p:ss");
+	CU_ASSERT_STRING_EQUAL(d.host, "db.example");
+	CU_ASSERT_EQUAL(d.port, 3307);
+	CU_ASSERT_STRING_EQUAL(d.db, "shop");
+	CU_ASSERT_STRING_EQUAL(d.ssl_ca, "/ca.pem");
+	sl_dsn_redacted(&d, red, sizeof(red));
+	CU_ASSERT_PTR_NULL(strstr(red, "p:ss"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(red, "db.example:3307"));
+	sl_dsn_release(&d);
+	sl_dsn_release(&d);	/* idempotent */
+}
+
+static void test_common__dsn_socket_and_env_password(void)
+{
+	struct sl_dsn d;
+	struct sl_err err = SL_ERR_INIT;
+
+	setenv("SL_TEST_PW", "from-env", 1);
+	CU_ASSERT_EQUAL_FATAL(sl_dsn_parse(&d, "mysql://root:inurl@/?socket=/tmp/s.sock", "SL_TEST_PW", &err), 0);
+	CU_ASSERT_STRING_EQUAL(d.host, "localhost");
+	CU_ASSERT_STRING_EQUAL(d.socket, "/tmp/s.sock");
+	CU_ASSERT_STRING_EQUAL(d.password, "from-env");
+	CU_ASSERT_PTR_NULL(d.db);
+	sl_dsn_release(&d);
+	unsetenv("SL_TEST_PW");
+	CU_ASSERT_EQUAL_FATAL(sl_dsn_parse(&d, "mysql://u@[::1]:3310/", NULL, &err), 0);
+	CU_ASSERT_STRING_EQUAL(d.host, "::1");
+	CU_ASSERT_EQUAL(d.port, 3310);
+	CU_ASSERT_PTR_NULL(d.password);
+	sl_dsn_release(&d);
+}
+
+static void test_common__dsn_errors_never_show_password(void)
+{
+	static const char *bad[] = {
+		"postgres://u@h/", "mysql://h:3306/", "mysql://u:secretpw@h:99999/",
+		"mysql://u:secretpw@h:12x/", "mysql://u:secretpw@h/?bogus=1", "mysql://u:secretpw@h/%zz",
+		"mysql://u:secretpw@/", "mysql://:secretpw@h/",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct sl_dsn d;
+		struct sl_err err = SL_ERR_INIT;
+
+		CU_ASSERT(sl_dsn_parse(&d, bad[i], NULL, &err) < 0);
+		CU_ASSERT(err.msg[0] != 0);
+		CU_ASSERT_PTR_NULL(strstr(err.msg, "secretpw"));
+		CU_ASSERT_PTR_NULL(d.user);
+	}
+}
+
+static void test_common__buf_limit(void)
+{
+	struct sl_buf b = SL_BUF_INIT(8);
+
+	CU_ASSERT_EQUAL(sl_buf_add(&b, "1234", 4), 0);
+	CU_ASSERT_EQUAL(sl_buf_addf(&b, "%d", 5678), 0);
+	CU_ASSERT_EQUAL(b.len, 8);
+	CU_ASSERT_EQUAL(sl_buf_addc(&b, 'x'), -SL_ETOOBIG);
+	CU_ASSERT_EQUAL(sl_buf_add(&b, "x", 1), -SL_ETOOBIG);
+	CU_ASSERT_EQUAL(b.len, 8);
+	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "12345678");
+	sl_buf_reset(&b);
+	CU_ASSERT_EQUAL(b.len, 0);
+	sl_buf_release(&b);
+	sl_buf_release(&b);
+	CU_ASSERT_PTR_NULL(b.data);
+}
+
+static void test_common__crc32c_vectors(void)
+{
+	uint8_t zeros[32] = { 0 }, big[1000];
+
+	CU_ASSERT_EQUAL(sl_crc32c(0, "123456789", 9), 0xE3069283u);
+	CU_ASSERT_EQUAL(sl_crc32c(0, zeros, 32), 0x8A9136AAu);	/* RFC 3720 B.4 */
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7);
+	/* incremental equals one shot, at every split point class */
+	for (size_t cut = 0; cut < sizeof(big); cut += 37)
+		CU_ASSERT_EQUAL(sl_crc32c(sl_crc32c(0, big, cut), big + cut, sizeof(big) - cut),
+				sl_crc32c(0, big, sizeof(big)));
+}
+
+static void test_common__parse_size(void)
+{
+	uint64_t v;
+
+	CU_ASSERT(sl_parse_size("64M", &v) == 0 && v == 64ull << 20);
+	CU_ASSERT(sl_parse_size("4k", &v) == 0 && v == 4096);
+	CU_ASSERT(sl_parse_size("1G", &v) == 0 && v == 1ull << 30);
+	CU_ASSERT(sl_parse_size("123", &v) == 0 && v == 123);
+	CU_ASSERT(sl_parse_size("", &v) < 0);
+	CU_ASSERT(sl_parse_size("-1", &v) < 0);
+	CU_ASSERT(sl_parse_size("12Q", &v) < 0);
+	CU_ASSERT(sl_parse_size("99999999999999999999G", &v) < 0);
+}
+
+static void test_common__err_prefix(void)
+{
+	struct sl_err err = SL_ERR_INIT;
+
+	CU_ASSERT_EQUAL(sl_err_set(&err, -SL_ECORRUPT, "bad crc at offset %d", 42), -SL_ECORRUPT);
+	sl_err_prefix(&err, "'%s'", "f.seg");
+	CU_ASSERT_STRING_EQUAL(err.msg, "'f.seg': bad crc at offset 42");
+	CU_ASSERT_STRING_EQUAL(sl_strerror(-SL_ECORRUPT), "corrupt data");
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("common", NULL, NULL);
+	CU_add_test(s, "dsn: all parts", test_common__dsn_full);
+	CU_add_test(s, "dsn: socket, ipv6, env password", test_common__dsn_socket_and_env_password);
+	CU_add_test(s, "dsn: errors never show the password", test_common__dsn_errors_never_show_password);
+	CU_add_test(s, "buf: hard limit", test_common__buf_limit);
+	CU_add_test(s, "crc32c: known vectors", test_common__crc32c_vectors);
+	CU_add_test(s, "parse_size", test_common__parse_size);
+	CU_add_test(s, "err: prefix", test_common__err_prefix);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
