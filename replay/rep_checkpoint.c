@@ -1,0 +1,162 @@
+/* rep_checkpoint.c - the `sluice`.`checkpoint` table: its DDL, the statements that read and move it. */
+#include "rep_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "banned.h"
+
+const char rep__sql_checkpoint_ddl[] =
+	"CREATE DATABASE IF NOT EXISTS `sluice`;"
+	"CREATE TABLE IF NOT EXISTS `sluice`.`checkpoint` ("
+	"`consumer` VARCHAR(64) NOT NULL,"
+	"`stream_id` CHAR(32) NOT NULL,"
+	"`seq` BIGINT UNSIGNED NOT NULL,"
+	"`frame_offset` BIGINT UNSIGNED NOT NULL,"
+	"`record_index` INT UNSIGNED NOT NULL,"
+	"`source_file` VARCHAR(255) NOT NULL DEFAULT '',"
+	"`source_offset` BIGINT UNSIGNED NOT NULL DEFAULT 0,"
+	"`gtid` VARCHAR(255) NOT NULL DEFAULT '',"
+	"`ddl_pending_seq` BIGINT UNSIGNED NULL,"
+	"`ddl_pending_offset` BIGINT UNSIGNED NULL,"
+	"`ddl_pending_index` INT UNSIGNED NULL,"
+	"`updated_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+	"PRIMARY KEY (`consumer`)) ENGINE=InnoDB";
+
+static int add_str(struct sl_buf *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = s ? strlen(s) : 0;
+	int rc;
+
+	if (!n)
+		return sl_buf_adds(out, "''");
+	if ((rc = sl_buf_adds(out, "_utf8mb4 X'")))
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((rc = sl_buf_addc(out, (uint8_t)hex[c >> 4])) ||
+		    (rc = sl_buf_addc(out, (uint8_t)hex[c & 15])))
+			return rc;
+	}
+	return sl_buf_addc(out, '\'');
+}
+
+static int where_consumer(struct sl_buf *out, const char *consumer)
+{
+	int rc = sl_buf_adds(out, " WHERE `consumer`=");
+
+	return rc ? rc : add_str(out, consumer);
+}
+
+int rep__sql_checkpoint_select(struct sl_buf *out, const char *consumer)
+{
+	int rc = sl_buf_adds(out, "SELECT `stream_id`,`seq`,`frame_offset`,`record_index`,"
+			     "`ddl_pending_seq`,`ddl_pending_offset`,`ddl_pending_index`,"
+			     "`source_file`,`source_offset` FROM `sluice`.`checkpoint`");
+
+	return rc ? rc : where_consumer(out, consumer);
+}
+
+int rep__sql_checkpoint_insert(struct sl_buf *out, const char *consumer,
+			       const uint8_t stream_id[16])
+{
+	int rc;
+
+	if ((rc = sl_buf_adds(out, "INSERT IGNORE INTO `sluice`.`checkpoint` (`consumer`,"
+			      "`stream_id`,`seq`,`frame_offset`,`record_index`) VALUES (")) ||
+	    (rc = add_str(out, consumer)) || (rc = sl_buf_adds(out, ",'")))
+		return rc;
+	for (int i = 0; i < 16; i++)
+		if ((rc = sl_buf_addf(out, "%02x", stream_id[i])))
+			return rc;
+	return sl_buf_adds(out, "',0,0,0)");
+}
+
+int rep__sql_checkpoint_update(struct sl_buf *out, const char *consumer,
+			       const struct seg_cursor *prev, const struct seg_cursor *cur,
+			       const Sluice__Position *pos, const struct seg_cursor *pending)
+{
+	int rc;
+
+	if ((rc = sl_buf_addf(out, "UPDATE `sluice`.`checkpoint` SET `seq`=%" PRIu64
+			      ",`frame_offset`=%" PRIu64 ",`record_index`=%" PRIu32,
+			      cur->seq, cur->offset, cur->index)))
+		return rc;
+	if (pos) {
+		if ((rc = sl_buf_adds(out, ",`source_file`=")) || (rc = add_str(out, pos->file)) ||
+		    (rc = sl_buf_addf(out, ",`source_offset`=%" PRIu64 ",`gtid`=", pos->offset)) ||
+		    (rc = add_str(out, pos->gtid)))
+			return rc;
+	}
+	if (pending)
+		rc = sl_buf_addf(out, ",`ddl_pending_seq`=%" PRIu64 ",`ddl_pending_offset`=%" PRIu64
+				 ",`ddl_pending_index`=%" PRIu32, pending->seq, pending->offset,
+				 pending->index);
+	else
+		rc = sl_buf_adds(out, ",`ddl_pending_seq`=NULL,`ddl_pending_offset`=NULL,"
+				 "`ddl_pending_index`=NULL");
+	if (rc || (rc = sl_buf_adds(out, ",`updated_at`=NOW(6)")) ||
+	    (rc = where_consumer(out, consumer)))
+		return rc;
+	return sl_buf_addf(out, " AND `seq`=%" PRIu64 " AND `frame_offset`=%" PRIu64
+			   " AND `record_index`=%" PRIu32, prev->seq, prev->offset, prev->index);
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	*v = strtoull(s, &end, 10);
+	return *end ? -1 : 0;
+}
+
+static int unhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int rep__checkpoint_parse(struct rep_checkpoint *cp, char **row, unsigned nfields,
+			  struct sl_err *err)
+{
+	uint64_t idx, pidx = 0;
+
+	memset(cp, 0, sizeof(*cp));
+	if (nfields < 9 || !row[0] || strlen(row[0]) != 32)
+		goto bad;
+	for (int i = 0; i < 16; i++) {
+		int hi = unhex(row[0][2 * i]), lo = unhex(row[0][2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			goto bad;
+		cp->stream_id[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (parse_u64(row[1], &cp->cur.seq) || parse_u64(row[2], &cp->cur.offset) ||
+	    parse_u64(row[3], &idx) || idx > UINT32_MAX)
+		goto bad;
+	cp->cur.index = (uint32_t)idx;
+	if (row[4] || row[5] || row[6]) {
+		if (parse_u64(row[4], &cp->ddl_cur.seq) || parse_u64(row[5], &cp->ddl_cur.offset) ||
+		    parse_u64(row[6], &pidx) || pidx > UINT32_MAX)
+			goto bad;
+		cp->ddl_cur.index = (uint32_t)pidx;
+		cp->ddl_pending = 1;
+	}
+	snprintf(cp->source_file, sizeof(cp->source_file), "%s", row[7] ? row[7] : "");
+	if (row[8] && parse_u64(row[8], &cp->source_offset))
+		goto bad;
+	cp->found = 1;
+	return 0;
+bad:
+	return sl_err_set(err, -SL_ECORRUPT, "destination table `sluice`.`checkpoint` has a malformed row");
+}

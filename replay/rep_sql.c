@@ -1,0 +1,268 @@
+/* rep_sql.c - SQL text for row changes, sql_mode names and error helpers (no server needed). */
+#include "rep_int.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "banned.h"
+
+int rep__sql_table(struct sl_buf *out, const Sluice__TableDef *td)
+{
+	int rc = 0;
+
+	if (td->db && td->db[0]) {
+		if ((rc = fmt_sql_ident(out, td->db)) || (rc = sl_buf_addc(out, '.')))
+			return rc;
+	}
+	return fmt_sql_ident(out, td->name ? td->name : "");
+}
+
+static int check_row(const Sluice__TableDef *td, const Sluice__Row *row)
+{
+	if (!row || row->n_values != td->n_columns)
+		return -SL_EINVAL_ARG;
+	return 0;
+}
+
+int rep__sql_insert_head(struct sl_buf *out, const Sluice__TableDef *td)
+{
+	int rc;
+
+	if ((rc = sl_buf_adds(out, "INSERT INTO ")) || (rc = rep__sql_table(out, td)) ||
+	    (rc = sl_buf_adds(out, " (")))
+		return rc;
+	for (size_t i = 0; i < td->n_columns; i++) {
+		if (i && (rc = sl_buf_addc(out, ',')))
+			return rc;
+		if ((rc = fmt_sql_ident(out, td->columns[i]->name)))
+			return rc;
+	}
+	return sl_buf_adds(out, ") VALUES ");
+}
+
+int rep__sql_row_tuple(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *row)
+{
+	int rc;
+
+	if ((rc = check_row(td, row)) || (rc = sl_buf_addc(out, '(')))
+		return rc;
+	for (size_t i = 0; i < td->n_columns; i++) {
+		if (i && (rc = sl_buf_addc(out, ',')))
+			return rc;
+		if ((rc = fmt_value_sql(row->values[i], td->columns[i], out)))
+			return rc;
+	}
+	return sl_buf_addc(out, ')');
+}
+
+/* The literal a WHERE clause compares with: exact, also for FLOAT (see rep_int.h). */
+static int where_literal(struct sl_buf *out, const Sluice__Value *v, const Sluice__ColumnDef *c)
+{
+	if (v->kind == SLUICE__VALUE__KIND__FLOAT && isfinite(v->f) && v->f != 0)
+		return sl_buf_addf(out, "%.17g", (double)v->f);
+	return fmt_value_sql(v, c, out);
+}
+
+/* `c`=v or `c`<=>v, joined by " AND ". */
+static int where_col(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *row,
+		     size_t col, int nullsafe, int first)
+{
+	int rc;
+
+	if (!first && (rc = sl_buf_adds(out, " AND ")))
+		return rc;
+	if ((rc = fmt_sql_ident(out, td->columns[col]->name)))
+		return rc;
+	if (nullsafe || row->values[col]->kind == SLUICE__VALUE__KIND__NULL)
+		rc = sl_buf_adds(out, "<=>");
+	else
+		rc = sl_buf_addc(out, '=');
+	return rc ? rc : where_literal(out, row->values[col], td->columns[col]);
+}
+
+static int check_pk(const Sluice__TableDef *td)
+{
+	for (size_t i = 0; i < td->n_primary_key; i++)
+		if (td->primary_key[i] >= td->n_columns)
+			return -SL_EINVAL_ARG;
+	return 0;
+}
+
+/* " WHERE <key>" for one row: the PK with =, or every column with <=> and LIMIT 1. */
+static int where_row(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *before)
+{
+	int rc;
+
+	if ((rc = check_pk(td)) || (rc = sl_buf_adds(out, " WHERE ")))
+		return rc;
+	if (td->n_primary_key) {
+		for (size_t i = 0; i < td->n_primary_key; i++)
+			if ((rc = where_col(out, td, before, td->primary_key[i], 0, i == 0)))
+				return rc;
+		return 0;
+	}
+	for (size_t i = 0; i < td->n_columns; i++)
+		if ((rc = where_col(out, td, before, i, 1, i == 0)))
+			return rc;
+	if (!td->n_columns && (rc = sl_buf_adds(out, "1")))
+		return rc;
+	return sl_buf_adds(out, " LIMIT 1");
+}
+
+int rep__sql_update(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *before,
+		    const Sluice__Row *after)
+{
+	int rc;
+
+	if ((rc = check_row(td, before)) || (rc = check_row(td, after)))
+		return rc;
+	if ((rc = sl_buf_adds(out, "UPDATE ")) || (rc = rep__sql_table(out, td)) ||
+	    (rc = sl_buf_adds(out, " SET ")))
+		return rc;
+	for (size_t i = 0; i < td->n_columns; i++) {
+		if (i && (rc = sl_buf_addc(out, ',')))
+			return rc;
+		if ((rc = fmt_sql_ident(out, td->columns[i]->name)) || (rc = sl_buf_addc(out, '=')) ||
+		    (rc = fmt_value_sql(after->values[i], td->columns[i], out)))
+			return rc;
+	}
+	return where_row(out, td, before);
+}
+
+int rep__sql_delete_one(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *before)
+{
+	int rc;
+
+	if ((rc = check_row(td, before)) || (rc = sl_buf_adds(out, "DELETE FROM ")) ||
+	    (rc = rep__sql_table(out, td)))
+		return rc;
+	return where_row(out, td, before);
+}
+
+int rep__sql_delete_in_head(struct sl_buf *out, const Sluice__TableDef *td)
+{
+	int rc;
+
+	if (!td->n_primary_key || check_pk(td))
+		return -SL_EINVAL_ARG;
+	if ((rc = sl_buf_adds(out, "DELETE FROM ")) || (rc = rep__sql_table(out, td)) ||
+	    (rc = sl_buf_adds(out, td->n_primary_key > 1 ? " WHERE (" : " WHERE ")))
+		return rc;
+	for (size_t i = 0; i < td->n_primary_key; i++) {
+		if (i && (rc = sl_buf_addc(out, ',')))
+			return rc;
+		if ((rc = fmt_sql_ident(out, td->columns[td->primary_key[i]]->name)))
+			return rc;
+	}
+	return sl_buf_adds(out, td->n_primary_key > 1 ? ") IN (" : " IN (");
+}
+
+int rep__sql_pk_tuple(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *row)
+{
+	int rc;
+
+	if (!td->n_primary_key || (rc = check_pk(td)))
+		return -SL_EINVAL_ARG;
+	if ((rc = check_row(td, row)))
+		return rc;
+	if (td->n_primary_key > 1 && (rc = sl_buf_addc(out, '(')))
+		return rc;
+	for (size_t i = 0; i < td->n_primary_key; i++) {
+		uint32_t k = td->primary_key[i];
+
+		if (i && (rc = sl_buf_addc(out, ',')))
+			return rc;
+		if ((rc = where_literal(out, row->values[k], td->columns[k])))
+			return rc;
+	}
+	return td->n_primary_key > 1 ? sl_buf_addc(out, ')') : 0;
+}
+
+/* MariaDB's sql_mode bits (sql_class.h MODE_*); MySQL differs at bit 4
+ * (unused), bits 8-17 (removed in 8.0), 28 (removed in 8.0) and 32
+ * (TIME_TRUNCATE_FRACTIONAL). */
+static const char *const mariadb_modes[] = {
+	"REAL_AS_FLOAT", "PIPES_AS_CONCAT", "ANSI_QUOTES", "IGNORE_SPACE",
+	"IGNORE_BAD_TABLE_OPTIONS", "ONLY_FULL_GROUP_BY", "NO_UNSIGNED_SUBTRACTION",
+	"NO_DIR_IN_CREATE", "POSTGRESQL", "ORACLE", "MSSQL", "DB2", "MAXDB",
+	"NO_KEY_OPTIONS", "NO_TABLE_OPTIONS", "NO_FIELD_OPTIONS", "MYSQL323", "MYSQL40",
+	"ANSI", "NO_AUTO_VALUE_ON_ZERO", "NO_BACKSLASH_ESCAPES", "STRICT_TRANS_TABLES",
+	"STRICT_ALL_TABLES", "NO_ZERO_IN_DATE", "NO_ZERO_DATE", "ALLOW_INVALID_DATES",
+	"ERROR_FOR_DIVISION_BY_ZERO", "TRADITIONAL", "NO_AUTO_CREATE_USER",
+	"HIGH_NOT_PRECEDENCE", "NO_ENGINE_SUBSTITUTION", "PAD_CHAR_TO_FULL_LENGTH",
+	"EMPTY_STRING_IS_NULL", "SIMULTANEOUS_ASSIGNMENT", "TIME_ROUND_FRACTIONAL",
+};
+
+int rep__sql_mode_names(struct sl_buf *out, uint64_t bits, int src_mysql, int dest_mariadb)
+{
+	size_t n = sizeof(mariadb_modes) / sizeof(mariadb_modes[0]);
+	int rc, first = 1;
+
+	for (unsigned b = 0; b < 64; b++) {
+		const char *name;
+
+		if (!(bits >> b & 1))
+			continue;
+		if (src_mysql) {
+			/* Bit 4 is unused; the combination modes 8-12, 16-18 and 27
+			 * only name bits that are set anyway, and MariaDB's ORACLE
+			 * would switch the parser. Bit 32 means something else. */
+			if (b == 4 || (b >= 8 && b <= 12) || (b >= 16 && b <= 18) || b == 27 ||
+			    b >= 32)
+				continue;
+		}
+		if (!dest_mariadb && (b == 4 || (b >= 8 && b <= 17) || b == 28 || b >= 32))
+			continue;
+		if (b >= n)
+			continue;
+		name = mariadb_modes[b];
+		if ((!first && (rc = sl_buf_addc(out, ','))) || (rc = sl_buf_adds(out, name)))
+			return rc;
+		first = 0;
+	}
+	return 0;
+}
+
+int rep__ddl_already_done(unsigned errnum)
+{
+	switch (errnum) {
+	case 1007:	/* ER_DB_CREATE_EXISTS */
+	case 1008:	/* ER_DB_DROP_EXISTS */
+	case 1050:	/* ER_TABLE_EXISTS_ERROR */
+	case 1051:	/* ER_BAD_TABLE_ERROR */
+	case 1054:	/* ER_BAD_FIELD_ERROR (column already dropped or renamed) */
+	case 1060:	/* ER_DUP_FIELDNAME */
+	case 1061:	/* ER_DUP_KEYNAME */
+	case 1091:	/* ER_CANT_DROP_FIELD_OR_KEY */
+	case 1146:	/* ER_NO_SUCH_TABLE (drop, rename already done) */
+	case 1304:	/* ER_SP_ALREADY_EXISTS */
+	case 1305:	/* ER_SP_DOES_NOT_EXIST */
+	case 1359:	/* ER_TRG_ALREADY_EXISTS */
+	case 1360:	/* ER_TRG_DOES_NOT_EXIST */
+	case 1396:	/* ER_CANNOT_USER */
+	case 1826:	/* ER_FK_DUP_NAME */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+char *rep__sql_snippet(const char *sql, size_t len, size_t max, char *out, size_t n)
+{
+	size_t o = 0, i;
+
+	if (!n)
+		return out;
+	for (i = 0; i < len && i < max && o + 4 < n; i++) {
+		unsigned char ch = (unsigned char)sql[i];
+
+		out[o++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+	}
+	if (i < len && o + 4 <= n) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = 0;
+	return out;
+}

@@ -1,0 +1,369 @@
+/* test_formats.c - CUnit suite for formats/: value renderings (SQL, text, JSON) and record round trips. */
+#include <CUnit/Basic.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmt.h"
+#include "banned.h"
+
+/* The sl_buf invariants (sl.h), checked after every rendering. */
+static void assert_sane_buf(const struct sl_buf *b)
+{
+	CU_ASSERT(b->len <= b->cap || (b->len == 0 && b->cap == 0));
+	CU_ASSERT(b->len <= b->max);
+	CU_ASSERT(b->data != NULL || b->cap == 0);
+}
+
+typedef int (*render_fn)(const Sluice__Value *, const Sluice__ColumnDef *, struct sl_buf *);
+
+/* Render v with fn and compare with want; returns 1 when equal. */
+static int check(render_fn fn, const Sluice__Value *v, const Sluice__ColumnDef *c, const char *want)
+{
+	struct sl_buf b = SL_BUF_INIT(1 << 20);
+	int rc = fn(v, c, &b), ok;
+
+	assert_sane_buf(&b);
+	ok = rc == 0 && strcmp(sl_buf_cstr(&b), want) == 0;
+	if (!ok)
+		fprintf(stderr, "\n  rc=%d got [%s] want [%s]\n", rc, b.data ? (char *)b.data : "", want);
+	sl_buf_release(&b);
+	return ok;
+}
+
+static Sluice__Value val(Sluice__Value__Kind kind)
+{
+	Sluice__Value v = SLUICE__VALUE__INIT;
+
+	v.kind = kind;
+	return v;
+}
+
+static Sluice__Value valb(Sluice__Value__Kind kind, const void *p, size_t n)
+{
+	Sluice__Value v = val(kind);
+
+	v.b.data = (uint8_t *)p;
+	v.b.len = n;
+	return v;
+}
+
+static void test_formats__sql_integers(void)
+{
+	Sluice__Value v = val(SLUICE__VALUE__KIND__INT);
+
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "0"));
+	v.i = INT64_MIN;
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "-9223372036854775808"));
+	v.i = INT64_MAX;
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "9223372036854775807"));
+	v = val(SLUICE__VALUE__KIND__UINT);
+	v.u = UINT64_MAX;
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "18446744073709551615"));
+	v = val(SLUICE__VALUE__KIND__YEAR);
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "0"));
+	v.u = 2155;
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "2155"));
+	v = val(SLUICE__VALUE__KIND__BIT);
+	v.u = 0x8000000000000001ULL;
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "9223372036854775809"));
+	v = val(SLUICE__VALUE__KIND__NULL);
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "NULL"));
+}
+
+static void test_formats__sql_floats_round_trip(void)
+{
+	Sluice__Value v = val(SLUICE__VALUE__KIND__DOUBLE);
+	double ds[] = { 0.1, 1.0 / 3, -2.5e-308, 1.7976931348623157e308, 4.9e-324, 123456789012345678.0 };
+	float fs[] = { 0.1f, 1.0f / 3, 3.4028235e38f, 1.4e-45f, -7.25f };
+	struct sl_buf b = SL_BUF_INIT(256);
+
+	for (size_t i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
+		v.d = ds[i];
+		sl_buf_reset(&b);
+		CU_ASSERT_EQUAL(fmt_value_sql(&v, NULL, &b), 0);
+		CU_ASSERT(strtod(sl_buf_cstr(&b), NULL) == ds[i]);
+	}
+	v = val(SLUICE__VALUE__KIND__FLOAT);
+	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
+		v.f = fs[i];
+		sl_buf_reset(&b);
+		CU_ASSERT_EQUAL(fmt_value_sql(&v, NULL, &b), 0);
+		CU_ASSERT(strtof(sl_buf_cstr(&b), NULL) == fs[i]);
+	}
+	sl_buf_release(&b);
+	v.f = 0.5f;
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "0.5"));
+	v.f = -0.0f;
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "-0e0"));
+	v = val(SLUICE__VALUE__KIND__DOUBLE);
+	v.d = -0.0;
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "-0e0"));
+	CU_ASSERT(check(fmt_value_json, &v, NULL, "-0.0"));
+	v.d = 1e300;
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "1.0000000000000001e+300"));
+}
+
+static void test_formats__sql_strings_are_hex_with_charset(void)
+{
+	Sluice__ColumnDef c = SLUICE__COLUMN_DEF__INIT;
+	Sluice__Value v = valb(SLUICE__VALUE__KIND__STRING, "a'\\\0z", 5);
+
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "_utf8mb4 X'61275C007A'"));
+	c.charset = "latin1";
+	CU_ASSERT(check(fmt_value_sql, &v, &c, "_latin1 X'61275C007A'"));
+	c.charset = "x'; DROP";	/* never trusted into SQL */
+	CU_ASSERT(check(fmt_value_sql, &v, &c, "_utf8mb4 X'61275C007A'"));
+	v.b.len = 0;
+	c.charset = "utf8mb3";
+	CU_ASSERT(check(fmt_value_sql, &v, &c, "_utf8mb3 ''"));
+	v = valb(SLUICE__VALUE__KIND__BYTES, "\xff\x00", 2);
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "X'FF00'"));
+	v.b.len = 0;
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "''"));
+	v = valb(SLUICE__VALUE__KIND__GEOMETRY, "\0\0\0\0\1", 5);
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "X'0000000001'"));
+	v = valb(SLUICE__VALUE__KIND__JSON, "{}", 2);
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "_utf8mb4 X'7B7D'"));
+}
+
+static void test_formats__sql_decimal_and_temporal(void)
+{
+	Sluice__ColumnDef c = SLUICE__COLUMN_DEF__INIT;
+	Sluice__Value v = valb(SLUICE__VALUE__KIND__DECIMAL, "-12.3400", 8);
+	struct sl_buf b = SL_BUF_INIT(256);
+
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "-12.3400"));
+	v.b.data = (uint8_t *)"1;DROP";
+	v.b.len = 6;
+	CU_ASSERT_EQUAL(fmt_value_sql(&v, NULL, &b), -SL_EFORMAT);
+	v = valb(SLUICE__VALUE__KIND__DATE, "0000-00-00", 10);
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "'0000-00-00'"));
+	v = valb(SLUICE__VALUE__KIND__TIME, "-838:59:59.000000", 17);
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "'-838:59:59.000000'"));
+	v = valb(SLUICE__VALUE__KIND__DATETIME, "2024-02-29 23:59:59.5", 21);
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "'2024-02-29 23:59:59.5'"));
+	v.b.data = (uint8_t *)"2024' OR 1";
+	v.b.len = 10;
+	CU_ASSERT_EQUAL(fmt_value_sql(&v, NULL, &b), -SL_EFORMAT);
+	v = val(SLUICE__VALUE__KIND__TIMESTAMP);
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "'0000-00-00 00:00:00'"));
+	c.precision = 3;
+	CU_ASSERT(check(fmt_value_sql, &v, &c, "'0000-00-00 00:00:00.000'"));
+	v.i = 2147483647;
+	v.usec = 123456;
+	CU_ASSERT(check(fmt_value_sql, &v, &c, "'2038-01-19 03:14:07.123'"));
+	c.precision = 6;
+	v.i = 1;
+	v.usec = 7;
+	CU_ASSERT(check(fmt_value_sql, &v, &c, "'1970-01-01 00:00:01.000007'"));
+	c.precision = 0;
+	v.i = 951782400;	/* 2000-02-29 */
+	v.usec = 0;
+	CU_ASSERT(check(fmt_value_sql, &v, &c, "'2000-02-29 00:00:00'"));
+	sl_buf_release(&b);
+}
+
+static void test_formats__timestamp_str(void)
+{
+	char out[40];
+
+	CU_ASSERT_EQUAL(fmt_timestamp_str(0, 0, 0, out, sizeof(out)), 0);
+	CU_ASSERT_STRING_EQUAL(out, "0000-00-00 00:00:00");
+	CU_ASSERT_EQUAL(fmt_timestamp_str(86399, 999999, 2, out, sizeof(out)), 0);
+	CU_ASSERT_STRING_EQUAL(out, "1970-01-01 23:59:59.99");
+	CU_ASSERT_EQUAL(fmt_timestamp_str(4102444800LL, 0, 0, out, sizeof(out)), 0);
+	CU_ASSERT_STRING_EQUAL(out, "2100-01-01 00:00:00");
+	CU_ASSERT_EQUAL(fmt_timestamp_str(-1, 0, 0, out, sizeof(out)), 0);
+	CU_ASSERT_STRING_EQUAL(out, "1969-12-31 23:59:59");
+	CU_ASSERT_EQUAL(fmt_timestamp_str(1, 0, 0, out, 5), -SL_ETOOBIG);
+}
+
+static void test_formats__sql_enum_set(void)
+{
+	Sluice__ColumnDef c = SLUICE__COLUMN_DEF__INIT;
+	Sluice__Value v = valb(SLUICE__VALUE__KIND__ENUM, "b", 1);
+
+	v.u = 2;
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "2"));
+	CU_ASSERT(check(fmt_value_text, &v, NULL, "2"));
+	v.has_b = 1;
+	c.charset = "latin1";
+	CU_ASSERT(check(fmt_value_sql, &v, &c, "_latin1 X'62'"));
+	CU_ASSERT(check(fmt_value_json, &v, &c, "\"b\""));
+	v = valb(SLUICE__VALUE__KIND__SET, "a,c", 3);
+	v.u = 5;
+	v.has_b = 1;
+	CU_ASSERT(check(fmt_value_sql, &v, NULL, "_utf8mb4 X'612C63'"));
+	CU_ASSERT(check(fmt_value_text, &v, NULL, "'a,c'"));
+}
+
+static void test_formats__sql_ident(void)
+{
+	struct sl_buf b = SL_BUF_INIT(64);
+
+	CU_ASSERT_EQUAL(fmt_sql_ident(&b, "a`b``"), 0);
+	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "`a``b`````");
+	sl_buf_reset(&b);
+	CU_ASSERT_EQUAL(fmt_sql_ident(&b, ""), 0);
+	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "``");
+	sl_buf_release(&b);
+	b.max = 4;
+	CU_ASSERT_EQUAL(fmt_sql_ident(&b, "abcdef"), -SL_ETOOBIG);
+	CU_ASSERT_EQUAL(b.len, 0);
+	sl_buf_release(&b);
+}
+
+static void test_formats__text(void)
+{
+	Sluice__ColumnDef c = SLUICE__COLUMN_DEF__INIT;
+	Sluice__Value v = valb(SLUICE__VALUE__KIND__STRING, "it's\\\n\xc3\xa9", 8);
+
+	CU_ASSERT(check(fmt_value_text, &v, NULL, "'it\\'s\\\\\\x0a\xc3\xa9'"));
+	v = val(SLUICE__VALUE__KIND__NULL);
+	CU_ASSERT(check(fmt_value_text, &v, NULL, "NULL"));
+	v = val(SLUICE__VALUE__KIND__INT);
+	v.i = -5;
+	CU_ASSERT(check(fmt_value_text, &v, NULL, "-5"));
+	v = val(SLUICE__VALUE__KIND__BIT);
+	v.u = 5;
+	CU_ASSERT(check(fmt_value_text, &v, NULL, "b'101'"));
+	c.meta = 0x0100 | 2;	/* BIT(10): 1 byte + 2 bits */
+	CU_ASSERT(check(fmt_value_text, &v, &c, "b'0000000101'"));
+	v = valb(SLUICE__VALUE__KIND__DECIMAL, "1.50", 4);
+	CU_ASSERT(check(fmt_value_text, &v, NULL, "1.50"));
+	v = val(SLUICE__VALUE__KIND__TIMESTAMP);
+	v.i = 86400;
+	CU_ASSERT(check(fmt_value_text, &v, NULL, "'1970-01-02 00:00:00'"));
+}
+
+static void test_formats__json(void)
+{
+	Sluice__Value v = val(SLUICE__VALUE__KIND__INT);
+
+	v.i = 9007199254740992LL;	/* 2^53: still exact */
+	CU_ASSERT(check(fmt_value_json, &v, NULL, "9007199254740992"));
+	v.i = 9007199254740993LL;
+	CU_ASSERT(check(fmt_value_json, &v, NULL, "\"9007199254740993\""));
+	v.i = INT64_MIN;
+	CU_ASSERT(check(fmt_value_json, &v, NULL, "\"-9223372036854775808\""));
+	v = val(SLUICE__VALUE__KIND__UINT);
+	v.u = UINT64_MAX;
+	CU_ASSERT(check(fmt_value_json, &v, NULL, "\"18446744073709551615\""));
+	v = val(SLUICE__VALUE__KIND__NULL);
+	CU_ASSERT(check(fmt_value_json, &v, NULL, "null"));
+	v = valb(SLUICE__VALUE__KIND__DECIMAL, "0.10", 4);
+	CU_ASSERT(check(fmt_value_json, &v, NULL, "\"0.10\""));
+	v = valb(SLUICE__VALUE__KIND__JSON, "{\"a\":[1]}", 9);
+	CU_ASSERT(check(fmt_value_json, &v, NULL, "\"{\\\"a\\\":[1]}\""));
+	v = valb(SLUICE__VALUE__KIND__BYTES, "\xff\x01\xe2\x82\xac", 5);
+	CU_ASSERT(check(fmt_value_json, &v, NULL, "\"\\u00ff\\u0001\xe2\x82\xac\""));
+	v = val(SLUICE__VALUE__KIND__DOUBLE);
+	v.d = 0.1;
+	CU_ASSERT(check(fmt_value_json, &v, NULL, "0.10000000000000001"));
+	v = val(SLUICE__VALUE__KIND__TIMESTAMP);
+	CU_ASSERT(check(fmt_value_json, &v, NULL, "\"0000-00-00 00:00:00\""));
+}
+
+static void test_formats__json_str_invalid_utf8(void)
+{
+	struct sl_buf b = SL_BUF_INIT(256);
+	/* overlong '/', a surrogate, a truncated sequence, a 4-byte emoji, tab, quote */
+	const char in[] = "\xc0\xaf|\xed\xa0\x80|\xe2\x82|\xf0\x9f\x98\x80|\t\"";
+
+	CU_ASSERT_EQUAL(fmt_json_str(&b, in, sizeof(in) - 1), 0);
+	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b),
+			       "\"\\u00c0\\u00af|\\u00ed\\u00a0\\u0080|\\u00e2\\u0082|\xf0\x9f\x98\x80|\\t\\\"\"");
+	sl_buf_release(&b);
+}
+
+static void test_formats__record_round_trip(void)
+{
+	Sluice__Record rec = SLUICE__RECORD__INIT, *back = NULL;
+	Sluice__RowChange rc = SLUICE__ROW_CHANGE__INIT;
+	Sluice__Row after = SLUICE__ROW__INIT;
+	Sluice__Value v1 = val(SLUICE__VALUE__KIND__INT), v2 = valb(SLUICE__VALUE__KIND__BYTES, "\0x", 2);
+	Sluice__Value *vals[2] = { &v1, &v2 };
+	struct sl_buf b = SL_BUF_INIT(1 << 20), t1 = SL_BUF_INIT(256), t2 = SL_BUF_INIT(256);
+	struct sl_err err = SL_ERR_INIT;
+	size_t used = 0;
+
+	v1.i = -42;
+	after.n_values = 2;
+	after.values = vals;
+	rc.table_ref = 7;
+	rc.op = SLUICE__ROW_CHANGE__OP__INSERT;
+	rc.after = &after;
+	rec.body_case = SLUICE__RECORD__BODY_ROW;
+	rec.row = &rc;
+	CU_ASSERT_EQUAL(fmt_record_pack(&rec, &b), 0);
+	CU_ASSERT_EQUAL(fmt_record_pack(&rec, &b), 0);
+	CU_ASSERT_EQUAL(fmt_record_unpack(b.data, b.len, &used, &back, &err), 0);
+	CU_ASSERT_EQUAL(used * 2, b.len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(back);
+	CU_ASSERT_EQUAL(back->body_case, SLUICE__RECORD__BODY_ROW);
+	CU_ASSERT_EQUAL(back->row->table_ref, 7);
+	CU_ASSERT_EQUAL_FATAL(back->row->after->n_values, 2);
+	for (int i = 0; i < 2; i++) {
+		sl_buf_reset(&t1);
+		sl_buf_reset(&t2);
+		CU_ASSERT_EQUAL(fmt_value_sql(vals[i], NULL, &t1), 0);
+		CU_ASSERT_EQUAL(fmt_value_sql(back->row->after->values[i], NULL, &t2), 0);
+		CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&t1), sl_buf_cstr(&t2));
+	}
+	fmt_record_free(back);
+	back = NULL;
+	/* A cut record is corrupt, never a short success. */
+	CU_ASSERT_EQUAL(fmt_record_unpack(b.data, used - 1, &used, &back, &err), -SL_ECORRUPT);
+	CU_ASSERT_PTR_NULL(back);
+	sl_buf_release(&b);
+	sl_buf_release(&t1);
+	sl_buf_release(&t2);
+}
+
+static void test_formats__tables_map(void)
+{
+	Sluice__TableDef td = SLUICE__TABLE_DEF__INIT;
+	struct fmt_tables t;
+
+	fmt_tables_init(&t);
+	td.ref = 300;
+	td.db = "d";
+	td.name = "one";
+	fmt_tables_put(&t, &td);
+	td.name = "two";
+	fmt_tables_put(&t, &td);
+	CU_ASSERT_PTR_NULL(fmt_tables_get(&t, 1));
+	CU_ASSERT_PTR_NULL(fmt_tables_get(&t, 100000));
+	CU_ASSERT_STRING_EQUAL(fmt_tables_get(&t, 300)->name, "two");
+	fmt_tables_release(&t);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("formats/fmt", NULL, NULL);
+	CU_add_test(s, "sql integers", test_formats__sql_integers);
+	CU_add_test(s, "sql floats round trip", test_formats__sql_floats_round_trip);
+	CU_add_test(s, "sql strings are hex with charset", test_formats__sql_strings_are_hex_with_charset);
+	CU_add_test(s, "sql decimal and temporal", test_formats__sql_decimal_and_temporal);
+	CU_add_test(s, "timestamp str", test_formats__timestamp_str);
+	CU_add_test(s, "sql enum and set", test_formats__sql_enum_set);
+	CU_add_test(s, "sql ident", test_formats__sql_ident);
+	CU_add_test(s, "text", test_formats__text);
+	CU_add_test(s, "json", test_formats__json);
+	CU_add_test(s, "json str invalid utf8", test_formats__json_str_invalid_utf8);
+	CU_add_test(s, "record round trip", test_formats__record_round_trip);
+	CU_add_test(s, "tables map", test_formats__tables_map);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
