@@ -1,0 +1,140 @@
+/*
+ * seg_int.h - shared by the store/ sources only: the byte layout of a segment
+ * (store/FORMAT.md), the I/O backends, directory helpers and the frame
+ * reader that both the writer's recovery and the reader use.
+ *
+ * Invariants: every multi-byte integer on disk is little-endian; a frame is
+ * valid only when its header fields are in range and its CRC32C matches; a
+ * DATA frame's payload is exactly one zstd frame whose content size is
+ * raw_len; raw_len never exceeds SEG_RAW_MAX.
+ * Ownership: struct seg_io objects are owned by whoever created them until
+ * handed to seg__writer_open_io(), which takes them over (io->close()).
+ * Errors: 0 / 1 or a negative code with err filled, naming file and offset.
+ * Tests may include this header to inject a fault backend.
+ */
+#ifndef SEG_INT_H
+#define SEG_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seg.h"
+
+/* ---- segment header (FORMAT.md "Segment header") ---- */
+#define SEG_MAGIC "SLUICESG"		/* 8 bytes, no NUL on disk */
+#define SEG_VERSION 1
+#define SEG_HDR_FIXED 32		/* magic, version, length, seq, crc, reserved */
+#define SEG_HDR_MAX 65536		/* a header longer than this is corrupt */
+
+/* ---- frames (FORMAT.md "Frame") ---- */
+#define SEG_FRAME_HDR 16
+#define SEG_FRAME_DATA 1
+#define SEG_FRAME_FOOTER 2
+#define SEG_RAW_MAX FMT_RECORD_MAX	/* largest raw_len accepted */
+/* Largest payload a valid frame can have: ZSTD_COMPRESSBOUND(SEG_RAW_MAX). */
+#define SEG_PAYLOAD_MAX (SEG_RAW_MAX + (SEG_RAW_MAX >> 8) + 4096)
+#define SEG_FOOTER_MAX 65536		/* FOOTER payload limit */
+
+/* ---- trailer (FORMAT.md "Trailer") ---- */
+#define SEG_TRAILER_MAGIC "SLUICEND"
+#define SEG_TRAILER_LEN 24
+
+#define SEG_NAME_LEN 26			/* 20 digits + ".open" + NUL */
+
+/* ---- I/O backend (sqlite VFS style) ----
+ * write() writes all n bytes at off, then, when sync is set, fdatasync()s
+ * the file after the write has completed (io_uring: a linked pair). It
+ * returns 0, -errno, or -SL_ETORN for a short write. sync() is fdatasync().
+ * A failed call is never retried by the writer. */
+struct seg_io {
+	const char *name;
+	int (*write)(struct seg_io *io, int fd, const void *buf, size_t n,
+		     uint64_t off, int sync);
+	int (*sync)(struct seg_io *io, int fd);
+	void (*close)(struct seg_io *io);
+};
+
+/* Plain pwrite()/fdatasync(). Never fails to create. */
+struct seg_io *seg__io_pwrite(void);
+/* io_uring (liburing): 0 and *io, or -errno when the ring cannot be set up. */
+int seg__io_uring(struct seg_io **io);
+/* Test backend over inner (which it owns): the fail_write-th write (1-based,
+ * 0 = never) fails with -EIO, after writing half of its bytes when tear is
+ * set; the fail_sync-th sync (a write with sync counts as one) fails with
+ * -EIO. Every later call fails too, as a dead disk would. */
+struct seg_io *seg__io_fault(struct seg_io *inner, unsigned fail_write,
+			     unsigned fail_sync, int tear);
+
+/* seg_writer_open() with a chosen backend (taken over, even on failure). */
+int seg__writer_open_io(struct seg_writer **w, const struct seg_writer_opts *opts,
+			struct seg_io *io, struct sl_err *err);
+
+/* ---- directory ---- */
+struct seg_entry {
+	uint64_t seq;
+	int sealed;			/* 1: <seq>.seg, 0: <seq>.open */
+};
+struct seg_list {
+	struct seg_entry *v;
+	size_t n;
+};
+/* "<20-digit seq>.seg" or ".open" into out (SEG_NAME_LEN bytes). */
+void seg__name(char *out, uint64_t seq, int sealed);
+/* malloc'd "dir/name" */
+char *seg__path(const char *dir, uint64_t seq, int sealed);
+/* Segments of dir in seq order. Checks: no gap, no seq twice, only the last
+ * one open. -ENOENT when dir does not exist. */
+int seg__dir_scan(const char *dir, struct seg_list *l, struct sl_err *err);
+void seg__list_release(struct seg_list *l);
+/* Create dir (0700) if missing and take dir/LOCK (flock EX|NB). */
+int seg__dir_lock(const char *dir, int *lock_fd, struct sl_err *err);
+int seg__fsync_dir(const char *dir, struct sl_err *err);
+
+/* ---- header and trailer codecs ---- */
+/* Encode the whole header into out (reset first). */
+int seg__header_encode(const Sluice__SegmentHeader *h, struct sl_buf *out);
+/* Read the header of fd. 1: *h (free with sluice__segment_header__free_unpacked)
+ * and *len; 0: the file is shorter than the header claims (or than the fixed
+ * part); <0: corrupt. */
+int seg__header_read(int fd, const char *path, uint64_t size,
+		     Sluice__SegmentHeader **h, uint32_t *len, struct sl_err *err);
+void seg__trailer_encode(uint8_t out[SEG_TRAILER_LEN], uint64_t footer_off,
+			 uint32_t footer_len);
+/* 1: valid trailer naming a footer frame at *footer_off of *footer_len bytes. */
+int seg__trailer_decode(const uint8_t in[SEG_TRAILER_LEN], uint64_t *footer_off,
+			uint32_t *footer_len);
+/* Footer of a sealed segment file via its trailer: 0 and *f, or <0. */
+int seg__footer_read(int fd, const char *path, uint64_t size, uint64_t seq,
+		     Sluice__SegmentFooter **f, struct sl_err *err);
+
+/* ---- frames ---- */
+struct seg_frame {
+	uint64_t off;			/* frame start in the file */
+	uint64_t end;			/* off + SEG_FRAME_HDR + payload_len */
+	uint32_t payload_len, raw_len;
+	uint8_t type, flags;
+	uint8_t hdr[SEG_FRAME_HDR];	/* the header bytes as read */
+	int crc_ok;			/* the CRC matched: the frame is complete */
+};
+/* Frame results besides 1 (valid frame read into payload). */
+#define SEG_FRAME_SHORT 0		/* the frame runs past size */
+/* Read and verify the frame at off of a file of size bytes. 1: valid, the
+ * payload in *payload; SEG_FRAME_SHORT: incomplete (f->end set when the
+ * header could be read, else 0); <0: invalid (f filled as far as read). */
+int seg__frame_read(int fd, const char *path, uint64_t off, uint64_t size,
+		    struct seg_frame *f, struct sl_buf *payload, struct sl_err *err);
+/* Decompress a verified DATA frame's payload into raw (reset first). */
+struct ZSTD_DCtx_s;
+int seg__frame_decompress(struct ZSTD_DCtx_s *d, const char *path,
+			  const struct seg_frame *f, const struct sl_buf *payload,
+			  struct sl_buf *raw, struct sl_err *err);
+/* Encode a frame header (crc over hdr[0..12) + payload). */
+void seg__frame_header(uint8_t hdr[SEG_FRAME_HDR], uint32_t payload_len,
+		       uint32_t raw_len, uint8_t type, uint8_t flags,
+		       const void *payload);
+
+/* Read exactly n bytes at off: 0, -errno, or SEG_FRAME_SHORT-like -SL_ETORN
+ * when the file ends first. */
+int seg__pread_full(int fd, void *buf, size_t n, uint64_t off);
+
+#endif

@@ -1,0 +1,580 @@
+/* seg_reader.c - validate, decompress and decode the frames of a segment, and follow a stream directory. */
+#include "seg_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+#include "banned.h"
+
+/* ---- frames (shared with the writer's recovery) ---- */
+
+void seg__frame_header(uint8_t hdr[SEG_FRAME_HDR], uint32_t payload_len,
+		       uint32_t raw_len, uint8_t type, uint8_t flags,
+		       const void *payload)
+{
+	uint32_t crc;
+
+	sl_put_le32(hdr, payload_len);
+	sl_put_le32(hdr + 4, raw_len);
+	hdr[8] = type;
+	hdr[9] = flags;
+	hdr[10] = hdr[11] = 0;
+	crc = sl_crc32c(0, hdr, 12);
+	sl_put_le32(hdr + 12, sl_crc32c(crc, payload, payload_len));
+}
+
+int seg__frame_read(int fd, const char *path, uint64_t off, uint64_t size,
+		    struct seg_frame *f, struct sl_buf *payload, struct sl_err *err)
+{
+	uint8_t h[SEG_FRAME_HDR];
+	uint32_t crc;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	f->off = off;
+	if (off + SEG_FRAME_HDR > size)
+		return SEG_FRAME_SHORT;
+	if ((rc = seg__pread_full(fd, h, sizeof(h), off)))
+		return rc == -SL_ETORN ? SEG_FRAME_SHORT :
+		       sl_err_set(err, rc, "cannot read '%s' at offset %llu: %s", path,
+				  (unsigned long long)off, sl_strerror(rc));
+	memcpy(f->hdr, h, sizeof(h));
+	f->payload_len = sl_le32(h);
+	f->raw_len = sl_le32(h + 4);
+	f->type = h[8];
+	f->flags = h[9];
+	f->end = off + SEG_FRAME_HDR + f->payload_len;
+	if (f->end > size)
+		return SEG_FRAME_SHORT;
+	if ((f->type != SEG_FRAME_DATA && f->type != SEG_FRAME_FOOTER) ||
+	    (f->flags & ~(f->type == SEG_FRAME_DATA ? SEG_FRAME_TXN_END : 0)) ||
+	    h[10] || h[11] || f->payload_len == 0)
+		return sl_err_set(err, -SL_ECORRUPT, "'%s': bad frame header at offset %llu",
+				  path, (unsigned long long)off);
+	/* Checked before anything is allocated for the frame. */
+	if (f->type == SEG_FRAME_DATA && (f->raw_len == 0 || f->raw_len > SEG_RAW_MAX))
+		return sl_err_set(err, -SL_ECORRUPT,
+				  "'%s': frame at offset %llu declares a raw length of %u bytes (limit %zu)",
+				  path, (unsigned long long)off, f->raw_len, (size_t)SEG_RAW_MAX);
+	if (f->type == SEG_FRAME_DATA ? f->payload_len > ZSTD_COMPRESSBOUND((size_t)f->raw_len) :
+	    f->payload_len != f->raw_len || f->payload_len > SEG_FOOTER_MAX)
+		return sl_err_set(err, -SL_ECORRUPT,
+				  "'%s': frame at offset %llu declares %u payload bytes for %u raw bytes",
+				  path, (unsigned long long)off, f->payload_len, f->raw_len);
+	sl_buf_reset(payload);
+	if ((rc = sl_buf_reserve(payload, f->payload_len)))
+		return sl_err_set(err, rc, "'%s': frame at offset %llu too large", path,
+				  (unsigned long long)off);
+	if ((rc = seg__pread_full(fd, payload->data, f->payload_len, off + SEG_FRAME_HDR)))
+		return rc == -SL_ETORN ? SEG_FRAME_SHORT :
+		       sl_err_set(err, rc, "cannot read '%s' at offset %llu: %s", path,
+				  (unsigned long long)off, sl_strerror(rc));
+	payload->len = f->payload_len;
+	crc = sl_crc32c(sl_crc32c(0, h, 12), payload->data, payload->len);
+	if (crc != sl_le32(h + 12))
+		return sl_err_set(err, -SL_ECORRUPT, "'%s': bad frame crc at offset %llu",
+				  path, (unsigned long long)off);
+	f->crc_ok = 1;
+	return 1;
+}
+
+int seg__frame_decompress(struct ZSTD_DCtx_s *d, const char *path,
+			  const struct seg_frame *f, const struct sl_buf *payload,
+			  struct sl_buf *raw, struct sl_err *err)
+{
+	unsigned long long cs = ZSTD_getFrameContentSize(payload->data, payload->len);
+	size_t n;
+	int rc;
+
+	/* raw_len <= SEG_RAW_MAX was checked before we get here: allocate now. */
+	if (cs != f->raw_len ||
+	    ZSTD_findFrameCompressedSize(payload->data, payload->len) != payload->len)
+		return sl_err_set(err, -SL_ECORRUPT,
+				  "'%s': frame at offset %llu is not one zstd frame of %u bytes",
+				  path, (unsigned long long)f->off, f->raw_len);
+	sl_buf_reset(raw);
+	if ((rc = sl_buf_reserve(raw, f->raw_len)))
+		return sl_err_set(err, rc, "'%s': frame at offset %llu too large", path,
+				  (unsigned long long)f->off);
+	n = ZSTD_decompressDCtx(d, raw->data, f->raw_len, payload->data, payload->len);
+	if (ZSTD_isError(n) || n != f->raw_len)
+		return sl_err_set(err, -SL_ECORRUPT, "'%s': frame at offset %llu does not decompress: %s",
+				  path, (unsigned long long)f->off,
+				  ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short output");
+	raw->len = n;
+	return 0;
+}
+
+/* ---- the reader ----
+ * Offsets in the current segment file (all frame starts):
+ *   off       the frame to deliver next (or the loaded frame's start)
+ *   safe_end  end of the last frame known to be followed by nothing but
+ *             verified frames up to a SEG_FRAME_TXN_END frame: records of
+ *             frames that end at or before it may be delivered
+ *   scan_off  the next frame the look-ahead verifies
+ * One frame is decompressed at a time (raw); the look-ahead only needs the
+ * compressed payload for its CRC, which it reads into comp. */
+struct seg_reader {
+	char *dir;			/* NULL: a single file */
+	char *path;			/* the file open in fd */
+	int fd;
+	int sealed;			/* opened as .seg, or footer seen */
+	uint64_t seq;			/* segment in fd, or next to open */
+	uint32_t header_len;
+	Sluice__SegmentHeader *hdr;	/* of the segment in fd */
+	Sluice__SegmentHeader *last_hdr;	/* of the last delivered record */
+	uint8_t stream_id[16];
+	int have_stream_id;
+
+	uint64_t off, safe_end, scan_off, footer_off;
+	int footer_seen, done;		/* done: single file fully read */
+
+	int loaded;			/* raw holds the frame at off */
+	struct seg_frame cur;
+	size_t pos;			/* next record in raw */
+	uint32_t index;			/* its index */
+
+	ZSTD_DCtx *dctx;
+	struct sl_buf comp, raw;
+};
+
+static void free_hdr(struct seg_reader *r, Sluice__SegmentHeader *h)
+{
+	if (h && h != r->hdr && h != r->last_hdr)
+		sluice__segment_header__free_unpacked(h, NULL);
+}
+
+static void close_segment(struct seg_reader *r)
+{
+	Sluice__SegmentHeader *h = r->hdr;
+
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	r->hdr = NULL;
+	free_hdr(r, h);
+	free(r->path);
+	r->path = NULL;
+	r->loaded = 0;
+	r->footer_seen = 0;
+	r->sealed = 0;
+}
+
+static int file_size(struct seg_reader *r, uint64_t *size, struct sl_err *err)
+{
+	struct stat st;
+
+	if (fstat(r->fd, &st) < 0) {
+		int e = errno;
+		return sl_err_set(err, -e, "cannot stat '%s': %s", r->path, strerror(e));
+	}
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Open path as segment r->seq (expect_seq 0: any). 1 opened, 0 not there (or
+ * an open segment whose header is not complete yet), <0 error. */
+static int open_file(struct seg_reader *r, char *path, int sealed, uint64_t expect_seq,
+		     struct sl_err *err)
+{
+	Sluice__SegmentHeader *h = NULL;
+	uint64_t size = 0;
+	int rc;
+
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	r->path = path;
+	if (r->fd < 0) {
+		int e = errno;
+
+		r->path = NULL;
+		if (e == ENOENT && r->dir) {
+			free(path);
+			return 0;
+		}
+		rc = sl_err_set(err, -e, "cannot open '%s': %s", path, strerror(e));
+		free(path);
+		return rc;
+	}
+	if ((rc = file_size(r, &size, err)))
+		goto fail;
+	rc = seg__header_read(r->fd, path, size, &h, &r->header_len, err);
+	if (rc == 0 && !sealed)
+		goto fail;	/* being created: not yet */
+	if (rc == 0)
+		rc = sl_err_set(err, -SL_ECORRUPT, "'%s': torn header at offset 0", path);
+	if (rc < 0)
+		goto fail;
+	if (expect_seq && h->seq != expect_seq) {
+		rc = sl_err_set(err, -SL_ECORRUPT, "'%s': header names segment %llu",
+				path, (unsigned long long)h->seq);
+		goto fail;
+	}
+	if (r->have_stream_id && memcmp(r->stream_id, h->stream_id.data, 16)) {
+		rc = sl_err_set(err, -SL_ESTREAM, "'%s': segment belongs to another stream", path);
+		goto fail;
+	}
+	memcpy(r->stream_id, h->stream_id.data, 16);
+	r->have_stream_id = 1;
+	r->hdr = h;
+	r->seq = h->seq;
+	r->sealed = sealed;
+	r->off = r->safe_end = r->scan_off = r->header_len;
+	r->footer_seen = 0;
+	r->loaded = 0;
+	return 1;
+fail:
+	if (h)
+		sluice__segment_header__free_unpacked(h, NULL);
+	close(r->fd);
+	r->fd = -1;
+	free(path);
+	r->path = NULL;
+	return rc;
+}
+
+/* Open segment r->seq of the directory: 1, 0 (not there yet) or <0. */
+static int open_segment(struct seg_reader *r, struct sl_err *err)
+{
+	int rc;
+
+	/* .seg, then .open, then .seg again: the writer may rename in between. */
+	if ((rc = open_file(r, seg__path(r->dir, r->seq, 1), 1, r->seq, err)))
+		return rc;
+	if ((rc = open_file(r, seg__path(r->dir, r->seq, 0), 0, r->seq, err)))
+		return rc;
+	return open_file(r, seg__path(r->dir, r->seq, 1), 1, r->seq, err);
+}
+
+/* The lowest segment of the directory (retention may have removed older). */
+static int find_first(struct seg_reader *r, struct sl_err *err)
+{
+	struct seg_list l;
+	int rc = seg__dir_scan(r->dir, &l, err);
+
+	if (rc)
+		return rc;
+	r->seq = l.n ? l.v[0].seq : 0;
+	seg__list_release(&l);
+	return 0;
+}
+
+int seg_reader_open(struct seg_reader **rp, const char *path, struct sl_err *err)
+{
+	struct seg_reader *r = sl_xcalloc(1, sizeof(*r));
+	struct stat st;
+	int rc;
+
+	*rp = NULL;
+	r->fd = -1;
+	sl_buf_init(&r->comp, SEG_PAYLOAD_MAX);
+	sl_buf_init(&r->raw, SEG_RAW_MAX);
+	r->dctx = ZSTD_createDCtx();
+	if (!r->dctx)
+		sl_bug("ZSTD_createDCtx failed");
+	if (stat(path, &st) < 0) {
+		int e = errno;
+		rc = sl_err_set(err, -e, "cannot open '%s': %s", path, strerror(e));
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		r->dir = sl_xstrdup(path);
+		if ((rc = find_first(r, err)))
+			goto fail;
+	} else {
+		size_t n = strlen(path);
+		int sealed = !(n >= 5 && !strcmp(path + n - 5, ".open"));
+
+		rc = open_file(r, sl_xstrdup(path), sealed, 0, err);
+		if (rc == 0)
+			rc = sl_err_set(err, -SL_ETORN, "'%s': header not complete", path);
+		if (rc < 0)
+			goto fail;
+	}
+	*rp = r;
+	return 0;
+fail:
+	seg_reader_close(r);
+	return rc;
+}
+
+void seg_reader_close(struct seg_reader *r)
+{
+	if (!r)
+		return;
+	close_segment(r);
+	if (r->last_hdr)
+		sluice__segment_header__free_unpacked(r->last_hdr, NULL);
+	ZSTD_freeDCtx(r->dctx);
+	sl_buf_release(&r->comp);
+	sl_buf_release(&r->raw);
+	free(r->dir);
+	free(r);
+}
+
+const Sluice__SegmentHeader *seg_reader_header(const struct seg_reader *r)
+{
+	return r->last_hdr;
+}
+
+/* Decompress the frame whose verified payload is in comp into raw. */
+static int load(struct seg_reader *r, const struct seg_frame *f, struct sl_err *err)
+{
+	int rc = seg__frame_decompress(r->dctx, r->path, f, &r->comp, &r->raw, err);
+
+	if (rc)
+		return rc;
+	r->cur = *f;
+	r->off = f->off;
+	r->pos = 0;
+	r->index = 0;
+	r->loaded = 1;
+	return 0;
+}
+
+/* A frame that is not valid: "not yet" (0) at the very end of an open
+ * segment, else the error (already in err for bad frames). */
+static int frame_problem(struct seg_reader *r, int rc, const struct seg_frame *f,
+			 uint64_t size, struct sl_err *err)
+{
+	if (!r->sealed && (rc == SEG_FRAME_SHORT || (!f->crc_ok && f->end && f->end == size)))
+		return 0;
+	if (rc == SEG_FRAME_SHORT)
+		return sl_err_set(err, -SL_ECORRUPT, "'%s': truncated frame at offset %llu",
+				  r->path, (unsigned long long)f->off);
+	return rc;
+}
+
+/* The footer frame (verified, payload in comp) at f: check it and the trailer. */
+static int see_footer(struct seg_reader *r, const struct seg_frame *f, uint64_t size,
+		      struct sl_err *err)
+{
+	Sluice__SegmentFooter *ft;
+	uint8_t tr[SEG_TRAILER_LEN];
+	uint64_t foff;
+	uint32_t flen;
+
+	if (size < f->end + SEG_TRAILER_LEN && !r->sealed)
+		return 0;	/* the writer is sealing: not yet */
+	if (size != f->end + SEG_TRAILER_LEN ||
+	    seg__pread_full(r->fd, tr, sizeof(tr), f->end) ||
+	    !seg__trailer_decode(tr, &foff, &flen) || foff != f->off ||
+	    (uint64_t)flen != f->end - f->off)
+		return sl_err_set(err, -SL_ECORRUPT, "'%s': bad trailer at offset %llu",
+				  r->path, (unsigned long long)f->end);
+	ft = sluice__segment_footer__unpack(NULL, r->comp.len, r->comp.data);
+	if (!ft || ft->seq != r->seq) {
+		if (ft)
+			sluice__segment_footer__free_unpacked(ft, NULL);
+		return sl_err_set(err, -SL_ECORRUPT, "'%s': bad footer at offset %llu",
+				  r->path, (unsigned long long)f->off);
+	}
+	sluice__segment_footer__free_unpacked(ft, NULL);
+	if (r->safe_end != f->off)
+		return sl_err_set(err, -SL_ECORRUPT,
+				  "'%s': footer at offset %llu follows a frame that does not end a transaction",
+				  r->path, (unsigned long long)f->off);
+	r->footer_seen = 1;
+	r->footer_off = f->off;
+	r->sealed = 1;
+	return 1;
+}
+
+/* Verify frames from scan_off until a TXN_END frame or the footer. 1:
+ * progress (safe_end moved or footer seen), 0: nothing more yet, <0. */
+static int scan(struct seg_reader *r, struct sl_err *err)
+{
+	uint64_t size = 0, base;
+	int rc, retried = 0;
+
+	if (r->footer_seen)
+		return sl_err_set(err, -SL_ECORRUPT, "'%s': frames before the footer do not end a transaction",
+				  r->path);
+	if ((rc = file_size(r, &size, err)))
+		return rc;
+	base = r->loaded ? r->cur.end : r->off;
+	if (base < r->safe_end)
+		base = r->safe_end;
+	/* A writer that crashed cuts frames that no TXN_END frame covered and
+	 * writes new ones there: what we verified beyond base may be gone. */
+	if (r->scan_off < base || r->scan_off > size)
+		r->scan_off = base;
+	for (;;) {
+		struct seg_frame f;
+
+		rc = seg__frame_read(r->fd, r->path, r->scan_off, size, &f, &r->comp, err);
+		if (rc < 0 && r->scan_off > base && !retried) {
+			r->scan_off = base;
+			retried = 1;
+			continue;
+		}
+		if (rc != 1)
+			return frame_problem(r, rc, &f, size, err);
+		if (f.type == SEG_FRAME_FOOTER)
+			return see_footer(r, &f, size, err);
+		r->scan_off = f.end;
+		if (!(f.flags & SEG_FRAME_TXN_END))
+			continue;
+		r->safe_end = f.end;
+		/* the common case: the next frame to deliver ends a transaction */
+		if (!r->loaded && f.off == r->off && (rc = load(r, &f, err)))
+			return rc;
+		return 1;
+	}
+}
+
+static int load_at(struct seg_reader *r, uint64_t off, struct sl_err *err)
+{
+	struct seg_frame f;
+	uint64_t size = 0;
+	int rc;
+
+	if ((rc = file_size(r, &size, err)))
+		return rc;
+	rc = seg__frame_read(r->fd, r->path, off, size, &f, &r->comp, err);
+	if (rc == SEG_FRAME_SHORT)
+		rc = sl_err_set(err, -SL_ECORRUPT, "'%s': truncated frame at offset %llu",
+				r->path, (unsigned long long)off);
+	if (rc < 0)
+		return rc;
+	if (f.type != SEG_FRAME_DATA)
+		return sl_err_set(err, -SL_ECORRUPT, "'%s': no data frame at offset %llu",
+				  r->path, (unsigned long long)off);
+	return load(r, &f, err);
+}
+
+/* Move to the segment after the current one. 1 moved, 0 not there yet. */
+static int next_segment(struct seg_reader *r, struct sl_err *err)
+{
+	uint64_t seq = r->seq + 1;
+	int rc;
+
+	if (!r->dir) {
+		r->done = 1;
+		return 0;
+	}
+	close_segment(r);
+	r->seq = seq;
+	rc = open_segment(r, err);
+	return rc;
+}
+
+int seg_reader_next(struct seg_reader *r, Sluice__Record **rec,
+		    struct seg_cursor *cur, struct sl_err *err)
+{
+	int rc;
+
+	*rec = NULL;
+	for (;;) {
+		if (r->loaded && r->pos < r->raw.len) {
+			size_t used;
+
+			if (r->cur.end > r->safe_end) {
+				if ((rc = scan(r, err)) <= 0)
+					return rc;
+				continue;
+			}
+			rc = fmt_record_unpack(r->raw.data + r->pos, r->raw.len - r->pos,
+					       &used, rec, err);
+			if (rc)
+				return sl_err_prefix(err, "'%s': frame at offset %llu, record %u",
+						     r->path, (unsigned long long)r->cur.off, r->index);
+			cur->seq = r->seq;
+			cur->offset = r->cur.off;
+			cur->index = r->index++;
+			r->pos += used;
+			if (r->last_hdr != r->hdr) {
+				Sluice__SegmentHeader *old = r->last_hdr;
+
+				r->last_hdr = r->hdr;
+				free_hdr(r, old);
+			}
+			return 1;
+		}
+		if (r->loaded) {
+			r->loaded = 0;
+			r->off = r->cur.end;
+		}
+		if (r->done)
+			return 0;
+		if (r->fd < 0) {
+			if (r->seq == 0 && (rc = find_first(r, err)))
+				return rc;
+			if (r->seq == 0)
+				return 0;
+			if ((rc = open_segment(r, err)) <= 0)
+				return rc;
+		}
+		if (r->footer_seen && r->off == r->footer_off) {
+			if ((rc = next_segment(r, err)) <= 0)
+				return rc;
+			continue;
+		}
+		if (r->off < r->safe_end) {
+			if ((rc = load_at(r, r->off, err)))
+				return rc;
+			continue;
+		}
+		if ((rc = scan(r, err)) <= 0)
+			return rc;
+	}
+}
+
+/* Skip the first n records of the loaded frame without decoding them. */
+static int skip_records(struct seg_reader *r, uint32_t n, struct sl_err *err)
+{
+	while (n--) {
+		uint64_t len;
+		size_t hl;
+
+		hl = fmt_varint_get(r->raw.data + r->pos, r->raw.len - r->pos, &len);
+		if (!hl || len > r->raw.len - r->pos - hl)
+			return sl_err_set(err, -SL_ECORRUPT,
+					  "'%s': frame at offset %llu has no record %u",
+					  r->path, (unsigned long long)r->cur.off, r->index);
+		r->pos += hl + (size_t)len;
+		r->index++;
+	}
+	return 0;
+}
+
+int seg_reader_seek_after(struct seg_reader *r, const struct seg_cursor *cur,
+			  struct sl_err *err)
+{
+	int rc;
+
+	if (r->dir) {
+		close_segment(r);
+		r->done = 0;
+		r->seq = cur->seq;
+		rc = open_segment(r, err);
+		if (rc == 0)
+			rc = sl_err_set(err, -ENOENT, "'%s': segment %llu not found", r->dir,
+					(unsigned long long)cur->seq);
+		if (rc < 0)
+			return rc;
+	} else {
+		if (cur->seq != r->seq)
+			return sl_err_set(err, -SL_EINVAL_ARG, "'%s' is segment %llu, not %llu",
+					  r->path, (unsigned long long)r->seq,
+					  (unsigned long long)cur->seq);
+		r->loaded = 0;
+		r->done = 0;
+		r->footer_seen = 0;
+	}
+	if (cur->offset < r->header_len)
+		return sl_err_set(err, -SL_EINVAL_ARG, "'%s': offset %llu is inside the header",
+				  r->path, (unsigned long long)cur->offset);
+	if ((rc = load_at(r, cur->offset, err)))
+		return rc;
+	if ((rc = skip_records(r, cur->index + 1, err)))
+		return rc;
+	/* The records before the cursor were delivered, so their frames were
+	 * safe; the rest of this frame is safe only if it ends a transaction. */
+	r->scan_off = r->cur.end;
+	r->safe_end = (r->cur.flags & SEG_FRAME_TXN_END) ? r->cur.end : r->cur.off;
+	return 0;
+}
