@@ -4,6 +4,7 @@
 #include "seg.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +249,8 @@ int cmd_inspect(int argc, char **argv)
 	if (optind != argc - 1)
 		return cmd_usage_error("inspect", usage, "expected one DIR or SEGMENT");
 	path = argv[optind];
+	/* no database connection here: a reader that stops early (| head) just ends us */
+	signal(SIGPIPE, SIG_DFL);
 	sl_buf_init(&o.b, SL_BUF_UNLIMITED);
 	fmt_tables_init(&o.tables);
 	if ((rc = seg_reader_open(&r, path, &err)))
