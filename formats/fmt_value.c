@@ -69,7 +69,7 @@ static int add_charset_hex(struct sl_buf *out, const char *cs, const uint8_t *p,
 
 static int text_ok(const ProtobufCBinaryData *b, const char *alphabet)
 {
-	if (b->len == 0 || b->len > 64)
+	if (b->len == 0 || b->len > 80)
 		return 0;
 	for (size_t i = 0; i < b->len; i++)
 		if (!b->data[i] || !strchr(alphabet, b->data[i]))
