@@ -786,12 +786,22 @@ static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const stru
 	}
 }
 
+/* The checkpoint in DIR/consumers/ (store/seg.h) is advisory, for retention:
+ * it trails the destination's checkpoint. A failure only warns. */
+static void register_consumer(struct rep_ctx *x, uint64_t txn_time)
+{
+	struct sl_err e = SL_ERR_INIT;
+
+	if (seg_consumer_update(x->o->dir, x->consumer, &x->done, txn_time, &e))
+		sl_log(SL_WARN, "replay", "cannot register consumer '%s' for retention: %s", x->consumer, e.msg);
+}
+
 int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 {
 	struct rep_ctx x = { 0 };
 	struct seg_reader *r = NULL;
 	uint8_t sid[16];
-	uint64_t t0 = sl_now_ms(), rows0;
+	uint64_t t0 = sl_now_ms(), rows0, registered_ms = 0, txn_time = 0;
 	double secs;
 	int rc;
 
@@ -839,10 +849,19 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 			sleep_ms(o->poll_ms ? o->poll_ms : 20);
 			continue;
 		}
+		if (rec->body_case == SLUICE__RECORD__BODY_COMMIT)
+			txn_time = rec->commit->time;
+		else if (rec->body_case == SLUICE__RECORD__BODY_DDL)
+			txn_time = rec->ddl->time;
 		rc = apply_record(&x, rec, &cur, err);
 		fmt_record_free(rec);
 		if (rc)
 			goto out;
+		/* Retention: tell DIR how far we are, after the commit, about once a second. */
+		if (!x.in_txn && x.done.seq && sl_now_ms() - registered_ms >= 1000) {
+			register_consumer(&x, txn_time);
+			registered_ms = sl_now_ms();
+		}
 	}
 	rc = 0;
 	*err = (struct sl_err)SL_ERR_INIT;
@@ -853,6 +872,8 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 out:
 	if (rc && x.db && x.in_txn)
 		rollback(&x);
+	if (x.done.seq)
+		register_consumer(&x, txn_time);
 	seg_reader_close(r);
 	if (x.db)
 		mysql_close(x.db);

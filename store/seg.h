@@ -38,6 +38,11 @@
  *                                       <0: error (file and offset in err)
  *   fmt_record_free(rec)
  *   seg_reader_close(r)
+ * Chain (format 2): each header names its predecessor's seq and the SHA-256
+ * of its FOOTER frame, and starts where that footer ends; the writer checks
+ * the chain of DIR at open, the reader whenever it moves to the next segment.
+ * A sealed segment is checked whole before the reader delivers its first
+ * record, so a damaged sealed segment delivers nothing.
  * The reader verifies every CRC and delivers only records of frames up to
  * the last SEG_FRAME_TXN_END frame it has verified, so it never delivers part
  * of a transaction that is not yet durable in full. It moves from a sealed
@@ -69,6 +74,8 @@ struct seg_writer_opts {
 	const char *source;		/* source identity; DIR must match */
 	const Sluice__Position *start;	/* start position when DIR is new */
 	uint64_t segment_size;		/* seal at the first txn end past it; 0: 64 MiB */
+	uint32_t segment_age_ms;	/* seal at the first txn end (or idle flush) after
+					 * the segment is this old; 0: never on age */
 	uint32_t commit_interval_ms;	/* group commit delay; 0: sync each txn */
 	uint32_t frame_bytes;		/* uncompressed frame target; 0: 1 MiB */
 	int zstd_level;			/* 0: 1 */
@@ -115,5 +122,105 @@ void seg_reader_close(struct seg_reader *r);
  * holds no segment. *source and *stream_id are malloc'd (caller frees). */
 int seg_dir_identity(const char *dir, char **source, uint8_t stream_id[16],
 		     struct sl_err *err);
+
+/* ---- verify (seg_check.c): every frame CRC, footer, trailer, chain ----
+ * seg_verify_dir() returns 0 when it could look at DIR (problems are counted
+ * in s->problems and reported through cb, one line each naming the file and
+ * offset) and <0 only when DIR cannot be read at all. Without
+ * SEG_VERIFY_DEEP the DATA payloads of sealed segments are checked by CRC
+ * and their zstd frame headers, not decompressed; counts come from footers. */
+#define SEG_VERIFY_DEEP 1
+typedef void (*seg_problem_fn)(void *ctx, const char *path, const char *msg);
+struct seg_verify_summary {
+	uint64_t segments, sealed, problems;
+	uint64_t transactions, rows, ddls, bytes;
+	uint64_t first_seq, last_seq;
+	uint64_t first_time, last_time;		/* commit times, unix seconds */
+	Sluice__Position *first_pos, *last_pos;	/* owned */
+	char *source;				/* owned */
+	uint8_t stream_id[16];
+};
+int seg_verify_dir(const char *dir, unsigned flags, seg_problem_fn cb, void *ctx,
+		   struct seg_verify_summary *s, struct sl_err *err);
+void seg_verify_summary_release(struct seg_verify_summary *s);
+
+/* ---- consumers and retention (seg_retain.c) ----
+ * A consumer (a replay, by name) registers how far it has got in
+ * DIR/consumers/NAME, written atomically (temp file, fsync, rename, fsync of
+ * the directory). NAME: 1-64 of [A-Za-z0-9_.-], not starting with '.'.
+ * The file may lag the consumer's real checkpoint, never lead it: callers
+ * write it only after the transaction it names is committed. */
+struct seg_consumer {
+	char name[65];
+	struct seg_cursor cur;
+	uint64_t txn_time;		/* commit time of the last applied transaction */
+	uint64_t updated;		/* unix seconds the file was written */
+};
+int seg_consumer_update(const char *dir, const char *name, const struct seg_cursor *cur,
+			uint64_t txn_time, struct sl_err *err);
+/* All consumers of DIR (sorted by name); *v malloc'd, caller frees. */
+int seg_consumer_list(const char *dir, struct seg_consumer **v, size_t *n,
+		      struct sl_err *err);
+
+/* Remove the oldest sealed segments that every registered consumer has
+ * passed (its cursor is in a later segment) and that the policy releases:
+ * at least keep_bytes of segments stay, and none whose last commit is
+ * younger than keep_age_s. The newest segment is never removed, sealed or
+ * open; removal goes from the lowest number up so no gap is ever made.
+ * Without a registered consumer nothing is removed unless force; force
+ * ignores consumers, never the policy. */
+struct seg_purge_opts {
+	uint64_t keep_bytes;		/* 0: no byte floor */
+	uint64_t keep_age_s;		/* 0: no age floor */
+	int force;
+	int dry_run;
+};
+struct seg_purge_result {
+	uint64_t removed, removed_bytes, kept, kept_bytes;
+	uint64_t first_kept_seq;
+	const char *why;		/* static: what stopped the removal */
+};
+int seg_purge(const char *dir, const struct seg_purge_opts *o, struct seg_purge_result *res,
+	      struct sl_err *err);
+
+/* ---- status ---- */
+struct seg_consumer_lag {
+	struct seg_consumer c;
+	uint64_t txns, bytes, secs;	/* behind the head */
+	int gone;			/* its segment was removed (fell behind retention) */
+};
+struct seg_status {
+	char *source;			/* owned */
+	uint8_t stream_id[16];
+	uint64_t segments, sealed, bytes, first_seq, last_seq;
+	uint64_t transactions, head_time;
+	Sluice__Position *head;		/* owned: after the last complete transaction */
+	struct seg_consumer_lag *consumers;	/* owned */
+	size_t nconsumers;
+};
+int seg_status(const char *dir, struct seg_status *st, struct sl_err *err);
+void seg_status_release(struct seg_status *st);
+
+/* ---- air-gapped transfer (seg_transfer.c) ----
+ * A bundle is a directory: the chosen sealed segments, unchanged, and
+ * MANIFEST (FORMAT.md "Bundle"). With a key file the manifest carries an
+ * HMAC-SHA256. seg_unpack() checks the manifest, every file's size and
+ * SHA-256, every segment whole and the chain (to DIR's newest segment too)
+ * before it adds a single file, then adds them atomically in order. Running
+ * it again with the same bundle changes nothing and succeeds. */
+struct seg_pack_opts {
+	const char *dir, *out, *key_file;
+	uint64_t from_seq;		/* 0: the lowest sealed segment */
+};
+struct seg_unpack_opts {
+	const char *bundle, *into, *key_file;
+};
+struct seg_transfer_result {
+	uint64_t first_seq, last_seq, files, bytes, added;
+};
+int seg_pack(const struct seg_pack_opts *o, struct seg_transfer_result *res,
+	     struct sl_err *err);
+int seg_unpack(const struct seg_unpack_opts *o, struct seg_transfer_result *res,
+	       struct sl_err *err);
 
 #endif

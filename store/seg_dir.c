@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include "banned.h"
 
 void seg__name(char *out, uint64_t seq, int sealed)
@@ -48,7 +49,7 @@ int seg__pread_full(int fd, void *buf, size_t n, uint64_t off)
 }
 
 /* "<20 digits>.seg" or "<20 digits>.open": 1 and seq, sealed set, else 0. */
-static int parse_name(const char *name, uint64_t *seq, int *sealed)
+int seg__parse_name(const char *name, uint64_t *seq, int *sealed)
 {
 	uint64_t v = 0;
 	int i;
@@ -106,8 +107,23 @@ int seg__dir_scan(const char *dir, struct seg_list *l, struct sl_err *err)
 	while ((errno = 0, de = readdir(d))) {
 		struct seg_entry e;
 
-		if (!parse_name(de->d_name, &e.seq, &e.sealed))
+		struct stat st;
+
+		if (!seg__parse_name(de->d_name, &e.seq, &e.sealed))
 			continue;
+		/* Never follow or read what only looks like a segment. */
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			int er = errno;
+			rc = sl_err_set(err, -er, "cannot stat '%s/%s': %s", dir, de->d_name, strerror(er));
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			rc = sl_err_set(err, -SL_ECORRUPT, "'%s/%s' is not a regular file (%s): refused",
+					dir, de->d_name, S_ISLNK(st.st_mode) ? "a symlink" :
+					S_ISFIFO(st.st_mode) ? "a fifo" : S_ISDIR(st.st_mode) ? "a directory" :
+					"a device or socket");
+			goto out;
+		}
 		if (l->n == cap) {
 			cap = cap ? cap * 2 : 16;
 			l->v = sl_xrealloc(l->v, cap * sizeof(*l->v));
@@ -149,6 +165,107 @@ out:
 	return rc;
 }
 
+int seg__open_regular(const char *path, int rw, int *fdp, uint64_t *size, struct sl_err *err)
+{
+	struct stat st;
+	int fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), e;
+
+	*fdp = -1;
+	if (fd < 0) {
+		e = errno;
+		if (e == ELOOP)
+			return sl_err_set(err, -SL_ECORRUPT, "'%s' is a symlink: refused", path);
+		return sl_err_set(err, -e, "cannot open '%s': %s", path, strerror(e));
+	}
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		close(fd);
+		return sl_err_set(err, -e, "cannot stat '%s': %s", path, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return sl_err_set(err, -SL_ECORRUPT, "'%s' is not a regular file: refused", path);
+	}
+	/* O_NONBLOCK only served to not hang on a FIFO; regular files ignore it. */
+	*fdp = fd;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+void seg__sha256(const void *a, size_t na, const void *b, size_t nb,
+		 uint8_t out[SEG_HASH_LEN])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned int n = 0;
+
+	if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) || !EVP_DigestUpdate(c, a, na) ||
+	    (b && nb && !EVP_DigestUpdate(c, b, nb)) || !EVP_DigestFinal_ex(c, out, &n) ||
+	    n != SEG_HASH_LEN)
+		sl_bug("sha-256 failed");
+	EVP_MD_CTX_free(c);
+}
+
+int seg__pos_equal(const Sluice__Position *a, const Sluice__Position *b)
+{
+	size_t na, nb;
+	uint8_t *pa, *pb;
+	int eq;
+
+	if (!a || !b)
+		return a == b;
+	na = sluice__position__get_packed_size(a);
+	nb = sluice__position__get_packed_size(b);
+	if (na != nb)
+		return 0;
+	pa = sl_xmalloc(na + 1);
+	pb = sl_xmalloc(nb + 1);
+	sluice__position__pack(a, pa);
+	sluice__position__pack(b, pb);
+	eq = !memcmp(pa, pb, na);
+	free(pa);
+	free(pb);
+	return eq;
+}
+
+int seg__chain_self_check(const char *path, const Sluice__SegmentHeader *h,
+			  struct sl_err *err)
+{
+	if (h->seq == 1 ? (h->prev_seq != 0 || h->prev_footer_hash.len != 0) :
+	    (h->prev_seq != h->seq - 1 || h->prev_footer_hash.len != SEG_HASH_LEN))
+		return sl_err_set(err, -SL_ECORRUPT,
+				  "'%s': header of segment %llu names predecessor %llu with a %zu-byte footer hash (offset %d)",
+				  path, (unsigned long long)h->seq, (unsigned long long)h->prev_seq,
+				  h->prev_footer_hash.len, SEG_HDR_FIXED);
+	if (!h->start)
+		return sl_err_set(err, -SL_ECORRUPT, "'%s': header has no start position (offset %d)",
+				  path, SEG_HDR_FIXED);
+	return 0;
+}
+
+int seg__chain_check(const char *path, const Sluice__SegmentHeader *h, uint64_t prev_seq,
+		     const uint8_t prev_hash[SEG_HASH_LEN], const Sluice__Position *prev_end,
+		     struct sl_err *err)
+{
+	int rc;
+
+	if ((rc = seg__chain_self_check(path, h, err)))
+		return rc;
+	if (h->prev_seq != prev_seq)
+		return sl_err_set(err, -SL_ECORRUPT,
+				  "'%s': segment %llu follows segment %llu, but its header names %llu (offset %d)",
+				  path, (unsigned long long)h->seq, (unsigned long long)prev_seq,
+				  (unsigned long long)h->prev_seq, SEG_HDR_FIXED);
+	if (memcmp(h->prev_footer_hash.data, prev_hash, SEG_HASH_LEN))
+		return sl_err_set(err, -SL_ECORRUPT,
+				  "'%s': predecessor's footer hash does not match segment %llu (swapped, replaced or foreign segment; offset %d)",
+				  path, (unsigned long long)prev_seq, SEG_HDR_FIXED);
+	if (!seg__pos_equal(h->start, prev_end))
+		return sl_err_set(err, -SL_ECORRUPT,
+				  "'%s': start position is not where segment %llu ends (offset %d)",
+				  path, (unsigned long long)prev_seq, SEG_HDR_FIXED);
+	return 0;
+}
+
 int seg__fsync_dir(const char *dir, struct sl_err *err)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
@@ -173,7 +290,7 @@ int seg__dir_lock(const char *dir, int *lock_fd, struct sl_err *err)
 		return sl_err_set(err, -e, "cannot create directory '%s': %s", dir, strerror(e));
 	}
 	path = sl_xasprintf("%s/LOCK", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int e = errno;
 		rc = sl_err_set(err, -e, "cannot open lock file '%s': %s", path, strerror(e));
@@ -272,7 +389,8 @@ int seg__header_read(int fd, const char *path, uint64_t size,
 	if (memcmp(fixed, SEG_MAGIC, 8))
 		return sl_err_set(err, -SL_ECORRUPT, "'%s': not a segment file (bad magic at offset 0)", path);
 	if (sl_le32(fixed + 8) != SEG_VERSION)
-		return sl_err_set(err, -SL_EFORMAT, "'%s': segment format version %u is not supported (expected %d)",
+		return sl_err_set(err, -SL_EFORMAT,
+				  "'%s': segment format version %u is not supported (this sluice reads version %d) at offset 8",
 				  path, sl_le32(fixed + 8), SEG_VERSION);
 	hl = sl_le32(fixed + 12);
 	if (hl < SEG_HDR_FIXED || hl > SEG_HDR_MAX)
@@ -330,7 +448,7 @@ int seg__trailer_decode(const uint8_t in[SEG_TRAILER_LEN], uint64_t *footer_off,
 }
 
 int seg__footer_read(int fd, const char *path, uint64_t size, uint64_t seq,
-		     Sluice__SegmentFooter **f, struct sl_err *err)
+		     Sluice__SegmentFooter **f, uint8_t *hash, struct sl_err *err)
 {
 	uint8_t tr[SEG_TRAILER_LEN];
 	struct sl_buf payload = SL_BUF_INIT(SEG_FOOTER_MAX);
@@ -357,6 +475,8 @@ int seg__footer_read(int fd, const char *path, uint64_t size, uint64_t seq,
 				path, (unsigned long long)foff);
 		goto out;
 	}
+	if (hash)
+		seg__sha256(fr.hdr, SEG_FRAME_HDR, payload.data, payload.len, hash);
 	*f = sluice__segment_footer__unpack(NULL, payload.len, payload.data);
 	if (!*f || (*f)->seq != seq) {
 		rc = sl_err_set(err, -SL_ECORRUPT, "'%s': bad footer at offset %llu",
@@ -388,16 +508,13 @@ int seg_dir_identity(const char *dir, char **source, uint8_t stream_id[16],
 	for (size_t i = l.n; i-- > 0;) {
 		char *path = seg__path(dir, l.v[i].seq, l.v[i].sealed);
 		Sluice__SegmentHeader *h = NULL;
-		struct stat st;
+		uint64_t size = 0;
 		uint32_t hl;
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int fd;
 
-		if (fd < 0 || fstat(fd, &st) < 0) {
-			int e = errno;
-			rc = sl_err_set(err, -e, "cannot open '%s': %s", path, strerror(e));
-		} else {
-			rc = seg__header_read(fd, path, (uint64_t)st.st_size, &h, &hl, err);
-		}
+		rc = seg__open_regular(path, 0, &fd, &size, err);
+		if (!rc)
+			rc = seg__header_read(fd, path, size, &h, &hl, err);
 		if (fd >= 0)
 			close(fd);
 		free(path);

@@ -22,7 +22,7 @@
 
 /* ---- segment header (FORMAT.md "Segment header") ---- */
 #define SEG_MAGIC "SLUICESG"		/* 8 bytes, no NUL on disk */
-#define SEG_VERSION 1
+#define SEG_VERSION 2			/* 1: no chain (refused since issue 3) */
 #define SEG_HDR_FIXED 32		/* magic, version, length, seq, crc, reserved */
 #define SEG_HDR_MAX 65536		/* a header longer than this is corrupt */
 
@@ -40,6 +40,7 @@
 #define SEG_TRAILER_LEN 24
 
 #define SEG_NAME_LEN 26			/* 20 digits + ".open" + NUL */
+#define SEG_HASH_LEN 32			/* SHA-256 */
 
 /* ---- I/O backend (sqlite VFS style) ----
  * write() writes all n bytes at off, then, when sync is set, fdatasync()s
@@ -79,16 +80,38 @@ struct seg_list {
 	size_t n;
 };
 /* "<20-digit seq>.seg" or ".open" into out (SEG_NAME_LEN bytes). */
+/* 1 when name is exactly a segment name ("<20 digits>.seg|.open", seq > 0). */
+int seg__parse_name(const char *name, uint64_t *seq, int *sealed);
 void seg__name(char *out, uint64_t seq, int sealed);
 /* malloc'd "dir/name" */
 char *seg__path(const char *dir, uint64_t seq, int sealed);
 /* Segments of dir in seq order. Checks: no gap, no seq twice, only the last
- * one open. -ENOENT when dir does not exist. */
+ * one open, and every segment name is a regular file (a symlink, FIFO,
+ * device or directory under a segment name is refused, never followed).
+ * -ENOENT when dir does not exist. */
 int seg__dir_scan(const char *dir, struct seg_list *l, struct sl_err *err);
 void seg__list_release(struct seg_list *l);
 /* Create dir (0700) if missing and take dir/LOCK (flock EX|NB). */
 int seg__dir_lock(const char *dir, int *lock_fd, struct sl_err *err);
 int seg__fsync_dir(const char *dir, struct sl_err *err);
+/* Open an existing file for reading (or O_RDWR) without following a symlink
+ * or blocking on a FIFO; refuse anything but a regular file. 0 with *fd and
+ * *size, or -errno / -SL_ECORRUPT with err ('path' named). -ENOENT as is. */
+int seg__open_regular(const char *path, int rw, int *fd, uint64_t *size, struct sl_err *err);
+/* SHA-256 of a then b (b may be NULL). */
+void seg__sha256(const void *a, size_t na, const void *b, size_t nb,
+		 uint8_t out[SEG_HASH_LEN]);
+/* 1 when both positions pack to the same bytes (both NULL counts). */
+int seg__pos_equal(const Sluice__Position *a, const Sluice__Position *b);
+/* Check that header h (of path) follows the segment prev_seq whose footer
+ * hashes to prev_hash and ends at prev_end (FORMAT.md "Chain"). */
+int seg__chain_check(const char *path, const Sluice__SegmentHeader *h, uint64_t prev_seq,
+		     const uint8_t prev_hash[SEG_HASH_LEN], const Sluice__Position *prev_end,
+		     struct sl_err *err);
+/* The checks a header must pass on its own: seq 1 has no predecessor,
+ * seq > 1 names seq - 1 and a 32-byte footer hash. */
+int seg__chain_self_check(const char *path, const Sluice__SegmentHeader *h,
+			  struct sl_err *err);
 
 /* ---- header and trailer codecs ---- */
 /* Encode the whole header into out (reset first). */
@@ -103,9 +126,41 @@ void seg__trailer_encode(uint8_t out[SEG_TRAILER_LEN], uint64_t footer_off,
 /* 1: valid trailer naming a footer frame at *footer_off of *footer_len bytes. */
 int seg__trailer_decode(const uint8_t in[SEG_TRAILER_LEN], uint64_t *footer_off,
 			uint32_t *footer_len);
-/* Footer of a sealed segment file via its trailer: 0 and *f, or <0. */
+/* Footer of a sealed segment file via its trailer: 0 and *f, or <0. When
+ * hash is not NULL it receives the footer hash: SHA-256 of the FOOTER frame
+ * (its 16-byte header and payload). */
 int seg__footer_read(int fd, const char *path, uint64_t size, uint64_t seq,
-		     Sluice__SegmentFooter **f, struct sl_err *err);
+		     Sluice__SegmentFooter **f, uint8_t *hash, struct sl_err *err);
+
+/* ---- whole-file check (seg_check.c) ----
+ * Reads a segment frame by frame and checks every rule of FORMAT.md that
+ * does not need its neighbours: header, each frame's header fields and CRC,
+ * that each DATA payload is one zstd frame of raw_len bytes (from the zstd
+ * frame and block headers, without decompressing), and for a sealed file the
+ * footer (seq, body_bytes, frames, body_hash), the trailer and that the
+ * frame before the footer ends a transaction. With deep, or for an open
+ * segment, DATA frames are also decompressed and their records counted.
+ * An open segment may end in an incomplete frame or in frames that end no
+ * transaction (a write in progress): not a problem; valid_end marks where
+ * its complete transactions end. */
+struct seg_file_info {
+	Sluice__SegmentHeader *hdr;	/* owned */
+	Sluice__SegmentFooter *footer;	/* owned; NULL when open */
+	uint8_t footer_hash[SEG_HASH_LEN];
+	uint64_t size, header_len, valid_end, frames;
+	int sealed;
+	uint64_t transactions, rows, ddls, first_time, last_time;
+	Sluice__Position *last_pos;	/* owned: last position seen (deep/open), else footer end */
+};
+#define SEG_CHECK_DEEP 1		/* decompress and parse every record */
+#define SEG_CHECK_SEALED 2		/* the file must be sealed */
+int seg__check_file(int fd, const char *path, uint64_t size, unsigned flags,
+		    struct seg_file_info *fi, struct sl_err *err);
+void seg__file_info_release(struct seg_file_info *fi);
+/* Count TxnCommit records after (offset, index) of an open or sealed file,
+ * up to its last valid frame, and the commit time of the last one. */
+int seg__count_after(int fd, const char *path, uint64_t size, uint64_t offset,
+		     uint32_t index, uint64_t *txns, uint64_t *last_time, struct sl_err *err);
 
 /* ---- frames ---- */
 struct seg_frame {

@@ -93,34 +93,43 @@ static int uring_write(struct seg_io *io, int fd, const void *buf, size_t n,
 		       uint64_t off, int sync)
 {
 	struct uring_io *u = (struct uring_io *)io;
-	struct io_uring_sqe *sqe;
-	int wres = 0, sres = 0, rc;
+	const uint8_t *p = buf;
+	int rc;
 
 	if (n > (size_t)INT32_MAX)	/* cqe->res is an int */
 		return -EINVAL;
-	sqe = io_uring_get_sqe(&u->ring);
-	if (!sqe)
-		return -EBUSY;
-	io_uring_prep_write(sqe, fd, buf, (unsigned)n, off);
-	sqe->user_data = URING_WRITE;
-	if (sync) {
-		sqe->flags |= IOSQE_IO_LINK;
-		sqe = io_uring_get_sqe(&u->ring);
+	/* A short write (a full disk fills part of it) breaks the link: the
+	 * fsync completes -ECANCELED, and the rest is written again so that the
+	 * error returned is the real cause (ENOSPC), not "torn". */
+	while (n > 0) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+		int wres = 0, sres = 0;
+
 		if (!sqe)
 			return -EBUSY;
-		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
-		sqe->user_data = URING_SYNC;
+		io_uring_prep_write(sqe, fd, p, (unsigned)n, off);
+		sqe->user_data = URING_WRITE;
+		if (sync) {
+			sqe->flags |= IOSQE_IO_LINK;
+			sqe = io_uring_get_sqe(&u->ring);
+			if (!sqe)
+				return -EBUSY;
+			io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+			sqe->user_data = URING_SYNC;
+		}
+		rc = uring_run(u, sync ? 2 : 1, &wres, &sres);
+		if (rc < 0)
+			return rc;
+		if (wres < 0)
+			return wres;
+		if (wres == 0)
+			return -SL_ETORN;
+		if ((size_t)wres == n)
+			return sync && sres < 0 ? sres : 0;
+		p += wres;
+		off += (uint64_t)wres;
+		n -= (size_t)wres;
 	}
-	rc = uring_run(u, sync ? 2 : 1, &wres, &sres);
-	if (rc < 0)
-		return rc;
-	/* A short write breaks the link: the fsync then completes -ECANCELED. */
-	if (wres < 0)
-		return wres;
-	if ((size_t)wres != n)
-		return -SL_ETORN;
-	if (sync && sres < 0)
-		return sres;
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -129,6 +130,10 @@ struct seg_reader {
 	Sluice__SegmentHeader *last_hdr;	/* of the last delivered record */
 	uint8_t stream_id[16];
 	int have_stream_id;
+	/* the chain: the footer of the segment before the one in fd */
+	uint8_t prev_hash[SEG_HASH_LEN];
+	Sluice__Position *prev_end;
+	uint64_t prev_seq;		/* 0: unknown (first segment read) */
 
 	uint64_t off, safe_end, scan_off, footer_off;
 	int footer_seen, done;		/* done: single file fully read */
@@ -185,22 +190,26 @@ static int open_file(struct seg_reader *r, char *path, int sealed, uint64_t expe
 	uint64_t size = 0;
 	int rc;
 
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
-	r->path = path;
-	if (r->fd < 0) {
-		int e = errno;
-
-		r->path = NULL;
-		if (e == ENOENT && r->dir) {
+	r->path = NULL;
+	rc = seg__open_regular(path, 0, &r->fd, &size, err);
+	if (rc) {
+		if (rc == -ENOENT && r->dir) {
 			free(path);
 			return 0;
 		}
-		rc = sl_err_set(err, -e, "cannot open '%s': %s", path, strerror(e));
 		free(path);
 		return rc;
 	}
-	if ((rc = file_size(r, &size, err)))
-		goto fail;
+	r->path = path;
+	if (sealed) {
+		/* A sealed segment is trusted whole or not at all: check every frame,
+		 * the footer and the trailer before delivering its first record. */
+		struct seg_file_info fi;
+
+		if ((rc = seg__check_file(r->fd, path, size, SEG_CHECK_SEALED, &fi, err)))
+			goto fail;
+		seg__file_info_release(&fi);
+	}
 	rc = seg__header_read(r->fd, path, size, &h, &r->header_len, err);
 	if (rc == 0 && !sealed)
 		goto fail;	/* being created: not yet */
@@ -217,6 +226,11 @@ static int open_file(struct seg_reader *r, char *path, int sealed, uint64_t expe
 		rc = sl_err_set(err, -SL_ESTREAM, "'%s': segment belongs to another stream", path);
 		goto fail;
 	}
+	if ((rc = seg__chain_self_check(path, h, err)))
+		goto fail;
+	if (r->prev_seq && r->prev_seq + 1 == h->seq &&
+	    (rc = seg__chain_check(path, h, r->prev_seq, r->prev_hash, r->prev_end, err)))
+		goto fail;
 	memcpy(r->stream_id, h->stream_id.data, 16);
 	r->have_stream_id = 1;
 	r->hdr = h;
@@ -306,6 +320,7 @@ void seg_reader_close(struct seg_reader *r)
 	if (!r)
 		return;
 	close_segment(r);
+	fmt_position_free(r->prev_end);
 	if (r->last_hdr)
 		sluice__segment_header__free_unpacked(r->last_hdr, NULL);
 	ZSTD_freeDCtx(r->dctx);
@@ -366,12 +381,17 @@ static int see_footer(struct seg_reader *r, const struct seg_frame *f, uint64_t 
 		return sl_err_set(err, -SL_ECORRUPT, "'%s': bad trailer at offset %llu",
 				  r->path, (unsigned long long)f->end);
 	ft = sluice__segment_footer__unpack(NULL, r->comp.len, r->comp.data);
-	if (!ft || ft->seq != r->seq) {
+	if (!ft || ft->seq != r->seq || !ft->end) {
 		if (ft)
 			sluice__segment_footer__free_unpacked(ft, NULL);
 		return sl_err_set(err, -SL_ECORRUPT, "'%s': bad footer at offset %llu",
 				  r->path, (unsigned long long)f->off);
 	}
+	/* what the next segment's header must name (FORMAT.md "Chain") */
+	seg__sha256(f->hdr, SEG_FRAME_HDR, r->comp.data, r->comp.len, r->prev_hash);
+	fmt_position_free(r->prev_end);
+	r->prev_end = fmt_position_dup(ft->end);
+	r->prev_seq = r->seq;
 	sluice__segment_footer__free_unpacked(ft, NULL);
 	if (r->safe_end != f->off)
 		return sl_err_set(err, -SL_ECORRUPT,
@@ -388,7 +408,7 @@ static int see_footer(struct seg_reader *r, const struct seg_frame *f, uint64_t 
 static int scan(struct seg_reader *r, struct sl_err *err)
 {
 	uint64_t size = 0, base;
-	int rc, retried = 0;
+	int rc, retried = 0, settled = 0;
 
 	if (r->footer_seen)
 		return sl_err_set(err, -SL_ECORRUPT, "'%s': frames before the footer do not end a transaction",
@@ -411,6 +431,28 @@ static int scan(struct seg_reader *r, struct sl_err *err)
 			retried = 1;
 			continue;
 		}
+		if (rc != 1 && rc != SEG_FRAME_SHORT && !r->sealed && !f.crc_ok && f.end &&
+		    f.end == size && settled < 5) {
+			/* A whole frame at the tail of the open segment that fails
+			 * its CRC: a write still landing, or damage. Look again a
+			 * few times; if the file has not moved, it is damage. */
+			uint64_t now = 0;
+
+			struct timespec ts = { 0, 20 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+			if ((rc = file_size(r, &now, err)))
+				return rc;
+			if (now != size) {
+				size = now;
+				settled = 0;
+			} else {
+				settled++;
+			}
+			continue;
+		}
+		if (rc != 1 && settled >= 5)
+			return rc < 0 ? rc : sl_err_set(err, -SL_ECORRUPT, "'%s': bad frame crc at offset %llu",
+							  r->path, (unsigned long long)f.off);
 		if (rc != 1)
 			return frame_problem(r, rc, &f, size, err);
 		if (f.type == SEG_FRAME_FOOTER)
@@ -549,6 +591,7 @@ int seg_reader_seek_after(struct seg_reader *r, const struct seg_cursor *cur,
 	if (r->dir) {
 		close_segment(r);
 		r->done = 0;
+		r->prev_seq = 0;
 		r->seq = cur->seq;
 		rc = open_segment(r, err);
 		if (rc == 0)

@@ -66,6 +66,7 @@ struct seg_writer {
 	struct seg_io *io;
 	ZSTD_CCtx *cctx;
 	uint64_t segment_size;
+	uint64_t segment_age_ms;	/* 0: no seal on age */
 	uint32_t interval_ms;
 	size_t frame_bytes;
 
@@ -73,7 +74,11 @@ struct seg_writer {
 	int fd;
 	char *path;			/* OPEN: DIR/<seq>.open */
 	uint64_t header_len, seg_off;
+	uint64_t frames;		/* DATA frames in [header_len, seg_off) */
+	uint64_t created_ms;		/* OPEN: when the segment was created or recovered */
 	uint32_t body_crc;
+	uint8_t prev_hash[SEG_HASH_LEN];	/* EMPTY: footer hash of segment seq - 1 */
+	int have_prev;			/* EMPTY: prev_hash is set (seq > 1) */
 	struct seg_stats seg;		/* complete transactions of the open segment */
 	struct seg_stats txn;		/* the transaction being appended */
 
@@ -105,8 +110,11 @@ static int fail(struct seg_writer *w, int rc)
 static int io_fail(struct seg_writer *w, int rc, const char *what, uint64_t off,
 		   struct sl_err *err)
 {
-	sl_err_set(err, rc, "'%s': %s at offset %llu failed: %s", w->path ? w->path : w->dir,
-		   what, (unsigned long long)off, sl_strerror(rc));
+	const char *base = w->path ? strrchr(w->path, '/') : NULL;
+
+	/* The directory first: on ENOSPC that is what the operator must free. */
+	sl_err_set(err, rc, "stream directory '%s': %s of '%s' at offset %llu failed: %s",
+		   w->dir, what, base ? base + 1 : "?", (unsigned long long)off, sl_strerror(rc));
 	return fail(w, rc);
 }
 
@@ -122,6 +130,13 @@ static int check_usable(const struct seg_writer *w, struct sl_err *err)
 static int sync_due(const struct seg_writer *w)
 {
 	return w->interval_ms == 0 || sl_now_ms() - w->last_sync_ms >= w->interval_ms;
+}
+
+/* Seal on age (--segment-age): only ever called at a transaction boundary. */
+static int age_due(const struct seg_writer *w)
+{
+	return w->segment_age_ms && w->state == SEG_W_OPEN &&
+	       sl_now_ms() - w->created_ms >= w->segment_age_ms;
 }
 
 static void stats_add(struct seg_stats *to, const struct seg_stats *from)
@@ -154,18 +169,27 @@ static int create_segment(struct seg_writer *w, struct sl_err *err)
 
 	assert(w->state == SEG_W_EMPTY && w->start);
 	w->path = seg__path(w->dir, w->seq, 0);
-	w->fd = open(w->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* O_EXCL: never through a symlink, never over an existing file. */
+	w->fd = open(w->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
 		int e = errno;
-		sl_err_set(err, -e, "cannot create '%s': %s", w->path, strerror(e));
+		sl_err_set(err, -e, "stream directory '%s': cannot create '%s': %s", w->dir,
+			   w->path, strerror(e));
 		return fail(w, -e);
 	}
+	if (w->seq > 1 && !w->have_prev)
+		sl_bug("segment %llu without its predecessor's footer hash", (unsigned long long)w->seq);
 	h.stream_id.data = w->stream_id;
 	h.stream_id.len = 16;
 	h.source = w->source;
 	h.seq = w->seq;
 	h.start = w->start;
 	h.created = (uint64_t)time(NULL);
+	if (w->seq > 1) {
+		h.prev_seq = w->seq - 1;
+		h.prev_footer_hash.data = w->prev_hash;
+		h.prev_footer_hash.len = SEG_HASH_LEN;
+	}
 	if ((rc = seg__header_encode(&h, &w->out))) {
 		sl_err_set(err, rc, "'%s': segment header too large", w->path);
 		return fail(w, rc);
@@ -176,6 +200,8 @@ static int create_segment(struct seg_writer *w, struct sl_err *err)
 		return fail(w, rc);
 	w->header_len = w->out.len;
 	w->seg_off = w->out.len;
+	w->frames = 0;
+	w->created_ms = sl_now_ms();
 	w->body_crc = 0;
 	memset(&w->seg, 0, sizeof(w->seg));
 	w->last_sync_ms = sl_now_ms();
@@ -221,6 +247,7 @@ static int write_frame(struct seg_writer *w, size_t len, uint8_t flags, int sync
 			       w->seg_off, err);
 	w->body_crc = sl_crc32c(w->body_crc, w->out.data, SEG_FRAME_HDR);
 	w->seg_off += w->out.len;
+	w->frames++;
 	if (sync) {
 		w->last_sync_ms = sl_now_ms();
 		w->unsynced = 0;
@@ -279,6 +306,7 @@ static int seal(struct seg_writer *w, struct sl_err *err)
 	f.body_bytes = w->seg_off - w->header_len;
 	f.body_hash.data = hash;
 	f.body_hash.len = sizeof(hash);
+	f.frames = w->frames;
 	n = sluice__segment_footer__get_packed_size(&f);
 	if (n > SEG_FOOTER_MAX) {
 		sl_err_set(err, -SL_ETOOBIG, "'%s': footer too large", w->path);
@@ -295,6 +323,9 @@ static int seal(struct seg_writer *w, struct sl_err *err)
 	w->out.len = SEG_FRAME_HDR + n + SEG_TRAILER_LEN;
 	if ((rc = w->io->write(w->io, w->fd, w->out.data, w->out.len, foff, 1)))
 		return io_fail(w, rc, "footer write and fdatasync", foff, err);
+	/* The next segment's header names this footer (FORMAT.md "Chain"). */
+	seg__sha256(w->out.data, SEG_FRAME_HDR + n, NULL, 0, w->prev_hash);
+	w->have_prev = 1;
 	close(w->fd);
 	w->fd = -1;
 	sealed = seg__path(w->dir, w->seq, 1);
@@ -370,7 +401,7 @@ int seg_writer_txn_end(struct seg_writer *w, const Sluice__Position *pos,
 	memset(&w->txn, 0, sizeof(w->txn));
 	stats_time(&w->seg, commit_time);
 	set_pos(&w->pos, pos);
-	if (w->seg_off + w->buf.len >= w->segment_size)
+	if (w->seg_off + w->buf.len >= w->segment_size || age_due(w))
 		return seal(w, err);
 	due = sync_due(w);
 	if (w->buf.len > 0 && (due || w->buf.len >= w->frame_bytes))
@@ -393,6 +424,9 @@ int seg_writer_flush(struct seg_writer *w, struct sl_err *err)
 	assert(writer_ok(w));
 	if (w->state != SEG_W_OPEN)
 		return 0;
+	/* An idle source still gets its segment sealed on age, at a boundary. */
+	if (w->txn_off == w->buf.len && age_due(w) && (w->seg_off > w->header_len || w->buf.len > 0))
+		return seal(w, err);
 	if (w->txn_off > 0)
 		return write_frame(w, w->txn_off, SEG_FRAME_TXN_END, 1, err);
 	if (w->unsynced) {
@@ -450,6 +484,7 @@ int seg_writer_close(struct seg_writer *w, struct sl_err *err)
 /* What the scan of an open segment found up to its last TXN_END frame. */
 struct recovery {
 	uint64_t cut;			/* end of the last TXN_END frame */
+	uint64_t frames;		/* DATA frames before cut */
 	uint32_t crc;
 	struct seg_stats stats;
 	Sluice__Record *last;		/* last record with a position, up to cut */
@@ -522,7 +557,7 @@ static int scan_open(struct seg_writer *w, int fd, uint64_t header_len, uint64_t
 	struct sl_err e = SL_ERR_INIT;
 	struct seg_stats run;
 	Sluice__Record *last = NULL;
-	uint64_t off = header_len;
+	uint64_t off = header_len, nframes = 0;
 	uint32_t crc = 0;
 	int rc = 0;
 
@@ -573,8 +608,10 @@ static int scan_open(struct seg_writer *w, int fd, uint64_t header_len, uint64_t
 		}
 		crc = sl_crc32c(crc, f.hdr, SEG_FRAME_HDR);
 		off = f.end;
+		nframes++;
 		if (f.flags & SEG_FRAME_TXN_END) {
 			rec->cut = off;
+			rec->frames = nframes;
 			rec->crc = crc;
 			rec->stats = run;
 			if (rec->last != last)
@@ -612,16 +649,11 @@ static int open_checked(struct seg_writer *w, const char *path, int rw, uint64_t
 			int *have_id, int *fdp, uint64_t *size, Sluice__SegmentHeader **h,
 			uint32_t *hl, struct sl_err *err)
 {
-	struct stat st;
-	int fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC), rc;
+	int fd = -1, rc;
 
 	*h = NULL;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		int e = errno;
-		rc = sl_err_set(err, -e, "cannot open '%s': %s", path, strerror(e));
+	if ((rc = seg__open_regular(path, rw, &fd, size, err)))
 		goto out;
-	}
-	*size = (uint64_t)st.st_size;
 	rc = seg__header_read(fd, path, *size, h, hl, err);
 	if (rc <= 0)
 		goto out;
@@ -631,6 +663,8 @@ static int open_checked(struct seg_writer *w, const char *path, int rw, uint64_t
 		goto out;
 	}
 	if ((rc = check_identity(w, path, *h, have_id, err)))
+		goto out;
+	if ((rc = seg__chain_self_check(path, *h, err)))
 		goto out;
 	rc = 1;
 out:
@@ -650,7 +684,7 @@ out:
  * removed (torn header) or sealed (renamed): the caller continues as if
  * the newest segment were the one before, or this one sealed (*sealed). */
 static int recover_open(struct seg_writer *w, uint64_t seq, int *have_id, int *sealed,
-			struct sl_err *err)
+			const Sluice__Position *prev_end, struct sl_err *err)
 {
 	Sluice__SegmentHeader *h = NULL;
 	struct recovery rec = { 0 };
@@ -675,6 +709,8 @@ static int recover_open(struct seg_writer *w, uint64_t seq, int *have_id, int *s
 		goto out;
 	}
 	if (rc < 0)
+		goto out;
+	if (prev_end && (rc = seg__chain_check(w->path, h, seq - 1, w->prev_hash, prev_end, err)))
 		goto out;
 	if (scan_open(w, fd, hl, size, &rec, why, sizeof(why), err) == 1) {
 		char *to = seg__path(w->dir, seq, 1);
@@ -705,6 +741,8 @@ static int recover_open(struct seg_writer *w, uint64_t seq, int *have_id, int *s
 	fd = -1;
 	w->header_len = hl;
 	w->seg_off = rec.cut;
+	w->frames = rec.frames;
+	w->created_ms = sl_now_ms();
 	w->body_crc = rec.crc;
 	w->seg = rec.stats;
 	set_pos(&w->pos, record_position(rec.last) ? record_position(rec.last) : h->start);
@@ -728,16 +766,14 @@ static int after_sealed(struct seg_writer *w, uint64_t seq, struct sl_err *err)
 {
 	char *path = seg__path(w->dir, seq, 1);
 	Sluice__SegmentFooter *f = NULL;
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	uint64_t size = 0;
+	int fd = -1, rc;
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		int e = errno;
-		rc = sl_err_set(err, -e, "cannot open '%s': %s", path, strerror(e));
+	if ((rc = seg__open_regular(path, 0, &fd, &size, err)))
 		goto out;
-	}
-	if ((rc = seg__footer_read(fd, path, (uint64_t)st.st_size, seq, &f, err)))
+	if ((rc = seg__footer_read(fd, path, size, seq, &f, w->prev_hash, err)))
 		goto out;
+	w->have_prev = 1;
 	if (!f->end) {
 		rc = sl_err_set(err, -SL_ECORRUPT, "'%s': footer has no end position", path);
 		goto out;
@@ -759,14 +795,18 @@ static int recover(struct seg_writer *w, const struct seg_writer_opts *opts,
 		   struct sl_err *err)
 {
 	struct seg_list l;
+	Sluice__Position *prev_end = NULL;
 	int rc, have_id = 0, sealed = 0;
 	size_t n;
 
 	if ((rc = seg__dir_scan(w->dir, &l, err)))
 		return rc;
+	/* Every header must belong here and chain to the footer before it, so a
+	 * missing, swapped, duplicated or foreign segment stops the writer. */
 	for (size_t i = 0; i < l.n; i++) {
 		char *path = seg__path(w->dir, l.v[i].seq, l.v[i].sealed);
 		Sluice__SegmentHeader *h;
+		Sluice__SegmentFooter *f = NULL;
 		uint64_t size;
 		uint32_t hl;
 		int fd;
@@ -778,15 +818,26 @@ static int recover(struct seg_writer *w, const struct seg_writer_opts *opts,
 		rc = open_checked(w, path, 0, l.v[i].seq, &have_id, &fd, &size, &h, &hl, err);
 		if (rc == 0)
 			rc = sl_err_set(err, -SL_ECORRUPT, "'%s': torn header at offset 0", path);
+		if (rc > 0 && i > 0)
+			rc = seg__chain_check(path, h, l.v[i - 1].seq, w->prev_hash, prev_end, err);
+		if (rc >= 0)
+			rc = seg__footer_read(fd, path, size, l.v[i].seq, &f, w->prev_hash, err);
 		free(path);
+		if (rc >= 0) {
+			fmt_position_free(prev_end);
+			prev_end = f->end ? fmt_position_dup(f->end) : NULL;
+			sluice__segment_footer__free_unpacked(f, NULL);
+		}
+		if (h)
+			sluice__segment_header__free_unpacked(h, NULL);
+		if (fd >= 0)
+			close(fd);
 		if (rc < 0)
 			goto out;
-		sluice__segment_header__free_unpacked(h, NULL);
-		close(fd);
 	}
 	n = l.n;
 	if (n && !l.v[n - 1].sealed) {
-		rc = recover_open(w, l.v[n - 1].seq, &have_id, &sealed, err);
+		rc = recover_open(w, l.v[n - 1].seq, &have_id, &sealed, n > 1 ? prev_end : NULL, err);
 		if (rc < 0)
 			goto out;
 		if (rc == 1) {
@@ -811,6 +862,7 @@ static int recover(struct seg_writer *w, const struct seg_writer_opts *opts,
 	set_pos(&w->start, opts->start);
 	rc = 0;
 out:
+	fmt_position_free(prev_end);
 	seg__list_release(&l);
 	return rc;
 }
@@ -835,6 +887,7 @@ int seg__writer_open_io(struct seg_writer **wp, const struct seg_writer_opts *op
 	w->source = sl_xstrdup(opts->source);
 	w->segment_size = opts->segment_size ? opts->segment_size : SEG_DEFAULT_SEGMENT;
 	w->interval_ms = opts->commit_interval_ms;
+	w->segment_age_ms = opts->segment_age_ms;
 	w->frame_bytes = opts->frame_bytes ? opts->frame_bytes : SEG_DEFAULT_FRAME;
 	if (w->frame_bytes < SEG_FRAME_MIN)
 		w->frame_bytes = SEG_FRAME_MIN;

@@ -381,7 +381,7 @@ static void test_store__seal_on_size(void)
 			Sluice__SegmentFooter *f = NULL;
 			int fd = open(sealed, O_RDONLY);
 
-			CU_ASSERT(seg__footer_read(fd, sealed, fsize(sealed), s, &f, &err) == 0);
+			CU_ASSERT(seg__footer_read(fd, sealed, fsize(sealed), s, &f, NULL, &err) == 0);
 			if (f)
 				check_body_hash(fd, sealed, f);
 			if (f) {
@@ -541,8 +541,8 @@ static void test_store__flipped_byte_is_reported(void)
 	CU_ASSERT(strstr(err.msg, want) != NULL);
 	if (!strstr(err.msg, want))
 		fprintf(stderr, "\n  got [%s] want [%s]\n", err.msg, want);
-	CU_ASSERT(m.bad == 0 && m.records <= 20);
-	CU_ASSERT(m.records > 0);
+	/* a sealed segment is checked whole before its first record is delivered */
+	CU_ASSERT(m.bad == 0 && m.records == 0);
 	seg_reader_close(r);
 	free(p);
 	/* in the middle of the open segment it is an error too, not "not yet" */

@@ -1,0 +1,62 @@
+/* cmd_status.c - `sluice status`: a stream directory's identity, head, size and consumers' lag. */
+#include "cmd.h"
+#include "seg.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+#include "banned.h"
+
+static const char usage[] =
+	"usage: sluice status DIR\n"
+	"\n"
+	"Prints the stream identity, the head position (after the last complete\n"
+	"transaction), the segments' count and bytes, and for each registered consumer\n"
+	"(DIR/consumers/) its checkpoint and its lag in transactions, bytes and seconds.\n";
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct seg_status st;
+	struct sl_err err = SL_ERR_INIT;
+	char pos[256], sid[33];
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		}
+		return cmd_usage_error("status", usage, "unknown option '%s'", argv[optind - 1]);
+	}
+	if (optind + 1 != argc)
+		return cmd_usage_error("status", usage, "exactly one stream directory is needed");
+	if (seg_status(argv[optind], &st, &err))
+		return cmd_fail("status", &err);
+	for (int i = 0; i < 16; i++)
+		snprintf(sid + 2 * i, 3, "%02x", st.stream_id[i]);
+	printf("stream:    %s (id %s)\n", st.source ? st.source : "(no segment)", st.source ? sid : "-");
+	printf("head:      %s\n", st.head ? fmt_position_str(st.head, pos, sizeof(pos)) : "-");
+	printf("segments:  %" PRIu64 " (%" PRIu64 " sealed), seq %" PRIu64 "..%" PRIu64 ", %" PRIu64
+	       " bytes, %" PRIu64 " transactions\n", st.segments, st.sealed, st.first_seq, st.last_seq,
+	       st.bytes, st.transactions);
+	printf("consumers: %zu\n", st.nconsumers);
+	for (size_t i = 0; i < st.nconsumers; i++) {
+		const struct seg_consumer_lag *l = &st.consumers[i];
+
+		printf("  %-16s at seq %" PRIu64 " offset %" PRIu64 " record %u; ", l->c.name,
+		       l->c.cur.seq, l->c.cur.offset, l->c.cur.index);
+		if (l->gone)
+			printf("behind retention (its segment was removed)\n");
+		else
+			printf("lag %" PRIu64 " transactions, %" PRIu64 " bytes, %" PRIu64 " s\n",
+			       l->txns, l->bytes, l->secs);
+	}
+	seg_status_release(&st);
+	return 0;
+}
