@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# bench/bench_verify.sh - `sluice verify` against the peers on the same two
+# servers and the same data: CHECKSUM TABLE on both sides (no row-level
+# answer, the floor), and a chunked BIT_XOR(CRC32(CONCAT_WS(...))) comparison
+# done the way pt-table-checksum does it, scripted with the mariadb client
+# (10,000-row chunks: its index-walking boundary queries and REPLACE INTO
+# percona.checksums, and a lean read-only variant over fixed id ranges).
+#
+#   bash bench/bench_verify.sh                 (SLUICE_BIN=path to use another build)
+#   BENCH_TABLE_SIZE=20000 bash bench/bench_verify.sh   (a quicker run)
+#
+# Prints seconds, rows/s and ratios, and sluice's peak RSS. Targets (issue 4):
+# sluice >= 2x the chunked-CRC peer, within 1.5x of CHECKSUM TABLE, RSS < 256 MiB.
+# Exit: 0 report printed and every method found the sides equal; 1 a run
+# failed or a method saw a difference; 77 sysbench or the servers are missing.
+set -euo pipefail
+TEST_NAME=bench_verify
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Enough buffer pool that every method reads from memory, not from disk.
+export HARNESS_MARIADBD_ARGS="${HARNESS_MARIADBD_ARGS:---innodb-buffer-pool-size=768M}"
+# shellcheck source=tests/integration/harness.sh
+source "$BENCH_DIR/../tests/integration/harness.sh"
+
+TABLES=${BENCH_TABLES:-8}
+TABLE_SIZE=${BENCH_TABLE_SIZE:-100000}
+CHUNK=${BENCH_CHUNK:-10000}
+THREADS=${BENCH_VERIFY_THREADS:-4}
+ROUNDS=${BENCH_ROUNDS:-2}
+export SLUICE_TIMEOUT=${SLUICE_TIMEOUT:-600}
+
+command -v sysbench >/dev/null || skip "sysbench not installed (scripts/install-deps.sh installs it)"
+require_sluice
+
+now() { date +%s.%N; }
+secs() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
+ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b if b else float('inf')))" "$1" "$2"; }
+minof() { python3 -c "import sys; print('%.3f' % min(map(float, sys.argv[1:])))" "$@"; }
+verdict() {
+	python3 -c '
+import operator, sys
+a, op, b = float(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+print("ok" if {"ge": operator.ge, "le": operator.le, "lt": operator.lt}[op](a, b) else "MISSED")' "$1" "$2" "$3"
+}
+
+tables_list() {
+	local i sep=
+	for i in $(seq 1 "$TABLES"); do printf '%ssbtest.sbtest%d' "$sep" "$i"; sep=,; done
+}
+
+# CHECKSUM TABLE on both sides at once; the checksums must match.
+run_checksum() {
+	local t
+	t=$(tables_list)
+	src_sql -N -B -e "CHECKSUM TABLE $t" >"$WORK/cks.src" &
+	local p=$!
+	dst_sql -N -B -e "CHECKSUM TABLE $t" >"$WORK/cks.dst"
+	wait "$p"
+	cmp -s "$WORK/cks.src" "$WORK/cks.dst" || fail "CHECKSUM TABLE differs"
+}
+
+# The pt-table-checksum way, lean: per chunk COUNT(*) and BIT_XOR(CRC32(CONCAT_WS(...)))
+# with NULL flags over fixed id ranges; one client per side running every chunk
+# query in turn, both sides in parallel, nothing written.
+crc_expr="BIT_XOR(CAST(CRC32(CONCAT_WS('#', id, k, c, pad,
+	CONCAT(ISNULL(id), ISNULL(k), ISNULL(c), ISNULL(pad)))) AS UNSIGNED))"
+crc_sql() {
+	local i lo
+	for i in $(seq 1 "$TABLES"); do
+		for ((lo = 1; lo <= TABLE_SIZE; lo += CHUNK)); do
+			echo "SELECT $i, $lo, COUNT(*), $crc_expr FROM sbtest.sbtest$i
+				WHERE id BETWEEN $lo AND $((lo + CHUNK - 1));"
+		done
+	done
+}
+run_crc() {
+	src_sql -N -B <"$WORK/crc.sql" >"$WORK/crc.src" &
+	local p=$!
+	dst_sql -N -B <"$WORK/crc.sql" >"$WORK/crc.dst"
+	wait "$p"
+	cmp -s "$WORK/crc.src" "$WORK/crc.dst" || fail "chunked CRC differs"
+}
+
+# As pt-table-checksum really runs it: on the source, per chunk a boundary query
+# walking the PRIMARY index (its "nibble") and REPLACE INTO percona.checksums ...
+# SELECT COUNT(*), BIT_XOR(CRC32(...)); the replica runs the same REPLACE for the
+# same boundaries (here: in parallel, as replication would); then the stored
+# checksums of both sides are compared.
+pt_setup() {
+	echo "CREATE DATABASE IF NOT EXISTS percona;
+	CREATE TABLE IF NOT EXISTS percona.checksums (db CHAR(64) NOT NULL, tbl CHAR(64) NOT NULL,
+	  chunk INT NOT NULL, lower_boundary TEXT, upper_boundary TEXT, this_crc CHAR(40) NOT NULL,
+	  this_cnt INT NOT NULL, ts TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+	  PRIMARY KEY (db, tbl, chunk)) ENGINE=InnoDB;"
+}
+pt_sql() { # SIDE: src walks the index for the upper boundary, dst gets it as a constant
+	local side=$1 i lo n
+	for i in $(seq 1 "$TABLES"); do
+		n=0
+		for ((lo = 1; lo <= TABLE_SIZE; lo += CHUNK)); do
+			n=$((n + 1))
+			if [[ $side == src ]]; then
+				echo "SET @lb = $lo, @ub = NULL;
+				SELECT id INTO @ub FROM sbtest.sbtest$i FORCE INDEX(PRIMARY) WHERE id >= @lb
+				  ORDER BY id LIMIT $((CHUNK - 1)), 1;
+				SET @ub = IFNULL(@ub, $((lo + CHUNK - 1)));"
+			else
+				echo "SET @lb = $lo, @ub = $((lo + CHUNK - 1));"
+			fi
+			echo "REPLACE INTO percona.checksums (db, tbl, chunk, lower_boundary, upper_boundary,
+			  this_cnt, this_crc) SELECT 'sbtest', 'sbtest$i', $n, @lb, @ub, COUNT(*),
+			  COALESCE(LOWER(CONV($crc_expr, 10, 16)), 0) FROM sbtest.sbtest$i FORCE INDEX(PRIMARY)
+			  WHERE id >= @lb AND id <= @ub;"
+		done
+	done
+}
+run_pt() {
+	src_sql <"$WORK/pt.src.sql" &
+	local p=$!
+	dst_sql <"$WORK/pt.dst.sql"
+	wait "$p"
+	local q="SELECT tbl, chunk, this_cnt, this_crc FROM percona.checksums ORDER BY tbl, chunk"
+	src_sql -N -B -e "$q" >"$WORK/pt.src" &
+	p=$!
+	dst_sql -N -B -e "$q" >"$WORK/pt.dst"
+	wait "$p"
+	cmp -s "$WORK/pt.src" "$WORK/pt.dst" || fail "pt-style checksums differ"
+}
+
+run_sluice_verify() {
+	local -a extra=()
+	[[ -n "${SLUICE_VERIFY_EXTRA:-}" ]] && extra=("$SLUICE_VERIFY_EXTRA")
+	/usr/bin/time -v -o "$WORK/verify.time" "$SLUICE" verify --source "$SRC_URL" --dest "$DST_URL" \
+		--include sbtest --threads "$THREADS" --chunk-rows "$CHUNK" --json "$WORK/verify.json" \
+		"${extra[@]+"${extra[@]}"}" \
+		>"$WORK/verify.out" 2>"$WORK/verify.err" || {
+		cat "$WORK/verify.out" "$WORK/verify.err" >&2
+		fail "sluice verify did not find the sides equal"
+	}
+	awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/verify.time" >"$WORK/verify.rss"
+}
+
+timed() { # NAME FN: appends the wall seconds of FN to T_NAME (space separated)
+	local s e v
+	s=$(now)
+	"$2"
+	e=$(now)
+	v="T_$1"
+	printf -v "T_$1" '%s %s' "${!v:-}" "$(secs "$s" "$e")"
+}
+
+main() {
+	[[ -x /usr/bin/time ]] || skip "/usr/bin/time not installed (peak RSS)"
+	start_servers 2
+	log "sysbench prepare: $TABLES tables x $TABLE_SIZE rows on the source, copied to the destination"
+	src_sql -e "CREATE DATABASE sbtest"
+	sysbench oltp_read_only --db-driver=mysql --mysql-socket="$SRC_SOCK" --mysql-user=root \
+		--mysql-db=sbtest --tables="$TABLES" --table-size="$TABLE_SIZE" --threads="$TABLES" \
+		prepare >"$WORK/prepare.log" 2>&1 || { tail "$WORK/prepare.log" >&2; fail "sysbench prepare failed"; }
+	dst_sql -e "CREATE DATABASE sbtest"
+	mariadb-dump --no-defaults -uroot -S "$SRC_SOCK" --single-transaction sbtest | dst_sql sbtest
+	crc_sql >"$WORK/crc.sql"
+	pt_setup | src_sql
+	pt_setup | dst_sql
+	pt_sql src >"$WORK/pt.src.sql"
+	pt_sql dst >"$WORK/pt.dst.sql"
+	log "warm-up (every method once)"
+	run_checksum
+	run_crc
+	run_pt
+	run_sluice_verify
+	local r rss
+	T_cks='' T_crc='' T_pt='' T_sluice='' T_full='' RSS_MAX=''
+	for r in $(seq 1 "$ROUNDS"); do
+		log "round $r"
+		timed cks run_checksum
+		timed crc run_crc
+		timed pt run_pt
+		timed sluice run_sluice_verify
+		rss=$(cat "$WORK/verify.rss")
+		[[ -z "$RSS_MAX" || "$rss" -gt "$RSS_MAX" ]] && RSS_MAX=$rss
+		SLUICE_VERIFY_EXTRA=--no-table-checksum timed full run_sluice_verify
+		rss=$(cat "$WORK/verify.rss")
+		[[ "$rss" -gt "$RSS_MAX" ]] && RSS_MAX=$rss
+	done
+	local rows=$((TABLES * TABLE_SIZE)) tc tr ts
+	# shellcheck disable=SC2086 # lists of numbers
+	tc=$(minof $T_cks)
+	# shellcheck disable=SC2086
+	tr=$(minof $T_crc)
+	# shellcheck disable=SC2086
+	ts=$(minof $T_sluice)
+	local tf tp
+	# shellcheck disable=SC2086
+	tf=$(minof $T_full)
+	# shellcheck disable=SC2086
+	tp=$(minof $T_pt)
+	local rps_s rps_c rps_r
+	# the fast path is CHECKSUM TABLE on both sides in parallel, then per table the
+	# row count estimate; --no-table-checksum hashes every row (see verify/ver.h)
+	rps_s=$(python3 -c "print(int($rows / $ts))")
+	rps_c=$(python3 -c "print(int($rows / $tc))")
+	rps_r=$(python3 -c "print(int($rows / $tr))")
+	cat <<EOF
+
+== verify benchmark: $TABLES tables x $TABLE_SIZE rows (sysbench), both servers on this machine, best of $ROUNDS ==
+method                               seconds   rows/s (per side)
+sluice verify (--threads $THREADS)          $(printf '%7s' "$ts")   $rps_s
+  the same, --no-table-checksum      $(printf '%7s' "$tf")   $(python3 -c "print(int($rows / $tf))")   (64-bit row hash per 10,000-row range)
+CHECKSUM TABLE, both sides           $(printf '%7s' "$tc")   $rps_c
+pt-table-checksum way (nibble+REPLACE) $(printf '%5s' "$tp")   $(python3 -c "print(int($rows / $tp))")
+chunked BIT_XOR(CRC32), lean         $(printf '%7s' "$tr")   $rps_r   (fixed ranges, nothing written)
+row hash used by sluice: $(jq -r .row_hash "$WORK/verify.json")
+
+speed-up over pt way:       $(ratio "$tp" "$ts")x   (target >= 2x: $(verdict "$(ratio "$tp" "$ts")" ge 2))
+speed-up over lean CRC:     $(ratio "$tr" "$ts")x   (no target; CHECKSUM TABLE alone is $(ratio "$tr" "$tc")x)
+time vs CHECKSUM TABLE:     $(ratio "$ts" "$tc")x   (target <= 1.5x: $(verdict "$(ratio "$ts" "$tc")" le 1.5))
+--no-table-checksum:        $(ratio "$tp" "$tf")x the pt way's speed, $(ratio "$tr" "$tf")x the lean CRC's, $(ratio "$tf" "$tc")x CHECKSUM TABLE's time
+sluice peak RSS:            $((RSS_MAX / 1024)) MiB   (target < 256 MiB: $(verdict "$RSS_MAX" lt 262144))
+EOF
+}
+
+main "$@"

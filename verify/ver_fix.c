@@ -1,0 +1,352 @@
+/* ver_fix.c - exact SQL literals, values for people, correction SQL and applying it. */
+#include "ver_int.h"
+#include "fmt.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include "banned.h"
+
+static const char hexdig[] = "0123456789ABCDEF";
+
+static int add_hex(struct sl_buf *out, const void *v, size_t n)
+{
+	const uint8_t *p = v;
+	int rc = sl_buf_reserve(out, 3 + 2 * n);
+
+	if (rc)
+		return rc;
+	out->data[out->len++] = 'X';
+	out->data[out->len++] = '\'';
+	for (size_t i = 0; i < n; i++) {
+		out->data[out->len++] = (uint8_t)hexdig[p[i] >> 4];
+		out->data[out->len++] = (uint8_t)hexdig[p[i] & 15];
+	}
+	out->data[out->len++] = '\'';
+	return 0;
+}
+
+static int only(const char *v, unsigned long n, const char *alphabet)
+{
+	if (!n || n > 100)
+		return 0;
+	for (unsigned long i = 0; i < n; i++)
+		if (!v[i] || !strchr(alphabet, v[i]))
+			return 0;
+	return 1;
+}
+
+static const char *charset_ok(const char *cs)
+{
+	if (!cs || !*cs || strlen(cs) > 32)
+		return "utf8mb4";
+	for (const char *p = cs; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			return "utf8mb4";
+	return cs;
+}
+
+int ver_sql_literal(struct sl_buf *out, enum ver_lit lit, const char *charset, const char *v,
+		    unsigned long len)
+{
+	if (!v)
+		return sl_buf_adds(out, "NULL");
+	switch (lit) {
+	case VER_LIT_NUM:
+		if (!only(v, len, "0123456789.-+eE"))
+			return -SL_EFORMAT;
+		return sl_buf_add(out, v, len);
+	case VER_LIT_FLOAT:
+		if (!only(v, len, "0123456789.-+eE"))
+			return -SL_EFORMAT;
+		sl_buf_add(out, v, len);
+		if (!memchr(v, 'e', len) && !memchr(v, 'E', len))
+			return sl_buf_adds(out, "e0");
+		return 0;
+	case VER_LIT_TEMPORAL:
+		if (!only(v, len, "0123456789-: ."))
+			return -SL_EFORMAT;
+		sl_buf_addc(out, '\'');
+		sl_buf_add(out, v, len);
+		return sl_buf_addc(out, '\'');
+	case VER_LIT_STR:
+		sl_buf_addf(out, "_%s ", charset_ok(charset));
+		return len ? add_hex(out, v, len) : sl_buf_adds(out, "''");
+	case VER_LIT_BIN:
+		return add_hex(out, v, len);
+	case VER_LIT_GEOM:
+		if (len < 4)
+			return -SL_EFORMAT;
+		sl_buf_adds(out, "ST_GeomFromWKB(");
+		add_hex(out, v + 4, len - 4);
+		return sl_buf_addf(out, ", %" PRIu32 ")", sl_le32((const uint8_t *)v));
+	case VER_LIT_JSON:
+		sl_buf_adds(out, "CAST(_utf8mb4 ");
+		if (len)
+			add_hex(out, v, len);
+		else
+			sl_buf_adds(out, "''");
+		return sl_buf_adds(out, " AS JSON)");
+	}
+	return -SL_EFORMAT;
+}
+
+int ver_value_show(struct sl_buf *out, const char *v, unsigned long len, int binary, size_t max)
+{
+	unsigned long n = len;
+
+	if (!v)
+		return sl_buf_adds(out, "NULL");
+	if (binary) {
+		if (n > max / 2)
+			n = max / 2;
+		sl_buf_adds(out, "0x");
+		for (unsigned long i = 0; i < n; i++)
+			sl_buf_addf(out, "%02X", (uint8_t)v[i]);
+	} else {
+		if (n > max)
+			n = max;
+		sl_buf_addc(out, '\'');
+		for (unsigned long i = 0; i < n; i++) {
+			uint8_t c = (uint8_t)v[i];
+
+			if (c < 0x20 || c == 0x7f || c == '\\')
+				sl_buf_addf(out, "\\x%02X", c);
+			else if (c == '\'')
+				sl_buf_adds(out, "\\'");
+			else
+				sl_buf_addc(out, c);
+		}
+		sl_buf_addc(out, '\'');
+	}
+	if (n < len)
+		sl_buf_addf(out, "...(%lu bytes)", len);
+	return 0;
+}
+
+/* ---- correction SQL ---- */
+
+static const char fix_session[] = "SET NAMES utf8mb4, character_set_results = NULL, "
+	"time_zone = '+00:00', SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES', "
+	"foreign_key_checks = 0";
+
+struct fixer {
+	FILE *f;
+	const char *path;
+	struct ver_conn *dst;	/* apply: NULL otherwise */
+	unsigned in_txn;
+	struct ver_stats *st;
+};
+
+static int fix_stmt(struct fixer *fx, const char *sql, size_t n, struct sl_err *err)
+{
+	int rc;
+
+	if (fx->f && (fwrite(sql, 1, n, fx->f) != n || fputs(";\n", fx->f) == EOF))
+		return sl_err_set(err, -EIO, "cannot write '%s': %s", fx->path, strerror(errno));
+	fx->st->fix_statements++;
+	if (!fx->dst)
+		return 0;
+	if (!fx->in_txn && (rc = ver__exec(fx->dst, "START TRANSACTION", 17, err)))
+		return rc;
+	if ((rc = ver__exec(fx->dst, sql, n, err)))
+		return rc;
+	fx->st->fix_applied++;
+	if (++fx->in_txn >= 200) {
+		fx->in_txn = 0;
+		return ver__exec(fx->dst, "COMMIT", 6, err);
+	}
+	return 0;
+}
+
+static char *fetch_list(const struct ver_table *t, char **cols_out)
+{
+	struct sl_buf sel = SL_BUF_INIT(SL_BUF_UNLIMITED), cols = SL_BUF_INIT(SL_BUF_UNLIMITED);
+
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct ver_col *c = &t->cols[i];
+
+		if (i) {
+			sl_buf_addc(&sel, ',');
+			sl_buf_addc(&cols, ',');
+		}
+		fmt_sql_ident(&cols, c->name);
+		if (c->enc == VER_ENC_FLOAT) {
+			sl_buf_adds(&sel, "CAST(");
+			fmt_sql_ident(&sel, c->name);
+			sl_buf_adds(&sel, " AS DOUBLE)");
+		} else {
+			fmt_sql_ident(&sel, c->name);
+		}
+	}
+	sl_buf_cstr(&sel);
+	sl_buf_cstr(&cols);
+	*cols_out = (char *)sl_buf_detach(&cols, NULL);
+	return (char *)sl_buf_detach(&sel, NULL);
+}
+
+/* REPLACE/INSERT every row that q returns on the source, one row in memory at a time
+ * (the statements go to the file and to the destination's own connection). */
+static int copy_rows(struct fixer *fx, struct ver_table *t, struct ver_conn *src, const char *q,
+		     const char *verb, const char *cols, struct sl_err *err)
+{
+	struct sl_buf s = SL_BUF_INIT(SL_BUF_UNLIMITED);
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int rc = 0;
+
+	if (mysql_real_query(src->db, q, strlen(q)) || !(res = mysql_use_result(src->db)))
+		return ver__db_error(src, q, err);
+	while (!rc && (row = mysql_fetch_row(res))) {
+		unsigned long *len = mysql_fetch_lengths(res);
+
+		sl_buf_reset(&s);
+		sl_buf_addf(&s, "%s INTO %s (%s) VALUES (", verb, t->dq, cols);
+		for (size_t i = 0; i < t->ncols && !rc; i++) {
+			if (i)
+				sl_buf_addc(&s, ',');
+			rc = ver_sql_literal(&s, t->cols[i].lit, t->cols[i].charset, row[i], len[i]);
+		}
+		if (rc) {
+			rc = sl_err_set(err, rc, "%s: a value cannot be rendered as SQL", t->sq);
+			break;
+		}
+		sl_buf_addc(&s, ')');
+		rc = fix_stmt(fx, (const char *)s.data, s.len, err);
+	}
+	if (!rc && mysql_errno(src->db))
+		rc = ver__db_error(src, q, err);
+	mysql_free_result(res);
+	sl_buf_release(&s);
+	return rc;
+}
+
+static int fix_one(struct fixer *fx, const struct ver_opts *o, struct ver_diff *d,
+		   struct ver_conn *src, struct sl_err *err)
+{
+	struct ver_table *t = d->t;
+	struct sl_buf w = SL_BUF_INIT(SL_BUF_UNLIMITED);
+	char *cols = NULL, *sel = NULL, *q = NULL;
+	int rc = 0;
+
+	if (d->resolved || d->kind == VER_SCHEMA || d->kind == VER_MISSING_TABLE ||
+	    d->kind == VER_EXTRA_TABLE)
+		return 0;
+	if (d->kind == VER_EXTRA && !o->fix_extra)
+		return 0;
+	sel = fetch_list(t, &cols);
+	if (d->keyless) {
+		if (d->kind == VER_EXTRA) {
+			q = sl_xasprintf("DELETE FROM %s WHERE %s = %" PRIu64 " LIMIT %" PRId64, t->dq,
+					 t->hash_expr, d->hash, -d->count);
+			rc = fix_stmt(fx, q, strlen(q), err);
+		} else {
+			q = sl_xasprintf("SELECT %s FROM %s WHERE %s = %" PRIu64 " LIMIT %" PRId64, sel, t->sq,
+					 t->hash_expr, d->hash, d->count);
+			rc = copy_rows(fx, t, src, q, "INSERT", cols, err);
+		}
+		goto out;
+	}
+	if ((rc = ver__key_where(&w, t, d->key, d->keylen))) {
+		rc = sl_err_set(err, rc, "%s: a key value cannot be rendered as SQL", t->sq);
+		goto out;
+	}
+	if (d->kind == VER_EXTRA) {
+		q = sl_xasprintf("DELETE FROM %s WHERE %s", t->dq, sl_buf_cstr(&w));
+		rc = fix_stmt(fx, q, strlen(q), err);
+	} else {
+		q = sl_xasprintf("SELECT %s FROM %s WHERE %s", sel, t->sq, sl_buf_cstr(&w));
+		rc = copy_rows(fx, t, src, q, "REPLACE", cols, err);
+	}
+out:
+	free(q);
+	free(sel);
+	free(cols);
+	sl_buf_release(&w);
+	return rc;
+}
+
+int ver__fix(const struct ver_opts *o, struct ver_diffs *diffs, int crc, struct ver_conn *src,
+	     struct ver_conn *dst, struct ver_stats *st, struct sl_err *err)
+{
+	struct fixer fx = { NULL, o->fix_sql_path, o->apply_fix ? dst : NULL, 0, st };
+	int rc = 0;
+
+	(void)crc;
+	if (o->fix_sql_path) {
+		fx.f = fopen(o->fix_sql_path, "w");
+		if (!fx.f)
+			return sl_err_set(err, -errno, "cannot create '%s': %s", o->fix_sql_path, strerror(errno));
+		fprintf(fx.f, "-- sluice verify: correction SQL for the destination\n%s;\n", fix_session);
+	}
+	if (fx.dst && (rc = ver__exec(fx.dst, fix_session, sizeof(fix_session) - 1, err)))
+		goto out;
+	for (size_t i = 0; i < diffs->n && !rc; i++)
+		rc = fix_one(&fx, o, &diffs->v[i], src, err);
+	if (!rc && fx.dst && fx.in_txn)
+		rc = ver__exec(fx.dst, "COMMIT", 6, err);
+	if (rc && fx.dst && fx.in_txn)
+		ver__exec(fx.dst, "ROLLBACK", 8, NULL);
+out:
+	if (fx.f) {
+		if (fclose(fx.f) && !rc)
+			rc = sl_err_set(err, -EIO, "cannot write '%s': %s", o->fix_sql_path, strerror(errno));
+	}
+	return rc;
+}
+
+int ver__describe_keyless(struct ver_diff *d, struct ver_conn *src, struct ver_conn *dst,
+			  struct sl_err *err)
+{
+	struct ver_table *t = d->t;
+	struct ver_conn *c = d->kind == VER_MISSING ? src : dst;
+	struct sl_buf h = SL_BUF_INIT(SL_BUF_UNLIMITED), j = SL_BUF_INIT(SL_BUF_UNLIMITED),
+		v = SL_BUF_INIT(SL_BUF_UNLIMITED);
+	char *cols, *sel = fetch_list(t, &cols);
+	char *q = sl_xasprintf("SELECT %s FROM %s WHERE %s = %" PRIu64 " LIMIT 1", sel,
+			       c == src ? t->sq : t->dq, t->hash_expr, d->hash);
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int rc = ver__query(c, q, &res, err);
+
+	if (rc)
+		goto out;
+	sl_buf_addf(&j, "{\"count\":%" PRId64 ",\"row\":{", d->count < 0 ? -d->count : d->count);
+	sl_buf_addf(&h, "%" PRId64 " cop%s of (", d->count < 0 ? -d->count : d->count,
+		    (d->count == 1 || d->count == -1) ? "y" : "ies");
+	if ((row = mysql_fetch_row(res))) {
+		unsigned long *len = mysql_fetch_lengths(res);
+
+		for (size_t i = 0; i < t->ncols; i++) {
+			const struct ver_col *col = &t->cols[i];
+
+			sl_buf_reset(&v);
+			ver_value_show(&v, row[i], len[i], col->lit == VER_LIT_BIN || col->lit == VER_LIT_GEOM, 64);
+			sl_buf_addf(&h, "%s%s=%s", i ? ", " : "", col->name, sl_buf_cstr(&v));
+			if (i)
+				sl_buf_addc(&j, ',');
+			fmt_json_str(&j, col->name, strlen(col->name));
+			sl_buf_addc(&j, ':');
+			fmt_json_str(&j, v.data, v.len);
+		}
+	}
+	sl_buf_adds(&j, "}}");
+	sl_buf_addc(&h, ')');
+	free(d->detail);
+	free(d->human);
+	sl_buf_cstr(&j);
+	sl_buf_cstr(&h);
+	d->detail = (char *)sl_buf_detach(&j, NULL);
+	d->human = (char *)sl_buf_detach(&h, NULL);
+out:
+	if (res)
+		mysql_free_result(res);
+	free(q);
+	free(sel);
+	free(cols);
+	sl_buf_release(&h);
+	sl_buf_release(&j);
+	sl_buf_release(&v);
+	return rc;
+}
