@@ -21,12 +21,14 @@
 #include <string.h>
 #include <strings.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "cap_int.h"
 #include "banned.h"
 
 #define HDR_LEN 19
 #define LOG_EVENT_BINLOG_IN_USE_F 0x1
+#define LOG_EVENT_IGNORABLE_F 0x80
 #define STMT_END_F 0x1
 #define MAX_TMAPS 65536
 #define MAX_UNCOMPRESSED ((size_t)1 << 30)	/* max_allowed_packet's ceiling */
@@ -66,6 +68,7 @@ struct def {
 	uint8_t *key;		/* TABLE_MAP body from db_len to the end */
 	size_t key_len;
 	uint32_t hash;
+	uint64_t gen;		/* names from the schema history: its generation; else 0 */
 };
 
 struct image {
@@ -81,6 +84,14 @@ struct cap_decoder {
 
 	char *file;
 	uint64_t ev_off;		/* offset of the event being decoded */
+	int file_mode;			/* offsets come from cap_decoder_set_offset() */
+	uint64_t next_off;		/* file mode: offset of the next event */
+	int in_payload;			/* decoding the events inside a TRANSACTION_PAYLOAD */
+	int in_use;			/* last FDE had LOG_EVENT_BINLOG_IN_USE_F */
+	uint32_t fde_server_id;		/* header server id of the first FDE */
+	int allow_positional;
+	struct cap_schema *schema;
+	int schema_frozen;		/* DDL does not change the history (cap_decoder_freeze_schema) */
 	int have_fde, crc;
 	int maria;			/* the server is MariaDB (FDE; else the flavor) */
 	uint8_t post_len[256];
@@ -88,6 +99,8 @@ struct cap_decoder {
 	Sluice__Position pos;		/* after the last event; pos.gtid last committed */
 
 	int in_txn, begun;
+	int implicit;			/* opened by a rows event (no BEGIN/GTID): ends at STMT_END_F */
+	uint64_t cur_end;		/* position after the event being decoded */
 	uint64_t rows, txn_time;
 	uint32_t txn_server;
 	char gtid[96];			/* GTID of the open transaction / next statement */
@@ -100,7 +113,7 @@ struct cap_decoder {
 	uint32_t *htab;			/* open addressing: ref or 0 */
 	size_t hcap;
 
-	struct sl_buf unz, scratch, text;
+	struct sl_buf unz, scratch, text, pay;
 	struct image img[2];
 	size_t img_cap;
 };
@@ -129,6 +142,11 @@ static size_t packed_int(const uint8_t *p, size_t n, uint64_t *v)
 		return 9;
 	}
 	return 0;
+}
+
+size_t cap__packed_int(const uint8_t *p, size_t n, uint64_t *v)
+{
+	return packed_int(p, n, v);
 }
 
 static const char *where_file(const struct cap_decoder *d)
@@ -166,6 +184,9 @@ struct cap_decoder *cap_decoder_new(const struct cap_decoder_opts *o)
 	sl_buf_init(&d->unz, MAX_UNCOMPRESSED);
 	sl_buf_init(&d->scratch, FMT_RECORD_MAX);
 	sl_buf_init(&d->text, MAX_UNCOMPRESSED);
+	sl_buf_init(&d->pay, CAP_PAYLOAD_MAX);
+	d->allow_positional = o ? o->allow_positional : 0;
+	d->schema = cap__schema_new();
 	return d;
 }
 
@@ -191,6 +212,8 @@ void cap_decoder_free(struct cap_decoder *d)
 	sl_buf_release(&d->unz);
 	sl_buf_release(&d->scratch);
 	sl_buf_release(&d->text);
+	sl_buf_release(&d->pay);
+	cap__schema_free(d->schema);
 	for (int i = 0; i < 2; i++) {
 		free(d->img[i].v);
 		free(d->img[i].vp);
@@ -211,6 +234,32 @@ void cap_decoder_set_file(struct cap_decoder *d, const char *file)
 {
 	set_str(&d->file, file);
 	set_str(&d->pos.file, file);
+}
+
+void cap_decoder_set_offset(struct cap_decoder *d, uint64_t off)
+{
+	d->file_mode = 1;
+	d->next_off = off;
+}
+
+int cap_decoder_in_use(const struct cap_decoder *d)
+{
+	return d->in_use;
+}
+
+uint32_t cap_decoder_server_id(const struct cap_decoder *d)
+{
+	return d->fde_server_id;
+}
+
+void cap_decoder_freeze_schema(struct cap_decoder *d, int frozen)
+{
+	d->schema_frozen = frozen;
+}
+
+struct cap_schema *cap_decoder_schema(struct cap_decoder *d)
+{
+	return d->schema;
 }
 
 const Sluice__TableDef *cap_decoder_table(const struct cap_decoder *d, uint32_t ref)
@@ -244,6 +293,7 @@ static void txn_reset(struct cap_decoder *d)
 {
 	d->in_txn = 0;
 	d->begun = 0;
+	d->implicit = 0;
 	d->rows = 0;
 	d->gtid_pending = 0;
 	d->gtid[0] = 0;
@@ -254,6 +304,7 @@ static void txn_open(struct cap_decoder *d, uint32_t ts, uint32_t server_id)
 {
 	d->in_txn = 1;
 	d->begun = 0;
+	d->implicit = 0;
 	d->rows = 0;
 	d->txn_time = ts;
 	d->txn_server = server_id;
@@ -346,6 +397,15 @@ static int on_fde(struct cap_decoder *d, const uint8_t *ev, size_t n, struct sl_
 	}
 	if (b[56] != HDR_LEN)
 		return EV_ERR(d, err, -SL_EFORMAT, "common header length %u (only %d is supported)", b[56], HDR_LEN);
+	if (d->in_txn && d->begun)
+		return EV_ERR(d, err, -SL_ECORRUPT,
+			      "format description event inside transaction %s, which has no commit (the source restarted mid-transaction?)",
+			      d->gtid[0] ? d->gtid : "(no gtid)");
+	if (d->in_txn)
+		txn_reset(d);	/* an empty open transaction of a restarted source */
+	d->in_use = (sl_le16(ev + 17) & LOG_EVENT_BINLOG_IN_USE_F) != 0;
+	if (!d->have_fde)
+		d->fde_server_id = sl_le32(ev + 5);
 	memset(d->post_len, 0, sizeof(d->post_len));
 	for (size_t i = 0; i < npl && i < 255; i++)
 		d->post_len[i + 1] = b[57 + i];
@@ -362,7 +422,7 @@ static unsigned post_len(const struct cap_decoder *d, unsigned type, unsigned df
 }
 
 static int on_rotate(struct cap_decoder *d, const uint8_t *b, size_t bl, uint32_t ts,
-		     uint32_t log_pos, struct sl_err *err)
+		     uint64_t log_pos, struct sl_err *err)
 {
 	unsigned ph = post_len(d, CAP_EV_ROTATE, 8);
 	uint64_t pos = 4;
@@ -378,6 +438,8 @@ static int on_rotate(struct cap_decoder *d, const uint8_t *b, size_t bl, uint32_
 		return EV_ERR(d, err, -SL_ECORRUPT, "%s", "rotate event file name holds a NUL byte");
 	sl_log(SL_DEBUG, "capture", "rotate to %s:%llu%s", name, (unsigned long long)pos,
 	       ts == 0 && log_pos == 0 ? " (start of dump)" : "");
+	if (d->file_mode)
+		return 0;	/* positions are this file's own offsets */
 	cap_decoder_set_file(d, name);
 	d->pos.offset = pos;
 	return 0;
@@ -570,7 +632,7 @@ static int is_word(const char *s, size_t n, const char *word)
 }
 
 static int on_query(struct cap_decoder *d, int compressed, const uint8_t *b, size_t bl,
-		    uint32_t ts, uint32_t server_id, uint32_t log_pos, const struct cap_sink *sink,
+		    uint32_t ts, uint32_t server_id, uint64_t log_pos, const struct cap_sink *sink,
 		    struct sl_err *err)
 {
 	unsigned ph = post_len(d, compressed ? CAP_EV_MARIA_QUERY_COMPRESSED : CAP_EV_QUERY, 13);
@@ -646,6 +708,9 @@ static int on_query(struct cap_decoder *d, int compressed, const uint8_t *b, siz
 		       where_file(d), (unsigned long long)d->ev_off, s);
 		return 0;
 	}
+	/* The schema history follows every table DDL, in stream order. */
+	if (!d->schema_frozen)
+		cap__schema_apply(d->schema, db, s, qn);
 	/* Statements in a skipped schema that name no other (no qualified names). */
 	if (db_len && is_skipped(d, db, db_len) && !memchr(s, '.', qn)) {
 		sl_log(SL_DEBUG, "capture", "statement in skipped schema %s: %.60s", db, s);
@@ -717,20 +782,34 @@ static uint32_t hash_bytes(const uint8_t *p, size_t n)
 	return (uint32_t)crc32(0L, p, (uInt)n) * 2654435761u;
 }
 
-static uint32_t def_find(const struct cap_decoder *d, const uint8_t *key, size_t n, uint32_t h)
+/* The hash slot of the definition with this TABLE_MAP key, or SIZE_MAX. */
+static size_t def_slot(const struct cap_decoder *d, const uint8_t *key, size_t n, uint32_t h)
 {
 	if (!d->hcap)
-		return 0;
+		return SIZE_MAX;
 	for (size_t i = h & (d->hcap - 1);; i = (i + 1) & (d->hcap - 1)) {
 		uint32_t ref = d->htab[i];
 		const struct def *df;
 
 		if (!ref)
-			return 0;
+			return SIZE_MAX;
 		df = &d->defs[ref - 1];
 		if (df->hash == h && df->key_len == n && memcmp(df->key, key, n) == 0)
-			return ref;
+			return i;
 	}
+}
+
+#define GEN_POSITIONAL UINT64_MAX
+
+/* The schema-history generation that names db.name now (0: unknown). */
+static uint64_t history_gen(const struct cap_decoder *d, const char *db, const char *name)
+{
+	size_t n;
+	uint64_t gen = 0;
+
+	if (!cap__schema_columns(d->schema, db, name, &n, &gen))
+		return 0;
+	return gen;
 }
 
 static void htab_put(struct cap_decoder *d, uint32_t ref)
@@ -987,11 +1066,11 @@ static int64_t build_def(struct cap_decoder *d, const uint8_t *key, size_t kn, s
 	uint64_t ncols, mlen;
 	size_t k, mi = 0;
 	uint32_t h = hash_bytes(key, kn), ref;
+	size_t slot = def_slot(d, key, kn, h);
+	uint64_t gen = 0;
 	int have_names = 0;
 	int64_t rc;
 
-	if ((ref = def_find(d, key, kn, h)) != 0)
-		return ref;
 	memset(&bd, 0, sizeof(bd));
 	sluice__table_def__init(&bd.t);
 	/* bounds were checked by the caller for the names */
@@ -1001,10 +1080,19 @@ static int64_t build_def(struct cap_decoder *d, const uint8_t *key, size_t kn, s
 	memcpy(name, p + 1, p[0]);
 	name[p[0]] = 0;
 	p += 1 + p[0] + 1;
+	if (slot != SIZE_MAX) {
+		/* The same TABLE_MAP again: the same definition, unless its names
+		 * came from the schema history and a DDL changed them since. */
+		const struct def *df = &d->defs[d->htab[slot] - 1];
+		uint64_t now = df->gen ? history_gen(d, db, name) : 0;
+
+		if (df->gen == 0 || df->gen == now || (df->gen == GEN_POSITIONAL && now == 0))
+			return d->htab[slot];
+	}
 	bd.t.db = db;
 	bd.t.name = name;
 	if (!(k = packed_int(p, (size_t)(end - p), &ncols)) || ncols == 0 ||
-	    ncols > (size_t)(end - p))
+	    ncols > (size_t)(end - p) - k)
 		return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: bad column count", db, name);
 	p += k;
 	types = p;
@@ -1077,10 +1165,31 @@ static int64_t build_def(struct cap_decoder *d, const uint8_t *key, size_t kn, s
 	if (rc < 0)
 		goto out;
 	if (!have_names) {
-		rc = EV_ERR(d, err, -SL_ECONFIG,
-			    "table `%s`.`%s` has no column names in the binlog (set binlog_row_metadata=FULL)",
-			    db, name);
-		goto out;
+		size_t hn = 0;
+		const char *const *hc = cap__schema_columns(d->schema, db, name, &hn, &gen);
+
+		if (hc && hn == ncols) {
+			for (size_t i = 0; i < ncols; i++)
+				bd.cols[i].name = (char *)(uintptr_t)hc[i];
+		} else if (d->allow_positional) {
+			for (size_t i = 0; i < ncols; i++) {
+				bd.names[i] = sl_xasprintf("@%zu", i + 1);
+				bd.cols[i].name = bd.names[i];
+			}
+			gen = GEN_POSITIONAL;
+			sl_log(SL_WARN, "capture", "binlog '%s' at offset %llu: table `%s`.`%s`: positional column names @1..@%llu",
+			       where_file(d), (unsigned long long)d->ev_off, db, name, (unsigned long long)ncols);
+		} else if (hc) {
+			rc = EV_ERR(d, err, -SL_ECONFIG,
+				    "table `%s`.`%s` has %llu columns in the binlog but %zu in the schema history (from its DDL); set binlog_row_metadata=FULL or use --allow-positional",
+				    db, name, (unsigned long long)ncols, hn);
+			goto out;
+		} else {
+			rc = EV_ERR(d, err, -SL_ECONFIG,
+				    "table `%s`.`%s` has no column names in the binlog (set binlog_row_metadata=FULL) and no CREATE TABLE for it was seen; use --allow-positional for @1, @2... names",
+				    db, name);
+			goto out;
+		}
 	}
 	for (size_t i = 0; i < ncols; i++) {
 		Sluice__ColumnDef *c = &bd.cols[i];
@@ -1103,8 +1212,12 @@ static int64_t build_def(struct cap_decoder *d, const uint8_t *key, size_t kn, s
 	memcpy(d->defs[d->n_defs].key, key, kn);
 	d->defs[d->n_defs].key_len = kn;
 	d->defs[d->n_defs].hash = h;
+	d->defs[d->n_defs].gen = gen;
 	d->n_defs++;
-	htab_put(d, ref);
+	if (slot != SIZE_MAX)
+		d->htab[slot] = ref;	/* the newer definition replaces the stale one */
+	else
+		htab_put(d, ref);
 	rc = ref;
 out:
 	build_release(&bd, (size_t)ncols);
@@ -1166,11 +1279,54 @@ static void images_reserve(struct cap_decoder *d, size_t ncols)
 	d->img_cap = ncols;
 }
 
-/* One row image at p (n bytes): null bitmap then the non-null values. */
-static int decode_image(struct cap_decoder *d, const Sluice__TableDef *t, struct image *im,
-			const uint8_t *p, size_t n, size_t *used, struct sl_err *err)
+/* A JSON column of a PARTIAL_UPDATE_ROWS after image: diffs applied to
+ * the before image's text (in scratch at before_off). */
+static int partial_json(struct cap_decoder *d, const Sluice__TableDef *t, size_t col,
+			const Sluice__Value *bv, size_t before_off, const uint8_t *p, size_t n,
+			size_t *used, Sluice__Value *v, size_t *off, struct sl_err *err)
 {
-	size_t nc = t->n_columns, nb = (nc + 7) / 8, pos = nb;
+	const Sluice__ColumnDef *c = t->columns[col];
+	unsigned lb = c->meta ? c->meta : 4;
+	uint64_t len = 0;
+	char *before, why[160];
+	size_t bn;
+	int rc;
+
+	if (lb > 4 || n < lb)
+		return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s` column %zu: partial JSON length overruns the row",
+			      t->db, t->name, col + 1);
+	for (unsigned k = lb; k > 0; k--)
+		len = len << 8 | p[k - 1];
+	if (len > n - lb)
+		return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s` column %zu: partial JSON diffs overrun the row",
+			      t->db, t->name, col + 1);
+	if (bv->kind != SLUICE__VALUE__KIND__JSON || before_off == SIZE_MAX)
+		return EV_ERR(d, err, -SL_ECONFIG,
+			      "table `%s`.`%s` column %zu: partial JSON update without the document in the before image (binlog_row_image is not FULL)",
+			      t->db, t->name, col + 1);
+	/* scratch may move while the result is appended: work on a copy */
+	bn = bv->b.len;
+	before = sl_xmalloc(bn + 1);
+	memcpy(before, d->scratch.data + before_off, bn);
+	*off = d->scratch.len;
+	rc = cap_json_apply_diffs(before, bn, p + lb, (size_t)len, &d->scratch, why, sizeof(why));
+	free(before);
+	if (rc)
+		return EV_ERR(d, err, rc, "table `%s`.`%s` column %zu: %s", t->db, t->name, col + 1, why);
+	v->kind = SLUICE__VALUE__KIND__JSON;
+	v->b.len = d->scratch.len - *off;
+	*used = lb + (size_t)len;
+	return 0;
+}
+
+/* One row image at p (n bytes): null bitmap then the non-null values.
+ * pbits (PARTIAL_UPDATE_ROWS after images): JSON columns whose value is a
+ * list of diffs against the same column of before. */
+static int decode_image(struct cap_decoder *d, const Sluice__TableDef *t, struct image *im,
+			const uint8_t *p, size_t n, size_t *used, const uint8_t *pbits,
+			const struct image *before, struct sl_err *err)
+{
+	size_t nc = t->n_columns, nb = (nc + 7) / 8, pos = nb, jidx = 0;
 	int rc;
 
 	if (n < nb)
@@ -1178,13 +1334,29 @@ static int decode_image(struct cap_decoder *d, const Sluice__TableDef *t, struct
 			      t->db, t->name);
 	for (size_t i = 0; i < nc; i++) {
 		Sluice__Value *v = &im->v[i];
-		size_t u = 0, before = d->scratch.len;
+		size_t u = 0, before_len = d->scratch.len;
+		int is_partial = 0;
 
 		sluice__value__init(v);
 		im->vp[i] = v;
 		im->off[i] = SIZE_MAX;
+		if (pbits && t->columns[i]->type == T_JSON) {
+			is_partial = (pbits[jidx / 8] >> (jidx % 8)) & 1;
+			jidx++;
+		}
 		if ((p[i / 8] >> (i % 8)) & 1)
 			continue;
+		if (is_partial) {
+			size_t off = SIZE_MAX;
+
+			rc = partial_json(d, t, i, &before->v[i], before->off[i], p + pos, n - pos, &u, v,
+					  &off, err);
+			if (rc < 0)
+				return rc;
+			im->off[i] = off;
+			pos += u;
+			continue;
+		}
 		rc = cap_value_decode(t->columns[i], p + pos, n - pos, &u, v, &d->scratch, err);
 		if (rc < 0) {
 			char why[SL_ERR_LEN];
@@ -1193,8 +1365,8 @@ static int decode_image(struct cap_decoder *d, const Sluice__TableDef *t, struct
 			return EV_ERR(d, err, rc, "table `%s`.`%s` column %zu: %s", t->db, t->name,
 				      i + 1, why);
 		}
-		if (d->scratch.len > before)
-			im->off[i] = before;
+		if (d->scratch.len > before_len)
+			im->off[i] = before_len;
 		pos += u;
 	}
 	*used = pos;
@@ -1230,11 +1402,13 @@ static int emit_begin(struct cap_decoder *d, const struct cap_sink *sink, struct
 static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_t bl,
 		   uint32_t ts, uint32_t server_id, const struct cap_sink *sink, struct sl_err *err)
 {
-	int v2 = (type >= CAP_EV_WRITE_ROWS && type <= CAP_EV_DELETE_ROWS) ||
+	int partial = type == CAP_EV_PARTIAL_UPDATE_ROWS;
+	int v2 = (type >= CAP_EV_WRITE_ROWS && type <= CAP_EV_DELETE_ROWS) || partial ||
 		 (type >= CAP_EV_MARIA_WRITE_ROWS_COMPRESSED);
 	int compressed = type >= CAP_EV_MARIA_WRITE_ROWS_COMPRESSED_V1;
 	unsigned base = type >= CAP_EV_MARIA_WRITE_ROWS_COMPRESSED ? CAP_EV_MARIA_WRITE_ROWS_COMPRESSED
 			: type >= CAP_EV_MARIA_WRITE_ROWS_COMPRESSED_V1 ? CAP_EV_MARIA_WRITE_ROWS_COMPRESSED_V1
+			: partial ? CAP_EV_PARTIAL_UPDATE_ROWS - 1
 			: type >= CAP_EV_WRITE_ROWS ? CAP_EV_WRITE_ROWS : CAP_EV_WRITE_ROWS_V1;
 	unsigned op = type - base;	/* 0 write, 1 update, 2 delete */
 	unsigned ph = post_len(d, type, v2 ? 10 : 8);
@@ -1274,8 +1448,12 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 		return EV_ERR(d, err, -SL_ECORRUPT, "rows event for table id %llu, which no table map named",
 			      (unsigned long long)table_id);
 	}
-	if (!d->in_txn)
+	if (!d->in_txn) {
+		/* rows with no BEGIN before them (non-transactional tables of
+		 * old servers): the statement is the transaction */
 		txn_open(d, ts, server_id);
+		d->implicit = 1;
+	}
 	if (ref == 0)
 		goto stmt_end;	/* a skipped schema */
 	t = d->defs[ref - 1].t;
@@ -1308,13 +1486,35 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 		Sluice__Row r0 = SLUICE__ROW__INIT, r1 = SLUICE__ROW__INIT;
 		size_t used;
 
+		const uint8_t *pbits = NULL;
+
 		sl_buf_reset(&d->scratch);
-		rc = decode_image(d, t, &d->img[0], p, (size_t)(end - p), &used, err);
+		rc = decode_image(d, t, &d->img[0], p, (size_t)(end - p), &used, NULL, NULL, err);
 		if (rc < 0)
 			return rc;
 		p += used;
+		if (partial) {
+			/* value_options, then with PARTIAL_JSON_UPDATES (1) one bit per
+			 * JSON column: its after value is a list of diffs */
+			uint64_t vopts;
+			size_t nj = 0;
+
+			if (!(k = packed_int(p, (size_t)(end - p), &vopts)))
+				return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: bad partial update options",
+					      t->db, t->name);
+			p += k;
+			if (vopts & 1) {
+				for (i = 0; i < t->n_columns; i++)
+					nj += t->columns[i]->type == T_JSON;
+				if ((size_t)(end - p) < (nj + 7) / 8)
+					return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: partial JSON bitmap overruns the event",
+						      t->db, t->name);
+				pbits = p;
+				p += (nj + 7) / 8;
+			}
+		}
 		if (op == 1) {
-			rc = decode_image(d, t, &d->img[1], p, (size_t)(end - p), &used, err);
+			rc = decode_image(d, t, &d->img[1], p, (size_t)(end - p), &used, pbits, &d->img[0], err);
 			if (rc < 0)
 				return rc;
 			p += used;
@@ -1351,46 +1551,304 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 		d->rows++;
 	}
 stmt_end:
-	if (flags & STMT_END_F)
+	if (flags & STMT_END_F) {
 		d->n_maps = 0;
+		if (d->implicit && !d->in_payload)
+			return txn_commit(d, ts, 0, d->cur_end, server_id, sink, err);
+	}
+	return 0;
+}
+
+/* ---- MySQL GTIDs ---- */
+
+static void put_uuid(char *o, const uint8_t *u)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*o++ = '-';
+		*o++ = hex[u[i] >> 4];
+		*o++ = hex[u[i] & 15];
+	}
+	*o = 0;
+}
+
+/* MySQL serialization library integers (libs/mysql/serialization): the
+ * number of trailing one bits of the first byte says how many bytes
+ * follow; the value is the little-endian whole shifted right by that
+ * count + 1 (a first byte of 0xff: the next 8 bytes are the value). */
+static size_t ser_uint(const uint8_t *p, size_t n, uint64_t *v)
+{
+	unsigned extra = 0;
+	uint64_t x = 0;
+
+	if (n < 1)
+		return 0;
+	while (extra < 8 && (p[0] >> extra & 1))
+		extra++;
+	if (n < 1 + (size_t)extra)
+		return 0;
+	if (extra == 8) {
+		*v = sl_le64(p + 1);
+		return 9;
+	}
+	for (unsigned i = 0; i <= extra; i++)
+		x |= (uint64_t)p[i] << (8 * i);
+	*v = x >> (extra + 1);
+	return 1 + extra;
+}
+
+/* GTID_TAGGED (42): version byte, payload size, last non-ignorable field id,
+ * then (field id, value) pairs: 0 flags, 1 sid (16 integers), 2 gno
+ * (zig-zag signed), 3 tag (length + bytes), then fields not needed here. */
+static int on_tagged_gtid(struct cap_decoder *d, const uint8_t *b, size_t bl, struct sl_err *err)
+{
+	uint8_t sid[16];
+	char tag[65] = "", uuid[40];
+	uint64_t v, gno = 0, fid;
+	size_t i = 1, k;
+	int have_sid = 0, have_gno = 0;
+
+	if (d->in_txn && d->begun)
+		return EV_ERR(d, err, -SL_ECORRUPT, "GTID event inside transaction %s, which has no commit",
+			      d->gtid[0] ? d->gtid : "(no gtid)");
+	if (bl < 1 || !(k = ser_uint(b + i, bl - i, &v)))
+		goto bad;
+	i += k;
+	if (!(k = ser_uint(b + i, bl - i, &v)))	/* last non-ignorable field id */
+		goto bad;
+	i += k;
+	while (i < bl && !(have_sid && have_gno && tag[0])) {
+		if (!(k = ser_uint(b + i, bl - i, &fid)))
+			goto bad;
+		i += k;
+		if (fid == 0) {
+			if (!(k = ser_uint(b + i, bl - i, &v)))
+				goto bad;
+			i += k;
+		} else if (fid == 1) {
+			for (int j = 0; j < 16; j++) {
+				if (!(k = ser_uint(b + i, bl - i, &v)) || v > 255)
+					goto bad;
+				sid[j] = (uint8_t)v;
+				i += k;
+			}
+			have_sid = 1;
+		} else if (fid == 2) {
+			if (!(k = ser_uint(b + i, bl - i, &v)))
+				goto bad;
+			i += k;
+			gno = (v & 1) ? 0 : v >> 1;	/* zig-zag; a gno is never negative */
+			have_gno = 1;
+		} else if (fid == 3) {
+			if (!(k = ser_uint(b + i, bl - i, &v)) || v > 32 || v > bl - i - k)
+				goto bad;
+			i += k;
+			memcpy(tag, b + i, (size_t)v);
+			tag[v] = 0;
+			i += (size_t)v;
+			break;
+		} else {
+			break;	/* the fields after the tag are not needed */
+		}
+	}
+	if (!have_sid || !have_gno)
+		goto bad;
+	txn_reset(d);
+	put_uuid(uuid, sid);
+	if (tag[0])
+		snprintf(d->gtid, sizeof(d->gtid), "%s:%s:%llu", uuid, tag, (unsigned long long)gno);
+	else
+		snprintf(d->gtid, sizeof(d->gtid), "%s:%llu", uuid, (unsigned long long)gno);
+	d->gtid_pending = 1;
+	return 0;
+bad:
+	return EV_ERR(d, err, -SL_ECORRUPT, "%s", "malformed tagged GTID event");
+}
+
+/* PREVIOUS_GTIDS (35): checked and logged; positions carry per-transaction GTIDs. */
+static int on_previous_gtids(struct cap_decoder *d, const uint8_t *b, size_t bl, struct sl_err *err)
+{
+	struct sl_buf text;
+	struct sl_err e = SL_ERR_INIT;
+	int rc;
+
+	sl_buf_init(&text, 1 << 20);
+	rc = cap_gtid_set_decode(b, bl, &text, &e);
+	if (rc == 0)
+		sl_log(SL_DEBUG, "capture", "binlog '%s': previous GTIDs '%s'", where_file(d),
+		       sl_buf_cstr(&text));
+	sl_buf_release(&text);
+	if (rc < 0)
+		return EV_ERR(d, err, rc, "previous GTIDs event: %s", e.msg);
 	return 0;
 }
 
 /* ---- one event ---- */
 
-int cap_decoder_event(struct cap_decoder *d, const uint8_t *ev, size_t n,
+static int decode_event(struct cap_decoder *d, const uint8_t *ev, size_t n, uint64_t end,
+			const struct cap_sink *sink, struct sl_err *err);
+
+/* TRANSACTION_PAYLOAD (40): (type, length, value) fields in packed
+ * integers up to an end mark (0), then the compressed events. Field 1:
+ * compressed size, 2: compression (0 zstd, 255 none), 3: uncompressed
+ * size. The inner events have no checksum; their positions are the end of
+ * the payload event. */
+static int on_payload(struct cap_decoder *d, const uint8_t *b, size_t bl, uint64_t end,
 		      const struct cap_sink *sink, struct sl_err *err)
 {
-	uint32_t ts, server_id, size, log_pos;
+	uint64_t ctype = 0, usize = 0, csize = UINT64_MAX, t, len, v;
+	size_t i = 0, k, off;
+	uint64_t outer_off = d->ev_off;
+	int rc = 0;
+
+	if (d->in_payload)
+		return EV_ERR(d, err, -SL_ECORRUPT, "%s", "transaction payload inside a transaction payload");
+	for (;;) {
+		if (!(k = packed_int(b + i, bl - i, &t)))
+			goto bad;
+		i += k;
+		if (t == 0)
+			break;
+		if (!(k = packed_int(b + i, bl - i, &len)) || len > bl - i - k)
+			goto bad;
+		i += k;
+		if (len > 0 && packed_int(b + i, (size_t)len, &v)) {
+			if (t == 1)
+				csize = v;
+			else if (t == 2)
+				ctype = v;
+			else if (t == 3)
+				usize = v;
+		}
+		i += (size_t)len;
+	}
+	if (csize != UINT64_MAX && csize != bl - i)
+		return EV_ERR(d, err, -SL_ECORRUPT, "transaction payload says %llu compressed bytes, event has %zu",
+			      (unsigned long long)csize, bl - i);
+	if (usize > CAP_PAYLOAD_MAX)
+		return EV_ERR(d, err, -SL_ETOOBIG, "transaction payload expands to %llu bytes (limit %zu)",
+			      (unsigned long long)usize, CAP_PAYLOAD_MAX);
+	sl_buf_reset(&d->pay);
+	if (ctype == 255) {
+		if (sl_buf_add(&d->pay, b + i, bl - i) < 0)
+			return EV_ERR(d, err, -SL_ETOOBIG, "%s", "transaction payload too large");
+	} else if (ctype == 0) {
+		ZSTD_DStream *z = ZSTD_createDStream();
+		ZSTD_inBuffer in = { b + i, bl - i, 0 };
+		size_t zr = 1;
+
+		if (!z)
+			sl_bug("cannot allocate a zstd stream");
+		ZSTD_initDStream(z);
+		while (in.pos < in.size || zr != 0) {
+			ZSTD_outBuffer out;
+			size_t before = in.pos, room = 1 << 16;
+
+			if (sl_buf_reserve(&d->pay, room) < 0) {
+				ZSTD_freeDStream(z);
+				return EV_ERR(d, err, -SL_ETOOBIG, "transaction payload expands past %zu bytes",
+					      CAP_PAYLOAD_MAX);
+			}
+			out.dst = d->pay.data + d->pay.len;
+			out.size = room;
+			out.pos = 0;
+			zr = ZSTD_decompressStream(z, &out, &in);
+			if (ZSTD_isError(zr)) {
+				ZSTD_freeDStream(z);
+				return EV_ERR(d, err, -SL_ECORRUPT, "cannot decompress transaction payload: %s",
+					      ZSTD_getErrorName(zr));
+			}
+			d->pay.len += out.pos;
+			if (out.pos == 0 && in.pos == before) {
+				if (zr != 0) {
+					ZSTD_freeDStream(z);
+					return EV_ERR(d, err, -SL_ECORRUPT, "%s", "transaction payload's zstd frame is truncated");
+				}
+				break;
+			}
+		}
+		ZSTD_freeDStream(z);
+	} else {
+		return EV_ERR(d, err, -SL_EFORMAT, "unknown transaction payload compression %llu",
+			      (unsigned long long)ctype);
+	}
+	if (usize && d->pay.len != usize)
+		return EV_ERR(d, err, -SL_ECORRUPT, "transaction payload expands to %zu bytes, header says %llu",
+			      d->pay.len, (unsigned long long)usize);
+	/* The inner events decode out of d->pay, which nothing else uses. */
+	d->in_payload = 1;
+	for (off = 0; off < d->pay.len;) {
+		uint32_t sz;
+
+		d->ev_off = outer_off;
+		if (d->pay.len - off < HDR_LEN || (sz = sl_le32(d->pay.data + off + 9)) < HDR_LEN ||
+		    sz > d->pay.len - off) {
+			rc = EV_ERR(d, err, -SL_ECORRUPT, "transaction payload: bad inner event at payload offset %zu",
+				    off);
+			break;
+		}
+		rc = decode_event(d, d->pay.data + off, sz, end, sink, err);
+		if (rc < 0)
+			break;
+		off += sz;
+	}
+	d->in_payload = 0;
+	d->ev_off = outer_off;
+	return rc;
+bad:
+	return EV_ERR(d, err, -SL_ECORRUPT, "%s", "malformed transaction payload header");
+}
+
+/* Event types that carry no change for us and are skipped silently. */
+static int is_known_skip(unsigned type)
+{
+	switch (type) {
+	case CAP_EV_START_V3: case CAP_EV_STOP: case CAP_EV_INTVAR: case CAP_EV_RAND:
+	case CAP_EV_USER_VAR: case CAP_EV_ROWS_QUERY: case CAP_EV_MARIA_ANNOTATE_ROWS:
+	case CAP_EV_MARIA_BINLOG_CHECKPOINT: case CAP_EV_MARIA_GTID_LIST:
+	case 6: case 7: case 8: case 9: case 10: case 11: case 12: case 17: case 18:
+	case 28:	/* IGNORABLE */
+	case 36: case 37: case 38:	/* TRANSACTION_CONTEXT, VIEW_CHANGE, XA_PREPARE */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int decode_event(struct cap_decoder *d, const uint8_t *ev, size_t n, uint64_t end,
+			const struct cap_sink *sink, struct sl_err *err)
+{
+	uint32_t ts, server_id, size;
+	uint16_t flags;
 	unsigned type;
 	size_t bl;
 	int rc = 0;
 
-	if (n < HDR_LEN) {
-		d->ev_off = d->pos.offset;
-		return EV_ERR(d, err, -SL_ECORRUPT, "event of %zu bytes is shorter than its header", n);
-	}
 	ts = sl_le32(ev);
 	type = ev[4];
 	server_id = sl_le32(ev + 5);
 	size = sl_le32(ev + 9);
-	log_pos = sl_le32(ev + 13);
-	d->ev_off = log_pos >= size ? log_pos - size : d->pos.offset;
+	flags = sl_le16(ev + 17);
 	if (size != n)
 		return EV_ERR(d, err, -SL_ECORRUPT, "event length %u in the header, %zu bytes given", size, n);
 	bl = n - HDR_LEN;
+	d->cur_end = end;
 
 	if (type == CAP_EV_FORMAT_DESCRIPTION) {
+		if (d->in_payload)
+			return EV_ERR(d, err, -SL_ECORRUPT, "%s", "format description inside a transaction payload");
 		rc = on_fde(d, ev, n, err);
 		goto out;
 	}
-	if (d->crc) {
+	if (d->crc && !d->in_payload) {
 		uint32_t crc;
 
 		if (bl < 4)
 			return EV_ERR(d, err, -SL_ECORRUPT, "event of %zu bytes has no room for its checksum", n);
-		crc = (uint32_t)crc32(0L, ev, (uInt)(n - 4));
-		if (crc != sl_le32(ev + n - 4) && type != CAP_EV_HEARTBEAT)
+		crc = cap__crc32(0, ev, n - 4);
+		if (crc != sl_le32(ev + n - 4) && type != CAP_EV_HEARTBEAT && type != CAP_EV_HEARTBEAT_V2)
 			return EV_ERR(d, err, -SL_ECORRUPT, "bad CRC32 of event type %u (%08x, computed %08x)",
 				      type, sl_le32(ev + n - 4), crc);
 		bl -= 4;
@@ -1403,7 +1861,9 @@ int cap_decoder_event(struct cap_decoder *d, const uint8_t *ev, size_t n,
 
 	switch (type) {
 	case CAP_EV_ROTATE:
-		rc = on_rotate(d, ev + HDR_LEN, bl, ts, log_pos, err);
+		rc = on_rotate(d, ev + HDR_LEN, bl, ts, end, err);
+		if (d->file_mode)
+			goto out;
 		return rc;	/* the new file's position is set; don't overwrite it */
 	case CAP_EV_MARIA_GTID:
 		rc = on_maria_gtid(d, ev + HDR_LEN, bl, ts, server_id, err);
@@ -1411,52 +1871,99 @@ int cap_decoder_event(struct cap_decoder *d, const uint8_t *ev, size_t n,
 	case CAP_EV_GTID:
 		rc = on_mysql_gtid(d, ev + HDR_LEN, bl, err);
 		break;
+	case CAP_EV_GTID_TAGGED:
+		rc = on_tagged_gtid(d, ev + HDR_LEN, bl, err);
+		break;
 	case CAP_EV_ANONYMOUS_GTID:
 		if (!(d->in_txn && d->begun))
 			d->gtid_pending = 0;
 		break;
+	case CAP_EV_PREVIOUS_GTIDS:
+		rc = on_previous_gtids(d, ev + HDR_LEN, bl, err);
+		break;
+	case CAP_EV_TRANSACTION_PAYLOAD:
+		rc = on_payload(d, ev + HDR_LEN, bl, end, sink, err);
+		break;
 	case CAP_EV_QUERY:
 	case CAP_EV_MARIA_QUERY_COMPRESSED:
 		rc = on_query(d, type == CAP_EV_MARIA_QUERY_COMPRESSED, ev + HDR_LEN, bl, ts, server_id,
-			      log_pos, sink, err);
+			      end, sink, err);
 		break;
 	case CAP_EV_XID:
 		if (bl < 8)
 			return EV_ERR(d, err, -SL_ECORRUPT, "xid event too short (%zu bytes)", bl);
-		rc = txn_commit(d, ts, sl_le64(ev + HDR_LEN), log_pos, server_id, sink, err);
+		rc = txn_commit(d, ts, sl_le64(ev + HDR_LEN), end, server_id, sink, err);
 		break;
 	case CAP_EV_TABLE_MAP:
 		rc = on_table_map(d, ev + HDR_LEN, bl, err);
 		break;
+	case 20: case 21: case 22:	/* pre-GA rows events: the v1 layout */
+		rc = on_rows(d, type + 3, ev + HDR_LEN, bl, ts, server_id, sink, err);
+		break;
 	case CAP_EV_WRITE_ROWS_V1: case CAP_EV_UPDATE_ROWS_V1: case CAP_EV_DELETE_ROWS_V1:
 	case CAP_EV_WRITE_ROWS: case CAP_EV_UPDATE_ROWS: case CAP_EV_DELETE_ROWS:
+	case CAP_EV_PARTIAL_UPDATE_ROWS:
 	case CAP_EV_MARIA_WRITE_ROWS_COMPRESSED_V1: case CAP_EV_MARIA_UPDATE_ROWS_COMPRESSED_V1:
 	case CAP_EV_MARIA_DELETE_ROWS_COMPRESSED_V1: case CAP_EV_MARIA_WRITE_ROWS_COMPRESSED:
 	case CAP_EV_MARIA_UPDATE_ROWS_COMPRESSED: case CAP_EV_MARIA_DELETE_ROWS_COMPRESSED:
 		rc = on_rows(d, type, ev + HDR_LEN, bl, ts, server_id, sink, err);
 		break;
-	case CAP_EV_TRANSACTION_PAYLOAD:
-		return EV_ERR(d, err, -SL_EFORMAT, "%s",
-			      "MySQL compressed transaction payload is not supported (set binlog_transaction_compression=OFF)");
-	case 39:	/* PARTIAL_UPDATE_ROWS */
-		return EV_ERR(d, err, -SL_EFORMAT, "%s",
-			      "partial JSON row updates are not supported (set binlog_row_value_options='')");
-	case 20: case 21: case 22:	/* pre-GA rows events */
-		return EV_ERR(d, err, -SL_EFORMAT, "unsupported pre-GA rows event type %u", type);
+	case CAP_EV_INCIDENT: {
+		unsigned code = bl >= 2 ? sl_le16(ev + HDR_LEN) : 0;
+		unsigned ml = bl >= 3 ? ev[HDR_LEN + 2] : 0;
+
+		if (ml > bl - 3)
+			ml = bl >= 3 ? (unsigned)(bl - 3) : 0;
+		return EV_ERR(d, err, -SL_ECORRUPT,
+			      "incident event %u from the source: changes may be missing from the binlog here (%.*s)",
+			      code, (int)ml, ml ? (const char *)ev + HDR_LEN + 3 : "");
+	}
 	case CAP_EV_HEARTBEAT:
+	case CAP_EV_HEARTBEAT_V2:
 		return 0;	/* its log_pos belongs to the source's file, not ours */
 	default:
-		/* STOP, INTVAR, RAND, USER_VAR, ANNOTATE_ROWS, GTID_LIST,
-		 * BINLOG_CHECKPOINT, PREVIOUS_GTIDS, ROWS_QUERY, ... */
-		sl_log(SL_DEBUG, "capture", "binlog '%s' at offset %llu: event type %u skipped",
-		       where_file(d), (unsigned long long)d->ev_off, type);
+		if (is_known_skip(type)) {
+			sl_log(SL_DEBUG, "capture", "binlog '%s' at offset %llu: event type %u skipped",
+			       where_file(d), (unsigned long long)d->ev_off, type);
+		} else if (d->n_maps > 0 && !(flags & LOG_EVENT_IGNORABLE_F)) {
+			return EV_ERR(d, err, -SL_EFORMAT,
+				      "unknown event type %u after a table map: it may carry rows, cannot skip it",
+				      type);
+		} else {
+			sl_log(SL_WARN, "capture", "binlog '%s' at offset %llu: unknown event type %u (%u bytes) skipped",
+			       where_file(d), (unsigned long long)d->ev_off, type, size);
+		}
 		break;
 	}
 out:
-	if (rc == 0 && log_pos != 0) {
-		d->pos.offset = log_pos;
+	if (rc == 0 && end != 0 && !d->in_payload) {
+		d->pos.offset = end;
 		if (d->file && strcmp(d->pos.file, d->file) != 0)
 			set_str(&d->pos.file, d->file);
 	}
 	return rc;
+}
+
+int cap_decoder_event(struct cap_decoder *d, const uint8_t *ev, size_t n,
+		      const struct cap_sink *sink, struct sl_err *err)
+{
+	uint64_t end;
+
+	if (d->file_mode) {
+		d->ev_off = d->next_off;
+		end = d->next_off + n;
+		d->next_off = end;
+	}
+	if (n < HDR_LEN) {
+		if (!d->file_mode)
+			d->ev_off = d->pos.offset;
+		return EV_ERR(d, err, -SL_ECORRUPT, "event of %zu bytes is shorter than its header", n);
+	}
+	if (!d->file_mode) {
+		uint32_t size = sl_le32(ev + 9), log_pos = sl_le32(ev + 13);
+
+		d->ev_off = log_pos >= size ? log_pos - size : d->pos.offset;
+		end = log_pos;
+	}
+	return decode_event(d, ev, n, end, sink, err);
 }

@@ -12,17 +12,33 @@
  * cap_decoder_table() when a RowChange names a ref it has not yet written to
  * the current segment.
  *
- * Events understood: FORMAT_DESCRIPTION (15, checksum algorithm), ROTATE (4),
- * QUERY (2: BEGIN, COMMIT, ROLLBACK, DDL) and QUERY_COMPRESSED (165), XID (16),
- * TABLE_MAP (19, with binlog_row_metadata=FULL optional metadata), WRITE/
- * UPDATE/DELETE_ROWS v1 (23-25) and v2 (30-32), MariaDB compressed rows
- * (166-171), MariaDB GTID (162), GTID_LIST (163), BINLOG_CHECKPOINT (161),
- * ANNOTATE_ROWS (160), HEARTBEAT (27, network only), STOP (3). Others are
- * skipped (debug log). Event CRC32 checksums are verified when the format
- * description says they are present.
+ * Events understood: FORMAT_DESCRIPTION (15, checksum algorithm; several per
+ * file in relay logs), ROTATE (4), QUERY (2: BEGIN, COMMIT, ROLLBACK, DDL) and
+ * QUERY_COMPRESSED (165), XID (16), TABLE_MAP (19, with optional metadata
+ * when present), WRITE/UPDATE/DELETE_ROWS pre-GA (20-22, same layout as v1),
+ * v1 (23-25) and v2 (30-32), PARTIAL_UPDATE_ROWS (39, JSON diffs applied to
+ * the before image), MariaDB compressed rows (166-171), MySQL GTID (33),
+ * ANONYMOUS_GTID (34), PREVIOUS_GTIDS (35), GTID_TAGGED (42),
+ * TRANSACTION_PAYLOAD (40: zstd, inner events decoded in place, bounded by
+ * CAP_PAYLOAD_MAX), ROWS_QUERY (29), MariaDB GTID (162), GTID_LIST (163),
+ * BINLOG_CHECKPOINT (161), ANNOTATE_ROWS (160), HEARTBEAT (27) and
+ * HEARTBEAT_V2 (41, network only), INCIDENT (26: an error, changes may be
+ * missing), STOP (3). Other known statement-level events are skipped; an
+ * unknown type is skipped with a warning when it is ignorable
+ * (LOG_EVENT_IGNORABLE_F) or comes outside a rows statement, and is an error
+ * when a table map is pending (it might carry rows). Event CRC32 checksums
+ * are verified when the format description says they are present.
+ *
+ * Column names: from TABLE_MAP's COLUMN_NAME metadata; else from the schema
+ * history (cap_decoder_schema(), cap_schema.c), which every DDL of the stream
+ * updates in order; else an error naming the table, or @1, @2... with
+ * cap_decoder_opts.allow_positional.
  *
  * Positions: the decoder tracks the binlog file (from ROTATE or
- * cap_decoder_set_file()) and each event's log_pos (end position).
+ * cap_decoder_set_file()) and each event's log_pos (end position). In file
+ * mode (cap_decoder_set_offset() called before each event) positions and
+ * error offsets are the real offsets in the file instead, and ROTATE does
+ * not change the file (relay logs carry the source's names and positions).
  * Errors: 0 or a negative code; err names the binlog file and the offset of
  * the event, and the table where one is involved.
  */
@@ -44,7 +60,8 @@ enum cap_event_type {
 	CAP_EV_INCIDENT = 26, CAP_EV_HEARTBEAT = 27, CAP_EV_ROWS_QUERY = 29,
 	CAP_EV_WRITE_ROWS = 30, CAP_EV_UPDATE_ROWS = 31, CAP_EV_DELETE_ROWS = 32,
 	CAP_EV_GTID = 33, CAP_EV_ANONYMOUS_GTID = 34, CAP_EV_PREVIOUS_GTIDS = 35,
-	CAP_EV_TRANSACTION_PAYLOAD = 40,
+	CAP_EV_PARTIAL_UPDATE_ROWS = 39, CAP_EV_TRANSACTION_PAYLOAD = 40,
+	CAP_EV_HEARTBEAT_V2 = 41, CAP_EV_GTID_TAGGED = 42,
 	CAP_EV_MARIA_ANNOTATE_ROWS = 160, CAP_EV_MARIA_BINLOG_CHECKPOINT = 161,
 	CAP_EV_MARIA_GTID = 162, CAP_EV_MARIA_GTID_LIST = 163,
 	CAP_EV_MARIA_START_ENCRYPTION = 164, CAP_EV_MARIA_QUERY_COMPRESSED = 165,
@@ -72,7 +89,12 @@ struct cap_decoder_opts {
 	 * NULL: mysql, sys, performance_schema, information_schema, sluice. */
 	const char *const *skip_schemas;
 	const char *origin;		/* "file 'x'" or "source 'host:port'", for messages */
+	int allow_positional;		/* no names anywhere: call columns @1, @2, ... */
 };
+
+/* The largest decompressed TRANSACTION_PAYLOAD accepted (MySQL's own limit
+ * is max_allowed_packet, at most 1 GiB). */
+#define CAP_PAYLOAD_MAX ((size_t)1 << 30)
 
 struct cap_decoder;
 
@@ -83,6 +105,15 @@ void cap_decoder_set_file(struct cap_decoder *d, const char *file);
 /* Decode one event (n bytes: 19-byte header + body + checksum if any). */
 int cap_decoder_event(struct cap_decoder *d, const uint8_t *ev, size_t n,
 		      const struct cap_sink *sink, struct sl_err *err);
+/* File mode: the real offset in the file of the next event given. */
+void cap_decoder_set_offset(struct cap_decoder *d, uint64_t off);
+/* 1 when the last format description had LOG_EVENT_BINLOG_IN_USE_F (the
+ * file was copied while its server still wrote it). */
+int cap_decoder_in_use(const struct cap_decoder *d);
+/* Server id in the header of the first format description seen, 0 before. */
+uint32_t cap_decoder_server_id(const struct cap_decoder *d);
+/* The schema history the decoder names columns from (owned by d). */
+struct cap_schema *cap_decoder_schema(struct cap_decoder *d);
 /* The definition behind a table_ref given in a RowChange. */
 const Sluice__TableDef *cap_decoder_table(const struct cap_decoder *d, uint32_t ref);
 /* Position after the last event decoded (file, log_pos). */
@@ -96,11 +127,85 @@ int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n,
 		     size_t *used, Sluice__Value *v, struct sl_buf *scratch,
 		     struct sl_err *err);
 
+/* MySQL binary JSON (p, n bytes) as JSON text appended to out; on error
+ * why gets the reason. 0, -SL_ECORRUPT or -SL_ETOOBIG. */
+int cap_json_to_text(const uint8_t *p, size_t n, struct sl_buf *out, char *why, size_t whyn);
+
+/* Apply the JSON diffs of a PARTIAL_UPDATE_ROWS column (dn bytes) to the
+ * before image's JSON text; the new text is appended to out. */
+int cap_json_apply_diffs(const char *before, size_t bn, const uint8_t *diffs, size_t dn,
+			 struct sl_buf *out, char *why, size_t whyn);
+/* CRC-32 as zlib's crc32() computes it (cap_crc32.c: a PCLMULQDQ fast path). */
+uint32_t cap__crc32(uint32_t crc, const uint8_t *p, size_t n);
+/* Length-encoded integer (net_field_length): bytes used, 0 when bad/short. */
+size_t cap__packed_int(const uint8_t *p, size_t n, uint64_t *v);
+
+/* Schema history (cap_schema.c): column names per table, kept up to date
+ * by the stream's DDL. */
+struct cap_schema;
+struct cap_schema *cap__schema_new(void);
+void cap__schema_free(struct cap_schema *s);
+/* Apply one statement (default schema dflt_db); 1 if it was a table DDL. */
+int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stmt, size_t n);
+void cap__schema_set(struct cap_schema *s, const char *db, const char *name,
+		     const char *const *cols, size_t n);
+/* NULL when unknown; *gen changes whenever the table's columns change. */
+const char *const *cap__schema_columns(const struct cap_schema *s, const char *db,
+				       const char *name, size_t *n, uint64_t *gen);
+
+/* The history across runs (DIR/capture-schema): saved at the end of a run
+ * with the stream position it is valid for; loaded (*loaded = 1) only when
+ * that position is (file, off), where the next run resumes. */
+int cap__schema_save(const struct cap_schema *s, const char *dir, const char *file, uint64_t off,
+		     struct sl_err *err);
+int cap__schema_load(struct cap_schema *s, const char *dir, const char *file, uint64_t off,
+		     int *loaded, struct sl_err *err);
+/* While set, DDL statements do not change the schema history (a resumed
+ * file run re-reads events before its resume offset). */
+void cap_decoder_freeze_schema(struct cap_decoder *d, int frozen);
+
 /* Collation id -> charset name ("utf8mb4", "latin1", "binary"); NULL if unknown. */
 const char *cap_charset_of_collation(uint32_t id);
 
-/* Archived binlog files (cap_file.c): feed every event of FILE to d. */
+/* Archived binlog files (cap_file.c): feed every event of FILE to d, with
+ * its real file offset (cap_decoder_set_offset()). Events that start before
+ * skip_before are decoded (format description, table maps) but go to a sink
+ * that drops them: that is how a resumed run continues inside a file (with
+ * cap_decoder_freeze_schema() set by the caller, their DDL does not change
+ * the schema history either; the first event at skip_before unfreezes it).
+ * A file that ends inside an event is -SL_ETORN naming file and offset;
+ * *end (may be NULL) gets the offset after the last whole event. */
+int cap_file_feed_from(struct cap_decoder *d, const char *path, uint64_t skip_before,
+		       const struct cap_sink *sink, uint64_t *end, struct sl_err *err);
 int cap_file_feed(struct cap_decoder *d, const char *path,
 		  const struct cap_sink *sink, struct sl_err *err);
+
+/* The sink that writes records into segments (cap_sink.c), shared by live
+ * and file capture: writes each TableDef once per segment, before its
+ * first row there, and counts what it writes. */
+struct cap_stats;
+struct seg_writer;
+struct cap_seg_sink {
+	struct seg_writer *w;
+	struct cap_decoder *d;
+	struct cap_stats *st;
+	uint64_t *emitted_seq;		/* by table_ref: the segment its def was last written to */
+	size_t emitted_cap;
+	uint64_t last_write_ms;
+};
+/* Fill sink (callbacks) for s; s must outlive its use. */
+void cap__seg_sink_init(struct cap_seg_sink *s, struct seg_writer *w, struct cap_decoder *d,
+			struct cap_stats *st, struct cap_sink *sink);
+void cap__seg_sink_release(struct cap_seg_sink *s);
+
+/* GTID sets (cap_gtid.c): MySQL "uuid[:tag]:a-b:c,uuid2:..." text to the
+ * binary form of COM_BINLOG_DUMP_GTID and PREVIOUS_GTIDS (n_sids, then per
+ * sid: uuid, [tag], n_intervals, [start, end) pairs, little-endian), and
+ * the dump packet itself. */
+int cap_gtid_set_encode(const char *text, struct sl_buf *out, struct sl_err *err);
+int cap_gtid_set_decode(const uint8_t *p, size_t n, struct sl_buf *text, struct sl_err *err);
+int cap_gtid_dump_packet(uint32_t server_id, const char *file, uint64_t pos,
+			 const char *gtid_set, uint16_t flags, struct sl_buf *out,
+			 struct sl_err *err);
 
 #endif

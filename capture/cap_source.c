@@ -32,58 +32,8 @@ struct cap_ctx {
 	struct cap_stats *st;
 	struct seg_writer *w;
 	struct cap_decoder *d;
-	uint64_t *emitted_seq;		/* by table_ref: the segment its def was last written to */
-	size_t emitted_cap;
-	uint64_t last_write_ms;
+	struct cap_seg_sink sk;		/* cap_sink.c: TableDef once per segment */
 };
-
-static int sink_record(void *ctx, const Sluice__Record *rec, struct sl_err *err)
-{
-	struct cap_ctx *c = ctx;
-	int rc;
-
-	if (rec->body_case == SLUICE__RECORD__BODY_ROW) {
-		uint32_t ref = rec->row->table_ref;
-		uint64_t seq = seg_writer_seq(c->w);
-
-		if (ref >= c->emitted_cap) {
-			size_t cap = c->emitted_cap ? c->emitted_cap : 64;
-
-			while (cap <= ref)
-				cap *= 2;
-			c->emitted_seq = sl_xrealloc(c->emitted_seq, cap * sizeof(*c->emitted_seq));
-			memset(c->emitted_seq + c->emitted_cap, 0,
-			       (cap - c->emitted_cap) * sizeof(*c->emitted_seq));
-			c->emitted_cap = cap;
-		}
-		if (c->emitted_seq[ref] != seq) {
-			Sluice__Record tr = SLUICE__RECORD__INIT;
-			const Sluice__TableDef *def = cap_decoder_table(c->d, ref);
-
-			if (!def)
-				return sl_err_set(err, -SL_EBUG, "no table definition for ref %u", ref);
-			tr.body_case = SLUICE__RECORD__BODY_TABLE;
-			tr.table = (Sluice__TableDef *)def;
-			if ((rc = seg_writer_append(c->w, &tr, err)))
-				return rc;
-			c->emitted_seq[ref] = seq;
-		}
-		c->st->rows++;
-	} else if (rec->body_case == SLUICE__RECORD__BODY_COMMIT) {
-		c->st->transactions++;
-	} else if (rec->body_case == SLUICE__RECORD__BODY_DDL) {
-		c->st->ddls++;
-	}
-	return seg_writer_append(c->w, rec, err);
-}
-
-static int sink_txn_end(void *ctx, const Sluice__Position *pos, uint64_t t, struct sl_err *err)
-{
-	struct cap_ctx *c = ctx;
-
-	c->last_write_ms = sl_now_ms();
-	return seg_writer_txn_end(c->w, pos, t, err);
-}
 
 /* ---- the source connection ---- */
 
@@ -146,31 +96,55 @@ static int connect_source(MYSQL **mp, const struct sl_dsn *d, const char *who, s
 }
 
 struct src_info {
-	char flavor[16];
+	char flavor[16];		/* "mariadb" or "mysql" (MySQL and OceanBase speak it) */
 	char identity[256];
 	char version[64];
+	int oceanbase;			/* the OceanBase binlog service / a MySQL-mode tenant */
+	int full_metadata;		/* binlog_row_metadata=FULL: names in every TABLE_MAP */
 };
 
-/* Check that the source writes a binlog we can use: ROW format with full
- * images and full metadata. Fills the source's identity. */
+/* One global variable by name (SHOW GLOBAL VARIABLES answers for every
+ * flavor and version, and is empty, not an error, for an unknown name).
+ * *out is NULL when the server has no such variable. */
+static int variable(MYSQL *m, const char *who, const char *name, char **out, struct sl_err *err)
+{
+	char sql[128], *v[2] = { 0 };
+	int rc;
+
+	snprintf(sql, sizeof(sql), "SHOW GLOBAL VARIABLES LIKE '%s'", name);
+	rc = query_row(m, who, sql, v, 2, err);
+	free(v[0]);
+	*out = rc == 0 ? v[1] : NULL;
+	return rc == -SL_EEOF ? 0 : rc;
+}
+
+/*
+ * Check that the source writes a binlog we can use, with the variable names
+ * of its flavor: ROW format and full row images everywhere; full row
+ * metadata where it exists (MySQL 8.0.1+, MariaDB 10.5+) or else column
+ * names from the schema history; the OceanBase binlog service (which
+ * answers as MySQL 5.7, version_comment naming OceanBase) has no
+ * binlog_row_metadata and always writes full images. Fills the identity.
+ */
 static int precheck(MYSQL *m, const char *who, struct src_info *si, struct sl_err *err)
 {
-	static const char sql[] =
-		"SELECT @@global.log_bin, @@global.binlog_format, @@global.binlog_row_image, "
-		"@@global.binlog_row_metadata, @@global.server_id, @@version, @@hostname, @@port, "
-		"@@global.binlog_checksum";
+	static const char *const names[] = { "log_bin", "binlog_format", "binlog_row_image",
+					     "binlog_row_metadata", "server_id", "version",
+					     "version_comment", "hostname", "port" };
 	char *v[9] = { 0 };
-	int rc = query_row(m, who, sql, v, 9, err);
+	int rc = 0;
 
-	if (rc == -SL_EEOF)
-		rc = sl_err_set(err, -SL_EDB, "source %s: no answer to the variable check", who);
+	for (int i = 0; i < 9 && rc == 0; i++)
+		rc = variable(m, who, names[i], &v[i], err);
 	if (rc)
 		goto out;
+	si->oceanbase = (v[5] && strstr(v[5], "OceanBase")) || (v[6] && strstr(v[6], "OceanBase"));
 	snprintf(si->flavor, sizeof(si->flavor), "%s",
 		 v[5] && strstr(v[5], "MariaDB") ? "mariadb" : "mysql");
 	snprintf(si->version, sizeof(si->version), "%s", v[5] ? v[5] : "?");
-	if (!v[0] || strcmp(v[0], "1")) {
-		rc = sl_err_set(err, -SL_ECONFIG, "source %s: binary log is off (start the server with --log-bin)", who);
+	if (!v[0] || (strcmp(v[0], "ON") && strcmp(v[0], "1"))) {
+		rc = sl_err_set(err, -SL_ECONFIG, "source %s: binary log is off (start the server with --log-bin%s)",
+				who, si->oceanbase ? ", or connect to the OceanBase binlog service" : "");
 		goto out;
 	}
 	if (!v[1] || strcasecmp(v[1], "ROW")) {
@@ -178,22 +152,62 @@ static int precheck(MYSQL *m, const char *who, struct src_info *si, struct sl_er
 				v[1] ? v[1] : "NULL");
 		goto out;
 	}
-	if (!v[2] || strcasecmp(v[2], "FULL")) {
-		rc = sl_err_set(err, -SL_ECONFIG, "source %s: binlog_row_image is %s, must be FULL", who,
-				v[2] ? v[2] : "NULL");
+	if (v[2] && strcasecmp(v[2], "FULL")) {
+		rc = sl_err_set(err, -SL_ECONFIG, "source %s: binlog_row_image is %s, must be FULL", who, v[2]);
 		goto out;
 	}
-	if (!v[3] || strcasecmp(v[3], "FULL")) {
-		rc = sl_err_set(err, -SL_ECONFIG, "source %s: binlog_row_metadata is %s, must be FULL", who,
-				v[3] ? v[3] : "NULL");
-		goto out;
-	}
-	snprintf(si->identity, sizeof(si->identity), "%s:server_id=%s:host=%s:port=%s", si->flavor,
-		 v[4] ? v[4] : "?", v[6] ? v[6] : "?", v[7] ? v[7] : "?");
+	si->full_metadata = v[3] && strcasecmp(v[3], "FULL") == 0;
+	if (!si->full_metadata)
+		sl_log(SL_WARN, "capture", "source %s: binlog_row_metadata is %s: column names come from information_schema at start and the stream's DDL after it",
+		       who, v[3] ? v[3] : "not available (MySQL < 8.0.1, MariaDB < 10.5, OceanBase)");
+	snprintf(si->identity, sizeof(si->identity), "%s:server_id=%s:host=%s:port=%s",
+		 si->oceanbase ? "oceanbase" : si->flavor, v[4] ? v[4] : "?", v[7] ? v[7] : "?",
+		 v[8] ? v[8] : "?");
 out:
 	for (int i = 0; i < 9; i++)
 		free(v[i]);
 	return rc;
+}
+
+/* Without full row metadata: the column names of every user table now,
+ * the start of the schema history (cap_schema.c) that the DDL in the
+ * stream then keeps current. */
+static int seed_schema(MYSQL *m, const char *who, struct cap_decoder *d, struct sl_err *err)
+{
+	static const char sql[] =
+		"SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS "
+		"WHERE TABLE_SCHEMA NOT IN ('mysql','sys','performance_schema','information_schema') "
+		"ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION";
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	char db[256] = "", name[256] = "";
+	char **cols = NULL;
+	size_t n = 0, tables = 0;
+
+	if (mysql_query(m, sql) || !(res = mysql_use_result(m)))
+		return db_error(err, m, who, "cannot read information_schema.COLUMNS");
+	for (;;) {
+		row = mysql_fetch_row(res);
+		if (!row || strcmp(row[0], db) || strcmp(row[1], name)) {
+			if (n) {
+				cap__schema_set(cap_decoder_schema(d), db, name, (const char *const *)cols, n);
+				tables++;
+			}
+			for (size_t i = 0; i < n; i++)
+				free(cols[i]);
+			n = 0;
+			if (!row)
+				break;
+			snprintf(db, sizeof(db), "%s", row[0]);
+			snprintf(name, sizeof(name), "%s", row[1]);
+		}
+		cols = sl_xrealloc(cols, (n + 1) * sizeof(*cols));
+		cols[n++] = sl_xstrdup(row[2] ? row[2] : "");
+	}
+	free(cols);
+	mysql_free_result(res);
+	sl_log(SL_INFO, "capture", "schema history starts with %zu tables from information_schema", tables);
+	return 0;
 }
 
 /* The source's binlog end now: SHOW MASTER STATUS. */
@@ -271,7 +285,7 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 		  const char *end_file, uint64_t end_pos, struct sl_err *err)
 {
 	const struct cap_opts *o = c->o;
-	struct cap_sink sink = { c, sink_record, sink_txn_end };
+	struct cap_sink sink;
 	MARIADB_RPL *rpl = NULL;
 	MARIADB_RPL_EVENT *ev = NULL;
 	uint32_t server_id = o->server_id ? o->server_id : 0x53000000u + ((uint32_t)getpid() & 0xffffff);
@@ -279,6 +293,7 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 	char sql[128];
 	int rc = 0;
 
+	cap__seg_sink_init(&c->sk, c->w, c->d, c->st, &sink);
 	if (mysql_query(m, "SET @master_binlog_checksum=@@global.binlog_checksum") ||
 	    mysql_query(m, "SET @mariadb_slave_capability=4"))
 		return db_error(err, m, who, "cannot set up the binlog dump");
@@ -349,6 +364,79 @@ out:
 	return rc;
 }
 
+/*
+ * COM_BINLOG_DUMP_GTID (MySQL 5.6+, the OceanBase binlog service): start
+ * after a GTID set. libmariadb's replication API sends only COM_BINLOG_DUMP,
+ * so the packet (cap_gtid.c) goes through the connection's command method
+ * and the events are read packet by packet: 00 + event, fe = end (non-
+ * blocking dump), ff = error.
+ */
+static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char *gtid_set,
+		       const char *end_file, uint64_t end_pos, struct sl_err *err)
+{
+	const struct cap_opts *o = c->o;
+	struct cap_sink sink;
+	struct sl_buf pkt;
+	uint32_t server_id = o->server_id ? o->server_id : 0x53000000u + ((uint32_t)getpid() & 0xffffff);
+	uint32_t hb_ms = o->heartbeat_ms ? o->heartbeat_ms : 200;
+	char sql[128];
+	int rc;
+
+	cap__seg_sink_init(&c->sk, c->w, c->d, c->st, &sink);
+	if (mysql_query(m, "SET @master_binlog_checksum=@@global.binlog_checksum"))
+		return db_error(err, m, who, "cannot set up the binlog dump");
+	snprintf(sql, sizeof(sql), "SET @master_heartbeat_period=%llu",
+		 (unsigned long long)hb_ms * 1000000ull);
+	if (mysql_query(m, sql))
+		return db_error(err, m, who, "cannot set the heartbeat period");
+	sl_buf_init(&pkt, (size_t)64 << 20);
+	rc = cap_gtid_dump_packet(server_id, "", 4, gtid_set, o->follow ? 0 : 1 /* NON_BLOCK */,
+				  &pkt, err);
+	if (rc == 0 && m->methods->db_command(m, (enum enum_server_command)0x1e, (const char *)pkt.data + 1,
+					      pkt.len - 1, 1, NULL))
+		rc = db_error(err, m, who, "cannot start the GTID binlog dump");
+	sl_buf_release(&pkt);
+	if (rc)
+		return rc;
+	sl_log(SL_INFO, "capture", "streaming from %s after GTID set %s%s", who, gtid_set,
+	       o->follow ? " (follow)" : "");
+	for (;;) {
+		unsigned long len;
+		const uint8_t *p;
+		const Sluice__Position *at;
+
+		if (sl_stop_requested && !cap_decoder_in_txn(c->d))
+			break;
+		len = mysql_net_read_packet(m);
+		if (len == packet_error || len == 0) {
+			if (sl_stop_requested)
+				break;
+			return sl_err_set(err, -SL_EDB, "source %s: GTID binlog dump failed after %s:%llu: %s", who,
+					  cap_decoder_position(c->d)->file,
+					  (unsigned long long)cap_decoder_position(c->d)->offset, mysql_error(m));
+		}
+		p = m->net.read_pos;
+		if (p[0] == 0xfe && len < 8)
+			break;	/* end of binlog (non-blocking dump) */
+		if (p[0] != 0 || len < 20 || sl_le32(p + 10) != len - 1)
+			return sl_err_set(err, -SL_ECORRUPT, "source %s: malformed replication packet after %s:%llu",
+					  who, cap_decoder_position(c->d)->file,
+					  (unsigned long long)cap_decoder_position(c->d)->offset);
+		c->st->events++;
+		c->st->binlog_bytes += len - 1;
+		if ((rc = cap_decoder_event(c->d, p + 1, len - 1, &sink, err)))
+			return rc;
+		if ((p[5] == CAP_EV_HEARTBEAT || p[5] == CAP_EV_HEARTBEAT_V2) && !cap_decoder_in_txn(c->d) &&
+		    (rc = seg_writer_flush(c->w, err)))
+			return rc;
+		at = cap_decoder_position(c->d);
+		if (!o->follow && !cap_decoder_in_txn(c->d) && at->file && at->file[0] &&
+		    pos_cmp(at->file, at->offset, end_file, end_pos) >= 0)
+			break;
+	}
+	return 0;
+}
+
 int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 {
 	struct sl_dsn dsn;
@@ -366,6 +454,7 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 
 	memset(st, 0, sizeof(*st));
 	memset(&c, 0, sizeof(c));
+	memset(&si, 0, sizeof(si));
 	c.o = o;
 	c.st = st;
 	if ((rc = sl_dsn_parse(&dsn, o->source_url, "SLUICE_SOURCE_PASSWORD", err)))
@@ -393,16 +482,23 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 	start.flavor = si.flavor;
 	start.file = start_file;
 	start.offset = start_pos;
+	if (o->from_gtid) {
+		/* the file and offset are known only once the dump starts */
+		start.file = (char *)"";
+		start.offset = 4;
+		start.gtid = (char *)(uintptr_t)o->from_gtid;
+	}
 
 	wo.dir = o->dir;
 	wo.source = si.identity;
 	wo.start = &start;
 	wo.segment_size = o->segment_size;
+	wo.segment_age_ms = o->segment_age_ms;
 	wo.commit_interval_ms = o->commit_interval_ms ? o->commit_interval_ms : 10;
 	if ((rc = seg_writer_open(&c.w, &wo, err)))
 		goto out;
 	resume = seg_writer_position(c.w);
-	if (resume && (o->from || o->from_start)) {
+	if (resume && (o->from || o->from_start || o->from_gtid)) {
 		rc = sl_err_set(err, -SL_EINVAL_ARG,
 				"'%s' already holds a stream: --from and --from-start are only for a new directory",
 				o->dir);
@@ -429,7 +525,30 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 	snprintf(origin, sizeof(origin), "source %s", who);
 	dopts.flavor = si.flavor;
 	dopts.origin = origin;
+	dopts.allow_positional = o->allow_positional;
 	c.d = cap_decoder_new(&dopts);
+	if (!si.full_metadata) {
+		/* the history as of the resume point: saved by the last run, or
+		 * for a stream that starts now, information_schema now */
+		int loaded = 0;
+
+		if ((rc = cap__schema_load(cap_decoder_schema(c.d), o->dir, resume->file, resume->offset,
+					   &loaded, err)))
+			goto out;
+		if (!loaded && pos_cmp(resume->file, resume->offset, end_file, end_pos) < 0)
+			sl_log(SL_WARN, "capture", "no schema history saved at %s:%llu: names for the events before the binlog end come from today's information_schema",
+			       resume->file, (unsigned long long)resume->offset);
+		if (!loaded && (rc = seed_schema(m, who, c.d, err)))
+			goto out;
+	}
+	if (resume->file && !resume->file[0] && resume->gtid && resume->gtid[0]) {
+		/* a new --from-gtid stream that has not seen a transaction yet */
+		char *set = sl_xstrdup(resume->gtid);
+
+		rc = stream_gtid(&c, m, who, set, end_file, end_pos, err);
+		free(set);
+		goto out;
+	}
 	if (!o->follow && pos_cmp(resume->file, resume->offset, end_file, end_pos) >= 0) {
 		sl_log(SL_INFO, "capture", "nothing new: the stream is at the binlog end %s:%llu",
 		       end_file, (unsigned long long)end_pos);
@@ -443,6 +562,12 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 		free(rfile);
 	}
 out:
+	if (c.w && c.d && rc == 0 && !si.full_metadata && (rc = seg_writer_flush(c.w, err)) == 0) {
+		const Sluice__Position *at = seg_writer_position(c.w);
+
+		if (at && at->file)
+			rc = cap__schema_save(cap_decoder_schema(c.d), o->dir, at->file, at->offset, err);
+	}
 	if (c.w) {
 		struct sl_err cerr = SL_ERR_INIT;
 		int crc = seg_writer_close(c.w, rc ? &cerr : err);
@@ -462,7 +587,7 @@ out:
 		       (double)st->binlog_bytes / 1e6, secs);
 	}
 	cap_decoder_free(c.d);
-	free(c.emitted_seq);
+	cap__seg_sink_release(&c.sk);
 	free(end_file);
 	free(start_file);
 	if (m)

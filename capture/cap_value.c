@@ -518,13 +518,23 @@ int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, siz
 		if (rc == 0)
 			v->kind = is_binary(c) ? SLUICE__VALUE__KIND__BYTES : SLUICE__VALUE__KIND__STRING;
 		return rc;
-	case T_JSON:
-		/* MySQL binary JSON: kept as raw bytes until the JSON decoder
-		 * exists (issue 5). MariaDB's JSON is a LONGTEXT (T_BLOB). */
+	case T_JSON: {
+		/* MySQL binary JSON, as JSON text (cap_json.c). MariaDB's JSON
+		 * is a LONGTEXT (T_BLOB) and never gets here. */
+		size_t off = scratch->len;
+		char why[160];
+
 		rc = decode_lenbytes(c, p, n, c->meta ? c->meta : 4, used, v, err);
-		if (rc == 0)
-			v->kind = SLUICE__VALUE__KIND__BYTES;
-		return rc;
+		if (rc)
+			return rc;
+		rc = cap_json_to_text(v->b.data, v->b.len, scratch, why, sizeof(why));
+		if (rc)
+			return sl_err_set(err, rc, "column '%s': %s", c->name ? c->name : "?", why);
+		v->kind = SLUICE__VALUE__KIND__JSON;
+		v->b.data = scratch->data + off;
+		v->b.len = scratch->len - off;
+		return 0;
+	}
 	case T_VECTOR:
 		/* MySQL 9 VECTOR: little-endian float32s, kept as bytes. */
 		rc = decode_lenbytes(c, p, n, c->meta ? c->meta : 4, used, v, err);

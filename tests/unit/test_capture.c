@@ -273,9 +273,11 @@ static void test_capture__strings_blobs(void)
 	CU_ASSERT_EQUAL(t.v.kind, SLUICE__VALUE__KIND__GEOMETRY);
 	CU_ASSERT_EQUAL(t.v.b.len, 9);
 	sl_buf_release(&t.scratch);
-	/* MySQL binary JSON stays bytes (issue 5) */
-	vdecode(&t, 245, 4, "020000000001");
-	CU_ASSERT_EQUAL(t.v.kind, SLUICE__VALUE__KIND__BYTES);
+	/* MySQL binary JSON becomes JSON text */
+	vdecode(&t, 245, 4, "020000000401");
+	expect_text(&t, SLUICE__VALUE__KIND__JSON, "true");
+	vdecode(&t, 245, 4, "0300000000ffff");
+	CU_ASSERT(t.rc < 0);
 	sl_buf_release(&t.scratch);
 	/* unknown type */
 	vdecode(&t, 100, 0, "00");
@@ -386,7 +388,7 @@ static const char *const no_skip[] = { NULL };
 
 static int feed(const char *rel, const char *const *skip, struct counts *c, struct sl_err *err)
 {
-	struct cap_decoder_opts o = { "mariadb", skip, "file" };
+	struct cap_decoder_opts o = { "mariadb", skip, "file", 0 };
 	struct cap_sink s = { c, count_record, count_end };
 	char path[1024];
 	int rc;
@@ -535,25 +537,53 @@ static void test_capture__mysql8_fixtures(void)
 
 static void test_capture__minimal_metadata_error(void)
 {
+	struct cap_decoder_opts po = { "mariadb", NULL, "file", 1 };
 	struct sl_err err = SL_ERR_INIT;
 	struct counts c;
+	const Sluice__TableDef *t;
 	int rc;
 
 	if (!have_fixtures())
 		return;
-	/* MariaDB 10.0: a CREATE TABLE, then rows without column names */
+	/* MariaDB 10.0: a CREATE TABLE, then rows without column names: the
+	 * schema history kept from the stream's DDL names them */
 	rc = feed("zalora-binlog-parser/fixtures/mysql-bin.07", NULL, &c, &err);
-	CU_ASSERT(rc < 0);
-	CU_ASSERT(strstr(err.msg, "table `test_db`.`departments` has no column names in the binlog (set binlog_row_metadata=FULL)") != NULL);
-	CU_ASSERT(strstr(err.msg, "mysql-bin.07") != NULL);
-	CU_ASSERT(strstr(err.msg, "offset 665") != NULL);
+	CU_ASSERT_EQUAL(rc, 0);
+	if (rc)
+		fprintf(stderr, "\n  %s\n", err.msg);
 	CU_ASSERT_EQUAL(c.ddls, 1);
 	CU_ASSERT(strstr(c.first_ddl, "CREATE TABLE `departments`") != NULL);
+	t = cap_decoder_table(c.d, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_STRING_EQUAL(t->columns[0]->name, "dept_no");
+	CU_ASSERT_STRING_EQUAL(t->columns[1]->name, "dept_name");
 	cap_decoder_free(c.d);
+	/* MINIMAL metadata and no DDL in the stream: an error naming the table */
 	rc = feed("rust_mysql_common/minimal_row_metadata.000001", no_skip, &c, &err);
 	CU_ASSERT(rc < 0);
 	CU_ASSERT(strstr(err.msg, "table `noria`.`t1` has no column names") != NULL);
+	CU_ASSERT(strstr(err.msg, "minimal_row_metadata.000001") != NULL);
 	cap_decoder_free(c.d);
+	/* ... unless positional names are allowed: then the next problem of
+	 * this file shows, binlog_row_image=MINIMAL, which sluice refuses
+	 * (a change record holds whole rows) */
+	{
+		struct cap_sink s = { &c, count_record, count_end };
+		char path[1024];
+
+		memset(&c, 0, sizeof(c));
+		snprintf(path, sizeof(path), "%s/%s", FIXTURES, "rust_mysql_common/minimal_row_metadata.000001");
+		c.d = cap_decoder_new(&po);
+		rc = cap_file_feed(c.d, path, &s, &err);
+		CU_ASSERT(rc < 0);
+		CU_ASSERT(strstr(err.msg, "offset 374: table `noria`.`t1`: row image lacks column 2 (binlog_row_image is not FULL)") != NULL);
+		t = cap_decoder_table(c.d, 1);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+		CU_ASSERT_STRING_EQUAL(t->columns[0]->name, "@1");
+		CU_ASSERT_STRING_EQUAL(t->columns[4]->name, "@5");
+		CU_ASSERT_EQUAL(c.begins, 0);
+		cap_decoder_free(c.d);
+	}
 }
 
 /* Copy a fixture to a temp file, optionally cut or flip a byte. */
@@ -604,7 +634,7 @@ static void test_capture__bad_files(void)
 	/* the last event (XID at 1043) cut short */
 	CU_ASSERT_EQUAL_FATAL(temp_copy("rust_mysql_common/mariadb-bin.000001", 1060, -1, tmp, sizeof(tmp)), 0);
 	{
-		struct cap_decoder_opts o = { "mariadb", NULL, NULL };
+		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0 };
 		struct cap_sink s = { &c, count_record, count_end };
 
 		memset(&c, 0, sizeof(c));
@@ -621,7 +651,7 @@ static void test_capture__bad_files(void)
 	/* cut inside the XID's body: header read, body short */
 	CU_ASSERT_EQUAL_FATAL(temp_copy("rust_mysql_common/mariadb-bin.000001", 1070, -1, tmp, sizeof(tmp)), 0);
 	{
-		struct cap_decoder_opts o = { "mariadb", NULL, NULL };
+		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0 };
 		struct cap_sink s = { &c, count_record, count_end };
 
 		memset(&c, 0, sizeof(c));
@@ -636,7 +666,7 @@ static void test_capture__bad_files(void)
 	/* a flipped byte inside the second TABLE_MAP (744..984): bad CRC named with its offset */
 	CU_ASSERT_EQUAL_FATAL(temp_copy("rust_mysql_common/mariadb-bin.000001", 0, 900, tmp, sizeof(tmp)), 0);
 	{
-		struct cap_decoder_opts o = { "mariadb", NULL, NULL };
+		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0 };
 		struct cap_sink s = { &c, count_record, count_end };
 
 		memset(&c, 0, sizeof(c));
@@ -707,7 +737,7 @@ static int ev_feed(struct evb *e, uint32_t *pos, struct cap_decoder *d, const st
 
 static void test_capture__compressed_events(void)
 {
-	struct cap_decoder_opts o = { "mariadb", NULL, "test" };
+	struct cap_decoder_opts o = { "mariadb", NULL, "test", 0 };
 	struct sl_err err = SL_ERR_INIT;
 	struct counts c;
 	struct cap_sink s = { &c, count_record, count_end };
@@ -836,7 +866,7 @@ static void test_capture__fuzz_prefixes(void)
 	CU_ASSERT_EQUAL_FATAL(n, 1074);
 	/* events: FDE 4..256, ..., TABLE_MAP 476..612, WRITE_ROWS 612..671 */
 	for (size_t bit = 0; bit < (612 - 476 - 4 - 19) * 8 + (671 - 612 - 4 - 19) * 8; bit++) {
-		struct cap_decoder_opts o = { "mariadb", NULL, NULL };
+		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0 };
 		uint8_t ev[256];
 		size_t at, len, off;
 
@@ -873,6 +903,344 @@ static void test_capture__fuzz_prefixes(void)
 	}
 }
 
+
+/* ---- MySQL binary JSON, partial JSON updates, GTID sets ---- */
+
+struct last_row {
+	struct cap_decoder *d;
+	char before[256], after[256];	/* column 2 (the JSON) of the last row change */
+	unsigned rows;
+};
+
+static int last_row_record(void *ctx, const Sluice__Record *r, struct sl_err *err)
+{
+	struct last_row *l = ctx;
+
+	(void)err;
+	if (r->body_case != SLUICE__RECORD__BODY_ROW)
+		return 0;
+	l->rows++;
+	if (r->row->before && r->row->before->n_values > 1)
+		snprintf(l->before, sizeof(l->before), "%.*s", (int)r->row->before->values[1]->b.len,
+			 (const char *)r->row->before->values[1]->b.data);
+	if (r->row->after && r->row->after->n_values > 1)
+		snprintf(l->after, sizeof(l->after), "%.*s", (int)r->row->after->values[1]->b.len,
+			 (const char *)r->row->after->values[1]->b.data);
+	return 0;
+}
+
+static int last_row_end(void *ctx, const Sluice__Position *pos, uint64_t t, struct sl_err *err)
+{
+	(void)ctx;
+	(void)pos;
+	(void)t;
+	(void)err;
+	return 0;
+}
+
+static void json_text(const char *hex, const char *want)
+{
+	uint8_t b[512];
+	size_t n = unhex(hex, b);
+	struct sl_buf out;
+	char why[160] = "";
+	int rc;
+
+	sl_buf_init(&out, 4096);
+	rc = cap_json_to_text(b, n, &out, why, sizeof(why));
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&out), want);
+	if (rc || strcmp(sl_buf_cstr(&out), want))
+		fprintf(stderr, "\n  json %s: got '%s' (%s), want '%s'\n", hex, sl_buf_cstr(&out), why, want);
+	sl_buf_release(&out);
+}
+
+/* {"age": 25, "name": "Joe"} in MySQL's binary form (small object). */
+#define JOE_JSON "00" "0200" "1d00" "1200" "0300" "1500" "0400" "05" "1900" "0c" "1900" \
+		 "616765" "6e616d65" "034a6f65"
+
+static void test_capture__json_binary(void)
+{
+	struct sl_buf out;
+	char why[160];
+	uint8_t bad[64];
+	size_t n;
+
+	json_text(JOE_JSON, "{\"age\": 25, \"name\": \"Joe\"}");
+	json_text("0400", "null");
+	json_text("0401", "true");
+	json_text("0c" "03" "612262", "\"a\\\"b\"");
+	json_text("09" "ffffffffffffffff", "-1");
+	json_text("0a" "ffffffffffffffff", "18446744073709551615");
+	json_text("0b" "000000000000f83f", "1.5");
+	json_text("0b" "0000000000000840", "3.0");
+	/* [1, "x", [], {}] small array; nested empty containers by offset */
+	json_text("02" "0400" "1a00" "050100" "0c1000" "021200" "001600" "0178" "00000400" "00000400",
+		  "[1, \"x\", [], {}]");
+	/* large array [7] */
+	json_text("03" "01000000" "0d000000" "0507000000", "[7]");
+	/* opaque DATE 2012-03-18 */
+	json_text("0f" "0a" "08" "0000000000e48b19", "\"2012-03-18\"");	/* opaque DATE */
+	/* broken: offsets past the end, deep nesting, unknown types: errors, never a crash */
+	sl_buf_init(&out, 4096);
+	n = unhex("00" "0100" "ff00", bad);
+	CU_ASSERT(cap_json_to_text(bad, n, &out, why, sizeof(why)) < 0);
+	n = unhex("0e00", bad);
+	CU_ASSERT(cap_json_to_text(bad, n, &out, why, sizeof(why)) < 0);
+	n = unhex("0c" "ff", bad);
+	CU_ASSERT(cap_json_to_text(bad, n, &out, why, sizeof(why)) < 0);
+	sl_buf_release(&out);
+}
+
+static void test_capture__partial_json_update(void)
+{
+	struct cap_decoder_opts o = { "mysql", NULL, "test", 0 };
+	struct sl_err err = SL_ERR_INIT;
+	struct last_row l;
+	struct cap_sink s = { &l, last_row_record, last_row_end };
+	struct evb e;
+	uint32_t pos = 4;
+	uint8_t j[64];
+	size_t jn = unhex(JOE_JSON, j);
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	l.d = cap_decoder_new(&o);
+	/* TABLE_MAP id 7: d.t (id LONG, j JSON meta 4), names */
+	ev_start(&e, 19);
+	ev_addhex(&e, "070000000000" "0100");
+	ev_addhex(&e, "01" "6400" "01" "7400" "02" "03f5" "01" "04" "02");
+	ev_addhex(&e, "04" "05" "026964" "016a");		/* COLUMN_NAME id, j */
+	CU_ASSERT_EQUAL(ev_feed(&e, &pos, l.d, &s, &err), 0);
+	/* PARTIAL_UPDATE_ROWS (39): full before image, after image with a diff
+	 * REPLACE $.age 26, then INSERT $.zip "1", REMOVE $.name */
+	ev_start(&e, 39);
+	ev_addhex(&e, "070000000000" "0100" "0200" "02" "03" "03");
+	ev_addhex(&e, "00" "01000000");			/* before: id = 1 */
+	e.b[e.n++] = (uint8_t)jn;
+	ev_addhex(&e, "000000");
+	ev_add(&e, j, jn);
+	ev_addhex(&e, "01" "01");				/* PARTIAL_JSON, column j partial */
+	ev_addhex(&e, "00" "01000000");			/* after: id = 1 */
+	ev_addhex(&e, "1f000000");				/* 31 bytes of diffs */
+	ev_addhex(&e, "00" "05" "242e616765" "03" "051a00");	/* REPLACE $.age 26 */
+	ev_addhex(&e, "01" "05" "242e7a6970" "04" "0c023132");	/* INSERT $.zip "12" */
+	ev_addhex(&e, "02" "06" "242e6e616d65");		/* REMOVE $.name */
+	rc = ev_feed(&e, &pos, l.d, &s, &err);
+	CU_ASSERT_EQUAL(rc, 0);
+	if (rc)
+		fprintf(stderr, "\n  %s\n", err.msg);
+	CU_ASSERT_EQUAL(l.rows, 1);
+	CU_ASSERT_STRING_EQUAL(l.before, "{\"age\": 25, \"name\": \"Joe\"}");
+	CU_ASSERT_STRING_EQUAL(l.after, "{\"age\": 26, \"zip\": \"12\"}");
+	/* a diff whose path names nothing: an error with the table and column */
+	ev_start(&e, 19);
+	ev_addhex(&e, "070000000000" "0100");
+	ev_addhex(&e, "01" "6400" "01" "7400" "02" "03f5" "01" "04" "02");
+	ev_addhex(&e, "04" "05" "026964" "016a");
+	CU_ASSERT_EQUAL(ev_feed(&e, &pos, l.d, &s, &err), 0);
+	ev_start(&e, 39);
+	ev_addhex(&e, "070000000000" "0100" "0200" "02" "03" "03");
+	ev_addhex(&e, "00" "01000000");
+	e.b[e.n++] = (uint8_t)jn;
+	ev_addhex(&e, "000000");
+	ev_add(&e, j, jn);
+	ev_addhex(&e, "01" "01" "00" "01000000" "0d000000");
+	ev_addhex(&e, "00" "07" "242e782e792e7a" "03" "051a00");	/* REPLACE $.x.y.z */
+	rc = ev_feed(&e, &pos, l.d, &s, &err);
+	CU_ASSERT(rc < 0);
+	CU_ASSERT(strstr(err.msg, "table `d`.`t` column 2") != NULL);
+	if (!strstr(err.msg, "table `d`.`t` column 2"))
+		fprintf(stderr, "\n  %s\n", err.msg);
+	cap_decoder_free(l.d);
+}
+
+static void test_capture__crc32(void)
+{
+	static uint8_t buf[70000];
+	uint32_t seed = 12345;
+
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(seed >> 16);
+	}
+	/* every length around the fast path's block sizes, and odd alignments */
+	for (size_t n = 0; n < 300; n++)
+		for (size_t a = 0; a < 3; a++)
+			CU_ASSERT_EQUAL(cap__crc32(0, buf + a, n), (uint32_t)crc32(0L, buf + a, (uInt)n));
+	CU_ASSERT_EQUAL(cap__crc32(0, buf, sizeof(buf)), (uint32_t)crc32(0L, buf, sizeof(buf)));
+	CU_ASSERT_EQUAL(cap__crc32(0x12345678, buf + 1, 65537), (uint32_t)crc32(0x12345678, buf + 1, 65537));
+	CU_ASSERT_EQUAL(cap__crc32(0, (const uint8_t *)"123456789", 9), 0xcbf43926u);
+}
+
+/* Every input the fuzzer ever crashed on (tests/regress/fuzz-*), fed the
+ * way the fuzz target feeds it: each event in an exact-size heap copy, so
+ * ASan sees any read past it. It must end in 0 or an error. */
+static void test_capture__fuzz_regressions(void)
+{
+	static const char *const inputs[] = {
+		"fuzz-issue5-table-map-column-count.bin",	/* ncols checked before the length bytes */
+	};
+	static const char *const keep[] = { NULL };
+
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		struct cap_decoder_opts o = { "mysql", keep, "fuzz", 1 };
+		struct counts c;
+		struct cap_sink s = { &c, count_record, count_end };
+		struct sl_err err = SL_ERR_INIT;
+		char path[1024];
+		uint8_t buf[1 << 16];
+		size_t n, off = 4;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/tests/regress/%s", SLUICE_SOURCE_DIR, inputs[i]);
+		f = fopen(path, "rb");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		n = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		memset(&c, 0, sizeof(c));
+		c.d = cap_decoder_new(&o);
+		while (n - off >= 19) {
+			uint32_t len = sl_le32(buf + off + 9);
+			uint8_t *copy;
+			int rc;
+
+			if (len < 19 || len > n - off)
+				break;
+			copy = malloc(len);
+			memcpy(copy, buf + off, len);
+			cap_decoder_set_offset(c.d, off);
+			rc = cap_decoder_event(c.d, copy, len, &s, &err);
+			free(copy);
+			if (rc < 0)
+				break;
+			off += len;
+		}
+		cap_decoder_free(c.d);
+	}
+}
+
+/* Names without FULL metadata: seeded history, then DDL in stream order. */
+static void test_capture__schema_history(void)
+{
+	struct cap_decoder_opts o = { "mariadb", NULL, "test", 0 };
+	struct sl_err err = SL_ERR_INIT;
+	struct counts c;
+	struct cap_sink s = { &c, count_record, count_end };
+	static const char *const cols[] = { "id", "a", "b" };
+	struct cap_schema *h;
+	const Sluice__TableDef *t;
+	const char *const *names;
+	struct evb e;
+	uint32_t pos = 4;
+	size_t n;
+	uint64_t gen;
+	static const char *const ddl[] = {
+		"ALTER TABLE mm.t CHANGE COLUMN a a2 VARCHAR(10), ADD COLUMN c INT DEFAULT 7 FIRST",
+		"ALTER TABLE `mm`.`t` DROP COLUMN c, ADD COLUMN (x INT, `y z` TEXT), RENAME COLUMN b TO bb",
+		"ALTER TABLE t MODIFY b2 INT AFTER id, ADD KEY k (a2), ENGINE=InnoDB",
+		"CREATE TABLE IF NOT EXISTS u (k INT NOT NULL, v VARCHAR(3) DEFAULT 'a,b', PRIMARY KEY (k), KEY (v)) ENGINE=InnoDB",
+		"RENAME TABLE u TO w, mm.t TO mm.t2",
+		"CREATE TABLE w2 LIKE w",
+		"/*!40101 create */ table q (`x``y` int, CONSTRAINT c CHECK (x > 0))",
+	};
+
+	memset(&c, 0, sizeof(c));
+	c.d = cap_decoder_new(&o);
+	h = cap_decoder_schema(c.d);
+	cap__schema_set(h, "mm", "t", cols, 3);
+	names = cap__schema_columns(h, "mm", "t", &n, &gen);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(names);
+	CU_ASSERT_EQUAL(n, 3);
+	/* TABLE_MAP id 9: mm.t (LONG, VARCHAR(10), LONG), no optional metadata */
+	ev_start(&e, 19);
+	ev_addhex(&e, "090000000000" "0100");
+	ev_addhex(&e, "02" "6d6d00" "01" "7400" "03" "030f03" "02" "0a00" "07");
+	CU_ASSERT_EQUAL(ev_feed(&e, &pos, c.d, &s, &err), 0);
+	if (err.msg[0])
+		fprintf(stderr, "\n  %s\n", err.msg);
+	t = cap_decoder_table(c.d, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_STRING_EQUAL(t->columns[1]->name, "a");
+
+	cap__schema_apply(h, "mm", ddl[0], strlen(ddl[0]));
+	names = cap__schema_columns(h, "mm", "t", &n, &gen);
+	CU_ASSERT_EQUAL_FATAL(n, 4);
+	CU_ASSERT_STRING_EQUAL(names[0], "c");
+	CU_ASSERT_STRING_EQUAL(names[2], "a2");
+	cap__schema_apply(h, "other", ddl[1], strlen(ddl[1]));
+	names = cap__schema_columns(h, "mm", "t", &n, &gen);
+	CU_ASSERT_EQUAL_FATAL(n, 5);
+	CU_ASSERT_STRING_EQUAL(names[0], "id");
+	CU_ASSERT_STRING_EQUAL(names[2], "bb");
+	CU_ASSERT_STRING_EQUAL(names[4], "y z");
+	/* MODIFY of an unknown column: the table becomes unknown, never wrong */
+	cap__schema_apply(h, "mm", ddl[2], strlen(ddl[2]));
+	CU_ASSERT_PTR_NULL(cap__schema_columns(h, "mm", "t", &n, &gen));
+	cap__schema_apply(h, "d", ddl[3], strlen(ddl[3]));
+	names = cap__schema_columns(h, "d", "u", &n, &gen);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_STRING_EQUAL(names[1], "v");
+	cap__schema_apply(h, "d", ddl[4], strlen(ddl[4]));
+	CU_ASSERT_PTR_NULL(cap__schema_columns(h, "d", "u", &n, &gen));
+	CU_ASSERT_PTR_NOT_NULL(cap__schema_columns(h, "d", "w", &n, &gen));
+	cap__schema_apply(h, "d", ddl[5], strlen(ddl[5]));
+	CU_ASSERT_PTR_NOT_NULL(cap__schema_columns(h, "d", "w2", &n, &gen));
+	cap__schema_apply(h, "d", ddl[6], strlen(ddl[6]));
+	names = cap__schema_columns(h, "d", "q", &n, &gen);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_STRING_EQUAL(names[0], "x`y");
+	cap_decoder_free(c.d);
+}
+
+static void test_capture__gtid_sets(void)
+{
+	struct sl_buf b, t;
+	struct sl_err err = SL_ERR_INIT;
+	char hex[1024];
+
+	sl_buf_init(&b, 1 << 16);
+	sl_buf_init(&t, 1 << 16);
+	/* untagged: n_sids, uuid, n_intervals, [1,14) [20,21) */
+	CU_ASSERT_EQUAL(cap_gtid_set_encode("b9b88c66-0755-11f1-9899-4a9da94c4d71:1-13:20", &b, &err), 0);
+	CU_ASSERT_EQUAL(b.len, 8 + 16 + 8 + 32);
+	for (size_t i = 0; i < b.len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", b.data[i]);
+	CU_ASSERT_STRING_EQUAL(hex, "0100000000000000" "b9b88c66075511f198994a9da94c4d71" "0200000000000000"
+				    "0100000000000000" "0e00000000000000" "1400000000000000" "1500000000000000");
+	CU_ASSERT_EQUAL(cap_gtid_set_decode(b.data, b.len, &t, &err), 0);
+	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&t), "b9b88c66-0755-11f1-9899-4a9da94c4d71:1-13:20");
+	/* tagged (MySQL 8.4+): format bytes around a 6-byte count, tag length * 2 */
+	sl_buf_reset(&b);
+	sl_buf_reset(&t);
+	CU_ASSERT_EQUAL(cap_gtid_set_encode("55778904-0299-11f1-b1b8-4ef0c4956feb:1-13:mytag:1-2", &b, &err), 0);
+	for (size_t i = 0; i < b.len && i < 500; i++)
+		snprintf(hex + 2 * i, 3, "%02x", b.data[i]);
+	/* byte-identical to the PREVIOUS_GTIDS of binlog_transaction_with_GTID_TAG.000001 */
+	CU_ASSERT_STRING_EQUAL(hex, "0102000000000001" "55778904029911f1b1b84ef0c4956feb" "00"
+				    "0100000000000000" "0100000000000000" "0e00000000000000"
+				    "55778904029911f1b1b84ef0c4956feb" "0a6d79746167"
+				    "0100000000000000" "0100000000000000" "0300000000000000");
+	CU_ASSERT_EQUAL(cap_gtid_set_decode(b.data, b.len, &t, &err), 0);
+	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&t), "55778904-0299-11f1-b1b8-4ef0c4956feb:1-13:mytag:1-2");
+	/* bad sets are errors */
+	sl_buf_reset(&b);
+	CU_ASSERT(cap_gtid_set_encode("nonsense", &b, &err) < 0);
+	CU_ASSERT(cap_gtid_set_encode("b9b88c66-0755-11f1-9899-4a9da94c4d71:5-3", &b, &err) < 0);
+	CU_ASSERT(cap_gtid_set_decode((const uint8_t *)"\x05\0\0\0\0\0\0\0", 8, &t, &err) < 0);
+	/* COM_BINLOG_DUMP_GTID: 1e, flags 0004, server id, name length, name, pos, data size, data */
+	sl_buf_reset(&b);
+	CU_ASSERT_EQUAL(cap_gtid_dump_packet(0x53000001, "", 4, "b9b88c66-0755-11f1-9899-4a9da94c4d71:1-2",
+					     0, &b, &err), 0);
+	for (size_t i = 0; i < b.len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", b.data[i]);
+	CU_ASSERT_STRING_EQUAL(hex, "1e" "0400" "01000053" "00000000" "0400000000000000" "30000000"
+				    "0100000000000000" "b9b88c66075511f198994a9da94c4d71" "0100000000000000"
+				    "0100000000000000" "0300000000000000");
+	sl_buf_release(&b);
+	sl_buf_release(&t);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -894,6 +1262,12 @@ int main(void)
 	CU_add_test(s, "truncated and corrupt files", test_capture__bad_files);
 	CU_add_test(s, "compressed events, gtid, xid", test_capture__compressed_events);
 	CU_add_test(s, "corrupt and short events", test_capture__fuzz_prefixes);
+	CU_add_test(s, "MySQL binary JSON to text", test_capture__json_binary);
+	CU_add_test(s, "partial JSON updates applied to the before image", test_capture__partial_json_update);
+	CU_add_test(s, "GTID sets and the COM_BINLOG_DUMP_GTID packet", test_capture__gtid_sets);
+	CU_add_test(s, "CRC-32 fast path equals zlib", test_capture__crc32);
+	CU_add_test(s, "inputs the fuzzer crashed on", test_capture__fuzz_regressions);
+	CU_add_test(s, "schema history: seeded, then DDL in order", test_capture__schema_history);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();

@@ -1,0 +1,79 @@
+/* cap_sink.c - the decoder's sink into segments, shared by live and file capture. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cap.h"
+#include "cap_int.h"
+#include "seg.h"
+#include "banned.h"
+
+/* A RowChange needs its TableDef earlier in the same segment (every segment
+ * is readable on its own): write it before the first row that uses it. */
+static int sink_record(void *ctx, const Sluice__Record *rec, struct sl_err *err)
+{
+	struct cap_seg_sink *c = ctx;
+	int rc;
+
+	if (rec->body_case == SLUICE__RECORD__BODY_ROW) {
+		uint32_t ref = rec->row->table_ref;
+		uint64_t seq = seg_writer_seq(c->w);
+
+		if (ref >= c->emitted_cap) {
+			size_t cap = c->emitted_cap ? c->emitted_cap : 64;
+
+			while (cap <= ref)
+				cap *= 2;
+			c->emitted_seq = sl_xrealloc(c->emitted_seq, cap * sizeof(*c->emitted_seq));
+			memset(c->emitted_seq + c->emitted_cap, 0,
+			       (cap - c->emitted_cap) * sizeof(*c->emitted_seq));
+			c->emitted_cap = cap;
+		}
+		if (c->emitted_seq[ref] != seq) {
+			Sluice__Record tr = SLUICE__RECORD__INIT;
+			const Sluice__TableDef *def = cap_decoder_table(c->d, ref);
+
+			if (!def)
+				return sl_err_set(err, -SL_EBUG, "no table definition for ref %u", ref);
+			tr.body_case = SLUICE__RECORD__BODY_TABLE;
+			tr.table = (Sluice__TableDef *)def;
+			if ((rc = seg_writer_append(c->w, &tr, err)))
+				return rc;
+			c->emitted_seq[ref] = seq;
+		}
+		c->st->rows++;
+	} else if (rec->body_case == SLUICE__RECORD__BODY_COMMIT) {
+		c->st->transactions++;
+	} else if (rec->body_case == SLUICE__RECORD__BODY_DDL) {
+		c->st->ddls++;
+	}
+	return seg_writer_append(c->w, rec, err);
+}
+
+static int sink_txn_end(void *ctx, const Sluice__Position *pos, uint64_t t, struct sl_err *err)
+{
+	struct cap_seg_sink *c = ctx;
+
+	c->last_write_ms = sl_now_ms();
+	return seg_writer_txn_end(c->w, pos, t, err);
+}
+
+void cap__seg_sink_init(struct cap_seg_sink *s, struct seg_writer *w, struct cap_decoder *d,
+			struct cap_stats *st, struct cap_sink *sink)
+{
+	memset(s, 0, sizeof(*s));
+	s->w = w;
+	s->d = d;
+	s->st = st;
+	sink->ctx = s;
+	sink->record = sink_record;
+	sink->txn_end = sink_txn_end;
+}
+
+void cap__seg_sink_release(struct cap_seg_sink *s)
+{
+	if (!s)
+		return;
+	free(s->emitted_seq);
+	s->emitted_seq = NULL;
+	s->emitted_cap = 0;
+}
