@@ -17,7 +17,14 @@
 
 int cmd_capture(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_unpack(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+/* `sluice verify --segments DIR` (cli/cmd_verify_segments.c); cmd_verify() calls it. */
+int cmd_verify_segments(int argc, char **argv);
 
 /* Print "sluice NAME: message" on stderr and return 2. */
 int cmd_fail(const char *name, const struct sl_err *err);

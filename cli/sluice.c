@@ -17,7 +17,12 @@ struct cmd {
 static const struct cmd commands[] = {
 	{ "capture", cmd_capture, "read the source binlog into segments" },
 	{ "inspect", cmd_inspect, "print the records of segments as text or JSON" },
+	{ "pack", cmd_pack, "bundle sealed segments and a manifest for air-gapped transfer" },
+	{ "purge", cmd_purge, "remove old segments every registered consumer has passed" },
 	{ "replay", cmd_replay, "apply segments to the destination, exactly once" },
+	{ "status", cmd_status, "stream identity, head, size and each consumer's lag" },
+	{ "unpack", cmd_unpack, "check a bundle whole and add its segments to a stream directory" },
+	{ "verify", cmd_verify, "compare source and destination; report and fix differences" },
 };
 
 static void usage(FILE *f)
