@@ -13,7 +13,7 @@ required=(
 	libprotobuf-c-dev protobuf-c-compiler
 	libcunit1-dev zlib1g-dev libssl-dev
 	mariadb-server mariadb-client
-	python3
+	python3 clang libclang-rt-14-dev
 )
 optional=(sysbench)
 
