@@ -103,7 +103,7 @@ struct cap_decoder {
 	uint64_t cur_end;		/* position after the event being decoded */
 	uint64_t rows, txn_time;
 	uint32_t txn_server;
-	char gtid[96];			/* GTID of the open transaction / next statement */
+	char gtid[160];			/* GTID of the open transaction / next statement */
 	int gtid_pending;		/* gtid names the next transaction or statement */
 
 	struct tmap *maps;

@@ -71,7 +71,7 @@ int cmd_verify(int argc, char **argv)
 	struct ver_opts o = { 0 };
 	struct ver_stats st;
 	struct sl_err err = SL_ERR_INIT;
-	uint64_t v;
+	uint64_t v = 0;
 	int c;
 
 	for (int i = 1; i < argc; i++)
