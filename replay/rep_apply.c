@@ -36,6 +36,8 @@
  */
 
 #define REP_BATCH_MAX ((size_t)4 << 20)	/* flush statements at 4 MiB */
+#define REP_GROUP_TXNS 64		/* transactions per round trip at most */
+#define REP_GROUP_BYTES ((size_t)256 << 10)
 #define REP_SNIPPET 120
 #define REP_WHERE_LEN 640		/* where_str(): cursor, gtid, position */
 #define REP_SESSION_SQL_MODE "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
@@ -67,7 +69,9 @@ struct rep_ctx {
 	size_t batch_max;		/* flush threshold */
 	struct fmt_tables tables;
 	struct rep_checkpoint cp;
-	struct seg_cursor done;		/* what the checkpoint row says now */
+	struct seg_cursor done;		/* what the checkpoint row says once q has run */
+	struct seg_cursor durable;	/* what the destination has committed for sure */
+	unsigned queued_txns;		/* complete transactions in q, not yet sent */
 	char last_pos[300];		/* source position of the last commit, for messages */
 
 	int in_txn;
@@ -212,6 +216,7 @@ static int run_q(struct rep_ctx *x, struct sl_err *err)
 	}
 	if (i + 1 != x->nparts)
 		sl_bug("%zu results for %zu statements", i + 1, x->nparts);
+	x->durable = x->done;	/* every COMMIT in q has run */
 	goto out;
 server_error:
 	if (i >= x->nparts)
@@ -234,6 +239,7 @@ out:
 	sl_buf_reset(&x->q);
 	x->nparts = 0;
 	x->open_kind = 0;
+	x->queued_txns = 0;
 	return rc;
 }
 
@@ -447,12 +453,17 @@ static int apply_commit(struct rep_ctx *x, const Sluice__TxnCommit *c, const str
 {
 	int rc;
 
-	if ((rc = add_checkpoint(x, cur, c->position, NULL, 1, err)) || (rc = run_q(x, err)))
+	if ((rc = add_checkpoint(x, cur, c->position, NULL, 1, err)))
 		return rc;
+	/* Several small transactions share one round trip: each is still its
+	 * own destination transaction ending in its checkpoint and COMMIT, and
+	 * a failing statement stops the query before the rest run. */
 	x->done = *cur;
 	set_last_pos(x, c->position);
 	x->in_txn = 0;
 	x->st->transactions++;
+	if (++x->queued_txns >= REP_GROUP_TXNS || x->q.len >= REP_GROUP_BYTES)
+		return run_q(x, err);
 	return 0;
 }
 
@@ -550,6 +561,7 @@ static int apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_c
 	if ((rc = add_checkpoint(x, cur, d->position, NULL, 1, err)) || (rc = run_q(x, err)))
 		goto out;
 	x->done = *cur;
+	x->durable = *cur;
 	x->cp.ddl_pending = 0;
 	set_last_pos(x, d->position);
 	x->st->ddls++;
@@ -653,6 +665,7 @@ static int load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_e
 		goto out;
 	}
 	x->done = x->cp.cur;
+	x->durable = x->cp.cur;
 	if (x->cp.source_file[0])
 		snprintf(x->last_pos, sizeof(x->last_pos), "%s:%" PRIu64, x->cp.source_file,
 			 x->cp.source_offset);
@@ -792,7 +805,7 @@ static void register_consumer(struct rep_ctx *x, uint64_t txn_time)
 {
 	struct sl_err e = SL_ERR_INIT;
 
-	if (seg_consumer_update(x->o->dir, x->consumer, &x->done, txn_time, &e))
+	if (seg_consumer_update(x->o->dir, x->consumer, &x->durable, txn_time, &e))
 		sl_log(SL_WARN, "replay", "cannot register consumer '%s' for retention: %s", x->consumer, e.msg);
 }
 
@@ -844,6 +857,9 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 						"(gtid %s)", o->dir, x.gtid[0] ? x.gtid : "none");
 				goto out;
 			}
+			/* nothing more for now: send what is queued */
+			if ((rc = run_q(&x, err)))
+				goto out;
 			if (!o->follow || sl_stop_requested)
 				break;
 			sleep_ms(o->poll_ms ? o->poll_ms : 20);
@@ -858,7 +874,7 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 		if (rc)
 			goto out;
 		/* Retention: tell DIR how far we are, after the commit, about once a second. */
-		if (!x.in_txn && x.done.seq && sl_now_ms() - registered_ms >= 1000) {
+		if (!x.in_txn && x.durable.seq && sl_now_ms() - registered_ms >= 1000) {
 			register_consumer(&x, txn_time);
 			registered_ms = sl_now_ms();
 		}
@@ -872,7 +888,7 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 out:
 	if (rc && x.db && x.in_txn)
 		rollback(&x);
-	if (x.done.seq)
+	if (x.durable.seq)
 		register_consumer(&x, txn_time);
 	seg_reader_close(r);
 	if (x.db)
