@@ -71,6 +71,8 @@ int fmt_value_sql(const Sluice__Value *v, const Sluice__ColumnDef *c, struct sl_
 /* JSON string escaping of arbitrary bytes (invalid UTF-8 becomes \uFFFD-free
  * \u00XX escapes of the raw bytes, so nothing is lost). */
 int fmt_json_str(struct sl_buf *out, const void *s, size_t n);
+/* X'..' hex literal of n bytes (exact for any bytes). */
+int fmt_sql_hex(struct sl_buf *out, const void *p, size_t n);
 /* `identifier` with backticks doubled. */
 int fmt_sql_ident(struct sl_buf *out, const char *name);
 

@@ -24,8 +24,9 @@
 
 static const char hexdig[] = "0123456789ABCDEF";
 
-static int add_hex(struct sl_buf *out, const uint8_t *p, size_t n)
+int fmt_sql_hex(struct sl_buf *out, const void *v, size_t n)
 {
+	const uint8_t *p = v;
 	int rc = sl_buf_reserve(out, 3 + 2 * n);
 
 	if (rc)
@@ -63,7 +64,7 @@ static int add_charset_hex(struct sl_buf *out, const char *cs, const uint8_t *p,
 	if (!rc)
 		rc = sl_buf_addc(out, ' ');
 	if (!rc)
-		rc = n ? add_hex(out, p, n) : sl_buf_adds(out, "''");
+		rc = n ? fmt_sql_hex(out, p, n) : sl_buf_adds(out, "''");
 	return rc;
 }
 
@@ -187,7 +188,7 @@ int fmt_value_sql(const Sluice__Value *v, const Sluice__ColumnDef *c, struct sl_
 		return add_charset_hex(out, sql_charset(c), b->data, b->len);
 	case SLUICE__VALUE__KIND__BYTES:
 	case SLUICE__VALUE__KIND__GEOMETRY:
-		return b->len ? add_hex(out, b->data, b->len) : sl_buf_adds(out, "''");
+		return b->len ? fmt_sql_hex(out, b->data, b->len) : sl_buf_adds(out, "''");
 	case SLUICE__VALUE__KIND__DATE:
 	case SLUICE__VALUE__KIND__TIME:
 	case SLUICE__VALUE__KIND__DATETIME:

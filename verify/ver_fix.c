@@ -8,24 +8,6 @@
 #include <string.h>
 #include "banned.h"
 
-static const char hexdig[] = "0123456789ABCDEF";
-
-static int add_hex(struct sl_buf *out, const void *v, size_t n)
-{
-	const uint8_t *p = v;
-	int rc = sl_buf_reserve(out, 3 + 2 * n);
-
-	if (rc)
-		return rc;
-	out->data[out->len++] = 'X';
-	out->data[out->len++] = '\'';
-	for (size_t i = 0; i < n; i++) {
-		out->data[out->len++] = (uint8_t)hexdig[p[i] >> 4];
-		out->data[out->len++] = (uint8_t)hexdig[p[i] & 15];
-	}
-	out->data[out->len++] = '\'';
-	return 0;
-}
 
 static int only(const char *v, unsigned long n, const char *alphabet)
 {
@@ -72,19 +54,19 @@ int ver_sql_literal(struct sl_buf *out, enum ver_lit lit, const char *charset, c
 		return sl_buf_addc(out, '\'');
 	case VER_LIT_STR:
 		sl_buf_addf(out, "_%s ", charset_ok(charset));
-		return len ? add_hex(out, v, len) : sl_buf_adds(out, "''");
+		return len ? fmt_sql_hex(out, v, len) : sl_buf_adds(out, "''");
 	case VER_LIT_BIN:
-		return add_hex(out, v, len);
+		return fmt_sql_hex(out, v, len);
 	case VER_LIT_GEOM:
 		if (len < 4)
 			return -SL_EFORMAT;
 		sl_buf_adds(out, "ST_GeomFromWKB(");
-		add_hex(out, v + 4, len - 4);
+		fmt_sql_hex(out, v + 4, len - 4);
 		return sl_buf_addf(out, ", %" PRIu32 ")", sl_le32((const uint8_t *)v));
 	case VER_LIT_JSON:
 		sl_buf_adds(out, "CAST(_utf8mb4 ");
 		if (len)
-			add_hex(out, v, len);
+			fmt_sql_hex(out, v, len);
 		else
 			sl_buf_adds(out, "''");
 		return sl_buf_adds(out, " AS JSON)");
