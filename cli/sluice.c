@@ -54,11 +54,36 @@ int cmd_usage_error(const char *name, const char *usage_text, const char *fmt, .
 	return 2;
 }
 
+/* A password given in a URL (mysql://user:secret@host/) is still in our
+ * argv for `ps` to show: work on a private copy of each such argument and
+ * overwrite the password in the original with 'x' (as the mysql client does). */
+static void hide_url_passwords(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		char *u = strstr(argv[i], "mysql://"), *user, *at, *colon;
+
+		if (!u)
+			continue;
+		user = u + 8;
+		at = strchr(user, '@');
+		colon = at ? memchr(user, ':', (size_t)(at - user)) : NULL;
+		if (!colon || colon + 1 == at)
+			continue;
+		{
+			char *copy = sl_xstrdup(argv[i]);
+
+			memset(colon + 1, 'x', (size_t)(at - colon - 1));
+			argv[i] = copy;	/* lives until exit */
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *name = argc > 1 ? argv[1] : NULL;
 	int rc;
 
+	hide_url_passwords(argc, argv);
 	sl_log_init();
 	if (!name || !strcmp(name, "help") || !strcmp(name, "-h") || !strcmp(name, "--help")) {
 		if (name && !strcmp(name, "help") && argc > 2) {

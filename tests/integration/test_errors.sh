@@ -292,6 +292,33 @@ case_argv() {
 	assert_no_password "$WORK/argv.out" "$WORK/argv.err"
 }
 
+# A password given in the URL itself is overwritten in sluice's argv at start,
+# so ps and /proc/PID/cmdline do not show it, and capture still connects.
+case_url_password() {
+	local pid url ok=0 i
+	url="mysql://sluice:$HARNESS_PASSWORD@127.0.0.1:$SRC_PORT/"
+	# started directly (a wrapper such as timeout would show the URL itself)
+	env -u SLUICE_SOURCE_PASSWORD "$SLUICE" capture --source "$url" --dir "$WORK/stream-urlpw" --follow \
+		>"$WORK/urlpw.out" 2>"$WORK/urlpw.err" &
+	pid=$!
+	track_pid "$pid"
+	for i in $(seq 1 50); do
+		if grep -q "streaming from" "$WORK/urlpw.err" 2>/dev/null; then
+			ok=1
+			break
+		fi
+		sleep 0.1
+	done
+	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -F -- "$HARNESS_PASSWORD"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		fail "a password given in the URL stays visible in /proc/$pid/cmdline"
+	fi
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	((ok)) || fail "capture with the password in the URL did not start: $(tail -n 2 "$WORK/urlpw.err")"
+	assert_no_password "$WORK/urlpw.out" "$WORK/urlpw.err"
+}
+
 main() {
 	require_sluice
 	start_servers 2
@@ -309,6 +336,7 @@ main() {
 	case_corrupt_segment
 	case_dest_rejects
 	case_argv
+	case_url_password
 	case_corrupt_last_frame
 
 	assert_no_password "$WORK"/*.out "$WORK"/*.err
