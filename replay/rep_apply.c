@@ -719,24 +719,13 @@ static int cursor_le(const struct seg_cursor *a, const struct seg_cursor *b)
  * seg_reader_seek_after() skips the TableDefs that precede the checkpoint in
  * its segment, and a segment repeats a definition only before its first use
  * there. So read the checkpoint's segment from its start up to the
- * checkpoint, keeping only TableDefs. The segment file name (<20-digit
- * seq>.seg, or .open while it is being written) is store/FORMAT.md's.
+ * checkpoint, keeping only TableDefs.
  */
 static int prime_tables(struct rep_ctx *x, struct sl_err *err)
 {
 	struct seg_reader *r = NULL;
-	char path[4096];
-	int rc = -ENOENT;
+	int rc = seg_reader_open_seq(&r, x->o->dir, x->done.seq, err);
 
-	/* It may be sealed (renamed from .open to .seg) while we look. */
-	for (int attempt = 0; attempt < 3 && rc == -ENOENT; attempt++) {
-		const char *ext = attempt == 1 ? "open" : "seg";
-
-		snprintf(path, sizeof(path), "%s/%020" PRIu64 ".%s", x->o->dir, x->done.seq, ext);
-		rc = seg_reader_open(&r, path, err);
-	}
-	if (!rc)
-		*err = (struct sl_err)SL_ERR_INIT;
 	if (rc)
 		return sl_err_prefix(err, "reading the table definitions before the checkpoint");
 	for (;;) {

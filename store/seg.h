@@ -109,6 +109,10 @@ struct seg_cursor {
 struct seg_reader;
 
 int seg_reader_open(struct seg_reader **r, const char *path, struct sl_err *err);
+/* A reader of one segment of DIR, by sequence number (whether it is sealed
+ * or still open): it ends at that segment's end. -ENOENT when it is missing. */
+int seg_reader_open_seq(struct seg_reader **r, const char *dir, uint64_t seq,
+			struct sl_err *err);
 /* Position the reader so that the next record is the one after cur. */
 int seg_reader_seek_after(struct seg_reader *r, const struct seg_cursor *cur,
 			  struct sl_err *err);

@@ -315,6 +315,34 @@ fail:
 	return rc;
 }
 
+int seg_reader_open_seq(struct seg_reader **rp, const char *dir, uint64_t seq,
+			struct sl_err *err)
+{
+	struct seg_reader *r = NULL;
+	int rc;
+
+	*rp = NULL;
+	if ((rc = seg_reader_open(&r, dir, err)))
+		return rc;
+	if (!r->dir) {
+		seg_reader_close(r);
+		return sl_err_set(err, -ENOTDIR, "'%s' is not a stream directory", dir);
+	}
+	/* read this one segment only: behave as if opened by its file name */
+	r->seq = seq;
+	rc = open_segment(r, err);
+	if (rc == 0)
+		rc = sl_err_set(err, -ENOENT, "'%s': no segment %llu", dir, (unsigned long long)seq);
+	if (rc < 0) {
+		seg_reader_close(r);
+		return rc;
+	}
+	free(r->dir);
+	r->dir = NULL;
+	*rp = r;
+	return 0;
+}
+
 void seg_reader_close(struct seg_reader *r)
 {
 	if (!r)
