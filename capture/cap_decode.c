@@ -90,6 +90,7 @@ struct cap_decoder {
 	int in_use;			/* last FDE had LOG_EVENT_BINLOG_IN_USE_F */
 	uint32_t fde_server_id;		/* header server id of the first FDE */
 	int allow_positional;
+	int warned_partial;		/* live: a partial row image was seen (warned once) */
 	struct cap_schema *schema;
 	int schema_frozen;		/* DDL does not change the history (cap_decoder_freeze_schema) */
 	int have_fde, crc;
@@ -1302,8 +1303,10 @@ static int partial_json(struct cap_decoder *d, const Sluice__TableDef *t, size_t
 			      t->db, t->name, col + 1);
 	if (bv->kind != SLUICE__VALUE__KIND__JSON || before_off == SIZE_MAX)
 		return EV_ERR(d, err, -SL_ECONFIG,
-			      "table `%s`.`%s` column %zu: partial JSON update without the document in the before image (binlog_row_image is not FULL)",
-			      t->db, t->name, col + 1);
+			      "table `%s`.`%s` column %zu: partial JSON update (binlog_row_value_options=PARTIAL_JSON) whose before image %s: the new document cannot be computed (the source needs binlog_row_image=FULL with PARTIAL_JSON)",
+			      t->db, t->name, col + 1,
+			      bv->kind == SLUICE__VALUE__KIND__ABSENT ? "lacks the column (binlog_row_image is not FULL)"
+								     : "holds no JSON document");
 	/* scratch may move while the result is appended: work on a copy */
 	bn = bv->b.len;
 	before = sl_xmalloc(bn + 1);
@@ -1319,16 +1322,29 @@ static int partial_json(struct cap_decoder *d, const Sluice__TableDef *t, size_t
 	return 0;
 }
 
-/* One row image at p (n bytes): null bitmap then the non-null values.
- * pbits (PARTIAL_UPDATE_ROWS after images): JSON columns whose value is a
- * list of diffs against the same column of before. */
-static int decode_image(struct cap_decoder *d, const Sluice__TableDef *t, struct image *im,
-			const uint8_t *p, size_t n, size_t *used, const uint8_t *pbits,
-			const struct image *before, struct sl_err *err)
+static int bit_set(const uint8_t *bits, size_t i)
 {
-	size_t nc = t->n_columns, nb = (nc + 7) / 8, pos = nb, jidx = 0;
+	return (bits[i / 8] >> (i % 8)) & 1;
+}
+
+/* One row image at p (n bytes): null bitmap then the non-null values.
+ * present: the event's columns-present bitmap for this image; a column not
+ * in it is ABSENT (binlog_row_image MINIMAL/NOBLOB) and has neither a null
+ * bit nor a value: the null bitmap counts present columns only.
+ * pbits (PARTIAL_UPDATE_ROWS after images): one bit per JSON column of the
+ * table, present or not: the column's value is a list of diffs against
+ * the same column of before. */
+static int decode_image(struct cap_decoder *d, const Sluice__TableDef *t, struct image *im,
+			const uint8_t *present, const uint8_t *p, size_t n, size_t *used,
+			const uint8_t *pbits, const struct image *before, struct sl_err *err)
+{
+	size_t nc = t->n_columns, npresent = 0, nb, pos, jidx = 0, k = 0;
 	int rc;
 
+	for (size_t i = 0; i < nc; i++)
+		npresent += (size_t)bit_set(present, i);
+	nb = (npresent + 7) / 8;
+	pos = nb;
 	if (n < nb)
 		return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: row null bitmap overruns the event",
 			      t->db, t->name);
@@ -1341,11 +1357,15 @@ static int decode_image(struct cap_decoder *d, const Sluice__TableDef *t, struct
 		im->vp[i] = v;
 		im->off[i] = SIZE_MAX;
 		if (pbits && t->columns[i]->type == T_JSON) {
-			is_partial = (pbits[jidx / 8] >> (jidx % 8)) & 1;
+			is_partial = bit_set(pbits, jidx);
 			jidx++;
 		}
-		if ((p[i / 8] >> (i % 8)) & 1)
+		if (!bit_set(present, i)) {
+			v->kind = SLUICE__VALUE__KIND__ABSENT;
 			continue;
+		}
+		if (bit_set(p, k++))
+			continue;	/* NULL */
 		if (is_partial) {
 			size_t off = SIZE_MAX;
 
@@ -1416,6 +1436,7 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 	const uint8_t *p, *end = b + bl;
 	uint64_t table_id, width;
 	uint16_t flags;
+	const uint8_t *present[2] = { NULL, NULL };
 	size_t k, nb, i;
 	uint32_t ref = 0;
 	int found = 0, rc = 0;
@@ -1460,17 +1481,25 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 	if (width != t->n_columns)
 		return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: rows event has %llu columns, table map %zu",
 			      t->db, t->name, (unsigned long long)width, t->n_columns);
+	/* columns-present bitmaps: one image (WRITE: after, DELETE: before),
+	 * or two for UPDATE (before, then after); partial images leave columns out */
 	nb = (size_t)(width + 7) / 8;
 	for (unsigned img = 0; img < (op == 1 ? 2u : 1u); img++) {
 		if ((size_t)(end - p) < nb)
 			return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: column bitmap overruns the event",
 				      t->db, t->name);
-		for (i = 0; i < width; i++)
-			if (!((p[i / 8] >> (i % 8)) & 1))
-				return EV_ERR(d, err, -SL_ECONFIG,
-					      "table `%s`.`%s`: row image lacks column %zu (binlog_row_image is not FULL)",
-					      t->db, t->name, i + 1);
+		present[img] = p;
 		p += nb;
+		if (!d->file_mode && !d->warned_partial) {
+			for (i = 0; i < width && bit_set(present[img], i); i++)
+				;
+			if (i < width) {
+				/* the source's global binlog_row_image was checked; a session may differ */
+				sl_log(SL_WARN, "capture", "binlog '%s' at offset %llu: table `%s`.`%s`: partial row image (column %zu left out): a session with binlog_row_image other than FULL?",
+				       where_file(d), (unsigned long long)d->ev_off, t->db, t->name, i + 1);
+				d->warned_partial = 1;
+			}
+		}
 	}
 	if (compressed) {
 		rc = maria_uncompress(d, p, (size_t)(end - p), err);
@@ -1484,12 +1513,14 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 		Sluice__Record rec = SLUICE__RECORD__INIT;
 		Sluice__RowChange rc_ = SLUICE__ROW_CHANGE__INIT;
 		Sluice__Row r0 = SLUICE__ROW__INIT, r1 = SLUICE__ROW__INIT;
+		const uint8_t *row_start = p;
 		size_t used;
 
 		const uint8_t *pbits = NULL;
 
 		sl_buf_reset(&d->scratch);
-		rc = decode_image(d, t, &d->img[0], p, (size_t)(end - p), &used, NULL, NULL, err);
+		rc = decode_image(d, t, &d->img[0], present[0], p, (size_t)(end - p), &used, NULL, NULL,
+				  err);
 		if (rc < 0)
 			return rc;
 		p += used;
@@ -1514,12 +1545,16 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 			}
 		}
 		if (op == 1) {
-			rc = decode_image(d, t, &d->img[1], p, (size_t)(end - p), &used, pbits, &d->img[0], err);
+			rc = decode_image(d, t, &d->img[1], present[1], p, (size_t)(end - p), &used, pbits,
+					  &d->img[0], err);
 			if (rc < 0)
 				return rc;
 			p += used;
 			images_rebase(d, &d->img[1], t->n_columns);
 		}
+		if (p == row_start)	/* no column in any image: rows of 0 bytes */
+			return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: rows event whose images hold no column has row data",
+				      t->db, t->name);
 		images_rebase(d, &d->img[0], t->n_columns);
 		r0.n_values = t->n_columns;
 		r0.values = d->img[0].vp;

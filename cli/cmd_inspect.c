@@ -16,6 +16,8 @@ static const char usage[] =
 	"\n"
 	"  Prints every complete record, in order: transactions with their row\n"
 	"  changes (column values by name), DDL statements and heartbeats.\n"
+	"  Columns a partial row image (binlog_row_image=MINIMAL) left out are\n"
+	"  not printed (no key in JSON): they are not NULL, just unknown.\n"
 	"  --json   one JSON object per line:\n"
 	"           {\"type\":\"transaction\",\"gtid\":...,\"time\":...,\"changes\":[{\"op\":\"insert\",\n"
 	"            \"db\":...,\"table\":...,\"before\":{...},\"after\":{...}}],\"position\":{...}}\n"
@@ -60,15 +62,23 @@ static void put_position_json(struct sl_buf *b, const Sluice__Position *p)
 	sl_buf_addf(b, ",\"server_id\":%u}", p->server_id);
 }
 
+/* Columns absent from a partial image (binlog_row_image=MINIMAL/NOBLOB)
+ * are left out: no key in JSON, no line in text, where the others keep
+ * their @N (as mysqlbinlog -vv prints them). */
 static void put_row_json(struct sl_buf *b, const Sluice__TableDef *t, const Sluice__Row *r)
 {
+	int first = 1;
+
 	sl_buf_addc(b, '{');
 	for (size_t i = 0; r && i < r->n_values; i++) {
 		const Sluice__ColumnDef *c = t && i < t->n_columns ? t->columns[i] : NULL;
 		char name[32];
 
-		if (i)
+		if (fmt_value_absent(r->values[i]))
+			continue;
+		if (!first)
 			sl_buf_addc(b, ',');
+		first = 0;
 		if (c)
 			fmt_json_str(b, c->name, strlen(c->name));
 		else {
@@ -86,6 +96,8 @@ static void put_row_text(struct sl_buf *b, const Sluice__TableDef *t, const Slui
 	for (size_t i = 0; r && i < r->n_values; i++) {
 		const Sluice__ColumnDef *c = t && i < t->n_columns ? t->columns[i] : NULL;
 
+		if (fmt_value_absent(r->values[i]))
+			continue;
 		sl_buf_addf(b, "###   @%zu=", i + 1);
 		fmt_value_text(r->values[i], c, b);
 		if (c) {

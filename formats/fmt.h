@@ -17,6 +17,14 @@
  *   as a JSON value; fmt_value_sql() as an exact SQL literal for a session
  *   with time_zone='+00:00' (hex literals with charset introducers for
  *   strings, so no escaping bug can change a byte).
+ *
+ * Partial row images (sluice.proto, Row): a column missing from an image is
+ *   a Value of kind SLUICE__VALUE__KIND__ABSENT, never NULL. It has no
+ *   rendering: the three fmt_value_*() return -SL_EINVAL_ARG for it and
+ *   append nothing. Whoever prints or applies a row leaves absent columns
+ *   out: inspect lists only present columns (as mysqlbinlog -vv does, with
+ *   their @N numbers kept), JSON omits their keys, replay's SQL names only
+ *   present columns. fmt_row_full() says whether a row needs that care.
  */
 #ifndef FMT_H
 #define FMT_H
@@ -63,7 +71,16 @@ void fmt_tables_put(struct fmt_tables *t, const Sluice__TableDef *def);
 const Sluice__TableDef *fmt_tables_get(const struct fmt_tables *t, uint32_t ref);
 void fmt_tables_release(struct fmt_tables *t);
 
-/* Renderings of one value of column c (c may be NULL: rendered from the value alone). */
+/* 1 when v is not in its image (kind ABSENT). */
+static inline int fmt_value_absent(const Sluice__Value *v)
+{
+	return v->kind == SLUICE__VALUE__KIND__ABSENT;
+}
+/* 1 when every value of r is present (a FULL image); 0 for NULL r. */
+int fmt_row_full(const Sluice__Row *r);
+
+/* Renderings of one value of column c (c may be NULL: rendered from the
+ * value alone). An ABSENT value: -SL_EINVAL_ARG, nothing appended. */
 int fmt_value_text(const Sluice__Value *v, const Sluice__ColumnDef *c, struct sl_buf *out);
 int fmt_value_json(const Sluice__Value *v, const Sluice__ColumnDef *c, struct sl_buf *out);
 int fmt_value_sql(const Sluice__Value *v, const Sluice__ColumnDef *c, struct sl_buf *out);

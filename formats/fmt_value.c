@@ -20,9 +20,21 @@
  *   output is for people and tools, the segment keeps the exact bytes.
  *   Integers beyond +-2^53 and DECIMALs are JSON strings, so that JavaScript
  *   readers do not round them.
+ * - ABSENT (a column not in a partial row image) renders as nothing in all
+ *   three forms: -SL_EINVAL_ARG, so that no caller can mistake it for NULL.
  */
 
 static const char hexdig[] = "0123456789ABCDEF";
+
+int fmt_row_full(const Sluice__Row *r)
+{
+	if (!r)
+		return 0;
+	for (size_t i = 0; i < r->n_values; i++)
+		if (r->values[i]->kind == SLUICE__VALUE__KIND__ABSENT)
+			return 0;
+	return 1;
+}
 
 int fmt_sql_hex(struct sl_buf *out, const void *v, size_t n)
 {
@@ -208,6 +220,8 @@ int fmt_value_sql(const Sluice__Value *v, const Sluice__ColumnDef *c, struct sl_
 		return sl_buf_addf(out, "%" PRIu64, v->u);
 	case SLUICE__VALUE__KIND__JSON:
 		return add_charset_hex(out, "utf8mb4", b->data, b->len);
+	case SLUICE__VALUE__KIND__ABSENT:
+		return -SL_EINVAL_ARG;	/* not a value: the caller leaves the column out */
 	default:
 		return -SL_EFORMAT;
 	}
@@ -301,6 +315,8 @@ int fmt_value_text(const Sluice__Value *v, const Sluice__ColumnDef *c, struct sl
 	case SLUICE__VALUE__KIND__DATETIME:
 	case SLUICE__VALUE__KIND__JSON:
 		return add_quoted(out, b->data, b->len);
+	case SLUICE__VALUE__KIND__ABSENT:
+		return -SL_EINVAL_ARG;
 	default:
 		return -SL_EFORMAT;
 	}
@@ -419,6 +435,8 @@ int fmt_value_json(const Sluice__Value *v, const Sluice__ColumnDef *c, struct sl
 	case SLUICE__VALUE__KIND__DATETIME:
 	case SLUICE__VALUE__KIND__JSON:
 		return fmt_json_str(out, b->data, b->len);
+	case SLUICE__VALUE__KIND__ABSENT:
+		return -SL_EINVAL_ARG;
 	default:
 		return -SL_EFORMAT;
 	}

@@ -25,31 +25,79 @@ static int check_row(const Sluice__TableDef *td, const Sluice__Row *row)
 	return 0;
 }
 
-int rep__sql_insert_head(struct sl_buf *out, const Sluice__TableDef *td)
+/* Column i of row is in its image (row NULL: every column is). */
+static int present(const Sluice__Row *row, size_t i)
 {
+	return !row || !fmt_value_absent(row->values[i]);
+}
+
+int rep__row_shape(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *row)
+{
+	size_t nb = (td->n_columns + 7) / 8;
 	int rc;
 
+	if (check_row(td, row))
+		return -SL_EINVAL_ARG;
+	if (fmt_row_full(row))
+		return 0;
+	if ((rc = sl_buf_reserve(out, nb)))
+		return rc;
+	memset(out->data + out->len, 0, nb);
+	for (size_t i = 0; i < td->n_columns; i++)
+		if (present(row, i))
+			out->data[out->len + i / 8] |= (uint8_t)(1u << (i % 8));
+	out->len += nb;
+	return 0;
+}
+
+int rep__row_missing_key(const Sluice__TableDef *td, const Sluice__Row *before)
+{
+	if (check_row(td, before))
+		return -1;
+	for (size_t i = 0; i < td->n_primary_key; i++)
+		if (td->primary_key[i] < td->n_columns && !present(before, td->primary_key[i]))
+			return (int)td->primary_key[i];
+	return -1;
+}
+
+int rep__sql_insert_head_row(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *row)
+{
+	int rc, first = 1;
+
+	if (row && (rc = check_row(td, row)))
+		return rc;
 	if ((rc = sl_buf_adds(out, "INSERT INTO ")) || (rc = rep__sql_table(out, td)) ||
 	    (rc = sl_buf_adds(out, " (")))
 		return rc;
 	for (size_t i = 0; i < td->n_columns; i++) {
-		if (i && (rc = sl_buf_addc(out, ',')))
+		if (!present(row, i))
+			continue;
+		if (!first && (rc = sl_buf_addc(out, ',')))
 			return rc;
+		first = 0;
 		if ((rc = fmt_sql_ident(out, td->columns[i]->name)))
 			return rc;
 	}
 	return sl_buf_adds(out, ") VALUES ");
 }
 
+int rep__sql_insert_head(struct sl_buf *out, const Sluice__TableDef *td)
+{
+	return rep__sql_insert_head_row(out, td, NULL);
+}
+
 int rep__sql_row_tuple(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *row)
 {
-	int rc;
+	int rc, first = 1;
 
 	if ((rc = check_row(td, row)) || (rc = sl_buf_addc(out, '(')))
 		return rc;
 	for (size_t i = 0; i < td->n_columns; i++) {
-		if (i && (rc = sl_buf_addc(out, ',')))
+		if (!present(row, i))
+			continue;
+		if (!first && (rc = sl_buf_addc(out, ',')))
 			return rc;
+		first = 0;
 		if ((rc = fmt_value_sql(row->values[i], td->columns[i], out)))
 			return rc;
 	}
@@ -89,42 +137,114 @@ static int check_pk(const Sluice__TableDef *td)
 	return 0;
 }
 
-/* " WHERE <key>" for one row: the PK with =, or every column with <=> and LIMIT 1. */
+/* " WHERE <key>" for one row: the PK with = (every key column must be in
+ * the before image, else -SL_ECONFIG), or, without a PK, every column
+ * present in the before image with <=> and LIMIT 1 (none: -SL_ECONFIG). */
 static int where_row(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *before)
 {
-	int rc;
+	int rc, first = 1;
 
-	if ((rc = check_pk(td)) || (rc = sl_buf_adds(out, " WHERE ")))
+	if ((rc = check_pk(td)))
 		return rc;
 	if (td->n_primary_key) {
+		if (rep__row_missing_key(td, before) >= 0)
+			return -SL_ECONFIG;
+		if ((rc = sl_buf_adds(out, " WHERE ")))
+			return rc;
 		for (size_t i = 0; i < td->n_primary_key; i++)
 			if ((rc = where_col(out, td, before, td->primary_key[i], 0, i == 0)))
 				return rc;
 		return 0;
 	}
-	for (size_t i = 0; i < td->n_columns; i++)
-		if ((rc = where_col(out, td, before, i, 1, i == 0)))
+	if (td->n_columns && fmt_row_full(before) == 0) {
+		size_t i = 0;
+
+		while (i < td->n_columns && !present(before, i))
+			i++;
+		if (i == td->n_columns)
+			return -SL_ECONFIG;
+	}
+	if ((rc = sl_buf_adds(out, " WHERE ")))
+		return rc;
+	for (size_t i = 0; i < td->n_columns; i++) {
+		if (!present(before, i))
+			continue;
+		if ((rc = where_col(out, td, before, i, 1, first)))
 			return rc;
+		first = 0;
+	}
 	if (!td->n_columns && (rc = sl_buf_adds(out, "1")))
 		return rc;
 	return sl_buf_adds(out, " LIMIT 1");
 }
 
+/* The column an UPDATE whose after image is empty sets to itself, so that
+ * the statement stays valid and still matches (counts) its row: the first
+ * key column, else the first column present in the before image. */
+static int value_eq(const Sluice__Value *a, const Sluice__Value *b)
+{
+	if (!a || !b)
+		return a == b;
+	return a->kind == b->kind && a->i == b->i && a->u == b->u && a->usec == b->usec &&
+	       !memcmp(&a->f, &b->f, sizeof(a->f)) && !memcmp(&a->d, &b->d, sizeof(a->d)) &&
+	       a->b.len == b->b.len && (!a->b.len || !memcmp(a->b.data, b->b.data, a->b.len));
+}
+
+/* TIMESTAMP and DATETIME columns may be ON UPDATE CURRENT_TIMESTAMP on the
+ * destination: always set them, so the destination keeps the source's value. */
+static int may_auto_update(const Sluice__ColumnDef *c)
+{
+	return c->type == 7 || c->type == 12 || c->type == 17 || c->type == 18;
+}
+
+/* An UPDATE sets only the columns whose value changed: less to parse and to
+ * compare on the destination, same result. */
+static int unchanged(const Sluice__TableDef *td, const Sluice__Row *before,
+		     const Sluice__Row *after, size_t i)
+{
+	return present(before, i) && !may_auto_update(td->columns[i]) &&
+	       value_eq(before->values[i], after->values[i]);
+}
+
+static size_t noop_col(const Sluice__TableDef *td, const Sluice__Row *before)
+{
+	if (td->n_primary_key)
+		return td->primary_key[0];
+	for (size_t i = 0; i < td->n_columns; i++)
+		if (present(before, i))
+			return i;
+	return 0;
+}
+
 int rep__sql_update(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *before,
 		    const Sluice__Row *after)
 {
-	int rc;
+	int rc, first = 1;
 
-	if ((rc = check_row(td, before)) || (rc = check_row(td, after)))
+	if ((rc = check_row(td, before)) || (rc = check_row(td, after)) || (rc = check_pk(td)))
 		return rc;
+	if (td->n_columns == 0)
+		return -SL_EINVAL_ARG;
+	if (rep__row_missing_key(td, before) >= 0)
+		return -SL_ECONFIG;
 	if ((rc = sl_buf_adds(out, "UPDATE ")) || (rc = rep__sql_table(out, td)) ||
 	    (rc = sl_buf_adds(out, " SET ")))
 		return rc;
 	for (size_t i = 0; i < td->n_columns; i++) {
-		if (i && (rc = sl_buf_addc(out, ',')))
+		if (!present(after, i) || unchanged(td, before, after, i))
+			continue;
+		if (!first && (rc = sl_buf_addc(out, ',')))
 			return rc;
+		first = 0;
 		if ((rc = fmt_sql_ident(out, td->columns[i]->name)) || (rc = sl_buf_addc(out, '=')) ||
 		    (rc = fmt_value_sql(after->values[i], td->columns[i], out)))
+			return rc;
+	}
+	if (first) {
+		const char *name = td->columns[noop_col(td, before)]->name;
+
+		if ((rc = fmt_sql_ident(out, name)) || (rc = sl_buf_addc(out, '=')) ||
+		    (rc = fmt_sql_ident(out, name)))
 			return rc;
 	}
 	return where_row(out, td, before);
@@ -166,6 +286,8 @@ int rep__sql_pk_tuple(struct sl_buf *out, const Sluice__TableDef *td, const Slui
 		return -SL_EINVAL_ARG;
 	if ((rc = check_row(td, row)))
 		return rc;
+	if (rep__row_missing_key(td, row) >= 0)
+		return -SL_ECONFIG;
 	if (td->n_primary_key > 1 && (rc = sl_buf_addc(out, '(')))
 		return rc;
 	for (size_t i = 0; i < td->n_primary_key; i++) {

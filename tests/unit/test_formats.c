@@ -323,6 +323,59 @@ static void test_formats__record_round_trip(void)
 	sl_buf_release(&t2);
 }
 
+/* A column absent from a partial row image (binlog_row_image=MINIMAL) is
+ * not NULL: no rendering at all, and it survives a round trip as ABSENT. */
+static void test_formats__absent(void)
+{
+	Sluice__Record rec = SLUICE__RECORD__INIT, *back = NULL;
+	Sluice__RowChange rc = SLUICE__ROW_CHANGE__INIT;
+	Sluice__Row before = SLUICE__ROW__INIT, after = SLUICE__ROW__INIT;
+	Sluice__Value k = val(SLUICE__VALUE__KIND__INT), a = val(SLUICE__VALUE__KIND__ABSENT),
+		      n = val(SLUICE__VALUE__KIND__NULL);
+	Sluice__Value *bv[3] = { &k, &a, &a }, *av[3] = { &a, &n, &a };
+	render_fn fns[3] = { fmt_value_sql, fmt_value_text, fmt_value_json };
+	struct sl_buf b = SL_BUF_INIT(1 << 20);
+	struct sl_err err = SL_ERR_INIT;
+	size_t used = 0;
+
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(fns[i](&a, NULL, &b), -SL_EINVAL_ARG);
+		CU_ASSERT_EQUAL(b.len, 0);
+	}
+	CU_ASSERT(fmt_value_absent(&a));
+	CU_ASSERT(!fmt_value_absent(&n));
+	CU_ASSERT(check(fmt_value_sql, &n, NULL, "NULL"));
+
+	k.i = 4;
+	before.n_values = after.n_values = 3;
+	before.values = bv;
+	after.values = av;
+	CU_ASSERT(!fmt_row_full(&before));
+	CU_ASSERT(!fmt_row_full(NULL));
+	rc.table_ref = 2;
+	rc.op = SLUICE__ROW_CHANGE__OP__UPDATE;
+	rc.before = &before;
+	rc.after = &after;
+	rec.body_case = SLUICE__RECORD__BODY_ROW;
+	rec.row = &rc;
+	CU_ASSERT_EQUAL(fmt_record_pack(&rec, &b), 0);
+	CU_ASSERT_EQUAL(fmt_record_unpack(b.data, b.len, &used, &back, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(back);
+	CU_ASSERT_EQUAL_FATAL(back->row->before->n_values, 3);
+	CU_ASSERT_EQUAL_FATAL(back->row->after->n_values, 3);
+	CU_ASSERT_EQUAL(back->row->before->values[0]->kind, SLUICE__VALUE__KIND__INT);
+	CU_ASSERT_EQUAL(back->row->before->values[0]->i, 4);
+	CU_ASSERT_EQUAL(back->row->before->values[1]->kind, SLUICE__VALUE__KIND__ABSENT);
+	CU_ASSERT_EQUAL(back->row->after->values[0]->kind, SLUICE__VALUE__KIND__ABSENT);
+	CU_ASSERT_EQUAL(back->row->after->values[1]->kind, SLUICE__VALUE__KIND__NULL);
+	CU_ASSERT_EQUAL(back->row->after->values[2]->kind, SLUICE__VALUE__KIND__ABSENT);
+	/* FULL rows: no ABSENT value anywhere */
+	bv[1] = bv[2] = &n;
+	CU_ASSERT(fmt_row_full(&before));
+	fmt_record_free(back);
+	sl_buf_release(&b);
+}
+
 static void test_formats__tables_map(void)
 {
 	Sluice__TableDef td = SLUICE__TABLE_DEF__INIT;
@@ -361,6 +414,7 @@ int main(void)
 	CU_add_test(s, "json str invalid utf8", test_formats__json_str_invalid_utf8);
 	CU_add_test(s, "record round trip", test_formats__record_round_trip);
 	CU_add_test(s, "tables map", test_formats__tables_map);
+	CU_add_test(s, "absent values (partial row images)", test_formats__absent);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();
