@@ -30,6 +30,21 @@
  * the table, never mislabelled silently unless names changed and counts did
  * not. --allow-positional names unknown tables' columns @1, @2, ...
  *
+ * Retention (opt-in, retain set by --retain-bytes/--retain-age; the same
+ * policy as `sluice purge --keep-bytes/--keep-age`, through seg_retain() in
+ * store/seg.h): while capture runs, after a segment is sealed and at least
+ * every few seconds (cap_int.h, CAP_RETAIN_*), and once more at the end of
+ * every successful run (batch, --follow stopped by a signal, --binlog-files
+ * also after each file), capture removes the oldest sealed segments that
+ * every registered consumer (DIR/consumers/, written by replay) has passed,
+ * keeping at least retain_bytes of segments and every segment whose last
+ * commit is younger than retain_age_s. It never removes the open segment,
+ * the newest sealed one or a segment a registered consumer has not passed.
+ * With no registered consumer it removes nothing (a replay that has not yet
+ * registered could still need everything) and says so once at INFO; each
+ * removal is logged at INFO with file and bytes. A retention error is a
+ * warning and never stops capture.
+ *
  * The event decoder (cap_int.h) is shared with archived binlog files: one
  * decoder for both paths.
  * Errors: 0 or a negative code with err naming the cause (never a password).
@@ -55,6 +70,9 @@ struct cap_opts {
 	int allow_positional;		/* tables without known column names: @1, @2... */
 	const char *from_gtid;		/* MySQL/OceanBase: start with COM_BINLOG_DUMP_GTID
 					 * from this GTID set (new DIR only) */
+	int retain;			/* automatic retention on (see above) */
+	uint64_t retain_bytes;		/* keep at least this much; 0: no byte floor */
+	uint64_t retain_age_s;		/* keep segments younger; 0: no age floor */
 };
 
 struct cap_stats {
@@ -94,6 +112,8 @@ struct cap_files_opts {
 	int allow_positional;
 	uint64_t segment_size;
 	uint32_t commit_interval_ms;
+	int retain;			/* as in cap_opts */
+	uint64_t retain_bytes, retain_age_s;
 };
 
 int cap_run_files(const struct cap_files_opts *o, struct cap_stats *st, struct sl_err *err);

@@ -4,7 +4,9 @@
  *     -> new: Heartbeat at (first file, 4) | existing: resume (file, offset)
  *     -> for each file: skip (before resume) | feed (cap_file.c)
  *          -> decoder -> cap_sink.c -> seg_writer
- *     -> seg_writer_close (a transaction not complete at the end is dropped)
+ *          -> after each file: retention (cap_retain.c, opt-in)
+ *     -> retention once more -> seg_writer_close (a transaction not
+ *        complete at the end is dropped)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +83,7 @@ int cap_run_files(const struct cap_files_opts *o, struct cap_stats *st, struct s
 	struct seg_writer *w = NULL;
 	struct cap_decoder *d = NULL;
 	struct cap_seg_sink sk;
+	struct cap_retain rt;
 	struct cap_sink sink;
 	Sluice__Position start = SLUICE__POSITION__INIT;
 	const Sluice__Position *resume;
@@ -92,6 +95,7 @@ int cap_run_files(const struct cap_files_opts *o, struct cap_stats *st, struct s
 
 	memset(st, 0, sizeof(*st));
 	memset(&sk, 0, sizeof(sk));
+	cap__retain_init(&rt, o->dir, o->retain, o->retain_bytes, o->retain_age_s);
 	if (o->n_files == 0)
 		return sl_err_set(err, -SL_EINVAL_ARG, "no binlog files given");
 	files = sl_xcalloc(o->n_files, sizeof(*files));
@@ -195,6 +199,7 @@ int cap_run_files(const struct cap_files_opts *o, struct cap_stats *st, struct s
 		if (cap_decoder_in_txn(d))
 			sl_log(SL_DEBUG, "capture", "'%s' ends inside a transaction: it continues in the next file",
 			       files[i]);
+		cap__retain_tick(&rt, w, 0);
 	}
 	if (d && cap_decoder_in_txn(d))
 		sl_log(SL_WARN, "capture", "the last file ends inside a transaction: it is not written (a later run with the next file gets it)");
@@ -206,6 +211,8 @@ out:
 		if (at && at->file)
 			rc = cap__schema_save(cap_decoder_schema(d), o->dir, at->file, at->offset, err);
 	}
+	if (w && rc == 0)
+		cap__retain_tick(&rt, w, 1);
 	if (w) {
 		struct sl_err cerr = SL_ERR_INIT;
 		int crc = seg_writer_close(w, rc ? &cerr : err);

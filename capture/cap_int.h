@@ -34,6 +34,18 @@
  * updates in order; else an error naming the table, or @1, @2... with
  * cap_decoder_opts.allow_positional.
  *
+ * Row images: each rows event carries a columns-present bitmap per image
+ * (UPDATE: one for the before image, one for the after image). A column
+ * left out (binlog_row_image=MINIMAL or NOBLOB, a hidden generated column)
+ * becomes a Value of kind ABSENT, never NULL (formats/sluice.proto, Row).
+ * The decoder accepts partial images from any origin; a live source is
+ * held to binlog_row_image=FULL by its precheck (cap_source.c), so they
+ * come from --binlog-files (a live session that sets its own
+ * binlog_row_image still decodes, with one warning per decoder, outside
+ * file mode). A PARTIAL_UPDATE_ROWS JSON diff whose
+ * before image lacks the document cannot be applied: an error naming
+ * file, offset, table and column.
+ *
  * Positions: the decoder tracks the binlog file (from ROTATE or
  * cap_decoder_set_file()) and each event's log_pos (end position). In file
  * mode (cap_decoder_set_offset() called before each event) positions and
@@ -197,6 +209,28 @@ struct cap_seg_sink {
 void cap__seg_sink_init(struct cap_seg_sink *s, struct seg_writer *w, struct cap_decoder *d,
 			struct cap_stats *st, struct cap_sink *sink);
 void cap__seg_sink_release(struct cap_seg_sink *s);
+
+/* Automatic retention while capture runs (cap_retain.c; cap.h has the
+ * policy): seg_retain() when the writer has moved to a new segment since the
+ * last run (a segment was sealed) or CAP_RETAIN_EVERY_MS have passed, never
+ * more often than every CAP_RETAIN_MIN_MS; with final, now (end of a run).
+ * It touches sealed segments only, so any point between two writer calls of
+ * the writer's thread will do. It never fails: a retention error is a
+ * warning (once per distinct message) and capture goes on. */
+#define CAP_RETAIN_MIN_MS 500
+#define CAP_RETAIN_EVERY_MS 3000
+struct seg_writer;
+struct cap_retain {
+	const char *dir;
+	int on;				/* --retain-bytes or --retain-age given */
+	uint64_t keep_bytes, keep_age_s;
+	uint64_t last_ms, last_seq;	/* the last run: when, the writer's segment then */
+	int waiting_said;		/* "waits for a consumer" logged */
+	char last_err[SL_ERR_LEN];	/* the last warning, not repeated */
+};
+void cap__retain_init(struct cap_retain *r, const char *dir, int on, uint64_t keep_bytes,
+		      uint64_t keep_age_s);
+void cap__retain_tick(struct cap_retain *r, const struct seg_writer *w, int final);
 
 /* GTID sets (cap_gtid.c): MySQL "uuid[:tag]:a-b:c,uuid2:..." text to the
  * binary form of COM_BINLOG_DUMP_GTID and PREVIOUS_GTIDS (n_sids, then per

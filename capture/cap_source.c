@@ -20,8 +20,10 @@
  *     -> register as replica (COM_BINLOG_DUMP) -> fetch event -> decoder
  *          -> sink: TableDef (once per segment) / records -> seg_writer
  *          -> txn_end -> seg_writer_txn_end (group commit, seal)
+ *          -> between transactions: retention (cap_retain.c, opt-in)
  *     -> stop: binlog end as of start (batch) or a signal (follow)
- *     -> seg_writer_close (partial transaction in hand is discarded)
+ *     -> retention once more -> seg_writer_close (partial transaction in
+ *        hand is discarded)
  *
  * The source's heartbeat (@master_heartbeat_period) wakes the loop when the
  * source is idle, so the writer can flush and a stop request is seen.
@@ -33,6 +35,7 @@ struct cap_ctx {
 	struct seg_writer *w;
 	struct cap_decoder *d;
 	struct cap_seg_sink sk;		/* cap_sink.c: TableDef once per segment */
+	struct cap_retain rt;		/* cap_retain.c: --retain-bytes/--retain-age */
 };
 
 /* ---- the source connection ---- */
@@ -352,6 +355,8 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 			if ((rc = seg_writer_flush(c->w, err)))
 				goto out;
 		}
+		if (!cap_decoder_in_txn(c->d))
+			cap__retain_tick(&c->rt, c->w, 0);
 		at = cap_decoder_position(c->d);
 		if (!o->follow && !cap_decoder_in_txn(c->d) && at->file && at->file[0] &&
 		    pos_cmp(at->file, at->offset, end_file, end_pos) >= 0)
@@ -429,6 +434,8 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 		if ((p[5] == CAP_EV_HEARTBEAT || p[5] == CAP_EV_HEARTBEAT_V2) && !cap_decoder_in_txn(c->d) &&
 		    (rc = seg_writer_flush(c->w, err)))
 			return rc;
+		if (!cap_decoder_in_txn(c->d))
+			cap__retain_tick(&c->rt, c->w, 0);
 		at = cap_decoder_position(c->d);
 		if (!o->follow && !cap_decoder_in_txn(c->d) && at->file && at->file[0] &&
 		    pos_cmp(at->file, at->offset, end_file, end_pos) >= 0)
@@ -457,6 +464,7 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 	memset(&si, 0, sizeof(si));
 	c.o = o;
 	c.st = st;
+	cap__retain_init(&c.rt, o->dir, o->retain, o->retain_bytes, o->retain_age_s);
 	if ((rc = sl_dsn_parse(&dsn, o->source_url, "SLUICE_SOURCE_PASSWORD", err)))
 		return rc;
 	sl_dsn_redacted(&dsn, who, sizeof(who));
@@ -568,6 +576,8 @@ out:
 		if (at && at->file)
 			rc = cap__schema_save(cap_decoder_schema(c.d), o->dir, at->file, at->offset, err);
 	}
+	if (c.w && rc == 0)
+		cap__retain_tick(&c.rt, c.w, 1);
 	if (c.w) {
 		struct sl_err cerr = SL_ERR_INIT;
 		int crc = seg_writer_close(c.w, rc ? &cerr : err);

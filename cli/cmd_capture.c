@@ -12,7 +12,9 @@ static const char usage[] =
 	"usage: sluice capture --source URL --dir DIR [--follow] [--from-start | --from FILE:POS |\n"
 	"                      --from-gtid SET] [--server-id N] [--segment-size SIZE]\n"
 	"                      [--commit-interval MS] [--allow-positional]\n"
+	"                      [--retain-bytes SIZE] [--retain-age AGE]\n"
 	"       sluice capture --binlog-files FILE... --dir DIR [--sort-files] [--allow-positional]\n"
+	"                      [--segment-size SIZE] [--retain-bytes SIZE] [--retain-age AGE]\n"
 	"\n"
 	"  --source URL          the source server, mysql://user@host:port/ (password from\n"
 	"                        SLUICE_SOURCE_PASSWORD, ?password-file=PATH or the URL)\n"
@@ -37,7 +39,16 @@ static const char usage[] =
 	"                        transaction and skips files wholly before it\n"
 	"  --sort-files          read the --binlog-files sorted by name\n"
 	"  --allow-positional    name columns @1, @2... when neither the binlog (FULL row\n"
-	"                        metadata) nor the stream's DDL gives their names\n";
+	"                        metadata) nor the stream's DDL gives their names\n"
+	"  --retain-bytes SIZE   automatic retention, like `sluice purge --keep-bytes`: while\n"
+	"                        capture runs (after a segment is sealed, at least every 3 s)\n"
+	"                        and at its end, remove the oldest sealed segments that every\n"
+	"                        registered consumer (replay --consumer) has passed, keeping\n"
+	"                        at least SIZE of segments (0: no floor); never the open or\n"
+	"                        the newest sealed segment. With no registered consumer\n"
+	"                        nothing is removed (logged once). Removals are logged.\n"
+	"  --retain-age AGE      retention too (either option turns it on): keep segments\n"
+	"                        whose last commit is younger than AGE: 30s, 15m, 12h, 7d\n";
 
 /* "500ms", "30s", "15m", "1h" (a bare number is seconds) into milliseconds. */
 static int parse_age_ms(const char *s, uint32_t *out)
@@ -78,6 +89,8 @@ static int capture_main(int argc, char **argv)
 		{ "from-gtid", required_argument, NULL, 'G' },
 		{ "from-start", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "retain-age", required_argument, NULL, 'R' },
+		{ "retain-bytes", required_argument, NULL, 'r' },
 		{ "segment-age", required_argument, NULL, 'a' },
 		{ "segment-size", required_argument, NULL, 'z' },
 		{ "server-id", required_argument, NULL, 'i' },
@@ -116,6 +129,16 @@ static int capture_main(int argc, char **argv)
 			files[nfiles++] = optarg;
 			break;
 		case 'O': sort_files = 1; break;
+		case 'r':
+			if (sl_parse_size(optarg, &o.retain_bytes))
+				return cmd_usage_error("capture", usage, "bad --retain-bytes '%s'", optarg);
+			o.retain = 1;
+			break;
+		case 'R':
+			if (sl_parse_age(optarg, &o.retain_age_s))
+				return cmd_usage_error("capture", usage, "bad --retain-age '%s'", optarg);
+			o.retain = 1;
+			break;
 		case 'P': o.allow_positional = 1; break;
 		case 'S': o.from_start = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
@@ -151,6 +174,9 @@ static int capture_main(int argc, char **argv)
 		fo.allow_positional = o.allow_positional;
 		fo.segment_size = o.segment_size;
 		fo.commit_interval_ms = o.commit_interval_ms;
+		fo.retain = o.retain;
+		fo.retain_bytes = o.retain_bytes;
+		fo.retain_age_s = o.retain_age_s;
 		rc = cap_run_files(&fo, &st, &err);
 		return rc ? cmd_fail("capture", &err) : 0;
 	}

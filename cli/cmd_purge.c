@@ -19,26 +19,6 @@ static const char usage[] =
 	"  --force             ignore the consumers (the policy still applies)\n"
 	"  --dry-run           print what would be removed\n";
 
-/* "30", "30s", "15m", "12h", "7d" into seconds. */
-static int parse_age(const char *s, uint64_t *out)
-{
-	char *end;
-	uint64_t v = strtoull(s, &end, 10), mul = 1;
-
-	if (end == s)
-		return -1;
-	if (!strcmp(end, "d"))
-		mul = 86400;
-	else if (!strcmp(end, "h"))
-		mul = 3600;
-	else if (!strcmp(end, "m"))
-		mul = 60;
-	else if (*end && strcmp(end, "s"))
-		return -1;
-	*out = v * mul;
-	return 0;
-}
-
 int cmd_purge(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -58,7 +38,7 @@ int cmd_purge(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
-			if (parse_age(optarg, &o.keep_age_s))
+			if (sl_parse_age(optarg, &o.keep_age_s))
 				return cmd_usage_error("purge", usage, "bad --keep-age '%s'", optarg);
 			break;
 		case 'b':

@@ -147,6 +147,8 @@ uint64_t sl_now_ms(void);
 uint64_t sl_wall_us(void);
 /* Parse "64M", "4k", "1G", "123" into bytes. 0 or -SL_EINVAL_ARG. */
 int sl_parse_size(const char *s, uint64_t *out);
+/* Parse an age "30", "30s", "15m", "12h", "7d" into seconds. 0 or -SL_EINVAL_ARG. */
+int sl_parse_age(const char *s, uint64_t *seconds);
 /* Little-endian loads/stores. */
 static inline uint16_t sl_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static inline uint32_t sl_le24(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16; }

@@ -1,4 +1,4 @@
-/* sl_buf.c - allocation that aborts on OOM, and bounded growable buffers. */
+/* sl_buf.c - allocation that aborts on OOM, bounded growable buffers, clocks and size/age parsing. */
 #include "sl.h"
 
 #include <stdio.h>
@@ -212,5 +212,30 @@ int sl_parse_size(const char *s, uint64_t *out)
 	if (*end || (v && mul > UINT64_MAX / v))
 		return -SL_EINVAL_ARG;
 	*out = v * mul;
+	return 0;
+}
+
+int sl_parse_age(const char *s, uint64_t *seconds)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	if (!s || !*s || *s == '-')
+		return -SL_EINVAL_ARG;
+	v = strtoull(s, &end, 10);
+	if (end == s)
+		return -SL_EINVAL_ARG;
+	if (!strcmp(end, "d"))
+		mul = 86400;
+	else if (!strcmp(end, "h"))
+		mul = 3600;
+	else if (!strcmp(end, "m"))
+		mul = 60;
+	else if (*end && strcmp(end, "s"))
+		return -SL_EINVAL_ARG;
+	if (v && mul > UINT64_MAX / v)
+		return -SL_EINVAL_ARG;
+	*seconds = v * mul;
 	return 0;
 }

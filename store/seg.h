@@ -187,6 +187,23 @@ struct seg_purge_result {
 int seg_purge(const char *dir, const struct seg_purge_opts *o, struct seg_purge_result *res,
 	      struct sl_err *err);
 
+/* Automatic retention for the process that writes DIR (capture
+ * --retain-bytes/--retain-age, capture/cap_retain.c): seg_purge() with
+ * keep_bytes and keep_age_s, never forced, never a dry run, with one more
+ * rule: while the newest segment is open, the newest sealed one stays too.
+ * The open segment's header chains to it, and should a crash tear that
+ * header, recovery removes the open segment and resumes from the newest
+ * sealed footer; with that one gone DIR would look new and the writer would
+ * start another stream. So the newest two segments are always kept.
+ * A purged prefix stays a valid DIR: verify --segments checks the chain from
+ * the lowest segment present, status reports consumers below it as gone,
+ * and a replay whose checkpoint is past it seeks straight to its segment.
+ * *consumers: how many consumers are registered; with none nothing is
+ * removed and the directory is not read beyond DIR/consumers (res counts
+ * nothing kept). Each removal is logged at INFO (file, bytes). */
+int seg_retain(const char *dir, uint64_t keep_bytes, uint64_t keep_age_s,
+	       struct seg_purge_result *res, size_t *consumers, struct sl_err *err);
+
 /* ---- status ---- */
 struct seg_consumer_lag {
 	struct seg_consumer c;

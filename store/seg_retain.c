@@ -241,8 +241,11 @@ static int facts(const char *dir, struct seg_fact **fv, size_t *fn, struct seg_s
 	return rc;
 }
 
-int seg_purge(const char *dir, const struct seg_purge_opts *o, struct seg_purge_result *res,
-	      struct sl_err *err)
+/* seg_purge() and seg_retain(): with keep_chain, also keep the newest sealed
+ * segment while the segment after it is open (seg.h says why). *ncons: how
+ * many consumers are registered. */
+static int purge(const char *dir, const struct seg_purge_opts *o, int keep_chain,
+		 struct seg_purge_result *res, size_t *ncons, struct sl_err *err)
 {
 	struct seg_consumer *cv = NULL;
 	struct seg_fact *fv = NULL;
@@ -251,8 +254,17 @@ int seg_purge(const char *dir, const struct seg_purge_opts *o, struct seg_purge_
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	*ncons = 0;
 	res->why = "nothing to remove";
-	if ((rc = seg_consumer_list(dir, &cv, &cn, err)) || (rc = facts(dir, &fv, &fn, NULL, err)))
+	if ((rc = seg_consumer_list(dir, &cv, &cn, err)))
+		goto out;
+	*ncons = cn;
+	if (!cn && keep_chain) {
+		/* nothing can go: spare the footer reads (capture asks often) */
+		res->why = "no consumer is registered";
+		goto out;
+	}
+	if ((rc = facts(dir, &fv, &fn, NULL, err)))
 		goto out;
 	if (!cn && !o->force) {
 		res->why = "no consumer is registered (use --force to purge anyway)";
@@ -270,6 +282,10 @@ int seg_purge(const char *dir, const struct seg_purge_opts *o, struct seg_purge_
 
 		if (!f->sealed) {
 			res->why = "the next segment is open";
+			break;
+		}
+		if (keep_chain && i + 2 == fn && !fv[fn - 1].sealed) {
+			res->why = "the open segment chains to the newest sealed one";
 			break;
 		}
 		if (f->seq >= limit) {
@@ -317,6 +333,22 @@ out:
 	free(cv);
 	free(fv);
 	return rc;
+}
+
+int seg_purge(const char *dir, const struct seg_purge_opts *o, struct seg_purge_result *res,
+	      struct sl_err *err)
+{
+	size_t n;
+
+	return purge(dir, o, 0, res, &n, err);
+}
+
+int seg_retain(const char *dir, uint64_t keep_bytes, uint64_t keep_age_s,
+	       struct seg_purge_result *res, size_t *consumers, struct sl_err *err)
+{
+	struct seg_purge_opts o = { .keep_bytes = keep_bytes, .keep_age_s = keep_age_s };
+
+	return purge(dir, &o, 1, res, consumers, err);
 }
 
 int seg_status(const char *dir, struct seg_status *st, struct sl_err *err)

@@ -10,43 +10,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 
 CATCHUP_TIMEOUT=${CATCHUP_TIMEOUT:-120}
 
-# Starts sluice in the background with SIGINT/SIGTERM at their defaults (a
-# non-interactive shell would start it with SIGINT ignored); sets BG_PID.
-start_bg() {
-	local name=$1
-	shift
-	local -a pre=()
-	if env --default-signal=INT true 2>/dev/null; then
-		pre=(env "--default-signal=INT,TERM")
-	fi
-	"${pre[@]+"${pre[@]}"}" "$SLUICE" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-	BG_PID=$!
-	track_pid "$BG_PID"
-}
-
-# stop_bg PID NAME SIGNAL: signals PID and expects exit 0 within 30 s.
-stop_bg() {
-	local pid=$1 name=$2 sig=$3 rc=0
-	kill -0 "$pid" 2>/dev/null || {
-		wait "$pid" || rc=$?
-		tail -n 20 "$WORK/$name.err" >&2
-		fail "$name exited early (status $rc) before $sig"
-	}
-	kill -s "$sig" "$pid"
-	for _ in $(seq 1 300); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		fail "$name did not exit within 30 s of SIG$sig"
-	fi
-	wait "$pid" || rc=$?
-	if ((rc != 0)); then
-		tail -n 20 "$WORK/$name.err" >&2
-		fail "$name exited $rc after SIG$sig, want 0"
-	fi
-}
-
 # Batch N of the workload: inserts, updates, deletes, a no-PK table (where a
 # doubled apply shows as extra rows), and DDL now and then.
 batch_sql() {

@@ -109,6 +109,17 @@ static void test_common__parse_size(void)
 	CU_ASSERT(sl_parse_size("-1", &v) < 0);
 	CU_ASSERT(sl_parse_size("12Q", &v) < 0);
 	CU_ASSERT(sl_parse_size("99999999999999999999G", &v) < 0);
+	/* ages (purge --keep-age, capture --retain-age), in seconds */
+	CU_ASSERT(sl_parse_age("30", &v) == 0 && v == 30);
+	CU_ASSERT(sl_parse_age("30s", &v) == 0 && v == 30);
+	CU_ASSERT(sl_parse_age("15m", &v) == 0 && v == 900);
+	CU_ASSERT(sl_parse_age("12h", &v) == 0 && v == 43200);
+	CU_ASSERT(sl_parse_age("7d", &v) == 0 && v == 604800);
+	CU_ASSERT(sl_parse_age("", &v) < 0);
+	CU_ASSERT(sl_parse_age("-5", &v) < 0);
+	CU_ASSERT(sl_parse_age("5ms", &v) < 0);
+	CU_ASSERT(sl_parse_age("99999999999999999999d", &v) < 0);
+	CU_ASSERT(sl_parse_age("999999999999999999d", &v) < 0);
 }
 
 static void test_common__err_prefix(void)
