@@ -79,11 +79,13 @@ print("ok" if {"ge": operator.ge, "le": operator.le, "lt": operator.lt}[op](a, b
 
 ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b if b else float('inf')))" "$1" "$2"; }
 
-T_capture=0 T_replay=0 T_peer=0 RSS_capture=0 RSS_replay=0
+T_capture=0 T_replay=0 T_serial=0 T_peer=0 RSS_capture=0 RSS_replay=0 RSS_serial=0
+WORKERS=${BENCH_WORKERS:-4}
 
 main() {
 	local dir=$WORK/stream file pos end_file end_pos
-	start_servers 3
+	start_servers 4
+	local dst3_url="mysql://sluice@127.0.0.1:${_H_PORTS[3]}/"
 	log "sysbench prepare: $TABLES tables x $TABLE_SIZE rows on the source, copied to both destinations"
 	src_sql -e "CREATE DATABASE sbtest"
 	mapfile -t sb < <(sysbench_args "$SRC_SOCK")
@@ -93,6 +95,7 @@ main() {
 		--databases sbtest >"$WORK/sbtest.sql"
 	srv_sql 2 <"$WORK/sbtest.sql"
 	srv_sql 3 <"$WORK/sbtest.sql"
+	srv_sql 4 <"$WORK/sbtest.sql"
 
 	log "first capture records the binlog end"
 	mkdir -p "$dir"
@@ -118,8 +121,10 @@ main() {
 
 	log "sluice capture"
 	measure capture "$SLUICE" capture --source "$SRC_URL" --dir "$dir" --server-id 301
-	log "sluice replay into destination A"
-	measure replay "$SLUICE" replay --dir "$dir" --dest "$DST_URL"
+	log "sluice replay into destination A ($WORKERS workers)"
+	measure replay "$SLUICE" replay --dir "$dir" --dest "$DST_URL" --workers "$WORKERS"
+	log "sluice replay into destination C (1 worker: the source's commit order)"
+	measure serial "$SLUICE" replay --dir "$dir" --dest "$dst3_url" --workers 1
 	log "peer: mariadb-binlog | mariadb into destination B"
 	# shellcheck disable=SC2016 # expanded by the inner bash
 	measure peer bash -c 'mariadb-binlog --no-defaults --read-from-remote-server --socket="$1" \
@@ -127,9 +132,10 @@ main() {
 		--max-allowed-packet=1G' peer "$SRC_SOCK" "$pos" "$DST2_SOCK" "${logs[@]}"
 
 	log "verifying both destinations against the source"
-	local eq_a=yes eq_b=yes
+	local eq_a=yes eq_b=yes eq_c=yes
 	compare_db sbtest 1 2 || eq_a=NO
 	compare_db sbtest 1 3 || eq_b=NO
+	compare_db sbtest 1 4 || eq_c=NO
 
 	local seg_b inspect_rows=""
 	seg_b=$(find "$dir" -type f \( -name '*.seg' -o -name '*.open' \) -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
@@ -147,12 +153,14 @@ for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
 print(n)' "$WORK/insp.out" 2>/dev/null || echo "?")
 	fi
 
-	local rps_cap rps_rep rps_peer
+	local rps_cap rps_rep rps_ser rps_peer
 	rps_cap=$(ratio "$rows" "$T_capture")
 	rps_rep=$(ratio "$rows" "$T_replay")
+	rps_ser=$(ratio "$rows" "$T_serial")
 	rps_peer=$(ratio "$rows" "$T_peer")
-	local r_rep_peer r_cap_rep r_seg
+	local r_rep_peer r_ser_peer r_cap_rep r_seg
 	r_rep_peer=$(ratio "$T_peer" "$T_replay")
+	r_ser_peer=$(ratio "$T_peer" "$T_serial")
 	r_cap_rep=$(ratio "$T_replay" "$T_capture")
 	r_seg=$(ratio "$seg_b" "$binlog_b")
 
@@ -166,16 +174,19 @@ segments        $(ratio "$seg_b" 1048576) MB   segments/binlog = $r_seg   (targe
 
                 seconds   rows/s     peak RSS MiB
 sluice capture  $(printf '%-9.2f %-10s %s' "$T_capture" "$rps_cap" "$(ratio "$RSS_capture" 1024)")
-sluice replay   $(printf '%-9.2f %-10s %s' "$T_replay" "$rps_rep" "$(ratio "$RSS_replay" 1024)")
+sluice replay   $(printf '%-9.2f %-10s %s' "$T_replay" "$rps_rep" "$(ratio "$RSS_replay" 1024)")  ($WORKERS workers)
+sluice replay   $(printf '%-9.2f %-10s %s' "$T_serial" "$rps_ser" "$(ratio "$RSS_serial" 1024)")  (--workers 1)
 peer (binlog|mariadb) $(printf '%-9.2f %-10s' "$T_peer" "$rps_peer")
 
 replay vs peer     $r_rep_peer x   (target >= 1.0: $(verdict "$r_rep_peer" ge 1.0))
+  --workers 1      $r_ser_peer x   (the source's commit order for every transaction)
 capture vs replay  $r_cap_rep x   (target >= 5: $(verdict "$r_cap_rep" ge 5))
 RSS under 256 MiB  capture $(verdict "$RSS_capture" lt 262144), replay $(verdict "$RSS_replay" lt 262144)
 destination A (sluice) equals source: $eq_a
 destination B (peer)   equals source: $eq_b
+destination C (sluice, --workers 1) equals source: $eq_c
 EOF
-	[[ "$eq_a" == yes && "$eq_b" == yes ]] || fail "a destination differs from the source"
+	[[ "$eq_a" == yes && "$eq_b" == yes && "$eq_c" == yes ]] || fail "a destination differs from the source"
 }
 
 main "$@"

@@ -9,7 +9,7 @@
 #include "banned.h"
 
 static const char usage[] =
-	"usage: sluice replay --dir DIR --dest URL [--follow] [--consumer NAME]\n"
+	"usage: sluice replay --dir DIR --dest URL [--follow] [--consumer NAME] [--workers N]\n"
 	"\n"
 	"  --dir DIR          the stream directory written by capture\n"
 	"  --dest URL         the destination, mysql://user@host:port/ (password from\n"
@@ -17,7 +17,11 @@ static const char usage[] =
 	"  --follow           keep applying new transactions until SIGTERM/SIGINT\n"
 	"                     (default: apply every complete transaction in DIR, then exit)\n"
 	"  --consumer NAME    checkpoint name in `sluice`.`checkpoint` (default: default)\n"
-	"  --poll MS          follow: how often to look for new frames (default 20)\n";
+	"  --poll MS          follow: how often to look for new frames (default 20)\n"
+	"  --workers N        parallel destination connections (default 4, at most 64).\n"
+	"                     Transactions touching a common row always commit in\n"
+	"                     source order; independent ones may commit in any order.\n"
+	"                     1 keeps the source's commit order for every transaction.\n";
 
 int cmd_replay(int argc, char **argv)
 {
@@ -28,6 +32,7 @@ int cmd_replay(int argc, char **argv)
 		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "poll", required_argument, NULL, 'p' },
+		{ "workers", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rep_opts o = { 0 };
@@ -49,6 +54,11 @@ int cmd_replay(int argc, char **argv)
 			o.poll_ms = (uint32_t)strtoul(optarg, &end, 10);
 			if (*end || !o.poll_ms)
 				return cmd_usage_error("replay", usage, "bad --poll '%s'", optarg);
+			break;
+		case 'w':
+			o.workers = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !o.workers || o.workers > 64)
+				return cmd_usage_error("replay", usage, "bad --workers '%s' (1 to 64)", optarg);
 			break;
 		default:
 			return cmd_usage_error("replay", usage, "unknown option '%s'", argv[optind - 1]);

@@ -2,19 +2,26 @@
  * rep.h - replay: apply the transactions of a stream directory to a
  *         MySQL-protocol destination, exactly once.
  *
- * rep_run() connects to the destination, creates the schema `sluice` and its
- * table `sluice`.`checkpoint` when missing, reads the consumer's checkpoint
- * (a store/seg.h cursor plus the source position, one row per consumer and
- * stream), and applies every complete transaction after it, in order:
- *   - each source transaction becomes one destination transaction, and the
- *     checkpoint row is updated inside that same transaction, so a crash of
- *     replay or of the destination neither loses nor repeats a transaction;
+ * rep_run() connects to the destination, creates the schema `sluice` with
+ * its tables `checkpoint` and `applied` when missing, reads the consumer's
+ * checkpoint (a store/seg.h cursor plus the source position, one row per
+ * consumer and stream), and applies every complete transaction after it:
+ *   - each source transaction becomes one destination transaction that also
+ *     inserts its row in `applied`, so a crash of replay or of the
+ *     destination neither loses nor repeats a transaction;
+ *   - o->workers connections apply in parallel: transactions that touch a
+ *     common row (same table and primary key; the same table when it has no
+ *     primary key or a unique secondary key on the destination) commit in
+ *     source order, independent ones in any order; workers = 1 keeps the
+ *     source's commit order for all;
+ *   - the checkpoint row is a low-water mark (every transaction up to it
+ *     committed), moved about once a second and always before returning;
  *   - rows are applied as batched statements with exact literals
  *     (fmt_value_sql()), identifiers always quoted; an UPDATE or DELETE that
  *     matches no row is an error naming the table and the position;
- *   - a Ddl record runs on its own with its default database and sql_mode;
- *     the checkpoint marks it pending before and done after, so a restart
- *     between the two does not run it twice.
+ *   - a Ddl record waits for every earlier transaction, then runs alone
+ *     with its default database and sql_mode; the checkpoint marks it
+ *     pending before and done after, so a restart does not run it twice.
  * Without follow it returns 0 after the last complete transaction. With
  * follow it waits for new frames until sl_stop_requested.
  * Errors: 0 or a negative code with err naming the cause (table, position,
@@ -34,6 +41,7 @@ struct rep_opts {
 	int follow;
 	const char *consumer;		/* checkpoint name; NULL: "default" */
 	uint32_t poll_ms;		/* follow: wait between looks; 0: 20 ms */
+	unsigned workers;		/* parallel connections; 0: 4 */
 };
 
 struct rep_stats {

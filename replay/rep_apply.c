@@ -1,4 +1,4 @@
-/* rep_apply.c - rep_run(): read records from DIR and apply them to the destination exactly once. */
+/* rep_apply.c - rep_run(): the coordinator that reads DIR, turns records into SQL and hands whole transactions to the workers. */
 #include "rep.h"
 #include "rep_int.h"
 
@@ -12,78 +12,99 @@
 #include "banned.h"
 
 /*
- * States of the applier (one connection, autocommit=0):
+ * The coordinator reads records in order and renders each transaction into
+ * the query q of one worker (rep_worker.c): its rows as batched statements
+ * with guards, then the INSERT into `sluice`.`applied` naming the
+ * transaction, then COMMIT. Several small transactions may share a q (one
+ * round trip), each still its own destination transaction; q goes to the
+ * worker's thread when it holds REP_GROUP_TXNS transactions or
+ * REP_GROUP_BYTES, or as soon as another worker is idle.
  *
- *   IDLE --TxnBegin--> IN_TXN --RowChange--> IN_TXN (rows go into q; q is sent
- *     ^                  |                          as one multi-statement query
- *     |                  |                          whenever it fills)
- *     +----TxnCommit-----+  q + checkpoint UPDATE + COMMIT, one round trip
- *   IDLE --Ddl--> mark pending (commit) -> run the statement -> checkpoint,
- *                 pending cleared (commit) -> IDLE
+ * Order: every row's key (rep_deps.c) remembers the newest transaction
+ * (tno) that touched it. Before a row joins a transaction on worker A, the
+ * coordinator waits until the key's last transaction, when it is on another
+ * worker, has committed. So transactions that touch a common row commit in
+ * source order; independent ones may commit in any order (--workers 1 keeps
+ * the source's commit order for all).
  *
- * In IN_TXN the destination has an open transaction holding every statement
- * sent so far; on any error it is rolled back and rep_run() returns, so the
- * checkpoint row still names the last committed transaction.
+ * Exactly once: the `applied` row commits with its transaction. The
+ * checkpoint row is the low-water mark: every transaction up to it
+ * committed. fold() moves it (about once a second, when idle, at a DDL and
+ * at the end) and deletes the applied rows it covers, in one destination
+ * transaction. A restart reads both and skips the transactions whose
+ * TxnBegin cursor is in `applied`.
  *
- * Affected rows: each UPDATE and DELETE is followed in q by the guard
- *   SET @sluice_rc=~0+(ROW_COUNT()<>N)
- * which overflows BIGINT UNSIGNED (error 1690) when the statement did not
- * match exactly N rows (DO would only turn the error into a warning). A failed statement ends a multi-statement query, so
- * the COMMIT at its end never runs for a transaction with a missing row. The
- * client also checks mysql_affected_rows() of every statement (the
- * connection uses CLIENT_FOUND_ROWS: matched rows, not changed rows), which
- * gives the precise message.
+ * A DDL waits for every worker to finish, then runs on the control
+ * connection: the checkpoint marks it pending before and done after, so a
+ * restart between the two does not run it twice.
  */
 
-#define REP_BATCH_MAX ((size_t)4 << 20)	/* flush statements at 4 MiB */
 #define REP_GROUP_TXNS 64		/* transactions per round trip at most */
 #define REP_GROUP_BYTES ((size_t)256 << 10)
+#define REP_RING 8192			/* transactions not known committed, at most */
+#define REP_DEP_BITS 18			/* 256 Ki key slots, 2 MiB */
+#define REP_FOLD_MS 1000
 #define REP_SNIPPET 120
-#define REP_WHERE_LEN 640		/* where_str(): cursor, gtid, position */
+#define REP_WHERE_LEN 640
+#define REP_DEFAULT_WORKERS 4
 #define REP_SESSION_SQL_MODE "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
-
-enum rep_kind { K_INSERT = 1, K_UPDATE, K_DELETE, K_GUARD, K_CHECKPOINT, K_COMMIT, K_OTHER };
 
 static const char *const kind_name[] = {
 	"", "insert into", "update of", "delete from", "row count check", "checkpoint update",
 	"commit", "statement",
 };
 
-/* One statement of the multi-statement query q. */
-struct rep_part {
-	size_t off, len;		/* its text in q */
-	enum rep_kind kind;
-	uint32_t ref;			/* table_ref for row statements */
-	int64_t expect;			/* affected rows it must report; -1: any */
-	struct seg_cursor cur;		/* the first row record it applies */
+/* A transaction handed out and not yet known committed (by tno). */
+struct rep_inflight {
+	struct rep_worker *w;		/* NULL: committed before a restart, skipped */
+	int closed;			/* its TxnCommit was read */
+	struct seg_cursor cur;		/* of the TxnCommit */
+	char file[256];
+	char gtid[128];
+	uint64_t offset, time;
 };
 
 struct rep_ctx {
-	MYSQL *db;
 	const struct rep_opts *o;
 	struct rep_stats *st;
 	const char *consumer;
-	char dest[256];			/* redacted DSN */
-	int dest_mariadb;
-	size_t stmt_max;		/* one query must stay below max_allowed_packet */
-	size_t batch_max;		/* flush threshold */
+	struct rep_worker ctl;		/* checkpoint, DDL, lookups; no thread */
+	struct rep_pool pool;
+	unsigned nworkers;
 	struct fmt_tables tables;
+	struct rep_deps deps;
 	struct rep_checkpoint cp;
-	struct seg_cursor done;		/* what the checkpoint row says once q has run */
-	struct seg_cursor durable;	/* what the destination has committed for sure */
-	unsigned queued_txns;		/* complete transactions in q, not yet sent */
-	char last_pos[300];		/* source position of the last commit, for messages */
+	struct seg_cursor *applied;	/* restart: TxnBegins committed after the checkpoint */
+	size_t napplied, iapplied;
 
-	int in_txn;
+	struct rep_inflight *ring;	/* tnos ring_lo .. next_tno-1 */
+	uint64_t ring_lo, next_tno;
+	struct rep_inflight lwm;	/* everything up to it committed */
+	struct seg_cursor folded;	/* what the checkpoint row says */
+	uint64_t fold_ms;
+
+	struct rep_worker *cur;		/* the worker being filled */
+	int in_txn, skipping, serial;
+	uint64_t tno;
 	char gtid[128];
-	struct sl_buf q;
-	struct rep_part *parts;
-	size_t nparts, capparts;
-	enum rep_kind open_kind;	/* K_INSERT or K_DELETE (batched by PK), 0: none */
-	uint32_t open_ref;
-	int64_t open_rows;
+	char last_pos[300];		/* source position of the last commit read */
 	struct sl_buf row;		/* scratch: one row's SQL */
+	struct sl_buf shape;		/* scratch: rep__row_shape() of that row */
 };
+
+static int cursor_eq(const struct seg_cursor *a, const struct seg_cursor *b)
+{
+	return a->seq == b->seq && a->offset == b->offset && a->index == b->index;
+}
+
+static int cursor_cmp(const struct seg_cursor *a, const struct seg_cursor *b)
+{
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	if (a->offset != b->offset)
+		return a->offset < b->offset ? -1 : 1;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
 
 static const char *table_name(struct rep_ctx *x, uint32_t ref, char *out, size_t n)
 {
@@ -96,288 +117,385 @@ static const char *table_name(struct rep_ctx *x, uint32_t ref, char *out, size_t
 	return out;
 }
 
-static const char *where_str(struct rep_ctx *x, const struct seg_cursor *c, char *out, size_t n)
+static const char *where_of(const struct seg_cursor *c, const char *gtid, const char *after,
+			    char *out, size_t n)
 {
 	snprintf(out, n, "segment %" PRIu64 " offset %" PRIu64 " record %" PRIu32
 		 " (gtid %s, after source position %s)", c->seq, c->offset, c->index,
-		 x->gtid[0] ? x->gtid : "none", x->last_pos);
+		 gtid && gtid[0] ? gtid : "none", after && after[0] ? after : "(start)");
 	return out;
 }
 
-static void set_last_pos(struct rep_ctx *x, const Sluice__Position *p)
+static const char *where_str(struct rep_ctx *x, const struct seg_cursor *c, char *out, size_t n)
 {
-	if (p)
-		fmt_position_str(p, x->last_pos, sizeof(x->last_pos));
+	return where_of(c, x->gtid, x->last_pos, out, n);
 }
 
-/* ---- talking to the server ---- */
+/* ---- failures of a worker's query, as one line ---- */
 
-static int db_error(struct rep_ctx *x, const char *what, struct sl_err *err)
+static int fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err)
 {
-	return sl_err_set(err, -SL_EDB, "destination %s: %s: %s (%u)", x->dest, what,
-			  mysql_error(x->db), mysql_errno(x->db));
-}
+	const struct rep_fail *f = &w->fail;
+	const struct rep_part *p;
+	const struct rep_txn_meta *m;
+	char what[700], tn[200], wh[REP_WHERE_LEN], snip[REP_SNIPPET + 8];
 
-/* Drain the remaining results of a multi-statement query. */
-static void drain(MYSQL *db)
-{
-	int st;
-
-	while ((st = mysql_next_result(db)) == 0) {
-		MYSQL_RES *res = mysql_store_result(db);
-
-		if (res)
-			mysql_free_result(res);
-	}
-}
-
-/* Run sql (maybe several statements), discarding results. */
-static int exec(struct rep_ctx *x, const char *sql, struct sl_err *err)
-{
-	int st;
-
-	if (mysql_real_query(x->db, sql, strlen(sql)))
-		return db_error(x, sql, err);
-	do {
-		MYSQL_RES *res = mysql_store_result(x->db);
-
-		if (res)
-			mysql_free_result(res);
-		else if (mysql_field_count(x->db))
-			return db_error(x, sql, err);
-	} while ((st = mysql_next_result(x->db)) == 0);
-	if (st > 0)
-		return db_error(x, sql, err);
-	return 0;
-}
-
-static void rollback(struct rep_ctx *x)
-{
-	struct sl_err ignored = SL_ERR_INIT;
-
-	drain(x->db);
-	if (exec(x, "ROLLBACK", &ignored))
-		sl_log(SL_WARN, "replay", "%s", ignored.msg);
-}
-
-static int part_error(struct rep_ctx *x, const struct rep_part *p, const char *what,
-		      struct sl_err *err)
-{
-	char tn[200], w[REP_WHERE_LEN], snip[REP_SNIPPET + 8];
-
-	rep__sql_snippet((const char *)x->q.data + p->off, p->len, REP_SNIPPET, snip, sizeof(snip));
+	if (f->part >= w->nparts)
+		return sl_err_set(err, -SL_EDB, "destination %s: query failed: %s (%u)", w->dest,
+				  f->msg, f->errnum);
+	p = &w->parts[f->part];
+	if (!f->count && p->kind == K_GUARD && f->part > 0)
+		p--;	/* name the statement the guard checks */
+	m = &w->txns[p->txn];
+	if (f->count && p->kind == K_CHECKPOINT)
+		snprintf(what, sizeof(what), "the checkpoint of consumer '%s' moved (is another "
+			 "replay running?) in", x->consumer);
+	else if (f->count)
+		snprintf(what, sizeof(what), "matched %" PRIu64 " rows, not %lld in", f->aff,
+			 (long long)p->expect);
+	else if (f->errnum == 1690 && w->parts[f->part].kind == K_GUARD)
+		snprintf(what, sizeof(what), "matched fewer or more rows than %lld in",
+			 (long long)p->expect);
+	else if (f->errnum == 1062 && p->kind == K_CHECKPOINT)
+		snprintf(what, sizeof(what), "failed: %s (%u): the transaction is applied already "
+			 "(is another replay of consumer '%s' running?) in", f->msg, f->errnum,
+			 x->consumer);
+	else
+		snprintf(what, sizeof(what), "failed: %s (%u) in", f->msg, f->errnum);
+	rep__sql_snippet((const char *)w->q.data + p->off, p->len, REP_SNIPPET, snip, sizeof(snip));
+	where_of(&p->cur, m->gtid, m->after, wh, sizeof(wh));
 	if (p->kind == K_INSERT || p->kind == K_UPDATE || p->kind == K_DELETE)
 		return sl_err_set(err, -SL_EAPPLY, "%s %s at %s %s: %s", kind_name[p->kind],
-				  table_name(x, p->ref, tn, sizeof(tn)),
-				  where_str(x, &p->cur, w, sizeof(w)), what, snip);
-	return sl_err_set(err, -SL_EAPPLY, "%s at %s %s: %s", kind_name[p->kind],
-			  where_str(x, &p->cur, w, sizeof(w)), what, snip);
+				  table_name(x, p->ref, tn, sizeof(tn)), wh, what, snip);
+	return sl_err_set(err, -SL_EAPPLY, "%s at %s %s: %s", kind_name[p->kind], wh, what, snip);
 }
 
-/* Send q as one query; check each statement's error and affected rows. */
-static int run_q(struct rep_ctx *x, struct sl_err *err)
+/* The first failed worker's message (call with pool.mu held). */
+static int pool_failed(struct rep_ctx *x, struct sl_err *err)
 {
-	char what[300];
-	size_t i = 0;
-	int st, rc = 0;
-
-	if (!x->q.len)
-		return 0;
-	if (mysql_real_query(x->db, (const char *)x->q.data, x->q.len))
-		goto server_error;
-	for (;;) {
-		MYSQL_RES *res = mysql_store_result(x->db);
-		my_ulonglong aff;
-
-		if (res) {
-			mysql_free_result(res);
-		} else if (mysql_field_count(x->db)) {
-			goto server_error;
-		}
-		aff = mysql_affected_rows(x->db);
-		if (i >= x->nparts)
-			sl_bug("more results than statements (%zu)", x->nparts);
-		if (x->parts[i].expect >= 0 && aff != (my_ulonglong)x->parts[i].expect) {
-			if (x->parts[i].kind == K_CHECKPOINT)
-				snprintf(what, sizeof(what), "the checkpoint row of consumer '%s' moved "
-					 "(is another replay running?)", x->consumer);
-			else
-				snprintf(what, sizeof(what), "matched %llu rows, not %lld",
-					 (unsigned long long)aff, (long long)x->parts[i].expect);
-			rc = part_error(x, &x->parts[i], what, err);
-			goto out;
-		}
-		st = mysql_next_result(x->db);
-		if (st < 0)
-			break;
-		i++;
-		if (st > 0)
-			goto server_error;
-	}
-	if (i + 1 != x->nparts)
-		sl_bug("%zu results for %zu statements", i + 1, x->nparts);
-	x->durable = x->done;	/* every COMMIT in q has run */
-	goto out;
-server_error:
-	if (i >= x->nparts)
-		return db_error(x, "query", err);
-	{
-		const struct rep_part *p = &x->parts[i];
-
-		/* A guard failed: name the statement it checks. */
-		if (p->kind == K_GUARD && i > 0)
-			p--;
-		snprintf(what, sizeof(what), "failed: %s (%u) in", mysql_error(x->db), mysql_errno(x->db));
-		if (mysql_errno(x->db) == 1690 && x->parts[i].kind == K_GUARD)
-			snprintf(what, sizeof(what), "matched fewer or more rows than %lld in",
-				 (long long)p->expect);
-		rc = part_error(x, p, what, err);
-	}
-out:
-	if (rc)
-		rollback(x);
-	sl_buf_reset(&x->q);
-	x->nparts = 0;
-	x->open_kind = 0;
-	x->queued_txns = 0;
-	return rc;
-}
-
-/* ---- building q ---- */
-
-static struct rep_part *part_new(struct rep_ctx *x, enum rep_kind kind, uint32_t ref,
-				 const struct seg_cursor *cur)
-{
-	struct rep_part *p;
-
-	if (x->nparts == x->capparts) {
-		x->capparts = x->capparts ? x->capparts * 2 : 64;
-		x->parts = sl_xrealloc(x->parts, x->capparts * sizeof(*x->parts));
-	}
-	if (x->q.len && sl_buf_addc(&x->q, ';'))
-		sl_bug("no room for a statement separator (make_room() reserves it)");
-	p = &x->parts[x->nparts++];
-	p->off = x->q.len;
-	p->len = 0;
-	p->kind = kind;
-	p->ref = ref;
-	p->expect = -1;
-	p->cur = cur ? *cur : x->done;
-	return p;
-}
-
-static void part_end(struct rep_ctx *x, struct rep_part *p)
-{
-	p->len = x->q.len - p->off;
-}
-
-/* Append a whole statement (text already rendered) as a part. */
-static int add_stmt(struct rep_ctx *x, enum rep_kind kind, uint32_t ref,
-		    const struct seg_cursor *cur, const void *sql, size_t len, int64_t expect)
-{
-	struct rep_part *p = part_new(x, kind, ref, cur);
-	int rc = sl_buf_add(&x->q, sql, len);
-
-	if (rc)
-		return rc;
-	p->expect = expect;
-	part_end(x, p);
+	for (unsigned i = 0; i < x->pool.n; i++)
+		if (x->pool.w[i].state == W_FAILED)
+			return fail_message(x, &x->pool.w[i], err);
 	return 0;
 }
 
-static int add_guard(struct rep_ctx *x, const struct seg_cursor *cur, int64_t n)
-{
-	char g[64];
-	int len = snprintf(g, sizeof(g), "SET @sluice_rc=~0+(ROW_COUNT()<>%lld)", (long long)n);
+/* ---- handing out work ---- */
 
-	return add_stmt(x, K_GUARD, 0, cur, g, (size_t)len, -1);
+static int committed_locked(struct rep_ctx *x, uint64_t t)
+{
+	const struct rep_inflight *e;
+
+	if (t < x->ring_lo)
+		return 1;
+	e = &x->ring[t % REP_RING];
+	return e->closed && (!e->w || e->w->done_tno >= t);
 }
 
-/* Close the open batched statement (INSERT ... VALUES / DELETE ... IN). */
-static int close_open(struct rep_ctx *x)
+/* Move the low-water mark over every transaction now committed. */
+static void advance_lwm(struct rep_ctx *x)
 {
-	struct rep_part *p;
-	int rc = 0;
+	pthread_mutex_lock(&x->pool.mu);
+	while (x->ring_lo < x->next_tno && committed_locked(x, x->ring_lo)) {
+		x->lwm = x->ring[x->ring_lo % REP_RING];
+		x->ring_lo++;
+	}
+	pthread_mutex_unlock(&x->pool.mu);
+}
 
-	if (!x->open_kind)
+/* Give the current worker's q to its thread. */
+static int dispatch(struct rep_ctx *x, struct sl_err *err)
+{
+	struct rep_worker *w = x->cur;
+	int rc;
+
+	if (!w)
 		return 0;
-	p = &x->parts[x->nparts - 1];
-	if (x->open_kind == K_DELETE)
-		rc = sl_buf_addc(&x->q, ')');
-	part_end(x, p);
-	p->expect = x->open_rows;
-	if (!rc && x->open_kind == K_DELETE)
-		rc = add_guard(x, &p->cur, x->open_rows);
-	x->open_kind = 0;
+	if ((rc = rep__close_open(w)))
+		return sl_err_set(err, rc, "cannot close a statement: %s", sl_strerror(rc));
+	if (!w->q.len) {
+		if (!x->in_txn)
+			x->cur = NULL;
+		return 0;
+	}
+	pthread_mutex_lock(&x->pool.mu);
+	w->state = W_BUSY;
+	pthread_cond_broadcast(&x->pool.cv);
+	pthread_mutex_unlock(&x->pool.mu);
+	if (!x->in_txn)
+		x->cur = NULL;
+	return 0;
+}
+
+/* Wait until w is no longer busy (0), or report a failure of any worker. */
+static int wait_idle(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&x->pool.mu);
+	while (!(rc = pool_failed(x, err)) && w && w->state == W_BUSY)
+		pthread_cond_wait(&x->pool.cv, &x->pool.mu);
+	pthread_mutex_unlock(&x->pool.mu);
 	return rc;
 }
 
+/* Every worker idle (or a failure). */
+static int wait_all(struct rep_ctx *x, struct sl_err *err)
+{
+	int rc, busy;
+
+	if ((rc = dispatch(x, err)))
+		return rc;
+	pthread_mutex_lock(&x->pool.mu);
+	for (;;) {
+		if ((rc = pool_failed(x, err)))
+			break;
+		busy = 0;
+		for (unsigned i = 0; i < x->pool.n; i++)
+			busy |= x->pool.w[i].state == W_BUSY;
+		if (!busy)
+			break;
+		pthread_cond_wait(&x->pool.cv, &x->pool.mu);
+	}
+	pthread_mutex_unlock(&x->pool.mu);
+	if (!rc)
+		advance_lwm(x);
+	return rc;
+}
+
+/* An idle worker to fill, waiting for one when all are busy. */
+static int acquire(struct rep_ctx *x, struct sl_err *err)
+{
+	static unsigned next;
+	int rc;
+
+	pthread_mutex_lock(&x->pool.mu);
+	for (;;) {
+		if ((rc = pool_failed(x, err)))
+			break;
+		for (unsigned i = 0; i < x->pool.n && !x->cur; i++) {
+			struct rep_worker *w = &x->pool.w[(next + i) % x->pool.n];
+
+			if (w->state == W_IDLE)
+				x->cur = w;
+		}
+		if (x->cur)
+			break;
+		pthread_cond_wait(&x->pool.cv, &x->pool.mu);
+	}
+	next++;
+	pthread_mutex_unlock(&x->pool.mu);
+	return rc;
+}
+
+static int other_idle(struct rep_ctx *x)
+{
+	int idle = 0;
+
+	pthread_mutex_lock(&x->pool.mu);
+	for (unsigned i = 0; i < x->pool.n && !idle; i++)
+		idle = &x->pool.w[i] != x->cur && x->pool.w[i].state == W_IDLE;
+	pthread_mutex_unlock(&x->pool.mu);
+	return idle;
+}
+
+/* Wait until transaction t has committed (it is on another worker). */
+static int wait_tno(struct rep_ctx *x, uint64_t t, struct sl_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&x->pool.mu);
+	while (!(rc = pool_failed(x, err)) && !committed_locked(x, t))
+		pthread_cond_wait(&x->pool.cv, &x->pool.mu);
+	pthread_mutex_unlock(&x->pool.mu);
+	return rc;
+}
+
+/* The current transaction touches key: order it after the key's last one. */
+static int depend(struct rep_ctx *x, uint64_t key, struct sl_err *err)
+{
+	uint64_t *s = &x->deps.slot[key & x->deps.mask], t = *s;
+	int rc;
+
+	if (t && t != x->tno && t >= x->ring_lo && x->ring[t % REP_RING].w != x->cur &&
+	    (rc = wait_tno(x, t, err)))
+		return rc;
+	*s = x->tno;
+	return 0;
+}
+
+/* 1: key rows by primary key; 2: one key for the whole table (no primary
+ * key, or a unique key on the destination that rows could collide on). */
+static int table_mode(struct rep_ctx *x, const Sluice__TableDef *td, struct sl_err *err)
+{
+	struct sl_buf q = SL_BUF_INIT(4096);
+	MYSQL_RES *res = NULL;
+	int mode = 1, rc;
+
+	if (td->ref < x->deps.ntable_mode && x->deps.table_mode[td->ref])
+		return x->deps.table_mode[td->ref];
+	if (!td->n_primary_key) {
+		mode = 2;
+	} else {
+		if ((rc = sl_buf_adds(&q, "SELECT 1 FROM information_schema.STATISTICS WHERE "
+				      "NON_UNIQUE=0 AND INDEX_NAME<>'PRIMARY' AND TABLE_SCHEMA=_utf8mb4 ")) ||
+		    (rc = fmt_sql_hex(&q, td->db ? td->db : "", td->db ? strlen(td->db) : 0)) ||
+		    (rc = sl_buf_adds(&q, " AND TABLE_NAME=_utf8mb4 ")) ||
+		    (rc = fmt_sql_hex(&q, td->name ? td->name : "", td->name ? strlen(td->name) : 0)) ||
+		    (rc = sl_buf_adds(&q, " LIMIT 1")))
+			goto out;
+		if (mysql_real_query(x->ctl.db, (const char *)q.data, q.len) ||
+		    !(res = mysql_store_result(x->ctl.db))) {
+			rc = rep__db_error(&x->ctl, "looking up unique keys", err);
+			goto out;
+		}
+		if (mysql_num_rows(res))
+			mode = 2;
+		mysql_free_result(res);
+		if ((rc = rep__exec(&x->ctl, "COMMIT", err)))
+			goto out;
+	}
+	if (td->ref >= x->deps.ntable_mode) {
+		size_t n = x->deps.ntable_mode ? x->deps.ntable_mode : 64;
+
+		while (n <= td->ref)
+			n *= 2;
+		x->deps.table_mode = sl_xrealloc(x->deps.table_mode, n);
+		memset(x->deps.table_mode + x->deps.ntable_mode, 0, n - x->deps.ntable_mode);
+		x->deps.ntable_mode = n;
+	}
+	x->deps.table_mode[td->ref] = (uint8_t)mode;
+	rc = mode;
+out:
+	sl_buf_release(&q);
+	if (rc < 0 && !err->code)
+		rc = sl_err_set(err, rc, "cannot build a unique key lookup: %s", sl_strerror(rc));
+	return rc;
+}
+
+/* Order the current transaction after every earlier one that touched the
+ * rows of this change. */
+static int row_deps(struct rep_ctx *x, const Sluice__TableDef *td, const Sluice__RowChange *c,
+		    struct sl_err *err)
+{
+	uint64_t k1 = 0, k2 = 0;
+	int mode, rc;
+
+	if (x->nworkers < 2)
+		return 0;
+	if ((mode = table_mode(x, td, err)) < 0)
+		return mode;
+	if (c->before)
+		k1 = rep__deps_key(td, c->before, NULL, mode);
+	if (c->after)
+		k2 = rep__deps_key(td, c->after, c->before, mode);
+	if ((c->before && !k1) || (c->after && !k2)) {
+		/* a key column missing from the image: run this transaction alone */
+		if (!x->serial) {
+			x->serial = 1;
+			struct rep_worker *keep = x->cur;
+
+			x->cur = NULL;
+			rc = wait_all(x, err);
+			x->cur = keep;
+			if (rc)
+				return rc;
+		}
+		return depend(x, rep__deps_key(td, NULL, NULL, 2), err);
+	}
+	if (k1 && (rc = depend(x, k1, err)))
+		return rc;
+	if (k2 && k2 != k1 && (rc = depend(x, k2, err)))
+		return rc;
+	return 0;
+}
+
+/* ---- rendering rows into the current worker's q ---- */
+
 /* Make sure n more bytes (plus separators and a guard) fit in q: send what
- * is there first when they would not. */
+ * is there first when they would not (a transaction may span queries). */
 static int make_room(struct rep_ctx *x, size_t n, uint32_t ref, const struct seg_cursor *cur,
 		     struct sl_err *err)
 {
-	char tn[200], w[REP_WHERE_LEN];
+	struct rep_worker *w = x->cur;
+	char tn[200], wh[REP_WHERE_LEN];
 	int rc;
 
-	if (x->q.len && x->q.len + n + 64 > x->batch_max) {
-		if ((rc = close_open(x)) || (rc = run_q(x, err)))
+	if (w->q.len && w->q.len + n + 64 > w->batch_max) {
+		if ((rc = dispatch(x, err)) || (rc = wait_idle(x, w, err)))
 			return rc;
 	}
-	if (n + 64 > x->stmt_max)
+	if (n + 64 > w->stmt_max)
 		return sl_err_set(err, -SL_ETOOBIG, "%s at %s needs a statement of %zu bytes; "
 				  "the destination's max_allowed_packet allows %zu",
-				  table_name(x, ref, tn, sizeof(tn)), where_str(x, cur, w, sizeof(w)),
-				  n, x->stmt_max);
+				  table_name(x, ref, tn, sizeof(tn)), where_str(x, cur, wh, sizeof(wh)),
+				  n, w->stmt_max);
 	return 0;
 }
 
 static int render_error(struct rep_ctx *x, int rc, uint32_t ref, const struct seg_cursor *cur,
 			struct sl_err *err)
 {
-	char tn[200], w[REP_WHERE_LEN];
+	char tn[200], wh[REP_WHERE_LEN];
 
+	if (err->code)
+		return err->code;
 	if (rc == -SL_ETOOBIG)
 		return sl_err_set(err, rc, "%s at %s: row too large for one statement",
-				  table_name(x, ref, tn, sizeof(tn)), where_str(x, cur, w, sizeof(w)));
+				  table_name(x, ref, tn, sizeof(tn)), where_str(x, cur, wh, sizeof(wh)));
+	if (rc == -SL_ECONFIG)
+		return sl_err_set(err, rc, "%s at %s: the before image cannot name its row: it lacks "
+				  "a primary key column, or holds no column of a table without one "
+				  "(binlog_row_image=MINIMAL or NOBLOB at the source)",
+				  table_name(x, ref, tn, sizeof(tn)), where_str(x, cur, wh, sizeof(wh)));
 	return sl_err_set(err, rc, "%s at %s: row does not match its table definition (%s)",
-			  table_name(x, ref, tn, sizeof(tn)), where_str(x, cur, w, sizeof(w)),
+			  table_name(x, ref, tn, sizeof(tn)), where_str(x, cur, wh, sizeof(wh)),
 			  sl_strerror(rc));
 }
 
-/* Add one row to a batched statement kind (K_INSERT or K_DELETE by PK). */
+/* Add the row in x->row to a batched statement kind (K_INSERT or K_DELETE by PK). */
 static int add_batched(struct rep_ctx *x, enum rep_kind kind, const Sluice__TableDef *td,
-		       const struct seg_cursor *cur, struct sl_err *err)
+		       const Sluice__Row *row, const struct seg_cursor *cur, struct sl_err *err)
 {
+	struct rep_worker *w = x->cur;
 	struct sl_buf head = SL_BUF_INIT(4096 + 260 * (size_t)td->n_columns + 1024);
 	struct rep_part *p;
 	int rc;
 
-	if (x->open_kind == kind && x->open_ref == td->ref &&
-	    x->q.len + x->row.len + 64 <= x->batch_max) {
-		rc = sl_buf_addc(&x->q, ',');
+	/* the rows of one INSERT name the same columns (partial images differ) */
+	sl_buf_reset(&x->shape);
+	if (kind == K_INSERT && (rc = rep__row_shape(&x->shape, td, row)))
+		return render_error(x, rc, td->ref, cur, err);
+	if (w->open_kind == kind && w->open_ref == td->ref &&
+	    (kind != K_INSERT || (x->shape.len == w->open_shape.len &&
+				  !memcmp(x->shape.data, w->open_shape.data, x->shape.len))) &&
+	    w->q.len + x->row.len + 64 <= w->batch_max) {
+		rc = sl_buf_addc(&w->q, ',');
 		if (!rc)
-			rc = sl_buf_add(&x->q, x->row.data, x->row.len);
+			rc = sl_buf_add(&w->q, x->row.data, x->row.len);
 		if (rc)
 			return render_error(x, rc, td->ref, cur, err);
-		x->open_rows++;
+		w->open_rows++;
 		return 0;
 	}
-	if ((rc = close_open(x)))
+	if ((rc = rep__close_open(w)))
 		goto render;
-	rc = kind == K_INSERT ? rep__sql_insert_head(&head, td) : rep__sql_delete_in_head(&head, td);
+	rc = kind == K_INSERT ? rep__sql_insert_head_row(&head, td, row) :
+				rep__sql_delete_in_head(&head, td);
 	if (rc)
 		goto render;
 	if ((rc = make_room(x, head.len + x->row.len, td->ref, cur, err)))
 		goto out;
-	p = part_new(x, kind, td->ref, cur);
-	if ((rc = sl_buf_add(&x->q, head.data, head.len)) ||
-	    (rc = sl_buf_add(&x->q, x->row.data, x->row.len)))
+	p = rep__part_new(w, kind, td->ref, cur);
+	if ((rc = sl_buf_add(&w->q, head.data, head.len)) ||
+	    (rc = sl_buf_add(&w->q, x->row.data, x->row.len)))
 		goto render;
-	part_end(x, p);
-	x->open_kind = kind;
-	x->open_ref = td->ref;
-	x->open_rows = 1;
+	rep__part_end(w, p);
+	w->open_kind = kind;
+	w->open_ref = td->ref;
+	w->open_rows = 1;
+	sl_buf_reset(&w->open_shape);
+	if (kind == K_INSERT && (rc = sl_buf_add(&w->open_shape, x->shape.data, x->shape.len)))
+		goto render;
 	goto out;
 render:
 	rc = render_error(x, rc, td->ref, cur, err);
@@ -386,84 +504,187 @@ out:
 	return rc;
 }
 
-static int apply_row(struct rep_ctx *x, const Sluice__RowChange *rc_, const struct seg_cursor *cur,
+static int apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct seg_cursor *cur,
 		     struct sl_err *err)
 {
-	const Sluice__TableDef *td = fmt_tables_get(&x->tables, rc_->table_ref);
-	char w[REP_WHERE_LEN];
+	const Sluice__TableDef *td = fmt_tables_get(&x->tables, c->table_ref);
+	char wh[REP_WHERE_LEN];
 	int rc;
 
 	if (!td)
 		return sl_err_set(err, -SL_ECORRUPT, "row for unknown table ref %" PRIu32 " at %s",
-				  rc_->table_ref, where_str(x, cur, w, sizeof(w)));
+				  c->table_ref, where_str(x, cur, wh, sizeof(wh)));
+	if ((rc = row_deps(x, td, c, err)))
+		return rc;
 	sl_buf_reset(&x->row);
-	switch (rc_->op) {
+	switch (c->op) {
 	case SLUICE__ROW_CHANGE__OP__INSERT:
-		if ((rc = rep__sql_row_tuple(&x->row, td, rc_->after)))
+		if ((rc = rep__sql_row_tuple(&x->row, td, c->after)))
 			return render_error(x, rc, td->ref, cur, err);
-		return add_batched(x, K_INSERT, td, cur, err);
+		return add_batched(x, K_INSERT, td, c->after, cur, err);
 	case SLUICE__ROW_CHANGE__OP__DELETE:
 		if (td->n_primary_key) {
-			if ((rc = rep__sql_pk_tuple(&x->row, td, rc_->before)))
+			if ((rc = rep__sql_pk_tuple(&x->row, td, c->before)))
 				return render_error(x, rc, td->ref, cur, err);
-			return add_batched(x, K_DELETE, td, cur, err);
+			return add_batched(x, K_DELETE, td, c->before, cur, err);
 		}
-		rc = rep__sql_delete_one(&x->row, td, rc_->before);
+		rc = rep__sql_delete_one(&x->row, td, c->before);
 		break;
 	case SLUICE__ROW_CHANGE__OP__UPDATE:
-		rc = rep__sql_update(&x->row, td, rc_->before, rc_->after);
+		rc = rep__sql_update(&x->row, td, c->before, c->after);
 		break;
 	default:
 		return sl_err_set(err, -SL_ECORRUPT, "row change with unknown op %d at %s",
-				  (int)rc_->op, where_str(x, cur, w, sizeof(w)));
+				  (int)c->op, where_str(x, cur, wh, sizeof(wh)));
 	}
 	if (rc)
 		return render_error(x, rc, td->ref, cur, err);
-	if ((rc = close_open(x)) || (rc = make_room(x, x->row.len + 32, td->ref, cur, err)))
-		return rc;
-	rc = add_stmt(x, rc_->op == SLUICE__ROW_CHANGE__OP__UPDATE ? K_UPDATE : K_DELETE, td->ref,
-		      cur, x->row.data, x->row.len, 1);
+	if ((rc = rep__close_open(x->cur)) || (rc = make_room(x, x->row.len + 32, td->ref, cur, err)))
+		return rc ? render_error(x, rc, td->ref, cur, err) : 0;
+	rc = rep__add_stmt(x->cur, c->op == SLUICE__ROW_CHANGE__OP__UPDATE ? K_UPDATE : K_DELETE,
+			   td->ref, cur, x->row.data, x->row.len, 1);
 	if (!rc)
-		rc = add_guard(x, cur, 1);
+		rc = rep__add_guard(x->cur, cur, 1);
 	return rc ? render_error(x, rc, td->ref, cur, err) : 0;
 }
 
-/* Checkpoint UPDATE + its guard (+ COMMIT) appended to q. */
-static int add_checkpoint(struct rep_ctx *x, const struct seg_cursor *cur,
-			  const Sluice__Position *pos, const struct seg_cursor *pending,
-			  int commit, struct sl_err *err)
+/* ---- transactions ---- */
+
+static int room_in_ring(struct rep_ctx *x, struct sl_err *err)
 {
-	struct sl_buf u = SL_BUF_INIT(8192);
 	int rc;
 
-	rc = rep__sql_checkpoint_update(&u, x->consumer, &x->done, cur, pos, pending);
-	if (!rc && (rc = close_open(x)) == 0 && (rc = make_room(x, u.len + 80, 0, cur, err)) == 0) {
-		if (!(rc = add_stmt(x, K_CHECKPOINT, 0, cur, u.data, u.len, 1)) &&
-		    !(rc = add_guard(x, cur, 1)) && commit)
-			rc = add_stmt(x, K_COMMIT, 0, cur, "COMMIT", 6, -1);
+	while (x->next_tno - x->ring_lo >= REP_RING) {
+		advance_lwm(x);
+		if (x->next_tno - x->ring_lo < REP_RING)
+			break;
+		if ((rc = dispatch(x, err)) || (rc = wait_tno(x, x->ring_lo, err)))
+			return rc;
 	}
+	return 0;
+}
+
+static int begin_txn(struct rep_ctx *x, const Sluice__TxnBegin *b, const struct seg_cursor *cur,
+		     struct sl_err *err)
+{
+	struct rep_inflight *e;
+	int rc;
+
+	snprintf(x->gtid, sizeof(x->gtid), "%s", b->gtid ? b->gtid : "");
+	while (x->iapplied < x->napplied && cursor_cmp(&x->applied[x->iapplied], cur) < 0)
+		x->iapplied++;
+	x->skipping = x->iapplied < x->napplied && cursor_eq(&x->applied[x->iapplied], cur);
+	if ((rc = room_in_ring(x, err)))
+		return rc;
+	if (!x->skipping && !x->cur && (rc = acquire(x, err)))
+		return rc;
+	x->tno = x->next_tno;
+	e = &x->ring[x->tno % REP_RING];
+	memset(e, 0, sizeof(*e));
+	e->w = x->skipping ? NULL : x->cur;
+	pthread_mutex_lock(&x->pool.mu);
+	x->next_tno++;
+	pthread_mutex_unlock(&x->pool.mu);
+	x->in_txn = 1;
+	x->serial = 0;
+	if (!x->skipping)
+		rep__txn_meta(x->cur, x->tno, x->gtid, x->last_pos);
+	return rc;
+}
+
+static int commit_txn(struct rep_ctx *x, const Sluice__TxnCommit *c, const struct seg_cursor *cur,
+		      const struct seg_cursor *begin, struct sl_err *err)
+{
+	struct rep_inflight *e = &x->ring[x->tno % REP_RING];
+	struct rep_worker *w = x->cur;
+	struct sl_buf u = SL_BUF_INIT(4096);
+	int rc = 0;
+
+	if (!x->skipping) {
+		if ((rc = rep__sql_applied_insert(&u, x->consumer, begin)) ||
+		    (rc = rep__close_open(w)) || (rc = make_room(x, u.len + 16, 0, cur, err)) ||
+		    (rc = rep__add_stmt(w, K_CHECKPOINT, 0, cur, u.data, u.len, 1)) ||
+		    (rc = rep__add_stmt(w, K_COMMIT, 0, cur, "COMMIT", 6, -1)))
+			goto out;
+		w->q_tno = x->tno;
+		w->queued_txns++;
+		x->st->transactions++;
+	} else {
+		x->st->skipped++;
+	}
+	e->cur = *cur;
+	if (c->position) {
+		snprintf(e->file, sizeof(e->file), "%s", c->position->file ? c->position->file : "");
+		snprintf(e->gtid, sizeof(e->gtid), "%s", c->position->gtid ? c->position->gtid : "");
+		e->offset = c->position->offset;
+		fmt_position_str(c->position, x->last_pos, sizeof(x->last_pos));
+	}
+	e->time = c->time;
+	pthread_mutex_lock(&x->pool.mu);
+	e->closed = 1;
+	pthread_mutex_unlock(&x->pool.mu);
+	x->in_txn = 0;
+	x->skipping = 0;
+	if (!w)
+		goto out;
+	if (x->serial)
+		rc = wait_all(x, err);
+	else if (w->queued_txns >= REP_GROUP_TXNS || w->q.len >= REP_GROUP_BYTES ||
+		 (x->nworkers > 1 && other_idle(x)))
+		rc = dispatch(x, err);
+out:
 	if (rc && !err->code)
-		rc = sl_err_set(err, rc, "cannot build the checkpoint update: %s", sl_strerror(rc));
+		rc = sl_err_set(err, rc, "cannot build the commit of the transaction at %s: %s",
+				x->last_pos, sl_strerror(rc));
 	sl_buf_release(&u);
 	return rc;
 }
 
-static int apply_commit(struct rep_ctx *x, const Sluice__TxnCommit *c, const struct seg_cursor *cur,
-			struct sl_err *err)
+/* ---- the checkpoint row ---- */
+
+/* Move the checkpoint row to the low-water mark (and mark a DDL pending or
+ * not), deleting the applied rows it covers; one transaction on ctl. */
+static int fold(struct rep_ctx *x, const struct seg_cursor *pending, struct sl_err *err)
 {
+	struct sl_buf u = SL_BUF_INIT(8192);
+	Sluice__Position pos = SLUICE__POSITION__INIT;
+	const struct seg_cursor *to = &x->lwm.cur;
 	int rc;
 
-	if ((rc = add_checkpoint(x, cur, c->position, NULL, 1, err)))
+	x->fold_ms = sl_now_ms();
+	/* a DDL marked pending stays so until the mark moves past it */
+	if (!pending && cursor_eq(to, &x->folded))
+		return 0;
+	pos.file = x->lwm.file;
+	pos.offset = x->lwm.offset;
+	pos.gtid = x->lwm.gtid;
+	rc = rep__sql_checkpoint_update(&u, x->consumer, &x->folded, to, x->lwm.file[0] ? &pos : NULL,
+					pending);
+	if (!rc)
+		rc = rep__add_stmt(&x->ctl, K_CHECKPOINT, 0, to, u.data, u.len, 1);
+	if (!rc)
+		rc = rep__add_guard(&x->ctl, to, 1);
+	sl_buf_reset(&u);
+	if (!rc)
+		rc = rep__sql_applied_delete(&u, x->consumer, to);
+	if (!rc)
+		rc = rep__add_stmt(&x->ctl, K_OTHER, 0, to, u.data, u.len, -1);
+	if (!rc)
+		rc = rep__add_stmt(&x->ctl, K_COMMIT, 0, to, "COMMIT", 6, -1);
+	sl_buf_release(&u);
+	if (rc) {
+		rep__q_reset(&x->ctl);
+		return sl_err_set(err, rc, "cannot build the checkpoint update: %s", sl_strerror(rc));
+	}
+	if (rep__run_q(&x->ctl)) {
+		rc = fail_message(x, &x->ctl, err);
+		rep__q_reset(&x->ctl);
 		return rc;
-	/* Several small transactions share one round trip: each is still its
-	 * own destination transaction ending in its checkpoint and COMMIT, and
-	 * a failing statement stops the query before the rest run. */
-	x->done = *cur;
-	set_last_pos(x, c->position);
-	x->in_txn = 0;
-	x->st->transactions++;
-	if (++x->queued_txns >= REP_GROUP_TXNS || x->q.len >= REP_GROUP_BYTES)
-		return run_q(x, err);
+	}
+	x->folded = *to;
+	x->cp.ddl_pending = pending != NULL;
+	if (pending)
+		x->cp.ddl_cur = *pending;
 	return 0;
 }
 
@@ -480,155 +701,103 @@ static int name_ok(const char *s)
 	return 1;
 }
 
-static int cursor_eq(const struct seg_cursor *a, const struct seg_cursor *b)
-{
-	return a->seq == b->seq && a->offset == b->offset && a->index == b->index;
-}
-
 static int apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cursor *cur,
 		     struct sl_err *err)
 {
+	struct rep_worker *c = &x->ctl;
 	struct sl_buf pre = SL_BUF_INIT(1 << 20);
-	char w[REP_WHERE_LEN], snip[REP_SNIPPET + 8];
+	char wh[REP_WHERE_LEN], snip[REP_SNIPPET + 8];
 	const char *stmt = d->statement ? d->statement : "";
 	int was_pending = x->cp.ddl_pending && cursor_eq(&x->cp.ddl_cur, cur);
 	int src_mysql = d->position && d->position->flavor && !strcmp(d->position->flavor, "mysql");
 	int rc, st;
 
 	x->gtid[0] = 0;
-	/* 1. mark it pending, durably */
-	if ((rc = add_checkpoint(x, &x->done, NULL, cur, 1, err)) || (rc = run_q(x, err)))
+	/* 1. every transaction before it committed, then mark it pending, durably */
+	if ((rc = wait_all(x, err)) || (rc = fold(x, cur, err)))
 		goto out;
 	/* 2. its session: default database, sql_mode, charset, timestamp */
 	if (d->db && d->db[0]) {
-		if ((rc = sl_buf_adds(&pre, "USE ")) || (rc = fmt_sql_ident(&pre, d->db)))
-			goto too_big;
 		struct sl_err e2 = SL_ERR_INIT;
 
-		if (exec(x, sl_buf_cstr(&pre), &e2)) {
-			if (mysql_errno(x->db) != 1049) {	/* ER_BAD_DB_ERROR */
+		if ((rc = sl_buf_adds(&pre, "USE ")) || (rc = fmt_sql_ident(&pre, d->db)))
+			goto too_big;
+		if (rep__exec(c, sl_buf_cstr(&pre), &e2)) {
+			if (mysql_errno(c->db) != 1049) {	/* ER_BAD_DB_ERROR */
 				rc = sl_err_set(err, e2.code, "ddl at %s: %s",
-						where_str(x, cur, w, sizeof(w)), e2.msg);
+						where_str(x, cur, wh, sizeof(wh)), e2.msg);
 				goto out;
 			}
 			sl_log(SL_WARN, "replay", "ddl at %s: default database `%s` does not exist "
 			       "on the destination; running without it",
-			       where_str(x, cur, w, sizeof(w)), d->db);
+			       where_str(x, cur, wh, sizeof(wh)), d->db);
 		}
 		sl_buf_reset(&pre);
 	}
 	if ((rc = sl_buf_adds(&pre, "SET SESSION sql_mode='")))
 		goto too_big;
 	if (d->has_sql_mode)
-		rc = rep__sql_mode_names(&pre, d->sql_mode, src_mysql, x->dest_mariadb);
+		rc = rep__sql_mode_names(&pre, d->sql_mode, src_mysql, c->dest_mariadb);
 	else
 		rc = sl_buf_adds(&pre, REP_SESSION_SQL_MODE);
 	if (rc || (rc = sl_buf_addf(&pre, "',timestamp=%" PRIu64, d->time)))
 		goto too_big;
 	if (name_ok(d->charset) && (rc = sl_buf_addf(&pre, ";SET NAMES %s", d->charset)))
 		goto too_big;
-	if ((rc = exec(x, sl_buf_cstr(&pre), err)))
+	if ((rc = rep__exec(c, sl_buf_cstr(&pre), err)))
 		goto out;
 	/* 3. the statement itself */
-	if (mysql_real_query(x->db, stmt, strlen(stmt)) == 0) {
+	if (mysql_real_query(c->db, stmt, strlen(stmt)) == 0) {
 		do {
-			MYSQL_RES *res = mysql_store_result(x->db);
+			MYSQL_RES *res = mysql_store_result(c->db);
 
 			if (res)
 				mysql_free_result(res);
-		} while ((st = mysql_next_result(x->db)) == 0);
+		} while ((st = mysql_next_result(c->db)) == 0);
 	} else {
 		st = 1;
 	}
 	if (st > 0) {
-		unsigned e = mysql_errno(x->db);
+		unsigned e = mysql_errno(c->db);
 
 		rep__sql_snippet(stmt, strlen(stmt), REP_SNIPPET, snip, sizeof(snip));
 		if (was_pending && rep__ddl_already_done(e)) {
 			sl_log(SL_WARN, "replay", "ddl at %s was already applied before a restart "
-			       "(%s (%u)): %s", where_str(x, cur, w, sizeof(w)), mysql_error(x->db), e, snip);
+			       "(%s (%u)): %s", where_str(x, cur, wh, sizeof(wh)), mysql_error(c->db), e, snip);
 		} else {
 			rc = sl_err_set(err, -SL_EAPPLY, "ddl at %s failed: %s (%u) in: %s",
-					where_str(x, cur, w, sizeof(w)), mysql_error(x->db), e, snip);
-			drain(x->db);
+					where_str(x, cur, wh, sizeof(wh)), mysql_error(c->db), e, snip);
+			rep__rollback(c);
 			goto out;
 		}
 	}
 	/* 4. back to our session, move the checkpoint past it, clear pending */
-	if ((rc = exec(x, "SET SESSION sql_mode='" REP_SESSION_SQL_MODE "',timestamp=DEFAULT;"
-		       "SET NAMES utf8mb4", err)))
+	if ((rc = rep__exec(c, "SET SESSION sql_mode='" REP_SESSION_SQL_MODE "',timestamp=DEFAULT;"
+			    "SET NAMES utf8mb4", err)))
 		goto out;
-	if ((rc = add_checkpoint(x, cur, d->position, NULL, 1, err)) || (rc = run_q(x, err)))
+	memset(&x->lwm, 0, sizeof(x->lwm));
+	x->lwm.cur = *cur;
+	if (d->position) {
+		snprintf(x->lwm.file, sizeof(x->lwm.file), "%s", d->position->file ? d->position->file : "");
+		snprintf(x->lwm.gtid, sizeof(x->lwm.gtid), "%s", d->position->gtid ? d->position->gtid : "");
+		x->lwm.offset = d->position->offset;
+		fmt_position_str(d->position, x->last_pos, sizeof(x->last_pos));
+	}
+	x->lwm.time = d->time;
+	if ((rc = fold(x, NULL, err)))
 		goto out;
-	x->done = *cur;
-	x->durable = *cur;
-	x->cp.ddl_pending = 0;
-	set_last_pos(x, d->position);
+	rep__deps_reset_tables(&x->deps);
 	x->st->ddls++;
 	goto out;
 too_big:
 	rc = sl_err_set(err, rc, "ddl at %s: cannot build its session settings: %s",
-			where_str(x, cur, w, sizeof(w)), sl_strerror(rc));
+			where_str(x, cur, wh, sizeof(wh)), sl_strerror(rc));
 out:
 	sl_buf_release(&pre);
 	return rc;
 }
 
-/* ---- connection and checkpoint ---- */
-
-static int connect_dest(struct rep_ctx *x, struct sl_err *err)
-{
-	struct sl_dsn dsn = { 0 };
-	unsigned timeout = 30;
-	MYSQL_RES *res = NULL;
-	MYSQL_ROW row;
-	unsigned long long map = 0;
-	int rc;
-
-	if ((rc = sl_dsn_parse(&dsn, x->o->dest_url, "SLUICE_DEST_PASSWORD", err)))
-		return rc;
-	sl_dsn_redacted(&dsn, x->dest, sizeof(x->dest));
-	x->db = mysql_init(NULL);
-	if (!x->db)
-		sl_bug("mysql_init failed");
-	mysql_options(x->db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-	mysql_options(x->db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	if (dsn.ssl_ca || dsn.ssl_cert || dsn.ssl_key) {
-		my_bool verify = dsn.ssl_ca ? 1 : 0;
-
-		mysql_ssl_set(x->db, dsn.ssl_key, dsn.ssl_cert, dsn.ssl_ca, NULL, NULL);
-		mysql_options(x->db, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
-	}
-	if (!mysql_real_connect(x->db, dsn.host, dsn.user, dsn.password, NULL, dsn.port,
-				dsn.socket, CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS)) {
-		rc = sl_err_set(err, -SL_EDB, "cannot connect to destination %s: %s", x->dest,
-				mysql_error(x->db));
-		goto out;
-	}
-	x->dest_mariadb = strstr(mysql_get_server_info(x->db), "MariaDB") != NULL;
-	if ((rc = exec(x, "SET NAMES utf8mb4;SET SESSION time_zone='+00:00',sql_mode='"
-		       REP_SESSION_SQL_MODE "',foreign_key_checks=0,autocommit=0;"
-		       "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", err)))
-		goto out;
-	if (mysql_real_query(x->db, "SELECT @@max_allowed_packet", 27) ||
-	    !(res = mysql_store_result(x->db))) {
-		rc = db_error(x, "SELECT @@max_allowed_packet", err);
-		goto out;
-	}
-	if ((row = mysql_fetch_row(res)) && row[0])
-		map = strtoull(row[0], NULL, 10);
-	if (map < 64 << 10)
-		map = 1 << 20;
-	x->stmt_max = (size_t)map - 4096;
-	x->batch_max = x->stmt_max < REP_BATCH_MAX ? x->stmt_max : REP_BATCH_MAX;
-	sl_buf_init(&x->q, x->stmt_max);
-	sl_buf_init(&x->row, x->stmt_max);
-out:
-	if (res)
-		mysql_free_result(res);
-	sl_dsn_release(&dsn);
-	return rc;
-}
+/* ---- start: checkpoint, applied set, table definitions ---- */
 
 static int load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_err *err)
 {
@@ -637,24 +806,25 @@ static int load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_e
 	MYSQL_ROW row;
 	int rc;
 
-	if ((rc = exec(x, rep__sql_checkpoint_ddl, err)))
+	if ((rc = rep__exec(&x->ctl, rep__sql_checkpoint_ddl, err)) ||
+	    (rc = rep__exec(&x->ctl, rep__sql_applied_ddl, err)))
 		goto out;
 	if ((rc = rep__sql_checkpoint_insert(&b, x->consumer, sid)) ||
 	    (rc = sl_buf_adds(&b, ";COMMIT")))
 		goto out;
-	if ((rc = exec(x, sl_buf_cstr(&b), err)))
+	if ((rc = rep__exec(&x->ctl, sl_buf_cstr(&b), err)))
 		goto out;
 	sl_buf_reset(&b);
 	if ((rc = rep__sql_checkpoint_select(&b, x->consumer)))
 		goto out;
-	if (mysql_real_query(x->db, (const char *)b.data, b.len) ||
-	    !(res = mysql_store_result(x->db))) {
-		rc = db_error(x, "reading the checkpoint", err);
+	if (mysql_real_query(x->ctl.db, (const char *)b.data, b.len) ||
+	    !(res = mysql_store_result(x->ctl.db))) {
+		rc = rep__db_error(&x->ctl, "reading the checkpoint", err);
 		goto out;
 	}
 	if (!(row = mysql_fetch_row(res))) {
 		rc = sl_err_set(err, -SL_EDB, "destination %s: checkpoint row of '%s' is missing",
-				x->dest, x->consumer);
+				x->ctl.dest, x->consumer);
 		goto out;
 	}
 	if ((rc = rep__checkpoint_parse(&x->cp, row, mysql_num_fields(res), err)))
@@ -664,15 +834,43 @@ static int load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_e
 				x->consumer);
 		goto out;
 	}
-	x->done = x->cp.cur;
-	x->durable = x->cp.cur;
+	mysql_free_result(res);
+	res = NULL;
+	/* transactions committed after the checkpoint by parallel workers */
+	sl_buf_reset(&b);
+	if ((rc = rep__sql_applied_select(&b, x->consumer)))
+		goto out;
+	if (mysql_real_query(x->ctl.db, (const char *)b.data, b.len) ||
+	    !(res = mysql_store_result(x->ctl.db))) {
+		rc = rep__db_error(&x->ctl, "reading the applied transactions", err);
+		goto out;
+	}
+	x->napplied = 0;
+	x->applied = sl_xcalloc((size_t)mysql_num_rows(res) + 1, sizeof(*x->applied));
+	while ((row = mysql_fetch_row(res))) {
+		struct seg_cursor *c = &x->applied[x->napplied];
+
+		if (!row[0] || !row[1] || !row[2])
+			continue;
+		c->seq = strtoull(row[0], NULL, 10);
+		c->offset = strtoull(row[1], NULL, 10);
+		c->index = (uint32_t)strtoul(row[2], NULL, 10);
+		if (cursor_cmp(c, &x->cp.cur) > 0)
+			x->napplied++;
+	}
+	if (x->napplied)
+		sl_log(SL_INFO, "replay", "%zu transactions after the checkpoint were committed "
+		       "before a restart; they are skipped", x->napplied);
+	x->folded = x->cp.cur;
+	x->lwm.cur = x->cp.cur;
+	snprintf(x->lwm.file, sizeof(x->lwm.file), "%s", x->cp.source_file);
+	x->lwm.offset = x->cp.source_offset;
 	if (x->cp.source_file[0])
 		snprintf(x->last_pos, sizeof(x->last_pos), "%s:%" PRIu64, x->cp.source_file,
 			 x->cp.source_offset);
-	/* End the read-only transaction the SELECT opened. */
 	mysql_free_result(res);
 	res = NULL;
-	rc = exec(x, "COMMIT", err);
+	rc = rep__exec(&x->ctl, "COMMIT", err);	/* end the read-only transaction */
 out:
 	if (res)
 		mysql_free_result(res);
@@ -706,15 +904,6 @@ static int dir_identity(struct rep_ctx *x, uint8_t sid[16], struct sl_err *err)
 	}
 }
 
-static int cursor_le(const struct seg_cursor *a, const struct seg_cursor *b)
-{
-	if (a->seq != b->seq)
-		return a->seq < b->seq;
-	if (a->offset != b->offset)
-		return a->offset < b->offset;
-	return a->index <= b->index;
-}
-
 /*
  * seg_reader_seek_after() skips the TableDefs that precede the checkpoint in
  * its segment, and a segment repeats a definition only before its first use
@@ -724,7 +913,7 @@ static int cursor_le(const struct seg_cursor *a, const struct seg_cursor *b)
 static int prime_tables(struct rep_ctx *x, struct sl_err *err)
 {
 	struct seg_reader *r = NULL;
-	int rc = seg_reader_open_seq(&r, x->o->dir, x->done.seq, err);
+	int rc = seg_reader_open_seq(&r, x->o->dir, x->folded.seq, err);
 
 	if (rc)
 		return sl_err_prefix(err, "reading the table definitions before the checkpoint");
@@ -738,8 +927,7 @@ static int prime_tables(struct rep_ctx *x, struct sl_err *err)
 		if (rec->body_case == SLUICE__RECORD__BODY_TABLE)
 			fmt_tables_put(&x->tables, rec->table);
 		fmt_record_free(rec);
-		if (!cursor_le(&cur, &x->done) || (cur.offset == x->done.offset &&
-						   cur.index == x->done.index))
+		if (cursor_cmp(&cur, &x->folded) >= 0)
 			break;
 	}
 	seg_reader_close(r);
@@ -749,61 +937,131 @@ static int prime_tables(struct rep_ctx *x, struct sl_err *err)
 }
 
 static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const struct seg_cursor *cur,
-			struct sl_err *err)
+			struct seg_cursor *begin, struct sl_err *err)
 {
-	char w[REP_WHERE_LEN];
+	char wh[REP_WHERE_LEN];
 
 	switch (rec->body_case) {
 	case SLUICE__RECORD__BODY_BEGIN:
 		if (x->in_txn)
 			return sl_err_set(err, -SL_ECORRUPT, "transaction begins inside another at %s",
-					  where_str(x, cur, w, sizeof(w)));
-		x->in_txn = 1;
-		snprintf(x->gtid, sizeof(x->gtid), "%s", rec->begin->gtid ? rec->begin->gtid : "");
-		return 0;
+					  where_str(x, cur, wh, sizeof(wh)));
+		*begin = *cur;
+		return begin_txn(x, rec->begin, cur, err);
 	case SLUICE__RECORD__BODY_TABLE:
 		fmt_tables_put(&x->tables, rec->table);
 		return 0;
 	case SLUICE__RECORD__BODY_ROW:
 		if (!x->in_txn)
 			return sl_err_set(err, -SL_ECORRUPT, "row change outside a transaction at %s",
-					  where_str(x, cur, w, sizeof(w)));
+					  where_str(x, cur, wh, sizeof(wh)));
+		if (x->skipping)
+			return 0;
 		x->st->rows++;
 		return apply_row(x, rec->row, cur, err);
 	case SLUICE__RECORD__BODY_COMMIT:
 		if (!x->in_txn)
 			return sl_err_set(err, -SL_ECORRUPT, "commit outside a transaction at %s",
-					  where_str(x, cur, w, sizeof(w)));
-		return apply_commit(x, rec->commit, cur, err);
+					  where_str(x, cur, wh, sizeof(wh)));
+		return commit_txn(x, rec->commit, cur, begin, err);
 	case SLUICE__RECORD__BODY_DDL:
 		if (x->in_txn)
 			return sl_err_set(err, -SL_ECORRUPT, "ddl inside a transaction at %s",
-					  where_str(x, cur, w, sizeof(w)));
+					  where_str(x, cur, wh, sizeof(wh)));
 		return apply_ddl(x, rec->ddl, cur, err);
 	case SLUICE__RECORD__BODY_HEARTBEAT:
 		return 0;
 	default:
 		return sl_err_set(err, -SL_ECORRUPT, "unknown record type %d at %s",
-				  (int)rec->body_case, where_str(x, cur, w, sizeof(w)));
+				  (int)rec->body_case, where_str(x, cur, wh, sizeof(wh)));
 	}
 }
 
 /* The checkpoint in DIR/consumers/ (store/seg.h) is advisory, for retention:
- * it trails the destination's checkpoint. A failure only warns. */
-static void register_consumer(struct rep_ctx *x, uint64_t txn_time)
+ * it trails the destination's checkpoint row. A failure only warns. */
+static void register_consumer(struct rep_ctx *x)
 {
 	struct sl_err e = SL_ERR_INIT;
 
-	if (seg_consumer_update(x->o->dir, x->consumer, &x->durable, txn_time, &e))
+	if (seg_consumer_update(x->o->dir, x->consumer, &x->folded, x->lwm.time, &e))
 		sl_log(SL_WARN, "replay", "cannot register consumer '%s' for retention: %s", x->consumer, e.msg);
+}
+
+/* Everything handed out committed, and the checkpoint row says so. */
+static int settle(struct rep_ctx *x, struct sl_err *err)
+{
+	int rc = wait_all(x, err);
+
+	return rc ? rc : fold(x, NULL, err);
+}
+
+static int run_loop(struct rep_ctx *x, struct sl_err *err)
+{
+	struct seg_reader *r = NULL;
+	struct seg_cursor begin = { 0 }, registered = { 0 };
+	uint64_t registered_ms = 0;
+	int rc;
+
+	if ((rc = seg_reader_open(&r, x->o->dir, err)))
+		goto out;
+	if (x->folded.seq && (rc = seg_reader_seek_after(r, &x->folded, err)))
+		goto out;
+	for (;;) {
+		Sluice__Record *rec = NULL;
+		struct seg_cursor cur;
+
+		if (!x->in_txn && sl_stop_requested)
+			break;
+		rc = seg_reader_next(r, &rec, &cur, err);
+		if (rc < 0)
+			goto out;
+		if (rc == 0) {
+			if (x->in_txn) {
+				/* The reader only delivers whole transactions. */
+				rc = sl_err_set(err, -SL_ECORRUPT, "stream '%s' ends inside a transaction "
+						"(gtid %s)", x->o->dir, x->gtid[0] ? x->gtid : "none");
+				goto out;
+			}
+			/* nothing more for now: everything sent, committed, recorded */
+			if ((rc = settle(x, err)))
+				goto out;
+			if (x->folded.seq && !cursor_eq(&x->folded, &registered)) {
+				register_consumer(x);
+				registered = x->folded;
+				registered_ms = sl_now_ms();
+			}
+			if (!x->o->follow || sl_stop_requested)
+				break;
+			sleep_ms(x->o->poll_ms ? x->o->poll_ms : 20);
+			continue;
+		}
+		rc = apply_record(x, rec, &cur, &begin, err);
+		fmt_record_free(rec);
+		if (rc)
+			goto out;
+		if (!x->in_txn && sl_now_ms() - x->fold_ms >= REP_FOLD_MS) {
+			advance_lwm(x);
+			if ((rc = fold(x, NULL, err)))
+				goto out;
+		}
+		/* Retention: tell DIR how far we are, about once a second. */
+		if (!x->in_txn && x->folded.seq && sl_now_ms() - registered_ms >= 1000) {
+			register_consumer(x);
+			registered = x->folded;
+			registered_ms = sl_now_ms();
+		}
+	}
+	rc = settle(x, err);
+out:
+	seg_reader_close(r);
+	return rc;
 }
 
 int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 {
 	struct rep_ctx x = { 0 };
-	struct seg_reader *r = NULL;
 	uint8_t sid[16];
-	uint64_t t0 = sl_now_ms(), rows0, registered_ms = 0, txn_time = 0;
+	uint64_t t0 = sl_now_ms(), rows0;
 	double secs;
 	int rc;
 
@@ -811,10 +1069,19 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	x.o = o;
 	x.st = st;
 	x.consumer = o->consumer && o->consumer[0] ? o->consumer : "default";
+	x.nworkers = o->workers ? o->workers : REP_DEFAULT_WORKERS;
+	x.next_tno = x.ring_lo = 1;
+	x.fold_ms = sl_now_ms();
 	snprintf(x.last_pos, sizeof(x.last_pos), "(start)");
 	fmt_tables_init(&x.tables);
-	if ((rc = connect_dest(&x, err)))
+	rep__deps_init(&x.deps, REP_DEP_BITS);
+	x.ring = sl_xcalloc(REP_RING, sizeof(*x.ring));
+	sl_buf_init(&x.row, 1);
+	sl_buf_init(&x.shape, 1 << 16);
+	if ((rc = rep__conn_open(&x.ctl, o->dest_url, err)))
 		goto out;
+	sl_buf_release(&x.row);
+	sl_buf_init(&x.row, x.ctl.stmt_max);
 	rc = dir_identity(&x, sid, err);
 	if (rc == -ENOENT) {
 		sl_log(SL_INFO, "replay", "'%s' holds no segment yet: nothing to apply", o->dir);
@@ -823,68 +1090,52 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	}
 	if (rc || (rc = load_checkpoint(&x, sid, err)))
 		goto out;
-	if (x.done.seq && (rc = prime_tables(&x, err)))
+	if (x.folded.seq && (rc = prime_tables(&x, err)))
 		goto out;
-	if ((rc = seg_reader_open(&r, o->dir, err)))
-		goto out;
-	if (x.done.seq && (rc = seg_reader_seek_after(r, &x.done, err)))
+	if ((rc = rep__pool_start(&x.pool, x.nworkers, o->dest_url, err)))
 		goto out;
 	rows0 = st->rows;
-	for (;;) {
-		Sluice__Record *rec = NULL;
-		struct seg_cursor cur;
-
-		if (!x.in_txn && sl_stop_requested)
-			break;
-		rc = seg_reader_next(r, &rec, &cur, err);
-		if (rc < 0)
-			goto out;
-		if (rc == 0) {
-			if (x.in_txn) {
-				/* The reader only delivers whole transactions. */
-				rc = sl_err_set(err, -SL_ECORRUPT, "stream '%s' ends inside a transaction "
-						"(gtid %s)", o->dir, x.gtid[0] ? x.gtid : "none");
-				goto out;
-			}
-			/* nothing more for now: send what is queued */
-			if ((rc = run_q(&x, err)))
-				goto out;
-			if (!o->follow || sl_stop_requested)
-				break;
-			sleep_ms(o->poll_ms ? o->poll_ms : 20);
-			continue;
-		}
-		if (rec->body_case == SLUICE__RECORD__BODY_COMMIT)
-			txn_time = rec->commit->time;
-		else if (rec->body_case == SLUICE__RECORD__BODY_DDL)
-			txn_time = rec->ddl->time;
-		rc = apply_record(&x, rec, &cur, err);
-		fmt_record_free(rec);
-		if (rc)
-			goto out;
-		/* Retention: tell DIR how far we are, after the commit, about once a second. */
-		if (!x.in_txn && x.durable.seq && sl_now_ms() - registered_ms >= 1000) {
-			register_consumer(&x, txn_time);
-			registered_ms = sl_now_ms();
-		}
-	}
-	rc = 0;
+	if ((rc = run_loop(&x, err)))
+		goto out;
 	*err = (struct sl_err)SL_ERR_INIT;
 	secs = (double)(sl_now_ms() - t0) / 1000.0;
 	sl_log(SL_INFO, "replay", "applied %" PRIu64 " transactions, %" PRIu64 " rows, %" PRIu64
-	       " ddls in %.2f s (%.0f rows/s)", st->transactions, st->rows, st->ddls, secs,
-	       secs > 0 ? (double)(st->rows - rows0) / secs : 0.0);
+	       " ddls in %.2f s (%.0f rows/s, %u workers)", st->transactions, st->rows, st->ddls,
+	       secs, secs > 0 ? (double)(st->rows - rows0) / secs : 0.0, x.nworkers);
 out:
-	if (rc && x.db && x.in_txn)
-		rollback(&x);
-	if (x.durable.seq)
-		register_consumer(&x, txn_time);
-	seg_reader_close(r);
-	if (x.db)
-		mysql_close(x.db);
+	if (x.pool.w) {
+		/* let the workers finish what they hold; on an error, commit what
+		 * committed and record it, so a restart repeats nothing */
+		struct sl_err e2 = SL_ERR_INIT;
+
+		if (rc) {
+			x.cur = NULL;
+			x.in_txn = 0;
+			pthread_mutex_lock(&x.pool.mu);
+			for (;;) {
+				int busy = 0;
+
+				for (unsigned i = 0; i < x.pool.n; i++)
+					busy |= x.pool.w[i].state == W_BUSY;
+				if (!busy)
+					break;
+				pthread_cond_wait(&x.pool.cv, &x.pool.mu);
+			}
+			pthread_mutex_unlock(&x.pool.mu);
+			advance_lwm(&x);
+			if (x.ctl.db && fold(&x, NULL, &e2))
+				sl_log(SL_WARN, "replay", "%s", e2.msg);
+		}
+		rep__pool_stop(&x.pool);
+	}
+	if (x.folded.seq && x.ctl.db)
+		register_consumer(&x);
+	rep__conn_close(&x.ctl);
 	fmt_tables_release(&x.tables);
-	sl_buf_release(&x.q);
+	rep__deps_release(&x.deps);
 	sl_buf_release(&x.row);
-	free(x.parts);
+	sl_buf_release(&x.shape);
+	free(x.ring);
+	free(x.applied);
 	return rc;
 }

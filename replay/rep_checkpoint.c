@@ -160,3 +160,44 @@ int rep__checkpoint_parse(struct rep_checkpoint *cp, char **row, unsigned nfield
 bad:
 	return sl_err_set(err, -SL_ECORRUPT, "destination table `sluice`.`checkpoint` has a malformed row");
 }
+
+const char rep__sql_applied_ddl[] =
+	"CREATE TABLE IF NOT EXISTS `sluice`.`applied` ("
+	"`consumer` VARCHAR(64) NOT NULL,"
+	"`seq` BIGINT UNSIGNED NOT NULL,"
+	"`frame_offset` BIGINT UNSIGNED NOT NULL,"
+	"`record_index` INT UNSIGNED NOT NULL,"
+	"PRIMARY KEY (`consumer`,`seq`,`frame_offset`,`record_index`)) ENGINE=InnoDB";
+
+int rep__sql_applied_insert(struct sl_buf *out, const char *consumer, const struct seg_cursor *begin)
+{
+	int rc;
+
+	if ((rc = sl_buf_adds(out, "INSERT INTO `sluice`.`applied` VALUES (")) ||
+	    (rc = add_str(out, consumer)))
+		return rc;
+	return sl_buf_addf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ")", begin->seq, begin->offset,
+			   begin->index);
+}
+
+int rep__sql_applied_delete(struct sl_buf *out, const char *consumer, const struct seg_cursor *upto)
+{
+	int rc;
+
+	if ((rc = sl_buf_adds(out, "DELETE FROM `sluice`.`applied`")) ||
+	    (rc = where_consumer(out, consumer)))
+		return rc;
+	/* spelled out rather than a row comparison, so the range uses the key */
+	return sl_buf_addf(out, " AND (`seq`<%" PRIu64 " OR (`seq`=%" PRIu64 " AND (`frame_offset`<%"
+			   PRIu64 " OR (`frame_offset`=%" PRIu64 " AND `record_index`<=%" PRIu32 "))))",
+			   upto->seq, upto->seq, upto->offset, upto->offset, upto->index);
+}
+
+int rep__sql_applied_select(struct sl_buf *out, const char *consumer)
+{
+	int rc = sl_buf_adds(out, "SELECT `seq`,`frame_offset`,`record_index` FROM `sluice`.`applied`");
+
+	if (!rc)
+		rc = where_consumer(out, consumer);
+	return rc ? rc : sl_buf_adds(out, " ORDER BY `seq`,`frame_offset`,`record_index`");
+}

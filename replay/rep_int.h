@@ -1,13 +1,17 @@
 /*
  * rep_int.h - shared by the .c files of replay/ only: SQL text generation (rep_sql.c),
- *             the checkpoint table (rep_checkpoint.c) and the applier
+ *             the checkpoint tables (rep_checkpoint.c), one destination
+ *             connection and its worker thread (rep_worker.c), conflict
+ *             tracking between transactions (rep_deps.c) and the
+ *             coordinator that reads DIR and hands out transactions
  *             (rep_apply.c).
  *
  * The SQL builders append to a struct sl_buf and never talk to a server, so
  * tests/unit/test_replay.c checks them without a database. They return 0 or
  * a negative code (-SL_ETOOBIG when the buffer's limit is hit, -SL_EFORMAT
  * for a value that cannot be rendered, -SL_EINVAL_ARG for a row that does
- * not match its TableDef).
+ * not match its TableDef, -SL_ECONFIG for a partial image that cannot
+ * make its statement: see below).
  *
  * Statement shapes (identifiers always quoted, values from fmt_value_sql()):
  *   INSERT INTO `db`.`t` (`a`,`b`) VALUES (1,2),(3,4)
@@ -23,6 +27,7 @@
 #ifndef REP_INT_H
 #define REP_INT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,12 +35,45 @@
 #include "seg.h"
 #include "sl.h"
 
+typedef struct st_mysql MYSQL;
+
 /* `db`.`table` */
 int rep__sql_table(struct sl_buf *out, const Sluice__TableDef *td);
-/* "INSERT INTO `db`.`t` (`a`,`b`) VALUES " */
+/*
+ * Partial row images (binlog_row_image=MINIMAL/NOBLOB at the source; a
+ * column missing from an image is a Value of kind ABSENT, formats/fmt.h):
+ *   INSERT  names only the after image's present columns (the destination
+ *           gives the others their defaults);
+ *   UPDATE  SETs only the after image's present columns (none present:
+ *           `k`=`k`, a no-op that still matches its row) and finds the row
+ *           by the PK, every key column of which must be in the before
+ *           image, or, without a PK, by the before image's present columns;
+ *   DELETE  likewise finds the row by the PK or the present columns.
+ * A before image that lacks a key column, or (no PK) has no column at all,
+ * cannot name its row: the builders return -SL_ECONFIG, and
+ * rep__row_missing_key() says which column for the message.
+ * FULL images give exactly the statements above.
+ *
+ * Batching INSERTs: every row of one INSERT ... VALUES must have the same
+ * present columns as the head it was opened with. The caller keeps the
+ * shape (rep__row_shape()) of the open batch next to its table ref and
+ * closes the batch before a row whose shape differs, opening the next one
+ * with rep__sql_insert_head_row() for that row. Batched DELETEs by PK need
+ * no such care: every key tuple has the same columns, or fails.
+ */
+/* "INSERT INTO `db`.`t` (`a`,`b`) VALUES " naming the columns present in
+ * row, in TableDef order (row NULL: every column). */
+int rep__sql_insert_head_row(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *row);
+/* The same for every column: only for rows that are FULL (fmt_row_full()). */
 int rep__sql_insert_head(struct sl_buf *out, const Sluice__TableDef *td);
-/* "(1,2)": every column of row, in TableDef order. */
+/* "(1,2)": the columns present in row, in TableDef order (all for a FULL image). */
 int rep__sql_row_tuple(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *row);
+/* Append the present-column set of row: nothing for a FULL image, else a
+ * bitmap of (n_columns + 7) / 8 bytes (bit i set: column i present). Two
+ * rows may share an INSERT batch when their shapes are byte-equal. */
+int rep__row_shape(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *row);
+/* The index of the first primary key column absent from before, or -1. */
+int rep__row_missing_key(const Sluice__TableDef *td, const Sluice__Row *before);
 /* The whole UPDATE statement for one row change (before and after images). */
 int rep__sql_update(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *before,
 		    const Sluice__Row *after);
@@ -43,7 +81,8 @@ int rep__sql_update(struct sl_buf *out, const Sluice__TableDef *td, const Sluice
 int rep__sql_delete_one(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *before);
 /* Batched DELETE by primary key: head "DELETE FROM `t` WHERE (`a`,`b`) IN (",
  * then one key per row ("(1,2)" or "1" for a one-column key) joined by ',',
- * then ")". Only for tables with a primary key. */
+ * then ")". Only for tables with a primary key; -SL_ECONFIG when row lacks
+ * a key column. */
 int rep__sql_delete_in_head(struct sl_buf *out, const Sluice__TableDef *td);
 int rep__sql_pk_tuple(struct sl_buf *out, const Sluice__TableDef *td, const Sluice__Row *row);
 
@@ -81,6 +120,18 @@ extern const char rep__sql_checkpoint_ddl[];
 int rep__sql_checkpoint_update(struct sl_buf *out, const char *consumer,
 			       const struct seg_cursor *prev, const struct seg_cursor *cur,
 			       const Sluice__Position *pos, const struct seg_cursor *pending);
+/* `sluice`.`applied`: one row per transaction committed after the
+ * checkpoint row's cursor, keyed by the cursor of its TxnBegin record and
+ * inserted in that transaction. Parallel workers commit out of order; the
+ * checkpoint row is the low-water mark below which everything committed,
+ * and rep__sql_applied_fold() moves it and deletes the rows it covers. */
+extern const char rep__sql_applied_ddl[];
+/* "INSERT INTO `sluice`.`applied` VALUES (consumer, seq, offset, index)" */
+int rep__sql_applied_insert(struct sl_buf *out, const char *consumer, const struct seg_cursor *begin);
+/* "DELETE FROM `sluice`.`applied` WHERE consumer=.. AND cursor <= upto" */
+int rep__sql_applied_delete(struct sl_buf *out, const char *consumer, const struct seg_cursor *upto);
+/* "SELECT seq,frame_offset,record_index FROM `sluice`.`applied` WHERE consumer=.. ORDER BY ..." */
+int rep__sql_applied_select(struct sl_buf *out, const char *consumer);
 /* "INSERT IGNORE INTO ... VALUES (consumer, stream_id, 0, 0, 0, ...)" */
 int rep__sql_checkpoint_insert(struct sl_buf *out, const char *consumer,
 			       const uint8_t stream_id[16]);
@@ -90,5 +141,143 @@ int rep__sql_checkpoint_select(struct sl_buf *out, const char *consumer);
  * NULL for SQL NULL). -SL_ECORRUPT when a field does not parse. */
 int rep__checkpoint_parse(struct rep_checkpoint *cp, char **row, unsigned nfields,
 			  struct sl_err *err);
+
+/* ---- one destination connection and its query (rep_worker.c) ---- */
+
+enum rep_kind { K_INSERT = 1, K_UPDATE, K_DELETE, K_GUARD, K_CHECKPOINT, K_COMMIT, K_OTHER };
+
+/* One statement of the multi-statement query q. */
+struct rep_part {
+	size_t off, len;		/* its text in q */
+	enum rep_kind kind;
+	uint32_t ref;			/* table_ref for row statements */
+	uint32_t txn;			/* index in the worker's txns[] */
+	int first;			/* the first statement of its transaction in q */
+	int64_t expect;			/* affected rows it must report; -1: any */
+	struct seg_cursor cur;		/* the first row record it applies */
+};
+
+/* What error messages say about a transaction in q. */
+struct rep_txn_meta {
+	uint64_t tno;
+	char gtid[128];
+	char after[300];		/* source position of the commit before it */
+};
+
+/* Why a query failed, kept raw by the worker thread; the coordinator turns
+ * it into the message (it alone reads the table definitions). */
+struct rep_fail {
+	size_t part;			/* statement index; SIZE_MAX: the query as a whole */
+	int count;			/* 1: affected rows were aff, not the part's expect */
+	uint64_t aff;
+	unsigned errnum;
+	char msg[512];
+};
+
+enum rep_wstate { W_IDLE, W_BUSY, W_FAILED };
+
+/*
+ * A connection with its query under construction. The coordinator builds q
+ * while the worker is W_IDLE; W_BUSY hands q to the worker's thread, which
+ * sends it, checks every result, and goes back to W_IDLE (q empty, done_tno
+ * raised) or W_FAILED (q kept, fail set, the open transaction rolled back).
+ * A deadlock or lock wait timeout is retried from the start of the
+ * transaction it hit, when that start is in q. The control connection
+ * (DDL, checkpoint) has no thread: the coordinator calls rep__run_q().
+ */
+struct rep_worker {
+	int id;				/* 0: control connection */
+	MYSQL *db;
+	struct rep_pool *pool;
+	pthread_t thread;
+	int has_thread;
+	char dest[256];			/* redacted DSN */
+	int dest_mariadb;
+	size_t stmt_max;		/* one query must stay below max_allowed_packet */
+	size_t batch_max;		/* flush threshold */
+
+	struct sl_buf q;
+	struct rep_part *parts;
+	size_t nparts, capparts;
+	struct rep_txn_meta *txns;
+	size_t ntxns, captxns;
+	enum rep_kind open_kind;	/* K_INSERT or K_DELETE (batched by PK), 0: none */
+	uint32_t open_ref;
+	int64_t open_rows;
+	struct sl_buf open_shape;	/* rep__row_shape() of the open INSERT's rows */
+	int next_first;			/* the next part starts a transaction */
+	unsigned queued_txns;		/* complete transactions in q */
+	uint64_t q_tno;			/* highest tno whose COMMIT is in q */
+	int txn_open;			/* a transaction has statements but no COMMIT sent */
+
+	/* under pool->mu */
+	enum rep_wstate state;
+	uint64_t done_tno;		/* every transaction of this worker up to it committed */
+	struct rep_fail fail;
+};
+
+struct rep_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;		/* any state change */
+	int quit;
+	unsigned n;
+	struct rep_worker *w;		/* n workers, ids 1..n */
+};
+
+/* Connect w to url (session: utf8mb4, UTC, sql_mode, autocommit=0, READ
+ * COMMITTED, foreign_key_checks=0). Password from SLUICE_DEST_PASSWORD. */
+int rep__conn_open(struct rep_worker *w, const char *url, struct sl_err *err);
+void rep__conn_close(struct rep_worker *w);
+/* Run sql (maybe several statements), discarding results. */
+int rep__exec(struct rep_worker *w, const char *sql, struct sl_err *err);
+/* Drain pending results, then ROLLBACK (failures only logged). */
+void rep__rollback(struct rep_worker *w);
+/* "destination DSN: what: error (errno)" */
+int rep__db_error(struct rep_worker *w, const char *what, struct sl_err *err);
+
+/* Building q. part_new starts a statement (a ';' separator first). */
+struct rep_part *rep__part_new(struct rep_worker *w, enum rep_kind kind, uint32_t ref,
+			       const struct seg_cursor *cur);
+void rep__part_end(struct rep_worker *w, struct rep_part *p);
+int rep__add_stmt(struct rep_worker *w, enum rep_kind kind, uint32_t ref,
+		  const struct seg_cursor *cur, const void *sql, size_t len, int64_t expect);
+/* "SET @sluice_rc=~0+(ROW_COUNT()<>n)": fails unless the statement before matched n rows. */
+int rep__add_guard(struct rep_worker *w, const struct seg_cursor *cur, int64_t n);
+/* Close the open batched statement (INSERT ... VALUES / DELETE ... IN). */
+int rep__close_open(struct rep_worker *w);
+/* Start the meta of a new transaction in q (parts added next belong to it). */
+void rep__txn_meta(struct rep_worker *w, uint64_t tno, const char *gtid, const char *after);
+/* Send q and check it (see struct rep_worker). 0, or -SL_EAPPLY with w->fail set. */
+int rep__run_q(struct rep_worker *w);
+/* Forget q (after success or after the failure was reported). */
+void rep__q_reset(struct rep_worker *w);
+
+/* Threads: start one per worker (ids 1..n), stop and join them all. */
+int rep__pool_start(struct rep_pool *p, unsigned n, const char *url, struct sl_err *err);
+void rep__pool_stop(struct rep_pool *p);
+
+/* ---- conflicts between transactions (rep_deps.c) ---- */
+
+/*
+ * A fixed table of slots, each holding the tno of the newest transaction
+ * that touched any key hashing to it (a key: table name plus primary key
+ * values, or the table name alone for tables whose rows cannot be told
+ * apart safely). Collisions only add waits, never lose one.
+ */
+struct rep_deps {
+	uint64_t *slot;
+	size_t mask;
+	uint8_t *table_mode;		/* by table_ref: 0 unknown, 1 row keys, 2 table key */
+	size_t ntable_mode;
+};
+void rep__deps_init(struct rep_deps *d, unsigned bits);
+void rep__deps_release(struct rep_deps *d);
+/* Forget per-table modes (after DDL). */
+void rep__deps_reset_tables(struct rep_deps *d);
+/* The key hash of row (a before or after image) of td; mode as above. A key
+ * column absent from row is taken from fallback (an update's before image);
+ * 0 when a key column is in neither. row NULL or mode 2: the table key. */
+uint64_t rep__deps_key(const Sluice__TableDef *td, const Sluice__Row *row,
+		       const Sluice__Row *fallback, int mode);
 
 #endif

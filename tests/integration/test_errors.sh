@@ -213,8 +213,10 @@ case_corrupt_last_frame() {
 }
 
 # A destination that rejects a statement: exit 2, the failing transaction and
-# everything after it not applied, checkpoint unmoved; after the fix a rerun
-# applies the rest exactly.
+# (with --workers 1, the source's commit order) everything after it not
+# applied, checkpoint unmoved; after the fix a rerun applies the rest exactly.
+# With parallel workers, independent later transactions may commit, but the
+# checkpoint row stays before the failed one and a rerun repeats nothing.
 case_dest_rejects() {
 	local dir=$WORK/stream before after
 	src_sql -e "CREATE DATABASE er;
@@ -237,7 +239,7 @@ case_dest_rejects() {
 		INSERT INTO er.nopk VALUES (2, 'later txn');"
 	must_sluice rej_cap2 capture --source "$SRC_URL" --dir "$dir"
 	before=$(checkpoint_dump)
-	expect_error rej_dup 'duplicate|1062|PRIMARY' replay --dir "$dir" --dest "$DST_URL"
+	expect_error rej_dup 'duplicate|1062|PRIMARY' replay --dir "$dir" --dest "$DST_URL" --workers 1
 	after=$(checkpoint_dump)
 	[[ "$before" == "$after" ]] || fail "reject case: the checkpoint moved past a failed transaction"
 	[[ "$(dst_sql -N -B -e "SELECT COUNT(*) FROM er.nopk")" == "0" ]] ||
@@ -254,7 +256,7 @@ case_dest_rejects() {
 	must_sluice rej_cap3 capture --source "$SRC_URL" --dir "$dir"
 	before=$(checkpoint_dump)
 	expect_error rej_missing "doesn't exist|does not exist|1146|unknown table|t2" \
-		replay --dir "$dir" --dest "$DST_URL"
+		replay --dir "$dir" --dest "$DST_URL" --workers 1
 	after=$(checkpoint_dump)
 	[[ "$before" == "$after" ]] || fail "reject case: the checkpoint moved past a missing table"
 	[[ -z "$(dst_sql -N -B -e "SELECT id FROM er.t WHERE id = 7")" ]] ||
@@ -264,6 +266,31 @@ case_dest_rejects() {
 	compare_all || fail "reject case: not exact after recreating the table"
 	must_sluice rej_rep4 replay --dir "$dir" --dest "$DST_URL"
 	compare_all || fail "reject case: a repeated replay changed the destination"
+
+	log "missing table, parallel workers"
+	local mark
+	dst_sql -e "RENAME TABLE er.t2 TO er.t2_away"
+	src_sql -e "INSERT INTO er.t VALUES (8, 'before');
+		INSERT INTO er.t2 VALUES (2, 'to missing');
+		INSERT INTO er.t VALUES (9, 'after'), (10, 'after');
+		UPDATE er.t SET v = 'later' WHERE id = 8;
+		INSERT INTO er.t2 VALUES (3, 'to missing');
+		INSERT INTO er.t VALUES (11, 'after')"
+	must_sluice rej_cap4 capture --source "$SRC_URL" --dir "$dir"
+	mark=$(dst_sql -N -B -e "SELECT seq, frame_offset, record_index FROM sluice.checkpoint")
+	expect_error rej_missing_par "doesn't exist|does not exist|1146|unknown table|t2" \
+		replay --dir "$dir" --dest "$DST_URL" --workers 4
+	[[ "$(dst_sql -N -B -e "SELECT id FROM er.t WHERE id = 8")" == "8" ]] ||
+		fail "reject case (parallel): the transaction before the failed one was not applied"
+	[[ "$(dst_sql -N -B -e "SELECT seq, frame_offset, record_index FROM sluice.checkpoint")" != "$mark" ]] ||
+		fail "reject case (parallel): the checkpoint did not move over the committed transaction"
+	dst_sql -e "RENAME TABLE er.t2_away TO er.t2"
+	must_sluice rej_rep5 replay --dir "$dir" --dest "$DST_URL" --workers 4
+	compare_all || fail "reject case (parallel): not exact after recreating the table"
+	[[ "$(dst_sql -N -B -e "SELECT COUNT(*) FROM sluice.applied")" == "0" ]] ||
+		fail "reject case (parallel): applied rows left behind the checkpoint"
+	must_sluice rej_rep6 replay --dir "$dir" --dest "$DST_URL" --workers 4
+	compare_all || fail "reject case (parallel): a repeated replay changed the destination"
 }
 
 # The password is never in sluice's argv (it comes from the environment) and

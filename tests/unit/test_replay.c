@@ -103,8 +103,18 @@ static void test_replay__update_by_pk(void)
 	CU_ASSERT(buf_is(&b, "UPDATE `d`.`t` SET `id`=2,`na``me`=_latin1 X'79',`f`=2 WHERE `id`=1"));
 	table(&td, 2);
 	CU_ASSERT_EQUAL(rep__sql_update(&b, &td, row(&before, 1, "x", 1.0f), row(&after, 1, "x", 3.0f)), 0);
-	CU_ASSERT(buf_is(&b, "UPDATE `d`.`t` SET `id`=1,`na``me`=_latin1 X'78',`f`=3 "
-			 "WHERE `id`=1 AND `na``me`=_latin1 X'78'"));
+	/* only the changed columns are set */
+	CU_ASSERT(buf_is(&b, "UPDATE `d`.`t` SET `f`=3 WHERE `id`=1 AND `na``me`=_latin1 X'78'"));
+	/* nothing changed: a no-op assignment still matches the row */
+	CU_ASSERT_EQUAL(rep__sql_update(&b, &td, row(&before, 1, "x", 1.0f), row(&after, 1, "x", 1.0f)), 0);
+	CU_ASSERT(buf_is(&b, "UPDATE `d`.`t` SET `id`=`id` WHERE `id`=1 AND `na``me`=_latin1 X'78'"));
+	/* a DATETIME/TIMESTAMP column is always set (ON UPDATE CURRENT_TIMESTAMP) */
+	uint32_t type = td.columns[2]->type;
+
+	td.columns[2]->type = 18;
+	CU_ASSERT_EQUAL(rep__sql_update(&b, &td, row(&before, 1, "x", 1.0f), row(&after, 1, "y", 1.0f)), 0);
+	CU_ASSERT(buf_is(&b, "UPDATE `d`.`t` SET `na``me`=_latin1 X'79',`f`=1 WHERE `id`=1 AND `na``me`=_latin1 X'78'"));
+	td.columns[2]->type = type;
 	sl_buf_release(&b);
 }
 
@@ -117,7 +127,7 @@ static void test_replay__no_pk_uses_null_safe_compare_and_limit(void)
 	table(&td, 0);
 	CU_ASSERT_EQUAL(rep__sql_update(&b, &td, row(&before, 1, NULL, 0.1f), row(&after, 1, "z", 0.1f)), 0);
 	/* FLOAT compares with the exact double of the float, not its 9-digit form */
-	CU_ASSERT(buf_is(&b, "UPDATE `d`.`t` SET `id`=1,`na``me`=_latin1 X'7A',`f`=0.100000001 "
+	CU_ASSERT(buf_is(&b, "UPDATE `d`.`t` SET `na``me`=_latin1 X'7A' "
 			 "WHERE `id`<=>1 AND `na``me`<=>NULL AND `f`<=>0.10000000149011612 LIMIT 1"));
 	CU_ASSERT_EQUAL(rep__sql_delete_one(&b, &td, row(&before, 5, "", 0)), 0);
 	CU_ASSERT(buf_is(&b, "DELETE FROM `d`.`t` WHERE `id`<=>5 AND `na``me`<=>_latin1 '' "
@@ -153,6 +163,113 @@ static void test_replay__delete_batched_by_pk(void)
 	CU_ASSERT_EQUAL(rep__sql_update(&b, &td, &a.row, &a.row), -SL_EINVAL_ARG);
 	pk2[1] = 1;
 	sl_buf_release(&b);
+}
+
+/* Mark columns of r absent from its image (a partial row image: MINIMAL). */
+static Sluice__Row *absent(struct row3 *r, int c0, int c1)
+{
+	r->v[c0].kind = SLUICE__VALUE__KIND__ABSENT;
+	if (c1 >= 0)
+		r->v[c1].kind = SLUICE__VALUE__KIND__ABSENT;
+	return &r->row;
+}
+
+/* row() with columns c0 and c1 (-1: none) absent. */
+static Sluice__Row *prow(struct row3 *r, int64_t id, const char *name, float f, int c0, int c1)
+{
+	row(r, id, name, f);
+	return absent(r, c0, c1);
+}
+
+static void test_replay__partial_images(void)
+{
+	Sluice__TableDef td;
+	struct row3 a, c;
+	struct sl_buf b = SL_BUF_INIT(1 << 20), s1 = SL_BUF_INIT(64), s2 = SL_BUF_INIT(64);
+
+	table(&td, 1);
+	/* INSERT: only the present columns, head and tuple alike */
+	CU_ASSERT_EQUAL(rep__sql_insert_head_row(&b, &td, prow(&a, 1, "x", 0, 2, -1)), 0);
+	CU_ASSERT_EQUAL(rep__sql_row_tuple(&b, &td, &a.row), 0);
+	CU_ASSERT(buf_is(&b, "INSERT INTO `d`.`t` (`id`,`na``me`) VALUES (1,_latin1 X'78')"));
+	/* ... an absent column is not NULL: a NULL one is named */
+	CU_ASSERT_EQUAL(rep__sql_insert_head_row(&b, &td, prow(&a, 1, NULL, 0, 2, -1)), 0);
+	CU_ASSERT_EQUAL(rep__sql_row_tuple(&b, &td, &a.row), 0);
+	CU_ASSERT(buf_is(&b, "INSERT INTO `d`.`t` (`id`,`na``me`) VALUES (1,NULL)"));
+	/* ... a FULL row (or none given) names every column */
+	CU_ASSERT_EQUAL(rep__sql_insert_head_row(&b, &td, row(&a, 1, "x", 0)), 0);
+	CU_ASSERT(buf_is(&b, "INSERT INTO `d`.`t` (`id`,`na``me`,`f`) VALUES "));
+	CU_ASSERT_EQUAL(rep__sql_insert_head_row(&b, &td, NULL), 0);
+	CU_ASSERT(buf_is(&b, "INSERT INTO `d`.`t` (`id`,`na``me`,`f`) VALUES "));
+	/* ... and no column at all is still a valid INSERT */
+	row(&a, 1, "x", 0);
+	absent(&a, 0, 1);
+	absent(&a, 2, -1);
+	CU_ASSERT_EQUAL(rep__sql_insert_head_row(&b, &td, &a.row), 0);
+	CU_ASSERT_EQUAL(rep__sql_row_tuple(&b, &td, &a.row), 0);
+	CU_ASSERT(buf_is(&b, "INSERT INTO `d`.`t` () VALUES ()"));
+
+	/* shapes: empty for FULL rows, a bitmap otherwise; equal shapes batch */
+	CU_ASSERT_EQUAL(rep__row_shape(&s1, &td, row(&a, 1, "x", 0)), 0);
+	CU_ASSERT_EQUAL(s1.len, 0);
+	CU_ASSERT_EQUAL(rep__row_shape(&s1, &td, prow(&a, 1, "x", 0, 1, -1)), 0);
+	CU_ASSERT_EQUAL(s1.len, 1);
+	CU_ASSERT_EQUAL(s1.data[0], 0x05);
+	CU_ASSERT_EQUAL(rep__row_shape(&s2, &td, prow(&c, 9, NULL, 2, 1, -1)), 0);
+	CU_ASSERT(s1.len == s2.len && memcmp(s1.data, s2.data, s1.len) == 0);
+	sl_buf_reset(&s2);
+	CU_ASSERT_EQUAL(rep__row_shape(&s2, &td, prow(&c, 9, NULL, 2, 2, -1)), 0);
+	CU_ASSERT(memcmp(s1.data, s2.data, s1.len) != 0);
+
+	/* UPDATE (MINIMAL): SET the after image's present columns, WHERE the key */
+	CU_ASSERT_EQUAL(rep__sql_update(&b, &td, prow(&a, 1, NULL, 0, 1, 2),
+					prow(&c, 1, NULL, 2.5f, 0, 1)), 0);
+	CU_ASSERT(buf_is(&b, "UPDATE `d`.`t` SET `f`=2.5 WHERE `id`=1"));
+	/* ... NOBLOB-like: the before image has more than the key: still the key */
+	CU_ASSERT_EQUAL(rep__sql_update(&b, &td, prow(&a, 1, "x", 0, 2, -1),
+					prow(&c, 2, "y", 0, 2, -1)), 0);
+	CU_ASSERT(buf_is(&b, "UPDATE `d`.`t` SET `id`=2,`na``me`=_latin1 X'79' WHERE `id`=1"));
+	/* ... an empty after image: a no-op that still matches its row */
+	row(&c, 1, "x", 0);
+	absent(&c, 0, 1);
+	absent(&c, 2, -1);
+	CU_ASSERT_EQUAL(rep__sql_update(&b, &td, prow(&a, 7, NULL, 0, 1, 2), &c.row), 0);
+	CU_ASSERT(buf_is(&b, "UPDATE `d`.`t` SET `id`=`id` WHERE `id`=7"));
+	/* ... a before image without its key column cannot name the row */
+	CU_ASSERT_EQUAL(rep__row_missing_key(&td, prow(&a, 1, "x", 0, 0, -1)), 0);
+	CU_ASSERT_EQUAL(rep__sql_update(&b, &td, &a.row, row(&c, 1, "y", 0)), -SL_ECONFIG);
+	sl_buf_reset(&b);
+	CU_ASSERT_EQUAL(rep__sql_pk_tuple(&b, &td, &a.row), -SL_ECONFIG);
+	CU_ASSERT_EQUAL(rep__sql_delete_one(&b, &td, &a.row), -SL_ECONFIG);
+	sl_buf_reset(&b);
+	CU_ASSERT_EQUAL(rep__row_missing_key(&td, row(&a, 1, "x", 0)), -1);
+	table(&td, 2);
+	CU_ASSERT_EQUAL(rep__row_missing_key(&td, prow(&a, 1, "x", 0, 1, -1)), 1);
+
+	/* DELETE by key: the key tuple of a MINIMAL before image */
+	table(&td, 1);
+	CU_ASSERT_EQUAL(rep__sql_pk_tuple(&b, &td, prow(&a, 4, NULL, 0, 1, 2)), 0);
+	CU_ASSERT(buf_is(&b, "4"));
+
+	/* no primary key: match the before image's present columns */
+	table(&td, 0);
+	CU_ASSERT_EQUAL(rep__sql_delete_one(&b, &td, prow(&a, 4, NULL, 0.5f, 0, -1)), 0);
+	CU_ASSERT(buf_is(&b, "DELETE FROM `d`.`t` WHERE `na``me`<=>NULL AND `f`<=>0.5 LIMIT 1"));
+	CU_ASSERT_EQUAL(rep__sql_update(&b, &td, prow(&a, 4, "x", 0, 2, -1),
+					prow(&c, 5, NULL, 0, 1, 2)), 0);
+	CU_ASSERT(buf_is(&b, "UPDATE `d`.`t` SET `id`=5 WHERE `id`<=>4 AND `na``me`<=>_latin1 X'78' LIMIT 1"));
+	row(&a, 1, "x", 0);
+	absent(&a, 0, 1);
+	absent(&a, 2, -1);
+	CU_ASSERT_EQUAL(rep__sql_delete_one(&b, &td, &a.row), -SL_ECONFIG);
+	sl_buf_reset(&b);
+
+	/* an absent value has no literal: the value renderers refuse it */
+	CU_ASSERT_EQUAL(fmt_value_sql(&a.v[0], td.columns[0], &b), -SL_EINVAL_ARG);
+	CU_ASSERT_EQUAL(b.len, 0);
+	sl_buf_release(&b);
+	sl_buf_release(&s1);
+	sl_buf_release(&s2);
 }
 
 static void test_replay__statement_respects_buffer_limit(void)
@@ -297,6 +414,7 @@ int main(void)
 	CU_add_test(s, "update by pk", test_replay__update_by_pk);
 	CU_add_test(s, "no pk: null-safe compare and limit", test_replay__no_pk_uses_null_safe_compare_and_limit);
 	CU_add_test(s, "delete batched by pk", test_replay__delete_batched_by_pk);
+	CU_add_test(s, "partial row images (MINIMAL)", test_replay__partial_images);
 	CU_add_test(s, "statement respects buffer limit", test_replay__statement_respects_buffer_limit);
 	CU_add_test(s, "table without db", test_replay__table_without_db);
 	CU_add_test(s, "sql_mode names", test_replay__sql_mode_names);

@@ -1,0 +1,414 @@
+/* rep_worker.c - one destination connection: its multi-statement query, sending and checking it, and the worker threads that do so in parallel. */
+#include "rep_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <mysql.h>
+#include "banned.h"
+
+#define REP_BATCH_MAX ((size_t)4 << 20)	/* flush statements at 4 MiB */
+#define REP_RETRIES 10			/* deadlock / lock wait timeout */
+#define REP_SESSION_SQL_MODE "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
+
+int rep__db_error(struct rep_worker *w, const char *what, struct sl_err *err)
+{
+	return sl_err_set(err, -SL_EDB, "destination %s: %s: %s (%u)", w->dest, what,
+			  mysql_error(w->db), mysql_errno(w->db));
+}
+
+static void drain(MYSQL *db)
+{
+	while (mysql_next_result(db) == 0) {
+		MYSQL_RES *res = mysql_store_result(db);
+
+		if (res)
+			mysql_free_result(res);
+	}
+}
+
+int rep__exec(struct rep_worker *w, const char *sql, struct sl_err *err)
+{
+	int st;
+
+	if (mysql_real_query(w->db, sql, strlen(sql)))
+		return rep__db_error(w, sql, err);
+	do {
+		MYSQL_RES *res = mysql_store_result(w->db);
+
+		if (res)
+			mysql_free_result(res);
+		else if (mysql_field_count(w->db))
+			return rep__db_error(w, sql, err);
+	} while ((st = mysql_next_result(w->db)) == 0);
+	if (st > 0)
+		return rep__db_error(w, sql, err);
+	return 0;
+}
+
+void rep__rollback(struct rep_worker *w)
+{
+	struct sl_err ignored = SL_ERR_INIT;
+
+	drain(w->db);
+	if (rep__exec(w, "ROLLBACK", &ignored))
+		sl_log(SL_WARN, "replay", "%s", ignored.msg);
+	w->txn_open = 0;
+}
+
+int rep__conn_open(struct rep_worker *w, const char *url, struct sl_err *err)
+{
+	struct sl_dsn dsn = { 0 };
+	unsigned timeout = 30;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	unsigned long long map = 0;
+	int rc;
+
+	if ((rc = sl_dsn_parse(&dsn, url, "SLUICE_DEST_PASSWORD", err)))
+		return rc;
+	sl_dsn_redacted(&dsn, w->dest, sizeof(w->dest));
+	w->db = mysql_init(NULL);
+	if (!w->db)
+		sl_bug("mysql_init failed");
+	mysql_options(w->db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(w->db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (dsn.ssl_ca || dsn.ssl_cert || dsn.ssl_key) {
+		my_bool verify = dsn.ssl_ca ? 1 : 0;
+
+		mysql_ssl_set(w->db, dsn.ssl_key, dsn.ssl_cert, dsn.ssl_ca, NULL, NULL);
+		mysql_options(w->db, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+	}
+	if (!mysql_real_connect(w->db, dsn.host, dsn.user, dsn.password, NULL, dsn.port,
+				dsn.socket, CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS)) {
+		rc = sl_err_set(err, -SL_EDB, "cannot connect to destination %s: %s", w->dest,
+				mysql_error(w->db));
+		goto out;
+	}
+	w->dest_mariadb = strstr(mysql_get_server_info(w->db), "MariaDB") != NULL;
+	if ((rc = rep__exec(w, "SET NAMES utf8mb4;SET SESSION time_zone='+00:00',sql_mode='"
+			    REP_SESSION_SQL_MODE "',foreign_key_checks=0,autocommit=0;"
+			    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", err)))
+		goto out;
+	if (mysql_real_query(w->db, "SELECT @@max_allowed_packet", 27) ||
+	    !(res = mysql_store_result(w->db))) {
+		rc = rep__db_error(w, "SELECT @@max_allowed_packet", err);
+		goto out;
+	}
+	if ((row = mysql_fetch_row(res)) && row[0])
+		map = strtoull(row[0], NULL, 10);
+	if (map < 64 << 10)
+		map = 1 << 20;
+	w->stmt_max = (size_t)map - 4096;
+	w->batch_max = w->stmt_max < REP_BATCH_MAX ? w->stmt_max : REP_BATCH_MAX;
+	sl_buf_init(&w->q, w->stmt_max);
+	sl_buf_init(&w->open_shape, 1 << 16);
+out:
+	if (res)
+		mysql_free_result(res);
+	sl_dsn_release(&dsn);
+	return rc;
+}
+
+void rep__conn_close(struct rep_worker *w)
+{
+	if (w->db)
+		mysql_close(w->db);
+	w->db = NULL;
+	sl_buf_release(&w->q);
+	sl_buf_release(&w->open_shape);
+	free(w->parts);
+	free(w->txns);
+	w->parts = NULL;
+	w->txns = NULL;
+	w->nparts = w->capparts = w->ntxns = w->captxns = 0;
+}
+
+/* ---- building q ---- */
+
+void rep__txn_meta(struct rep_worker *w, uint64_t tno, const char *gtid, const char *after)
+{
+	struct rep_txn_meta *m;
+
+	if (w->ntxns == w->captxns) {
+		w->captxns = w->captxns ? w->captxns * 2 : 16;
+		w->txns = sl_xrealloc(w->txns, w->captxns * sizeof(*w->txns));
+	}
+	m = &w->txns[w->ntxns++];
+	m->tno = tno;
+	snprintf(m->gtid, sizeof(m->gtid), "%s", gtid ? gtid : "");
+	snprintf(m->after, sizeof(m->after), "%s", after ? after : "");
+	w->next_first = 1;
+}
+
+struct rep_part *rep__part_new(struct rep_worker *w, enum rep_kind kind, uint32_t ref,
+			       const struct seg_cursor *cur)
+{
+	static const struct seg_cursor none;
+	struct rep_part *p;
+
+	if (w->nparts == w->capparts) {
+		w->capparts = w->capparts ? w->capparts * 2 : 64;
+		w->parts = sl_xrealloc(w->parts, w->capparts * sizeof(*w->parts));
+	}
+	if (!w->ntxns) {	/* statements outside any transaction meta (control connection) */
+		rep__txn_meta(w, 0, NULL, NULL);
+		w->next_first = 0;
+	}
+	if (w->q.len && sl_buf_addc(&w->q, ';'))
+		sl_bug("no room for a statement separator (callers reserve it)");
+	p = &w->parts[w->nparts++];
+	p->off = w->q.len;
+	p->len = 0;
+	p->kind = kind;
+	p->ref = ref;
+	p->txn = (uint32_t)(w->ntxns - 1);
+	p->first = w->next_first;
+	w->next_first = 0;
+	p->expect = -1;
+	p->cur = cur ? *cur : none;
+	return p;
+}
+
+void rep__part_end(struct rep_worker *w, struct rep_part *p)
+{
+	p->len = w->q.len - p->off;
+}
+
+int rep__add_stmt(struct rep_worker *w, enum rep_kind kind, uint32_t ref,
+		  const struct seg_cursor *cur, const void *sql, size_t len, int64_t expect)
+{
+	struct rep_part *p = rep__part_new(w, kind, ref, cur);
+	int rc = sl_buf_add(&w->q, sql, len);
+
+	if (rc)
+		return rc;
+	p->expect = expect;
+	rep__part_end(w, p);
+	return 0;
+}
+
+int rep__add_guard(struct rep_worker *w, const struct seg_cursor *cur, int64_t n)
+{
+	char g[64];
+	int len = snprintf(g, sizeof(g), "SET @sluice_rc=~0+(ROW_COUNT()<>%lld)", (long long)n);
+
+	return rep__add_stmt(w, K_GUARD, 0, cur, g, (size_t)len, -1);
+}
+
+int rep__close_open(struct rep_worker *w)
+{
+	struct rep_part *p;
+	int rc = 0;
+
+	if (!w->open_kind)
+		return 0;
+	p = &w->parts[w->nparts - 1];
+	if (w->open_kind == K_DELETE)
+		rc = sl_buf_addc(&w->q, ')');
+	rep__part_end(w, p);
+	p->expect = w->open_rows;
+	if (!rc && w->open_kind == K_DELETE)
+		rc = rep__add_guard(w, &p->cur, w->open_rows);
+	w->open_kind = 0;
+	return rc;
+}
+
+void rep__q_reset(struct rep_worker *w)
+{
+	sl_buf_reset(&w->q);
+	w->nparts = 0;
+	w->ntxns = 0;
+	w->open_kind = 0;
+	w->queued_txns = 0;
+	w->next_first = 0;
+}
+
+/* ---- sending q ---- */
+
+static void set_fail(struct rep_worker *w, size_t part, int count, uint64_t aff)
+{
+	w->fail.part = part;
+	w->fail.count = count;
+	w->fail.aff = aff;
+	w->fail.errnum = count ? 0 : mysql_errno(w->db);
+	snprintf(w->fail.msg, sizeof(w->fail.msg), "%s", count ? "" : mysql_error(w->db));
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Index of the first statement of the transaction holding part i, when
+ * that start is in q at or after from; SIZE_MAX otherwise. */
+static size_t txn_start(const struct rep_worker *w, size_t i, size_t from)
+{
+	for (size_t j = i + 1; j-- > from;)
+		if (w->parts[j].first)
+			return j;
+	return SIZE_MAX;
+}
+
+int rep__run_q(struct rep_worker *w)
+{
+	size_t from = 0, i;
+	int tries = 0, st;
+
+	if (!w->q.len) {
+		rep__q_reset(w);
+		return 0;
+	}
+again:
+	i = from;
+	if (mysql_real_query(w->db, (const char *)w->q.data + w->parts[from].off,
+			     w->q.len - w->parts[from].off))
+		goto server_error;
+	for (;;) {
+		MYSQL_RES *res = mysql_store_result(w->db);
+		my_ulonglong aff;
+
+		if (res)
+			mysql_free_result(res);
+		else if (mysql_field_count(w->db))
+			goto server_error;
+		aff = mysql_affected_rows(w->db);
+		if (i >= w->nparts)
+			sl_bug("more results than statements (%zu)", w->nparts);
+		if (w->parts[i].expect >= 0 && aff != (my_ulonglong)w->parts[i].expect) {
+			set_fail(w, i, 1, aff);
+			goto failed;
+		}
+		if (w->parts[i].kind == K_COMMIT)
+			w->txn_open = 0;
+		st = mysql_next_result(w->db);
+		if (st < 0)
+			break;
+		i++;
+		if (st > 0)
+			goto server_error;
+	}
+	if (i + 1 != w->nparts)
+		sl_bug("%zu results for %zu statements", i + 1, w->nparts);
+	w->txn_open = w->nparts && w->parts[w->nparts - 1].kind != K_COMMIT;
+	if (w->txn_open) {
+		/* the open transaction goes on in the next q: keep its meta, and
+		 * its next statement is not its first (no retry from there) */
+		struct rep_txn_meta m = w->txns[w->ntxns - 1];
+
+		rep__q_reset(w);
+		w->txns[0] = m;
+		w->ntxns = 1;
+		return 0;
+	}
+	rep__q_reset(w);
+	return 0;
+server_error:
+	if (i >= w->nparts) {
+		set_fail(w, SIZE_MAX, 0, 0);
+		goto failed;
+	}
+	{
+		unsigned e = mysql_errno(w->db);
+		size_t s = txn_start(w, i, from);
+
+		/* A deadlock or lock wait timeout against another worker: the
+		 * transaction is rolled back; run it again from its start. */
+		if ((e == 1213 || e == 1205) && s != SIZE_MAX && tries < REP_RETRIES) {
+			rep__rollback(w);
+			sl_log(SL_DEBUG, "replay", "worker %d: %s (%u), retrying", w->id,
+			       mysql_error(w->db), e);
+			sleep_ms(5u << tries);
+			tries++;
+			from = s;
+			goto again;
+		}
+		set_fail(w, i, 0, 0);
+	}
+failed:
+	rep__rollback(w);
+	return -SL_EAPPLY;
+}
+
+/* ---- threads ---- */
+
+static void *worker_main(void *arg)
+{
+	struct rep_worker *w = arg;
+	struct rep_pool *p = w->pool;
+
+	mysql_thread_init();
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (w->state != W_BUSY && !p->quit)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (w->state != W_BUSY)
+			break;
+		pthread_mutex_unlock(&p->mu);
+		uint64_t q_tno = w->q_tno;
+		int rc = rep__run_q(w);
+
+		pthread_mutex_lock(&p->mu);
+		if (rc) {
+			w->state = W_FAILED;
+		} else {
+			if (q_tno > w->done_tno)
+				w->done_tno = q_tno;
+			w->state = W_IDLE;
+		}
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	mysql_thread_end();
+	return NULL;
+}
+
+int rep__pool_start(struct rep_pool *p, unsigned n, const char *url, struct sl_err *err)
+{
+	int rc;
+
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->w = sl_xcalloc(n, sizeof(*p->w));
+	for (unsigned i = 0; i < n; i++) {
+		struct rep_worker *w = &p->w[i];
+
+		w->id = (int)i + 1;
+		w->pool = p;
+		p->n = i + 1;
+		if ((rc = rep__conn_open(w, url, err)))
+			return rc;
+		if ((rc = pthread_create(&w->thread, NULL, worker_main, w)))
+			return sl_err_set(err, -rc, "cannot start replay worker %u: %s", i + 1,
+					  strerror(rc));
+		w->has_thread = 1;
+	}
+	return 0;
+}
+
+void rep__pool_stop(struct rep_pool *p)
+{
+	if (!p->w)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (unsigned i = 0; i < p->n; i++) {
+		if (p->w[i].has_thread)
+			pthread_join(p->w[i].thread, NULL);
+		if (p->w[i].db && p->w[i].txn_open)
+			rep__rollback(&p->w[i]);
+		rep__conn_close(&p->w[i]);
+	}
+	free(p->w);
+	p->w = NULL;
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+}
