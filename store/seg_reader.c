@@ -529,6 +529,23 @@ static int next_segment(struct seg_reader *r, struct sl_err *err)
 	close_segment(r);
 	r->seq = seq;
 	rc = open_segment(r, err);
+	if (rc == 0) {
+		/* not there: not written yet, or removed by purge/retention
+		 * while this reader still needed it (a higher one exists) */
+		struct seg_list l;
+		uint64_t top = 0;
+
+		if ((rc = seg__dir_scan(r->dir, &l, err)))
+			return rc;
+		if (l.n)
+			top = l.v[l.n - 1].seq;
+		seg__list_release(&l);
+		if (top > seq)
+			return sl_err_set(err, -SL_ESTREAM, "'%s': segment %llu is missing while "
+					  "segment %llu exists (removed by purge or retention before "
+					  "this reader read it?)", r->dir, (unsigned long long)seq,
+					  (unsigned long long)top);
+	}
 	return rc;
 }
 

@@ -408,6 +408,50 @@ static void test_store__seal_on_size(void)
 	tdir_free(&t);
 }
 
+/* Retention removing segments this reader has not reached yet (it is
+ * reading segment 1 when 1 and 2 go) is an error naming the segment, not an
+ * endless "not written yet". */
+static void test_store__missing_segment_is_an_error(void)
+{
+	struct tdir t;
+	struct seg_writer_opts o;
+	struct seg_writer *w;
+	struct seg_reader *r = NULL;
+	struct sl_err err = SL_ERR_INIT;
+	int rc, n = 0;
+
+	tdir_new(&t);
+	o = opts_for(&t);
+	o.segment_size = 16 << 10;
+	w = open_writer(&o);
+	write_txns(w, 1, 400);
+	CU_ASSERT(seg_writer_seq(w) > 3);
+	CU_ASSERT(seg_writer_close(w, &err) == 0);
+	CU_ASSERT_FATAL(seg_reader_open(&r, t.dir, &err) == 0);
+	for (;;) {
+		Sluice__Record *rec = NULL;
+		struct seg_cursor cur;
+
+		rc = seg_reader_next(r, &rec, &cur, &err);
+		if (rc <= 0)
+			break;
+		CU_ASSERT(cur.seq == 1);
+		fmt_record_free(rec);
+		if (n++ == 0) {
+			for (uint64_t s = 1; s <= 2; s++) {
+				char *gone = seg_file(&t, s, 1);
+
+				CU_ASSERT(unlink(gone) == 0);
+				free(gone);
+			}
+		}
+	}
+	CU_ASSERT(rc < 0);
+	CU_ASSERT(strstr(err.msg, "segment 2 is missing") != NULL);
+	seg_reader_close(r);
+	tdir_free(&t);
+}
+
 /* Records appended without txn_end are never delivered; close drops them. */
 static void test_store__only_complete_transactions(void)
 {
@@ -1229,6 +1273,7 @@ int main(void)
 	CU_add_test(s, "fault backend", test_store__fault_backend);
 	CU_add_test(s, "record limits and start", test_store__record_too_big_and_no_start);
 	CU_add_test(s, "retain", test_store__retain);
+	CU_add_test(s, "missing segment is an error", test_store__missing_segment_is_an_error);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();
