@@ -41,6 +41,21 @@
 /* Append varint(len) + packed record to out. 0 or -SL_ETOOBIG. */
 int fmt_record_pack(const Sluice__Record *rec, struct sl_buf *out);
 
+/* Fast packing (fmt_pack.c), for the segment writer:
+ * fmt_pack_size() sizes a message and remembers every sub-message's size;
+ * fmt_pack() then packs that same message into out (fmt_pack_size() bytes),
+ * byte for byte what protobuf_c_message_pack() writes, without sizing the
+ * sub-messages again. The packer's memory is reused from record to record. */
+struct fmt_packer {
+	size_t *sizes;			/* sub-message sizes, in pre-order */
+	size_t n, cap, next;
+	int fallback;			/* protobuf-c packs this one (unknown fields) */
+	int value_ok;			/* Value's own code applies: 1; no: -1; not known: 0 */
+};
+size_t fmt_pack_size(struct fmt_packer *p, const ProtobufCMessage *m);
+size_t fmt_pack(struct fmt_packer *p, const ProtobufCMessage *m, uint8_t *out);
+void fmt_packer_release(struct fmt_packer *p);
+
 /* Decode one length-delimited record at p (n bytes available). On success
  * *used is the bytes consumed and *rec the record (free with fmt_record_free).
  * -SL_ECORRUPT when the varint or the message is bad or runs past n. */

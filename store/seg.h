@@ -26,6 +26,14 @@
  *                                       seal on size
  *   seg_writer_flush(w, err)            make everything appended durable now
  *   seg_writer_close(w)                 flush; the open segment stays open
+ * Frames are compressed, checksummed and written by a second thread of the
+ * writer while the caller goes on appending (at most 3 frames in flight, in
+ * order). Durability: when seg_writer_flush() or seg_writer_close() returns
+ * 0, every complete transaction is covered by a completed fdatasync; with
+ * commit_interval_ms 0 so is every transaction when its txn_end returns 0.
+ * With an interval, txn_end submits the group's fdatasync without waiting.
+ * A write or fdatasync that fails in that thread is returned (with its own
+ * message: file and offset) by the next append, txn_end or flush.
  * The first seg_writer_txn_end() into a new DIR creates segment 1 with
  * opts.start as its start position.
  *
@@ -56,8 +64,9 @@
  *   file and offset. After an I/O error the writer refuses every further
  *   call (it must be reopened, which recovers the tail); a failed fsync is
  *   never retried.
- * Threads: one writer per DIR (enforced with a lock file); readers may run in
- *   other processes at the same time.
+ * Threads: one writer per DIR (enforced with a lock file), called from one
+ *   thread at a time; it runs its own frame thread. Readers may run in other
+ *   processes at the same time.
  */
 #ifndef SEG_H
 #define SEG_H

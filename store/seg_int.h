@@ -46,12 +46,16 @@
  * write() writes all n bytes at off, then, when sync is set, fdatasync()s
  * the file after the write has completed (io_uring: a linked pair). It
  * returns 0, -errno, or -SL_ETORN for a short write. sync() is fdatasync().
+ * rename() is rename(2); sync_dir() opens the directory and fsync()s it (what
+ * makes a create or a rename in it durable). Each returns 0 or -errno.
  * A failed call is never retried by the writer. */
 struct seg_io {
 	const char *name;
 	int (*write)(struct seg_io *io, int fd, const void *buf, size_t n,
 		     uint64_t off, int sync);
 	int (*sync)(struct seg_io *io, int fd);
+	int (*rename)(struct seg_io *io, const char *from, const char *to);
+	int (*sync_dir)(struct seg_io *io, const char *dir);
 	void (*close)(struct seg_io *io);
 };
 
@@ -65,6 +69,48 @@ int seg__io_uring(struct seg_io **io);
  * -EIO. Every later call fails too, as a dead disk would. */
 struct seg_io *seg__io_fault(struct seg_io *inner, unsigned fail_write,
 			     unsigned fail_sync, int tear);
+/* Also fail the fail_rename-th rename with -EIO (after renaming when
+ * rename_done is set: the outcome of a failed rename is unknown) and the
+ * fail_dir-th directory fsync (the directory change stays in the page
+ * cache). io must come from seg__io_fault(). */
+void seg__io_fault_dir(struct seg_io *io, unsigned fail_rename, int rename_done,
+		       unsigned fail_dir);
+
+/* ---- frame pipeline (seg_pipe.c): the writer's second thread ----
+ * seg__pipe_frame() hands raw.data[0, len) over as one DATA frame (flags,
+ * fdatasync after it when sync): *raw is swapped for an empty buffer of the
+ * pool into which raw's bytes [len, raw->len) are copied, and the thread
+ * compresses, checksums and writes the frame at the open segment's end. It
+ * waits only when SEG_PIPE_DEPTH jobs are queued. Jobs run in order.
+ * seg__pipe_wait() waits until every queued job is done and returns 0 or the
+ * first write/fdatasync error (st->what, st->err_off say which; later jobs
+ * were dropped). seg__pipe_where() is the segment end after the finished
+ * frames and an upper bound of what the queued ones will add.
+ * seg__pipe_segment() and any use of the struct seg_io by the caller only
+ * while the pipe is idle (after seg__pipe_wait()). */
+#define SEG_PIPE_DEPTH 3
+struct seg_pipe;
+struct seg_pipe_state {
+	uint64_t off, frames;		/* segment end, DATA frames in its body */
+	uint32_t body_crc;		/* CRC32C of the frame headers (FORMAT.md) */
+	const char *what;		/* on error: "frame write", "fdatasync", ... */
+	uint64_t err_off;
+};
+/* 0, or -errno when the thread cannot start. buf_max: limit of the raw
+ * buffers; one that grew past buf_keep is freed when its frame is written. */
+int seg__pipe_start(struct seg_pipe **p, struct seg_io *io, int zstd_level, size_t buf_max,
+		    size_t buf_keep);
+/* Finishes (or, after an error, drops) the queued jobs, joins, frees. p may be NULL. */
+void seg__pipe_stop(struct seg_pipe *p);
+void seg__pipe_segment(struct seg_pipe *p, int fd, uint64_t off, uint64_t frames,
+		       uint32_t body_crc);
+void seg__pipe_frame(struct seg_pipe *p, struct sl_buf *raw, size_t len, uint8_t flags,
+		     int sync);
+void seg__pipe_sync(struct seg_pipe *p);	/* an fdatasync job */
+void seg__pipe_where(struct seg_pipe *p, uint64_t *off, uint64_t *bound);
+int seg__pipe_failed(struct seg_pipe *p);	/* 1 once a job failed (no lock) */
+int seg__pipe_wait(struct seg_pipe *p, struct seg_pipe_state *st);
+
 
 /* seg_writer_open() with a chosen backend (taken over, even on failure). */
 int seg__writer_open_io(struct seg_writer **w, const struct seg_writer_opts *opts,

@@ -1,8 +1,10 @@
-/* seg_io.c - the writer's I/O backends: io_uring, plain pwrite, and a fault injector for tests. */
+/* seg_io.c - the writer's I/O backends (writes, fdatasync, rename, directory fsync): io_uring, plain pwrite, and a fault injector for tests. */
 #include "seg_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <liburing.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +43,25 @@ static int pw_sync(struct seg_io *io, int fd)
 	return fdatasync(fd) < 0 ? -errno : 0;
 }
 
+/* rename and directory fsync: plain system calls for both backends. */
+static int sys_rename(struct seg_io *io, const char *from, const char *to)
+{
+	(void)io;
+	return rename(from, to) < 0 ? -errno : 0;
+}
+
+static int sys_sync_dir(struct seg_io *io, const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	(void)io;
+	if (fd < 0 || fsync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static void pw_close(struct seg_io *io)
 {
 	free(io);
@@ -53,6 +74,8 @@ struct seg_io *seg__io_pwrite(void)
 	io->name = "pwrite";
 	io->write = pw_write;
 	io->sync = pw_sync;
+	io->rename = sys_rename;
+	io->sync_dir = sys_sync_dir;
 	io->close = pw_close;
 	return io;
 }
@@ -167,6 +190,8 @@ int seg__io_uring(struct seg_io **io)
 	u->io.name = "io_uring";
 	u->io.write = uring_write;
 	u->io.sync = uring_sync;
+	u->io.rename = sys_rename;
+	u->io.sync_dir = sys_sync_dir;
 	u->io.close = uring_close;
 	*io = &u->io;
 	return 0;
@@ -178,7 +203,8 @@ struct fault_io {
 	struct seg_io io;
 	struct seg_io *inner;
 	unsigned fail_write, fail_sync, nwrite, nsync;
-	int tear, dead;
+	unsigned fail_rename, nrename, fail_dir, ndir;
+	int tear, rename_done, dead;
 };
 
 static int fault_write(struct seg_io *io, int fd, const void *buf, size_t n,
@@ -220,6 +246,40 @@ static int fault_sync(struct seg_io *io, int fd)
 	return f->inner->sync(f->inner, fd);
 }
 
+static int fault_rename(struct seg_io *io, const char *from, const char *to)
+{
+	struct fault_io *f = (struct fault_io *)io;
+	int rc;
+
+	if (f->dead)
+		return -EIO;
+	if (++f->nrename == f->fail_rename) {
+		f->dead = 1;
+		if (f->rename_done)
+			f->inner->rename(f->inner, from, to);
+		return -EIO;
+	}
+	if ((rc = f->inner->rename(f->inner, from, to)))
+		f->dead = 1;
+	return rc;
+}
+
+static int fault_sync_dir(struct seg_io *io, const char *dir)
+{
+	struct fault_io *f = (struct fault_io *)io;
+	int rc;
+
+	if (f->dead)
+		return -EIO;
+	if (++f->ndir == f->fail_dir) {
+		f->dead = 1;
+		return -EIO;
+	}
+	if ((rc = f->inner->sync_dir(f->inner, dir)))
+		f->dead = 1;
+	return rc;
+}
+
 static void fault_close(struct seg_io *io)
 {
 	struct fault_io *f = (struct fault_io *)io;
@@ -236,10 +296,24 @@ struct seg_io *seg__io_fault(struct seg_io *inner, unsigned fail_write,
 	f->io.name = "fault";
 	f->io.write = fault_write;
 	f->io.sync = fault_sync;
+	f->io.rename = fault_rename;
+	f->io.sync_dir = fault_sync_dir;
 	f->io.close = fault_close;
 	f->inner = inner;
 	f->fail_write = fail_write;
 	f->fail_sync = fail_sync;
 	f->tear = tear;
 	return &f->io;
+}
+
+void seg__io_fault_dir(struct seg_io *io, unsigned fail_rename, int rename_done,
+		       unsigned fail_dir)
+{
+	struct fault_io *f = (struct fault_io *)io;
+
+	if (io->write != fault_write)
+		sl_bug("seg__io_fault_dir() on the '%s' backend", io->name);
+	f->fail_rename = fail_rename;
+	f->rename_done = rename_done;
+	f->fail_dir = fail_dir;
 }

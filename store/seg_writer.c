@@ -24,10 +24,20 @@
  *   - every frame written without SEG_FRAME_TXN_END holds records of one
  *     unfinished transaction only (make_room() first writes the complete
  *     part as a TXN_END frame), so what a crash cuts was never complete;
- *   - in OPEN, seg_off is the file size, body_crc the CRC32C of the frame
- *     headers in [header_len, seg_off) (the body hash, FORMAT.md) and w->seg
- *     the counts of the transactions there
- *     and in buf[0, txn_off).
+ *   - in OPEN, after drain(), seg_off is the file size, body_crc the CRC32C
+ *     of the frame headers in [header_len, seg_off) (the body hash,
+ *     FORMAT.md); w->seg counts the transactions in the frames submitted to
+ *     the pipe and in buf[0, txn_off).
+ *
+ * Frames are compressed and written by the pipe's thread (seg_pipe.c) in
+ * submission order while this thread packs the next records. Whenever the
+ * exact file end matters (seal on size when it is close, seal, flush) the
+ * writer first drains the pipe. Durability: flush() and close() return after
+ * an fdatasync covering every complete transaction; with commit_interval_ms
+ * 0 every txn_end() does too. With an interval the fdatasync is submitted at
+ * the same moments as before, and completes behind the caller's back. An
+ * error of the pipe's thread is picked up by the next call (or the drain)
+ * and reported with the message the write itself would have given.
  */
 #include "seg_int.h"
 
@@ -64,7 +74,7 @@ struct seg_writer {
 	uint8_t stream_id[16];
 	int lock_fd;
 	struct seg_io *io;
-	ZSTD_CCtx *cctx;
+	struct seg_pipe *pipe;		/* seg_pipe.c: compresses and writes the frames */
 	uint64_t segment_size;
 	uint64_t segment_age_ms;	/* 0: no seal on age */
 	uint32_t interval_ms;
@@ -73,7 +83,7 @@ struct seg_writer {
 	uint64_t seq;			/* OPEN: the open segment; EMPTY: the next one */
 	int fd;
 	char *path;			/* OPEN: DIR/<seq>.open */
-	uint64_t header_len, seg_off;
+	uint64_t header_len, seg_off;	/* seg_off: as of the last drain() */
 	uint64_t frames;		/* DATA frames in [header_len, seg_off) */
 	uint64_t created_ms;		/* OPEN: when the segment was created or recovered */
 	uint32_t body_crc;
@@ -85,11 +95,12 @@ struct seg_writer {
 	Sluice__Position *start;	/* EMPTY: start of the next segment, NULL: unknown */
 	Sluice__Position *pos;		/* after the last complete transaction */
 
-	struct sl_buf buf;		/* packed records not yet written */
+	struct fmt_packer pk;		/* fmt_pack.c: sub-message sizes of the record */
+	struct sl_buf buf;		/* packed records not yet handed to the pipe */
 	size_t txn_off;
-	struct sl_buf out;		/* frame header + compressed payload */
-	uint64_t last_sync_ms;
-	int unsynced;			/* a TXN_END frame is not fdatasync'ed yet */
+	struct sl_buf out;		/* segment header, footer frame + trailer */
+	uint64_t last_sync_ms;		/* when the last fdatasync was submitted */
+	int unsynced;			/* a TXN_END frame was submitted without fdatasync */
 };
 
 static inline int writer_ok(const struct seg_writer *w)
@@ -160,6 +171,74 @@ static void set_pos(Sluice__Position **dst, const Sluice__Position *src)
 	*dst = src ? fmt_position_dup(src) : NULL;
 }
 
+/* fsync DIR through the backend: a create or rename in it becomes durable. */
+static int dir_sync(struct seg_writer *w, struct sl_err *err)
+{
+	int rc = w->io->sync_dir(w->io, w->dir);
+
+	if (rc)
+		sl_err_set(err, rc, "cannot fsync directory '%s': %s", w->dir, sl_strerror(rc));
+	return rc;
+}
+
+/* rename through the backend: 0, or -errno with err set. */
+static int seg_rename(struct seg_writer *w, const char *from, const char *to,
+		      struct sl_err *err)
+{
+	int rc = w->io->rename(w->io, from, to);
+
+	if (rc)
+		sl_err_set(err, rc, "cannot rename '%s' to '%s': %s", from, to, sl_strerror(rc));
+	return rc;
+}
+
+/* ---- the pipe ---- */
+
+/* Wait until the pipe has written everything handed over: seg_off, frames
+ * and body_crc are exact again. A failed write enters ERROR. */
+static int drain(struct seg_writer *w, struct sl_err *err)
+{
+	struct seg_pipe_state st;
+	int rc = seg__pipe_wait(w->pipe, &st);
+
+	if (w->state == SEG_W_OPEN) {
+		w->seg_off = st.off;
+		w->frames = st.frames;
+		w->body_crc = st.body_crc;
+	}
+	if (rc)
+		return io_fail(w, rc, st.what ? st.what : "write", st.err_off, err);
+	return 0;
+}
+
+/* A failure of the pipe's thread, reported at the next call. */
+static int pipe_check(struct seg_writer *w, struct sl_err *err)
+{
+	return seg__pipe_failed(w->pipe) ? drain(w, err) : 0;
+}
+
+/* Seal on size: seg_off + buf.len >= segment_size, with seg_off the file
+ * end after every frame handed over. Without a drain when the upper bound of
+ * the frames in flight cannot reach the size. */
+static int size_due(struct seg_writer *w, int *due, struct sl_err *err)
+{
+	uint64_t off, bound;
+	int rc;
+
+	seg__pipe_where(w->pipe, &off, &bound);
+	if (off + bound + w->buf.len < w->segment_size) {
+		*due = 0;
+		return 0;
+	}
+	if (bound) {
+		if ((rc = drain(w, err)))
+			return rc;
+		off = w->seg_off;
+	}
+	*due = off + w->buf.len >= w->segment_size;
+	return 0;
+}
+
 /* ---- segment creation and frames ---- */
 
 static int create_segment(struct seg_writer *w, struct sl_err *err)
@@ -196,13 +275,14 @@ static int create_segment(struct seg_writer *w, struct sl_err *err)
 	}
 	if ((rc = w->io->write(w->io, w->fd, w->out.data, w->out.len, 0, 1)))
 		return io_fail(w, rc, "header write", 0, err);
-	if ((rc = seg__fsync_dir(w->dir, err)))
+	if ((rc = dir_sync(w, err)))
 		return fail(w, rc);
 	w->header_len = w->out.len;
 	w->seg_off = w->out.len;
 	w->frames = 0;
 	w->created_ms = sl_now_ms();
 	w->body_crc = 0;
+	seg__pipe_segment(w->pipe, w->fd, w->seg_off, 0, 0);
 	memset(&w->seg, 0, sizeof(w->seg));
 	w->last_sync_ms = sl_now_ms();
 	w->unsynced = 0;
@@ -223,45 +303,36 @@ static int ensure_segment(struct seg_writer *w, struct sl_err *err)
 	return create_segment(w, err);
 }
 
-/* Compress buf[0, len) into one frame, write it, and drop it from buf. */
+/* Hand buf[0, len) to the pipe as one frame (written behind the caller's
+ * back) and drop it from buf. With commit_interval_ms 0 a frame with an
+ * fdatasync is waited for. */
 static int write_frame(struct seg_writer *w, size_t len, uint8_t flags, int sync,
 		       struct sl_err *err)
 {
-	size_t cap = ZSTD_compressBound(len), n;
 	int rc;
 
 	assert(len > 0 && len <= w->buf.len && len <= SEG_RAW_MAX);
-	if ((rc = ensure_segment(w, err)))
+	if ((rc = ensure_segment(w, err)) || (rc = pipe_check(w, err)))
 		return rc;
-	sl_buf_reset(&w->out);
-	if ((rc = sl_buf_reserve(&w->out, SEG_FRAME_HDR + cap)))
-		sl_bug("frame buffer limit");
-	n = ZSTD_compress2(w->cctx, w->out.data + SEG_FRAME_HDR, cap, w->buf.data, len);
-	if (ZSTD_isError(n))
-		sl_bug("zstd compression failed: %s", ZSTD_getErrorName(n));
-	seg__frame_header(w->out.data, (uint32_t)n, (uint32_t)len, SEG_FRAME_DATA, flags,
-			  w->out.data + SEG_FRAME_HDR);
-	w->out.len = SEG_FRAME_HDR + n;
-	if ((rc = w->io->write(w->io, w->fd, w->out.data, w->out.len, w->seg_off, sync)))
-		return io_fail(w, rc, sync ? "frame write and fdatasync" : "frame write",
-			       w->seg_off, err);
-	w->body_crc = sl_crc32c(w->body_crc, w->out.data, SEG_FRAME_HDR);
-	w->seg_off += w->out.len;
-	w->frames++;
+	seg__pipe_frame(w->pipe, &w->buf, len, flags, sync);
 	if (sync) {
 		w->last_sync_ms = sl_now_ms();
 		w->unsynced = 0;
 	} else if (flags & SEG_FRAME_TXN_END) {
 		w->unsynced = 1;
 	}
-	if (len == w->buf.len)
-		sl_buf_reset(&w->buf);
-	else {
-		memmove(w->buf.data, w->buf.data + len, w->buf.len - len);
-		w->buf.len -= len;
-	}
 	w->txn_off = w->txn_off > len ? w->txn_off - len : 0;
-	return 0;
+	return sync && w->interval_ms == 0 ? drain(w, err) : 0;
+}
+
+/* An fdatasync of everything handed to the pipe (waited for with
+ * commit_interval_ms 0). */
+static int sync_frames(struct seg_writer *w, struct sl_err *err)
+{
+	seg__pipe_sync(w->pipe);
+	w->unsynced = 0;
+	w->last_sync_ms = sl_now_ms();
+	return w->interval_ms == 0 ? drain(w, err) : 0;
 }
 
 /* Make room for need more bytes in the frame being built: write what is
@@ -294,6 +365,8 @@ static int seal(struct seg_writer *w, struct sl_err *err)
 
 	assert(w->state == SEG_W_OPEN && w->txn_off == w->buf.len);
 	if (w->buf.len > 0 && (rc = write_frame(w, w->buf.len, SEG_FRAME_TXN_END, 0, err)))
+		return rc;
+	if ((rc = drain(w, err)))	/* the pipe is idle from here on */
 		return rc;
 	sl_put_le32(hash, w->body_crc);
 	f.seq = w->seq;
@@ -329,16 +402,14 @@ static int seal(struct seg_writer *w, struct sl_err *err)
 	close(w->fd);
 	w->fd = -1;
 	sealed = seg__path(w->dir, w->seq, 1);
-	if (rename(w->path, sealed) < 0) {
-		int e = errno;
-		sl_err_set(err, -e, "cannot rename '%s' to '%s': %s", w->path, sealed, strerror(e));
+	if ((rc = seg_rename(w, w->path, sealed, err))) {
 		free(sealed);
-		return fail(w, -e);
+		return fail(w, rc);
 	}
 	sl_log(SL_DEBUG, "store", "sealed '%s' (%llu bytes)", sealed,
 	       (unsigned long long)(foff + SEG_FRAME_HDR + n + SEG_TRAILER_LEN));
 	free(sealed);
-	if ((rc = seg__fsync_dir(w->dir, err)))
+	if ((rc = dir_sync(w, err)))
 		return fail(w, rc);
 	free(w->path);
 	w->path = NULL;
@@ -357,10 +428,10 @@ int seg_writer_append(struct seg_writer *w, const Sluice__Record *rec,
 	size_t sz, hl;
 	int rc;
 
-	if ((rc = check_usable(w, err)))
+	if ((rc = check_usable(w, err)) || (rc = pipe_check(w, err)))
 		return rc;
 	assert(writer_ok(w));
-	sz = sluice__record__get_packed_size(rec);
+	sz = fmt_pack_size(&w->pk, &rec->base);
 	if (sz > SEG_RAW_MAX - 10)
 		return sl_err_set(err, -SL_ETOOBIG, "'%s': record of %zu bytes exceeds the limit of %zu",
 				  w->dir, sz, (size_t)SEG_RAW_MAX - 10);
@@ -371,7 +442,19 @@ int seg_writer_append(struct seg_writer *w, const Sluice__Record *rec,
 	if (sl_buf_reserve(&w->buf, sz + 10))
 		sl_bug("record buffer limit");
 	hl = fmt_varint_put(w->buf.data + w->buf.len, sz);
-	sluice__record__pack(rec, w->buf.data + w->buf.len + hl);
+	if (fmt_pack(&w->pk, &rec->base, w->buf.data + w->buf.len + hl) != sz)
+		sl_bug("record packed to another size than computed");
+#ifndef NDEBUG
+	{	/* the packer writes what protobuf-c writes */
+		uint8_t *chk = sl_xmalloc(sz ? sz : 1);
+
+		if (sluice__record__pack(rec, chk) != sz ||
+		    memcmp(chk, w->buf.data + w->buf.len + hl, sz))
+			sl_bug("fmt_pack differs from protobuf-c for a record of kind %d",
+			       (int)rec->body_case);
+		free(chk);
+	}
+#endif
 	w->buf.len += hl + sz;
 	switch (rec->body_case) {
 	case SLUICE__RECORD__BODY_COMMIT: w->txn.transactions++; break;
@@ -387,7 +470,7 @@ int seg_writer_txn_end(struct seg_writer *w, const Sluice__Position *pos,
 {
 	int rc, due;
 
-	if ((rc = check_usable(w, err)))
+	if ((rc = check_usable(w, err)) || (rc = pipe_check(w, err)))
 		return rc;
 	assert(writer_ok(w));
 	if (!pos)
@@ -401,13 +484,15 @@ int seg_writer_txn_end(struct seg_writer *w, const Sluice__Position *pos,
 	memset(&w->txn, 0, sizeof(w->txn));
 	stats_time(&w->seg, commit_time);
 	set_pos(&w->pos, pos);
-	if (w->seg_off + w->buf.len >= w->segment_size || age_due(w))
+	if ((rc = size_due(w, &due, err)))
+		return rc;
+	if (due || age_due(w))
 		return seal(w, err);
 	due = sync_due(w);
 	if (w->buf.len > 0 && (due || w->buf.len >= w->frame_bytes))
 		return write_frame(w, w->buf.len, SEG_FRAME_TXN_END, due, err);
-	if (w->unsynced && due && (rc = w->io->sync(w->io, w->fd)))
-		return io_fail(w, rc, "fdatasync", w->seg_off, err);
+	if (w->unsynced && due && (rc = sync_frames(w, err)))
+		return rc;
 	if (due && w->buf.len == 0) {
 		w->unsynced = 0;
 		w->last_sync_ms = sl_now_ms();
@@ -419,23 +504,25 @@ int seg_writer_flush(struct seg_writer *w, struct sl_err *err)
 {
 	int rc;
 
-	if ((rc = check_usable(w, err)))
+	if ((rc = check_usable(w, err)) || (rc = pipe_check(w, err)))
 		return rc;
 	assert(writer_ok(w));
 	if (w->state != SEG_W_OPEN)
 		return 0;
 	/* An idle source still gets its segment sealed on age, at a boundary. */
-	if (w->txn_off == w->buf.len && age_due(w) && (w->seg_off > w->header_len || w->buf.len > 0))
-		return seal(w, err);
-	if (w->txn_off > 0)
-		return write_frame(w, w->txn_off, SEG_FRAME_TXN_END, 1, err);
-	if (w->unsynced) {
-		if ((rc = w->io->sync(w->io, w->fd)))
-			return io_fail(w, rc, "fdatasync", w->seg_off, err);
-		w->unsynced = 0;
-		w->last_sync_ms = sl_now_ms();
+	if (w->txn_off == w->buf.len && age_due(w)) {
+		uint64_t off, bound;
+
+		seg__pipe_where(w->pipe, &off, &bound);
+		if (off + bound > w->header_len || w->buf.len > 0)
+			return seal(w, err);
 	}
-	return 0;
+	if (w->txn_off > 0)
+		rc = write_frame(w, w->txn_off, SEG_FRAME_TXN_END, 1, err);
+	else if (w->unsynced)
+		rc = sync_frames(w, err);
+	/* also waits for an fdatasync submitted earlier by txn_end() */
+	return rc ? rc : drain(w, err);
 }
 
 const Sluice__Position *seg_writer_position(const struct seg_writer *w)
@@ -450,15 +537,16 @@ uint64_t seg_writer_seq(const struct seg_writer *w)
 
 static void writer_free(struct seg_writer *w)
 {
+	seg__pipe_stop(w->pipe);	/* before the fd and the backend it writes to */
 	if (w->fd >= 0)
 		close(w->fd);
 	if (w->lock_fd >= 0)
 		close(w->lock_fd);	/* releases the flock */
 	if (w->io)
 		w->io->close(w->io);
-	ZSTD_freeCCtx(w->cctx);
 	fmt_position_free(w->start);
 	fmt_position_free(w->pos);
+	fmt_packer_release(&w->pk);
 	sl_buf_release(&w->buf);
 	sl_buf_release(&w->out);
 	free(w->dir);
@@ -705,7 +793,7 @@ static int recover_open(struct seg_writer *w, uint64_t seq, int *have_id, int *s
 			rc = sl_err_set(err, -e, "cannot remove '%s': %s", w->path, strerror(e));
 			goto out;
 		}
-		rc = seg__fsync_dir(w->dir, err);
+		rc = dir_sync(w, err);
 		goto out;
 	}
 	if (rc < 0)
@@ -716,12 +804,10 @@ static int recover_open(struct seg_writer *w, uint64_t seq, int *have_id, int *s
 		char *to = seg__path(w->dir, seq, 1);
 
 		sl_log(SL_WARN, "store", "'%s': sealed but not renamed: finishing the seal", w->path);
-		rc = rename(w->path, to) < 0 ? -errno : 0;
-		if (rc)
-			sl_err_set(err, rc, "cannot rename '%s' to '%s': %s", w->path, to, strerror(-rc));
+		rc = seg_rename(w, w->path, to, err);
 		free(to);
 		if (!rc)
-			rc = seg__fsync_dir(w->dir, err);
+			rc = dir_sync(w, err);
 		*sealed = 1;
 		goto out;
 	}
@@ -895,15 +981,18 @@ int seg__writer_open_io(struct seg_writer **wp, const struct seg_writer_opts *op
 		w->frame_bytes = SEG_FRAME_BYTES_MAX;
 	sl_buf_init(&w->buf, w->frame_bytes + SEG_RAW_MAX);
 	sl_buf_init(&w->out, SL_BUF_UNLIMITED);
-	w->cctx = ZSTD_createCCtx();
-	if (!w->cctx)
-		sl_bug("ZSTD_createCCtx failed");
-	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, opts->zstd_level ? opts->zstd_level : 1);
-	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1);
 	if ((rc = seg__dir_lock(w->dir, &w->lock_fd, err)))
 		goto fail;
 	if ((rc = recover(w, opts, err)))
 		goto fail;
+	rc = seg__pipe_start(&w->pipe, w->io, opts->zstd_level ? opts->zstd_level : 1,
+			     w->frame_bytes + SEG_RAW_MAX, 2 * w->frame_bytes + 65536);
+	if (rc) {
+		sl_err_set(err, rc, "'%s': cannot start the writer thread: %s", w->dir, sl_strerror(rc));
+		goto fail;
+	}
+	if (w->state == SEG_W_OPEN)
+		seg__pipe_segment(w->pipe, w->fd, w->seg_off, w->frames, w->body_crc);
 	w->last_sync_ms = sl_now_ms();
 	assert(writer_ok(w));
 	*wp = w;

@@ -521,26 +521,42 @@ static void test_trust__chain(void)
 	tdir_free(&t);
 }
 
-/* ---- E2: fault loop ---- */
+/* ---- E2: fault loop ----
+ * The k-th write (mode 0), torn write (1), fdatasync (2), rename (3: not
+ * done, 4: done but reported failed) or directory fsync (5) fails, and so
+ * does every later call. Then a restart on a disk whose first rename or
+ * directory fsync fails (recovery finishing a seal, removing a torn header)
+ * must fail cleanly or succeed; a restart on a good disk recovers: nothing
+ * sealed is corrupt, every acknowledged transaction is there. */
+
+static struct seg_io *fault_io(unsigned mode, unsigned k)
+{
+	struct seg_io *io = seg__io_fault(seg__io_pwrite(), mode < 2 ? k : 0, mode == 2 ? k : 0,
+					  mode == 1);
+
+	if (mode >= 3)
+		seg__io_fault_dir(io, mode == 3 || mode == 4 ? k : 0, mode == 4, mode == 5 ? k : 0);
+	return io;
+}
 
 static void test_trust__fault_loop(void)
 {
-	unsigned crashes_bad = 0, runs = 0;
+	/* 80 transactions make 5 seals (5 renames) and 11 directory fsyncs */
+	static const unsigned kmax[6] = { 60, 60, 60, 5, 5, 11 };
+	unsigned crashes_bad = 0, runs = 0, dir_faults = 0;
 
-	for (unsigned mode = 0; mode < 3; mode++) {
-		for (unsigned k = 1; k <= 60; k++) {
+	for (unsigned mode = 0; mode < 6; mode++) {
+		for (unsigned k = 1; k <= kmax[mode]; k++) {
 			struct tdir t;
 			struct seg_writer_opts o;
 			struct seg_writer *w = NULL;
 			struct sl_err err = SL_ERR_INIT;
 			uint64_t acked = 0, n = 0, commits = 0;
-			struct seg_io *io;
 			int rc = 0;
 
 			tdir_new(&t);
 			o = opts_for(t.dir, 4000);
-			io = seg__io_fault(seg__io_pwrite(), mode < 2 ? k : 0, mode == 2 ? k : 0, mode == 1);
-			if (seg__writer_open_io(&w, &o, io, &err) == 0) {
+			if (seg__writer_open_io(&w, &o, fault_io(mode, k), &err) == 0) {
 				for (uint64_t tx = 1; tx <= 80 && !rc; tx++) {
 					rc = write_txn(w, tx, &err);
 					if (!rc && tx % 5 == 0)
@@ -548,9 +564,19 @@ static void test_trust__fault_loop(void)
 					if (!rc && tx % 5 == 0)
 						acked = tx;	/* durable: flushed */
 				}
+				if (rc && mode >= 3)
+					dir_faults++;
 				seg_writer_close(w, &err);
 			}
 			runs++;
+			/* restart on a disk whose first rename / directory fsync fails */
+			for (unsigned m = 3; m <= 5; m++) {
+				struct seg_writer_opts o3 = opts_for(t.dir, 4000);
+				struct seg_writer *w3 = NULL;
+
+				if (seg__writer_open_io(&w3, &o3, fault_io(m, 1), &err) == 0)
+					seg_writer_close(w3, &err);
+			}
 			/* restart with a good disk: recover, nothing sealed is corrupt,
 			 * every acknowledged transaction is there, then continue */
 			{
@@ -564,10 +590,14 @@ static void test_trust__fault_loop(void)
 					seg_writer_close(w2, &err);
 				}
 			}
-			if (problems_of(t.dir, SEG_VERIFY_DEEP))
+			if (problems_of(t.dir, SEG_VERIFY_DEEP)) {
 				crashes_bad++;
-			if (access(t.dir, F_OK) == 0 && drain(t.dir, &n, &commits) != 0)
+				fprintf(stderr, "\n  mode %u k %u: verify found problems\n", mode, k);
+			}
+			if (access(t.dir, F_OK) == 0 && drain(t.dir, &n, &commits) != 0) {
 				crashes_bad++;
+				fprintf(stderr, "\n  mode %u k %u: reader failed\n", mode, k);
+			}
 			if (commits < acked) {
 				crashes_bad++;
 				fprintf(stderr, "\n  mode %u k %u: %llu commits < %llu acknowledged\n", mode, k,
@@ -576,7 +606,8 @@ static void test_trust__fault_loop(void)
 			tdir_free(&t);
 		}
 	}
-	CU_ASSERT(runs == 180);
+	CU_ASSERT(runs == 201);
+	CU_ASSERT(dir_faults == 21);	/* every rename / directory fsync fault was hit */
 	CU_ASSERT(crashes_bad == 0);
 }
 
