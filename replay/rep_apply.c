@@ -467,7 +467,8 @@ static int add_batched(struct rep_ctx *x, enum rep_kind kind, const Sluice__Tabl
 		return render_error(x, rc, td->ref, cur, err);
 	if (w->open_kind == kind && w->open_ref == td->ref &&
 	    (kind != K_INSERT || (x->shape.len == w->open_shape.len &&
-				  !memcmp(x->shape.data, w->open_shape.data, x->shape.len))) &&
+				  (!x->shape.len ||
+				   !memcmp(x->shape.data, w->open_shape.data, x->shape.len)))) &&
 	    w->q.len + x->row.len + 64 <= w->batch_max) {
 		rc = sl_buf_addc(&w->q, ',');
 		if (!rc)

@@ -117,7 +117,11 @@ start_bg rep3 replay --dir "$dir" --dest "$DST_URL" --consumer slow --follow
 rep=$BG_PID
 low=$(lowest "$dir")
 for n in 9 10 11 12; do batch "$n"; done
-wait_equal 120 || fail "replay --follow did not catch up"
+wait_equal 120 || {
+	tail -n 20 "$WORK/rep3.err" >&2
+	kill -0 "$rep" 2>/dev/null || echo "(replay --follow has exited)" >&2
+	fail "replay --follow did not catch up"
+}
 (($(lowest "$dir") > low)) || fail "nothing was removed while replay followed"
 stop_bg "$rep" rep3 TERM	# its last registration names where it stopped
 cseq=$(consumer_seq "$dir" slow)
