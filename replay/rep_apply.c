@@ -85,6 +85,7 @@ struct rep_ctx {
 
 	struct rep_worker *cur;		/* the worker being filled */
 	int in_txn, skipping, serial;
+	int loaded;			/* DIR holds what the checkpoint needs: register */
 	uint64_t tno;
 	char gtid[128];
 	char last_pos[300];		/* source position of the last commit read */
@@ -1000,11 +1001,22 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 {
 	struct seg_reader *r = NULL;
 	struct seg_cursor begin = { 0 }, registered = { 0 };
-	uint64_t registered_ms = 0;
+	uint64_t registered_ms = 0, need;
 	int rc;
 
 	if ((rc = seg_reader_open(&r, x->o->dir, err)))
 		goto out;
+	/* The checkpoint's segment (segment 1 for a new consumer) must still be there. */
+	need = x->folded.seq ? x->folded.seq : 1;
+	if (seg_reader_seq(r) > need) {
+		rc = sl_err_set(err, -SL_ESTREAM, "'%s' begins at segment %" PRIu64 " (older ones were "
+				"removed by purge or retention) but consumer '%s' needs segment %" PRIu64
+				": replaying from here would skip transactions", x->o->dir,
+				seg_reader_seq(r), x->consumer, need);
+		goto out;
+	}
+	x->loaded = 1;
+	register_consumer(x);	/* retention keeps what it needs from now on */
 	if (x->folded.seq && (rc = seg_reader_seek_after(r, &x->folded, err)))
 		goto out;
 	for (;;) {
@@ -1129,7 +1141,7 @@ out:
 		}
 		rep__pool_stop(&x.pool);
 	}
-	if (x.folded.seq && x.ctl.db)
+	if (x.loaded && x.ctl.db)
 		register_consumer(&x);
 	rep__conn_close(&x.ctl);
 	fmt_tables_release(&x.tables);

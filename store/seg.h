@@ -129,6 +129,9 @@ int seg_reader_next(struct seg_reader *r, Sluice__Record **rec,
 		    struct seg_cursor *cur, struct sl_err *err);
 /* The header of the segment the last record came from (NULL before any). */
 const Sluice__SegmentHeader *seg_reader_header(const struct seg_reader *r);
+/* The segment the reader is in: right after seg_reader_open() on a
+ * directory, its lowest segment (above 1 once purge or retention ran). */
+uint64_t seg_reader_seq(const struct seg_reader *r);
 void seg_reader_close(struct seg_reader *r);
 
 /* Stream identity of DIR (from its newest segment): 0, or -ENOENT when DIR

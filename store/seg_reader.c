@@ -363,6 +363,11 @@ const Sluice__SegmentHeader *seg_reader_header(const struct seg_reader *r)
 	return r->last_hdr;
 }
 
+uint64_t seg_reader_seq(const struct seg_reader *r)
+{
+	return r->seq;
+}
+
 /* Decompress the frame whose verified payload is in comp into raw. */
 static int load(struct seg_reader *r, const struct seg_frame *f, struct sl_err *err)
 {

@@ -149,6 +149,13 @@ n=$(seqs "$dir" | wc -l)
 must_sluice ver3 verify --segments "$dir"
 must_sluice rep4 replay --dir "$dir" --dest "$DST_URL" --consumer slow
 compare_all || fail "destination differs from source after the batch purge"
+# A new consumer would start at segment 1, which is gone: refused, not skipped.
+rc=0
+run_sluice newc replay --dir "$dir" --dest "$DST_URL" --consumer newcomer || rc=$?
+((rc == 2)) || fail "a new consumer on a purged directory exited $rc, want 2"
+grep -q "begins at segment .* consumer 'newcomer' needs segment 1" "$WORK/newc.err" ||
+	fail "a new consumer on a purged directory: $(cat "$WORK/newc.err")"
+[[ ! -e "$dir/consumers/newcomer" ]] || fail "the refused consumer registered itself (it would hold retention back)"
 
 log "part 2: --retain-age"
 dir2=$WORK/aged
@@ -159,8 +166,14 @@ start_bg acap capture --source "$SRC_URL" --dir "$dir2" --server-id 602 --follow
 acap=$BG_PID
 t0=$(date +%s)
 for n in 21 22 23; do batch "$n"; done
-must_sluice arep1 replay --dir "$dir2" --dest "$DST_URL" --consumer aged
-cseq=$(consumer_seq "$dir2" aged)
+# capture --follow makes the batches durable within its commit interval
+deadline=$((SECONDS + 30))
+while :; do
+	must_sluice arep1 replay --dir "$dir2" --dest "$DST_URL" --consumer aged
+	cseq=$(consumer_seq "$dir2" aged)
+	((${cseq:-0} >= 3 || SECONDS > deadline)) && break
+	sleep 0.5
+done
 ((cseq >= 3)) || fail "consumer aged registered segment '$cseq'"
 # Every passed segment holds commits made after t0: none may go before t0 + age.
 log "consumer aged at segment $cseq, $(($(date +%s) - t0)) s after the first commit"
