@@ -1,6 +1,7 @@
 /* sl_buf.c - allocation that aborts on OOM, bounded growable buffers, clocks and size/age parsing. */
 #include "sl.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,16 +190,23 @@ uint64_t sl_wall_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* The leading unsigned decimal of s; *end after it. -1 when there is none. */
+static int leading_number(const char *s, unsigned long long *v, char **end)
+{
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, end, 10);
+	return *end == s || errno ? -1 : 0;
+}
+
 int sl_parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
 	uint64_t mul = 1;
 
-	if (!s || !*s || *s == '-')
-		return -SL_EINVAL_ARG;
-	v = strtoull(s, &end, 10);
-	if (end == s)
+	if (leading_number(s, &v, &end))
 		return -SL_EINVAL_ARG;
 	switch (*end) {
 	case 0: break;
@@ -221,10 +229,7 @@ int sl_parse_age(const char *s, uint64_t *seconds)
 	unsigned long long v;
 	uint64_t mul = 1;
 
-	if (!s || !*s || *s == '-')
-		return -SL_EINVAL_ARG;
-	v = strtoull(s, &end, 10);
-	if (end == s)
+	if (leading_number(s, &v, &end))
 		return -SL_EINVAL_ARG;
 	if (!strcmp(end, "d"))
 		mul = 86400;

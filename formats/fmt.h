@@ -64,7 +64,17 @@ int fmt_record_unpack(const uint8_t *p, size_t n, size_t *used,
 void fmt_record_free(Sluice__Record *rec);
 
 /* Varints (protobuf encoding). get returns bytes consumed, 0 when bad/short. */
-size_t fmt_varint_put(uint8_t *p, uint64_t v);		/* p needs 10 bytes */
+static inline size_t fmt_varint_put(uint8_t *p, uint64_t v)	/* p needs 10 bytes */
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
 size_t fmt_varint_get(const uint8_t *p, size_t n, uint64_t *v);
 
 /* Deep copies of messages (pack + unpack), freed with the matching __free_unpacked. */

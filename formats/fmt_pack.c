@@ -39,18 +39,6 @@ static size_t vsize(uint64_t v)
 	return n;
 }
 
-static size_t vput(uint8_t *out, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		out[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	out[n++] = (uint8_t)v;
-	return n;
-}
-
 static inline uint32_t zz32(int32_t v) { return ((uint32_t)v << 1) ^ (uint32_t)(v >> 31); }
 static inline uint64_t zz64(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 /* int32 and enum: a negative value is its 64-bit sign extension (10 bytes). */
@@ -109,12 +97,12 @@ static size_t scalar_put(ProtobufCType t, const void *m, uint8_t *out)
 {
 	switch (t) {
 	case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_ENUM:
-		return vput(out, i32v(*(const int32_t *)m));
-	case PROTOBUF_C_TYPE_SINT32: return vput(out, zz32(*(const int32_t *)m));
-	case PROTOBUF_C_TYPE_UINT32: return vput(out, *(const uint32_t *)m);
+		return fmt_varint_put(out, i32v(*(const int32_t *)m));
+	case PROTOBUF_C_TYPE_SINT32: return fmt_varint_put(out, zz32(*(const int32_t *)m));
+	case PROTOBUF_C_TYPE_UINT32: return fmt_varint_put(out, *(const uint32_t *)m);
 	case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_UINT64:
-		return vput(out, *(const uint64_t *)m);
-	case PROTOBUF_C_TYPE_SINT64: return vput(out, zz64(*(const int64_t *)m));
+		return fmt_varint_put(out, *(const uint64_t *)m);
+	case PROTOBUF_C_TYPE_SINT64: return fmt_varint_put(out, zz64(*(const int64_t *)m));
 	case PROTOBUF_C_TYPE_BOOL:
 		out[0] = *(const protobuf_c_boolean *)m ? 1 : 0;
 		return 1;
@@ -236,15 +224,15 @@ static size_t value_put(const Sluice__Value *v, uint8_t *out)
 
 	if (v->kind) {
 		out[n++] = 1 << 3;
-		n += vput(out + n, i32v((int32_t)v->kind));
+		n += fmt_varint_put(out + n, i32v((int32_t)v->kind));
 	}
 	if (v->i) {
 		out[n++] = 2 << 3;
-		n += vput(out + n, zz64(v->i));
+		n += fmt_varint_put(out + n, zz64(v->i));
 	}
 	if (v->u) {
 		out[n++] = 3 << 3;
-		n += vput(out + n, v->u);
+		n += fmt_varint_put(out + n, v->u);
 	}
 	if (v->f != 0) {
 		out[n++] = 4 << 3 | 5;
@@ -258,13 +246,13 @@ static size_t value_put(const Sluice__Value *v, uint8_t *out)
 	}
 	if (v->b.len) {
 		out[n++] = 6 << 3 | 2;
-		n += vput(out + n, v->b.len);
+		n += fmt_varint_put(out + n, v->b.len);
 		memcpy(out + n, v->b.data, v->b.len);
 		n += v->b.len;
 	}
 	if (v->usec) {
 		out[n++] = 7 << 3;
-		n += vput(out + n, v->usec);
+		n += fmt_varint_put(out + n, v->usec);
 	}
 	if (v->has_b) {
 		out[n++] = 8 << 3;
@@ -366,7 +354,7 @@ static size_t ld_put(struct fmt_packer *p, ProtobufCType t, const void *m, uint8
 		const char *s = *(const char *const *)m;
 
 		n = s ? strlen(s) : 0;
-		h = vput(out, n);
+		h = fmt_varint_put(out, n);
 		if (n)
 			memcpy(out + h, s, n);
 		return h + n;
@@ -374,7 +362,7 @@ static size_t ld_put(struct fmt_packer *p, ProtobufCType t, const void *m, uint8
 	if (t == PROTOBUF_C_TYPE_BYTES) {
 		const ProtobufCBinaryData *b = m;
 
-		h = vput(out, b->len);
+		h = fmt_varint_put(out, b->len);
 		if (b->len)
 			memcpy(out + h, b->data, b->len);
 		return h + b->len;
@@ -390,11 +378,11 @@ static size_t ld_put(struct fmt_packer *p, ProtobufCType t, const void *m, uint8
 			const Sluice__Value *v = (const Sluice__Value *)sub;
 
 			n = value_size(v);
-			h = vput(out, n);
+			h = fmt_varint_put(out, n);
 			return h + value_put(v, out + h);
 		}
 		n = p->sizes[p->next++];
-		h = vput(out, n);
+		h = fmt_varint_put(out, n);
 		if (msg_put(p, sub, out + h) != n)
 			sl_bug("fmt_pack: %s changed size while packed", sub->descriptor->name);
 		return h + n;
@@ -423,21 +411,21 @@ static size_t msg_put(struct fmt_packer *p, const ProtobufCMessage *msg, uint8_t
 
 				for (e = a; e < a + count * es; e += es)
 					body += scalar_size(f->type, e);
-				rv += vput(out + rv, (uint64_t)f->id << 3 | 2);
-				rv += vput(out + rv, body);
+				rv += fmt_varint_put(out + rv, (uint64_t)f->id << 3 | 2);
+				rv += fmt_varint_put(out + rv, body);
 				for (e = a; e < a + count * es; e += es)
 					rv += scalar_put(f->type, e, out + rv);
 				continue;
 			}
 			for (e = a; e < a + count * es; e += es) {
-				rv += vput(out + rv, (uint64_t)f->id << 3 | (uint64_t)wt);
+				rv += fmt_varint_put(out + rv, (uint64_t)f->id << 3 | (uint64_t)wt);
 				rv += wt == 2 ? ld_put(p, f->type, e, out + rv) : scalar_put(f->type, e, out + rv);
 			}
 			continue;
 		}
 		if (!present(msg, f))
 			continue;
-		rv += vput(out + rv, (uint64_t)f->id << 3 | (uint64_t)wt);
+		rv += fmt_varint_put(out + rv, (uint64_t)f->id << 3 | (uint64_t)wt);
 		rv += wt == 2 ? ld_put(p, f->type, m, out + rv) : scalar_put(f->type, m, out + rv);
 	}
 	return rv;

@@ -6,17 +6,6 @@
 #include <string.h>
 #include "banned.h"
 
-size_t fmt_varint_put(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
 
 size_t fmt_varint_get(const uint8_t *p, size_t n, uint64_t *v)
 {
