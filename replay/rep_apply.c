@@ -89,6 +89,7 @@ struct rep_ctx {
 	uint64_t tno;
 	char gtid[128];
 	char last_pos[300];		/* source position of the last commit read */
+	char txn_after[300];		/* last_pos when the current transaction began */
 	struct sl_buf row;		/* scratch: one row's SQL */
 	struct sl_buf shape;		/* scratch: rep__row_shape() of that row */
 };
@@ -422,8 +423,30 @@ static int make_room(struct rep_ctx *x, size_t n, uint32_t ref, const struct seg
 	int rc;
 
 	if (w->q.len && w->q.len + n + 64 > w->batch_max) {
+		if (x->in_txn && !x->serial && x->nworkers > 1) {
+			/* The transaction goes out in parts, and between them its
+			 * worker sits idle holding row locks. A statement of another
+			 * worker can wait for those locks without sharing a key (a
+			 * DELETE ... IN the optimizer runs as a table scan locks every
+			 * row it reads), and if the coordinator then waits for that
+			 * worker (depend(), wait_all()) nobody moves until the lock
+			 * wait times out. So run such a transaction alone: let every
+			 * other worker finish first, before any part of it is sent,
+			 * and commit it before the next one is handed out. */
+			x->serial = 1;
+			x->cur = NULL;
+			rc = wait_all(x, err);
+			x->cur = w;
+			if (rc)
+				return rc;
+		}
 		if ((rc = dispatch(x, err)) || (rc = wait_idle(x, w, err)))
 			return rc;
+		/* q held none of the current transaction's statements yet: the
+		 * worker forgot its meta with q, so start it again (its first
+		 * statement must be marked first, for retries and messages) */
+		if (x->in_txn && !w->ntxns)
+			rep__txn_meta(w, x->tno, x->gtid, x->txn_after);
 	}
 	if (n + 64 > w->stmt_max)
 		return sl_err_set(err, -SL_ETOOBIG, "%s at %s needs a statement of %zu bytes; "
@@ -589,8 +612,9 @@ static int begin_txn(struct rep_ctx *x, const Sluice__TxnBegin *b, const struct 
 	pthread_mutex_unlock(&x->pool.mu);
 	x->in_txn = 1;
 	x->serial = 0;
+	snprintf(x->txn_after, sizeof(x->txn_after), "%s", x->last_pos);
 	if (!x->skipping)
-		rep__txn_meta(x->cur, x->tno, x->gtid, x->last_pos);
+		rep__txn_meta(x->cur, x->tno, x->gtid, x->txn_after);
 	return rc;
 }
 
@@ -1101,11 +1125,19 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 		rc = 0;
 		goto out;
 	}
-	if (rc || (rc = load_checkpoint(&x, sid, err)))
+	if (rc)
+		goto out;
+	/* a replay of this consumer that died may still have queries running */
+	if ((rc = rep__conn_lock(&x.ctl, x.consumer, 0, 10, 1, err)))
+		goto out;
+	for (unsigned i = 1; i <= REP_MAX_WORKERS; i++)
+		if ((rc = rep__conn_lock(&x.ctl, x.consumer, i, 60, 0, err)))
+			goto out;
+	if ((rc = load_checkpoint(&x, sid, err)))
 		goto out;
 	if (x.folded.seq && (rc = prime_tables(&x, err)))
 		goto out;
-	if ((rc = rep__pool_start(&x.pool, x.nworkers, o->dest_url, err)))
+	if ((rc = rep__pool_start(&x.pool, x.nworkers, o->dest_url, x.consumer, err)))
 		goto out;
 	rows0 = st->rows;
 	if ((rc = run_loop(&x, err)))

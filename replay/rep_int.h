@@ -253,7 +253,21 @@ int rep__run_q(struct rep_worker *w);
 void rep__q_reset(struct rep_worker *w);
 
 /* Threads: start one per worker (ids 1..n), stop and join them all. */
-int rep__pool_start(struct rep_pool *p, unsigned n, const char *url, struct sl_err *err);
+int rep__pool_start(struct rep_pool *p, unsigned n, const char *url, const char *consumer,
+		    struct sl_err *err);
+/*
+ * Named locks "sluice:<sha1(consumer)>:<i>": the control connection holds
+ * i = 0 and worker i holds i for as long as it is connected. A replay that
+ * was killed leaves its sessions running on the server until the query in
+ * hand is done (MariaDB and MySQL finish a multi-statement query, COMMITs
+ * included, after the client is gone), and they keep their locks until
+ * then; so a new replay takes lock 0, then waits for every worker lock
+ * once, before it reads the checkpoint and `applied`.
+ * keep 0: take it and release it again (a wait). -SL_EDB on timeout.
+ */
+#define REP_MAX_WORKERS 64
+int rep__conn_lock(struct rep_worker *w, const char *consumer, unsigned i, int timeout_s, int keep,
+		   struct sl_err *err);
 void rep__pool_stop(struct rep_pool *p);
 
 /* ---- conflicts between transactions (rep_deps.c) ---- */

@@ -127,6 +127,62 @@ void rep__conn_close(struct rep_worker *w)
 	w->nparts = w->capparts = w->ntxns = w->captxns = 0;
 }
 
+int rep__conn_lock(struct rep_worker *w, const char *consumer, unsigned i, int timeout_s, int keep,
+		   struct sl_err *err)
+{
+	struct sl_buf q = SL_BUF_INIT(1024);
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int rc, got;
+
+	if ((rc = sl_buf_adds(&q, "SELECT GET_LOCK(CONCAT('sluice:',LEFT(SHA1(_utf8mb4 ")) ||
+	    (rc = fmt_sql_hex(&q, consumer, strlen(consumer))) ||
+	    (rc = sl_buf_addf(&q, "),24),':%u'),%d)", i, timeout_s))) {
+		sl_buf_release(&q);
+		return sl_err_set(err, rc, "cannot build a lock statement: %s", sl_strerror(rc));
+	}
+	if (mysql_real_query(w->db, (const char *)q.data, q.len) || !(res = mysql_store_result(w->db))) {
+		unsigned e = mysql_errno(w->db);
+
+		if (e == 1305 || e == 1064 || e == 1235) {	/* no GET_LOCK/SHA1 there */
+			static int warned;
+
+			if (!warned++)
+				sl_log(SL_WARN, "replay", "destination %s has no GET_LOCK (%s): a replay "
+				       "restarted right after a crash may fail once on the queries of "
+				       "the one that died; run it again", w->dest, mysql_error(w->db));
+			rc = 0;
+			goto out;
+		}
+		rc = rep__db_error(w, "taking the consumer lock", err);
+		goto out;
+	}
+	row = mysql_fetch_row(res);
+	got = row && row[0] && !strcmp(row[0], "1");
+	if (!got) {
+		rc = sl_err_set(err, -SL_EDB, "destination %s: consumer '%s' is in use (lock %u held "
+				"for %d s): another replay is running, or the queries of one that "
+				"died are still running", w->dest, consumer, i, timeout_s);
+		goto out;
+	}
+	if (!keep) {
+		sl_buf_reset(&q);
+		mysql_free_result(res);
+		res = NULL;
+		if ((rc = sl_buf_adds(&q, "DO RELEASE_LOCK(CONCAT('sluice:',LEFT(SHA1(_utf8mb4 ")) ||
+		    (rc = fmt_sql_hex(&q, consumer, strlen(consumer))) ||
+		    (rc = sl_buf_addf(&q, "),24),':%u'))", i)) ||
+		    (rc = rep__exec(w, sl_buf_cstr(&q), err)))
+			goto out;
+	}
+	rc = 0;
+out:
+	if (res)
+		mysql_free_result(res);
+	sl_buf_release(&q);
+	return rc;
+}
+
 /* ---- building q ---- */
 
 void rep__txn_meta(struct rep_worker *w, uint64_t tno, const char *gtid, const char *after)
@@ -219,7 +275,18 @@ int rep__close_open(struct rep_worker *w)
 
 void rep__q_reset(struct rep_worker *w)
 {
-	sl_buf_reset(&w->q);
+	/* A row near max_allowed_packet grows q to its size, and q kept
+	 * that capacity for good: one such row per worker made the resident
+	 * size about workers x max_allowed_packet. Give it back. */
+	if (w->q.cap > 2 * w->batch_max)
+		sl_buf_release(&w->q);
+	else
+		sl_buf_reset(&w->q);
+	if (w->capparts > 65536) {
+		free(w->parts);
+		w->parts = NULL;
+		w->capparts = 0;
+	}
 	w->nparts = 0;
 	w->ntxns = 0;
 	w->open_kind = 0;
@@ -343,6 +410,7 @@ static void *worker_main(void *arg)
 	struct rep_worker *w = arg;
 	struct rep_pool *p = w->pool;
 
+	sl_block_stop_signals();
 	mysql_thread_init();
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
@@ -369,7 +437,8 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int rep__pool_start(struct rep_pool *p, unsigned n, const char *url, struct sl_err *err)
+int rep__pool_start(struct rep_pool *p, unsigned n, const char *url, const char *consumer,
+		    struct sl_err *err)
 {
 	int rc;
 
@@ -382,7 +451,8 @@ int rep__pool_start(struct rep_pool *p, unsigned n, const char *url, struct sl_e
 		w->id = (int)i + 1;
 		w->pool = p;
 		p->n = i + 1;
-		if ((rc = rep__conn_open(w, url, err)))
+		if ((rc = rep__conn_open(w, url, err)) ||
+		    (rc = rep__conn_lock(w, consumer, w->id, 10, 1, err)))
 			return rc;
 		if ((rc = pthread_create(&w->thread, NULL, worker_main, w)))
 			return sl_err_set(err, -rc, "cannot start replay worker %u: %s", i + 1,
