@@ -23,6 +23,7 @@
 #ifndef SL_H
 #define SL_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -158,8 +159,10 @@ static inline void sl_put_le32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1]
 static inline void sl_put_le64(uint8_t *p, uint64_t v) { sl_put_le32(p, (uint32_t)v); sl_put_le32(p + 4, (uint32_t)(v >> 32)); }
 
 /* Signals: cli installs handlers for SIGINT/SIGTERM that set this flag;
- * long loops poll it and finish cleanly. */
-extern volatile int sl_stop_requested;
+ * long loops poll it and finish cleanly. Threads other than main call
+ * sl_block_stop_signals() first, so the handler runs on the main thread. */
+extern volatile sig_atomic_t sl_stop_requested;
 void sl_install_stop_handlers(void);
+void sl_block_stop_signals(void);
 
 #endif

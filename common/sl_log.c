@@ -1,6 +1,7 @@
 /* sl_log.c - one-line logging on stderr with levels and per-module tracing. */
 #include "sl.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 
 int sl_log_level = SL_INFO;
 static char trace_modules[256];
-volatile int sl_stop_requested;
+volatile sig_atomic_t sl_stop_requested;
 
 static const char *level_name[] = { "debug", "info", "warn", "error" };
 
@@ -71,4 +72,14 @@ void sl_install_stop_handlers(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+void sl_block_stop_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }

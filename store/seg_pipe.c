@@ -93,6 +93,7 @@ static void *pipe_main(void *arg)
 {
 	struct seg_pipe *p = arg;
 
+	sl_block_stop_signals();
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct pipe_job *j;

@@ -33,6 +33,8 @@ static void *worker(void *arg)
 	struct run *r = arg;
 	struct ver_conn src = { 0 }, dst = { 0 };
 	struct ver_ctx x = { r->o, &r->diffs, r->crc, r->table_checksum, &r->stop };
+
+	sl_block_stop_signals();
 	struct sl_err err = SL_ERR_INIT;
 	int rc;
 
