@@ -221,7 +221,7 @@ static int dispatch(struct rep_ctx *x, struct sl_err *err)
 	}
 	pthread_mutex_lock(&x->pool.mu);
 	w->state = W_BUSY;
-	pthread_cond_broadcast(&x->pool.cv);
+	pthread_cond_signal(&w->go);
 	pthread_mutex_unlock(&x->pool.mu);
 	if (!x->in_txn)
 		x->cur = NULL;

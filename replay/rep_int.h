@@ -211,6 +211,7 @@ struct rep_worker {
 	int txn_open;			/* a transaction has statements but no COMMIT sent */
 
 	/* under pool->mu */
+	pthread_cond_t go;		/* the coordinator made it W_BUSY, or quit */
 	enum rep_wstate state;
 	uint64_t done_tno;		/* every transaction of this worker up to it committed */
 	struct rep_fail fail;
@@ -218,7 +219,7 @@ struct rep_worker {
 
 struct rep_pool {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;		/* any state change */
+	pthread_cond_t cv;		/* a worker finished (only the coordinator waits) */
 	int quit;
 	unsigned n;
 	struct rep_worker *w;		/* n workers, ids 1..n */

@@ -415,7 +415,7 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		while (w->state != W_BUSY && !p->quit)
-			pthread_cond_wait(&p->cv, &p->mu);
+			pthread_cond_wait(&w->go, &p->mu);
 		if (w->state != W_BUSY)
 			break;
 		pthread_mutex_unlock(&p->mu);
@@ -430,7 +430,7 @@ static void *worker_main(void *arg)
 				w->done_tno = q_tno;
 			w->state = W_IDLE;
 		}
-		pthread_cond_broadcast(&p->cv);
+		pthread_cond_signal(&p->cv);
 	}
 	pthread_mutex_unlock(&p->mu);
 	mysql_thread_end();
@@ -450,6 +450,7 @@ int rep__pool_start(struct rep_pool *p, unsigned n, const char *url, const char 
 
 		w->id = (int)i + 1;
 		w->pool = p;
+		pthread_cond_init(&w->go, NULL);
 		p->n = i + 1;
 		if ((rc = rep__conn_open(w, url, err)) ||
 		    (rc = rep__conn_lock(w, consumer, w->id, 10, 1, err)))
@@ -468,7 +469,8 @@ void rep__pool_stop(struct rep_pool *p)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->quit = 1;
-	pthread_cond_broadcast(&p->cv);
+	for (unsigned i = 0; i < p->n; i++)
+		pthread_cond_signal(&p->w[i].go);
 	pthread_mutex_unlock(&p->mu);
 	for (unsigned i = 0; i < p->n; i++) {
 		if (p->w[i].has_thread)
@@ -476,6 +478,7 @@ void rep__pool_stop(struct rep_pool *p)
 		if (p->w[i].db && p->w[i].txn_open)
 			rep__rollback(&p->w[i]);
 		rep__conn_close(&p->w[i]);
+		pthread_cond_destroy(&p->w[i].go);
 	}
 	free(p->w);
 	p->w = NULL;
