@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "banned.h"
 
@@ -104,7 +105,13 @@ static int add_double(struct sl_buf *out, double d, int digits, int sql)
 	if (d == 0 && signbit(d))
 		/* "-0" would be the integer 0; the exponent makes it a double. */
 		return sl_buf_adds(out, sql ? "-0e0" : "-0.0");
-	snprintf(tmp, sizeof(tmp), "%.*g", digits, d);
+	/* the shortest form that reads back as the same value (as MySQL prints
+	 * it: 0.142857142, not 0.14285714199999999) */
+	for (int p = digits > 9 ? 15 : 6; p <= digits; p++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", p, d);
+		if (digits > 9 ? strtod(tmp, NULL) == d : strtof(tmp, NULL) == (float)d)
+			break;
+	}
 	return sl_buf_adds(out, tmp);
 }
 
