@@ -80,7 +80,7 @@ print("ok" if {"ge": operator.ge, "le": operator.le, "lt": operator.lt}[op](a, b
 ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b if b else float('inf')))" "$1" "$2"; }
 
 T_capture=0 T_replay=0 T_serial=0 T_peer=0 RSS_capture=0 RSS_replay=0 RSS_serial=0
-WORKERS=${BENCH_WORKERS:-4}
+WORKERS=${BENCH_WORKERS:-16}
 
 main() {
 	local dir=$WORK/stream file pos end_file end_pos

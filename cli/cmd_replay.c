@@ -18,7 +18,7 @@ static const char usage[] =
 	"                     (default: apply every complete transaction in DIR, then exit)\n"
 	"  --consumer NAME    checkpoint name in `sluice`.`checkpoint` (default: default)\n"
 	"  --poll MS          follow: how often to look for new frames (default 20)\n"
-	"  --workers N        parallel destination connections (default 4, at most 64).\n"
+	"  --workers N        parallel destination connections (default 16, at most 64).\n"
 	"                     Transactions touching a common row always commit in\n"
 	"                     source order; independent ones may commit in any order.\n"
 	"                     1 keeps the source's commit order for every transaction.\n";

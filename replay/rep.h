@@ -41,7 +41,7 @@ struct rep_opts {
 	int follow;
 	const char *consumer;		/* checkpoint name; NULL: "default" */
 	uint32_t poll_ms;		/* follow: wait between looks; 0: 20 ms */
-	unsigned workers;		/* parallel connections; 0: 4 */
+	unsigned workers;		/* parallel connections; 0: 16 */
 };
 
 struct rep_stats {

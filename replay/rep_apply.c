@@ -46,7 +46,7 @@
 #define REP_FOLD_MS 1000
 #define REP_SNIPPET 120
 #define REP_WHERE_LEN 640
-#define REP_DEFAULT_WORKERS 4
+#define REP_DEFAULT_WORKERS 16
 #define REP_SESSION_SQL_MODE "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
 
 static const char *const kind_name[] = {
@@ -1137,6 +1137,10 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 		goto out;
 	if (x.folded.seq && (rc = prime_tables(&x, err)))
 		goto out;
+	/* several workers: one more round trip per transaction (its COMMIT)
+	 * costs the destination less than the guard statements; one worker
+	 * keeps the guards and sends many transactions per round trip */
+	x.pool.split_commits = x.nworkers > 1;
 	if ((rc = rep__pool_start(&x.pool, x.nworkers, o->dest_url, x.consumer, err)))
 		goto out;
 	rows0 = st->rows;

@@ -209,6 +209,8 @@ struct rep_worker {
 	unsigned queued_txns;		/* complete transactions in q */
 	uint64_t q_tno;			/* highest tno whose COMMIT is in q */
 	int txn_open;			/* a transaction has statements but no COMMIT sent */
+	int split_commits;		/* no guards: each COMMIT is sent alone, after the
+					 * client checked its transaction's statements */
 
 	/* under pool->mu */
 	pthread_cond_t go;		/* the coordinator made it W_BUSY, or quit */
@@ -221,6 +223,7 @@ struct rep_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;		/* a worker finished (only the coordinator waits) */
 	int quit;
+	int split_commits;		/* for every worker (see struct rep_worker) */
 	unsigned n;
 	struct rep_worker *w;		/* n workers, ids 1..n */
 };

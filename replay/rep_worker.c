@@ -249,6 +249,8 @@ int rep__add_stmt(struct rep_worker *w, enum rep_kind kind, uint32_t ref,
 
 int rep__add_guard(struct rep_worker *w, const struct seg_cursor *cur, int64_t n)
 {
+	if (w->split_commits)
+		return 0;	/* the client checks before it sends the COMMIT */
 	char g[64];
 	int len = snprintf(g, sizeof(g), "SET @sluice_rc=~0+(ROW_COUNT()<>%lld)", (long long)n);
 
@@ -323,19 +325,17 @@ static size_t txn_start(const struct rep_worker *w, size_t i, size_t from)
 	return SIZE_MAX;
 }
 
-int rep__run_q(struct rep_worker *w)
+/* Send statements [from, to) of q as one query and check every result.
+ * 0, or -SL_EAPPLY with w->fail set and the transaction rolled back. */
+static int send_range(struct rep_worker *w, size_t from, size_t to)
 {
-	size_t from = 0, i;
+	size_t i, end = w->parts[to - 1].off + w->parts[to - 1].len;
 	int tries = 0, st;
 
-	if (!w->q.len) {
-		rep__q_reset(w);
-		return 0;
-	}
 again:
 	i = from;
 	if (mysql_real_query(w->db, (const char *)w->q.data + w->parts[from].off,
-			     w->q.len - w->parts[from].off))
+			     end - w->parts[from].off))
 		goto server_error;
 	for (;;) {
 		MYSQL_RES *res = mysql_store_result(w->db);
@@ -346,8 +346,8 @@ again:
 		else if (mysql_field_count(w->db))
 			goto server_error;
 		aff = mysql_affected_rows(w->db);
-		if (i >= w->nparts)
-			sl_bug("more results than statements (%zu)", w->nparts);
+		if (i >= to)
+			sl_bug("more results than statements (%zu)", to);
 		if (w->parts[i].expect >= 0 && aff != (my_ulonglong)w->parts[i].expect) {
 			set_fail(w, i, 1, aff);
 			goto failed;
@@ -361,23 +361,11 @@ again:
 		if (st > 0)
 			goto server_error;
 	}
-	if (i + 1 != w->nparts)
-		sl_bug("%zu results for %zu statements", i + 1, w->nparts);
-	w->txn_open = w->nparts && w->parts[w->nparts - 1].kind != K_COMMIT;
-	if (w->txn_open) {
-		/* the open transaction goes on in the next q: keep its meta, and
-		 * its next statement is not its first (no retry from there) */
-		struct rep_txn_meta m = w->txns[w->ntxns - 1];
-
-		rep__q_reset(w);
-		w->txns[0] = m;
-		w->ntxns = 1;
-		return 0;
-	}
-	rep__q_reset(w);
+	if (i + 1 != to)
+		sl_bug("%zu results for %zu statements", i + 1 - from, to - from);
 	return 0;
 server_error:
-	if (i >= w->nparts) {
+	if (i >= to) {
 		set_fail(w, SIZE_MAX, 0, 0);
 		goto failed;
 	}
@@ -401,6 +389,49 @@ server_error:
 failed:
 	rep__rollback(w);
 	return -SL_EAPPLY;
+}
+
+int rep__run_q(struct rep_worker *w)
+{
+	size_t a = 0;
+	int rc = 0;
+
+	if (!w->q.len) {
+		rep__q_reset(w);
+		return 0;
+	}
+	if (!w->split_commits) {
+		rc = send_range(w, 0, w->nparts);
+	} else {
+		/* no guards in q: each COMMIT goes alone, after the client has
+		 * checked every statement of its transaction */
+		for (size_t i = 0; i < w->nparts && !rc; i++) {
+			if (w->parts[i].kind != K_COMMIT)
+				continue;
+			if (i > a)
+				rc = send_range(w, a, i);
+			if (!rc)
+				rc = send_range(w, i, i + 1);
+			a = i + 1;
+		}
+		if (!rc && a < w->nparts)
+			rc = send_range(w, a, w->nparts);
+	}
+	if (rc)
+		return rc;
+	w->txn_open = w->nparts && w->parts[w->nparts - 1].kind != K_COMMIT;
+	if (w->txn_open) {
+		/* the open transaction goes on in the next q: keep its meta, and
+		 * its next statement is not its first (no retry from there) */
+		struct rep_txn_meta m = w->txns[w->ntxns - 1];
+
+		rep__q_reset(w);
+		w->txns[0] = m;
+		w->ntxns = 1;
+		return 0;
+	}
+	rep__q_reset(w);
+	return 0;
 }
 
 /* ---- threads ---- */
@@ -450,6 +481,7 @@ int rep__pool_start(struct rep_pool *p, unsigned n, const char *url, const char 
 
 		w->id = (int)i + 1;
 		w->pool = p;
+		w->split_commits = p->split_commits;
 		pthread_cond_init(&w->go, NULL);
 		p->n = i + 1;
 		if ((rc = rep__conn_open(w, url, err)) ||

@@ -295,6 +295,36 @@ case_dest_rejects() {
 
 # The password is never in sluice's argv (it comes from the environment) and
 # never in any output.
+# An UPDATE or DELETE that finds no row on the destination (it lost a row
+# the source still has): exit 2 naming the table and the row count, nothing
+# of that transaction committed, for both ways replay checks it (guard
+# statements with --workers 1, the client's check before a separate COMMIT
+# with several workers); after the row is put back, a rerun is exact.
+case_dest_missing_row() {
+	local dir=$WORK/stream w
+	for w in 1 4; do
+		src_sql -e "CREATE DATABASE mr$w;
+			CREATE TABLE mr$w.t (id INT PRIMARY KEY, v VARCHAR(20));
+			CREATE TABLE mr$w.log (id INT PRIMARY KEY, note VARCHAR(20));
+			INSERT INTO mr$w.t VALUES (1, 'one'), (2, 'two'), (3, 'three')"
+		must_sluice mr${w}_cap1 capture --source "$SRC_URL" --dir "$dir"
+		must_sluice mr${w}_rep1 replay --dir "$dir" --dest "$DST_URL" --workers "$w"
+		dst_sql -e "DELETE FROM mr$w.t WHERE id = 2"
+		src_sql -e "START TRANSACTION;
+			INSERT INTO mr$w.log VALUES (1, 'same txn');
+			UPDATE mr$w.t SET v = 'TWO' WHERE id = 2;
+			COMMIT"
+		must_sluice mr${w}_cap2 capture --source "$SRC_URL" --dir "$dir"
+		expect_error mr${w}_update "update of .*mr$w.*t.* matched (0 rows|fewer or more)" \
+			replay --dir "$dir" --dest "$DST_URL" --workers "$w"
+		[[ "$(dst_sql -N -B -e "SELECT COUNT(*) FROM mr$w.log")" == "0" ]] ||
+			fail "missing row (--workers $w): the rest of the failed transaction was committed"
+		dst_sql -e "INSERT INTO mr$w.t VALUES (2, 'two')"
+		must_sluice mr${w}_rep2 replay --dir "$dir" --dest "$DST_URL" --workers "$w"
+		compare_all || fail "missing row (--workers $w): not exact after putting the row back"
+	done
+}
+
 case_argv() {
 	local pid args
 	timeout 60 "$SLUICE" capture --source "$SRC_URL" --dir "$WORK/stream" --follow \
@@ -362,6 +392,7 @@ main() {
 	case_other_source
 	case_corrupt_segment
 	case_dest_rejects
+	case_dest_missing_row
 	case_argv
 	case_url_password
 	case_corrupt_last_frame
