@@ -2,7 +2,8 @@
 # test.sh - the one test command: install what is missing, build, run every test
 # (unit suites and integration suites against real MariaDB servers that each
 # test starts on free loopback ports and stops), then the unit suites and the
-# end-to-end pipeline test again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# end-to-end pipeline and parallel replay tests again under AddressSanitizer +
+# UndefinedBehaviorSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +22,8 @@ status=0
 echo "== tests: unit + integration"
 (cd build && ctest --output-on-failure --timeout 900) || status=1
 
-echo "== tests under ASan + UBSan: unit + the pipeline"
+echo "== tests under ASan + UBSan: unit, the pipeline, parallel replay"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd build-asan && ctest --output-on-failure --timeout 900 -R 'unit/|integration/test_pipeline') || status=1
+(cd build-asan && ctest --output-on-failure --timeout 900 -R 'unit/|integration/test_(pipeline|parallel_replay)') || status=1
 
 exit "$status"
