@@ -1,10 +1,11 @@
 /*
  * rep_int.h - shared by the .c files of replay/ only: SQL text generation (rep_sql.c),
- *             the checkpoint tables (rep_checkpoint.c), one destination
+ *             the checkpoint tables' SQL (rep_checkpoint.c), one destination
  *             connection and its worker thread (rep_worker.c), conflict
- *             tracking between transactions (rep_deps.c) and the
- *             coordinator that reads DIR and hands out transactions
- *             (rep_apply.c).
+ *             keys (rep_deps.c), and the coordinator: reading DIR and
+ *             rendering transactions (rep_apply.c), handing them out and
+ *             waiting (rep_coord.c), the checkpoint row (rep_mark.c) and
+ *             DDL (rep_ddl.c).
  *
  * The SQL builders append to a struct sl_buf and never talk to a server, so
  * tests/unit/test_replay.c checks them without a database. They return 0 or
@@ -36,6 +37,8 @@
 #include "sl.h"
 
 typedef struct st_mysql MYSQL;
+
+#define REP_SESSION_SQL_MODE "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
 
 /* `db`.`table` */
 int rep__sql_table(struct sl_buf *out, const Sluice__TableDef *td);
@@ -297,5 +300,104 @@ void rep__deps_reset_tables(struct rep_deps *d);
  * 0 when a key column is in neither. row NULL or mode 2: the table key. */
 uint64_t rep__deps_key(const Sluice__TableDef *td, const Sluice__Row *row,
 		       const Sluice__Row *fallback, int mode);
+
+/* ---- the coordinator's state (rep_apply.c, rep_coord.c, rep_mark.c, rep_ddl.c) ---- */
+
+#define REP_GROUP_TXNS 64		/* transactions per round trip at most */
+#define REP_GROUP_BYTES ((size_t)256 << 10)
+#define REP_RING 8192			/* transactions not known committed, at most */
+#define REP_DEP_BITS 18			/* 256 Ki key slots, 2 MiB */
+#define REP_FOLD_MS 1000
+#define REP_SNIPPET 120
+#define REP_WHERE_LEN 640
+#define REP_DEFAULT_WORKERS 16
+
+/* A transaction handed out and not yet known committed (by tno). */
+struct rep_inflight {
+	struct rep_worker *w;		/* NULL: committed before a restart, skipped */
+	int closed;			/* its TxnCommit was read */
+	struct seg_cursor cur;		/* of the TxnCommit */
+	char file[256];
+	char gtid[128];
+	uint64_t offset, time;
+};
+
+struct rep_ctx {
+	const struct rep_opts *o;
+	struct rep_stats *st;
+	const char *consumer;
+	struct rep_worker ctl;		/* checkpoint, DDL, lookups; no thread */
+	struct rep_pool pool;
+	unsigned nworkers;
+	struct fmt_tables tables;
+	struct rep_deps deps;
+	struct rep_checkpoint cp;
+	struct seg_cursor *applied;	/* restart: TxnBegins committed after the checkpoint */
+	size_t napplied, iapplied;
+
+	struct rep_inflight *ring;	/* tnos ring_lo .. next_tno-1 */
+	uint64_t ring_lo, next_tno;
+	struct rep_inflight lwm;	/* everything up to it committed */
+	struct seg_cursor folded;	/* what the checkpoint row says */
+	uint64_t fold_ms;
+
+	struct rep_worker *cur;		/* the worker being filled */
+	int in_txn, skipping, serial;
+	int loaded;			/* DIR holds what the checkpoint needs: register */
+	uint64_t tno;
+	char gtid[128];
+	char last_pos[300];		/* source position of the last commit read */
+	char txn_after[300];		/* last_pos when the current transaction began */
+	struct sl_buf row;		/* scratch: one row's SQL */
+	struct sl_buf shape;		/* scratch: rep__row_shape() of that row */
+};
+
+static inline int rep__cursor_eq(const struct seg_cursor *a, const struct seg_cursor *b)
+{
+	return a->seq == b->seq && a->offset == b->offset && a->index == b->index;
+}
+
+static inline int rep__cursor_cmp(const struct seg_cursor *a, const struct seg_cursor *b)
+{
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	if (a->offset != b->offset)
+		return a->offset < b->offset ? -1 : 1;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+extern const char *const rep__kind_name[];
+/* "`db`.`table`" of ref (or "table ref N") into out. */
+const char *rep__table_name(struct rep_ctx *x, uint32_t ref, char *out, size_t n);
+/* "segment S offset O record I (gtid G, after source position P)" */
+const char *rep__where_of(const struct seg_cursor *c, const char *gtid, const char *after,
+			  char *out, size_t n);
+/* The same for the transaction being read. */
+const char *rep__where_str(struct rep_ctx *x, const struct seg_cursor *c, char *out, size_t n);
+/* The one-line message for w's failed query (w->fail). */
+int rep__fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err);
+
+/* Handing out work (rep_coord.c). Each returns 0, or the first failure of
+ * any worker as err. */
+void rep__advance_lwm(struct rep_ctx *x);		/* the low-water mark over what committed */
+int rep__dispatch(struct rep_ctx *x, struct sl_err *err);	/* x->cur's q to its thread */
+int rep__wait_idle(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err);
+int rep__wait_all(struct rep_ctx *x, struct sl_err *err);	/* everything handed out committed */
+int rep__acquire(struct rep_ctx *x, struct sl_err *err);	/* an idle worker as x->cur */
+int rep__other_idle(struct rep_ctx *x);
+int rep__wait_tno(struct rep_ctx *x, uint64_t t, struct sl_err *err);
+int rep__room_in_ring(struct rep_ctx *x, struct sl_err *err);
+/* Order the current transaction after every earlier one touching c's rows. */
+int rep__row_deps(struct rep_ctx *x, const Sluice__TableDef *td, const Sluice__RowChange *c,
+		  struct sl_err *err);
+
+/* The checkpoint row (rep_mark.c): read it and `applied` at the start;
+ * fold the low-water mark into it (pending: mark that DDL pending). */
+int rep__load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_err *err);
+int rep__fold(struct rep_ctx *x, const struct seg_cursor *pending, struct sl_err *err);
+
+/* A DDL record, alone, after every earlier transaction (rep_ddl.c). */
+int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cursor *cur,
+		   struct sl_err *err);
 
 #endif

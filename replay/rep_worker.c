@@ -12,7 +12,6 @@
 
 #define REP_BATCH_MAX ((size_t)4 << 20)	/* flush statements at 4 MiB */
 #define REP_RETRIES 10			/* deadlock / lock wait timeout */
-#define REP_SESSION_SQL_MODE "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
 
 int rep__db_error(struct rep_worker *w, const char *what, struct sl_err *err)
 {

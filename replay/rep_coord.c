@@ -1,0 +1,336 @@
+/* rep_coord.c - handing transactions to the replay workers: idle workers, waits, the low-water mark, conflict keys, failure messages. */
+#include "rep.h"
+#include "rep_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <mysql.h>
+#include "banned.h"
+
+const char *const rep__kind_name[] = {
+	"", "insert into", "update of", "delete from", "row count check", "checkpoint update",
+	"commit", "statement",
+};
+
+const char *rep__table_name(struct rep_ctx *x, uint32_t ref, char *out, size_t n)
+{
+	const Sluice__TableDef *td = fmt_tables_get(&x->tables, ref);
+
+	if (!td)
+		snprintf(out, n, "table ref %" PRIu32, ref);
+	else
+		snprintf(out, n, "`%s`.`%s`", td->db ? td->db : "", td->name ? td->name : "");
+	return out;
+}
+
+const char *rep__where_of(const struct seg_cursor *c, const char *gtid, const char *after,
+			    char *out, size_t n)
+{
+	snprintf(out, n, "segment %" PRIu64 " offset %" PRIu64 " record %" PRIu32
+		 " (gtid %s, after source position %s)", c->seq, c->offset, c->index,
+		 gtid && gtid[0] ? gtid : "none", after && after[0] ? after : "(start)");
+	return out;
+}
+
+const char *rep__where_str(struct rep_ctx *x, const struct seg_cursor *c, char *out, size_t n)
+{
+	return rep__where_of(c, x->gtid, x->last_pos, out, n);
+}
+
+/* ---- failures of a worker's query, as one line ---- */
+
+int rep__fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err)
+{
+	const struct rep_fail *f = &w->fail;
+	const struct rep_part *p;
+	const struct rep_txn_meta *m;
+	char what[700], tn[200], wh[REP_WHERE_LEN], snip[REP_SNIPPET + 8];
+
+	if (f->part >= w->nparts)
+		return sl_err_set(err, -SL_EDB, "destination %s: query failed: %s (%u)", w->dest,
+				  f->msg, f->errnum);
+	p = &w->parts[f->part];
+	if (!f->count && p->kind == K_GUARD && f->part > 0)
+		p--;	/* name the statement the guard checks */
+	m = &w->txns[p->txn];
+	if (f->count && p->kind == K_CHECKPOINT)
+		snprintf(what, sizeof(what), "the checkpoint of consumer '%s' moved (is another "
+			 "replay running?) in", x->consumer);
+	else if (f->count)
+		snprintf(what, sizeof(what), "matched %" PRIu64 " rows, not %lld in", f->aff,
+			 (long long)p->expect);
+	else if (f->errnum == 1690 && w->parts[f->part].kind == K_GUARD)
+		snprintf(what, sizeof(what), "matched fewer or more rows than %lld in",
+			 (long long)p->expect);
+	else if (f->errnum == 1062 && p->kind == K_CHECKPOINT)
+		snprintf(what, sizeof(what), "failed: %s (%u): the transaction is applied already "
+			 "(is another replay of consumer '%s' running?) in", f->msg, f->errnum,
+			 x->consumer);
+	else
+		snprintf(what, sizeof(what), "failed: %s (%u) in", f->msg, f->errnum);
+	rep__sql_snippet((const char *)w->q.data + p->off, p->len, REP_SNIPPET, snip, sizeof(snip));
+	rep__where_of(&p->cur, m->gtid, m->after, wh, sizeof(wh));
+	if (p->kind == K_INSERT || p->kind == K_UPDATE || p->kind == K_DELETE)
+		return sl_err_set(err, -SL_EAPPLY, "%s %s at %s %s: %s", rep__kind_name[p->kind],
+				  rep__table_name(x, p->ref, tn, sizeof(tn)), wh, what, snip);
+	return sl_err_set(err, -SL_EAPPLY, "%s at %s %s: %s", rep__kind_name[p->kind], wh, what, snip);
+}
+
+/* The first failed worker's message (call with pool.mu held). */
+static int pool_failed(struct rep_ctx *x, struct sl_err *err)
+{
+	for (unsigned i = 0; i < x->pool.n; i++)
+		if (x->pool.w[i].state == W_FAILED)
+			return rep__fail_message(x, &x->pool.w[i], err);
+	return 0;
+}
+
+/* ---- handing out work ---- */
+
+static int committed_locked(struct rep_ctx *x, uint64_t t)
+{
+	const struct rep_inflight *e;
+
+	if (t < x->ring_lo)
+		return 1;
+	e = &x->ring[t % REP_RING];
+	return e->closed && (!e->w || e->w->done_tno >= t);
+}
+
+/* Move the low-water mark over every transaction now committed. */
+void rep__advance_lwm(struct rep_ctx *x)
+{
+	pthread_mutex_lock(&x->pool.mu);
+	while (x->ring_lo < x->next_tno && committed_locked(x, x->ring_lo)) {
+		x->lwm = x->ring[x->ring_lo % REP_RING];
+		x->ring_lo++;
+	}
+	pthread_mutex_unlock(&x->pool.mu);
+}
+
+/* Give the current worker's q to its thread. */
+int rep__dispatch(struct rep_ctx *x, struct sl_err *err)
+{
+	struct rep_worker *w = x->cur;
+	int rc;
+
+	if (!w)
+		return 0;
+	if ((rc = rep__close_open(w)))
+		return sl_err_set(err, rc, "cannot close a statement: %s", sl_strerror(rc));
+	if (!w->q.len) {
+		if (!x->in_txn)
+			x->cur = NULL;
+		return 0;
+	}
+	pthread_mutex_lock(&x->pool.mu);
+	w->state = W_BUSY;
+	pthread_cond_signal(&w->go);
+	pthread_mutex_unlock(&x->pool.mu);
+	if (!x->in_txn)
+		x->cur = NULL;
+	return 0;
+}
+
+/* Wait until w is no longer busy (0), or report a failure of any worker. */
+int rep__wait_idle(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&x->pool.mu);
+	while (!(rc = pool_failed(x, err)) && w && w->state == W_BUSY)
+		pthread_cond_wait(&x->pool.cv, &x->pool.mu);
+	pthread_mutex_unlock(&x->pool.mu);
+	return rc;
+}
+
+/* Every worker idle (or a failure). */
+int rep__wait_all(struct rep_ctx *x, struct sl_err *err)
+{
+	int rc, busy;
+
+	if ((rc = rep__dispatch(x, err)))
+		return rc;
+	pthread_mutex_lock(&x->pool.mu);
+	for (;;) {
+		if ((rc = pool_failed(x, err)))
+			break;
+		busy = 0;
+		for (unsigned i = 0; i < x->pool.n; i++)
+			busy |= x->pool.w[i].state == W_BUSY;
+		if (!busy)
+			break;
+		pthread_cond_wait(&x->pool.cv, &x->pool.mu);
+	}
+	pthread_mutex_unlock(&x->pool.mu);
+	if (!rc)
+		rep__advance_lwm(x);
+	return rc;
+}
+
+/* An idle worker to fill, waiting for one when all are busy. */
+int rep__acquire(struct rep_ctx *x, struct sl_err *err)
+{
+	static unsigned next;
+	int rc;
+
+	pthread_mutex_lock(&x->pool.mu);
+	for (;;) {
+		if ((rc = pool_failed(x, err)))
+			break;
+		for (unsigned i = 0; i < x->pool.n && !x->cur; i++) {
+			struct rep_worker *w = &x->pool.w[(next + i) % x->pool.n];
+
+			if (w->state == W_IDLE)
+				x->cur = w;
+		}
+		if (x->cur)
+			break;
+		pthread_cond_wait(&x->pool.cv, &x->pool.mu);
+	}
+	next++;
+	pthread_mutex_unlock(&x->pool.mu);
+	return rc;
+}
+
+int rep__other_idle(struct rep_ctx *x)
+{
+	int idle = 0;
+
+	pthread_mutex_lock(&x->pool.mu);
+	for (unsigned i = 0; i < x->pool.n && !idle; i++)
+		idle = &x->pool.w[i] != x->cur && x->pool.w[i].state == W_IDLE;
+	pthread_mutex_unlock(&x->pool.mu);
+	return idle;
+}
+
+/* Wait until transaction t has committed (it is on another worker). */
+int rep__wait_tno(struct rep_ctx *x, uint64_t t, struct sl_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&x->pool.mu);
+	while (!(rc = pool_failed(x, err)) && !committed_locked(x, t))
+		pthread_cond_wait(&x->pool.cv, &x->pool.mu);
+	pthread_mutex_unlock(&x->pool.mu);
+	return rc;
+}
+
+/* The current transaction touches key: order it after the key's last one. */
+static int depend(struct rep_ctx *x, uint64_t key, struct sl_err *err)
+{
+	uint64_t *s = &x->deps.slot[key & x->deps.mask], t = *s;
+	int rc;
+
+	if (t && t != x->tno && t >= x->ring_lo && x->ring[t % REP_RING].w != x->cur &&
+	    (rc = rep__wait_tno(x, t, err)))
+		return rc;
+	*s = x->tno;
+	return 0;
+}
+
+/* 1: key rows by primary key; 2: one key for the whole table (no primary
+ * key, or a unique key on the destination that rows could collide on). */
+static int table_mode(struct rep_ctx *x, const Sluice__TableDef *td, struct sl_err *err)
+{
+	struct sl_buf q = SL_BUF_INIT(4096);
+	MYSQL_RES *res = NULL;
+	int mode = 1, rc;
+
+	if (td->ref < x->deps.ntable_mode && x->deps.table_mode[td->ref])
+		return x->deps.table_mode[td->ref];
+	if (!td->n_primary_key) {
+		mode = 2;
+	} else {
+		if ((rc = sl_buf_adds(&q, "SELECT 1 FROM information_schema.STATISTICS WHERE "
+				      "NON_UNIQUE=0 AND INDEX_NAME<>'PRIMARY' AND TABLE_SCHEMA=_utf8mb4 ")) ||
+		    (rc = fmt_sql_hex(&q, td->db ? td->db : "", td->db ? strlen(td->db) : 0)) ||
+		    (rc = sl_buf_adds(&q, " AND TABLE_NAME=_utf8mb4 ")) ||
+		    (rc = fmt_sql_hex(&q, td->name ? td->name : "", td->name ? strlen(td->name) : 0)) ||
+		    (rc = sl_buf_adds(&q, " LIMIT 1")))
+			goto out;
+		if (mysql_real_query(x->ctl.db, (const char *)q.data, q.len) ||
+		    !(res = mysql_store_result(x->ctl.db))) {
+			rc = rep__db_error(&x->ctl, "looking up unique keys", err);
+			goto out;
+		}
+		if (mysql_num_rows(res))
+			mode = 2;
+		mysql_free_result(res);
+		if ((rc = rep__exec(&x->ctl, "COMMIT", err)))
+			goto out;
+	}
+	if (td->ref >= x->deps.ntable_mode) {
+		size_t n = x->deps.ntable_mode ? x->deps.ntable_mode : 64;
+
+		while (n <= td->ref)
+			n *= 2;
+		x->deps.table_mode = sl_xrealloc(x->deps.table_mode, n);
+		memset(x->deps.table_mode + x->deps.ntable_mode, 0, n - x->deps.ntable_mode);
+		x->deps.ntable_mode = n;
+	}
+	x->deps.table_mode[td->ref] = (uint8_t)mode;
+	rc = mode;
+out:
+	sl_buf_release(&q);
+	if (rc < 0 && !err->code)
+		rc = sl_err_set(err, rc, "cannot build a unique key lookup: %s", sl_strerror(rc));
+	return rc;
+}
+
+/* Order the current transaction after every earlier one that touched the
+ * rows of this change. */
+int rep__row_deps(struct rep_ctx *x, const Sluice__TableDef *td, const Sluice__RowChange *c,
+		    struct sl_err *err)
+{
+	uint64_t k1 = 0, k2 = 0;
+	int mode, rc;
+
+	if (x->nworkers < 2)
+		return 0;
+	if ((mode = table_mode(x, td, err)) < 0)
+		return mode;
+	if (c->before)
+		k1 = rep__deps_key(td, c->before, NULL, mode);
+	if (c->after)
+		k2 = rep__deps_key(td, c->after, c->before, mode);
+	if ((c->before && !k1) || (c->after && !k2)) {
+		/* a key column missing from the image: run this transaction alone */
+		if (!x->serial) {
+			x->serial = 1;
+			struct rep_worker *keep = x->cur;
+
+			x->cur = NULL;
+			rc = rep__wait_all(x, err);
+			x->cur = keep;
+			if (rc)
+				return rc;
+		}
+		return depend(x, rep__deps_key(td, NULL, NULL, 2), err);
+	}
+	if (k1 && (rc = depend(x, k1, err)))
+		return rc;
+	if (k2 && k2 != k1 && (rc = depend(x, k2, err)))
+		return rc;
+	return 0;
+}
+
+/* ---- transactions ---- */
+
+int rep__room_in_ring(struct rep_ctx *x, struct sl_err *err)
+{
+	int rc;
+
+	while (x->next_tno - x->ring_lo >= REP_RING) {
+		rep__advance_lwm(x);
+		if (x->next_tno - x->ring_lo < REP_RING)
+			break;
+		if ((rc = rep__dispatch(x, err)) || (rc = rep__wait_tno(x, x->ring_lo, err)))
+			return rc;
+	}
+	return 0;
+}

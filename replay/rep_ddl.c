@@ -1,0 +1,121 @@
+/* rep_ddl.c - a DDL record: after every earlier transaction, alone on the control connection, marked pending before and done after. */
+#include "rep.h"
+#include "rep_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <mysql.h>
+#include "banned.h"
+
+/* ---- DDL ---- */
+
+static int name_ok(const char *s)
+{
+	if (!s || !*s || strlen(s) > 32)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_'))
+			return 0;
+	return 1;
+}
+
+int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cursor *cur,
+		     struct sl_err *err)
+{
+	struct rep_worker *c = &x->ctl;
+	struct sl_buf pre = SL_BUF_INIT(1 << 20);
+	char wh[REP_WHERE_LEN], snip[REP_SNIPPET + 8];
+	const char *stmt = d->statement ? d->statement : "";
+	int was_pending = x->cp.ddl_pending && rep__cursor_eq(&x->cp.ddl_cur, cur);
+	int src_mysql = d->position && d->position->flavor && !strcmp(d->position->flavor, "mysql");
+	int rc, st;
+
+	x->gtid[0] = 0;
+	/* 1. every transaction before it committed, then mark it pending, durably */
+	if ((rc = rep__wait_all(x, err)) || (rc = rep__fold(x, cur, err)))
+		goto out;
+	/* 2. its session: default database, sql_mode, charset, timestamp */
+	if (d->db && d->db[0]) {
+		struct sl_err e2 = SL_ERR_INIT;
+
+		if ((rc = sl_buf_adds(&pre, "USE ")) || (rc = fmt_sql_ident(&pre, d->db)))
+			goto too_big;
+		if (rep__exec(c, sl_buf_cstr(&pre), &e2)) {
+			if (mysql_errno(c->db) != 1049) {	/* ER_BAD_DB_ERROR */
+				rc = sl_err_set(err, e2.code, "ddl at %s: %s",
+						rep__where_str(x, cur, wh, sizeof(wh)), e2.msg);
+				goto out;
+			}
+			sl_log(SL_WARN, "replay", "ddl at %s: default database `%s` does not exist "
+			       "on the destination; running without it",
+			       rep__where_str(x, cur, wh, sizeof(wh)), d->db);
+		}
+		sl_buf_reset(&pre);
+	}
+	if ((rc = sl_buf_adds(&pre, "SET SESSION sql_mode='")))
+		goto too_big;
+	if (d->has_sql_mode)
+		rc = rep__sql_mode_names(&pre, d->sql_mode, src_mysql, c->dest_mariadb);
+	else
+		rc = sl_buf_adds(&pre, REP_SESSION_SQL_MODE);
+	if (rc || (rc = sl_buf_addf(&pre, "',timestamp=%" PRIu64, d->time)))
+		goto too_big;
+	if (name_ok(d->charset) && (rc = sl_buf_addf(&pre, ";SET NAMES %s", d->charset)))
+		goto too_big;
+	if ((rc = rep__exec(c, sl_buf_cstr(&pre), err)))
+		goto out;
+	/* 3. the statement itself */
+	if (mysql_real_query(c->db, stmt, strlen(stmt)) == 0) {
+		do {
+			MYSQL_RES *res = mysql_store_result(c->db);
+
+			if (res)
+				mysql_free_result(res);
+		} while ((st = mysql_next_result(c->db)) == 0);
+	} else {
+		st = 1;
+	}
+	if (st > 0) {
+		unsigned e = mysql_errno(c->db);
+
+		rep__sql_snippet(stmt, strlen(stmt), REP_SNIPPET, snip, sizeof(snip));
+		if (was_pending && rep__ddl_already_done(e)) {
+			sl_log(SL_WARN, "replay", "ddl at %s was already applied before a restart "
+			       "(%s (%u)): %s", rep__where_str(x, cur, wh, sizeof(wh)), mysql_error(c->db), e, snip);
+		} else {
+			rc = sl_err_set(err, -SL_EAPPLY, "ddl at %s failed: %s (%u) in: %s",
+					rep__where_str(x, cur, wh, sizeof(wh)), mysql_error(c->db), e, snip);
+			rep__rollback(c);
+			goto out;
+		}
+	}
+	/* 4. back to our session, move the checkpoint past it, clear pending */
+	if ((rc = rep__exec(c, "SET SESSION sql_mode='" REP_SESSION_SQL_MODE "',timestamp=DEFAULT;"
+			    "SET NAMES utf8mb4", err)))
+		goto out;
+	memset(&x->lwm, 0, sizeof(x->lwm));
+	x->lwm.cur = *cur;
+	if (d->position) {
+		snprintf(x->lwm.file, sizeof(x->lwm.file), "%s", d->position->file ? d->position->file : "");
+		snprintf(x->lwm.gtid, sizeof(x->lwm.gtid), "%s", d->position->gtid ? d->position->gtid : "");
+		x->lwm.offset = d->position->offset;
+		fmt_position_str(d->position, x->last_pos, sizeof(x->last_pos));
+	}
+	x->lwm.time = d->time;
+	if ((rc = rep__fold(x, NULL, err)))
+		goto out;
+	rep__deps_reset_tables(&x->deps);
+	x->st->ddls++;
+	goto out;
+too_big:
+	rc = sl_err_set(err, rc, "ddl at %s: cannot build its session settings: %s",
+			rep__where_str(x, cur, wh, sizeof(wh)), sl_strerror(rc));
+out:
+	sl_buf_release(&pre);
+	return rc;
+}
