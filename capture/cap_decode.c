@@ -1561,6 +1561,7 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 		r1.n_values = t->n_columns;
 		r1.values = d->img[1].vp;
 		rc_.table_ref = ref;
+		rc_.no_fk_checks = (flags & 0x0002) != 0;	/* NO_FOREIGN_KEY_CHECKS_F */
 		switch (op) {
 		case 0:
 			rc_.op = SLUICE__ROW_CHANGE__OP__INSERT;

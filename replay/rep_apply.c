@@ -169,6 +169,15 @@ static int apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct
 				  c->table_ref, rep__where_str(x, cur, wh, sizeof(wh)));
 	if ((rc = rep__row_deps(x, td, c, err)))
 		return rc;
+	if (c->no_fk_checks && !x->fk_off) {
+		/* as the source session ran it; back on after the COMMIT */
+		static const char off[] = "SET SESSION foreign_key_checks=0";
+
+		if ((rc = rep__close_open(x->cur)) || (rc = make_room(x, sizeof(off) + 8, td->ref, cur, err)) ||
+		    (rc = rep__add_stmt(x->cur, K_OTHER, td->ref, cur, off, sizeof(off) - 1, -1)))
+			return err->code ? rc : render_error(x, rc, td->ref, cur, err);
+		x->fk_off = 1;
+	}
 	sl_buf_reset(&x->row);
 	switch (c->op) {
 	case SLUICE__ROW_CHANGE__OP__INSERT:
@@ -244,6 +253,13 @@ static int commit_txn(struct rep_ctx *x, const Sluice__TxnCommit *c, const struc
 		    (rc = rep__add_stmt(w, K_CHECKPOINT, 0, cur, u.data, u.len, 1)) ||
 		    (rc = rep__add_stmt(w, K_COMMIT, 0, cur, "COMMIT", 6, -1)))
 			goto out;
+		if (x->fk_off) {
+			static const char on[] = "SET SESSION foreign_key_checks=1";
+
+			if ((rc = rep__add_stmt(w, K_OTHER, 0, cur, on, sizeof(on) - 1, -1)))
+				goto out;
+			x->fk_off = 0;
+		}
 		w->q_tno = x->tno;
 		w->queued_txns++;
 		x->st->transactions++;

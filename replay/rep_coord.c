@@ -233,52 +233,88 @@ static int depend(struct rep_ctx *x, uint64_t key, struct sl_err *err)
 	return 0;
 }
 
-/* 1: key rows by primary key; 2: one key for the whole table (no primary
- * key, or a unique key on the destination that rows could collide on). */
+/* Append "_utf8mb4 X'..'" for s. */
+static int add_name(struct sl_buf *q, const char *s)
+{
+	int rc = sl_buf_adds(q, "_utf8mb4 ");
+
+	return rc ? rc : fmt_sql_hex(q, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* Run q on the control connection; *res its rows. */
+static int lookup(struct rep_ctx *x, struct sl_buf *q, MYSQL_RES **res, const char *what,
+		  struct sl_err *err)
+{
+	if (mysql_real_query(x->ctl.db, (const char *)q->data, q->len) ||
+	    !(*res = mysql_store_result(x->ctl.db)))
+		return rep__db_error(&x->ctl, what, err);
+	return 0;
+}
+
+/*
+ * 1: key rows by primary key; 2: one key for the whole table: no primary
+ * key, a unique key on the destination that rows could collide on, or a
+ * foreign key to or from it (the destination checks and cascades them, so
+ * transactions on related tables keep their order: the table's changes also
+ * take the table keys of every table it is related to).
+ */
 static int table_mode(struct rep_ctx *x, const Sluice__TableDef *td, struct sl_err *err)
 {
 	struct sl_buf q = SL_BUF_INIT(4096);
 	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	uint64_t *nk = NULL;
+	uint32_t nn = 0;
 	int mode = 1, rc;
 
-	if (td->ref < x->deps.ntable_mode && x->deps.table_mode[td->ref])
-		return x->deps.table_mode[td->ref];
-	if (!td->n_primary_key) {
+	if (td->ref < x->deps.ntm && x->deps.tm[td->ref].mode)
+		return x->deps.tm[td->ref].mode;
+	if (!td->n_primary_key)
 		mode = 2;
-	} else {
+	if (mode == 1) {
 		if ((rc = sl_buf_adds(&q, "SELECT 1 FROM information_schema.STATISTICS WHERE "
-				      "NON_UNIQUE=0 AND INDEX_NAME<>'PRIMARY' AND TABLE_SCHEMA=_utf8mb4 ")) ||
-		    (rc = fmt_sql_hex(&q, td->db ? td->db : "", td->db ? strlen(td->db) : 0)) ||
-		    (rc = sl_buf_adds(&q, " AND TABLE_NAME=_utf8mb4 ")) ||
-		    (rc = fmt_sql_hex(&q, td->name ? td->name : "", td->name ? strlen(td->name) : 0)) ||
-		    (rc = sl_buf_adds(&q, " LIMIT 1")))
+				      "NON_UNIQUE=0 AND INDEX_NAME<>'PRIMARY' AND TABLE_SCHEMA=")) ||
+		    (rc = add_name(&q, td->db)) || (rc = sl_buf_adds(&q, " AND TABLE_NAME=")) ||
+		    (rc = add_name(&q, td->name)) || (rc = sl_buf_adds(&q, " LIMIT 1")))
 			goto out;
-		if (mysql_real_query(x->ctl.db, (const char *)q.data, q.len) ||
-		    !(res = mysql_store_result(x->ctl.db))) {
-			rc = rep__db_error(&x->ctl, "looking up unique keys", err);
+		if ((rc = lookup(x, &q, &res, "looking up unique keys", err)))
 			goto out;
-		}
 		if (mysql_num_rows(res))
 			mode = 2;
 		mysql_free_result(res);
-		if ((rc = rep__exec(&x->ctl, "COMMIT", err)))
-			goto out;
+		res = NULL;
 	}
-	if (td->ref >= x->deps.ntable_mode) {
-		size_t n = x->deps.ntable_mode ? x->deps.ntable_mode : 64;
-
-		while (n <= td->ref)
-			n *= 2;
-		x->deps.table_mode = sl_xrealloc(x->deps.table_mode, n);
-		memset(x->deps.table_mode + x->deps.ntable_mode, 0, n - x->deps.ntable_mode);
-		x->deps.ntable_mode = n;
+	sl_buf_reset(&q);
+	if ((rc = sl_buf_adds(&q, "SELECT UNIQUE_CONSTRAINT_SCHEMA,REFERENCED_TABLE_NAME FROM "
+			      "information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA=")) ||
+	    (rc = add_name(&q, td->db)) || (rc = sl_buf_adds(&q, " AND TABLE_NAME=")) ||
+	    (rc = add_name(&q, td->name)) ||
+	    (rc = sl_buf_adds(&q, " UNION SELECT CONSTRAINT_SCHEMA,TABLE_NAME FROM "
+			      "information_schema.REFERENTIAL_CONSTRAINTS WHERE UNIQUE_CONSTRAINT_SCHEMA=")) ||
+	    (rc = add_name(&q, td->db)) || (rc = sl_buf_adds(&q, " AND REFERENCED_TABLE_NAME=")) ||
+	    (rc = add_name(&q, td->name)))
+		goto out;
+	if ((rc = lookup(x, &q, &res, "looking up foreign keys", err)))
+		goto out;
+	while ((row = mysql_fetch_row(res))) {
+		if (!row[0] || !row[1])
+			continue;
+		nk = sl_xrealloc(nk, (nn + 1) * sizeof(*nk));
+		nk[nn++] = rep__deps_table_key(row[0], row[1]);
+		mode = 2;
 	}
-	x->deps.table_mode[td->ref] = (uint8_t)mode;
+	if ((rc = rep__exec(&x->ctl, "COMMIT", err)))
+		goto out;
+	rep__deps_set_mode(&x->deps, td->ref, (uint8_t)mode, nk, nn);
+	nk = NULL;
 	rc = mode;
 out:
+	if (res)
+		mysql_free_result(res);
+	free(nk);
 	sl_buf_release(&q);
 	if (rc < 0 && !err->code)
-		rc = sl_err_set(err, rc, "cannot build a unique key lookup: %s", sl_strerror(rc));
+		rc = sl_err_set(err, rc, "cannot build a key lookup: %s", sl_strerror(rc));
 	return rc;
 }
 
@@ -311,6 +347,14 @@ int rep__row_deps(struct rep_ctx *x, const Sluice__TableDef *td, const Sluice__R
 				return rc;
 		}
 		return depend(x, rep__deps_key(td, NULL, NULL, 2), err);
+	}
+	if (mode == 2) {
+		/* the tables it has foreign keys with */
+		const struct rep_tmode *m = &x->deps.tm[td->ref];
+
+		for (uint32_t i = 0; i < m->n; i++)
+			if ((rc = depend(x, m->keys[i], err)))
+				return rc;
 	}
 	if (k1 && (rc = depend(x, k1, err)))
 		return rc;

@@ -14,15 +14,35 @@ void rep__deps_init(struct rep_deps *d, unsigned bits)
 
 void rep__deps_release(struct rep_deps *d)
 {
+	rep__deps_reset_tables(d);
 	free(d->slot);
-	free(d->table_mode);
+	free(d->tm);
 	memset(d, 0, sizeof(*d));
 }
 
 void rep__deps_reset_tables(struct rep_deps *d)
 {
-	if (d->table_mode)
-		memset(d->table_mode, 0, d->ntable_mode);
+	for (size_t i = 0; i < d->ntm; i++) {
+		free(d->tm[i].keys);
+		memset(&d->tm[i], 0, sizeof(d->tm[i]));
+	}
+}
+
+void rep__deps_set_mode(struct rep_deps *d, uint32_t ref, uint8_t mode, uint64_t *keys, uint32_t n)
+{
+	if (ref >= d->ntm) {
+		size_t cap = d->ntm ? d->ntm : 64;
+
+		while (cap <= ref)
+			cap *= 2;
+		d->tm = sl_xrealloc(d->tm, cap * sizeof(*d->tm));
+		memset(d->tm + d->ntm, 0, (cap - d->ntm) * sizeof(*d->tm));
+		d->ntm = cap;
+	}
+	free(d->tm[ref].keys);
+	d->tm[ref].mode = mode;
+	d->tm[ref].keys = keys;
+	d->tm[ref].n = n;
 }
 
 /* FNV-1a, then a final mix so the low bits (the slot index) vary. */
@@ -44,13 +64,24 @@ static uint64_t finish(uint64_t h)
 	return (h ^ (h >> 33)) | 1;	/* never 0 */
 }
 
-static uint64_t table_hash(const Sluice__TableDef *td)
+static uint64_t names_hash(const char *db, const char *name)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
-	const char *db = td->db ? td->db : "", *name = td->name ? td->name : "";
 
+	db = db ? db : "";
+	name = name ? name : "";
 	h = mix(h, db, strlen(db) + 1);
 	return mix(h, name, strlen(name) + 1);
+}
+
+static uint64_t table_hash(const Sluice__TableDef *td)
+{
+	return names_hash(td->db, td->name);
+}
+
+uint64_t rep__deps_table_key(const char *db, const char *name)
+{
+	return finish(names_hash(db, name));
 }
 
 /*

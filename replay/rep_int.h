@@ -285,16 +285,28 @@ void rep__pool_stop(struct rep_pool *p);
  * values, or the table name alone for tables whose rows cannot be told
  * apart safely). Collisions only add waits, never lose one.
  */
+/* How a table's rows are keyed (by table_ref), with the table keys of the
+ * tables it has foreign keys with. */
+struct rep_tmode {
+	uint8_t mode;			/* 0 unknown, 1 row keys, 2 table key */
+	uint32_t n;
+	uint64_t *keys;
+};
+
 struct rep_deps {
 	uint64_t *slot;
 	size_t mask;
-	uint8_t *table_mode;		/* by table_ref: 0 unknown, 1 row keys, 2 table key */
-	size_t ntable_mode;
+	struct rep_tmode *tm;
+	size_t ntm;
 };
 void rep__deps_init(struct rep_deps *d, unsigned bits);
 void rep__deps_release(struct rep_deps *d);
 /* Forget per-table modes (after DDL). */
 void rep__deps_reset_tables(struct rep_deps *d);
+/* Record ref's mode and related-table keys (keys malloc'd, taken over). */
+void rep__deps_set_mode(struct rep_deps *d, uint32_t ref, uint8_t mode, uint64_t *keys, uint32_t n);
+/* The table key of `db`.`name` (what rep__deps_key() gives in mode 2). */
+uint64_t rep__deps_table_key(const char *db, const char *name);
 /* The key hash of row (a before or after image) of td; mode as above. A key
  * column absent from row is taken from fallback (an update's before image);
  * 0 when a key column is in neither. row NULL or mode 2: the table key. */
@@ -343,6 +355,7 @@ struct rep_ctx {
 
 	struct rep_worker *cur;		/* the worker being filled */
 	int in_txn, skipping, serial;
+	int fk_off;			/* this transaction turned foreign_key_checks off */
 	int loaded;			/* DIR holds what the checkpoint needs: register */
 	uint64_t tno;
 	char gtid[128];

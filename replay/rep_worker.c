@@ -88,7 +88,13 @@ int rep__conn_open(struct rep_worker *w, const char *url, struct sl_err *err)
 		goto out;
 	}
 	w->dest_mariadb = strstr(mysql_get_server_info(w->db), "MariaDB") != NULL;
-	if ((rc = rep__exec(w, "SET NAMES utf8mb4;SET SESSION time_zone='+00:00',sql_mode='"
+	/* Workers check foreign keys like the source did, so the destination
+	 * runs its ON DELETE/UPDATE actions (the binlog does not carry the rows
+	 * they change); the control connection (DDL) does not. */
+	if ((rc = rep__exec(w, w->id ? "SET NAMES utf8mb4;SET SESSION time_zone='+00:00',sql_mode='"
+			    REP_SESSION_SQL_MODE "',foreign_key_checks=1,autocommit=0;"
+			    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED" :
+			    "SET NAMES utf8mb4;SET SESSION time_zone='+00:00',sql_mode='"
 			    REP_SESSION_SQL_MODE "',foreign_key_checks=0,autocommit=0;"
 			    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", err)))
 		goto out;
@@ -418,7 +424,10 @@ int rep__run_q(struct rep_worker *w)
 	}
 	if (rc)
 		return rc;
-	w->txn_open = w->nparts && w->parts[w->nparts - 1].kind != K_COMMIT;
+	/* open: a statement after the last COMMIT (a session SET does not count) */
+	w->txn_open = 0;
+	for (size_t i = w->nparts; i-- > 0 && w->parts[i].kind != K_COMMIT;)
+		w->txn_open |= w->parts[i].kind != K_OTHER;
 	if (w->txn_open) {
 		/* the open transaction goes on in the next q: keep its meta, and
 		 * its next statement is not its first (no retry from there) */
