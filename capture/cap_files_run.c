@@ -119,18 +119,8 @@ int cap_run_files(const struct cap_files_opts *o, struct cap_stats *st, struct s
 		goto out;
 	resume = seg_writer_position(w);
 	if (!resume) {
-		Sluice__Record r = SLUICE__RECORD__INIT;
-		Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
-
-		hb.position = &start;
-		hb.time = sl_wall_us() / 1000000;
-		r.body_case = SLUICE__RECORD__BODY_HEARTBEAT;
-		r.heartbeat = &hb;
-		if ((rc = seg_writer_append(w, &r, err)) ||
-		    (rc = seg_writer_txn_end(w, &start, hb.time, err)) ||
-		    (rc = seg_writer_flush(w, err)))
+		if ((rc = cap__stream_start(w, &start, &resume, err)))
 			goto out;
-		resume = seg_writer_position(w);
 		sl_log(SL_INFO, "capture", "new stream in '%s' starts at %s:4", o->dir, start.file);
 	}
 	rfile = sl_xstrdup(resume->file ? resume->file : "");

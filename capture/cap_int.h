@@ -209,6 +209,10 @@ struct cap_seg_sink {
 void cap__seg_sink_init(struct cap_seg_sink *s, struct seg_writer *w, struct cap_decoder *d,
 			struct cap_stats *st, struct cap_sink *sink);
 void cap__seg_sink_release(struct cap_seg_sink *s);
+/* A new stream: record where it starts (a heartbeat at start as its first,
+ * durable transaction) before anything else; *resume: the writer's position. */
+int cap__stream_start(struct seg_writer *w, Sluice__Position *start,
+		      const Sluice__Position **resume, struct sl_err *err);
 
 /* Automatic retention while capture runs (cap_retain.c; cap.h has the
  * policy): seg_retain() when the writer has moved to a new segment since the

@@ -77,3 +77,22 @@ void cap__seg_sink_release(struct cap_seg_sink *s)
 	s->emitted_seq = NULL;
 	s->emitted_cap = 0;
 }
+
+int cap__stream_start(struct seg_writer *w, Sluice__Position *start,
+		      const Sluice__Position **resume, struct sl_err *err)
+{
+	int rc;
+
+	Sluice__Record r = SLUICE__RECORD__INIT;
+	Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
+
+	hb.position = start;
+	hb.time = sl_wall_us() / 1000000;
+	r.body_case = SLUICE__RECORD__BODY_HEARTBEAT;
+	r.heartbeat = &hb;
+	if ((rc = seg_writer_append(w, &r, err)) || (rc = seg_writer_txn_end(w, start, hb.time, err)) ||
+	    (rc = seg_writer_flush(w, err)))
+		return rc;
+	*resume = seg_writer_position(w);
+	return 0;
+}

@@ -513,19 +513,8 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 		goto out;
 	}
 	if (!resume) {
-		/* A new stream: record where it starts, durably, before anything else. */
-		Sluice__Record r = SLUICE__RECORD__INIT;
-		Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
-
-		hb.position = &start;
-		hb.time = sl_wall_us() / 1000000;
-		r.body_case = SLUICE__RECORD__BODY_HEARTBEAT;
-		r.heartbeat = &hb;
-		if ((rc = seg_writer_append(c.w, &r, err)) ||
-		    (rc = seg_writer_txn_end(c.w, &start, hb.time, err)) ||
-		    (rc = seg_writer_flush(c.w, err)))
+		if ((rc = cap__stream_start(c.w, &start, &resume, err)))
 			goto out;
-		resume = seg_writer_position(c.w);
 		sl_log(SL_INFO, "capture", "new stream in '%s' starts at %s:%llu", o->dir, start_file,
 		       (unsigned long long)start_pos);
 	}

@@ -244,13 +244,14 @@ static int commit_txn(struct rep_ctx *x, const Sluice__TxnCommit *c, const struc
 {
 	struct rep_inflight *e = &x->ring[x->tno % REP_RING];
 	struct rep_worker *w = x->cur;
-	struct sl_buf u = SL_BUF_INIT(4096);
 	int rc = 0;
 
 	if (!x->skipping) {
-		if ((rc = rep__sql_applied_insert(&u, x->consumer, begin)) ||
-		    (rc = rep__close_open(w)) || (rc = make_room(x, u.len + 16, 0, cur, err)) ||
-		    (rc = rep__add_stmt(w, K_CHECKPOINT, 0, cur, u.data, u.len, 1)) ||
+		/* its applied row, rendered in the row scratch (free at a commit) */
+		sl_buf_reset(&x->row);
+		if ((rc = rep__sql_applied_insert(&x->row, x->consumer, begin)) ||
+		    (rc = rep__close_open(w)) || (rc = make_room(x, x->row.len + 16, 0, cur, err)) ||
+		    (rc = rep__add_stmt(w, K_CHECKPOINT, 0, cur, x->row.data, x->row.len, 1)) ||
 		    (rc = rep__add_stmt(w, K_COMMIT, 0, cur, "COMMIT", 6, -1)))
 			goto out;
 		if (x->fk_off) {
@@ -290,7 +291,6 @@ out:
 	if (rc && !err->code)
 		rc = sl_err_set(err, rc, "cannot build the commit of the transaction at %s: %s",
 				x->last_pos, sl_strerror(rc));
-	sl_buf_release(&u);
 	return rc;
 }
 
@@ -549,15 +549,8 @@ out:
 			x.cur = NULL;
 			x.in_txn = 0;
 			pthread_mutex_lock(&x.pool.mu);
-			for (;;) {
-				int busy = 0;
-
-				for (unsigned i = 0; i < x.pool.n; i++)
-					busy |= x.pool.w[i].state == W_BUSY;
-				if (!busy)
-					break;
+			while (rep__any_busy_locked(&x))
 				pthread_cond_wait(&x.pool.cv, &x.pool.mu);
-			}
 			pthread_mutex_unlock(&x.pool.mu);
 			rep__advance_lwm(&x);
 			if (x.ctl.db && rep__fold(&x, NULL, &e2))

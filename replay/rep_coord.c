@@ -136,6 +136,14 @@ int rep__dispatch(struct rep_ctx *x, struct sl_err *err)
 	return 0;
 }
 
+int rep__any_busy_locked(const struct rep_ctx *x)
+{
+	for (unsigned i = 0; i < x->pool.n; i++)
+		if (x->pool.w[i].state == W_BUSY)
+			return 1;
+	return 0;
+}
+
 /* Wait until w is no longer busy (0), or report a failure of any worker. */
 int rep__wait_idle(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err)
 {
@@ -151,21 +159,13 @@ int rep__wait_idle(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err)
 /* Every worker idle (or a failure). */
 int rep__wait_all(struct rep_ctx *x, struct sl_err *err)
 {
-	int rc, busy;
+	int rc;
 
 	if ((rc = rep__dispatch(x, err)))
 		return rc;
 	pthread_mutex_lock(&x->pool.mu);
-	for (;;) {
-		if ((rc = pool_failed(x, err)))
-			break;
-		busy = 0;
-		for (unsigned i = 0; i < x->pool.n; i++)
-			busy |= x->pool.w[i].state == W_BUSY;
-		if (!busy)
-			break;
+	while (!(rc = pool_failed(x, err)) && rep__any_busy_locked(x))
 		pthread_cond_wait(&x->pool.cv, &x->pool.mu);
-	}
 	pthread_mutex_unlock(&x->pool.mu);
 	if (!rc)
 		rep__advance_lwm(x);

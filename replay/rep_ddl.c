@@ -33,7 +33,8 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	const char *stmt = d->statement ? d->statement : "";
 	int was_pending = x->cp.ddl_pending && rep__cursor_eq(&x->cp.ddl_cur, cur);
 	int src_mysql = d->position && d->position->flavor && !strcmp(d->position->flavor, "mysql");
-	int rc, st;
+	struct sl_err e3 = SL_ERR_INIT;
+	int rc;
 
 	x->gtid[0] = 0;
 	/* 1. every transaction before it committed, then mark it pending, durably */
@@ -70,17 +71,7 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	if ((rc = rep__exec(c, sl_buf_cstr(&pre), err)))
 		goto out;
 	/* 3. the statement itself */
-	if (mysql_real_query(c->db, stmt, strlen(stmt)) == 0) {
-		do {
-			MYSQL_RES *res = mysql_store_result(c->db);
-
-			if (res)
-				mysql_free_result(res);
-		} while ((st = mysql_next_result(c->db)) == 0);
-	} else {
-		st = 1;
-	}
-	if (st > 0) {
+	if (rep__exec(c, stmt, &e3)) {
 		unsigned e = mysql_errno(c->db);
 
 		rep__sql_snippet(stmt, strlen(stmt), REP_SNIPPET, snip, sizeof(snip));

@@ -398,6 +398,7 @@ int rep__wait_idle(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err);
 int rep__wait_all(struct rep_ctx *x, struct sl_err *err);	/* everything handed out committed */
 int rep__acquire(struct rep_ctx *x, struct sl_err *err);	/* an idle worker as x->cur */
 int rep__other_idle(struct rep_ctx *x);
+int rep__any_busy_locked(const struct rep_ctx *x);	/* with pool.mu held */
 int rep__wait_tno(struct rep_ctx *x, uint64_t t, struct sl_err *err);
 int rep__room_in_ring(struct rep_ctx *x, struct sl_err *err);
 /* Order the current transaction after every earlier one touching c's rows. */

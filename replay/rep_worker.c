@@ -65,6 +65,7 @@ int rep__conn_open(struct rep_worker *w, const char *url, struct sl_err *err)
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
 	unsigned long long map = 0;
+	char init[256];
 	int rc;
 
 	if ((rc = sl_dsn_parse(&dsn, url, "SLUICE_DEST_PASSWORD", err)))
@@ -91,12 +92,10 @@ int rep__conn_open(struct rep_worker *w, const char *url, struct sl_err *err)
 	/* Workers check foreign keys like the source did, so the destination
 	 * runs its ON DELETE/UPDATE actions (the binlog does not carry the rows
 	 * they change); the control connection (DDL) does not. */
-	if ((rc = rep__exec(w, w->id ? "SET NAMES utf8mb4;SET SESSION time_zone='+00:00',sql_mode='"
-			    REP_SESSION_SQL_MODE "',foreign_key_checks=1,autocommit=0;"
-			    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED" :
-			    "SET NAMES utf8mb4;SET SESSION time_zone='+00:00',sql_mode='"
-			    REP_SESSION_SQL_MODE "',foreign_key_checks=0,autocommit=0;"
-			    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", err)))
+	snprintf(init, sizeof(init), "SET NAMES utf8mb4;SET SESSION time_zone='+00:00',sql_mode='"
+		 REP_SESSION_SQL_MODE "',foreign_key_checks=%d,autocommit=0;"
+		 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", w->id ? 1 : 0);
+	if ((rc = rep__exec(w, init, err)))
 		goto out;
 	if (mysql_real_query(w->db, "SELECT @@max_allowed_packet", 27) ||
 	    !(res = mysql_store_result(w->db))) {
