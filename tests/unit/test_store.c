@@ -13,37 +13,13 @@
 
 #include "seg.h"
 #include "seg_int.h"
+#define TDIR_TAG "store"
+#include "test_tdir.h"
 #include "banned.h"
 
 #define SOURCE "mariadb:server_id=1:test"
 
 /* ---- helpers ---- */
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-struct tdir {
-	char root[64];
-	char dir[96];		/* root/s: the stream directory (created by the writer) */
-};
-
-static void tdir_new(struct tdir *t)
-{
-	snprintf(t->root, sizeof(t->root), "/tmp/sluice-store-XXXXXX");
-	if (!mkdtemp(t->root))
-		abort();
-	snprintf(t->dir, sizeof(t->dir), "%s/s", t->root);
-}
-
-static void tdir_free(struct tdir *t)
-{
-	nftw(t->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static char *seg_file(const struct tdir *t, uint64_t seq, int sealed)
 {
