@@ -188,18 +188,8 @@ int cap_file_feed_from(struct cap_decoder *d, const char *path, uint64_t skip_be
 		}
 		if (len <= RB_CAP) {
 			/* the common case: decode the event where it was read */
-			if ((rc = rb_need(&rb, len, &got)) < 0) {
-				rc = sl_err_set(err, rc, "cannot read binlog '%s' at offset %llu: %s", path,
-						(unsigned long long)off, strerror(-rc));
-				goto out;
-			}
-			if (got < len) {
-				rc = sl_err_set(err, -SL_ETORN, "binlog '%s': truncated event at offset %llu (%zu of %u bytes)",
-						path, (unsigned long long)off, got, len);
-				goto out;
-			}
+			rc = rb_need(&rb, len, &got);
 			evp = rb.b + rb.pos;
-			rb.pos += len;
 		} else {
 			sl_buf_reset(&ev);
 			if (sl_buf_reserve(&ev, len) < 0) {
@@ -207,19 +197,22 @@ int cap_file_feed_from(struct cap_decoder *d, const char *path, uint64_t skip_be
 						path, len, (unsigned long long)off);
 				goto out;
 			}
-			if ((rc = rb_read(&rb, ev.data, len, &got)) < 0) {
-				rc = sl_err_set(err, rc, "cannot read binlog '%s' at offset %llu: %s", path,
-						(unsigned long long)off, strerror(-rc));
-				goto out;
-			}
-			if (got < len) {
-				rc = sl_err_set(err, -SL_ETORN, "binlog '%s': truncated event at offset %llu (%zu of %u bytes)",
-						path, (unsigned long long)off, got, len);
-				goto out;
-			}
+			rc = rb_read(&rb, ev.data, len, &got);
 			ev.len = len;
 			evp = ev.data;
 		}
+		if (rc < 0) {
+			rc = sl_err_set(err, rc, "cannot read binlog '%s' at offset %llu: %s", path,
+					(unsigned long long)off, strerror(-rc));
+			goto out;
+		}
+		if (got < len) {
+			rc = sl_err_set(err, -SL_ETORN, "binlog '%s': truncated event at offset %llu (%zu of %u bytes)",
+					path, (unsigned long long)off, got, len);
+			goto out;
+		}
+		if (len <= RB_CAP)
+			rb.pos += len;
 		cap_decoder_set_offset(d, off);
 		if (off >= skip_before)
 			cap_decoder_freeze_schema(d, 0);	/* past the resume point: DDL counts again */
