@@ -60,21 +60,14 @@ int cmd_usage_error(const char *name, const char *usage_text, const char *fmt, .
 static void hide_url_passwords(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
-		char *u = strstr(argv[i], "mysql://"), *user, *at, *colon;
+		char *u = strstr(argv[i], "mysql://"), *copy;
+		size_t off, len;
 
-		if (!u)
+		if (!u || !sl_dsn_secret_span(u, &off, &len))
 			continue;
-		user = u + 8;
-		at = strchr(user, '@');
-		colon = at ? memchr(user, ':', (size_t)(at - user)) : NULL;
-		if (!colon || colon + 1 == at)
-			continue;
-		{
-			char *copy = sl_xstrdup(argv[i]);
-
-			memset(colon + 1, 'x', (size_t)(at - colon - 1));
-			argv[i] = copy;	/* lives until exit */
-		}
+		copy = sl_xstrdup(argv[i]);
+		memset(u + off, 'x', len);
+		argv[i] = copy;	/* lives until exit */
 	}
 }
 

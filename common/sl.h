@@ -123,7 +123,11 @@ uint8_t *sl_buf_detach(struct sl_buf *b, size_t *len);	/* caller free()s */
  * The password may come from the URL; the env variable named by the caller
  * (SLUICE_SOURCE_PASSWORD / SLUICE_DEST_PASSWORD) overrides it when set, and
  * a password file (?password-file=PATH, first line) is read when given.
- * Percent-escapes are decoded in user, password, db and parameter values. */
+ * Percent-escapes are decoded in user, password, db and parameter values.
+ * A password holding '@', ':', '/' or '?' unescaped is read the way it was
+ * meant when exactly one '@' leaves a valid host[:port][/db][?params] after
+ * it; when several do, the URL is refused and the error says to
+ * percent-encode. No error message quotes text from before that '@'. */
 struct sl_dsn {
 	char *user;
 	char *password;		/* secret: never print */
@@ -136,6 +140,11 @@ struct sl_dsn {
 int sl_dsn_parse(struct sl_dsn *d, const char *url, const char *password_env,
 		 struct sl_err *err);
 void sl_dsn_release(struct sl_dsn *d);
+/* Where URL holds a password: *off and *len (bytes) of the text between the
+ * user's ':' and the '@' that sl_dsn_parse() takes as the userinfo's end, or,
+ * when that is unclear, everything that could be the password. Returns 1 when
+ * there is one, 0 when not. Used to hide it from ps: one rule for both. */
+int sl_dsn_secret_span(const char *url, size_t *off, size_t *len);
 /* "mysql://user@host:port/db" with no password, into a static-per-call buffer
  * owned by the caller (size n). Returns out. */
 char *sl_dsn_redacted(const struct sl_dsn *d, char *out, size_t n);

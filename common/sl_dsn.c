@@ -63,111 +63,185 @@ static int read_password_file(struct sl_dsn *d, const char *path, struct sl_err 
 	return 0;
 }
 
+/* Host characters of a host name or IPv4 address (IPv6 goes in brackets). */
+static int host_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '-' || c == '_';
+}
+
+/* Parses what follows the userinfo's '@': host[:port][/db][?k=v&...] into d.
+ * Nothing here can hold the password: it lies before the '@'. */
+static int parse_rest(struct sl_dsn *d, const char *p, char **pwfile, struct sl_err *err)
+{
+	const char *hostend = p + strcspn(p, "/?"), *colon, *q;
+
+	if (*p == '[') {	/* [::1]:port */
+		const char *rb = memchr(p, ']', (size_t)(hostend - p));
+
+		if (!rb)
+			return sl_err_set(err, -SL_EINVAL_ARG, "bad url: unclosed '[' in host");
+		for (const char *s = p + 1; s < rb; s++)
+			if (!(hexval(*s) >= 0 || *s == ':' || *s == '.'))
+				return sl_err_set(err, -SL_EINVAL_ARG, "bad url: bad character in IPv6 host '%.*s'",
+						  (int)(rb - p - 1), p + 1);
+		d->host = sl_xstrndup(p + 1, (size_t)(rb - p - 1));
+		colon = rb + 1 < hostend && rb[1] == ':' ? rb + 1 : NULL;
+		if (rb + 1 < hostend && !colon)
+			return sl_err_set(err, -SL_EINVAL_ARG, "bad url: text after ']' in host");
+	} else {
+		colon = memchr(p, ':', (size_t)(hostend - p));
+		for (const char *s = p; s < (colon ? colon : hostend); s++)
+			if (!host_char((unsigned char)*s))
+				return sl_err_set(err, -SL_EINVAL_ARG,
+						  "bad url: bad character '%c' in host (percent-encode '@', ':', '/' and '?' in a password as %%40, %%3A, %%2F, %%3F)",
+						  *s);
+		d->host = sl_xstrndup(p, (size_t)((colon ? colon : hostend) - p));
+	}
+	if (colon) {
+		char *end;
+		unsigned long port;
+
+		if (colon[1] < '0' || colon[1] > '9' || (port = strtoul(colon + 1, &end, 10), end != hostend) ||
+		    port == 0 || port > 65535)
+			return sl_err_set(err, -SL_EINVAL_ARG, "bad url: bad port '%.*s'",
+					  (int)(hostend - colon - 1), colon + 1);
+		d->port = (unsigned)port;
+	}
+	q = strchr(hostend, '?');
+	if (*hostend == '/') {
+		const char *dbend = q ? q : hostend + strlen(hostend);
+
+		if (dbend > hostend + 1) {
+			d->db = pct_decode(hostend + 1, (size_t)(dbend - hostend - 1));
+			if (!d->db)
+				return sl_err_set(err, -SL_EINVAL_ARG, "bad url: bad %%-escape in database name");
+		}
+	}
+	for (const char *s = q ? q + 1 : NULL; s && *s;) {
+		const char *amp = s + strcspn(s, "&"), *eq = memchr(s, '=', (size_t)(amp - s));
+		char *val, **slot;
+		size_t kl;
+
+		if (!eq)
+			return sl_err_set(err, -SL_EINVAL_ARG, "bad url: parameter '%.*s' has no value",
+					  (int)(amp - s), s);
+		kl = (size_t)(eq - s);
+#define KEY(k) (kl == strlen(k) && !memcmp(s, k, kl))
+		if (KEY("socket")) slot = &d->socket;
+		else if (KEY("ssl-ca")) slot = &d->ssl_ca;
+		else if (KEY("ssl-cert")) slot = &d->ssl_cert;
+		else if (KEY("ssl-key")) slot = &d->ssl_key;
+		else if (KEY("password-file")) slot = pwfile;
+		else
+			return sl_err_set(err, -SL_EINVAL_ARG, "bad url: unknown parameter '%.*s'", (int)kl, s);
+#undef KEY
+		val = pct_decode(eq + 1, (size_t)(amp - eq - 1));
+		if (!val)
+			return sl_err_set(err, -SL_EINVAL_ARG, "bad url: bad %%-escape in '%.*s'", (int)kl, s);
+		free(*slot);
+		*slot = val;
+		s = *amp ? amp + 1 : amp;
+	}
+	if (!d->host[0]) {
+		if (!d->socket)
+			return sl_err_set(err, -SL_EINVAL_ARG, "bad url: no host and no socket");
+		free(d->host);
+		d->host = sl_xstrdup("localhost");
+	}
+	return 0;
+}
+
+/* Splits at the userinfo's '@' (at) and parses both sides into d. The user
+ * ends at the first ':' (the password's start) and holds no '/' or '?'; the
+ * password runs to 'at' and may hold anything. */
+static int parse_at(struct sl_dsn *d, const char *p, const char *at, char **pwfile,
+		    struct sl_err *err)
+{
+	const char *colon = memchr(p, ':', (size_t)(at - p));
+	const char *uend = colon ? colon : at;
+
+	memset(d, 0, sizeof(*d));
+	if (uend == p || memchr(p, '/', (size_t)(uend - p)) || memchr(p, '?', (size_t)(uend - p)) ||
+	    !(d->user = pct_decode(p, (size_t)(uend - p))))
+		return sl_err_set(err, -SL_EINVAL_ARG, "bad url: bad or empty user name");
+	if (colon && !(d->password = pct_decode(colon + 1, (size_t)(at - colon - 1))))
+		return sl_err_set(err, -SL_EINVAL_ARG,
+				  "bad url: bad %%-escape in the password (write '%%' as %%25)");
+	return parse_rest(d, at + 1, pwfile, err);
+}
+
+/* The '@' that ends the userinfo of the URL body p: the one '@' after which
+ * the rest parses as host[:port][/db][?params], so a password holding '@',
+ * ':', '/' or '?' unescaped is still read the way it was meant. NULL when no
+ * '@' or none fits; *several is set when more than one fits (ambiguous). */
+static const char *userinfo_end(const char *p, int *several)
+{
+	const char *found = NULL;
+
+	*several = 0;
+	for (const char *a = strchr(p, '@'); a; a = strchr(a + 1, '@')) {
+		struct sl_dsn t;
+		struct sl_err e;
+		char *pwfile = NULL;
+		int ok = parse_at(&t, p, a, &pwfile, &e) == 0;
+
+		free(pwfile);
+		sl_dsn_release(&t);
+		if (!ok)
+			continue;
+		if (found)
+			*several = 1;
+		found = a;
+	}
+	return found;
+}
+
+int sl_dsn_secret_span(const char *url, size_t *off, size_t *len)
+{
+	const char *p, *at, *colon, *last;
+	int several;
+
+	if (!url || strncmp(url, "mysql://", 8) != 0)
+		return 0;
+	p = url + 8;
+	last = strrchr(p, '@');
+	if (!last)
+		return 0;
+	at = userinfo_end(p, &several);
+	if (!at || several)
+		at = last;	/* unsure which '@' was meant: hide all that could be secret */
+	colon = memchr(p, ':', (size_t)(at - p));
+	if (!colon || colon + 1 == at)
+		return 0;
+	*off = (size_t)(colon + 1 - url);
+	*len = (size_t)(at - colon - 1);
+	return 1;
+}
+
 int sl_dsn_parse(struct sl_dsn *d, const char *url, const char *password_env,
 		 struct sl_err *err)
 {
-	const char *p, *at, *hostend, *slash, *q, *colon;
+	const char *p, *at;
 	char *pwfile = NULL;
-	int rc = 0;
+	int rc = 0, several;
 
 	memset(d, 0, sizeof(*d));
 	if (!url || strncmp(url, "mysql://", 8) != 0)
 		return sl_err_set(err, -SL_EINVAL_ARG,
 				  "bad url: must start with mysql:// (mysql://user@host:port/db)");
 	p = url + 8;
-	hostend = p + strcspn(p, "/?");
-	at = NULL;
-	for (const char *s = p; s < hostend; s++)
-		if (*s == '@')
-			at = s;	/* the last @ before the host part */
-	if (!at) {
-		rc = sl_err_set(err, -SL_EINVAL_ARG, "bad url: no user (mysql://user@host:port/db)");
+	if (!strchr(p, '@'))
+		return sl_err_set(err, -SL_EINVAL_ARG, "bad url: no user (mysql://user@host:port/db)");
+	at = userinfo_end(p, &several);
+	if (several)
+			return sl_err_set(err, -SL_EINVAL_ARG,
+				  "bad url: more than one '@' could end the user name and password: percent-encode '@', ':', '/' and '?' in the password, database and parameters as %%40, %%3A, %%2F, %%3F");
+	/* None fits: the last '@' gives the error, and what follows it
+	 * cannot hold the password, which lies before the true '@'. */
+	rc = parse_at(d, p, at ? at : strrchr(p, '@'), &pwfile, err);
+	if (rc)
 		goto out;
-	}
-	colon = memchr(p, ':', (size_t)(at - p));
-	d->user = pct_decode(p, (size_t)((colon ? colon : at) - p));
-	if (colon)
-		d->password = pct_decode(colon + 1, (size_t)(at - colon - 1));
-	if (!d->user || (colon && !d->password) || !d->user[0]) {
-		rc = sl_err_set(err, -SL_EINVAL_ARG, "bad url: bad or empty user name");
-		goto out;
-	}
-	p = at + 1;
-	if (*p == '[') {	/* [::1]:port */
-		const char *rb = memchr(p, ']', (size_t)(hostend - p));
-
-		if (!rb) {
-			rc = sl_err_set(err, -SL_EINVAL_ARG, "bad url: unclosed '[' in host");
-			goto out;
-		}
-		d->host = sl_xstrndup(p + 1, (size_t)(rb - p - 1));
-		colon = rb + 1 < hostend && rb[1] == ':' ? rb + 1 : NULL;
-	} else {
-		colon = memchr(p, ':', (size_t)(hostend - p));
-		d->host = sl_xstrndup(p, (size_t)((colon ? colon : hostend) - p));
-	}
-	if (colon) {
-		char *end;
-		unsigned long port = strtoul(colon + 1, &end, 10);
-
-		if (end != hostend || port == 0 || port > 65535) {
-			rc = sl_err_set(err, -SL_EINVAL_ARG, "bad url: bad port '%.*s'",
-					(int)(hostend - colon - 1), colon + 1);
-			goto out;
-		}
-		d->port = (unsigned)port;
-	}
-	slash = *hostend == '/' ? hostend : NULL;
-	q = strchr(hostend, '?');
-	if (slash) {
-		const char *dbend = q ? q : slash + strlen(slash);
-
-		if (dbend > slash + 1) {
-			d->db = pct_decode(slash + 1, (size_t)(dbend - slash - 1));
-			if (!d->db) {
-				rc = sl_err_set(err, -SL_EINVAL_ARG, "bad url: bad %%-escape in database name");
-				goto out;
-			}
-		}
-	}
-	for (const char *s = q ? q + 1 : NULL; s && *s;) {
-		const char *amp = s + strcspn(s, "&"), *eq = memchr(s, '=', (size_t)(amp - s));
-		char *val;
-		size_t kl;
-
-		if (!eq) {
-			rc = sl_err_set(err, -SL_EINVAL_ARG, "bad url: parameter '%.*s' has no value",
-					(int)(amp - s), s);
-			goto out;
-		}
-		kl = (size_t)(eq - s);
-		val = pct_decode(eq + 1, (size_t)(amp - eq - 1));
-		if (!val) {
-			rc = sl_err_set(err, -SL_EINVAL_ARG, "bad url: bad %%-escape in '%.*s'", (int)kl, s);
-			goto out;
-		}
-#define KEY(k) (kl == strlen(k) && !memcmp(s, k, kl))
-		if (KEY("socket")) { free(d->socket); d->socket = val; }
-		else if (KEY("ssl-ca")) { free(d->ssl_ca); d->ssl_ca = val; }
-		else if (KEY("ssl-cert")) { free(d->ssl_cert); d->ssl_cert = val; }
-		else if (KEY("ssl-key")) { free(d->ssl_key); d->ssl_key = val; }
-		else if (KEY("password-file")) { free(pwfile); pwfile = val; }
-		else {
-			free(val);
-			rc = sl_err_set(err, -SL_EINVAL_ARG, "bad url: unknown parameter '%.*s'", (int)kl, s);
-			goto out;
-		}
-#undef KEY
-		s = *amp ? amp + 1 : amp;
-	}
-	if (!d->host[0]) {
-		if (!d->socket) {
-			rc = sl_err_set(err, -SL_EINVAL_ARG, "bad url: no host and no socket");
-			goto out;
-		}
-		free(d->host);
-		d->host = sl_xstrdup("localhost");
-	}
 	if (pwfile && (rc = read_password_file(d, pwfile, err)))
 		goto out;
 	if (password_env) {
@@ -190,7 +264,7 @@ void sl_dsn_release(struct sl_dsn *d)
 	if (!d)
 		return;
 	if (d->password)
-		memset(d->password, 0, strlen(d->password));
+		explicit_bzero(d->password, strlen(d->password));	/* a memset the compiler may drop */
 	free(d->user);
 	free(d->password);
 	free(d->host);

@@ -376,6 +376,47 @@ case_url_password() {
 	assert_no_password "$WORK/urlpw.out" "$WORK/urlpw.err"
 }
 
+# Fails if any 4-character piece of SECRET appears in the given files or text.
+assert_no_piece() {
+	local secret=$1 what=$2 text=$3 i
+	for ((i = 0; i + 4 <= ${#secret}; i++)); do
+		if grep -q -F -- "${secret:i:4}" <<<"$text"; then
+			fail "$what shows '${secret:i:4}', a piece of the password"
+		fi
+	done
+}
+
+# A password holding '@', '/', '?' and ':' unescaped in the URL: parsed the
+# way the user meant (capture connects with it), and no piece of it shows in
+# /proc/PID/cmdline or any output. A URL where two '@' both fit is refused
+# with an error that says to percent-encode, again showing no piece of it.
+case_url_reserved_password() {
+	local pw="Odd@Pw/$$?x:y@n0tPr1nted" pid url ok=0 i
+	src_sql -e "SET sql_log_bin=0; CREATE USER 'odd'@'127.0.0.1' IDENTIFIED BY '$pw';
+		GRANT ALL PRIVILEGES ON *.* TO 'odd'@'127.0.0.1'"
+	url="mysql://odd:$pw@127.0.0.1:$SRC_PORT/"
+	env -u SLUICE_SOURCE_PASSWORD "$SLUICE" capture --source "$url" --dir "$WORK/stream-oddpw" --follow \
+		>"$WORK/oddpw.out" 2>"$WORK/oddpw.err" &
+	pid=$!
+	track_pid "$pid"
+	for i in $(seq 1 50); do
+		if grep -q "streaming from" "$WORK/oddpw.err" 2>/dev/null; then
+			ok=1
+			break
+		fi
+		sleep 0.1
+	done
+	assert_no_piece "$pw" "/proc/$pid/cmdline" "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	((ok)) || fail "capture with '@', '/', '?', ':' in the URL's password did not connect: $(tail -n 2 "$WORK/oddpw.err")"
+	assert_no_piece "$pw" "capture's output" "$(cat "$WORK/oddpw.out" "$WORK/oddpw.err")"
+	# both '@' could end the userinfo: refused, never guessed
+	expect_error url_ambiguous 'percent-encode' \
+		capture --source "mysql://odd:$pw@127.0.0.1:$SRC_PORT/x@h" --dir "$WORK/d-amb"
+	assert_no_piece "$pw" "the ambiguous-url error" "$(cat "$WORK/url_ambiguous.err")"
+}
+
 main() {
 	require_sluice
 	start_servers 2
@@ -395,6 +436,7 @@ main() {
 	case_dest_missing_row
 	case_argv
 	case_url_password
+	case_url_reserved_password
 	case_corrupt_last_frame
 
 	assert_no_password "$WORK"/*.out "$WORK"/*.err

@@ -65,6 +65,62 @@ static void test_common__dsn_errors_never_show_password(void)
 	}
 }
 
+/* A password holding '@', ':', '/' or '?' unescaped: parsed as meant when
+ * one '@' fits, refused when several do, and the argv-hiding span (the same
+ * rule) covers exactly the password, never leaving a piece of it in ps. */
+static void test_common__dsn_reserved_in_password(void)
+{
+	static const struct {
+		const char *url, *pw, *host;
+		unsigned port;
+	} ok[] = {
+		{ "mysql://u:p@ss@db.example:3306/shop", "p@ss", "db.example", 3306 },
+		{ "mysql://u:Can@ry/x?y:z@h/shop?socket=/s", "Can@ry/x?y:z", "h", 0 },
+		{ "mysql://u:a:b@[::1]:3310/", "a:b", "::1", 3310 },
+		{ "mysql://u:@@h/", "@", "h", 0 },
+		{ "mysql://u:pw@h:3307/", "pw", "h", 3307 },
+	};
+	static const char *refused[] = {
+		/* both '@' leave a valid rest: which one ends the password? */
+		"mysql://u:Secret1@h/db?ssl-ca=/x@y/ca.pem",
+		"mysql://u:Secret1@h/Secret1@h/",
+		/* none does */
+		"mysql://u:Secret1/x@h:99x/", "mysql://u:Secret1@h:Secret1@q:x/",
+		"mysql://u:Secret1%zz@h/",
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct sl_dsn d;
+		struct sl_err err = SL_ERR_INIT;
+		size_t off = 0, len = 0;
+
+		CU_ASSERT_EQUAL_FATAL(sl_dsn_parse(&d, ok[i].url, NULL, &err), 0);
+		CU_ASSERT_STRING_EQUAL(d.user, "u");
+		CU_ASSERT_STRING_EQUAL(d.password, ok[i].pw);
+		CU_ASSERT_STRING_EQUAL(d.host, ok[i].host);
+		CU_ASSERT_EQUAL(d.port, ok[i].port);
+		CU_ASSERT_EQUAL(sl_dsn_secret_span(ok[i].url, &off, &len), 1);
+		CU_ASSERT_EQUAL(len, strlen(ok[i].pw));
+		CU_ASSERT_EQUAL(memcmp(ok[i].url + off, ok[i].pw, len), 0);
+		sl_dsn_release(&d);
+	}
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct sl_dsn d;
+		struct sl_err err = SL_ERR_INIT;
+		size_t off = 0, len = 0;
+		char hidden[128];
+
+		CU_ASSERT(sl_dsn_parse(&d, refused[i], NULL, &err) < 0);
+		CU_ASSERT(err.msg[0] != 0);
+		CU_ASSERT_PTR_NULL(strstr(err.msg, "Secret1"));
+		CU_ASSERT_PTR_NULL(strstr(err.msg, "ecret"));
+		/* hidden from ps: no piece of the password is left */
+		CU_ASSERT_EQUAL_FATAL(sl_dsn_secret_span(refused[i], &off, &len), 1);
+		snprintf(hidden, sizeof(hidden), "%s", refused[i]);
+		memset(hidden + off, 'x', len);
+		CU_ASSERT_PTR_NULL(strstr(hidden, "ecret"));
+	}
+}
+
 static void test_common__buf_limit(void)
 {
 	struct sl_buf b = SL_BUF_INIT(8);
@@ -143,6 +199,7 @@ int main(void)
 	CU_add_test(s, "dsn: all parts", test_common__dsn_full);
 	CU_add_test(s, "dsn: socket, ipv6, env password", test_common__dsn_socket_and_env_password);
 	CU_add_test(s, "dsn: errors never show the password", test_common__dsn_errors_never_show_password);
+	CU_add_test(s, "dsn: '@', ':', '/', '?' in a password", test_common__dsn_reserved_in_password);
 	CU_add_test(s, "buf: hard limit", test_common__buf_limit);
 	CU_add_test(s, "crc32c: known vectors", test_common__crc32c_vectors);
 	CU_add_test(s, "parse_size", test_common__parse_size);
