@@ -26,6 +26,7 @@ static const char usage[] =
 	"  --fix-sql FILE      write correction SQL (REPLACE for missing/changed rows)\n"
 	"  --fix-extra         also DELETE rows that exist only in the destination\n"
 	"  --apply-fix         run the correction on the destination, then recheck\n"
+	"  --progress          draw the progress line even when stderr is not a terminal\n"
 	"  --recheck N         re-read differing rows up to N times; report what persists\n"
 	"  --recheck-delay MS  wait before each recheck (default 1000)\n"
 	"  --dir DIR           the stream directory replay follows: before each recheck,\n"
@@ -62,6 +63,7 @@ int cmd_verify(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' },
 		{ "map", required_argument, NULL, 'm' },
 		{ "no-table-checksum", no_argument, NULL, 'N' },
+		{ "progress", no_argument, NULL, 'P' },
 		{ "recheck", required_argument, NULL, 'r' },
 		{ "recheck-delay", required_argument, NULL, 'R' },
 		{ "source", required_argument, NULL, 'S' },
@@ -72,7 +74,7 @@ int cmd_verify(int argc, char **argv)
 	struct ver_stats st;
 	struct sl_err err = SL_ERR_INIT;
 	uint64_t v = 0;
-	int c;
+	int c, progress = 0;
 
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--segments") || !strncmp(argv[i], "--segments=", 11))
@@ -97,6 +99,7 @@ int cmd_verify(int argc, char **argv)
 		case 'j': o.json_path = optarg; break;
 		case 'm': o.map = optarg; break;
 		case 'N': o.no_table_checksum = 1; break;
+		case 'P': progress = 1; break;
 		case 'r':
 			if (parse_u("--recheck", optarg, 1000, &v))
 				return 2;
@@ -121,7 +124,7 @@ int cmd_verify(int argc, char **argv)
 		return cmd_usage_error("verify", usage, "unexpected argument '%s'", argv[optind]);
 	if (!o.source_url || !o.dest_url)
 		return cmd_usage_error("verify", usage, "--source and --dest are required");
-	o.progress = isatty(STDERR_FILENO);
+	o.progress = progress || isatty(STDERR_FILENO);
 	o.out = stdout;
 	if (ver_run(&o, &st, &err))
 		return cmd_fail("verify", &err);

@@ -174,7 +174,7 @@ static int check_range(struct ver_ctx *x, struct ver_table *t, struct ver_conn *
 	if (rc || (rc = rc2))
 		goto out;
 	__atomic_add_fetch(&t->chunks, 1, __ATOMIC_RELAXED);
-	t->rows_src += cs;
+	ver__count(&t->rows_src, cs);
 	t->rows_dst += cd;
 	if (cs != cd || strcmp(ss, sd)) {
 		t->chunks_diff++;
@@ -251,7 +251,7 @@ static int walk_ranges(struct ver_ctx *x, struct ver_table *t, struct ver_conn *
 		char **hi = NULL;
 		unsigned long *hilen = NULL;
 
-		if (*x->stop || sl_stop_requested) {
+		if (ver__stopped(x->stop) || sl_stop_requested) {
 			rc = sl_err_set(err, -SL_EINTR_STOP, "stopped");
 			break;
 		}
@@ -339,7 +339,7 @@ static int int_ranges(struct ver_ctx *x, struct ver_table *t, struct ver_conn *s
 		int olo, ohi;
 		char a[64], b[64];
 
-		if (*x->stop || sl_stop_requested) {
+		if (ver__stopped(x->stop) || sl_stop_requested) {
 			rc = sl_err_set(err, -SL_EINTR_STOP, "stopped");
 			break;
 		}
@@ -394,8 +394,8 @@ static int table_checksum(struct ver_table *t, struct ver_conn *src, struct ver_
 	if ((rc = ver__query(src, sl_buf_cstr(&q), &res, err)))
 		goto out;
 	if ((row = mysql_fetch_row(res)) && row[0])
-		t->rows_src = t->rows_dst = strtoull(row[0], NULL, 10);
-	t->chunks = 1;
+		__atomic_store_n(&t->rows_src, t->rows_dst = strtoull(row[0], NULL, 10), __ATOMIC_RELAXED);
+	ver__count(&t->chunks, 1);
 	t->by_table_checksum = 1;
 	rc = 1;
 out:

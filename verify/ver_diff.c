@@ -167,6 +167,16 @@ void ver__diffs_add(struct ver_diffs *d, struct ver_diff *x)
 	memset(x, 0, sizeof(*x));
 }
 
+size_t ver__diffs_count(struct ver_diffs *d)
+{
+	size_t n;
+
+	pthread_mutex_lock(&d->mu);
+	n = d->n;
+	pthread_mutex_unlock(&d->mu);
+	return n;
+}
+
 void ver__diffs_release(struct ver_diffs *d)
 {
 	for (size_t i = 0; i < d->n; i++)
@@ -337,7 +347,7 @@ static int emit_diff(void *arg, enum ver_kind kind, const struct ver_row *src,
 	memset(&d, 0, sizeof(d));
 	diff_fill(&d, e->t, kind, src, dst);
 	ver__diffs_add(e->x->diffs, &d);
-	return *e->x->stop ? -SL_EINTR_STOP : 0;
+	return ver__stopped(e->x->stop) ? -SL_EINTR_STOP : 0;
 }
 
 static int open_stream(struct ver_conn *c, MYSQL_RES **res, const char *q, struct sl_err *err)
@@ -439,7 +449,7 @@ static int emit_keyless(void *arg, enum ver_kind kind, const struct ver_row *src
 	d.count = cs - cd;
 	d.kind = d.count > 0 ? VER_MISSING : VER_EXTRA;
 	ver__diffs_add(k->x->diffs, &d);
-	return *k->x->stop ? -SL_EINTR_STOP : 0;
+	return ver__stopped(k->x->stop) ? -SL_EINTR_STOP : 0;
 }
 
 struct count_cursor {
@@ -453,7 +463,7 @@ static int count_next(void *ctx, struct ver_row *row, struct sl_err *err)
 	int r = res_next(&c->rc, row, err);
 
 	if (r == 1 && row->item[1])
-		*c->rows += strtoull(row->item[1], NULL, 10);
+		ver__count(c->rows, strtoull(row->item[1], NULL, 10));
 	return r;
 }
 
@@ -477,7 +487,7 @@ int ver__keyless_diff(struct ver_ctx *x, struct ver_table *t, struct ver_conn *s
 		mysql_free_result(cs.rc.res);
 		mysql_free_result(cd.rc.res);
 	}
-	t->chunks++;
+	ver__count(&t->chunks, 1);
 	if (t->rows_src - rs0 != t->rows_dst - rd0)
 		t->chunks_diff++;
 	free(qs);

@@ -4,8 +4,9 @@
  *
  * A struct ver_table is built once by the main thread (ver__tables_load())
  * and then only read by workers, except its counters, which only the worker
- * that owns the table writes. The difference list (struct ver_diffs) is
- * shared and guarded by its mutex.
+ * that owns the table writes and the progress line reads: both through the
+ * atomic ver__count()/__atomic loads. The difference list (struct ver_diffs)
+ * is shared and guarded by its mutex; the stop flag is atomic.
  */
 #ifndef VER_INT_H
 #define VER_INT_H
@@ -81,6 +82,17 @@ struct ver_diffs {
 	uint64_t dropped;	/* beyond VER_MAX_KEPT_DIFFS */
 };
 
+/* The shared stop flag and the progress counters are read by other threads
+ * while their owner writes them: every access is atomic (relaxed: they
+ * carry no other data). */
+static inline int ver__stopped(const int *stop) { return __atomic_load_n(stop, __ATOMIC_RELAXED); }
+static inline void ver__stop(int *stop) { __atomic_store_n(stop, 1, __ATOMIC_RELAXED); }
+static inline void ver__count(uint64_t *counter, uint64_t n)
+{
+	__atomic_add_fetch(counter, n, __ATOMIC_RELAXED);
+}
+size_t ver__diffs_count(struct ver_diffs *d);	/* n, under the mutex */
+
 void ver__diffs_add(struct ver_diffs *d, struct ver_diff *x);	/* takes x's contents */
 void ver__diff_release(struct ver_diff *x);
 void ver__diffs_release(struct ver_diffs *d);
@@ -102,7 +114,7 @@ struct ver_ctx {
 	struct ver_diffs *diffs;
 	int crc;
 	int table_checksum;	/* same server flavor and version: try CHECKSUM TABLE first */
-	volatile int *stop;
+	int *stop;		/* set by any thread: ver__stopped()/ver__stop() only */
 };
 /* Compares one table pair on the two connections. */
 int ver__table_check(struct ver_ctx *x, struct ver_table *t, struct ver_conn *src,

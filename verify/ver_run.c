@@ -17,7 +17,7 @@ struct run {
 	pthread_mutex_t mu;
 	size_t next, done;
 	int crc, table_checksum;
-	volatile int stop;
+	int stop;		/* ver__stopped()/ver__stop() */
 	struct sl_err first;	/* the first worker error */
 };
 
@@ -45,7 +45,7 @@ static void *worker(void *arg)
 		size_t i;
 
 		pthread_mutex_lock(&r->mu);
-		i = r->next < r->tt.n && !r->stop ? r->next++ : (size_t)-1;
+		i = r->next < r->tt.n && !ver__stopped(&r->stop) ? r->next++ : (size_t)-1;
 		pthread_mutex_unlock(&r->mu);
 		if (i == (size_t)-1)
 			break;
@@ -60,7 +60,7 @@ out:
 		pthread_mutex_lock(&r->mu);
 		if (!r->first.code)
 			r->first = err;
-		r->stop = 1;
+		ver__stop(&r->stop);
 		pthread_mutex_unlock(&r->mu);
 	}
 	ver__conn_close(&src);
@@ -102,7 +102,7 @@ static void progress(struct run *r, uint64_t t0, int final)
 		chunks += __atomic_load_n(&r->tt.v[i].chunks, __ATOMIC_RELAXED);
 	}
 	fprintf(stderr, "\rverify: tables %zu/%zu  chunks %" PRIu64 "  rows %" PRIu64 "  differences %zu  %.1fs   %s",
-		__atomic_load_n(&r->done, __ATOMIC_RELAXED), r->tt.n, chunks, rows, r->diffs.n,
+		__atomic_load_n(&r->done, __ATOMIC_RELAXED), r->tt.n, chunks, rows, ver__diffs_count(&r->diffs),
 		(double)(sl_now_ms() - t0) / 1000.0, final ? "\n" : "");
 	fflush(stderr);
 }
@@ -246,16 +246,16 @@ int ver_run(const struct ver_opts *o, struct ver_stats *st, struct sl_err *err)
 	th = sl_xcalloc(nth, sizeof(*th));
 	for (; started < nth; started++)
 		if (pthread_create(&th[started], NULL, worker, &r)) {
-			r.stop = 1;
+			ver__stop(&r.stop);
 			break;
 		}
 	if (o->progress) {
-		while (__atomic_load_n(&r.done, __ATOMIC_RELAXED) < r.tt.n && !r.stop) {
+		while (__atomic_load_n(&r.done, __ATOMIC_RELAXED) < r.tt.n && !ver__stopped(&r.stop)) {
 			progress(&r, t0, 0);
-			for (int i = 0; i < 5 && !r.stop; i++) {
+			for (int i = 0; i < 5 && !ver__stopped(&r.stop); i++) {
 				sleep_ms(50);
 				if (sl_stop_requested)
-					r.stop = 1;
+					ver__stop(&r.stop);
 			}
 		}
 	}

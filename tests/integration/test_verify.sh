@@ -158,7 +158,7 @@ main() {
 	log "three clean runs: no difference"
 	for n in 1 2 3; do
 		local -a more=()
-		((n == 3)) && more=(--no-table-checksum)
+		((n == 3)) && more=(--no-table-checksum --progress)
 		verify_json "clean$n" --threads $((n + 1)) "${more[@]+"${more[@]}"}"
 		((VRC == 0)) || { cat "$WORK/clean$n.out" >&2; fail "clean run $n exited $VRC"; }
 		[[ $(jq .equal "$WORK/clean$n.json") == true ]] || fail "clean run $n: equal is not true"
