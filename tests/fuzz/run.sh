@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# run.sh - build the decoder fuzz target with clang (libFuzzer + ASan + UBSan)
-# and run it for a fixed time, seeded with the binlog fixtures.
+# run.sh - build every libFuzzer target (tests/fuzz/fuzz_*.c) in a clang tree
+# configured with -DSLUICE_FUZZ=ON (libFuzzer + ASan + UBSan) and run each
+# for a fixed time with its seeds:
+#   fuzz_decoder   the binlog fixtures (first 64 KiB of each) and tests/regress/fuzz-*
+#   fuzz_segment   real segments, written by that tree's own sluice from the fixtures
 #
-#   tests/fuzz/run.sh [SECONDS]        default 60
+#   tests/fuzz/run.sh [SECONDS]        default 60, per target
 #
 # Environment: CC (default clang), SLUICE_SHARED_DIR (default <repo>/../shared),
-# FUZZ_WORK (default a temp dir, removed at the end unless it holds a crash).
+# FUZZ_BUILD (default <repo>/build-fuzz), FUZZ_WORK (default a temp dir,
+# removed at the end unless it holds a crash).
 # Exit: 0 no crash, 1 a crash (its input is kept and printed: make it a
 # regression test in tests/regress/), 77 clang or libFuzzer missing (a
 # failure under CI=true).
@@ -15,61 +19,77 @@ SECS=${1:-60}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 SHARED=${SLUICE_SHARED_DIR:-$REPO/../shared}
-CC=${CC:-clang}
+BUILD=${FUZZ_BUILD:-$REPO/build-fuzz}
+export CC=${CC:-clang}
 
 missing() {
-	echo "SKIP (fuzz_decoder): $*" >&2
+	echo "SKIP (fuzz): $*" >&2
 	[[ "${CI:-}" == "true" ]] && exit 1
 	exit 77
 }
 command -v "$CC" >/dev/null || missing "no $CC"
-command -v protoc-c >/dev/null || missing "no protoc-c"
+echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return d && n < 0; }' >"${TMPDIR:-/tmp}/lf$$.c"
+if ! "$CC" -fsanitize=fuzzer "${TMPDIR:-/tmp}/lf$$.c" -o "${TMPDIR:-/tmp}/lf$$" 2>/dev/null; then
+	rm -f "${TMPDIR:-/tmp}/lf$$"*
+	missing "libFuzzer is not available to $CC"
+fi
+rm -f "${TMPDIR:-/tmp}/lf$$"*
 
 WORK=${FUZZ_WORK:-$(mktemp -d /tmp/sluice-fuzz.XXXXXX)}
-mkdir -p "$WORK/gen" "$WORK/corpus" "$WORK/crashes"
-protoc-c --proto_path="$REPO/formats" --c_out="$WORK/gen" "$REPO/formats/sluice.proto"
+mkdir -p "$WORK/decoder" "$WORK/segment" "$WORK/crashes" "$WORK/tmp"
+cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DSLUICE_FUZZ=ON >/dev/null
+targets=()
+for src in "$HERE"/fuzz_*.c; do
+	targets+=("$(basename "$src" .c)")
+done
+cmake --build "$BUILD" -j"$(nproc 2>/dev/null || echo 2)" --target sluice "${targets[@]}" >"$WORK/build.log" 2>&1 ||
+	{ tail -n 30 "$WORK/build.log" >&2; exit 1; }
 
-SRC=("$HERE/fuzz_decoder.c"
-	"$REPO"/capture/cap_decode.c "$REPO"/capture/cap_value.c "$REPO"/capture/cap_charset.c
-	"$REPO"/capture/cap_json.c "$REPO"/capture/cap_schema.c "$REPO"/capture/cap_gtid.c
-	"$REPO"/capture/cap_file.c "$REPO"/capture/cap_crc32.c
-	"$REPO"/formats/fmt_record.c "$REPO"/formats/fmt_value.c "$WORK/gen/sluice.pb-c.c"
-	"$REPO"/common/sl_buf.c "$REPO"/common/sl_err.c "$REPO"/common/sl_log.c "$REPO"/common/sl_crc32c.c)
-# shellcheck disable=SC2046
-if ! "$CC" -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined \
-	-I"$REPO/capture" -I"$REPO/formats" -I"$REPO/common" -I"$WORK/gen" \
-	$(pkg-config --cflags libprotobuf-c libzstd zlib) \
-	"${SRC[@]}" -o "$WORK/fuzz_decoder" \
-	$(pkg-config --libs libprotobuf-c libzstd zlib) -lm 2>"$WORK/build.log"; then
-	if grep -q "fuzzer" "$WORK/build.log" && grep -qi "cannot find\|not found\|unsupported" "$WORK/build.log"; then
-		missing "libFuzzer is not available to $CC"
-	fi
-	cat "$WORK/build.log" >&2
-	exit 1
-fi
-
-# Seeds: every fixture binlog (first 64 KiB), plus the regression inputs.
+# Seeds: every fixture binlog (first 64 KiB) for the decoder; the segments
+# that capturing a few of them writes for the segment reader.
 if [[ -d "$SHARED/fixtures/binlogs" ]]; then
 	i=0
 	while IFS= read -r -d '' f; do
 		if [[ "$(head -c4 "$f" | od -An -tx1 | tr -d ' \n')" == "fe62696e" ]]; then
-			head -c 65536 "$f" >"$WORK/corpus/seed$i"
+			head -c 65536 "$f" >"$WORK/decoder/seed$i"
+			if ((i % 8 == 0)); then
+				SLUICE_LOG=error "$BUILD/sluice" capture --binlog-files "$f" --dir "$WORK/cap$i" \
+					--allow-positional >/dev/null 2>&1 || true
+				for s in "$WORK/cap$i"/*.seg "$WORK/cap$i"/*.open; do
+					[[ -f "$s" ]] && head -c 262144 "$s" >"$WORK/segment/seed$i-$(basename "$s")"
+				done
+			fi
 			i=$((i + 1))
 		fi
-	done < <(find "$SHARED/fixtures/binlogs" -type f ! -name '*.txt*' -print0)
+	done < <(find "$SHARED/fixtures/binlogs" -type f ! -name '*.txt*' -print0 | sort -z)
 fi
-cp "$REPO"/tests/regress/fuzz-* "$WORK/corpus/" 2>/dev/null || true
+cp "$REPO"/tests/regress/fuzz-* "$WORK/decoder/" 2>/dev/null || true
+compgen -G "$WORK/segment/*" >/dev/null || missing "no seed segments (fixtures not found in $SHARED)"
 
-set +e
-SLUICE_LOG=error "$WORK/fuzz_decoder" -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=2048 \
-	-artifact_prefix="$WORK/crashes/" -print_final_stats=1 "$WORK/corpus" >"$WORK/fuzz.log" 2>&1
-rc=$?
-set -e
-tail -n 12 "$WORK/fuzz.log" >&2
-if [[ $rc -ne 0 ]] || compgen -G "$WORK/crashes/*" >/dev/null; then
-	echo "FAIL (fuzz_decoder): crash inputs kept in $WORK/crashes" >&2
-	exit 1
+# fuzz_segment writes each input as a file: on tmpfs when there is one
+ftmp=$WORK/tmp
+if [[ -d /dev/shm && -w /dev/shm ]]; then
+	ftmp=$(mktemp -d /dev/shm/sluice-fuzz.XXXXXX)
+	trap 'rm -rf "$ftmp"' EXIT
 fi
-[[ -z "${FUZZ_WORK:-}" ]] && rm -rf "$WORK"
-exit 0
+status=0
+for t in "${targets[@]}"; do
+	corpus=$WORK/${t#fuzz_}
+	mkdir -p "$corpus"
+	set +e
+	TMPDIR=$ftmp SLUICE_LOG=error "$BUILD/tests/$t" -max_total_time="$SECS" -max_len=262144 \
+		-rss_limit_mb=2048 -artifact_prefix="$WORK/crashes/$t-" -print_final_stats=1 \
+		"$corpus" >"$WORK/$t.log" 2>&1
+	rc=$?
+	set -e
+	echo "== $t: $(grep -c . <(ls "$corpus")) inputs in the corpus" >&2
+	tail -n 6 "$WORK/$t.log" >&2
+	if [[ $rc -ne 0 ]] || compgen -G "$WORK/crashes/$t-*" >/dev/null; then
+		echo "FAIL ($t): crash inputs kept in $WORK/crashes" >&2
+		status=1
+	fi
+done
+if ((status == 0)) && [[ -z "${FUZZ_WORK:-}" ]]; then
+	rm -rf "$WORK"
+fi
+exit "$status"
