@@ -284,6 +284,34 @@ static int event_bytes(const MARIADB_RPL_EVENT *ev, const uint8_t **p, size_t *n
 	return 0;
 }
 
+/*
+ * One event from either dump loop (n bytes at p, the event header first):
+ * decode it; on a heartbeat (either version: MySQL 8.0.26+ sends v2 on
+ * either protocol) between transactions make what we hold durable; let
+ * retention run; without --follow, stop at the binlog end seen at start.
+ * Returns <0 an error, 1 stop here, 0 go on.
+ */
+static int on_event(struct cap_ctx *c, const struct cap_sink *sink, const uint8_t *p, size_t n,
+		    const char *end_file, uint64_t end_pos, struct sl_err *err)
+{
+	const Sluice__Position *at;
+	int rc;
+
+	c->st->events++;
+	c->st->binlog_bytes += n;
+	if ((rc = cap_decoder_event(c->d, p, n, sink, err)))
+		return rc;
+	if (cap_decoder_in_txn(c->d))
+		return 0;
+	if ((p[4] == CAP_EV_HEARTBEAT || p[4] == CAP_EV_HEARTBEAT_V2) &&
+	    (rc = seg_writer_flush(c->w, err)))	/* idle source: durable now */
+		return rc;
+	cap__retain_tick(&c->rt, c->w, 0);
+	at = cap_decoder_position(c->d);
+	return !c->o->follow && at->file && at->file[0] &&
+	       pos_cmp(at->file, at->offset, end_file, end_pos) >= 0;
+}
+
 static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file, uint64_t start,
 		  const char *end_file, uint64_t end_pos, struct sl_err *err)
 {
@@ -323,7 +351,6 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 	for (;;) {
 		const uint8_t *p;
 		size_t n;
-		const Sluice__Position *at;
 
 		if (sl_stop_requested && !cap_decoder_in_txn(c->d))
 			break;
@@ -346,21 +373,10 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 					(unsigned long long)cap_decoder_position(c->d)->offset);
 			goto out;
 		}
-		c->st->events++;
-		c->st->binlog_bytes += n;
-		if ((rc = cap_decoder_event(c->d, p, n, &sink, err)))
+		if ((rc = on_event(c, &sink, p, n, end_file, end_pos, err)) != 0) {
+			rc = rc < 0 ? rc : 0;
 			goto out;
-		if (p[4] == CAP_EV_HEARTBEAT && !cap_decoder_in_txn(c->d)) {
-			/* idle source: make what we have durable now */
-			if ((rc = seg_writer_flush(c->w, err)))
-				goto out;
 		}
-		if (!cap_decoder_in_txn(c->d))
-			cap__retain_tick(&c->rt, c->w, 0);
-		at = cap_decoder_position(c->d);
-		if (!o->follow && !cap_decoder_in_txn(c->d) && at->file && at->file[0] &&
-		    pos_cmp(at->file, at->offset, end_file, end_pos) >= 0)
-			break;
 	}
 out:
 	if (ev)
@@ -408,7 +424,6 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 	for (;;) {
 		unsigned long len;
 		const uint8_t *p;
-		const Sluice__Position *at;
 
 		if (sl_stop_requested && !cap_decoder_in_txn(c->d))
 			break;
@@ -427,19 +442,8 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 			return sl_err_set(err, -SL_ECORRUPT, "source %s: malformed replication packet after %s:%llu",
 					  who, cap_decoder_position(c->d)->file,
 					  (unsigned long long)cap_decoder_position(c->d)->offset);
-		c->st->events++;
-		c->st->binlog_bytes += len - 1;
-		if ((rc = cap_decoder_event(c->d, p + 1, len - 1, &sink, err)))
-			return rc;
-		if ((p[5] == CAP_EV_HEARTBEAT || p[5] == CAP_EV_HEARTBEAT_V2) && !cap_decoder_in_txn(c->d) &&
-		    (rc = seg_writer_flush(c->w, err)))
-			return rc;
-		if (!cap_decoder_in_txn(c->d))
-			cap__retain_tick(&c->rt, c->w, 0);
-		at = cap_decoder_position(c->d);
-		if (!o->follow && !cap_decoder_in_txn(c->d) && at->file && at->file[0] &&
-		    pos_cmp(at->file, at->offset, end_file, end_pos) >= 0)
-			break;
+		if ((rc = on_event(c, &sink, p + 1, len - 1, end_file, end_pos, err)) != 0)
+			return rc < 0 ? rc : 0;
 	}
 	return 0;
 }
