@@ -2,6 +2,7 @@
 #include "fmt.h"
 
 #include <inttypes.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,10 +107,19 @@ static int add_double(struct sl_buf *out, double d, int digits, int sql)
 		/* "-0" would be the integer 0; the exponent makes it a double. */
 		return sl_buf_adds(out, sql ? "-0e0" : "-0.0");
 	/* the shortest form that reads back as the same value (as MySQL prints
-	 * it: 0.142857142, not 0.14285714199999999) */
-	for (int p = digits > 9 ? 15 : 6; p <= digits; p++) {
+	 * it: 0.142857142, not 0.14285714199999999). A server reads a FLOAT
+	 * column's SQL literal as a double, refuses it above FLT_MAX in strict
+	 * mode, then narrows it: so for SQL the double must be in range and
+	 * narrow to the float (the shortest float text of FLT_MAX, 3.40282347e+38,
+	 * is above it as a double); 17 digits are the float's exact value. */
+	for (int p = digits > 9 ? 15 : 6; p <= 17; p++) {
+		double back;
+
 		snprintf(tmp, sizeof(tmp), "%.*g", p, d);
-		if (digits > 9 ? strtod(tmp, NULL) == d : strtof(tmp, NULL) == (float)d)
+		back = strtod(tmp, NULL);
+		if (digits > 9 ? back == d :
+		    sql ? fabs(back) <= FLT_MAX && (float)back == (float)d :
+			  p <= digits && strtof(tmp, NULL) == (float)d)
 			break;
 	}
 	return sl_buf_adds(out, tmp);

@@ -167,6 +167,8 @@ static int apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct
 	if (!td)
 		return sl_err_set(err, -SL_ECORRUPT, "row for unknown table ref %" PRIu32 " at %s",
 				  c->table_ref, rep__where_str(x, cur, wh, sizeof(wh)));
+	if ((rc = rep__vers_map(x, &td, &c, cur, err)) <= 0)
+		return rc;	/* 0: a history row of a versioned table */
 	if ((rc = rep__row_deps(x, td, c, err)))
 		return rc;
 	if (c->no_fk_checks && !x->fk_off) {
@@ -364,6 +366,7 @@ static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const stru
 		return begin_txn(x, rec->begin, cur, err);
 	case SLUICE__RECORD__BODY_TABLE:
 		fmt_tables_put(&x->tables, rec->table);
+		rep__vers_forget(x, rec->table->ref);
 		return 0;
 	case SLUICE__RECORD__BODY_ROW:
 		if (!x->in_txn)
@@ -563,6 +566,7 @@ out:
 	rep__conn_close(&x.ctl);
 	fmt_tables_release(&x.tables);
 	rep__deps_release(&x.deps);
+	rep__vers_release(&x);
 	sl_buf_release(&x.row);
 	sl_buf_release(&x.shape);
 	free(x.ring);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include "banned.h"
 
+static int add_str(struct sl_buf *out, const char *s);
+
 const char rep__sql_checkpoint_ddl[] =
 	"CREATE DATABASE IF NOT EXISTS `sluice`;"
 	"CREATE TABLE IF NOT EXISTS `sluice`.`checkpoint` ("
@@ -22,7 +24,36 @@ const char rep__sql_checkpoint_ddl[] =
 	"`ddl_pending_offset` BIGINT UNSIGNED NULL,"
 	"`ddl_pending_index` INT UNSIGNED NULL,"
 	"`updated_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
-	"PRIMARY KEY (`consumer`)) ENGINE=InnoDB";
+	"PRIMARY KEY (`consumer`),"
+	"UNIQUE KEY `one_consumer_per_stream` (`stream_id`)) ENGINE=InnoDB";
+
+/* Destinations set up before the key existed get it on the next replay;
+ * 1061 (duplicate key name) when another replay added it first. */
+const char rep__sql_checkpoint_key_ddl[] =
+	"ALTER TABLE `sluice`.`checkpoint` ADD UNIQUE KEY `one_consumer_per_stream` (`stream_id`)";
+const char rep__sql_checkpoint_key_exists[] =
+	"SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='sluice' AND "
+	"TABLE_NAME='checkpoint' AND INDEX_NAME='one_consumer_per_stream'";
+
+static int add_stream_id(struct sl_buf *out, const uint8_t stream_id[16])
+{
+	int rc = sl_buf_addc(out, '\'');
+
+	for (int i = 0; i < 16 && !rc; i++)
+		rc = sl_buf_addf(out, "%02x", stream_id[i]);
+	return rc ? rc : sl_buf_addc(out, '\'');
+}
+
+int rep__sql_checkpoint_others(struct sl_buf *out, const char *consumer, const uint8_t stream_id[16])
+{
+	int rc;
+
+	if ((rc = sl_buf_adds(out, "SELECT `consumer` FROM `sluice`.`checkpoint` WHERE `stream_id`=")) ||
+	    (rc = add_stream_id(out, stream_id)) || (rc = sl_buf_adds(out, " AND `consumer`<>")) ||
+	    (rc = add_str(out, consumer)))
+		return rc;
+	return sl_buf_adds(out, " ORDER BY `consumer` LIMIT 1");
+}
 
 static int add_str(struct sl_buf *out, const char *s)
 {
@@ -67,12 +98,10 @@ int rep__sql_checkpoint_insert(struct sl_buf *out, const char *consumer,
 
 	if ((rc = sl_buf_adds(out, "INSERT IGNORE INTO `sluice`.`checkpoint` (`consumer`,"
 			      "`stream_id`,`seq`,`frame_offset`,`record_index`) VALUES (")) ||
-	    (rc = add_str(out, consumer)) || (rc = sl_buf_adds(out, ",'")))
+	    (rc = add_str(out, consumer)) || (rc = sl_buf_addc(out, ',')) ||
+	    (rc = add_stream_id(out, stream_id)))
 		return rc;
-	for (int i = 0; i < 16; i++)
-		if ((rc = sl_buf_addf(out, "%02x", stream_id[i])))
-			return rc;
-	return sl_buf_adds(out, "',0,0,0)");
+	return sl_buf_adds(out, ",0,0,0)");
 }
 
 int rep__sql_checkpoint_update(struct sl_buf *out, const char *consumer,

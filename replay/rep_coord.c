@@ -63,8 +63,14 @@ int rep__fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *er
 	else if (f->count)
 		snprintf(what, sizeof(what), "matched %" PRIu64 " rows, not %lld in", f->aff,
 			 (long long)p->expect);
+	else if (f->warnings)
+		snprintf(what, sizeof(what), "raised %u warning%s (%s), so it was not committed: the "
+			 "destination would store a different value (a narrower or different column "
+			 "type or charset?) in", f->warnings, f->warnings > 1 ? "s, the first" : "",
+			 f->msg[0] ? f->msg : "run it again to see it");
 	else if (f->errnum == 1690 && w->parts[f->part].kind == K_GUARD)
-		snprintf(what, sizeof(what), "matched fewer or more rows than %lld in",
+		snprintf(what, sizeof(what), "matched fewer or more rows than %lld, or raised a "
+			 "warning, in",
 			 (long long)p->expect);
 	else if (f->errnum == 1062 && p->kind == K_CHECKPOINT)
 		snprintf(what, sizeof(what), "failed: %s (%u): the transaction is applied already "

@@ -24,6 +24,24 @@ static int name_ok(const char *s)
 	return 1;
 }
 
+/* Log the first warning of the statement just run on c, with the count. */
+static void log_warnings(struct rep_ctx *x, struct rep_worker *c, const struct seg_cursor *cur)
+{
+	unsigned n = mysql_warning_count(c->db);
+	char wh[REP_WHERE_LEN];
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	if (!n || mysql_real_query(c->db, "SHOW WARNINGS", 13) || !(res = mysql_store_result(c->db)))
+		return;
+	if ((row = mysql_fetch_row(res)) && mysql_num_fields(res) >= 3)
+		sl_log(SL_WARN, "replay", "ddl at %s raised %u warning%s, the first: %s %s: %s (the "
+		       "source ran it with the same sql_mode)", rep__where_str(x, cur, wh, sizeof(wh)),
+		       n, n > 1 ? "s" : "", row[0] ? row[0] : "", row[1] ? row[1] : "",
+		       row[2] ? row[2] : "");
+	mysql_free_result(res);
+}
+
 int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cursor *cur,
 		     struct sl_err *err)
 {
@@ -85,6 +103,10 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 			goto out;
 		}
 	}
+	/* A DDL's warnings (a column shortened, a note that a table exists)
+	 * are the source's own: it ran the same statement with the same
+	 * sql_mode on the same rows, so they are logged, not refused. */
+	log_warnings(x, c, cur);
 	/* 4. back to our session, move the checkpoint past it, clear pending */
 	if ((rc = rep__exec(c, "SET SESSION sql_mode='" REP_SESSION_SQL_MODE "',timestamp=DEFAULT;"
 			    "SET NAMES utf8mb4", err)))
@@ -101,6 +123,7 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	if ((rc = rep__fold(x, NULL, err)))
 		goto out;
 	rep__deps_reset_tables(&x->deps);
+	rep__vers_reset(x);
 	x->st->ddls++;
 	goto out;
 too_big:

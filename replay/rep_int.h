@@ -38,7 +38,22 @@
 
 typedef struct st_mysql MYSQL;
 
-#define REP_SESSION_SQL_MODE "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
+/*
+ * The sql_mode of every replay session. MariaDB's own replication applies
+ * row events without SQL, so any conversion on the way is a divergence:
+ * STRICT_ALL_TABLES makes a value the destination would truncate, round or
+ * refuse (a narrower column, an out-of-range number, a character its
+ * charset lacks) an error instead of a warning; NO_AUTO_VALUE_ON_ZERO keeps
+ * an explicit 0 id; ALLOW_INVALID_DATES stores a date such as 2020-02-30,
+ * which the source held, as it is rather than refusing it;
+ * NO_ENGINE_SUBSTITUTION never puts a table in another engine. What strict
+ * mode leaves a note (a DECIMAL rounded to fewer digits, a DATE given a
+ * time) is caught by the warning check (rep_worker.c): a row statement that
+ * raises any warning or note is never committed. DDL runs with the source's
+ * own sql_mode (rep_ddl.c).
+ */
+#define REP_SESSION_SQL_MODE \
+	"STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION,ALLOW_INVALID_DATES"
 
 /* `db`.`table` */
 int rep__sql_table(struct sl_buf *out, const Sluice__TableDef *td);
@@ -113,8 +128,17 @@ struct rep_checkpoint {
 	uint64_t source_offset;
 };
 
-/* CREATE DATABASE / TABLE statements (one multi-statement string). */
+/* CREATE DATABASE / TABLE statements (one multi-statement string).
+ * One stream, one consumer per destination: a second consumer name would
+ * apply every transaction again, so `stream_id` is a unique key. */
 extern const char rep__sql_checkpoint_ddl[];
+/* The unique key for a table made by an older sluice, and the query that
+ * says whether it is there. */
+extern const char rep__sql_checkpoint_key_ddl[];
+extern const char rep__sql_checkpoint_key_exists[];
+/* "SELECT consumer FROM `sluice`.`checkpoint` WHERE stream_id=.. AND
+ * consumer<>.. LIMIT 1": another consumer of the same stream. */
+int rep__sql_checkpoint_others(struct sl_buf *out, const char *consumer, const uint8_t stream_id[16]);
 /* "UPDATE `sluice`.`checkpoint` SET ... WHERE consumer=... AND seq=.. AND
  * frame_offset=.. AND record_index=.." moving prev to cur with the source
  * position pos (may be NULL: kept) and ddl_pending set to pending (NULL:
@@ -172,6 +196,8 @@ struct rep_txn_meta {
 struct rep_fail {
 	size_t part;			/* statement index; SIZE_MAX: the query as a whole */
 	int count;			/* 1: affected rows were aff, not the part's expect */
+	unsigned warnings;		/* >0: the statement raised that many warnings
+					 * (msg: the first, "Level Code: text") */
 	uint64_t aff;
 	unsigned errnum;
 	char msg[512];
@@ -248,7 +274,10 @@ struct rep_part *rep__part_new(struct rep_worker *w, enum rep_kind kind, uint32_
 void rep__part_end(struct rep_worker *w, struct rep_part *p);
 int rep__add_stmt(struct rep_worker *w, enum rep_kind kind, uint32_t ref,
 		  const struct seg_cursor *cur, const void *sql, size_t len, int64_t expect);
-/* "SET @sluice_rc=~0+(ROW_COUNT()<>n)": fails unless the statement before matched n rows. */
+/* "SET @sluice_rc=~0+(ROW_COUNT()<>n OR @@warning_count<>0)": fails unless
+ * the statement before matched n rows and raised no warning (a SET leaves
+ * the warnings of the statement before it in place, the next row
+ * statement clears them). */
 int rep__add_guard(struct rep_worker *w, const struct seg_cursor *cur, int64_t n);
 /* Close the open batched statement (INSERT ... VALUES / DELETE ... IN). */
 int rep__close_open(struct rep_worker *w);
@@ -334,6 +363,16 @@ struct rep_inflight {
 	uint64_t offset, time;
 };
 
+/* A system-versioned table's period columns, by table_ref (rep_vers.c). */
+struct rep_vers {
+	int checked;
+	int32_t start, end;		/* ROW START / ROW END column; -1: not versioned */
+	Sluice__TableDef *td;		/* the definition without them */
+	Sluice__RowChange change;	/* the change being applied, without them */
+	Sluice__Row rows[2];
+	Sluice__Value **vals;
+};
+
 struct rep_ctx {
 	const struct rep_opts *o;
 	struct rep_stats *st;
@@ -363,6 +402,8 @@ struct rep_ctx {
 	char txn_after[300];		/* last_pos when the current transaction began */
 	struct sl_buf row;		/* scratch: one row's SQL */
 	struct sl_buf shape;		/* scratch: rep__row_shape() of that row */
+	struct rep_vers *vers;		/* by table_ref */
+	size_t nvers;
 };
 
 static inline int rep__cursor_eq(const struct seg_cursor *a, const struct seg_cursor *b)
@@ -409,6 +450,17 @@ int rep__row_deps(struct rep_ctx *x, const Sluice__TableDef *td, const Sluice__R
  * fold the low-water mark into it (pending: mark that DDL pending). */
 int rep__load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_err *err);
 int rep__fold(struct rep_ctx *x, const struct seg_cursor *pending, struct sl_err *err);
+
+/* System-versioned tables (rep_vers.c): the current-row change to apply
+ * for c on *td. 1: apply *c on *td (both replaced for a versioned table;
+ * valid until the next call), 0: skip it (a history row), <0: error.
+ * The destination is asked once per table_ref; forget() after a TableDef
+ * for ref, reset() after a DDL. */
+int rep__vers_map(struct rep_ctx *x, const Sluice__TableDef **td, const Sluice__RowChange **c,
+		  const struct seg_cursor *cur, struct sl_err *err);
+void rep__vers_forget(struct rep_ctx *x, uint32_t ref);
+void rep__vers_reset(struct rep_ctx *x);
+void rep__vers_release(struct rep_ctx *x);
 
 /* A DDL record, alone, after every earlier transaction (rep_ddl.c). */
 int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cursor *cur,

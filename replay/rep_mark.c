@@ -61,6 +61,68 @@ int rep__fold(struct rep_ctx *x, const struct seg_cursor *pending, struct sl_err
 
 /* ---- start: checkpoint, applied set, table definitions ---- */
 
+/* Another consumer of stream sid on this destination: an error naming it.
+ * 0 when there is none. */
+static int other_consumer(struct rep_ctx *x, const uint8_t sid[16], struct sl_err *err)
+{
+	struct sl_buf b = SL_BUF_INIT(4096);
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int rc;
+
+	if ((rc = rep__sql_checkpoint_others(&b, x->consumer, sid))) {
+		rc = sl_err_set(err, rc, "cannot build the consumer lookup: %s", sl_strerror(rc));
+		goto out;
+	}
+	if (mysql_real_query(x->ctl.db, (const char *)b.data, b.len) ||
+	    !(res = mysql_store_result(x->ctl.db))) {
+		rc = rep__db_error(&x->ctl, "looking up the consumers of the stream", err);
+		goto out;
+	}
+	if ((row = mysql_fetch_row(res)) && row[0])
+		rc = sl_err_set(err, -SL_ESTREAM, "destination %s already holds the stream in '%s' "
+				"under consumer '%s': consumer '%s' would apply it a second time; "
+				"replay with --consumer %s", x->ctl.dest, x->o->dir, row[0],
+				x->consumer, row[0]);
+out:
+	if (res)
+		mysql_free_result(res);
+	sl_buf_release(&b);
+	return rc;
+}
+
+/* The unique key on `stream_id` (a table made by an older sluice lacks it). */
+static int ensure_stream_key(struct rep_ctx *x, struct sl_err *err)
+{
+	MYSQL_RES *res = NULL;
+	int has, rc = 0;
+
+	if (mysql_real_query(x->ctl.db, rep__sql_checkpoint_key_exists,
+			     strlen(rep__sql_checkpoint_key_exists)) ||
+	    !(res = mysql_store_result(x->ctl.db)))
+		return rep__db_error(&x->ctl, "looking up the checkpoint table's keys", err);
+	has = mysql_num_rows(res) > 0;
+	mysql_free_result(res);
+	if (has)
+		return 0;
+	if (mysql_real_query(x->ctl.db, rep__sql_checkpoint_key_ddl, strlen(rep__sql_checkpoint_key_ddl))) {
+		unsigned e = mysql_errno(x->ctl.db);
+
+		if (e == 1061)	/* ER_DUP_KEYNAME: another replay added it */
+			return 0;
+		if (e == 1062)	/* two consumers of one stream already: an older sluice */
+			return sl_err_set(err, -SL_ESTREAM, "destination %s: `sluice`.`checkpoint` "
+					  "has two consumers of one stream (an older sluice allowed "
+					  "it, and the second applied the stream again): compare the "
+					  "destination with its source, then delete the row of the "
+					  "consumer that is not used", x->ctl.dest);
+		return rep__db_error(&x->ctl, rep__sql_checkpoint_key_ddl, err);
+	}
+	sl_log(SL_INFO, "replay", "destination %s: `sluice`.`checkpoint` now allows one consumer "
+	       "per stream", x->ctl.dest);
+	return rc;
+}
+
 int rep__load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_err *err)
 {
 	struct sl_buf b = SL_BUF_INIT(4096);
@@ -69,7 +131,8 @@ int rep__load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_err
 	int rc;
 
 	if ((rc = rep__exec(&x->ctl, rep__sql_checkpoint_ddl, err)) ||
-	    (rc = rep__exec(&x->ctl, rep__sql_applied_ddl, err)))
+	    (rc = rep__exec(&x->ctl, rep__sql_applied_ddl, err)) ||
+	    (rc = ensure_stream_key(x, err)) || (rc = other_consumer(x, sid, err)))
 		goto out;
 	if ((rc = rep__sql_checkpoint_insert(&b, x->consumer, sid)) ||
 	    (rc = sl_buf_adds(&b, ";COMMIT")))
@@ -85,6 +148,9 @@ int rep__load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_err
 		goto out;
 	}
 	if (!(row = mysql_fetch_row(res))) {
+		/* the unique key ignored our row: another consumer came first */
+		if ((rc = other_consumer(x, sid, err)))
+			goto out;
 		rc = sl_err_set(err, -SL_EDB, "destination %s: checkpoint row of '%s' is missing",
 				x->ctl.dest, x->consumer);
 		goto out;

@@ -93,7 +93,7 @@ int rep__conn_open(struct rep_worker *w, const char *url, struct sl_err *err)
 	 * runs its ON DELETE/UPDATE actions (the binlog does not carry the rows
 	 * they change); the control connection (DDL) does not. */
 	snprintf(init, sizeof(init), "SET NAMES utf8mb4;SET SESSION time_zone='+00:00',sql_mode='"
-		 REP_SESSION_SQL_MODE "',foreign_key_checks=%d,autocommit=0;"
+		 REP_SESSION_SQL_MODE "',sql_notes=1,foreign_key_checks=%d,autocommit=0;"
 		 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", w->id ? 1 : 0);
 	if ((rc = rep__exec(w, init, err)))
 		goto out;
@@ -255,8 +255,9 @@ int rep__add_guard(struct rep_worker *w, const struct seg_cursor *cur, int64_t n
 {
 	if (w->split_commits)
 		return 0;	/* the client checks before it sends the COMMIT */
-	char g[64];
-	int len = snprintf(g, sizeof(g), "SET @sluice_rc=~0+(ROW_COUNT()<>%lld)", (long long)n);
+	char g[96];
+	int len = snprintf(g, sizeof(g), "SET @sluice_rc=~0+(ROW_COUNT()<>%lld OR @@warning_count<>0)",
+			   (long long)n);
 
 	return rep__add_stmt(w, K_GUARD, 0, cur, g, (size_t)len, -1);
 }
@@ -273,7 +274,8 @@ int rep__close_open(struct rep_worker *w)
 		rc = sl_buf_addc(&w->q, ')');
 	rep__part_end(w, p);
 	p->expect = w->open_rows;
-	if (!rc && w->open_kind == K_DELETE)
+	/* an INSERT too: its warnings must stop the query before its COMMIT */
+	if (!rc)
 		rc = rep__add_guard(w, &p->cur, w->open_rows);
 	w->open_kind = 0;
 	return rc;
@@ -307,6 +309,7 @@ static void set_fail(struct rep_worker *w, size_t part, int count, uint64_t aff)
 	w->fail.part = part;
 	w->fail.count = count;
 	w->fail.aff = aff;
+	w->fail.warnings = 0;
 	w->fail.errnum = count ? 0 : mysql_errno(w->db);
 	snprintf(w->fail.msg, sizeof(w->fail.msg), "%s", count ? "" : mysql_error(w->db));
 }
@@ -327,6 +330,51 @@ static size_t txn_start(const struct rep_worker *w, size_t i, size_t from)
 		if (w->parts[j].first)
 			return j;
 	return SIZE_MAX;
+}
+
+static int row_kind(enum rep_kind k)
+{
+	return k == K_INSERT || k == K_UPDATE || k == K_DELETE;
+}
+
+/*
+ * Statement i raised warnings, and its transaction was rolled back. The
+ * warnings of a statement in the middle of a multi-statement query are
+ * gone by the time the client may ask (the statements after it cleared
+ * them), so run its transaction again up to it, one statement at a time,
+ * read the first warning, and roll back. Only on this failure path; when
+ * the run does not raise it again, the message keeps the count alone.
+ */
+static void explain_warning(struct rep_worker *w, size_t i, size_t from)
+{
+	size_t s = txn_start(w, i, from);
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+
+	if (s == SIZE_MAX)
+		s = from;
+	for (size_t j = s; j <= i; j++) {
+		const struct rep_part *p = &w->parts[j];
+
+		if (p->kind == K_GUARD || p->kind == K_COMMIT || p->kind == K_CHECKPOINT)
+			continue;
+		if (mysql_real_query(w->db, (const char *)w->q.data + p->off, p->len))
+			goto out;
+		if ((res = mysql_store_result(w->db)))
+			mysql_free_result(res);
+		res = NULL;
+		drain(w->db);
+	}
+	if (!mysql_warning_count(w->db) || mysql_real_query(w->db, "SHOW WARNINGS", 13) ||
+	    !(res = mysql_store_result(w->db)))
+		goto out;
+	if ((row = mysql_fetch_row(res)) && mysql_num_fields(res) >= 3)
+		snprintf(w->fail.msg, sizeof(w->fail.msg), "%s %s: %s", row[0] ? row[0] : "",
+			 row[1] ? row[1] : "", row[2] ? row[2] : "");
+out:
+	if (res)
+		mysql_free_result(res);
+	rep__rollback(w);
 }
 
 /* Send statements [from, to) of q as one query and check every result.
@@ -355,6 +403,18 @@ again:
 		if (w->parts[i].expect >= 0 && aff != (my_ulonglong)w->parts[i].expect) {
 			set_fail(w, i, 1, aff);
 			goto failed;
+		}
+		/* A value the destination truncated, rounded or converted: never
+		 * commit it (free: the count is in the statement's OK packet).
+		 * With guards, the guard after it stops the query on the server. */
+		if (row_kind(w->parts[i].kind) && mysql_warning_count(w->db)) {
+			unsigned nw = mysql_warning_count(w->db);
+
+			set_fail(w, i, 0, 0);
+			w->fail.warnings = nw;
+			rep__rollback(w);
+			explain_warning(w, i, from);
+			return -SL_EAPPLY;
 		}
 		if (w->parts[i].kind == K_COMMIT)
 			w->txn_open = 0;

@@ -292,6 +292,14 @@ static void side_release(struct side_def *s)
 	memset(s, 0, sizeof(*s));
 }
 
+static int is_period(char **period, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n && name; i++)
+		if (!strcmp(period[i], name))
+			return 1;
+	return 0;
+}
+
 static int load_side(struct ver_conn *c, const char *db, const char *tbl, struct side_def *s,
 		     struct sl_err *err)
 {
@@ -302,22 +310,35 @@ static int load_side(struct ver_conn *c, const char *db, const char *tbl, struct
 	char *cur = NULL, *sig = NULL;
 	int cur_unique = 0, cur_ok = 0, have_key = 0;
 	size_t cur_start = 0;
-	char **names = NULL;
-	size_t nnames = 0;
+	char **names = NULL, **period = NULL;
+	size_t nnames = 0, nperiod = 0;
 
 	memset(s, 0, sizeof(*s));
 	if ((rc = sl_buf_adds(&where, " WHERE table_schema = ")) || (rc = add_strlit(&where, db)) ||
 	    (rc = sl_buf_adds(&where, " AND table_name = ")) || (rc = add_strlit(&where, tbl)))
 		goto out;
+	/* A system-versioned table (MariaDB) is compared by its current rows,
+	 * which a SELECT returns: not by its ROW START / ROW END columns, the
+	 * times each side made the row current (replay applies current rows,
+	 * README). Implicit ones (row_start, row_end) are not listed here at
+	 * all; named ones are, with these generation expressions. */
 	sl_buf_addf(&q, "SELECT column_name, data_type, column_type, character_set_name, "
 		    "collation_name, column_default, is_nullable, extra, "
-		    "IFNULL(character_maximum_length, 0) FROM information_schema.columns%s "
-		    "ORDER BY ordinal_position", sl_buf_cstr(&where));
+		    "IFNULL(character_maximum_length, 0), "
+		    "IFNULL(generation_expression, '') IN ('ROW START', 'ROW END') "
+		    "FROM information_schema.columns%s ORDER BY ordinal_position", sl_buf_cstr(&where));
 	if ((rc = ver__query(c, sl_buf_cstr(&q), &res, err)))
 		goto out;
 	s->cols = sl_xcalloc(mysql_num_rows(res) + 1, sizeof(*s->cols));
 	while ((row = mysql_fetch_row(res))) {
-		struct ver_col *col = &s->cols[s->ncols++];
+		struct ver_col *col;
+
+		if (row[9] && !strcmp(row[9], "1")) {
+			period = sl_xrealloc(period, (nperiod + 1) * sizeof(*period));
+			period[nperiod++] = sl_xstrdup(row[0]);
+			continue;
+		}
+		col = &s->cols[s->ncols++];
 
 		col->name = dupn(row[0]);
 		col->data_type = dupn(row[1]);
@@ -364,6 +385,8 @@ static int load_side(struct ver_conn *c, const char *db, const char *tbl, struct
 		}
 		if (!row)
 			break;
+		if (is_period(period, nperiod, row[2]))
+			continue;	/* ROW END in the key: unique among current rows without it */
 		if (!cur) {
 			cur = sl_xstrdup(row[0]);
 			cur_unique = row[1] && !strcmp(row[1], "0");
@@ -396,6 +419,9 @@ out:
 	for (size_t i = 0; i < nnames; i++)
 		free(names[i]);
 	free(names);
+	for (size_t i = 0; i < nperiod; i++)
+		free(period[i]);
+	free(period);
 	sl_buf_release(&q);
 	sl_buf_release(&where);
 	return rc;
@@ -644,7 +670,7 @@ static int list_tables(struct ver_conn *c, MYSQL_RES **res, struct sl_err *err)
 	char q[512];
 
 	snprintf(q, sizeof(q), "SELECT table_schema, table_name FROM information_schema.tables "
-		 "WHERE table_type = 'BASE TABLE' AND table_schema NOT IN %s ORDER BY 1, 2", sysdbs);
+		 "WHERE table_type IN ('BASE TABLE', 'SYSTEM VERSIONED') AND table_schema NOT IN %s ORDER BY 1, 2", sysdbs);
 	return ver__query(c, q, res, err);
 }
 

@@ -313,7 +313,9 @@ user_databases() {
 # Prints the SELECT that dumps table DB.T exactly: every column as exact text
 # (QUOTE()d bytes for strings so NULL and 'NULL' differ, HEX for binary and
 # geometry, floats widened to double, BIT as an unsigned number), ordered by
-# every column. Built from server N's information_schema.
+# every column. Built from server N's information_schema. A system-versioned
+# table is dumped by its current rows without the ROW START / ROW END columns
+# (each server's own times; replay applies current rows, README).
 _dump_query() {
 	local n=$1 db=$2 t=$3
 	srv_sql "$n" -N -B -r -e "
@@ -335,7 +337,8 @@ _dump_query() {
 	FROM (SELECT CONCAT('\`', REPLACE(column_name, '\`', '\`\`'), '\`') AS q,
 	             data_type, character_set_name, ordinal_position
 	      FROM information_schema.columns
-	      WHERE table_schema = $(sql_str "$db") AND table_name = $(sql_str "$t")) c"
+	      WHERE table_schema = $(sql_str "$db") AND table_name = $(sql_str "$t")
+	        AND IFNULL(generation_expression, '') NOT IN ('ROW START', 'ROW END')) c"
 }
 
 # Column definitions of DB.T on server N, one line per column.
