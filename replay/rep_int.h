@@ -363,6 +363,8 @@ struct rep_ctx {
 	char txn_after[300];		/* last_pos when the current transaction began */
 	struct sl_buf row;		/* scratch: one row's SQL */
 	struct sl_buf shape;		/* scratch: rep__row_shape() of that row */
+	uint64_t *trig_seen;		/* tables checked for triggers (rep_triggers.c) */
+	size_t trig_cap, trig_n;
 };
 
 static inline int rep__cursor_eq(const struct seg_cursor *a, const struct seg_cursor *b)
@@ -409,6 +411,11 @@ int rep__row_deps(struct rep_ctx *x, const Sluice__TableDef *td, const Sluice__R
  * fold the low-water mark into it (pending: mark that DDL pending). */
 int rep__load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_err *err);
 int rep__fold(struct rep_ctx *x, const struct seg_cursor *pending, struct sl_err *err);
+
+/* Before the first row of td's table in this run: refuse a destination
+ * table with a trigger (rep_triggers.c; rep.h rep_dest_trigger()). */
+int rep__check_triggers(struct rep_ctx *x, const Sluice__TableDef *td, struct sl_err *err);
+void rep__triggers_release(struct rep_ctx *x);
 
 /* A DDL record, alone, after every earlier transaction (rep_ddl.c). */
 int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cursor *cur,
