@@ -1872,7 +1872,7 @@ static int is_known_skip(unsigned type)
 	case CAP_EV_START_V3: case CAP_EV_STOP: case CAP_EV_INTVAR: case CAP_EV_RAND:
 	case CAP_EV_USER_VAR: case CAP_EV_ROWS_QUERY: case CAP_EV_MARIA_ANNOTATE_ROWS:
 	case CAP_EV_MARIA_BINLOG_CHECKPOINT: case CAP_EV_MARIA_GTID_LIST:
-	case 6: case 7: case 8: case 9: case 10: case 11: case 12: case 17: case 18:
+	case 7: case 8: case 9: case 11: case 17:	/* LOAD DATA's file blocks */
 	case 28:	/* IGNORABLE */
 	case 36: case 37: case 38:	/* TRANSACTION_CONTEXT, VIEW_CHANGE, XA_PREPARE */
 		return 1;
@@ -1985,6 +1985,11 @@ static int decode_event(struct cap_decoder *d, const uint8_t *ev, size_t n, uint
 	case CAP_EV_HEARTBEAT:
 	case CAP_EV_HEARTBEAT_V2:
 		return 0;	/* its log_pos belongs to the source's file, not ours */
+	case 6: case 10: case 12: case 18:	/* LOAD, EXEC_LOAD, NEW_LOAD, EXECUTE_LOAD_QUERY */
+		return EV_ERR(d, err, -SL_ECONFIG, "statement-format DML (LOAD DATA, event type %u) "
+			      "in transaction %s: it cannot be applied from the stream, so capture "
+			      "stops here and records nothing of that transaction; write it with "
+			      "binlog_format=ROW", type, d->gtid[0] ? d->gtid : "(no gtid)");
 	default:
 		if (is_known_skip(type)) {
 			sl_log(SL_DEBUG, "capture", "binlog '%s' at offset %llu: event type %u skipped",

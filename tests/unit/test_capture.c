@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "cap_int.h"
+#include "seg.h"
 #include "banned.h"
 
 #define FIXTURES SLUICE_SHARED_DIR "/fixtures/binlogs"
@@ -1515,10 +1516,71 @@ static void test_capture__statement_records(void)
 	sl_buf_release(&p.all);
 }
 
-int main(void)
+/*
+ * Test-only path for tests/integration/test_statements.sh: write DIR as a
+ * capture older than the statement classifier did, a stream-start heartbeat
+ * then one Ddl record holding STATEMENT (an account statement, a row change
+ * as a statement), through the store API.
+ *   test_capture --old-stream DIR DB STATEMENT
+ */
+static int write_old_stream(const char *dir, const char *db, const char *stmt)
+{
+	struct seg_writer_opts wo = { 0 };
+	struct seg_writer *w = NULL;
+	struct sl_err err = SL_ERR_INIT;
+	Sluice__Position start = SLUICE__POSITION__INIT, at = SLUICE__POSITION__INIT;
+	Sluice__Record r = SLUICE__RECORD__INIT;
+	Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
+	Sluice__Ddl ddl = SLUICE__DDL__INIT;
+	int rc;
+
+	start.flavor = at.flavor = "mariadb";
+	start.file = at.file = "old-bin.000001";
+	start.gtid = "";
+	start.offset = 4;
+	at.offset = 1234;
+	at.gtid = "0-1-7";
+	at.server_id = start.server_id = 1;
+	wo.dir = dir;
+	wo.source = "mariadb:server_id=1:old-stream-test";
+	wo.start = &start;
+	wo.no_uring = 1;
+	if ((rc = seg_writer_open(&w, &wo, &err)))
+		goto out;
+	hb.position = &start;
+	hb.time = 1700000000;
+	r.body_case = SLUICE__RECORD__BODY_HEARTBEAT;
+	r.heartbeat = &hb;
+	if ((rc = seg_writer_append(w, &r, &err)) || (rc = seg_writer_txn_end(w, &start, hb.time, &err)))
+		goto out;
+	ddl.position = &at;
+	ddl.time = 1700000001;
+	ddl.db = (char *)(uintptr_t)db;
+	ddl.statement = (char *)(uintptr_t)stmt;
+	ddl.charset = "utf8mb4";
+	r.body_case = SLUICE__RECORD__BODY_DDL;
+	r.ddl = &ddl;
+	if ((rc = seg_writer_append(w, &r, &err)) || (rc = seg_writer_txn_end(w, &at, ddl.time, &err)))
+		goto out;
+out:
+	if (w) {
+		struct sl_err e2 = SL_ERR_INIT;
+		int rc2 = seg_writer_close(w, rc ? &e2 : &err);
+
+		rc = rc ? rc : rc2;
+	}
+	if (rc)
+		fprintf(stderr, "test_capture --old-stream: %s\n", err.msg);
+	return rc ? 2 : 0;
+}
+
+int main(int argc, char **argv)
 {
 	CU_pSuite s;
 	unsigned failed;
+
+	if (argc == 5 && strcmp(argv[1], "--old-stream") == 0)
+		return write_old_stream(argv[2], argv[3], argv[4]);
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
