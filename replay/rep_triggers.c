@@ -90,6 +90,13 @@ int rep__check_triggers(struct rep_ctx *x, const Sluice__TableDef *td, struct sl
 	if (!td->db || !td->name || !seen_add(x, rep__deps_table_key(td->db, td->name)))
 		return 0;
 	rc = rep_dest_trigger(x->ctl.db, td->db, td->name, trg, sizeof(trg), err);
+	if (rc >= 0) {
+		/* end the read-only transaction (autocommit is off) and its metadata locks */
+		int rc2 = rep__exec(&x->ctl, "COMMIT", err);
+
+		if (rc2)
+			return rc2;
+	}
 	if (rc <= 0)
 		return rc;
 	if (x->o->allow_dest_triggers) {
