@@ -8,6 +8,10 @@
  *   TXN  --ROLLBACK: as COMMIT when rows were sent (they were changes to
  *          non-transactional tables, which stay), else dropped------------> IDLE
  *   IDLE --other QUERY: Ddl + txn_end (unless it only touches a skipped schema)
+ *   any  --account statement: never written; a Heartbeat counting it + txn_end
+ *          (after the commit when inside a transaction)
+ *   any  --statement-format DML (INSERT ... as a QUERY): an error, nothing of
+ *          its transaction written (cap_stmt.c)
  *
  * A GTID with FL_STANDALONE (MariaDB) or a MySQL GTID only names the next
  * transaction or statement. MariaDB 10.x writes no BEGIN query after a
@@ -91,6 +95,8 @@ struct cap_decoder {
 	uint32_t fde_server_id;		/* header server id of the first FDE */
 	int allow_positional;
 	int warned_partial;		/* live: a partial row image was seen (warned once) */
+	int warned_account;		/* an account statement was left out (warned once) */
+	uint64_t accounts;		/* account statements left out, not yet in a heartbeat */
 	struct cap_schema *schema;
 	int schema_frozen;		/* DDL does not change the history (cap_decoder_freeze_schema) */
 	int have_fde, crc;
@@ -325,6 +331,28 @@ static void fill_pos(struct cap_decoder *d, Sluice__Position *p, uint64_t log_po
 	p->server_id = server_id;
 }
 
+/* The account statements left out up to log_pos: one heartbeat there. */
+static int account_flush(struct cap_decoder *d, uint32_t ts, uint64_t log_pos, uint32_t server_id,
+			 const struct cap_sink *sink, struct sl_err *err)
+{
+	Sluice__Position p;
+	int rc;
+
+	if (!d->accounts)
+		return 0;
+	if (!d->in_txn && !d->gtid_pending)
+		d->gtid[0] = 0;
+	fill_pos(d, &p, log_pos, server_id);
+	rc = cap__account_skipped(sink, &p, ts, d->accounts, err);
+	if (rc == 0) {
+		d->accounts = 0;
+		set_str(&d->pos.gtid, d->gtid);
+	}
+	if (!d->in_txn)
+		d->gtid_pending = 0;
+	return rc;
+}
+
 static int txn_commit(struct cap_decoder *d, uint32_t ts, uint64_t xid, uint64_t log_pos,
 		      uint32_t server_id, const struct cap_sink *sink, struct sl_err *err)
 {
@@ -347,6 +375,8 @@ static int txn_commit(struct cap_decoder *d, uint32_t ts, uint64_t xid, uint64_t
 		if (rc == 0)
 			rc = sink->txn_end(sink->ctx, &p, ts, err);
 	}
+	if (rc == 0)	/* left out inside it: counted after it, at its position */
+		rc = account_flush(d, ts, log_pos, server_id, sink, err);
 	txn_reset(d);
 	return rc;
 }
@@ -615,23 +645,6 @@ static void parse_status(const uint8_t *p, size_t n, struct qinfo *q)
 	}
 }
 
-/* Does the statement start with word (case-insensitive, then a space or the end)? */
-static int starts_word(const char *s, size_t n, const char *word)
-{
-	size_t w = strlen(word);
-
-	return n >= w && strncasecmp(s, word, w) == 0 && (n == w || s[w] == ' ' || s[w] == '\t' ||
-							  s[w] == '\n' || s[w] == '\r' || s[w] == ';');
-}
-
-static int is_word(const char *s, size_t n, const char *word)
-{
-	while (n && (s[n - 1] == ' ' || s[n - 1] == ';' || s[n - 1] == '\n' || s[n - 1] == '\t' ||
-		     s[n - 1] == '\r'))
-		n--;
-	return n == strlen(word) && strncasecmp(s, word, n) == 0;
-}
-
 static int on_query(struct cap_decoder *d, int compressed, const uint8_t *b, size_t bl,
 		    uint32_t ts, uint32_t server_id, uint64_t log_pos, const struct cap_sink *sink,
 		    struct sl_err *err)
@@ -643,6 +656,7 @@ static int on_query(struct cap_decoder *d, int compressed, const uint8_t *b, siz
 	size_t qn;
 	char db[256];
 	const char *s;
+	enum fmt_stmt_kind kind;
 	int rc;
 
 	if (ph < 11 || bl < ph)
@@ -680,15 +694,16 @@ static int on_query(struct cap_decoder *d, int compressed, const uint8_t *b, siz
 		qn--;
 	}
 
-	if (is_word(s, qn, "BEGIN") || starts_word(s, qn, "XA START") ||
-	    is_word(s, qn, "START TRANSACTION")) {
+	/* One classifier for capture, replay and inspect (cap_stmt.c says what each kind becomes). */
+	kind = fmt_stmt_classify(s, qn);
+	if (kind == FMT_STMT_BEGIN) {
 		if (!d->in_txn || d->begun)
 			txn_open(d, ts, server_id);
 		return 0;
 	}
-	if (is_word(s, qn, "COMMIT") || starts_word(s, qn, "XA PREPARE"))
+	if (kind == FMT_STMT_COMMIT)
 		return txn_commit(d, ts, 0, log_pos, server_id, sink, err);
-	if (is_word(s, qn, "ROLLBACK")) {
+	if (kind == FMT_STMT_ROLLBACK) {
 		/* Rows already in the binlog were changes to non-transactional
 		 * tables: the source kept them, so they are committed here too. */
 		if (d->begun)
@@ -696,15 +711,28 @@ static int on_query(struct cap_decoder *d, int compressed, const uint8_t *b, siz
 			       where_file(d), (unsigned long long)d->ev_off, (unsigned long long)d->rows);
 		return txn_commit(d, ts, 0, log_pos, server_id, sink, err);
 	}
-	if (starts_word(s, qn, "SAVEPOINT") || starts_word(s, qn, "ROLLBACK") ||
-	    starts_word(s, qn, "RELEASE") || starts_word(s, qn, "XA"))
+	if (kind == FMT_STMT_TXN_OTHER)
 		return 0;
+	if (kind == FMT_STMT_ACCOUNT) {
+		/* Never written, never logged (it may hold a password): counted. */
+		if (!d->warned_account)
+			sl_log(SL_WARN, "capture", "binlog '%s' at offset %llu: account statement left out "
+			       "of the stream (it may carry a password); such statements are only counted "
+			       "(sluice status)", where_file(d), (unsigned long long)d->ev_off);
+		d->warned_account = 1;
+		d->accounts++;
+		if (d->in_txn && d->begun)
+			return 0;	/* the heartbeat follows the commit */
+		return account_flush(d, ts, log_pos, server_id, sink, err);
+	}
+	if (kind == FMT_STMT_DML && (d->in_txn && d->begun ? 1 :
+				     !(db_len && is_skipped(d, db, db_len) && !memchr(s, '.', qn))))
+		return EV_ERR(d, err, -SL_ECONFIG, "statement-format DML in transaction %s (its session "
+			      "ran with binlog_format=STATEMENT or MIXED): it cannot be applied without "
+			      "its INSERT_ID, RAND and variable context, so capture stops here and records "
+			      "nothing of that transaction; write it with binlog_format=ROW",
+			      d->gtid[0] ? d->gtid : "(no gtid)");
 	if (d->in_txn && d->begun) {
-		if (starts_word(s, qn, "INSERT") || starts_word(s, qn, "UPDATE") ||
-		    starts_word(s, qn, "DELETE") || starts_word(s, qn, "REPLACE") ||
-		    starts_word(s, qn, "LOAD"))
-			return EV_ERR(d, err, -SL_ECONFIG, "statement-based change inside transaction %s (binlog_format is not ROW): %.80s",
-				      d->gtid[0] ? d->gtid : "(no gtid)", s);
 		sl_log(SL_WARN, "capture", "binlog '%s' at offset %llu: statement inside a transaction skipped: %.80s",
 		       where_file(d), (unsigned long long)d->ev_off, s);
 		return 0;
@@ -1844,7 +1872,7 @@ static int is_known_skip(unsigned type)
 	case CAP_EV_START_V3: case CAP_EV_STOP: case CAP_EV_INTVAR: case CAP_EV_RAND:
 	case CAP_EV_USER_VAR: case CAP_EV_ROWS_QUERY: case CAP_EV_MARIA_ANNOTATE_ROWS:
 	case CAP_EV_MARIA_BINLOG_CHECKPOINT: case CAP_EV_MARIA_GTID_LIST:
-	case 6: case 7: case 8: case 9: case 10: case 11: case 12: case 17: case 18:
+	case 7: case 8: case 9: case 11: case 17:	/* LOAD DATA's file blocks */
 	case 28:	/* IGNORABLE */
 	case 36: case 37: case 38:	/* TRANSACTION_CONTEXT, VIEW_CHANGE, XA_PREPARE */
 		return 1;
@@ -1957,6 +1985,11 @@ static int decode_event(struct cap_decoder *d, const uint8_t *ev, size_t n, uint
 	case CAP_EV_HEARTBEAT:
 	case CAP_EV_HEARTBEAT_V2:
 		return 0;	/* its log_pos belongs to the source's file, not ours */
+	case 6: case 10: case 12: case 18:	/* LOAD, EXEC_LOAD, NEW_LOAD, EXECUTE_LOAD_QUERY */
+		return EV_ERR(d, err, -SL_ECONFIG, "statement-format DML (LOAD DATA, event type %u) "
+			      "in transaction %s: it cannot be applied from the stream, so capture "
+			      "stops here and records nothing of that transaction; write it with "
+			      "binlog_format=ROW", type, d->gtid[0] ? d->gtid : "(no gtid)");
 	default:
 		if (is_known_skip(type)) {
 			sl_log(SL_DEBUG, "capture", "binlog '%s' at offset %llu: event type %u skipped",

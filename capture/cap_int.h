@@ -214,6 +214,14 @@ void cap__seg_sink_release(struct cap_seg_sink *s);
 int cap__stream_start(struct seg_writer *w, Sluice__Position *start,
 		      const Sluice__Position **resume, struct sl_err *err);
 
+/* Statements by kind (cap_stmt.c has the table). An account statement is
+ * never written: count of them that ended at pos become one Heartbeat with
+ * account_statements = count, ending a transaction of its own (so the
+ * position moves past them durably and no later run counts them again).
+ * Nothing when count is 0. */
+int cap__account_skipped(const struct cap_sink *sink, Sluice__Position *pos, uint64_t time,
+			 uint64_t count, struct sl_err *err);
+
 /* Automatic retention while capture runs (cap_retain.c; cap.h has the
  * policy): seg_retain() when the writer has moved to a new segment since the
  * last run (a segment was sealed) or CAP_RETAIN_EVERY_MS have passed, never

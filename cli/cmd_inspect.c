@@ -22,7 +22,12 @@ static const char usage[] =
 	"           {\"type\":\"transaction\",\"gtid\":...,\"time\":...,\"changes\":[{\"op\":\"insert\",\n"
 	"            \"db\":...,\"table\":...,\"before\":{...},\"after\":{...}}],\"position\":{...}}\n"
 	"           {\"type\":\"ddl\",\"db\":...,\"statement\":...,\"position\":{...}}\n"
-	"           {\"type\":\"heartbeat\",\"position\":{...}}\n";
+	"           {\"type\":\"heartbeat\",\"position\":{...}}\n"
+	"  A CREATE/DROP TRIGGER is marked \"kind\":\"trigger\",\"deferred\":\"switchover\"\n"
+	"  (replay does not run it). An account statement (CREATE USER, GRANT ...)\n"
+	"  is never printed: capture does not write them, and one in an older stream\n"
+	"  shows as \"account statement redacted\". A heartbeat that stands for account\n"
+	"  statements capture left out says how many (\"account_statements_left_out\").\n";
 
 struct out {
 	struct sl_buf b;
@@ -152,10 +157,14 @@ static void print_row(struct out *o, const Sluice__RowChange *rc)
 	o->nchanges += o->json ? 0 : 1;
 }
 
+#define REDACTED "account statement redacted"
+
 static void print_record(struct out *o, const Sluice__Record *r, const struct seg_cursor *cur)
 {
 	char pos[512];
 	struct sl_buf *b = &o->b;
+	enum fmt_stmt_kind kind;
+	const char *stmt;
 
 	switch (r->body_case) {
 	case SLUICE__RECORD__BODY_BEGIN:
@@ -194,11 +203,20 @@ static void print_record(struct out *o, const Sluice__Record *r, const struct se
 		o->in_txn = 0;
 		break;
 	case SLUICE__RECORD__BODY_DDL:
+		kind = fmt_stmt_classify(r->ddl->statement, strlen(r->ddl->statement));
+		/* an account statement from an older capture: never printed */
+		stmt = kind == FMT_STMT_ACCOUNT ? REDACTED : r->ddl->statement;
 		if (o->json) {
 			sl_buf_adds(b, "{\"type\":\"ddl\",\"db\":");
 			fmt_json_str(b, r->ddl->db, strlen(r->ddl->db));
 			sl_buf_adds(b, ",\"statement\":");
-			fmt_json_str(b, r->ddl->statement, strlen(r->ddl->statement));
+			fmt_json_str(b, stmt, strlen(stmt));
+			if (kind == FMT_STMT_TRIGGER)
+				sl_buf_adds(b, ",\"kind\":\"trigger\",\"deferred\":\"switchover\"");
+			else if (kind == FMT_STMT_ACCOUNT)
+				sl_buf_adds(b, ",\"kind\":\"account\",\"redacted\":true");
+			else if (kind == FMT_STMT_DML)
+				sl_buf_adds(b, ",\"kind\":\"statement_dml\"");
 			sl_buf_addf(b, ",\"time\":%llu,\"segment\":%llu,\"offset\":%llu,\"position\":",
 				    (unsigned long long)r->ddl->time, (unsigned long long)cur->seq,
 				    (unsigned long long)cur->offset);
@@ -209,24 +227,38 @@ static void print_record(struct out *o, const Sluice__Record *r, const struct se
 				    (unsigned long long)cur->offset);
 			put_time(b, r->ddl->time);
 			sl_buf_addf(b, ", end %s\n", fmt_position_str(r->ddl->position, pos, sizeof(pos)));
+			if (kind == FMT_STMT_TRIGGER)
+				sl_buf_adds(b, "# trigger: deferred to switchover, not run by replay\n");
+			else if (kind == FMT_STMT_ACCOUNT || kind == FMT_STMT_DML)
+				sl_buf_addf(b, "# %s: replay refuses it\n", fmt_stmt_kind_name(kind));
 			if (r->ddl->db[0]) {
 				sl_buf_adds(b, "USE ");
 				fmt_sql_ident(b, r->ddl->db);
 				sl_buf_adds(b, ";\n");
 			}
-			sl_buf_addf(b, "%s;\n", r->ddl->statement);
+			if (kind == FMT_STMT_ACCOUNT)
+				sl_buf_addf(b, "/* %s */\n", stmt);
+			else
+				sl_buf_addf(b, "%s;\n", stmt);
 		}
 		break;
 	case SLUICE__RECORD__BODY_HEARTBEAT:
 		if (o->json) {
-			sl_buf_addf(b, "{\"type\":\"heartbeat\",\"time\":%llu,\"position\":",
+			sl_buf_addf(b, "{\"type\":\"heartbeat\",\"time\":%llu,",
 				    (unsigned long long)r->heartbeat->time);
+			if (r->heartbeat->account_statements)
+				sl_buf_addf(b, "\"account_statements_left_out\":%llu,",
+					    (unsigned long long)r->heartbeat->account_statements);
+			sl_buf_adds(b, "\"position\":");
 			put_position_json(b, r->heartbeat->position);
 			sl_buf_adds(b, "}\n");
 		} else {
 			sl_buf_addf(b, "# heartbeat at %s, ",
 				    fmt_position_str(r->heartbeat->position, pos, sizeof(pos)));
 			put_time(b, r->heartbeat->time);
+			if (r->heartbeat->account_statements)
+				sl_buf_addf(b, ", %llu account statement(s) left out (never written)",
+					    (unsigned long long)r->heartbeat->account_statements);
 			sl_buf_addc(b, '\n');
 		}
 		break;

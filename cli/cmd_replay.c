@@ -10,6 +10,7 @@
 
 static const char usage[] =
 	"usage: sluice replay --dir DIR --dest URL [--follow] [--consumer NAME] [--workers N]\n"
+	"                     [--allow-dest-triggers]\n"
 	"\n"
 	"  --dir DIR          the stream directory written by capture\n"
 	"  --dest URL         the destination, mysql://user@host:port/ (password from\n"
@@ -21,11 +22,20 @@ static const char usage[] =
 	"  --workers N        parallel destination connections (default 16, at most 64).\n"
 	"                     Transactions touching a common row always commit in\n"
 	"                     source order; independent ones may commit in any order.\n"
-	"                     1 keeps the source's commit order for every transaction.\n";
+	"                     1 keeps the source's commit order for every transaction.\n"
+	"  --allow-dest-triggers  apply rows to destination tables that have triggers\n"
+	"                     (they fire again on every replayed row: the rows a source\n"
+	"                     trigger wrote are in the stream already). Without it such\n"
+	"                     a table stops replay before its first row.\n"
+	"\n"
+	"CREATE/DROP TRIGGER statements in the stream are not run (triggers are\n"
+	"created at switchover). An account statement (CREATE USER, GRANT ...) or a\n"
+	"statement-format DML found in a stream stops replay at its position.\n";
 
 int cmd_replay(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "allow-dest-triggers", no_argument, NULL, 'T' },
 		{ "consumer", required_argument, NULL, 'n' },
 		{ "dest", required_argument, NULL, 'D' },
 		{ "dir", required_argument, NULL, 'd' },
@@ -46,6 +56,7 @@ int cmd_replay(int argc, char **argv)
 
 		switch (c) {
 		case 'n': o.consumer = optarg; break;
+		case 'T': o.allow_dest_triggers = 1; break;
 		case 'D': o.dest_url = optarg; break;
 		case 'd': o.dir = optarg; break;
 		case 'f': o.follow = 1; break;

@@ -13,7 +13,9 @@ static const char usage[] =
 	"\n"
 	"Prints the stream identity, the head position (after the last complete\n"
 	"transaction), the segments' count and bytes, and for each registered consumer\n"
-	"(DIR/consumers/) its checkpoint and its lag in transactions, bytes and seconds.\n";
+	"(DIR/consumers/) its checkpoint and its lag in transactions, bytes and seconds.\n"
+	"\"accounts\" counts the account statements (CREATE USER, GRANT, SET PASSWORD ...)\n"
+	"capture left out of the stream: they may carry passwords and are never written.\n";
 
 int cmd_status(int argc, char **argv)
 {
@@ -45,6 +47,8 @@ int cmd_status(int argc, char **argv)
 	printf("segments:  %" PRIu64 " (%" PRIu64 " sealed), seq %" PRIu64 "..%" PRIu64 ", %" PRIu64
 	       " bytes, %" PRIu64 " transactions\n", st.segments, st.sealed, st.first_seq, st.last_seq,
 	       st.bytes, st.transactions);
+	printf("accounts:  %" PRIu64 " account statements left out by capture (never written)\n",
+	       st.account_statements);
 	printf("consumers: %zu\n", st.nconsumers);
 	for (size_t i = 0; i < st.nconsumers; i++) {
 		const struct seg_consumer_lag *l = &st.consumers[i];

@@ -121,4 +121,30 @@ int fmt_sql_ident(struct sl_buf *out, const char *name);
 /* TIMESTAMP value to "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC with dec digits. */
 int fmt_timestamp_str(int64_t sec, uint32_t usec, unsigned dec, char *out, size_t n);
 
+/* Statements of binlog QUERY events (fmt_stmt.c), by their leading keywords
+ * after white space, comments and executable-comment markers:
+ *   BEGIN        BEGIN, START TRANSACTION, XA START
+ *   COMMIT       COMMIT, XA PREPARE
+ *   ROLLBACK     ROLLBACK alone
+ *   TXN_OTHER    SAVEPOINT, ROLLBACK TO, RELEASE, other XA
+ *   DML          INSERT, UPDATE, DELETE, REPLACE, LOAD DATA/XML, CALL, DO,
+ *                SELECT, WITH: a row change logged as a statement
+ *                (binlog_format=STATEMENT in that session); it needs context
+ *                (INSERT_ID, RAND seeds, user variables) a record lacks
+ *   ACCOUNT      CREATE/ALTER/DROP/RENAME USER, CREATE/DROP ROLE, GRANT,
+ *                REVOKE, SET PASSWORD, SET ROLE, SET DEFAULT ROLE: they may
+ *                hold a password and are never written into segments
+ *   TRIGGER      CREATE [OR REPLACE] [DEFINER=...] TRIGGER, DROP TRIGGER:
+ *                recorded, never replayed (the rows a trigger wrote are in
+ *                the binlog already); created at switchover
+ *   OTHER        everything else (DDL): replayed as it is
+ * MariaDB's SET STATEMENT ... FOR stmt is classified by stmt. */
+enum fmt_stmt_kind {
+	FMT_STMT_OTHER = 0, FMT_STMT_BEGIN, FMT_STMT_COMMIT, FMT_STMT_ROLLBACK,
+	FMT_STMT_TXN_OTHER, FMT_STMT_DML, FMT_STMT_ACCOUNT, FMT_STMT_TRIGGER,
+};
+enum fmt_stmt_kind fmt_stmt_classify(const char *s, size_t n);
+/* "ddl", "trigger", "account statement", "statement-format DML", ... */
+const char *fmt_stmt_kind_name(enum fmt_stmt_kind k);
+
 #endif

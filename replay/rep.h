@@ -21,7 +21,15 @@
  *     matches no row is an error naming the table and the position;
  *   - a Ddl record waits for every earlier transaction, then runs alone
  *     with its default database and sql_mode; the checkpoint marks it
- *     pending before and done after, so a restart does not run it twice.
+ *     pending before and done after, so a restart does not run it twice;
+ *   - statements are classified (formats/fmt.h fmt_stmt_classify()):
+ *     CREATE/DROP TRIGGER is not run (triggers are created at switchover;
+ *     the rows they wrote are in the stream); an account statement or a
+ *     statement-format DML found in a stream (written by an older capture)
+ *     is refused, naming its position, never its text;
+ *   - before the first row of each table it checks the destination table
+ *     for triggers (rep_dest_trigger()) and refuses when it has one, unless
+ *     o->allow_dest_triggers.
  * Without follow it returns 0 after the last complete transaction. With
  * follow it waits for new frames until sl_stop_requested.
  * Errors: 0 or a negative code with err naming the cause (table, position,
@@ -42,6 +50,7 @@ struct rep_opts {
 	const char *consumer;		/* checkpoint name; NULL: "default" */
 	uint32_t poll_ms;		/* follow: wait between looks; 0: 20 ms */
 	unsigned workers;		/* parallel connections; 0: 16 */
+	int allow_dest_triggers;	/* a destination table with a trigger: warn, not refuse */
 };
 
 struct rep_stats {
@@ -52,5 +61,14 @@ struct rep_stats {
 };
 
 int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err);
+
+/* A trigger on the destination table `schema`.`table`
+ * (information_schema.TRIGGERS), which would fire again on replayed rows:
+ * 1 with its name in name (n bytes), 0 when there is none, <0 with err
+ * when the lookup failed. db is a connected MYSQL handle. For replay (before
+ * a table's first row) and for a precheck. */
+struct st_mysql;
+int rep_dest_trigger(struct st_mysql *db, const char *schema, const char *table, char *name,
+		     size_t n, struct sl_err *err);
 
 #endif

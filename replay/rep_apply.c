@@ -329,7 +329,7 @@ static int dir_identity(struct rep_ctx *x, uint8_t sid[16], struct sl_err *err)
 static int prime_tables(struct rep_ctx *x, struct sl_err *err)
 {
 	struct seg_reader *r = NULL;
-	int rc = seg_reader_open_seq(&r, x->o->dir, x->folded.seq, err);
+	int trc = 0, rc = seg_reader_open_seq(&r, x->o->dir, x->folded.seq, err);
 
 	if (rc)
 		return sl_err_prefix(err, "reading the table definitions before the checkpoint");
@@ -340,13 +340,19 @@ static int prime_tables(struct rep_ctx *x, struct sl_err *err)
 		rc = seg_reader_next(r, &rec, &cur, err);
 		if (rc <= 0)
 			break;
-		if (rec->body_case == SLUICE__RECORD__BODY_TABLE)
+		if (rec->body_case == SLUICE__RECORD__BODY_TABLE) {
 			fmt_tables_put(&x->tables, rec->table);
+			trc = rep__check_triggers(x, rec->table, err);
+		}
 		fmt_record_free(rec);
+		if (trc)
+			break;
 		if (rep__cursor_cmp(&cur, &x->folded) >= 0)
 			break;
 	}
 	seg_reader_close(r);
+	if (trc)
+		return trc;
 	if (rc < 0)
 		return sl_err_prefix(err, "reading the table definitions before the checkpoint");
 	return 0;
@@ -367,7 +373,7 @@ static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const stru
 	case SLUICE__RECORD__BODY_TABLE:
 		fmt_tables_put(&x->tables, rec->table);
 		rep__vers_forget(x, rec->table->ref);
-		return 0;
+		return rep__check_triggers(x, rec->table, err);
 	case SLUICE__RECORD__BODY_ROW:
 		if (!x->in_txn)
 			return sl_err_set(err, -SL_ECORRUPT, "row change outside a transaction at %s",
@@ -565,6 +571,7 @@ out:
 		register_consumer(&x);
 	rep__conn_close(&x.ctl);
 	fmt_tables_release(&x.tables);
+	rep__triggers_release(&x);
 	rep__deps_release(&x.deps);
 	rep__vers_release(&x);
 	sl_buf_release(&x.row);

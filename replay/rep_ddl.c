@@ -1,4 +1,4 @@
-/* rep_ddl.c - a DDL record: after every earlier transaction, alone on the control connection, marked pending before and done after. */
+/* rep_ddl.c - a DDL record: after every earlier transaction, alone on the control connection, marked pending before and done after; triggers, accounts and statement-format DML never run. */
 #include "rep.h"
 #include "rep_int.h"
 
@@ -52,9 +52,30 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	int was_pending = x->cp.ddl_pending && rep__cursor_eq(&x->cp.ddl_cur, cur);
 	int src_mysql = d->position && d->position->flavor && !strcmp(d->position->flavor, "mysql");
 	struct sl_err e3 = SL_ERR_INIT;
+	enum fmt_stmt_kind kind = fmt_stmt_classify(stmt, strlen(stmt));
 	int rc;
 
 	x->gtid[0] = 0;
+	/* 0. what it is: some statements are never run (formats/fmt.h) */
+	if (kind == FMT_STMT_ACCOUNT || kind == FMT_STMT_DML) {
+		char sp[300];
+
+		return sl_err_set(err, kind == FMT_STMT_ACCOUNT ? -SL_ESTREAM : -SL_ECONFIG,
+				  "%s at %s (source position %s) refused: %s", fmt_stmt_kind_name(kind),
+				  rep__where_str(x, cur, wh, sizeof(wh)),
+				  d->position ? fmt_position_str(d->position, sp, sizeof(sp)) : "unknown",
+				  kind == FMT_STMT_ACCOUNT ?
+				  "accounts are never replayed (it may carry a password; this stream was "
+				  "written by a capture that kept it: capture it again)" :
+				  "it cannot be applied without its INSERT_ID, RAND and variable context "
+				  "(binlog_format=STATEMENT at the source)");
+	}
+	if (kind == FMT_STMT_TRIGGER) {
+		/* The rows a trigger wrote are in the stream: created at switchover. */
+		sl_log(SL_INFO, "replay", "trigger statement at %s not run (triggers are created at "
+		       "switchover)", rep__where_str(x, cur, wh, sizeof(wh)));
+		return 0;
+	}
 	/* 1. every transaction before it committed, then mark it pending, durably */
 	if ((rc = rep__wait_all(x, err)) || (rc = rep__fold(x, cur, err)))
 		goto out;

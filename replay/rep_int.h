@@ -404,6 +404,8 @@ struct rep_ctx {
 	struct sl_buf shape;		/* scratch: rep__row_shape() of that row */
 	struct rep_vers *vers;		/* by table_ref */
 	size_t nvers;
+	uint64_t *trig_seen;		/* tables checked for triggers (rep_triggers.c) */
+	size_t trig_cap, trig_n;
 };
 
 static inline int rep__cursor_eq(const struct seg_cursor *a, const struct seg_cursor *b)
@@ -461,6 +463,11 @@ int rep__vers_map(struct rep_ctx *x, const Sluice__TableDef **td, const Sluice__
 void rep__vers_forget(struct rep_ctx *x, uint32_t ref);
 void rep__vers_reset(struct rep_ctx *x);
 void rep__vers_release(struct rep_ctx *x);
+
+/* Before the first row of td's table in this run: refuse a destination
+ * table with a trigger (rep_triggers.c; rep.h rep_dest_trigger()). */
+int rep__check_triggers(struct rep_ctx *x, const Sluice__TableDef *td, struct sl_err *err);
+void rep__triggers_release(struct rep_ctx *x);
 
 /* A DDL record, alone, after every earlier transaction (rep_ddl.c). */
 int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cursor *cur,

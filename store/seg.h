@@ -227,6 +227,8 @@ struct seg_status {
 	uint8_t stream_id[16];
 	uint64_t segments, sealed, bytes, first_seq, last_seq;
 	uint64_t transactions, head_time;
+	uint64_t account_statements;	/* left out by capture (FORMAT.md): the segments
+					 * still in DIR, purged ones not counted */
 	Sluice__Position *head;		/* owned: after the last complete transaction */
 	struct seg_consumer_lag *consumers;	/* owned */
 	size_t nconsumers;

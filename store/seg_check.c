@@ -29,10 +29,12 @@ static void set_last_pos(Sluice__Position **dst, const Sluice__Position *p)
 }
 
 /* Count the records of one decompressed frame, starting after record
- * skip_to (-1: all). Keeps the last position and commit time. */
+ * skip_to (-1: all), and the account statements its heartbeats stand for.
+ * Keeps the last position and commit time. */
 static int count_raw(const char *path, uint64_t off, const struct sl_buf *raw, long skip_to,
-		     uint64_t *txns, uint64_t *rows, uint64_t *ddls, uint64_t *first_time,
-		     uint64_t *last_time, Sluice__Position **last_pos, struct sl_err *err)
+		     uint64_t *txns, uint64_t *rows, uint64_t *ddls, uint64_t *accts,
+		     uint64_t *first_time, uint64_t *last_time, Sluice__Position **last_pos,
+		     struct sl_err *err)
 {
 	size_t pos = 0;
 	long idx = 0;
@@ -70,6 +72,8 @@ static int count_raw(const char *path, uint64_t off, const struct sl_buf *raw, l
 					p = r->ddl->position;
 				} else if (r->body_case == SLUICE__RECORD__BODY_HEARTBEAT) {
 					p = r->heartbeat->position;
+					if (accts)
+						*accts += r->heartbeat->account_statements;
 				}
 				if (t) {
 					if (first_time && !*first_time)
@@ -92,8 +96,8 @@ int seg__check_file(int fd, const char *path, uint64_t size, unsigned flags,
 {
 	struct sl_buf payload = SL_BUF_INIT(SEG_PAYLOAD_MAX), raw = SL_BUF_INIT(SEG_RAW_MAX);
 	ZSTD_DCtx *d = NULL;
-	uint64_t off, txn_end = 0, frames = 0, ntx = 0, nrows = 0, nddl = 0, t0 = 0, t1 = 0;
-	uint64_t v_frames = 0, v_tx = 0, v_rows = 0, v_ddl = 0, v_t1 = 0;
+	uint64_t off, txn_end = 0, frames = 0, ntx = 0, nrows = 0, nddl = 0, nacct = 0, t0 = 0, t1 = 0;
+	uint64_t v_frames = 0, v_tx = 0, v_rows = 0, v_ddl = 0, v_acct = 0, v_t1 = 0;
 	uint32_t hl = 0, body_crc = 0;
 	int rc, last_txn_end = 1, deep;
 
@@ -165,7 +169,7 @@ int seg__check_file(int fd, const char *path, uint64_t size, unsigned flags,
 		if (deep) {
 			if ((rc = seg__frame_decompress(d, path, &f, &payload, &raw, err)))
 				goto out;
-			if ((rc = count_raw(path, off, &raw, -1, &ntx, &nrows, &nddl, &t0, &t1,
+			if ((rc = count_raw(path, off, &raw, -1, &ntx, &nrows, &nddl, &nacct, &t0, &t1,
 					    fi->sealed ? NULL : &fi->last_pos, err)))
 				goto out;
 		} else {
@@ -190,6 +194,7 @@ int seg__check_file(int fd, const char *path, uint64_t size, unsigned flags,
 			v_tx = ntx;
 			v_rows = nrows;
 			v_ddl = nddl;
+			v_acct = nacct;
 			v_t1 = t1;
 		}
 	}
@@ -207,7 +212,8 @@ int seg__check_file(int fd, const char *path, uint64_t size, unsigned flags,
 					path, (unsigned long long)off);
 			goto out;
 		}
-		if (deep && (ft->transactions != ntx || ft->rows != nrows || ft->ddls != nddl)) {
+		if (deep && (ft->transactions != ntx || ft->rows != nrows || ft->ddls != nddl ||
+			     ft->account_statements != nacct)) {
 			rc = sl_err_set(err, -SL_ECORRUPT,
 					"'%s': footer at offset %llu counts %llu transactions and %llu rows, the body holds %llu and %llu",
 					path, (unsigned long long)off, (unsigned long long)ft->transactions,
@@ -218,6 +224,7 @@ int seg__check_file(int fd, const char *path, uint64_t size, unsigned flags,
 		fi->transactions = ft->transactions;
 		fi->rows = ft->rows;
 		fi->ddls = ft->ddls;
+		fi->account_statements = ft->account_statements;
 		fi->first_time = ft->first_time;
 		fi->last_time = ft->last_time;
 		set_last_pos(&fi->last_pos, ft->end);
@@ -225,6 +232,7 @@ int seg__check_file(int fd, const char *path, uint64_t size, unsigned flags,
 		fi->transactions = v_tx;
 		fi->rows = v_rows;
 		fi->ddls = v_ddl;
+		fi->account_statements = v_acct;
 		fi->first_time = t0;
 		fi->last_time = v_t1;
 	}
@@ -256,7 +264,7 @@ int seg__count_after(int fd, const char *path, uint64_t size, uint64_t offset,
 		if (fr != 1 || f.type != SEG_FRAME_DATA)
 			break;	/* the end of what is valid */
 		if ((rc = seg__frame_decompress(d, path, &f, &payload, &raw, err)) ||
-		    (rc = count_raw(path, off, &raw, first ? (long)index : -1, txns, NULL, NULL, NULL,
+		    (rc = count_raw(path, off, &raw, first ? (long)index : -1, txns, NULL, NULL, NULL, NULL,
 				    last_time, NULL, err)))
 			break;
 		first = 0;

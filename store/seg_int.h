@@ -196,6 +196,7 @@ struct seg_file_info {
 	uint64_t size, header_len, valid_end, frames;
 	int sealed;
 	uint64_t transactions, rows, ddls, first_time, last_time;
+	uint64_t account_statements;	/* left out by capture (heartbeats say how many) */
 	Sluice__Position *last_pos;	/* owned: last position seen (deep/open), else footer end */
 };
 #define SEG_CHECK_DEEP 1		/* decompress and parse every record */

@@ -161,7 +161,7 @@ int seg_consumer_list(const char *dir, struct seg_consumer **v, size_t *np, stru
 /* ---- per-segment facts, from footers (sealed) or a scan (open) ---- */
 
 struct seg_fact {
-	uint64_t seq, size, transactions, last_time;
+	uint64_t seq, size, transactions, last_time, account_statements;
 	int sealed;
 };
 
@@ -198,6 +198,7 @@ static int facts(const char *dir, struct seg_fact **fv, size_t *fn, struct seg_s
 			if (!rc) {
 				f->transactions = ft->transactions;
 				f->last_time = ft->last_time;
+				f->account_statements = ft->account_statements;
 			}
 		} else if (!rc) {
 			/* the open segment: counted by a scan (only complete transactions) */
@@ -205,6 +206,7 @@ static int facts(const char *dir, struct seg_fact **fv, size_t *fn, struct seg_s
 			if (!rc) {
 				f->transactions = fi.transactions;
 				f->last_time = fi.last_time;
+				f->account_statements = fi.account_statements;
 			}
 		}
 		if (!rc && st) {
@@ -366,6 +368,7 @@ int seg_status(const char *dir, struct seg_status *st, struct sl_err *err)
 		st->sealed += fv[i].sealed;
 		st->bytes += fv[i].size;
 		st->transactions += fv[i].transactions;
+		st->account_statements += fv[i].account_statements;
 		if (!st->first_seq)
 			st->first_seq = fv[i].seq;
 		st->last_seq = fv[i].seq;

@@ -63,6 +63,7 @@ enum seg_wstate { SEG_W_EMPTY, SEG_W_OPEN, SEG_W_ERROR };
 
 struct seg_stats {
 	uint64_t transactions, rows, ddls;
+	uint64_t account_statements;	/* from heartbeats: left out by capture */
 	uint64_t first_time, last_time;
 	int has_time;
 };
@@ -155,6 +156,7 @@ static void stats_add(struct seg_stats *to, const struct seg_stats *from)
 	to->transactions += from->transactions;
 	to->rows += from->rows;
 	to->ddls += from->ddls;
+	to->account_statements += from->account_statements;
 }
 
 static void stats_time(struct seg_stats *s, uint64_t t)
@@ -374,6 +376,7 @@ static int seal(struct seg_writer *w, struct sl_err *err)
 	f.transactions = w->seg.transactions;
 	f.rows = w->seg.rows;
 	f.ddls = w->seg.ddls;
+	f.account_statements = w->seg.account_statements;
 	f.first_time = w->seg.first_time;
 	f.last_time = w->seg.last_time;
 	f.body_bytes = w->seg_off - w->header_len;
@@ -460,6 +463,9 @@ int seg_writer_append(struct seg_writer *w, const Sluice__Record *rec,
 	case SLUICE__RECORD__BODY_COMMIT: w->txn.transactions++; break;
 	case SLUICE__RECORD__BODY_ROW: w->txn.rows++; break;
 	case SLUICE__RECORD__BODY_DDL: w->txn.ddls++; break;
+	case SLUICE__RECORD__BODY_HEARTBEAT:
+		w->txn.account_statements += rec->heartbeat->account_statements;
+		break;
 	default: break;
 	}
 	return 0;
@@ -610,6 +616,7 @@ static int count_records(const struct sl_buf *raw, struct seg_stats *st,
 				t = r->ddl->time;
 			} else if (r->body_case == SLUICE__RECORD__BODY_HEARTBEAT) {
 				t = r->heartbeat->time;
+				st->account_statements += r->heartbeat->account_statements;
 			}
 			stats_time(st, t);
 			if (*run && *run != keep)

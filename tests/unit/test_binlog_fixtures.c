@@ -424,6 +424,16 @@ static const struct special specials[] = {
 	{ "bug40482-bin.000001", "incident event", 0 },
 	{ "corrupt-relay-bin.000624", "offset", 0 },
 	{ "json-opaque.binlog", NULL, 0 },
+	/* row changes logged as statements, with their INSERT_ID / RAND / user
+	 * variable context, and LOAD DATA: never run bare (issue 9 item 4), an
+	 * error at the statement's offset. Every other file with statement-
+	 * format DML (servers before 5.7 logged STATEMENT by default) stops the
+	 * same way: see stopped_at_statement(). */
+	{ "5.7/05_intvar/log.bin", "offset 768: statement-format DML", 0 },
+	{ "5.7/13_rand/log.bin", "offset 775: statement-format DML", 0 },
+	{ "5.7/14_user_var/log.bin", "offset 1049: statement-format DML", 0 },
+	{ "5.7/17_18_load/log.bin", "offset 339: statement-format DML (LOAD DATA", 0 },
+	{ "ver_5_1-wl2325_s.001", "offset 170: statement-format DML", 0 },
 	/* its PARTIAL_UPDATE_ROWS has a MINIMAL before image (the key only):
 	 * the JSON diffs of the after image have no document to apply to, so
 	 * the new value is unknown (the rows before it decode: json_rows) */
@@ -431,7 +441,7 @@ static const struct special specials[] = {
 	{ "transaction_compression.000001", NULL, 0 },
 	{ "vector.binlog", NULL, 0 },
 	{ "ver_5_1-wl2325_r.001", "offset", 0 },
-	{ "ver_5_1-wl2325_s.001", "offset 411: rows event: bad column count", 0 },
+
 	/* Partial row images: columns left out of an image decode as ABSENT
 	 * (not NULL) and the rows are compared with -vv, which lists only the
 	 * present columns. These files, and no other, have them:
@@ -468,13 +478,15 @@ static const struct special *special_of(const char *path)
 
 static unsigned compared_files, compared_values;
 
-static void check_vs_vv(const char *path, struct run *r, const struct vv *v)
+/* prefix: decoding stopped early (statement-format DML), so our rows are
+ * the first of -vv's. */
+static void check_vs_vv(const char *path, struct run *r, const struct vv *v, int prefix)
 {
 	size_t n = r->n < v->n ? r->n : v->n;
 	unsigned bad = 0;
 
-	CU_ASSERT_EQUAL(r->n, v->n);
-	if (r->n != v->n)
+	CU_ASSERT(prefix ? r->n <= v->n : r->n == v->n);
+	if (prefix ? r->n > v->n : r->n != v->n)
 		fprintf(stderr, "\n  %s: %zu row changes, -vv lists %zu\n", path, r->n, v->n);
 	for (size_t i = 0; i < n; i++) {
 		const struct vrow *a = &r->rows[i], *b = &v->rows[i];
@@ -503,7 +515,7 @@ static int have_fixtures(void)
 
 static void test_fixtures__every_file(void)
 {
-	unsigned decoded = 0, errors = 0, partial = 0;
+	unsigned decoded = 0, errors = 0, partial = 0, stopped = 0;
 
 	CU_ASSERT_FATAL(n_files >= 99);
 	for (size_t i = 0; i < n_files; i++) {
@@ -524,6 +536,17 @@ static void test_fixtures__every_file(void)
 			run_release(&r);
 			continue;
 		}
+		if (rc < 0 && strstr(err.msg, "statement-format DML") && strstr(err.msg, "at offset ")) {
+			/* the rows before it decoded, and equal -vv's first ones */
+			if (vv_parse(files[i], &v) == 0) {
+				if (v.complete)
+					check_vs_vv(files[i], &r, &v, 1);
+				vv_release(&v);
+			}
+			stopped++;
+			run_release(&r);
+			continue;
+		}
 		CU_ASSERT_EQUAL(rc, 0);
 		if (rc)
 			fprintf(stderr, "\n  %s: %s\n", files[i], err.msg);
@@ -541,13 +564,13 @@ static void test_fixtures__every_file(void)
 		partial += r.absent > 0;
 		if ((!sp || sp->partial) && vv_parse(files[i], &v) == 0) {
 			if (v.complete)
-				check_vs_vv(files[i], &r, &v);
+				check_vs_vv(files[i], &r, &v, 0);
 			vv_release(&v);
 		}
 		run_release(&r);
 	}
-	fprintf(stderr, "\n  %zu files: %u decoded (%u with partial row images; %u compared with -vv, %u row changes equal), %u with their documented error\n",
-		n_files, decoded, partial, compared_files, compared_values, errors);
+	fprintf(stderr, "\n  %zu files: %u decoded (%u with partial row images; %u compared with -vv, %u row changes equal), %u with their documented error, %u stopped at statement-format DML\n",
+		n_files, decoded, partial, compared_files, compared_values, errors, stopped);
 }
 
 static char *fixture(const char *rel)

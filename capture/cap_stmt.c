@@ -1,0 +1,36 @@
+/* cap_stmt.c - what capture does with a statement by its kind (formats/fmt.h fmt_stmt_classify()). */
+/*
+ * The decoder (cap_decode.c, on_query) classifies every QUERY event once:
+ *   transaction control    opens, commits or is ignored (decoder state)
+ *   ACCOUNT                never written: a Heartbeat at the position after
+ *                          it, account_statements = 1 (cap__account_skipped)
+ *   DML                    an error naming the binlog position: a row change
+ *                          logged as a statement cannot be applied without its
+ *                          context (INSERT_ID, RAND seeds, user variables)
+ *   TRIGGER, OTHER         a Ddl record (replay skips TRIGGER)
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cap_int.h"
+#include "banned.h"
+
+int cap__account_skipped(const struct cap_sink *sink, Sluice__Position *pos, uint64_t time,
+			 uint64_t count, struct sl_err *err)
+{
+	Sluice__Record rec = SLUICE__RECORD__INIT;
+	Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
+	int rc;
+
+	if (!count)
+		return 0;
+	hb.position = pos;
+	hb.time = time;
+	hb.account_statements = count;
+	rec.body_case = SLUICE__RECORD__BODY_HEARTBEAT;
+	rec.heartbeat = &hb;
+	rc = sink->record(sink->ctx, &rec, err);
+	if (rc == 0)
+		rc = sink->txn_end(sink->ctx, pos, time, err);
+	return rc;
+}
