@@ -17,7 +17,10 @@
  * Writer calling sequence:
  *   seg_writer_open(&w, &opts, err)     lock DIR, recover the open segment
  *                                       (cut a torn/corrupt tail back to the
- *                                       last SEG_FRAME_TXN_END frame)
+ *                                       last SEG_FRAME_TXN_END frame; a torn
+ *                                       header with no segment before it is
+ *                                       refused, -SL_ECORRUPT: DIR never
+ *                                       silently becomes a new stream)
  *   seg_writer_position(w)              where the stream ends (NULL: DIR is new)
  *   seg_writer_append(w, rec, err)...   records of one transaction, in order
  *   seg_writer_txn_end(w, pos, t, err)  after the last record of a transaction
@@ -205,8 +208,8 @@ int seg_purge(const char *dir, const struct seg_purge_opts *o, struct seg_purge_
  * rule: while the newest segment is open, the newest sealed one stays too.
  * The open segment's header chains to it, and should a crash tear that
  * header, recovery removes the open segment and resumes from the newest
- * sealed footer; with that one gone DIR would look new and the writer would
- * start another stream. So the newest two segments are always kept.
+ * sealed footer; with that one gone the stream's position would be unknown
+ * and the writer would refuse DIR. So the newest two segments are always kept.
  * A purged prefix stays a valid DIR: verify --segments checks the chain from
  * the lowest segment present, status reports consumers below it as gone,
  * and a replay whose checkpoint is past it seeks straight to its segment.

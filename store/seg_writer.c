@@ -770,9 +770,14 @@ out:
 
 /* Recover the newest segment, which is open. 1: it stays OPEN; 0: it was
  * removed (torn header) or sealed (renamed): the caller continues as if
- * the newest segment were the one before, or this one sealed (*sealed). */
+ * the newest segment were the one before, or this one sealed (*sealed).
+ * A torn header is removed only when the segment before it is there (has_prev):
+ * the stream then resumes at that one's footer. Without it the torn header
+ * held the only record of where the stream starts; removing it would make
+ * DIR look new and the next capture would start over at the source's binlog
+ * end, skipping whatever the segment had been written for. */
 static int recover_open(struct seg_writer *w, uint64_t seq, int *have_id, int *sealed,
-			const Sluice__Position *prev_end, struct sl_err *err)
+			int has_prev, const Sluice__Position *prev_end, struct sl_err *err)
 {
 	Sluice__SegmentHeader *h = NULL;
 	struct recovery rec = { 0 };
@@ -785,6 +790,14 @@ static int recover_open(struct seg_writer *w, uint64_t seq, int *have_id, int *s
 	w->path = seg__path(w->dir, seq, 0);
 	w->seq = seq;
 	rc = open_checked(w, w->path, 1, seq, have_id, &fd, &size, &h, &hl, err);
+	if (rc == 0 && !has_prev) {
+		rc = sl_err_set(err, -SL_ECORRUPT,
+				"'%s': torn header (%llu bytes) and no segment before it: where the stream "
+				"starts is unknown; remove the file if it held nothing and start the stream "
+				"again at a chosen position (capture --from FILE:POS)",
+				w->path, (unsigned long long)size);
+		goto out;
+	}
 	if (rc == 0) {
 		sl_log(SL_WARN, "store", "'%s': removing a segment whose header is torn (%llu bytes)",
 		       w->path, (unsigned long long)size);
@@ -923,7 +936,8 @@ static int recover(struct seg_writer *w, const struct seg_writer_opts *opts,
 	}
 	n = l.n;
 	if (n && !l.v[n - 1].sealed) {
-		rc = recover_open(w, l.v[n - 1].seq, &have_id, &sealed, n > 1 ? prev_end : NULL, err);
+		rc = recover_open(w, l.v[n - 1].seq, &have_id, &sealed, n > 1, n > 1 ? prev_end : NULL,
+				  err);
 		if (rc < 0)
 			goto out;
 		if (rc == 1) {

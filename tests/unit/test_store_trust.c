@@ -315,12 +315,14 @@ static void test_trust__truncate_every_offset(void)
 			if (ends[i] <= k)
 				want = ends[i];
 		if (seg_writer_open(&w, &o, &err)) {
-			bad_open++;
-			fprintf(stderr, "\n  cut %llu: %s\n", (unsigned long long)k, err.msg);
+			/* a torn header of the only segment: refused, left as it is */
+			if (k >= hl || fsize(open_path) != k || !strstr(err.msg, "torn header")) {
+				bad_open++;
+				fprintf(stderr, "\n  cut %llu: %s\n", (unsigned long long)k, err.msg);
+			}
 		} else {
 			seg_writer_close(w, &err);
-			if (k < hl ? fsize(open_path) != (uint64_t)-1 && fsize(open_path) != k :
-			    fsize(open_path) != (want ? want : hl))
+			if (k < hl || fsize(open_path) != (want ? want : hl))
 				bad_open++;
 			if (problems_of(cut_dir, 0))
 				bad_open++;
@@ -560,12 +562,24 @@ static void test_trust__fault_loop(void)
 				struct seg_writer *w2 = NULL;
 
 				if (seg_writer_open(&w2, &o2, &err)) {
+					char *p1 = seg__path(t.dir, 1, 0);
+
+					/* the first write is segment 1's header: torn, the
+					 * stream's start is unknown and DIR is refused; it held
+					 * nothing, so the operator removes it */
+					if (mode < 2 && k == 1 && strstr(err.msg, "torn header") &&
+					    unlink(p1) == 0) {
+						free(p1);
+						goto checked;
+					}
+					free(p1);
 					crashes_bad++;
 					fprintf(stderr, "\n  mode %u k %u: reopen: %s\n", mode, k, err.msg);
 				} else {
 					seg_writer_close(w2, &err);
 				}
 			}
+checked:
 			if (problems_of(t.dir, SEG_VERIFY_DEEP)) {
 				crashes_bad++;
 				fprintf(stderr, "\n  mode %u k %u: verify found problems\n", mode, k);
@@ -911,6 +925,88 @@ static void test_trust__pack_unpack(void)
 	free(bo);
 }
 
+/* ---- issue 9, item 9: a torn header of the stream's only segment ---- */
+
+static void truncate_to(const char *path, off_t len)
+{
+	CU_ASSERT_FATAL(truncate(path, len) == 0);
+}
+
+static void test_trust__torn_only_segment(void)
+{
+	struct tdir t;
+	struct seg_writer_opts o;
+	struct seg_writer *w = NULL;
+	struct sl_err err = SL_ERR_INIT;
+	Sluice__Position later;
+	char *p1, *s1;
+	int lvl = sl_log_level;
+
+	tdir_new(&t);
+	o = opts_for(t.dir, 1 << 20);
+	set_pos(&later, 900);
+	o.start = &later;	/* what a capture passes: the source's binlog end now */
+	fill_dir(t.dir, 1 << 20, 1, 10);
+	p1 = seg__path(t.dir, 1, 0);
+	s1 = seg__path(t.dir, 1, 1);
+	truncate_to(p1, 10);
+	/* the only segment: its start is unknown, so DIR is refused, not restarted */
+	sl_log_level = SL_ERROR;
+	CU_ASSERT(seg_writer_open(&w, &o, &err) == -SL_ECORRUPT);
+	CU_ASSERT(w == NULL);
+	CU_ASSERT(strstr(err.msg, p1) && strstr(err.msg, "torn header") && strstr(err.msg, "--from"));
+	CU_ASSERT(fsize(p1) == 10);	/* left for the operator to look at */
+	CU_ASSERT(seg_writer_open(&w, &o, &err) == -SL_ECORRUPT);	/* and again */
+	CU_ASSERT(problems_of(t.dir, 0) == 1);
+	/* removed by the operator: a new stream at the chosen position */
+	CU_ASSERT_FATAL(unlink(p1) == 0);
+	w = NULL;
+	CU_ASSERT_FATAL(seg_writer_open(&w, &o, &err) == 0);
+	CU_ASSERT(seg_writer_position(w) == NULL);
+	seg_writer_close(w, &err);
+	tdir_free(&t);
+
+	/* after a sealed segment the torn one is removed: the footer says where */
+	tdir_new(&t);
+	free(s1);
+	s1 = seg__path(t.dir, 1, 1);
+	fill_dir(t.dir, 1500, 1, 12);
+	CU_ASSERT_FATAL(fsize(s1) != (uint64_t)-1);
+	{
+		struct seg_list l;
+
+		CU_ASSERT_FATAL(seg__dir_scan(t.dir, &l, &err) == 0);
+		/* make the newest segment an open one with a torn header */
+		if (l.v[l.n - 1].sealed) {
+			char *a = seg__path(t.dir, l.v[l.n - 1].seq, 1);
+			char *b = seg__path(t.dir, l.v[l.n - 1].seq + 1, 0);
+
+			copy_file(a, b, 20);
+			free(a);
+			free(b);
+		} else {
+			char *a = seg__path(t.dir, l.v[l.n - 1].seq, 0);
+
+			truncate_to(a, 20);
+			free(a);
+		}
+		seg__list_release(&l);
+	}
+	w = NULL;
+	CU_ASSERT(seg_writer_open(&w, &o, &err) == 0);
+	if (w) {
+		const Sluice__Position *pos = seg_writer_position(w);
+
+		CU_ASSERT(pos != NULL && pos->offset > 0 && pos->offset < 900 * 100);
+		seg_writer_close(w, &err);
+	}
+	CU_ASSERT(problems_of(t.dir, 0) == 0);
+	sl_log_level = lvl;
+	free(p1);
+	free(s1);
+	tdir_free(&t);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -929,6 +1025,7 @@ int main(void)
 	CU_add_test(s, "consumers and purge", test_trust__consumers_and_purge);
 	CU_add_test(s, "segment age", test_trust__segment_age);
 	CU_add_test(s, "pack unpack", test_trust__pack_unpack);
+	CU_add_test(s, "torn only segment", test_trust__torn_only_segment);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();
