@@ -925,6 +925,130 @@ static void test_trust__pack_unpack(void)
 	free(bo);
 }
 
+/* ---- issue 9, item 10: verify --segments rejects what the reader rejects ---- */
+
+struct found {
+	unsigned n;
+	char msg[SL_ERR_LEN];
+};
+
+static void on_problem(void *ctx, const char *path, const char *msg)
+{
+	struct found *f = ctx;
+
+	(void)path;
+	if (!f->n++)
+		snprintf(f->msg, sizeof(f->msg), "%s", msg);
+}
+
+static unsigned verify_msg(const char *dir, unsigned flags, struct found *f)
+{
+	struct seg_verify_summary s;
+	struct sl_err err = SL_ERR_INIT;
+
+	memset(f, 0, sizeof(*f));
+	CU_ASSERT_FATAL(seg_verify_dir(dir, flags, on_problem, f, &s, &err) == 0);
+	seg_verify_summary_release(&s);
+	return f->n;
+}
+
+/* Append a DATA frame (TXN_END) holding raw[0, n) as its records: valid
+ * framing (zstd, CRC), whatever the records are. Returns its offset. */
+static uint64_t append_frame(const char *path, const uint8_t *raw, size_t n)
+{
+	size_t cap = ZSTD_compressBound(n), zn;
+	uint8_t *buf = malloc(SEG_FRAME_HDR + cap);
+	uint64_t off = fsize(path);
+	int fd;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	zn = ZSTD_compress(buf + SEG_FRAME_HDR, cap, raw, n, 1);
+	CU_ASSERT_FATAL(!ZSTD_isError(zn));
+	seg__frame_header(buf, (uint32_t)zn, (uint32_t)n, SEG_FRAME_DATA, SEG_FRAME_TXN_END,
+			  buf + SEG_FRAME_HDR);
+	fd = open(path, O_WRONLY | O_APPEND);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(write(fd, buf, SEG_FRAME_HDR + zn) == (ssize_t)(SEG_FRAME_HDR + zn));
+	close(fd);
+	free(buf);
+	return off;
+}
+
+static void test_trust__verify_rejects_what_replay_rejects(void)
+{
+	struct tdir t;
+	struct found f;
+	struct seg_writer_opts o;
+	struct seg_writer *w = NULL;
+	struct sl_err err = SL_ERR_INIT;
+	char *p, want[64];
+	uint64_t n, size, off;
+	/* a record whose first field (begin) claims 5 bytes and has 1: protobuf refuses it */
+	static const uint8_t bad[] = { 4, 0x0a, 0x05, 0x08, 0x01 };
+	int lvl = sl_log_level;
+
+	/* 1: the open segment's last frame damaged (a payload byte flipped) */
+	tdir_new(&t);
+	fill_dir(t.dir, 1 << 20, 1, 6);
+	p = seg__path(t.dir, 1, 0);
+	size = fsize(p);
+	flip(p, size - 1, 0x40);
+	CU_ASSERT(drain(t.dir, &n, NULL) == -SL_ECORRUPT);	/* replay refuses it */
+	CU_ASSERT(verify_msg(t.dir, 0, &f) == 1);		/* and so does verify */
+	CU_ASSERT(strstr(f.msg, p) && strstr(f.msg, "crc") && strstr(f.msg, "offset"));
+	CU_ASSERT(verify_msg(t.dir, SEG_VERIFY_DEEP, &f) == 1);
+	/* a frame still being written (incomplete) is not a problem for either */
+	flip(p, size - 1, 0x40);
+	CU_ASSERT_FATAL(truncate(p, (off_t)(size - 3)) == 0);
+	CU_ASSERT(drain(t.dir, &n, NULL) == 0);
+	CU_ASSERT(verify_msg(t.dir, SEG_VERIFY_DEEP, &f) == 0);
+	free(p);
+	tdir_free(&t);
+
+	/* 2: CRC and zstd right, the record inside does not decode */
+	tdir_new(&t);
+	fill_dir(t.dir, 1 << 20, 1, 4);
+	p = seg__path(t.dir, 1, 0);
+	off = append_frame(p, bad, sizeof(bad));
+	snprintf(want, sizeof(want), "offset %llu", (unsigned long long)off);
+	CU_ASSERT(drain(t.dir, &n, NULL) == -SL_ECORRUPT);
+	CU_ASSERT(verify_msg(t.dir, SEG_VERIFY_DEEP, &f) == 1);
+	CU_ASSERT(strstr(f.msg, p) && strstr(f.msg, want) && strstr(f.msg, "record 0"));
+	if (!strstr(f.msg, want))
+		fprintf(stderr, "\n  deep verify: '%s', want '%s'\n", f.msg, want);
+	/* sealed behind it: still found by --deep, refused by the reader */
+	o = opts_for(t.dir, 4000);
+	sl_log_level = SL_ERROR;
+	CU_ASSERT_FATAL(seg_writer_open(&w, &o, &err) == 0);
+	for (uint64_t k = 5; k <= 40; k++)
+		CU_ASSERT_FATAL(write_txn(w, k, &err) == 0);
+	CU_ASSERT(seg_writer_close(w, &err) == 0);
+	sl_log_level = lvl;
+	free(p);
+	p = seg__path(t.dir, 1, 1);
+	CU_ASSERT_FATAL(fsize(p) != (uint64_t)-1);
+	CU_ASSERT(drain(t.dir, &n, NULL) == -SL_ECORRUPT);
+	CU_ASSERT(verify_msg(t.dir, SEG_VERIFY_DEEP, &f) == 1);
+	CU_ASSERT(strstr(f.msg, p) && strstr(f.msg, want));
+	free(p);
+	tdir_free(&t);
+
+	/* 3: a record of no known type (an empty record) */
+	tdir_new(&t);
+	fill_dir(t.dir, 1 << 20, 1, 2);
+	p = seg__path(t.dir, 1, 0);
+	{
+		static const uint8_t empty[] = { 0 };
+
+		off = append_frame(p, empty, sizeof(empty));
+	}
+	CU_ASSERT(drain(t.dir, &n, NULL) == -SL_ECORRUPT);
+	CU_ASSERT(verify_msg(t.dir, SEG_VERIFY_DEEP, &f) == 1);
+	CU_ASSERT(strstr(f.msg, p) && strstr(f.msg, "no known type"));
+	free(p);
+	tdir_free(&t);
+}
+
 /* ---- issue 9, item 9: a torn header of the stream's only segment ---- */
 
 static void truncate_to(const char *path, off_t len)
@@ -1026,6 +1150,7 @@ int main(void)
 	CU_add_test(s, "segment age", test_trust__segment_age);
 	CU_add_test(s, "pack unpack", test_trust__pack_unpack);
 	CU_add_test(s, "torn only segment", test_trust__torn_only_segment);
+	CU_add_test(s, "verify rejects what replay rejects", test_trust__verify_rejects_what_replay_rejects);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();
