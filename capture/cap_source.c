@@ -22,7 +22,7 @@
  *          -> txn_end -> seg_writer_txn_end (group commit, seal)
  *          -> between transactions: retention (cap_retain.c, opt-in)
  *     -> stop: binlog end as of start (batch) or a signal (follow)
- *     -> retention once more -> seg_writer_close (partial transaction in
+ *     -> seal the open segment -> retention once more -> seg_writer_close (partial transaction in
  *        hand is discarded)
  *
  * The source's heartbeat (@master_heartbeat_period) wakes the loop when the
@@ -565,6 +565,10 @@ out:
 		if (at && at->file)
 			rc = cap__schema_save(cap_decoder_schema(c.d), o->dir, at->file, at->offset, err);
 	}
+	/* A stream at rest is sealed whole, so pack takes all of it; the next
+	 * capture continues in a new segment (FORMAT.md "Writing"). */
+	if (c.w && rc == 0 && !(c.d && cap_decoder_in_txn(c.d)))
+		rc = seg_writer_seal(c.w, err);
 	if (c.w && rc == 0)
 		cap__retain_tick(&c.rt, c.w, 1);
 	if (c.w) {

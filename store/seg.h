@@ -28,6 +28,10 @@
  *                                       a frame, fdatasync (group commit) and
  *                                       seal on size
  *   seg_writer_flush(w, err)            make everything appended durable now
+ *   seg_writer_seal(w, err)             optional: seal the open segment now (a
+ *                                       stream at rest is then all sealed, so
+ *                                       pack takes it whole); the next record
+ *                                       goes to a new segment
  *   seg_writer_close(w)                 flush; the open segment stays open
  * Frames are compressed, checksummed and written by a second thread of the
  * writer while the caller goes on appending (at most 3 frames in flight, in
@@ -107,6 +111,11 @@ int seg_writer_append(struct seg_writer *w, const Sluice__Record *rec,
 int seg_writer_txn_end(struct seg_writer *w, const Sluice__Position *pos,
 		       uint64_t commit_time, struct sl_err *err);
 int seg_writer_flush(struct seg_writer *w, struct sl_err *err);
+/* Seal the open segment at the last transaction end (footer, trailer,
+ * fdatasync, rename, fsync DIR), as a seal on size does; 0 and nothing done
+ * when no segment is open. Refused (-SL_EINVAL_ARG) while a transaction is
+ * being appended. A later writer continues in segment seq + 1. */
+int seg_writer_seal(struct seg_writer *w, struct sl_err *err);
 /* Flushes, then frees. Returns the flush result. w may be NULL. */
 int seg_writer_close(struct seg_writer *w, struct sl_err *err);
 

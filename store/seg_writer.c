@@ -13,7 +13,8 @@
  *   |     is its start position   txn_end)              |
  *   +------------------------------ seal() <------------+
  *          footer frame + trailer, fdatasync,    txn_end() when the segment
- *          rename .open -> .seg, fsync DIR       reached segment_size
+ *          rename .open -> .seg, fsync DIR       reached segment_size (or
+ *                                                age); seg_writer_seal()
  *
  *   any failed write, fdatasync, rename or create  --->  ERROR
  *   ERROR: every call fails with the first error; seg_writer_close() frees.
@@ -91,6 +92,7 @@ struct seg_writer {
 	int have_prev;			/* EMPTY: prev_hash is set (seq > 1) */
 	struct seg_stats seg;		/* complete transactions of the open segment */
 	struct seg_stats txn;		/* the transaction being appended */
+	int in_txn;			/* records appended since the last txn_end */
 
 	Sluice__Position *start;	/* EMPTY: start of the next segment, NULL: unknown */
 	Sluice__Position *pos;		/* after the last complete transaction */
@@ -456,6 +458,7 @@ int seg_writer_append(struct seg_writer *w, const Sluice__Record *rec,
 	}
 #endif
 	w->buf.len += hl + sz;
+	w->in_txn = 1;
 	switch (rec->body_case) {
 	case SLUICE__RECORD__BODY_COMMIT: w->txn.transactions++; break;
 	case SLUICE__RECORD__BODY_ROW: w->txn.rows++; break;
@@ -480,6 +483,7 @@ int seg_writer_txn_end(struct seg_writer *w, const Sluice__Position *pos,
 	if ((rc = ensure_segment(w, err)))
 		return rc;
 	w->txn_off = w->buf.len;
+	w->in_txn = 0;
 	stats_add(&w->seg, &w->txn);
 	memset(&w->txn, 0, sizeof(w->txn));
 	stats_time(&w->seg, commit_time);
@@ -523,6 +527,20 @@ int seg_writer_flush(struct seg_writer *w, struct sl_err *err)
 		rc = sync_frames(w, err);
 	/* also waits for an fdatasync submitted earlier by txn_end() */
 	return rc ? rc : drain(w, err);
+}
+
+int seg_writer_seal(struct seg_writer *w, struct sl_err *err)
+{
+	int rc;
+
+	if ((rc = check_usable(w, err)) || (rc = pipe_check(w, err)))
+		return rc;
+	assert(writer_ok(w));
+	if (w->in_txn)
+		return sl_err_set(err, -SL_EINVAL_ARG, "'%s': cannot seal inside a transaction", w->dir);
+	if (w->state != SEG_W_OPEN)
+		return 0;
+	return seal(w, err);
 }
 
 const Sluice__Position *seg_writer_position(const struct seg_writer *w)

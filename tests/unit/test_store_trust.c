@@ -1131,6 +1131,80 @@ static void test_trust__torn_only_segment(void)
 	tdir_free(&t);
 }
 
+/* ---- issue 9, item 13: a stream at rest is packed whole ---- */
+
+static void test_trust__seal_at_rest(void)
+{
+	struct tdir t;
+	struct seg_writer_opts o;
+	struct seg_writer *w = NULL, *w2 = NULL;
+	struct sl_err err = SL_ERR_INIT;
+	Sluice__Record r = SLUICE__RECORD__INIT;
+	Sluice__TxnBegin b = SLUICE__TXN_BEGIN__INIT;
+	char *b1, *b2, *b3, *into, *s1, *s2;
+	uint64_t n, commits;
+	int lvl = sl_log_level;
+
+	tdir_new(&t);
+	b1 = sub(&t, "b1");
+	b2 = sub(&t, "b2");
+	b3 = sub(&t, "b3");
+	into = sub(&t, "into");
+	s1 = seg__path(t.dir, 1, 1);
+	s2 = seg__path(t.dir, 2, 1);
+	o = opts_for(t.dir, 1 << 20);
+	/* seg_writer_seal(): at a transaction end only; then the stream is sealed */
+	CU_ASSERT_FATAL(seg_writer_open(&w, &o, &err) == 0);
+	CU_ASSERT(seg_writer_seal(w, &err) == 0);	/* nothing open: nothing done */
+	for (uint64_t k = 1; k <= 5; k++)
+		CU_ASSERT_FATAL(write_txn(w, k, &err) == 0);
+	b.time = 1;
+	r.body_case = SLUICE__RECORD__BODY_BEGIN;
+	r.begin = &b;
+	CU_ASSERT_FATAL(seg_writer_append(w, &r, &err) == 0);
+	CU_ASSERT(seg_writer_seal(w, &err) == -SL_EINVAL_ARG);
+	CU_ASSERT(seg_writer_close(w, &err) == 0);	/* the half transaction is dropped */
+	CU_ASSERT_FATAL(seg_writer_open(&w, &o, &err) == 0);
+	CU_ASSERT(seg_writer_seal(w, &err) == 0);
+	CU_ASSERT(fsize(s1) != (uint64_t)-1);
+	CU_ASSERT(seg_writer_seq(w) == 2);
+	CU_ASSERT(seg_writer_close(w, &err) == 0);
+	CU_ASSERT(problems_of(t.dir, SEG_VERIFY_DEEP) == 0);
+	/* one sealed segment: one whole bundle */
+	CU_ASSERT_FATAL(pack(t.dir, b1, 0, NULL) == 0);
+	CU_ASSERT_FATAL(unpack(b1, into, NULL, &err) == 0);
+	CU_ASSERT(drain(into, &n, &commits) == 0 && commits == 5);
+	/* the next writer continues in segment 2, chained to 1 */
+	CU_ASSERT_FATAL(seg_writer_open(&w, &o, &err) == 0);
+	CU_ASSERT(seg_writer_seq(w) == 2);
+	CU_ASSERT(seg_writer_position(w) && seg_writer_position(w)->offset == 500);
+	for (uint64_t k = 6; k <= 9; k++)
+		CU_ASSERT_FATAL(write_txn(w, k, &err) == 0);
+	/* while a writer holds DIR its open segment is left alone */
+	sl_log_level = SL_ERROR;
+	CU_ASSERT(pack(t.dir, b2, 2, NULL) != 0);
+	CU_ASSERT(fsize(s2) == (uint64_t)-1);
+	CU_ASSERT(seg_writer_close(w, &err) == 0);
+	/* a writer that stopped without sealing (killed): pack seals it */
+	CU_ASSERT_FATAL(pack(t.dir, b3, 2, NULL) == 0);
+	sl_log_level = lvl;
+	CU_ASSERT(fsize(s2) != (uint64_t)-1);
+	CU_ASSERT_FATAL(unpack(b3, into, NULL, &err) == 0);
+	CU_ASSERT(drain(into, &n, &commits) == 0 && commits == 9);
+	CU_ASSERT(problems_of(into, SEG_VERIFY_DEEP) == 0);
+	/* and a writer opens after that seal in segment 3 */
+	CU_ASSERT_FATAL(seg_writer_open(&w2, &o, &err) == 0);
+	CU_ASSERT(seg_writer_seq(w2) == 3);
+	CU_ASSERT(seg_writer_close(w2, &err) == 0);
+	free(b1);
+	free(b2);
+	free(b3);
+	free(into);
+	free(s1);
+	free(s2);
+	tdir_free(&t);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1151,6 +1225,7 @@ int main(void)
 	CU_add_test(s, "pack unpack", test_trust__pack_unpack);
 	CU_add_test(s, "torn only segment", test_trust__torn_only_segment);
 	CU_add_test(s, "verify rejects what replay rejects", test_trust__verify_rejects_what_replay_rejects);
+	CU_add_test(s, "seal at rest", test_trust__seal_at_rest);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();
