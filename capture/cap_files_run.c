@@ -5,7 +5,7 @@
  *     -> for each file: skip (before resume) | feed (cap_file.c)
  *          -> decoder -> cap_sink.c -> seg_writer
  *          -> after each file: retention (cap_retain.c, opt-in)
- *     -> retention once more -> seg_writer_close (a transaction not
+ *     -> seal -> retention once more -> seg_writer_close (a transaction not
  *        complete at the end is dropped)
  */
 #include <errno.h>
@@ -201,6 +201,10 @@ out:
 		if (at && at->file)
 			rc = cap__schema_save(cap_decoder_schema(d), o->dir, at->file, at->offset, err);
 	}
+	/* sealed at rest, so pack takes it whole; not when the last file ends
+	 * inside a transaction: the next run completes it in this segment */
+	if (w && rc == 0 && !(d && cap_decoder_in_txn(d)))
+		rc = seg_writer_seal(w, err);
 	if (w && rc == 0)
 		cap__retain_tick(&rt, w, 1);
 	if (w) {

@@ -22,7 +22,7 @@
  *          -> txn_end -> seg_writer_txn_end (group commit, seal)
  *          -> between transactions: retention (cap_retain.c, opt-in)
  *     -> stop: binlog end as of start (batch) or a signal (follow)
- *     -> retention once more -> seg_writer_close (partial transaction in
+ *     -> seal the open segment -> retention once more -> seg_writer_close (partial transaction in
  *        hand is discarded)
  *
  * The source's heartbeat (@master_heartbeat_period) wakes the loop when the
@@ -258,11 +258,74 @@ static int parse_from(const char *from, char **file, uint64_t *pos, struct sl_er
 
 	if (!colon || colon == from || !colon[1])
 		return sl_err_set(err, -SL_EINVAL_ARG, "bad --from '%s': expected FILE:POS", from);
+	/* digits only: strtoull() would take "-5" for 2^64 - 5 */
+	errno = 0;
 	*pos = strtoull(colon + 1, &end, 10);
-	if (*end || *pos < 4)
-		return sl_err_set(err, -SL_EINVAL_ARG, "bad --from '%s': position must be a number >= 4", from);
+	if (colon[1] < '0' || colon[1] > '9' || *end || errno || *pos < 4)
+		return sl_err_set(err, -SL_EINVAL_ARG, "bad --from '%s': offset '%s' must be a number >= 4",
+				  from, colon + 1);
 	*file = sl_xstrndup(from, (size_t)(colon - from));
 	return 0;
+}
+
+/*
+ * --from FILE:POS is checked against the source before anything is recorded
+ * in DIR, since the stream's first segment records it for good: FILE must be
+ * one of SHOW BINARY LOGS, 4 <= POS <= its size, and an event must start at
+ * POS (the binlog's end, POS = size, is a boundary too). MariaDB's SHOW
+ * BINLOG EVENTS ... FROM POS refuses an offset inside an event ("Wrong
+ * offset or I/O error", or with binlog_checksum NONE "Invalid input pos"),
+ * and where a server answers anyway the event it shows must start at POS.
+ */
+static int check_from(MYSQL *m, const char *who, const char *from, const char *file, uint64_t pos,
+		      struct sl_err *err)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	char sql[600], esc[2 * 256 + 1];
+	uint64_t size = 0;
+	size_t n = strlen(file);
+	int rc = 0, found = 0;
+
+	if (mysql_query(m, "SHOW BINARY LOGS") || !(res = mysql_store_result(m)))
+		return db_error(err, m, who, "SHOW BINARY LOGS");
+	while ((row = mysql_fetch_row(res)))
+		if (row[0] && !strcmp(row[0], file)) {
+			found = 1;
+			size = row[1] ? strtoull(row[1], NULL, 10) : 0;
+		}
+	mysql_free_result(res);
+	if (!found)
+		return sl_err_set(err, -SL_EINVAL_ARG,
+				  "bad --from '%s': the source has no binlog '%s' (see SHOW BINARY LOGS)",
+				  from, file);
+	if (pos > size)
+		return sl_err_set(err, -SL_EINVAL_ARG,
+				  "bad --from '%s': offset %llu is past the end of '%s' (%llu bytes)",
+				  from, (unsigned long long)pos, file, (unsigned long long)size);
+	if (pos == size)
+		return 0;
+	if (n > 256)
+		return sl_err_set(err, -SL_EINVAL_ARG, "bad --from '%s': binlog name too long", from);
+	mysql_real_escape_string(m, esc, file, (unsigned long)n);
+	snprintf(sql, sizeof(sql), "SHOW BINLOG EVENTS IN '%s' FROM %llu LIMIT 1", esc,
+		 (unsigned long long)pos);
+	/* the server's refusal comes with the query or while its rows are read */
+	if (mysql_query(m, sql) || !(res = mysql_store_result(m))) {
+		/* ER_ERROR_WHEN_EXECUTING_COMMAND: the offset is not an event's start */
+		if (mysql_errno(m) == 1220)
+			return sl_err_set(err, -SL_EINVAL_ARG,
+					  "bad --from '%s': offset %llu of '%s' is not the start of an event (source: %s)",
+					  from, (unsigned long long)pos, file, mysql_error(m));
+		return db_error(err, m, who, "SHOW BINLOG EVENTS (checking --from)");
+	}
+	row = mysql_fetch_row(res);
+	if (!row || mysql_num_fields(res) < 2 || !row[1] || strtoull(row[1], NULL, 10) != pos)
+		rc = sl_err_set(err, -SL_EINVAL_ARG,
+				"bad --from '%s': offset %llu of '%s' is not the start of an event",
+				from, (unsigned long long)pos, file);
+	mysql_free_result(res);
+	return rc;
 }
 
 /* The event bytes of a fetched replication event (without the OK byte). */
@@ -481,7 +544,9 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 
 	/* Where a new stream would start. */
 	if (o->from) {
-		if ((rc = parse_from(o->from, &start_file, &start_pos, err)))
+		/* before DIR is opened: a refused --from leaves it as it was */
+		if ((rc = parse_from(o->from, &start_file, &start_pos, err)) ||
+		    (rc = check_from(m, who, o->from, start_file, start_pos, err)))
 			goto out;
 	} else if (o->from_start) {
 		if ((rc = first_binlog(m, who, &start_file, err)))
@@ -569,6 +634,10 @@ out:
 		if (at && at->file)
 			rc = cap__schema_save(cap_decoder_schema(c.d), o->dir, at->file, at->offset, err);
 	}
+	/* A stream at rest is sealed whole, so pack takes all of it; the next
+	 * capture continues in a new segment (FORMAT.md "Writing"). */
+	if (c.w && rc == 0 && !(c.d && cap_decoder_in_txn(c.d)))
+		rc = seg_writer_seal(c.w, err);
 	if (c.w && rc == 0)
 		cap__retain_tick(&c.rt, c.w, 1);
 	if (c.w) {

@@ -17,7 +17,10 @@
  * Writer calling sequence:
  *   seg_writer_open(&w, &opts, err)     lock DIR, recover the open segment
  *                                       (cut a torn/corrupt tail back to the
- *                                       last SEG_FRAME_TXN_END frame)
+ *                                       last SEG_FRAME_TXN_END frame; a torn
+ *                                       header with no segment before it is
+ *                                       refused, -SL_ECORRUPT: DIR never
+ *                                       silently becomes a new stream)
  *   seg_writer_position(w)              where the stream ends (NULL: DIR is new)
  *   seg_writer_append(w, rec, err)...   records of one transaction, in order
  *   seg_writer_txn_end(w, pos, t, err)  after the last record of a transaction
@@ -25,6 +28,10 @@
  *                                       a frame, fdatasync (group commit) and
  *                                       seal on size
  *   seg_writer_flush(w, err)            make everything appended durable now
+ *   seg_writer_seal(w, err)             optional: seal the open segment now (a
+ *                                       stream at rest is then all sealed, so
+ *                                       pack takes it whole); the next record
+ *                                       goes to a new segment
  *   seg_writer_close(w)                 flush; the open segment stays open
  * Frames are compressed, checksummed and written by a second thread of the
  * writer while the caller goes on appending (at most 3 frames in flight, in
@@ -104,6 +111,11 @@ int seg_writer_append(struct seg_writer *w, const Sluice__Record *rec,
 int seg_writer_txn_end(struct seg_writer *w, const Sluice__Position *pos,
 		       uint64_t commit_time, struct sl_err *err);
 int seg_writer_flush(struct seg_writer *w, struct sl_err *err);
+/* Seal the open segment at the last transaction end (footer, trailer,
+ * fdatasync, rename, fsync DIR), as a seal on size does; 0 and nothing done
+ * when no segment is open. Refused (-SL_EINVAL_ARG) while a transaction is
+ * being appended. A later writer continues in segment seq + 1. */
+int seg_writer_seal(struct seg_writer *w, struct sl_err *err);
 /* Flushes, then frees. Returns the flush result. w may be NULL. */
 int seg_writer_close(struct seg_writer *w, struct sl_err *err);
 
@@ -205,8 +217,8 @@ int seg_purge(const char *dir, const struct seg_purge_opts *o, struct seg_purge_
  * rule: while the newest segment is open, the newest sealed one stays too.
  * The open segment's header chains to it, and should a crash tear that
  * header, recovery removes the open segment and resumes from the newest
- * sealed footer; with that one gone DIR would look new and the writer would
- * start another stream. So the newest two segments are always kept.
+ * sealed footer; with that one gone the stream's position would be unknown
+ * and the writer would refuse DIR. So the newest two segments are always kept.
  * A purged prefix stays a valid DIR: verify --segments checks the chain from
  * the lowest segment present, status reports consumers below it as gone,
  * and a replay whose checkpoint is past it seeks straight to its segment.

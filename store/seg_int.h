@@ -225,6 +225,27 @@ struct seg_frame {
  * header could be read, else 0); <0: invalid (f filled as far as read). */
 int seg__frame_read(int fd, const char *path, uint64_t off, uint64_t size,
 		    struct seg_frame *f, struct sl_buf *payload, struct sl_err *err);
+/* The one judgement of a frame that every reader of DIR makes (the reader,
+ * hence replay and inspect, and verify --segments, seg_check.c), so that
+ * verify rejects exactly what replay rejects. Like seg__frame_read(), with:
+ * - an incomplete frame: SEG_FRAME_SHORT in a segment that is not sealed
+ *   (not written yet), an error in a sealed one;
+ * - an invalid whole frame that ends exactly at the end of an open file: a
+ *   write may still be landing, so it is read again while the file grows
+ *   (*size follows it) and judged damaged (<0, err names file and offset)
+ *   once the file has not moved for SEG_SETTLE_LOOKS * SEG_SETTLE_MS;
+ * - any other invalid frame: <0 at once. */
+#define SEG_SETTLE_LOOKS 5
+#define SEG_SETTLE_MS 20
+int seg__frame_judge(int fd, const char *path, uint64_t off, uint64_t *size, int sealed,
+		     struct seg_frame *f, struct sl_buf *payload, struct sl_err *err);
+/* Decode one length-delimited record of a decompressed frame (index-th of
+ * the frame at frame_off): fmt_record_unpack() and a known record type, as
+ * replay needs it. The reader and verify --segments --deep both decode
+ * through here. 0 with *rec and *used, or -SL_ECORRUPT naming file, frame
+ * offset and record index. */
+int seg__record_decode(const char *path, uint64_t frame_off, uint32_t index, const uint8_t *p,
+		       size_t n, size_t *used, Sluice__Record **rec, struct sl_err *err);
 /* Decompress a verified DATA frame's payload into raw (reset first). */
 struct ZSTD_DCtx_s;
 int seg__frame_decompress(struct ZSTD_DCtx_s *d, const char *path,

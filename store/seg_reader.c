@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -81,6 +82,68 @@ int seg__frame_read(int fd, const char *path, uint64_t off, uint64_t size,
 				  path, (unsigned long long)off);
 	f->crc_ok = 1;
 	return 1;
+}
+
+int seg__frame_judge(int fd, const char *path, uint64_t off, uint64_t *size, int sealed,
+		     struct seg_frame *f, struct sl_buf *payload, struct sl_err *err)
+{
+	int rc, settled = 0;
+
+	for (;;) {
+		struct stat st;
+
+		rc = seg__frame_read(fd, path, off, *size, f, payload, err);
+		if (rc == 1)
+			return 1;
+		if (rc == SEG_FRAME_SHORT)
+			return sealed ? sl_err_set(err, -SL_ECORRUPT, "'%s': truncated frame at offset %llu",
+						   path, (unsigned long long)off) : SEG_FRAME_SHORT;
+		/* Invalid. Only a whole frame at the very end of an open file can
+		 * still be a write landing: look again a few times; if the file
+		 * has not moved, it is damage. */
+		if (sealed || f->crc_ok || !f->end || f->end != *size || settled >= SEG_SETTLE_LOOKS)
+			break;
+		{
+			struct timespec ts = { 0, SEG_SETTLE_MS * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+		if (fstat(fd, &st) < 0) {
+			int e = errno;
+			return sl_err_set(err, -e, "cannot stat '%s': %s", path, strerror(e));
+		}
+		if ((uint64_t)st.st_size != *size) {
+			*size = (uint64_t)st.st_size;
+			settled = 0;
+		} else {
+			settled++;
+		}
+	}
+	if (!sealed && f->end == *size) {
+		char why[SL_ERR_LEN];
+
+		snprintf(why, sizeof(why), "%s", err->msg);
+		return sl_err_set(err, rc, "%s (the open segment's last frame, unchanged for %d ms: "
+				  "damaged; the next capture cuts it)", why,
+				  SEG_SETTLE_LOOKS * SEG_SETTLE_MS);
+	}
+	return rc;
+}
+
+int seg__record_decode(const char *path, uint64_t frame_off, uint32_t index, const uint8_t *p,
+		       size_t n, size_t *used, Sluice__Record **rec, struct sl_err *err)
+{
+	int rc = fmt_record_unpack(p, n, used, rec, err);
+
+	if (!rc && (*rec)->body_case == SLUICE__RECORD__BODY__NOT_SET) {
+		fmt_record_free(*rec);
+		*rec = NULL;
+		rc = sl_err_set(err, -SL_ECORRUPT, "record of no known type");
+	}
+	if (rc)
+		return sl_err_prefix(err, "'%s': frame at offset %llu, record %u", path,
+				     (unsigned long long)frame_off, index);
+	return 0;
 }
 
 int seg__frame_decompress(struct ZSTD_DCtx_s *d, const char *path,
@@ -383,19 +446,6 @@ static int load(struct seg_reader *r, const struct seg_frame *f, struct sl_err *
 	return 0;
 }
 
-/* A frame that is not valid: "not yet" (0) at the very end of an open
- * segment, else the error (already in err for bad frames). */
-static int frame_problem(struct seg_reader *r, int rc, const struct seg_frame *f,
-			 uint64_t size, struct sl_err *err)
-{
-	if (!r->sealed && (rc == SEG_FRAME_SHORT || (!f->crc_ok && f->end && f->end == size)))
-		return 0;
-	if (rc == SEG_FRAME_SHORT)
-		return sl_err_set(err, -SL_ECORRUPT, "'%s': truncated frame at offset %llu",
-				  r->path, (unsigned long long)f->off);
-	return rc;
-}
-
 /* The footer frame (verified, payload in comp) at f: check it and the trailer. */
 static int see_footer(struct seg_reader *r, const struct seg_frame *f, uint64_t size,
 		      struct sl_err *err)
@@ -441,7 +491,7 @@ static int see_footer(struct seg_reader *r, const struct seg_frame *f, uint64_t 
 static int scan(struct seg_reader *r, struct sl_err *err)
 {
 	uint64_t size = 0, base;
-	int rc, retried = 0, settled = 0;
+	int rc, retried = 0;
 
 	if (r->footer_seen)
 		return sl_err_set(err, -SL_ECORRUPT, "'%s': frames before the footer do not end a transaction",
@@ -458,36 +508,15 @@ static int scan(struct seg_reader *r, struct sl_err *err)
 	for (;;) {
 		struct seg_frame f;
 
-		rc = seg__frame_read(r->fd, r->path, r->scan_off, size, &f, &r->comp, err);
+		/* the same judgement as verify --segments (seg_check.c) */
+		rc = seg__frame_judge(r->fd, r->path, r->scan_off, &size, r->sealed, &f, &r->comp, err);
 		if (rc < 0 && r->scan_off > base && !retried) {
 			r->scan_off = base;
 			retried = 1;
 			continue;
 		}
-		if (rc != 1 && rc != SEG_FRAME_SHORT && !r->sealed && !f.crc_ok && f.end &&
-		    f.end == size && settled < 5) {
-			/* A whole frame at the tail of the open segment that fails
-			 * its CRC: a write still landing, or damage. Look again a
-			 * few times; if the file has not moved, it is damage. */
-			uint64_t now = 0;
-
-			struct timespec ts = { 0, 20 * 1000 * 1000 };
-			nanosleep(&ts, NULL);
-			if ((rc = file_size(r, &now, err)))
-				return rc;
-			if (now != size) {
-				size = now;
-				settled = 0;
-			} else {
-				settled++;
-			}
-			continue;
-		}
-		if (rc != 1 && settled >= 5)
-			return rc < 0 ? rc : sl_err_set(err, -SL_ECORRUPT, "'%s': bad frame crc at offset %llu",
-							  r->path, (unsigned long long)f.off);
 		if (rc != 1)
-			return frame_problem(r, rc, &f, size, err);
+			return rc;	/* SEG_FRAME_SHORT: not written yet (0) */
 		if (f.type == SEG_FRAME_FOOTER)
 			return see_footer(r, &f, size, err);
 		r->scan_off = f.end;
@@ -569,11 +598,10 @@ int seg_reader_next(struct seg_reader *r, Sluice__Record **rec,
 					return rc;
 				continue;
 			}
-			rc = fmt_record_unpack(r->raw.data + r->pos, r->raw.len - r->pos,
-					       &used, rec, err);
+			rc = seg__record_decode(r->path, r->cur.off, r->index, r->raw.data + r->pos,
+						r->raw.len - r->pos, &used, rec, err);
 			if (rc)
-				return sl_err_prefix(err, "'%s': frame at offset %llu, record %u",
-						     r->path, (unsigned long long)r->cur.off, r->index);
+				return rc;
 			cur->seq = r->seq;
 			cur->offset = r->cur.off;
 			cur->index = r->index++;

@@ -190,6 +190,52 @@ static int write_atomic(const char *dir, const char *name, const void *p, size_t
 
 /* ---- pack ---- */
 
+/* A stream at rest is packed whole: when DIR's newest segment is open and
+ * no writer holds DIR/LOCK (a capture that was killed, or one older than
+ * seal-at-exit), recover and seal it as the writer would. A writer at work
+ * (-EBUSY) keeps its segment; it goes into a later bundle. Failing to seal
+ * is not an error of pack: what is sealed is still packed. */
+static void seal_at_rest(const char *dir, const struct seg_list *l)
+{
+	struct seg_writer_opts wo = { 0 };
+	struct seg_writer *w = NULL;
+	struct sl_err e = SL_ERR_INIT;
+	uint8_t sid[16];
+	char *source = NULL;
+	int rc;
+
+	if (!l->n || l->v[l->n - 1].sealed)
+		return;
+	if ((rc = seg_dir_identity(dir, &source, sid, &e)))
+		goto out;
+	wo.dir = dir;
+	wo.source = source;
+	wo.no_uring = 1;
+	if ((rc = seg_writer_open(&w, &wo, &e)))
+		goto out;
+	rc = seg_writer_seal(w, &e);
+	if (!rc)
+		sl_log(SL_INFO, "store", "'%s': sealed segment %llu, which no writer held, to pack it",
+		       dir, (unsigned long long)l->v[l->n - 1].seq);
+	{
+		struct sl_err ce = SL_ERR_INIT;
+		int crc = seg_writer_close(w, &ce);
+
+		if (crc && !rc) {
+			rc = crc;
+			e = ce;
+		}
+	}
+out:
+	if (rc == -EBUSY)
+		sl_log(SL_INFO, "store", "'%s': segment %llu is open and a capture is writing it: it goes into a later bundle",
+		       dir, (unsigned long long)l->v[l->n - 1].seq);
+	else if (rc)
+		sl_log(SL_WARN, "store", "'%s': open segment %llu not sealed, so not packed: %s", dir,
+		       (unsigned long long)l->v[l->n - 1].seq, e.msg);
+	free(source);
+}
+
 int seg_pack(const struct seg_pack_opts *o, struct seg_transfer_result *res, struct sl_err *err)
 {
 	struct sl_buf key = SL_BUF_INIT(KEY_MAX), man = SL_BUF_INIT(MANIFEST_MAX);
@@ -205,6 +251,12 @@ int seg_pack(const struct seg_pack_opts *o, struct seg_transfer_result *res, str
 		goto out;
 	if ((rc = seg__dir_scan(o->dir, &l, err)))
 		goto out;
+	if (l.n && !l.v[l.n - 1].sealed) {
+		seal_at_rest(o->dir, &l);
+		seg__list_release(&l);
+		if ((rc = seg__dir_scan(o->dir, &l, err)))
+			goto out;
+	}
 	for (i = 0; i < l.n && (l.v[i].seq < o->from_seq || !l.v[i].sealed); i++)
 		;
 	from = i;

@@ -13,7 +13,8 @@
  *   |     is its start position   txn_end)              |
  *   +------------------------------ seal() <------------+
  *          footer frame + trailer, fdatasync,    txn_end() when the segment
- *          rename .open -> .seg, fsync DIR       reached segment_size
+ *          rename .open -> .seg, fsync DIR       reached segment_size (or
+ *                                                age); seg_writer_seal()
  *
  *   any failed write, fdatasync, rename or create  --->  ERROR
  *   ERROR: every call fails with the first error; seg_writer_close() frees.
@@ -92,6 +93,7 @@ struct seg_writer {
 	int have_prev;			/* EMPTY: prev_hash is set (seq > 1) */
 	struct seg_stats seg;		/* complete transactions of the open segment */
 	struct seg_stats txn;		/* the transaction being appended */
+	int in_txn;			/* records appended since the last txn_end */
 
 	Sluice__Position *start;	/* EMPTY: start of the next segment, NULL: unknown */
 	Sluice__Position *pos;		/* after the last complete transaction */
@@ -459,6 +461,7 @@ int seg_writer_append(struct seg_writer *w, const Sluice__Record *rec,
 	}
 #endif
 	w->buf.len += hl + sz;
+	w->in_txn = 1;
 	switch (rec->body_case) {
 	case SLUICE__RECORD__BODY_COMMIT: w->txn.transactions++; break;
 	case SLUICE__RECORD__BODY_ROW: w->txn.rows++; break;
@@ -486,6 +489,7 @@ int seg_writer_txn_end(struct seg_writer *w, const Sluice__Position *pos,
 	if ((rc = ensure_segment(w, err)))
 		return rc;
 	w->txn_off = w->buf.len;
+	w->in_txn = 0;
 	stats_add(&w->seg, &w->txn);
 	memset(&w->txn, 0, sizeof(w->txn));
 	stats_time(&w->seg, commit_time);
@@ -529,6 +533,20 @@ int seg_writer_flush(struct seg_writer *w, struct sl_err *err)
 		rc = sync_frames(w, err);
 	/* also waits for an fdatasync submitted earlier by txn_end() */
 	return rc ? rc : drain(w, err);
+}
+
+int seg_writer_seal(struct seg_writer *w, struct sl_err *err)
+{
+	int rc;
+
+	if ((rc = check_usable(w, err)) || (rc = pipe_check(w, err)))
+		return rc;
+	assert(writer_ok(w));
+	if (w->in_txn)
+		return sl_err_set(err, -SL_EINVAL_ARG, "'%s': cannot seal inside a transaction", w->dir);
+	if (w->state != SEG_W_OPEN)
+		return 0;
+	return seal(w, err);
 }
 
 const Sluice__Position *seg_writer_position(const struct seg_writer *w)
@@ -777,9 +795,14 @@ out:
 
 /* Recover the newest segment, which is open. 1: it stays OPEN; 0: it was
  * removed (torn header) or sealed (renamed): the caller continues as if
- * the newest segment were the one before, or this one sealed (*sealed). */
+ * the newest segment were the one before, or this one sealed (*sealed).
+ * A torn header is removed only when the segment before it is there (has_prev):
+ * the stream then resumes at that one's footer. Without it the torn header
+ * held the only record of where the stream starts; removing it would make
+ * DIR look new and the next capture would start over at the source's binlog
+ * end, skipping whatever the segment had been written for. */
 static int recover_open(struct seg_writer *w, uint64_t seq, int *have_id, int *sealed,
-			const Sluice__Position *prev_end, struct sl_err *err)
+			int has_prev, const Sluice__Position *prev_end, struct sl_err *err)
 {
 	Sluice__SegmentHeader *h = NULL;
 	struct recovery rec = { 0 };
@@ -792,6 +815,14 @@ static int recover_open(struct seg_writer *w, uint64_t seq, int *have_id, int *s
 	w->path = seg__path(w->dir, seq, 0);
 	w->seq = seq;
 	rc = open_checked(w, w->path, 1, seq, have_id, &fd, &size, &h, &hl, err);
+	if (rc == 0 && !has_prev) {
+		rc = sl_err_set(err, -SL_ECORRUPT,
+				"'%s': torn header (%llu bytes) and no segment before it: where the stream "
+				"starts is unknown; remove the file if it held nothing and start the stream "
+				"again at a chosen position (capture --from FILE:POS)",
+				w->path, (unsigned long long)size);
+		goto out;
+	}
 	if (rc == 0) {
 		sl_log(SL_WARN, "store", "'%s': removing a segment whose header is torn (%llu bytes)",
 		       w->path, (unsigned long long)size);
@@ -930,7 +961,8 @@ static int recover(struct seg_writer *w, const struct seg_writer_opts *opts,
 	}
 	n = l.n;
 	if (n && !l.v[n - 1].sealed) {
-		rc = recover_open(w, l.v[n - 1].seq, &have_id, &sealed, n > 1 ? prev_end : NULL, err);
+		rc = recover_open(w, l.v[n - 1].seq, &have_id, &sealed, n > 1, n > 1 ? prev_end : NULL,
+				  err);
 		if (rc < 0)
 			goto out;
 		if (rc == 1) {

@@ -129,6 +129,77 @@ case_other_source() {
 		capture --source "$DST_URL" --dir "$d"
 }
 
+# dir_untouched NAME DIR: DIR must be as a refused command found it (empty,
+# or missing when it did not exist).
+dir_untouched() {
+	local name=$1 d=$2 existed=$3
+	if [[ $existed == 1 ]]; then
+		[[ -d $d && -z "$(ls -A "$d")" ]] || fail "$name: the refused capture left files in $d: $(ls -A "$d")"
+	else
+		[[ ! -e $d ]] || fail "$name: the refused capture created $d"
+	fi
+}
+
+# Issue 9 item 8: capture --from FILE:POS is checked against the source
+# before anything is recorded: a negative offset, one past the end of the
+# file, one inside an event and an unknown file are each refused (exit 2,
+# one line naming the file and offset), DIR stays empty and usable, and a
+# correct --from then captures every write after it.
+case_from_validation() {
+	local d=$WORK/d-from nd=$WORK/d-from-new file pos size mid
+	mkdir -p "$d"
+	src_sql -e "CREATE DATABASE fromdb; CREATE TABLE fromdb.t (id INT PRIMARY KEY, v VARCHAR(64))"
+	read -r file pos < <(src_sql -N -e "SHOW MASTER STATUS" | awk '{print $1, $2}')
+	size=$(src_sql -N -e "SHOW BINARY LOGS" | awk -v f="$file" '$1 == f {print $2}')
+	# the second event of the file starts at a boundary; one byte after it does not
+	mid=$(($(src_sql -N -e "SHOW BINLOG EVENTS IN '$file' LIMIT 1,1" | awk '{print $2}') + 1))
+	expect_error from_negative "offset '-5'.*number" capture --source "$SRC_URL" --dir "$d" --from "$file:-5"
+	dir_untouched from_negative "$d" 1
+	expect_error from_past_end "offset $((size + 100000)) is past the end of '$file'" \
+		capture --source "$SRC_URL" --dir "$d" --from "$file:$((size + 100000))"
+	dir_untouched from_past_end "$d" 1
+	expect_error from_mid_event "offset $mid of '$file' is not the start of an event" \
+		capture --source "$SRC_URL" --dir "$d" --from "$file:$mid"
+	dir_untouched from_mid_event "$d" 1
+	expect_error from_no_file "no binlog 'nosuch-bin.000042'" \
+		capture --source "$SRC_URL" --dir "$d" --from "nosuch-bin.000042:4"
+	dir_untouched from_no_file "$d" 1
+	expect_error from_no_file_newdir "no binlog 'nosuch-bin.000042'" \
+		capture --source "$SRC_URL" --dir "$nd" --from "nosuch-bin.000042:4"
+	dir_untouched from_no_file_newdir "$nd" 0
+	# a correct position after all that: every write after it is captured
+	src_sql -e "INSERT INTO fromdb.t VALUES (1, 'from-check-one')"
+	must_sluice from_ok capture --source "$SRC_URL" --dir "$d" --from "$file:$pos"
+	must_sluice from_ok_inspect inspect "$d"
+	grep -q 'from-check-one' "$WORK/from_ok_inspect.out" || fail "from_ok: the write after --from was not captured"
+	src_sql -e "INSERT INTO fromdb.t VALUES (2, 'from-check-two')"
+	must_sluice from_ok2 capture --source "$SRC_URL" --dir "$d"
+	grep -q 'nothing new' "$WORK/from_ok2.err" && fail "from_ok2: a later capture found nothing new"
+	must_sluice from_ok2_inspect inspect "$d"
+	grep -q 'from-check-two' "$WORK/from_ok2_inspect.out" || fail "from_ok2: a later write was not captured"
+	log "ok from_validation"
+}
+
+# Issue 9 item 9: the stream's only segment torn to 10 bytes (a crash while
+# it was created, or damage): its start position is unknown, so capture must
+# refuse (exit 2, naming the file) rather than start a new stream at the
+# binlog end and never capture what it held; the file is left in place.
+case_torn_only_segment() {
+	local d=$WORK/d-torn seg
+	mkdir -p "$d"
+	must_sluice torn_cap1 capture --source "$SRC_URL" --dir "$d"
+	seg=$(find "$d" -maxdepth 1 \( -name '*.seg' -o -name '*.open' \) | sort)
+	[[ $(wc -l <<<"$seg") == 1 ]] || fail "torn: want one segment, got: $seg"
+	# the only segment, open, its header torn
+	[[ $seg == "$d/00000000000000000001.open" ]] || mv "$seg" "$d/00000000000000000001.open"
+	truncate -s 10 "$d/00000000000000000001.open"
+	src_sql -e "INSERT INTO fromdb.t VALUES (3, 'after the torn segment')"
+	expect_error torn_only "00000000000000000001\.open'?: torn header.*--from" \
+		capture --source "$SRC_URL" --dir "$d"
+	[[ $(stat -c %s "$d/00000000000000000001.open") == 10 ]] || fail "torn: the segment was not left as it was"
+	expect_error torn_only_again "torn header" capture --source "$SRC_URL" --dir "$d"
+}
+
 # capture_located NAME: runs a capture into $WORK/stream and sets DMG_FILE
 # (relative to the DIR), DMG_OLD and DMG_NEW: the file that grew most (or
 # appeared) and its size before and after, i.e. where the new records are.
@@ -431,6 +502,8 @@ main() {
 	# come from the schema history): test_minimal_metadata.sh covers it.
 	case_binlog_setting binlog_row_image MINIMAL row_image 'binlog_row_image|row_image|image'
 	case_other_source
+	case_from_validation
+	case_torn_only_segment
 	case_corrupt_segment
 	case_dest_rejects
 	case_dest_missing_row

@@ -98,5 +98,35 @@ must_sluice st status "$recv"
 grep -q "default" "$WORK/st.out" || fail "status does not show the replay consumer: $(cat "$WORK/st.out")"
 must_sluice pu purge "$recv"
 must_sluice ver2 verify --segments "$recv"
+# Issue 9 item 13: a stream directory at rest is packable whole. A batch
+# capture (no --follow) seals what it wrote when it exits, so a bundle made
+# right after it holds every transaction, even when the stream has only one
+# segment; the next capture continues in a new segment and pack --from-seq
+# carries it. (On main the only segment stayed open: pack refused it.)
+src_sql -e "DROP DATABASE o1"
+dst_sql -e "DROP DATABASE IF EXISTS o1"
+read -r bfile bpos < <(src_sql -N -e "SHOW MASTER STATUS" | awk '{print $1, $2}')
+src_sql -e "CREATE DATABASE batch; CREATE TABLE batch.t (id INT PRIMARY KEY, v VARCHAR(100));
+	INSERT INTO batch.t SELECT seq, CONCAT('first ', seq) FROM batch.seq_1_to_300;
+	UPDATE batch.t SET v = 'updated' WHERE id % 7 = 0;"
+s13=$WORK/s13
+r13=$WORK/r13
+must_sluice cap13a capture --source "$SRC_URL" --dir "$s13" --server-id 513 --from "$bfile:$bpos"
+[[ $(find "$s13" -name '*.seg' | wc -l) == 1 && -z $(find "$s13" -name '*.open') ]] ||
+	fail "batch capture did not leave one sealed segment: $(ls "$s13")"
+must_sluice pack13a pack "$s13" --out "$WORK/b13a"
+must_sluice unpack13a unpack "$WORK/b13a" --into "$r13"
+must_sluice rep13a replay --dir "$r13" --dest "$DST_URL" --consumer c13
+compare_all || fail "destination differs after a bundle of a one-segment batch capture"
+src_sql -e "INSERT INTO batch.t SELECT 1000 + seq, 'second' FROM batch.seq_1_to_200;
+	DELETE FROM batch.t WHERE id % 11 = 0;"
+must_sluice cap13b capture --source "$SRC_URL" --dir "$s13" --server-id 513
+[[ -f $s13/00000000000000000002.seg && -z $(find "$s13" -name '*.open') ]] ||
+	fail "the second batch capture did not continue in a new sealed segment: $(ls "$s13")"
+must_sluice ver13 verify --segments "$s13"
+must_sluice pack13b pack "$s13" --out "$WORK/b13b" --from-seq 2
+must_sluice unpack13b unpack "$WORK/b13b" --into "$r13"
+must_sluice rep13b replay --dir "$r13" --dest "$DST_URL" --consumer c13
+compare_all || fail "destination differs after the second bundle (pack --from-seq)"
 log "RESULT S7 $(head -1 "$WORK/pack1.out")"
 echo "1 passed, 0 failed"

@@ -653,6 +653,18 @@ static int copy_file(const char *from, const char *to, uint64_t len)
 	return rc;
 }
 
+/* header_len (offset 12) of a segment file. */
+static uint64_t header_len_of(const char *path)
+{
+	uint8_t b[16];
+	int fd = open(path, O_RDONLY);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(pread(fd, b, sizeof(b), 0) == (ssize_t)sizeof(b));
+	close(fd);
+	return sl_le32(b + 12);
+}
+
 /* Cut the open segment at many offsets: reopening recovers exactly the
  * transactions whose TXN_END frame is complete. */
 static void test_store__truncated_open_segment_recovers(void)
@@ -683,7 +695,7 @@ static void test_store__truncated_open_segment_recovers(void)
 	snprintf(saved, sizeof(saved), "%s/saved", t.root);
 	CU_ASSERT_FATAL(copy_file(p, saved, size) == 0);
 	/* the first txn_end writes the header and the first frame */
-	hdr_len = SEG_HDR_FIXED;
+	hdr_len = header_len_of(p);
 	sl_log_level = SL_ERROR;	/* the cuts are expected */
 	for (uint64_t cut = 0; cut <= size; cut += (cut < 2 * hdr_len ? 7 : 97)) {
 		uint64_t want = 0;
@@ -692,6 +704,14 @@ static void test_store__truncated_open_segment_recovers(void)
 			if (end[k] <= cut)
 				want = k;
 		CU_ASSERT_FATAL(copy_file(saved, p, cut) == 0);
+		if (cut < hdr_len) {
+			/* the only segment's header is torn: refused, left in place */
+			w = NULL;
+			CU_ASSERT(seg_writer_open(&w, &o, &err) == -SL_ECORRUPT);
+			CU_ASSERT(w == NULL && strstr(err.msg, p) && strstr(err.msg, "torn header"));
+			CU_ASSERT(fsize(p) == cut);
+			continue;
+		}
 		w = open_writer(&o);
 		CU_ASSERT_EQUAL(writer_txn(w), want);
 		if (writer_txn(w) != want)
@@ -701,9 +721,7 @@ static void test_store__truncated_open_segment_recovers(void)
 		CU_ASSERT(seg_writer_close(w, &err) == 0);
 		CU_ASSERT(want == 0 || fsize(p) == end[want]);
 		check_stream(t.dir, want);
-		/* a torn header removes the segment; put it back for the next round */
-		if (!exists(p))
-			CU_ASSERT(want == 0);
+		CU_ASSERT(exists(p));
 	}
 	/* every frame boundary +-1 */
 	for (uint64_t k = 1; k <= 40; k++) {
@@ -1001,6 +1019,16 @@ static void fault_case(unsigned fail_write, unsigned fail_sync, int tear, int ur
 	CU_ASSERT(seg_writer_flush(w, &err) == -EIO);
 	CU_ASSERT(seg_writer_close(w, &err) == -EIO);
 	sl_log_level = SL_ERROR;
+	if (fail_write == 1 && tear) {
+		/* segment 1's header is torn: where the stream starts is unknown */
+		char *p = seg_file(&t, 1, 0);
+
+		w = NULL;
+		CU_ASSERT(seg_writer_open(&w, &o, &err) == -SL_ECORRUPT && w == NULL);
+		CU_ASSERT(strstr(err.msg, p) && strstr(err.msg, "torn header"));
+		CU_ASSERT(unlink(p) == 0);	/* what the operator does */
+		free(p);
+	}
 	w = open_writer(&o);
 	sl_log_level = log_level;
 	/* a failed fdatasync leaves the outcome unknown: either is right */
