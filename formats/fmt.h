@@ -137,7 +137,9 @@ int fmt_timestamp_str(int64_t sec, uint32_t usec, unsigned dec, char *out, size_
  *   TRIGGER      CREATE [OR REPLACE] [DEFINER=...] TRIGGER, DROP TRIGGER:
  *                recorded, never replayed (the rows a trigger wrote are in
  *                the binlog already); created at switchover
- *   OTHER        everything else (DDL): replayed as it is
+ *   OTHER        everything else (DDL): replayed as it is; also DELETE HISTORY
+ *                FROM t [BEFORE SYSTEM_TIME ...], which touches only history
+ *                rows of a system-versioned table
  * MariaDB's SET STATEMENT ... FOR stmt is classified by stmt. */
 enum fmt_stmt_kind {
 	FMT_STMT_OTHER = 0, FMT_STMT_BEGIN, FMT_STMT_COMMIT, FMT_STMT_ROLLBACK,

@@ -200,6 +200,26 @@ static enum fmt_stmt_kind classify(struct lex *l, int depth)
 	}
 	if (take(l, "SAVEPOINT") || take(l, "RELEASE"))
 		return FMT_STMT_TXN_OTHER;
+	/* DELETE HISTORY FROM t [BEFORE SYSTEM_TIME ...] removes only history
+	 * rows of a system-versioned table, which the server logs as a
+	 * statement whatever binlog_format says: the destination prunes its
+	 * own history with it (sluice carries the current rows). A multi-table
+	 * DELETE of a table named history has more after its name. */
+	if (take(l, "DELETE")) {
+		size_t save = l->i;
+
+		if (take(l, "HISTORY") && take(l, "FROM") && take_name(l)) {
+			skip_blank(l);
+			if (l->i < l->n && l->s[l->i] == '.') {
+				l->i++;
+				take_name(l);
+			}
+			if (at_end(l) || take(l, "BEFORE"))
+				return FMT_STMT_OTHER;
+		}
+		l->i = save;
+		return FMT_STMT_DML;
+	}
 	/* row changes written as statements */
 	if (take(l, "INSERT") || take(l, "UPDATE") || take(l, "DELETE") || take(l, "REPLACE") ||
 	    take(l, "CALL") || take(l, "DO") || take(l, "SELECT") || take(l, "WITH"))
