@@ -71,7 +71,7 @@ batch() {
 }
 
 require_sluice
-start_servers 2
+start_servers 3
 dir=$WORK/stream
 
 log "part 1: --retain-bytes while capture --follow runs"
@@ -149,9 +149,11 @@ n=$(seqs "$dir" | wc -l)
 must_sluice ver3 verify --segments "$dir"
 must_sluice rep4 replay --dir "$dir" --dest "$DST_URL" --consumer slow
 compare_all || fail "destination differs from source after the batch purge"
-# A new consumer would start at segment 1, which is gone: refused, not skipped.
+# A new consumer (on a fresh destination: a second consumer of the stream on
+# the same one is refused first) would start at segment 1, which is gone:
+# refused, not skipped.
 rc=0
-run_sluice newc replay --dir "$dir" --dest "$DST_URL" --consumer newcomer || rc=$?
+run_sluice newc replay --dir "$dir" --dest "$DST2_URL" --consumer newcomer || rc=$?
 ((rc == 2)) || fail "a new consumer on a purged directory exited $rc, want 2"
 grep -q "begins at segment .* consumer 'newcomer' needs segment 1" "$WORK/newc.err" ||
 	fail "a new consumer on a purged directory: $(cat "$WORK/newc.err")"
