@@ -242,6 +242,41 @@ static void test_capture__strings_blobs(void)
 	CU_ASSERT_EQUAL(t.v.kind, SLUICE__VALUE__KIND__BYTES);
 	CU_ASSERT_EQUAL(t.v.b.len, 4);
 	sl_buf_release(&t.scratch);
+	/* BINARY(4), UUID (16), INET6 (16): the binlog drops trailing 0x00
+	 * bytes; the value is padded back to the column's length */
+	vdecode(&t, 254, 0xFE04, "01ab");
+	t.c.collation = 63;
+	vredo(&t);
+	CU_ASSERT_EQUAL(t.rc, 0);
+	CU_ASSERT_EQUAL(t.used, 2);
+	CU_ASSERT_EQUAL(t.v.kind, SLUICE__VALUE__KIND__BYTES);
+	CU_ASSERT_EQUAL_FATAL(t.v.b.len, 4);
+	CU_ASSERT(memcmp(t.v.b.data, "\xab\0\0\0", 4) == 0);
+	t.n = unhex("00", t.raw);	/* all zeros: an empty value in the binlog */
+	vredo(&t);
+	CU_ASSERT_EQUAL(t.rc, 0);
+	CU_ASSERT_EQUAL_FATAL(t.v.b.len, 4);
+	CU_ASSERT(memcmp(t.v.b.data, "\0\0\0\0", 4) == 0);
+	t.n = unhex("050102030405", t.raw);	/* longer than the column */
+	vredo(&t);
+	CU_ASSERT(t.rc < 0);
+	sl_buf_release(&t.scratch);
+	vdecode(&t, 254, 0xFE10, "020001");	/* INET6 '1::' */
+	t.c.collation = 63;
+	vredo(&t);
+	CU_ASSERT_EQUAL(t.rc, 0);
+	CU_ASSERT_EQUAL_FATAL(t.v.b.len, 16);
+	CU_ASSERT(t.v.b.data[1] == 1 && t.v.b.data[15] == 0);
+	sl_buf_release(&t.scratch);
+	/* CHAR(4) with a charset is not padded (the server strips spaces and
+	 * adds them back); collation 0 (no charset metadata) neither */
+	vdecode(&t, 254, 0xFE04, "026162");
+	expect_text(&t, SLUICE__VALUE__KIND__STRING, "ab");
+	vdecode(&t, 254, 0xFE04, "026162");
+	t.c.collation = 0;
+	vredo(&t);
+	CU_ASSERT_EQUAL(t.v.b.len, 2);
+	sl_buf_release(&t.scratch);
 	/* VARCHAR(300): 2-byte length */
 	vdecode(&t, 15, 300, "");
 	big[0] = 44;
