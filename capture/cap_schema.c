@@ -1,4 +1,4 @@
-/* cap_schema.c - the column names of tables, as the stream's own DDL defines them. */
+/* cap_schema.c - the columns of tables (names and types), as the stream's own DDL defines them. */
 /*
  * When a TABLE_MAP carries no column names (servers before MySQL 8.0.1 /
  * MariaDB 10.5, or binlog_row_metadata=MINIMAL), the decoder asks this
@@ -6,6 +6,10 @@
  * table's columns from information_schema at capture start; files: nothing)
  * and then applies every DDL statement of the stream, in order, so a past
  * event is always named by the schema of its time, never the live one.
+ * Each column also keeps its type (a descriptor from cap_coltype.c, or
+ * unknown), which the decoder checks every TABLE_MAP against before it
+ * lends the names (cap__tablemap_check()): a history that does not describe
+ * the event's row is never used to label it.
  *
  * The parser is small and honest. It understands:
  *   CREATE TABLE [IF NOT EXISTS] t (col ..., col ..., KEY/INDEX/PRIMARY/
@@ -45,6 +49,7 @@
 struct stable {
 	char *db, *name;
 	char **cols;
+	char **types;		/* per column: descriptor or NULL */
 	size_t n;
 	uint64_t gen;
 };
@@ -62,10 +67,14 @@ struct cap_schema *cap__schema_new(void)
 
 static void table_clear(struct stable *t)
 {
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
 		free(t->cols[i]);
+		free(t->types[i]);
+	}
 	free(t->cols);
+	free(t->types);
 	t->cols = NULL;
+	t->types = NULL;
 	t->n = 0;
 }
 
@@ -122,7 +131,7 @@ static void drop(struct cap_schema *s, const char *db, const char *name)
 }
 
 void cap__schema_set(struct cap_schema *s, const char *db, const char *name,
-		     const char *const *cols, size_t n)
+		     const char *const *cols, const char *const *types, size_t n)
 {
 	struct stable *t = get(s, db, name);
 
@@ -130,8 +139,11 @@ void cap__schema_set(struct cap_schema *s, const char *db, const char *name,
 		return;
 	table_clear(t);
 	t->cols = sl_xcalloc(n ? n : 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++)
+	t->types = sl_xcalloc(n ? n : 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
 		t->cols[i] = sl_xstrdup(cols[i]);
+		t->types[i] = types && types[i] && types[i][0] ? sl_xstrdup(types[i]) : NULL;
+	}
 	t->n = n;
 	t->gen = ++s->gen;
 }
@@ -148,12 +160,21 @@ const char *const *cap__schema_columns(const struct cap_schema *s, const char *d
 	return (const char *const *)t->cols;
 }
 
+const char *const *cap__schema_types(const struct cap_schema *s, const char *db,
+				     const char *name)
+{
+	const struct stable *t = s ? find(s, db, name) : NULL;
+
+	return t && t->n ? (const char *const *)t->types : NULL;
+}
+
 /* ---- a tokenizer for just enough SQL ---- */
 
 enum tok { T_END, T_WORD, T_QUOTED, T_STR, T_PUNCT };
 
 struct lex {
 	const char *p, *end;
+	const char *tok;	/* where the current token starts */
 	enum tok t;
 	char text[256];		/* identifier (unquoted) or punctuation */
 	int truncated;
@@ -198,6 +219,7 @@ static enum tok next(struct lex *l)
 	size_t n = 0;
 
 	skip_space(l);
+	l->tok = l->p;
 	l->text[0] = 0;
 	l->truncated = 0;
 	if (l->p >= l->end)
@@ -324,18 +346,23 @@ static int is_constraint_start(const struct lex *l)
 	return is_kw(&peek, "FOR") || is_kw(&peek, "INDEX") || is_kw(&peek, "KEY");
 }
 
-/* A growable list of column names. */
+/* A growable list of column names, with their type descriptors (or NULL). */
 struct cols {
 	char **v;
+	char **t;
 	size_t n;
 };
 
 static void cols_free(struct cols *c)
 {
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		free(c->v[i]);
+		free(c->t[i]);
+	}
 	free(c->v);
+	free(c->t);
 	c->v = NULL;
+	c->t = NULL;
 	c->n = 0;
 }
 
@@ -347,22 +374,48 @@ static int cols_find(const struct cols *c, const char *name)
 	return -1;
 }
 
-static int cols_insert(struct cols *c, size_t at, const char *name)
+/* Insert name at position at; type (a descriptor, or NULL) is taken over. */
+static int cols_insert(struct cols *c, size_t at, const char *name, char *type)
 {
-	if (c->n >= MAX_COLS || at > c->n)
+	if (c->n >= MAX_COLS || at > c->n) {
+		free(type);
 		return -1;
+	}
 	c->v = sl_xrealloc(c->v, (c->n + 1) * sizeof(char *));
+	c->t = sl_xrealloc(c->t, (c->n + 1) * sizeof(char *));
 	memmove(c->v + at + 1, c->v + at, (c->n - at) * sizeof(char *));
+	memmove(c->t + at + 1, c->t + at, (c->n - at) * sizeof(char *));
 	c->v[at] = sl_xstrdup(name);
+	c->t[at] = type;
 	c->n++;
 	return 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? sl_xstrdup(s) : NULL;
+}
+
+/* The columns of a table in the history, as a list to edit. */
+static void cols_load(struct cols *c, const char *const *names, const char *const *types, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		cols_insert(c, c->n, names[i], dup_or_null(types ? types[i] : NULL));
 }
 
 static void cols_remove(struct cols *c, size_t at)
 {
 	free(c->v[at]);
+	free(c->t[at]);
 	memmove(c->v + at, c->v + at + 1, (c->n - at - 1) * sizeof(char *));
+	memmove(c->t + at, c->t + at + 1, (c->n - at - 1) * sizeof(char *));
 	c->n--;
+}
+
+/* The type descriptor of a column definition from start to the current token. */
+static char *def_type(const struct lex *l, const char *start)
+{
+	return l->tok > start ? cap__coltype_norm(start, (size_t)(l->tok - start), 0) : NULL;
 }
 
 /* Column definitions "(a INT, b TEXT, KEY (a))"; the '(' is the current token. */
@@ -373,10 +426,15 @@ static int parse_col_list(struct lex *l, struct cols *c)
 		if (is_constraint_start(l)) {
 			skip_item(l);
 		} else if (is_ident(l)) {
-			if (cols_insert(c, c->n, l->text) < 0)
-				return -1;
+			char col[256];
+			const char *start;
+
+			snprintf(col, sizeof(col), "%s", l->text);
 			next(l);
+			start = l->tok;
 			skip_item(l);
+			if (cols_insert(c, c->n, col, def_type(l, start)) < 0)
+				return -1;
 		} else {
 			return -1;
 		}
@@ -391,7 +449,7 @@ static int parse_col_list(struct lex *l, struct cols *c)
 
 static void set_cols(struct cap_schema *s, const char *db, const char *name, const struct cols *c)
 {
-	cap__schema_set(s, db, name, (const char *const *)c->v, c->n);
+	cap__schema_set(s, db, name, (const char *const *)c->v, (const char *const *)c->t, c->n);
 }
 
 /* Position for ADD/CHANGE/MODIFY: FIRST, AFTER x, or the end (-1: unknown x).
@@ -461,16 +519,18 @@ static int alter_clause(struct lex *l, struct cols *c, struct cap_schema *s, cha
 			return -1;
 		{
 			char col[256];
+			const char *start;
 			long at;
 
 			snprintf(col, sizeof(col), "%s", l->text);
 			next(l);
+			start = l->tok;
 			at = clause_position(l, c, (long)c->n);
 			if (at < 0)
 				return -1;
 			if (cols_find(c, col) >= 0)
 				return 0;	/* ADD COLUMN IF NOT EXISTS of an existing one */
-			return cols_insert(c, (size_t)at, col);
+			return cols_insert(c, (size_t)at, col, def_type(l, start));
 		}
 	}
 	if (is_kw(l, "DROP")) {
@@ -498,6 +558,7 @@ static int alter_clause(struct lex *l, struct cols *c, struct cap_schema *s, cha
 	if (is_kw(l, "CHANGE") || is_kw(l, "MODIFY")) {
 		int change = is_kw(l, "CHANGE"), k;
 		char col[256], to[256];
+		const char *start;
 		long at;
 
 		next(l);
@@ -515,10 +576,11 @@ static int alter_clause(struct lex *l, struct cols *c, struct cap_schema *s, cha
 			next(l);
 		}
 		cols_remove(c, (size_t)k);
+		start = l->tok;
 		at = clause_position(l, c, k);
 		if (at < 0)
 			return -1;
-		return cols_insert(c, (size_t)at, to);
+		return cols_insert(c, (size_t)at, to, def_type(l, start));
 	}
 	if (is_kw(l, "RENAME")) {
 		next(l);
@@ -575,6 +637,16 @@ static int alter_clause(struct lex *l, struct cols *c, struct cap_schema *s, cha
 
 		for (size_t i = 0; ok[i]; i++)
 			if (is_kw(l, ok[i])) {
+				if (is_kw(l, "CONVERT")) {
+					/* new charset: character columns' byte lengths
+					 * (and TEXT sizes) change: their types become
+					 * unknown, never wrong */
+					for (size_t k = 0; k < c->n; k++)
+						if (c->t[k] && cap__coltype_is_character(c->t[k])) {
+							free(c->t[k]);
+							c->t[k] = NULL;
+						}
+				}
 				if (is_kw(l, "ALTER")) {
 					/* ALTER [COLUMN] c ...: must name a known column
 					 * unless it is ALTER INDEX / CHECK / CONSTRAINT */
@@ -589,7 +661,7 @@ static int alter_clause(struct lex *l, struct cols *c, struct cap_schema *s, cha
 
 int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stmt, size_t n)
 {
-	struct lex l = { stmt, stmt + n, T_END, { 0 }, 0 };
+	struct lex l = { stmt, stmt + n, stmt, T_END, { 0 }, 0 };
 	char db[256], name[256];
 
 	next(&l);
@@ -615,10 +687,9 @@ int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stm
 			next(&l);
 			if (table_name(&l, dflt_db, sdb, sizeof(sdb), sname, sizeof(sname)) == 0 &&
 			    (src = cap__schema_columns(s, sdb, sname, &sn, &gen)) != NULL) {
-				struct cols c = { NULL, 0 };
+				struct cols c = { NULL, NULL, 0 };
 
-				for (size_t i = 0; i < sn; i++)
-					cols_insert(&c, c.n, src[i]);
+				cols_load(&c, src, cap__schema_types(s, sdb, sname), sn);
 				set_cols(s, db, name, &c);
 				cols_free(&c);
 			} else {
@@ -636,7 +707,7 @@ int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stm
 		while (next(&l) != T_END && !is_p(&l, '('))
 			;
 		{
-			struct cols c = { NULL, 0 };
+			struct cols c = { NULL, NULL, 0 };
 
 			if (is_p(&l, '(') && parse_col_list(&l, &c) == 0 && c.n > 0)
 				set_cols(s, db, name, &c);
@@ -648,7 +719,7 @@ int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stm
 	}
 	if (is_kw(&l, "ALTER")) {
 		const char *const *cur;
-		struct cols c = { NULL, 0 };
+		struct cols c = { NULL, NULL, 0 };
 		size_t cn;
 		uint64_t gen;
 		int ok = 0;
@@ -671,8 +742,7 @@ int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stm
 			}
 			return 0;
 		}
-		for (size_t i = 0; i < cn; i++)
-			cols_insert(&c, c.n, cur[i]);
+		cols_load(&c, cur, cap__schema_types(s, db, name), cn);
 		for (;;) {
 			if (l.t == T_END) {
 				ok = 1;
@@ -717,10 +787,9 @@ int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stm
 			}
 			cur = cap__schema_columns(s, db, name, &cn, &gen);
 			if (cur) {
-				struct cols c = { NULL, 0 };
+				struct cols c = { NULL, NULL, 0 };
 
-				for (size_t i = 0; i < cn; i++)
-					cols_insert(&c, c.n, cur[i]);
+				cols_load(&c, cur, cap__schema_types(s, db, name), cn);
 				drop(s, db, name);
 				set_cols(s, ndb, nname, &c);
 				cols_free(&c);
@@ -766,8 +835,11 @@ int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stm
  * the stream position it is valid for; the next run over the same DIR loads
  * it when that position is where the stream resumes, so a resumed run names
  * past events by the schema of their time, never by the live one. Format,
- * text: "sluice-schema-history 1\tFILE\tOFFSET\n", then one line per table,
- * "db\ttable\tcol\tcol...\n" with '\\', '\t' and '\n' escaped as \\ \t \n.
+ * text: "sluice-schema-history 2\tFILE\tOFFSET\n", then one line per table,
+ * "db\ttable\tcol\ttype\tcol\ttype...\n" (type: the column's descriptor,
+ * empty when unknown) with '\\', '\t' and '\n' escaped as \\ \t \n.
+ * Version 1 files (names only, "db\ttable\tcol\tcol...") still load, their
+ * types unknown.
  * Written to a temp name, fsync'd, renamed, directory fsync'd. The store
  * ignores files that are not segments.
  */
@@ -796,7 +868,7 @@ int cap__schema_save(const struct cap_schema *s, const char *dir, const char *fi
 	int fd, rc = 0;
 
 	sl_buf_init(&b, HISTORY_MAX);
-	sl_buf_adds(&b, "sluice-schema-history 1\t");
+	sl_buf_adds(&b, "sluice-schema-history 2\t");
 	put_esc(&b, file);
 	sl_buf_addf(&b, "\t%llu\n", (unsigned long long)off);
 	for (size_t i = 0; i < s->n; i++) {
@@ -806,6 +878,8 @@ int cap__schema_save(const struct cap_schema *s, const char *dir, const char *fi
 		for (size_t k = 0; k < s->t[i].n; k++) {
 			sl_buf_addc(&b, '\t');
 			put_esc(&b, s->t[i].cols[k]);
+			sl_buf_addc(&b, '\t');
+			put_esc(&b, s->t[i].types[k] ? s->t[i].types[k] : "");
 		}
 		if (sl_buf_addc(&b, '\n') < 0) {
 			rc = sl_err_set(err, -SL_ETOOBIG, "schema history exceeds %zu bytes", b.max);
@@ -867,10 +941,10 @@ int cap__schema_load(struct cap_schema *s, const char *dir, const char *file, ui
 		     int *loaded, struct sl_err *err)
 {
 	char path[4096], *text = NULL, *line, *next_line;
-	char **f = NULL;
+	char **f = NULL, **names = NULL, **types = NULL;
 	struct stat st;
 	ssize_t got;
-	int fd, rc = 0;
+	int fd, rc = 0, version;
 
 	*loaded = 0;
 	snprintf(path, sizeof(path), "%s/%s", dir, HISTORY_FILE);
@@ -889,17 +963,21 @@ int cap__schema_load(struct cap_schema *s, const char *dir, const char *file, ui
 		goto out;
 	}
 	text[got] = 0;
-	f = sl_xcalloc(MAX_COLS + 2, sizeof(char *));
+	f = sl_xcalloc(2 * MAX_COLS + 2, sizeof(char *));
+	names = sl_xcalloc(MAX_COLS, sizeof(char *));
+	types = sl_xcalloc(MAX_COLS, sizeof(char *));
 	next_line = strchr(text, '\n');
 	if (!next_line) {
 		rc = sl_err_set(err, -SL_ECORRUPT, "'%s': no header line", path);
 		goto out;
 	}
 	*next_line++ = 0;
-	if (split(text, f, 3) != 3 || strcmp(f[0], "sluice-schema-history 1")) {
+	if (split(text, f, 3) != 3 || (strcmp(f[0], "sluice-schema-history 1") &&
+					strcmp(f[0], "sluice-schema-history 2"))) {
 		rc = sl_err_set(err, -SL_ECORRUPT, "'%s': bad header", path);
 		goto out;
 	}
+	version = f[0][strlen(f[0]) - 1] - '0';
 	if (strcmp(f[1], file) || strtoull(f[2], NULL, 10) != off)
 		goto out;	/* saved for another position: not valid here */
 	for (line = next_line; line && *line; line = next_line) {
@@ -908,14 +986,30 @@ int cap__schema_load(struct cap_schema *s, const char *dir, const char *file, ui
 		next_line = strchr(line, '\n');
 		if (next_line)
 			*next_line++ = 0;
-		n = split(line, f, MAX_COLS + 2);
+		n = split(line, f, 2 * MAX_COLS + 2);
 		if (n < 3)
 			continue;
-		cap__schema_set(s, f[0], f[1], (const char *const *)(f + 2), n - 2);
+		if (version == 1) {
+			cap__schema_set(s, f[0], f[1], (const char *const *)(f + 2), NULL, n - 2);
+			continue;
+		}
+		if ((n - 2) % 2) {
+			rc = sl_err_set(err, -SL_ECORRUPT, "'%s': table `%s`.`%s`: a column without its type",
+					path, f[0], f[1]);
+			goto out;
+		}
+		for (size_t k = 0; k < (n - 2) / 2; k++) {
+			names[k] = f[2 + 2 * k];
+			types[k] = f[3 + 2 * k];
+		}
+		cap__schema_set(s, f[0], f[1], (const char *const *)names, (const char *const *)types,
+				(n - 2) / 2);
 	}
 	*loaded = 1;
 out:
 	free(f);
+	free(names);
+	free(types);
 	free(text);
 	return rc;
 }

@@ -7,7 +7,9 @@
 # capture and for capture --binlog-files, each replayed into its own
 # destination: equal to the source, replay exit 0. CHAR(n) with a character
 # set is not padded: the server strips and re-adds trailing spaces itself,
-# and a NO PAD collation key must still match (the kc table).
+# and a NO PAD collation key must still match (the kc table). Without
+# charset metadata (binlog_row_metadata=NO_LOG) the schema history says
+# which columns are binary.
 set -euo pipefail
 TEST_NAME=test_fixed_binary
 # shellcheck source=tests/integration/harness.sh
@@ -96,6 +98,20 @@ main() {
 	must_sluice capf capture --binlog-files "${run[@]}" --dir "$fdir"
 	must_sluice repf replay --dir "$fdir" --dest "$DST2_URL"
 	compare_all 1 3 || fail "file capture: destination differs from the source"
+
+	log "binlog_row_metadata=NO_LOG: which columns are binary comes from the schema history"
+	src_sql -e "SET GLOBAL binlog_row_metadata = 'NO_LOG'"
+	must_sluice capn0 capture --source "$SRC_URL" --dir "$WORK/nolog"
+	src_sql -e "CREATE DATABASE fbn;
+		CREATE TABLE fbn.k (b BINARY(4) PRIMARY KEY, u UUID, i6 INET6, ch CHAR(4), n INT) ENGINE=InnoDB;
+		INSERT INTO fbn.k VALUES (UNHEX('AB000000'), '12345678-1234-1234-1234-123400000000', '1::', 'ab', 1),
+			(UNHEX('00000000'), '00000000-0000-0000-0000-000000000000', '::', 'cd  ', 2);
+		UPDATE fbn.k SET n = 10, i6 = 'fe80::' WHERE b = UNHEX('AB000000');
+		DELETE FROM fbn.k WHERE n = 2;"
+	src_sql -e "SET GLOBAL binlog_row_metadata = 'FULL'"
+	must_sluice capn1 capture --source "$SRC_URL" --dir "$WORK/nolog"
+	must_sluice repn replay --dir "$WORK/nolog" --dest "$DST_URL" --consumer nolog
+	compare_all 1 2 || fail "NO_LOG metadata: destination differs from the source"
 	log "PASS"
 }
 
