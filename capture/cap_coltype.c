@@ -372,7 +372,7 @@ static void binlog_text(const Sluice__ColumnDef *c, char *out, size_t n)
 		{ 251, "LONGBLOB" }, { T_BLOB, "BLOB" }, { T_VAR_STRING, "VARCHAR" },
 		{ T_STRING, "CHAR" }, { T_GEOMETRY, "GEOMETRY" },
 	};
-	const char *name = "type";
+	const char *name = NULL;
 	uint32_t ty = c->type, b0 = c->meta >> 8 & 0xff, len = c->meta & 0xff;
 
 	if (ty == T_STRING && b0 != 0 && (b0 & 0x30) != 0x30) {
@@ -411,7 +411,10 @@ static void binlog_text(const Sluice__ColumnDef *c, char *out, size_t n)
 		snprintf(out, n, "BIT(%u)", (c->meta >> 8) * 8 + (c->meta & 0xff));
 		break;
 	default:
-		snprintf(out, n, "%s", name);
+		if (name)
+			snprintf(out, n, "%s", name);
+		else
+			snprintf(out, n, "type %u", ty);
 		break;
 	}
 }

@@ -171,6 +171,11 @@ const char *const *cap__schema_columns(const struct cap_schema *s, const char *d
 /* The type descriptors parallel to cap__schema_columns() (entries may be NULL). */
 const char *const *cap__schema_types(const struct cap_schema *s, const char *db,
 				     const char *name);
+/* The i-th table of the history (any order): 1, or 0 past the last. */
+int cap__schema_table(const struct cap_schema *s, size_t i, const char **db, const char **name,
+		      const char *const **cols, const char *const **types, size_t *n);
+/* The most columns a table of the history has. */
+#define CAP_SCHEMA_MAX_COLS 4096
 
 /* Column types (cap_coltype.c): the schema history's descriptor of a column
  * definition (DDL text after the column name, or information_schema's
@@ -189,7 +194,7 @@ int cap__coltype_is_character(const char *desc);
 int cap__tablemap_check(const Sluice__TableDef *t, const char *const *names,
 			const char *const *types, size_t hn, int maria, char *why, size_t whyn);
 
-/* The history across runs (DIR/capture-schema): saved at the end of a run
+/* The history across runs (DIR/capture-schema, cap_schema_file.c): saved at the end of a run
  * with the stream position it is valid for; loaded (*loaded = 1) only when
  * that position is (file, off), where the next run resumes. */
 int cap__schema_save(const struct cap_schema *s, const char *dir, const char *file, uint64_t off,
