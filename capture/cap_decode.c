@@ -1194,24 +1194,32 @@ static int64_t build_def(struct cap_decoder *d, const uint8_t *key, size_t kn, s
 	if (rc < 0)
 		goto out;
 	if (!have_names) {
+		/* names from the schema history, only where it has the shape of
+		 * this TABLE_MAP (cap_coltype.c); the map is the authority */
 		size_t hn = 0;
 		const char *const *hc = cap__schema_columns(d->schema, db, name, &hn, &gen);
+		const char *const *ht = hc ? cap__schema_types(d->schema, db, name) : NULL;
+		char why[400] = "no definition in the schema history";
 
-		if (hc && hn == ncols) {
-			for (size_t i = 0; i < ncols; i++)
+		if (hc && cap__tablemap_check(&bd.t, hc, ht, hn, d->maria, why, sizeof(why)) == 0) {
+			for (size_t i = 0; i < ncols; i++) {
 				bd.cols[i].name = (char *)(uintptr_t)hc[i];
+				/* no charset metadata: the history says which are binary */
+				if (bd.cols[i].collation == 0 && ht && cap__coltype_is_binary(ht[i]))
+					bd.cols[i].collation = 63;
+			}
 		} else if (d->allow_positional) {
 			for (size_t i = 0; i < ncols; i++) {
 				bd.names[i] = sl_xasprintf("@%zu", i + 1);
 				bd.cols[i].name = bd.names[i];
 			}
-			gen = GEN_POSITIONAL;
-			sl_log(SL_WARN, "capture", "binlog '%s' at offset %llu: table `%s`.`%s`: positional column names @1..@%llu",
-			       where_file(d), (unsigned long long)d->ev_off, db, name, (unsigned long long)ncols);
+			gen = hc ? gen : GEN_POSITIONAL;
+			sl_log(SL_WARN, "capture", "binlog '%s' at offset %llu: table `%s`.`%s`: positional column names @1..@%llu (%s)",
+			       where_file(d), (unsigned long long)d->ev_off, db, name, (unsigned long long)ncols, why);
 		} else if (hc) {
 			rc = EV_ERR(d, err, -SL_ECONFIG,
-				    "table `%s`.`%s` has %llu columns in the binlog but %zu in the schema history (from its DDL); set binlog_row_metadata=FULL or use --allow-positional",
-				    db, name, (unsigned long long)ncols, hn);
+				    "table `%s`.`%s` does not match its schema history (definitions at capture start, then the stream's DDL): %s; set binlog_row_metadata=FULL or use --allow-positional",
+				    db, name, why);
 			goto out;
 		} else {
 			rc = EV_ERR(d, err, -SL_ECONFIG,

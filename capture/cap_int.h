@@ -31,8 +31,11 @@
  *
  * Column names: from TABLE_MAP's COLUMN_NAME metadata; else from the schema
  * history (cap_decoder_schema(), cap_schema.c), which every DDL of the stream
- * updates in order; else an error naming the table, or @1, @2... with
- * cap_decoder_opts.allow_positional.
+ * updates in order, when its version of the table has the TABLE_MAP's shape
+ * (column count and types: cap__tablemap_check(), cap_coltype.c); else an
+ * error naming the table and what disagrees, or @1, @2... with
+ * cap_decoder_opts.allow_positional. Without charset metadata, a column the
+ * history calls binary (BINARY, UUID, INET6...) gets collation 63.
  *
  * Row images: each rows event carries a columns-present bitmap per image
  * (UPDATE: one for the before image, one for the after image). A column
@@ -159,13 +162,39 @@ struct cap_schema *cap__schema_new(void);
 void cap__schema_free(struct cap_schema *s);
 /* Apply one statement (default schema dflt_db); 1 if it was a table DDL. */
 int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stmt, size_t n);
+/* types: per column a descriptor (cap__coltype_norm()) or NULL; may be NULL. */
 void cap__schema_set(struct cap_schema *s, const char *db, const char *name,
-		     const char *const *cols, size_t n);
+		     const char *const *cols, const char *const *types, size_t n);
 /* NULL when unknown; *gen changes whenever the table's columns change. */
 const char *const *cap__schema_columns(const struct cap_schema *s, const char *db,
 				       const char *name, size_t *n, uint64_t *gen);
+/* The type descriptors parallel to cap__schema_columns() (entries may be NULL). */
+const char *const *cap__schema_types(const struct cap_schema *s, const char *db,
+				     const char *name);
+/* The i-th table of the history (any order): 1, or 0 past the last. */
+int cap__schema_table(const struct cap_schema *s, size_t i, const char **db, const char **name,
+		      const char *const **cols, const char *const **types, size_t *n);
+/* The most columns a table of the history has. */
+#define CAP_SCHEMA_MAX_COLS 4096
 
-/* The history across runs (DIR/capture-schema): saved at the end of a run
+/* Column types (cap_coltype.c): the schema history's descriptor of a column
+ * definition (DDL text after the column name, or information_schema's
+ * COLUMN_TYPE with octets = CHARACTER_OCTET_LENGTH, 0 unknown); malloc'd,
+ * NULL when the type is not recognised. */
+char *cap__coltype_norm(const char *def, size_t n, uint64_t octets);
+/* 1 when a descriptor names a binary string type (BINARY, VARBINARY, BLOB,
+ * UUID, INET4, INET6). */
+int cap__coltype_is_binary(const char *desc);
+/* 1 when it names a type with a character set (CHAR, VARCHAR, TEXT, ENUM, SET, JSON). */
+int cap__coltype_is_character(const char *desc);
+/* Does TABLE_MAP t have the shape of the history's version of its table
+ * (hn names and type descriptors; types may be NULL)? 0, or -1 with why
+ * saying what disagrees (column count, or the first column whose type,
+ * length, precision or fraction digits differ). */
+int cap__tablemap_check(const Sluice__TableDef *t, const char *const *names,
+			const char *const *types, size_t hn, int maria, char *why, size_t whyn);
+
+/* The history across runs (DIR/capture-schema, cap_schema_file.c): saved at the end of a run
  * with the stream position it is valid for; loaded (*loaded = 1) only when
  * that position is (file, off), where the next run resumes. */
 int cap__schema_save(const struct cap_schema *s, const char *dir, const char *file, uint64_t off,

@@ -1,4 +1,4 @@
-/* cap_schema.c - the column names of tables, as the stream's own DDL defines them. */
+/* cap_schema.c - the columns of tables (names and types), as the stream's own DDL defines them. */
 /*
  * When a TABLE_MAP carries no column names (servers before MySQL 8.0.1 /
  * MariaDB 10.5, or binlog_row_metadata=MINIMAL), the decoder asks this
@@ -6,6 +6,10 @@
  * table's columns from information_schema at capture start; files: nothing)
  * and then applies every DDL statement of the stream, in order, so a past
  * event is always named by the schema of its time, never the live one.
+ * Each column also keeps its type (a descriptor from cap_coltype.c, or
+ * unknown), which the decoder checks every TABLE_MAP against before it
+ * lends the names (cap__tablemap_check()): a history that does not describe
+ * the event's row is never used to label it.
  *
  * The parser is small and honest. It understands:
  *   CREATE TABLE [IF NOT EXISTS] t (col ..., col ..., KEY/INDEX/PRIMARY/
@@ -31,20 +35,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cap_int.h"
 #include "banned.h"
 
 #define MAX_TABLES 100000
-#define MAX_COLS 4096
 
 struct stable {
 	char *db, *name;
 	char **cols;
+	char **types;		/* per column: descriptor or NULL */
 	size_t n;
 	uint64_t gen;
 };
@@ -62,10 +62,14 @@ struct cap_schema *cap__schema_new(void)
 
 static void table_clear(struct stable *t)
 {
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
 		free(t->cols[i]);
+		free(t->types[i]);
+	}
 	free(t->cols);
+	free(t->types);
 	t->cols = NULL;
+	t->types = NULL;
 	t->n = 0;
 }
 
@@ -122,7 +126,7 @@ static void drop(struct cap_schema *s, const char *db, const char *name)
 }
 
 void cap__schema_set(struct cap_schema *s, const char *db, const char *name,
-		     const char *const *cols, size_t n)
+		     const char *const *cols, const char *const *types, size_t n)
 {
 	struct stable *t = get(s, db, name);
 
@@ -130,8 +134,11 @@ void cap__schema_set(struct cap_schema *s, const char *db, const char *name,
 		return;
 	table_clear(t);
 	t->cols = sl_xcalloc(n ? n : 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++)
+	t->types = sl_xcalloc(n ? n : 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
 		t->cols[i] = sl_xstrdup(cols[i]);
+		t->types[i] = types && types[i] && types[i][0] ? sl_xstrdup(types[i]) : NULL;
+	}
 	t->n = n;
 	t->gen = ++s->gen;
 }
@@ -148,12 +155,34 @@ const char *const *cap__schema_columns(const struct cap_schema *s, const char *d
 	return (const char *const *)t->cols;
 }
 
+const char *const *cap__schema_types(const struct cap_schema *s, const char *db,
+				     const char *name)
+{
+	const struct stable *t = s ? find(s, db, name) : NULL;
+
+	return t && t->n ? (const char *const *)t->types : NULL;
+}
+
+int cap__schema_table(const struct cap_schema *s, size_t i, const char **db, const char **name,
+		      const char *const **cols, const char *const **types, size_t *n)
+{
+	if (i >= s->n)
+		return 0;
+	*db = s->t[i].db;
+	*name = s->t[i].name;
+	*cols = (const char *const *)s->t[i].cols;
+	*types = (const char *const *)s->t[i].types;
+	*n = s->t[i].n;
+	return 1;
+}
+
 /* ---- a tokenizer for just enough SQL ---- */
 
 enum tok { T_END, T_WORD, T_QUOTED, T_STR, T_PUNCT };
 
 struct lex {
 	const char *p, *end;
+	const char *tok;	/* where the current token starts */
 	enum tok t;
 	char text[256];		/* identifier (unquoted) or punctuation */
 	int truncated;
@@ -198,6 +227,7 @@ static enum tok next(struct lex *l)
 	size_t n = 0;
 
 	skip_space(l);
+	l->tok = l->p;
 	l->text[0] = 0;
 	l->truncated = 0;
 	if (l->p >= l->end)
@@ -324,18 +354,23 @@ static int is_constraint_start(const struct lex *l)
 	return is_kw(&peek, "FOR") || is_kw(&peek, "INDEX") || is_kw(&peek, "KEY");
 }
 
-/* A growable list of column names. */
+/* A growable list of column names, with their type descriptors (or NULL). */
 struct cols {
 	char **v;
+	char **t;
 	size_t n;
 };
 
 static void cols_free(struct cols *c)
 {
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		free(c->v[i]);
+		free(c->t[i]);
+	}
 	free(c->v);
+	free(c->t);
 	c->v = NULL;
+	c->t = NULL;
 	c->n = 0;
 }
 
@@ -347,22 +382,48 @@ static int cols_find(const struct cols *c, const char *name)
 	return -1;
 }
 
-static int cols_insert(struct cols *c, size_t at, const char *name)
+/* Insert name at position at; type (a descriptor, or NULL) is taken over. */
+static int cols_insert(struct cols *c, size_t at, const char *name, char *type)
 {
-	if (c->n >= MAX_COLS || at > c->n)
+	if (c->n >= CAP_SCHEMA_MAX_COLS || at > c->n) {
+		free(type);
 		return -1;
+	}
 	c->v = sl_xrealloc(c->v, (c->n + 1) * sizeof(char *));
+	c->t = sl_xrealloc(c->t, (c->n + 1) * sizeof(char *));
 	memmove(c->v + at + 1, c->v + at, (c->n - at) * sizeof(char *));
+	memmove(c->t + at + 1, c->t + at, (c->n - at) * sizeof(char *));
 	c->v[at] = sl_xstrdup(name);
+	c->t[at] = type;
 	c->n++;
 	return 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? sl_xstrdup(s) : NULL;
+}
+
+/* The columns of a table in the history, as a list to edit. */
+static void cols_load(struct cols *c, const char *const *names, const char *const *types, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		cols_insert(c, c->n, names[i], dup_or_null(types ? types[i] : NULL));
 }
 
 static void cols_remove(struct cols *c, size_t at)
 {
 	free(c->v[at]);
+	free(c->t[at]);
 	memmove(c->v + at, c->v + at + 1, (c->n - at - 1) * sizeof(char *));
+	memmove(c->t + at, c->t + at + 1, (c->n - at - 1) * sizeof(char *));
 	c->n--;
+}
+
+/* The type descriptor of a column definition from start to the current token. */
+static char *def_type(const struct lex *l, const char *start)
+{
+	return l->tok > start ? cap__coltype_norm(start, (size_t)(l->tok - start), 0) : NULL;
 }
 
 /* Column definitions "(a INT, b TEXT, KEY (a))"; the '(' is the current token. */
@@ -373,10 +434,15 @@ static int parse_col_list(struct lex *l, struct cols *c)
 		if (is_constraint_start(l)) {
 			skip_item(l);
 		} else if (is_ident(l)) {
-			if (cols_insert(c, c->n, l->text) < 0)
-				return -1;
+			char col[256];
+			const char *start;
+
+			snprintf(col, sizeof(col), "%s", l->text);
 			next(l);
+			start = l->tok;
 			skip_item(l);
+			if (cols_insert(c, c->n, col, def_type(l, start)) < 0)
+				return -1;
 		} else {
 			return -1;
 		}
@@ -391,7 +457,7 @@ static int parse_col_list(struct lex *l, struct cols *c)
 
 static void set_cols(struct cap_schema *s, const char *db, const char *name, const struct cols *c)
 {
-	cap__schema_set(s, db, name, (const char *const *)c->v, c->n);
+	cap__schema_set(s, db, name, (const char *const *)c->v, (const char *const *)c->t, c->n);
 }
 
 /* Position for ADD/CHANGE/MODIFY: FIRST, AFTER x, or the end (-1: unknown x).
@@ -461,16 +527,18 @@ static int alter_clause(struct lex *l, struct cols *c, struct cap_schema *s, cha
 			return -1;
 		{
 			char col[256];
+			const char *start;
 			long at;
 
 			snprintf(col, sizeof(col), "%s", l->text);
 			next(l);
+			start = l->tok;
 			at = clause_position(l, c, (long)c->n);
 			if (at < 0)
 				return -1;
 			if (cols_find(c, col) >= 0)
 				return 0;	/* ADD COLUMN IF NOT EXISTS of an existing one */
-			return cols_insert(c, (size_t)at, col);
+			return cols_insert(c, (size_t)at, col, def_type(l, start));
 		}
 	}
 	if (is_kw(l, "DROP")) {
@@ -498,6 +566,7 @@ static int alter_clause(struct lex *l, struct cols *c, struct cap_schema *s, cha
 	if (is_kw(l, "CHANGE") || is_kw(l, "MODIFY")) {
 		int change = is_kw(l, "CHANGE"), k;
 		char col[256], to[256];
+		const char *start;
 		long at;
 
 		next(l);
@@ -515,10 +584,11 @@ static int alter_clause(struct lex *l, struct cols *c, struct cap_schema *s, cha
 			next(l);
 		}
 		cols_remove(c, (size_t)k);
+		start = l->tok;
 		at = clause_position(l, c, k);
 		if (at < 0)
 			return -1;
-		return cols_insert(c, (size_t)at, to);
+		return cols_insert(c, (size_t)at, to, def_type(l, start));
 	}
 	if (is_kw(l, "RENAME")) {
 		next(l);
@@ -575,6 +645,16 @@ static int alter_clause(struct lex *l, struct cols *c, struct cap_schema *s, cha
 
 		for (size_t i = 0; ok[i]; i++)
 			if (is_kw(l, ok[i])) {
+				if (is_kw(l, "CONVERT")) {
+					/* new charset: character columns' byte lengths
+					 * (and TEXT sizes) change: their types become
+					 * unknown, never wrong */
+					for (size_t k = 0; k < c->n; k++)
+						if (c->t[k] && cap__coltype_is_character(c->t[k])) {
+							free(c->t[k]);
+							c->t[k] = NULL;
+						}
+				}
 				if (is_kw(l, "ALTER")) {
 					/* ALTER [COLUMN] c ...: must name a known column
 					 * unless it is ALTER INDEX / CHECK / CONSTRAINT */
@@ -589,7 +669,7 @@ static int alter_clause(struct lex *l, struct cols *c, struct cap_schema *s, cha
 
 int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stmt, size_t n)
 {
-	struct lex l = { stmt, stmt + n, T_END, { 0 }, 0 };
+	struct lex l = { stmt, stmt + n, stmt, T_END, { 0 }, 0 };
 	char db[256], name[256];
 
 	next(&l);
@@ -615,10 +695,9 @@ int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stm
 			next(&l);
 			if (table_name(&l, dflt_db, sdb, sizeof(sdb), sname, sizeof(sname)) == 0 &&
 			    (src = cap__schema_columns(s, sdb, sname, &sn, &gen)) != NULL) {
-				struct cols c = { NULL, 0 };
+				struct cols c = { NULL, NULL, 0 };
 
-				for (size_t i = 0; i < sn; i++)
-					cols_insert(&c, c.n, src[i]);
+				cols_load(&c, src, cap__schema_types(s, sdb, sname), sn);
 				set_cols(s, db, name, &c);
 				cols_free(&c);
 			} else {
@@ -636,7 +715,7 @@ int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stm
 		while (next(&l) != T_END && !is_p(&l, '('))
 			;
 		{
-			struct cols c = { NULL, 0 };
+			struct cols c = { NULL, NULL, 0 };
 
 			if (is_p(&l, '(') && parse_col_list(&l, &c) == 0 && c.n > 0)
 				set_cols(s, db, name, &c);
@@ -648,7 +727,7 @@ int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stm
 	}
 	if (is_kw(&l, "ALTER")) {
 		const char *const *cur;
-		struct cols c = { NULL, 0 };
+		struct cols c = { NULL, NULL, 0 };
 		size_t cn;
 		uint64_t gen;
 		int ok = 0;
@@ -671,8 +750,7 @@ int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stm
 			}
 			return 0;
 		}
-		for (size_t i = 0; i < cn; i++)
-			cols_insert(&c, c.n, cur[i]);
+		cols_load(&c, cur, cap__schema_types(s, db, name), cn);
 		for (;;) {
 			if (l.t == T_END) {
 				ok = 1;
@@ -717,10 +795,9 @@ int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stm
 			}
 			cur = cap__schema_columns(s, db, name, &cn, &gen);
 			if (cur) {
-				struct cols c = { NULL, 0 };
+				struct cols c = { NULL, NULL, 0 };
 
-				for (size_t i = 0; i < cn; i++)
-					cols_insert(&c, c.n, cur[i]);
+				cols_load(&c, cur, cap__schema_types(s, db, name), cn);
 				drop(s, db, name);
 				set_cols(s, ndb, nname, &c);
 				cols_free(&c);
@@ -758,164 +835,4 @@ int cap__schema_apply(struct cap_schema *s, const char *dflt_db, const char *stm
 		return 1;
 	}
 	return 0;
-}
-
-/* ---- the history across runs: DIR/capture-schema ---- */
-/*
- * A capture that names columns from the history saves it at its end, with
- * the stream position it is valid for; the next run over the same DIR loads
- * it when that position is where the stream resumes, so a resumed run names
- * past events by the schema of their time, never by the live one. Format,
- * text: "sluice-schema-history 1\tFILE\tOFFSET\n", then one line per table,
- * "db\ttable\tcol\tcol...\n" with '\\', '\t' and '\n' escaped as \\ \t \n.
- * Written to a temp name, fsync'd, renamed, directory fsync'd. The store
- * ignores files that are not segments.
- */
-#define HISTORY_FILE "capture-schema"
-#define HISTORY_MAX ((size_t)256 << 20)
-
-static void put_esc(struct sl_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\')
-			sl_buf_adds(b, "\\\\");
-		else if (*s == '\t')
-			sl_buf_adds(b, "\\t");
-		else if (*s == '\n')
-			sl_buf_adds(b, "\\n");
-		else
-			sl_buf_addc(b, (uint8_t)*s);
-	}
-}
-
-int cap__schema_save(const struct cap_schema *s, const char *dir, const char *file, uint64_t off,
-		     struct sl_err *err)
-{
-	struct sl_buf b;
-	char tmp[4096], path[4096];
-	int fd, rc = 0;
-
-	sl_buf_init(&b, HISTORY_MAX);
-	sl_buf_adds(&b, "sluice-schema-history 1\t");
-	put_esc(&b, file);
-	sl_buf_addf(&b, "\t%llu\n", (unsigned long long)off);
-	for (size_t i = 0; i < s->n; i++) {
-		put_esc(&b, s->t[i].db);
-		sl_buf_addc(&b, '\t');
-		put_esc(&b, s->t[i].name);
-		for (size_t k = 0; k < s->t[i].n; k++) {
-			sl_buf_addc(&b, '\t');
-			put_esc(&b, s->t[i].cols[k]);
-		}
-		if (sl_buf_addc(&b, '\n') < 0) {
-			rc = sl_err_set(err, -SL_ETOOBIG, "schema history exceeds %zu bytes", b.max);
-			goto out;
-		}
-	}
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, HISTORY_FILE);
-	snprintf(path, sizeof(path), "%s/%s", dir, HISTORY_FILE);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, b.data, b.len) != (ssize_t)b.len || fsync(fd) < 0) {
-		int e = errno;
-
-		if (fd >= 0)
-			close(fd);
-		rc = sl_err_set(err, -e, "cannot write '%s': %s", tmp, strerror(e));
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-
-		rc = sl_err_set(err, -e, "cannot rename '%s': %s", tmp, strerror(e));
-		goto out;
-	}
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-out:
-	sl_buf_release(&b);
-	return rc;
-}
-
-/* Split a line in place on tabs, unescaping; returns the field count. */
-static size_t split(char *line, char **f, size_t max)
-{
-	size_t n = 0;
-	char *w = line, *r = line;
-
-	f[n++] = w;
-	for (; *r; r++) {
-		if (*r == '\t') {
-			*w++ = 0;
-			if (n == max)
-				return n;
-			f[n++] = w;
-		} else if (*r == '\\' && r[1]) {
-			r++;
-			*w++ = *r == 't' ? '\t' : *r == 'n' ? '\n' : *r;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = 0;
-	return n;
-}
-
-int cap__schema_load(struct cap_schema *s, const char *dir, const char *file, uint64_t off,
-		     int *loaded, struct sl_err *err)
-{
-	char path[4096], *text = NULL, *line, *next_line;
-	char **f = NULL;
-	struct stat st;
-	ssize_t got;
-	int fd, rc = 0;
-
-	*loaded = 0;
-	snprintf(path, sizeof(path), "%s/%s", dir, HISTORY_FILE);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : sl_err_set(err, -errno, "cannot open '%s': %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || (size_t)st.st_size > HISTORY_MAX) {
-		close(fd);
-		return sl_err_set(err, -SL_ETOOBIG, "'%s' is unreadable or too large", path);
-	}
-	text = sl_xmalloc((size_t)st.st_size + 1);
-	got = read(fd, text, (size_t)st.st_size);
-	close(fd);
-	if (got != st.st_size) {
-		rc = sl_err_set(err, -SL_ETORN, "'%s': short read", path);
-		goto out;
-	}
-	text[got] = 0;
-	f = sl_xcalloc(MAX_COLS + 2, sizeof(char *));
-	next_line = strchr(text, '\n');
-	if (!next_line) {
-		rc = sl_err_set(err, -SL_ECORRUPT, "'%s': no header line", path);
-		goto out;
-	}
-	*next_line++ = 0;
-	if (split(text, f, 3) != 3 || strcmp(f[0], "sluice-schema-history 1")) {
-		rc = sl_err_set(err, -SL_ECORRUPT, "'%s': bad header", path);
-		goto out;
-	}
-	if (strcmp(f[1], file) || strtoull(f[2], NULL, 10) != off)
-		goto out;	/* saved for another position: not valid here */
-	for (line = next_line; line && *line; line = next_line) {
-		size_t n;
-
-		next_line = strchr(line, '\n');
-		if (next_line)
-			*next_line++ = 0;
-		n = split(line, f, MAX_COLS + 2);
-		if (n < 3)
-			continue;
-		cap__schema_set(s, f[0], f[1], (const char *const *)(f + 2), n - 2);
-	}
-	*loaded = 1;
-out:
-	free(f);
-	free(text);
-	return rc;
 }

@@ -172,19 +172,20 @@ out:
 	return rc;
 }
 
-/* Without full row metadata: the column names of every user table now,
- * the start of the schema history (cap_schema.c) that the DDL in the
- * stream then keeps current. */
+/* Without full row metadata: the columns (names and types) of every user
+ * table now, the start of the schema history (cap_schema.c) that the DDL in
+ * the stream then keeps current. */
 static int seed_schema(MYSQL *m, const char *who, struct cap_decoder *d, struct sl_err *err)
 {
 	static const char sql[] =
-		"SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS "
+		"SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, CHARACTER_OCTET_LENGTH "
+		"FROM information_schema.COLUMNS "
 		"WHERE TABLE_SCHEMA NOT IN ('mysql','sys','performance_schema','information_schema') "
 		"ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION";
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	char db[256] = "", name[256] = "";
-	char **cols = NULL;
+	char **cols = NULL, **types = NULL;
 	size_t n = 0, tables = 0;
 
 	if (mysql_query(m, sql) || !(res = mysql_use_result(m)))
@@ -193,11 +194,14 @@ static int seed_schema(MYSQL *m, const char *who, struct cap_decoder *d, struct 
 		row = mysql_fetch_row(res);
 		if (!row || strcmp(row[0], db) || strcmp(row[1], name)) {
 			if (n) {
-				cap__schema_set(cap_decoder_schema(d), db, name, (const char *const *)cols, n);
+				cap__schema_set(cap_decoder_schema(d), db, name, (const char *const *)cols,
+						(const char *const *)types, n);
 				tables++;
 			}
-			for (size_t i = 0; i < n; i++)
+			for (size_t i = 0; i < n; i++) {
 				free(cols[i]);
+				free(types[i]);
+			}
 			n = 0;
 			if (!row)
 				break;
@@ -205,9 +209,14 @@ static int seed_schema(MYSQL *m, const char *who, struct cap_decoder *d, struct 
 			snprintf(name, sizeof(name), "%s", row[1]);
 		}
 		cols = sl_xrealloc(cols, (n + 1) * sizeof(*cols));
-		cols[n++] = sl_xstrdup(row[2] ? row[2] : "");
+		types = sl_xrealloc(types, (n + 1) * sizeof(*types));
+		cols[n] = sl_xstrdup(row[2] ? row[2] : "");
+		types[n++] = row[3] ? cap__coltype_norm(row[3], strlen(row[3]),
+							row[4] ? strtoull(row[4], NULL, 10) : 0)
+				    : NULL;
 	}
 	free(cols);
+	free(types);
 	mysql_free_result(res);
 	sl_log(SL_INFO, "capture", "schema history starts with %zu tables from information_schema", tables);
 	return 0;
@@ -602,7 +611,7 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 					   &loaded, err)))
 			goto out;
 		if (!loaded && pos_cmp(resume->file, resume->offset, end_file, end_pos) < 0)
-			sl_log(SL_WARN, "capture", "no schema history saved at %s:%llu: names for the events before the binlog end come from today's information_schema",
+			sl_log(SL_WARN, "capture", "no schema history saved at %s:%llu: names for the events before the binlog end come from today's information_schema (a table whose columns differ from its binlog events stops capture)",
 			       resume->file, (unsigned long long)resume->offset);
 		if (!loaded && (rc = seed_schema(m, who, c.d, err)))
 			goto out;

@@ -348,6 +348,40 @@ static int is_binary(const Sluice__ColumnDef *c)
 	return c->collation == 63 || c->collation == 0;
 }
 
+/*
+ * A fixed-length binary value (STRING with the binary charset: BINARY(n),
+ * and MariaDB's UUID, INET4 and INET6, which it logs the same way) back to
+ * its full length len. The server writes these without their trailing 0x00
+ * bytes (Field_string::pack strips the charset's pad character, which for
+ * binary is 0x00); sent short, the destination stores another value (a UUID
+ * or INET6 of the wrong length becomes NULL or an error) and a key never
+ * matches. Only a known binary collation (63) is padded: CHAR(n) with a
+ * character set is stripped of trailing spaces instead, which the
+ * destination adds back itself, and a NO PAD collation key must be sent
+ * unpadded to match; collation 0 (no charset metadata, and no schema
+ * history that says the column is binary) may be a CHAR.
+ */
+static int pad_binary(const Sluice__ColumnDef *c, uint32_t len, Sluice__Value *v,
+		      struct sl_buf *scratch, struct sl_err *err)
+{
+	size_t off = scratch->len, have = v->b.len;
+
+	if (have == len)
+		return 0;
+	if (have > len)
+		return sl_err_set(err, -SL_ECORRUPT, "column '%s': %zu-byte value in a BINARY(%u)",
+				  c->name ? c->name : "?", have, len);
+	if (sl_buf_reserve(scratch, len) < 0)
+		return sl_err_set(err, -SL_ETOOBIG, "row text exceeds the %zu-byte row limit",
+				  scratch->max);
+	sl_buf_add(scratch, v->b.data, have);
+	memset(scratch->data + scratch->len, 0, len - have);
+	scratch->len += len - have;
+	v->b.data = scratch->data + off;
+	v->b.len = len;
+	return 0;
+}
+
 int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, size_t *used,
 		     Sluice__Value *v, struct sl_buf *scratch, struct sl_err *err)
 {
@@ -506,9 +540,10 @@ int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, siz
 		if (real == T_ENUM || real == T_SET)
 			return decode_enum_set(c, real == T_SET, p, n, len, used, v, scratch, err);
 		rc = decode_lenbytes(c, p, n, len > 255 ? 2 : 1, used, v, err);
-		if (rc == 0)
-			v->kind = is_binary(c) ? SLUICE__VALUE__KIND__BYTES : SLUICE__VALUE__KIND__STRING;
-		return rc;
+		if (rc)
+			return rc;
+		v->kind = is_binary(c) ? SLUICE__VALUE__KIND__BYTES : SLUICE__VALUE__KIND__STRING;
+		return c->collation == 63 ? pad_binary(c, len, v, scratch, err) : 0;
 	}
 	case T_TINY_BLOB:
 	case T_MEDIUM_BLOB:
