@@ -8,8 +8,8 @@
  * column names from the schema history below), opens the stream directory
  * (store/seg.h), chooses the start position and streams:
  *   - DIR new, no --from/--from-start: the source's binlog end now
- *     (SHOW MASTER STATUS), recorded with a Heartbeat so the next run
- *     continues exactly there;
+ *     (db_binlog_status(), with the statement that server knows), recorded
+ *     with a Heartbeat so the next run continues exactly there;
  *   - DIR holds a stream: after its last durable transaction (the stream
  *     must belong to the same source, else -SL_ESTREAM);
  *   - --from FILE:POS / --from-start (first binlog file, offset 4): only for

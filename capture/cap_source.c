@@ -1,6 +1,7 @@
 /* cap_source.c - capture from a live server: connect, check, stream the binlog into segments. */
 #include "cap.h"
 #include "cap_int.h"
+#include "db.h"
 #include "seg.h"
 
 #include <errno.h>
@@ -73,101 +74,45 @@ out:
 	return rc;
 }
 
-static int connect_source(MYSQL **mp, const struct sl_dsn *d, const char *who, struct sl_err *err)
-{
-	MYSQL *m = mysql_init(NULL);
-	unsigned timeout = 10;
-	my_bool yes = 1;
-
-	if (!m)
-		return sl_err_set(err, -ENOMEM, "source %s: cannot allocate a connection", who);
-	mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-	mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	if (d->ssl_ca || d->ssl_cert || d->ssl_key) {
-		mysql_ssl_set(m, d->ssl_key, d->ssl_cert, d->ssl_ca, NULL, NULL);
-		mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
-	}
-	if (!mysql_real_connect(m, d->host, d->user, d->password ? d->password : "", NULL,
-				d->port, d->socket, 0)) {
-		int rc = sl_err_set(err, -SL_EDB, "cannot connect to source %s: %s", who, mysql_error(m));
-
-		mysql_close(m);
-		return rc;
-	}
-	*mp = m;
-	return 0;
-}
-
 struct src_info {
-	char flavor[16];		/* "mariadb" or "mysql" (MySQL and OceanBase speak it) */
+	struct db_server srv;		/* flavor and version */
 	char identity[256];
-	char version[64];
-	int oceanbase;			/* the OceanBase binlog service / a MySQL-mode tenant */
 	int full_metadata;		/* binlog_row_metadata=FULL: names in every TABLE_MAP */
 };
 
-/* One global variable by name (SHOW GLOBAL VARIABLES answers for every
- * flavor and version, and is empty, not an error, for an unknown name).
- * *out is NULL when the server has no such variable. */
-static int variable(MYSQL *m, const char *who, const char *name, char **out, struct sl_err *err)
-{
-	char sql[128], *v[2] = { 0 };
-	int rc;
-
-	snprintf(sql, sizeof(sql), "SHOW GLOBAL VARIABLES LIKE '%s'", name);
-	rc = query_row(m, who, sql, v, 2, err);
-	free(v[0]);
-	*out = rc == 0 ? v[1] : NULL;
-	return rc == -SL_EEOF ? 0 : rc;
-}
-
 /*
- * Check that the source writes a binlog we can use, with the variable names
- * of its flavor: ROW format and full row images everywhere; full row
- * metadata where it exists (MySQL 8.0.1+, MariaDB 10.5+) or else column
- * names from the schema history; the OceanBase binlog service (which
- * answers as MySQL 5.7, version_comment naming OceanBase) has no
- * binlog_row_metadata and always writes full images. Fills the identity.
+ * Check that the source writes a binlog we can use (db_source_checks: the
+ * first that fails ends capture, a warning is logged) and fill in what it
+ * is: flavor, version and identity.
  */
 static int precheck(MYSQL *m, const char *who, struct src_info *si, struct sl_err *err)
 {
-	static const char *const names[] = { "log_bin", "binlog_format", "binlog_row_image",
-					     "binlog_row_metadata", "server_id", "version",
-					     "version_comment", "hostname", "port" };
-	char *v[9] = { 0 };
-	int rc = 0;
+	struct db_check_result res[8];
+	char subject[560], *v[3] = { 0 };
+	static const char *const names[] = { "server_id", "hostname", "port" };
+	int rc;
 
-	for (int i = 0; i < 9 && rc == 0; i++)
-		rc = variable(m, who, names[i], &v[i], err);
-	if (rc)
-		goto out;
-	si->oceanbase = (v[5] && strstr(v[5], "OceanBase")) || (v[6] && strstr(v[6], "OceanBase"));
-	snprintf(si->flavor, sizeof(si->flavor), "%s",
-		 v[5] && strstr(v[5], "MariaDB") ? "mariadb" : "mysql");
-	snprintf(si->version, sizeof(si->version), "%s", v[5] ? v[5] : "?");
-	if (!v[0] || (strcmp(v[0], "ON") && strcmp(v[0], "1"))) {
-		rc = sl_err_set(err, -SL_ECONFIG, "source %s: binary log is off (start the server with --log-bin%s)",
-				who, si->oceanbase ? ", or connect to the OceanBase binlog service" : "");
-		goto out;
+	if (db_source_nchecks > sizeof(res) / sizeof(res[0]))
+		sl_bug("more source checks than room for their results");
+	snprintf(subject, sizeof(subject), "source %s", who);
+	if ((rc = db_server_detect(m, subject, &si->srv, err)) ||
+	    (rc = db_checks_run(m, subject, db_source_checks, db_source_nchecks, res, err)))
+		return rc;
+	for (size_t i = 0; i < db_source_nchecks; i++) {
+		if (res[i].outcome == DB_FAILED)
+			return sl_err_set(err, -SL_ECONFIG, "%s: %s", subject, res[i].message);
+		if (res[i].outcome == DB_WARNED)
+			sl_log(SL_WARN, "capture", "%s: %s", subject, res[i].message);
+		if (!strcmp(res[i].check->name, "binlog_row_metadata"))
+			si->full_metadata = res[i].outcome == DB_PASS;
 	}
-	if (!v[1] || strcasecmp(v[1], "ROW")) {
-		rc = sl_err_set(err, -SL_ECONFIG, "source %s: binlog_format is %s, must be ROW", who,
-				v[1] ? v[1] : "NULL");
-		goto out;
-	}
-	if (v[2] && strcasecmp(v[2], "FULL")) {
-		rc = sl_err_set(err, -SL_ECONFIG, "source %s: binlog_row_image is %s, must be FULL", who, v[2]);
-		goto out;
-	}
-	si->full_metadata = v[3] && strcasecmp(v[3], "FULL") == 0;
-	if (!si->full_metadata)
-		sl_log(SL_WARN, "capture", "source %s: binlog_row_metadata is %s: column names come from information_schema at start and the stream's DDL after it",
-		       who, v[3] ? v[3] : "not available (MySQL < 8.0.1, MariaDB < 10.5, OceanBase)");
-	snprintf(si->identity, sizeof(si->identity), "%s:server_id=%s:host=%s:port=%s",
-		 si->oceanbase ? "oceanbase" : si->flavor, v[4] ? v[4] : "?", v[7] ? v[7] : "?",
-		 v[8] ? v[8] : "?");
-out:
-	for (int i = 0; i < 9; i++)
+	for (int i = 0; i < 3 && rc == 0; i++)
+		rc = db_variable(m, subject, names[i], &v[i], err);
+	if (rc == 0)
+		snprintf(si->identity, sizeof(si->identity), "%s:server_id=%s:host=%s:port=%s",
+			 si->srv.flavor == DB_OCEANBASE ? "oceanbase" : db_binlog_flavor(&si->srv),
+			 v[0] ? v[0] : "?", v[1] ? v[1] : "?", v[2] ? v[2] : "?");
+	for (int i = 0; i < 3; i++)
 		free(v[i]);
 	return rc;
 }
@@ -219,22 +164,6 @@ static int seed_schema(MYSQL *m, const char *who, struct cap_decoder *d, struct 
 	free(types);
 	mysql_free_result(res);
 	sl_log(SL_INFO, "capture", "schema history starts with %zu tables from information_schema", tables);
-	return 0;
-}
-
-/* The source's binlog end now: SHOW MASTER STATUS. */
-static int binlog_end(MYSQL *m, const char *who, char **file, uint64_t *pos, struct sl_err *err)
-{
-	char *v[2] = { 0 };
-	int rc = query_row(m, who, "SHOW MASTER STATUS", v, 2, err);
-
-	if (rc == -SL_EEOF)
-		return sl_err_set(err, -SL_ECONFIG, "source %s: SHOW MASTER STATUS is empty (binary log off?)", who);
-	if (rc)
-		return rc;
-	*file = v[0];
-	*pos = v[1] ? strtoull(v[1], NULL, 10) : 4;
-	free(v[1]);
 	return 0;
 }
 
@@ -384,6 +313,24 @@ static int on_event(struct cap_ctx *c, const struct cap_sink *sink, const uint8_
 	       pos_cmp(at->file, at->offset, end_file, end_pos) >= 0;
 }
 
+/*
+ * "FILE:OFFSET" of where the dump is, for messages: the decoder's position
+ * once an event has set it, else where the dump started. (The decoder learns
+ * the start file from cap_decoder_set_file(), which leaves its offset 0 until
+ * the first event: a dump refused at once said "after FILE:0".)
+ */
+static const char *dump_at(const struct cap_ctx *c, const char *file, uint64_t start, char *buf,
+			   size_t n)
+{
+	const Sluice__Position *at = cap_decoder_position(c->d);
+
+	if (at->file && at->file[0] && at->offset >= 4)
+		snprintf(buf, n, "%s:%llu", at->file, (unsigned long long)at->offset);
+	else
+		snprintf(buf, n, "%s:%llu", file, (unsigned long long)start);
+	return buf;
+}
+
 static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file, uint64_t start,
 		  const char *end_file, uint64_t end_pos, struct sl_err *err)
 {
@@ -391,6 +338,7 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 	struct cap_sink sink;
 	MARIADB_RPL *rpl = NULL;
 	MARIADB_RPL_EVENT *ev = NULL;
+	char at[600];
 	uint32_t server_id = o->server_id ? o->server_id : 0x53000000u + ((uint32_t)getpid() & 0xffffff);
 	uint32_t hb_ms = o->heartbeat_ms ? o->heartbeat_ms : 200;
 	char sql[128];
@@ -431,18 +379,15 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 			if (sl_stop_requested)
 				break;
 			if (mysql_errno(m)) {
-				rc = sl_err_set(err, -SL_EDB, "source %s: binlog dump failed after %s:%llu: %s", who,
-						cap_decoder_position(c->d)->file,
-						(unsigned long long)cap_decoder_position(c->d)->offset,
-						mysql_error(m));
+				rc = sl_err_set(err, -SL_EDB, "source %s: binlog dump failed after %s: %s", who,
+						dump_at(c, file, start, at, sizeof(at)), mysql_error(m));
 				goto out;
 			}
 			break;	/* end of binlog (non-blocking dump) */
 		}
 		if (event_bytes(ev, &p, &n)) {
-			rc = sl_err_set(err, -SL_ECORRUPT, "source %s: malformed replication packet after %s:%llu",
-					who, cap_decoder_position(c->d)->file,
-					(unsigned long long)cap_decoder_position(c->d)->offset);
+			rc = sl_err_set(err, -SL_ECORRUPT, "source %s: malformed replication packet after %s",
+					who, dump_at(c, file, start, at, sizeof(at)));
 			goto out;
 		}
 		if ((rc = on_event(c, &sink, p, n, end_file, end_pos, err)) != 0) {
@@ -526,6 +471,7 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 	char who[512];
 	MYSQL *m = NULL;
 	struct src_info si;
+	struct db_opts dbo = { 0 };
 	struct cap_ctx c;
 	struct cap_decoder_opts dopts = { 0 };
 	struct seg_writer_opts wo = { 0 };
@@ -544,11 +490,14 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 	if ((rc = sl_dsn_parse(&dsn, o->source_url, "SLUICE_SOURCE_PASSWORD", err)))
 		return rc;
 	sl_dsn_redacted(&dsn, who, sizeof(who));
-	if ((rc = connect_source(&m, &dsn, who, err)))
+	dbo.role = DB_ROLE_SOURCE_STREAM;
+	dbo.heartbeat_ms = o->heartbeat_ms;
+	if ((rc = db_connect(&m, &dsn, &dbo, err)))
 		goto out;
 	if ((rc = precheck(m, who, &si, err)))
 		goto out;
-	if ((rc = binlog_end(m, who, &end_file, &end_pos, err)))
+	snprintf(origin, sizeof(origin), "source %s", who);
+	if ((rc = db_binlog_status(m, origin, &si.srv, &end_file, &end_pos, err)))
 		goto out;
 
 	/* Where a new stream would start. */
@@ -565,7 +514,7 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 		start_file = sl_xstrdup(end_file);
 		start_pos = end_pos;
 	}
-	start.flavor = si.flavor;
+	start.flavor = (char *)(uintptr_t)db_binlog_flavor(&si.srv);
 	start.file = start_file;
 	start.offset = start_pos;
 	if (o->from_gtid) {
@@ -598,7 +547,7 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 	}
 
 	snprintf(origin, sizeof(origin), "source %s", who);
-	dopts.flavor = si.flavor;
+	dopts.flavor = db_binlog_flavor(&si.srv);
 	dopts.origin = origin;
 	dopts.allow_positional = o->allow_positional;
 	c.d = cap_decoder_new(&dopts);

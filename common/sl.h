@@ -120,6 +120,11 @@ uint8_t *sl_buf_detach(struct sl_buf *b, size_t *len);	/* caller free()s */
 
 /* ---- DSNs ----
  * mysql://user[:password]@host[:port][/db][?socket=PATH&ssl-ca=PATH&...]
+ * Parameters: socket, ssl-ca, ssl-cert, ssl-key, ssl-mode, password-file.
+ * ssl-mode=disabled|required|verify-ca|verify-identity; when absent it is
+ * verify-identity if any ssl-* file is given and disabled otherwise (db/db.h
+ * applies it the same way for every connection). verify-ca needs ssl-ca;
+ * disabled with an ssl-* file is refused as a contradiction.
  * The password may come from the URL; the env variable named by the caller
  * (SLUICE_SOURCE_PASSWORD / SLUICE_DEST_PASSWORD) overrides it when set, and
  * a password file (?password-file=PATH, first line) is read when given.
@@ -128,6 +133,14 @@ uint8_t *sl_buf_detach(struct sl_buf *b, size_t *len);	/* caller free()s */
  * meant when exactly one '@' leaves a valid host[:port][/db][?params] after
  * it; when several do, the URL is refused and the error says to
  * percent-encode. No error message quotes text from before that '@'. */
+enum sl_ssl_mode {
+	SL_SSL_DISABLED,	/* plain text */
+	SL_SSL_REQUIRED,	/* TLS; the server certificate is not checked (unless ssl-ca is given) */
+	SL_SSL_VERIFY_CA,	/* TLS; the certificate chains to ssl-ca */
+	SL_SSL_VERIFY_IDENTITY,	/* TLS; chain and host name checked */
+};
+const char *sl_ssl_mode_name(enum sl_ssl_mode m);	/* "verify-identity" ... */
+
 struct sl_dsn {
 	char *user;
 	char *password;		/* secret: never print */
@@ -136,6 +149,7 @@ struct sl_dsn {
 	char *db;		/* may be NULL */
 	char *socket;		/* may be NULL */
 	char *ssl_ca, *ssl_cert, *ssl_key;	/* may be NULL */
+	enum sl_ssl_mode ssl_mode;	/* resolved: never "absent" after sl_dsn_parse() */
 };
 int sl_dsn_parse(struct sl_dsn *d, const char *url, const char *password_env,
 		 struct sl_err *err);
@@ -146,7 +160,8 @@ void sl_dsn_release(struct sl_dsn *d);
  * there is one, 0 when not. Used to hide it from ps: one rule for both. */
 int sl_dsn_secret_span(const char *url, size_t *off, size_t *len);
 /* "mysql://user@host:port/db" with no password, into a static-per-call buffer
- * owned by the caller (size n). Returns out. */
+ * owned by the caller (size n); an IPv6 host in brackets ([::1]:3306).
+ * Returns out. */
 char *sl_dsn_redacted(const struct sl_dsn *d, char *out, size_t n);
 
 /* ---- checksums and small helpers ---- */

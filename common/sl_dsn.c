@@ -70,9 +70,55 @@ static int host_char(int c)
 	       c == '.' || c == '-' || c == '_';
 }
 
-/* Parses what follows the userinfo's '@': host[:port][/db][?k=v&...] into d.
- * Nothing here can hold the password: it lies before the '@'. */
-static int parse_rest(struct sl_dsn *d, const char *p, char **pwfile, struct sl_err *err)
+const char *sl_ssl_mode_name(enum sl_ssl_mode m)
+{
+	switch (m) {
+	case SL_SSL_DISABLED: return "disabled";
+	case SL_SSL_REQUIRED: return "required";
+	case SL_SSL_VERIFY_CA: return "verify-ca";
+	case SL_SSL_VERIFY_IDENTITY: return "verify-identity";
+	}
+	return "?";
+}
+
+/* ssl-mode's value; -1 when it is none of the four. */
+static int ssl_mode_parse(const char *v)
+{
+	for (int m = SL_SSL_DISABLED; m <= SL_SSL_VERIFY_IDENTITY; m++)
+		if (!strcmp(v, sl_ssl_mode_name((enum sl_ssl_mode)m)))
+			return m;
+	return -1;
+}
+
+/* One TLS policy (README "URLs and passwords"): verify-identity whenever an
+ * ssl-* file is given, unless ssl-mode says otherwise; plain text without. */
+static int ssl_mode_resolve(struct sl_dsn *d, const char *mode, struct sl_err *err)
+{
+	int any = d->ssl_ca || d->ssl_cert || d->ssl_key, m;
+
+	if (!mode) {
+		d->ssl_mode = any ? SL_SSL_VERIFY_IDENTITY : SL_SSL_DISABLED;
+		return 0;
+	}
+	if ((m = ssl_mode_parse(mode)) < 0)
+		return sl_err_set(err, -SL_EINVAL_ARG,
+				  "bad url: ssl-mode '%s' is not disabled, required, verify-ca or verify-identity",
+				  mode);
+	if (m == SL_SSL_DISABLED && any)
+		return sl_err_set(err, -SL_EINVAL_ARG,
+				  "bad url: ssl-mode=disabled with ssl-ca, ssl-cert or ssl-key");
+	if (m == SL_SSL_VERIFY_CA && !d->ssl_ca)
+		return sl_err_set(err, -SL_EINVAL_ARG,
+				  "bad url: ssl-mode=verify-ca needs ssl-ca (the certificate authority to check against)");
+	d->ssl_mode = (enum sl_ssl_mode)m;
+	return 0;
+}
+
+/* Parses what follows the userinfo's '@': host[:port][/db][?k=v&...] into d
+ * (ssl-mode's text into *mode). Nothing here can hold the password: it lies
+ * before the '@'. */
+static int parse_rest_(struct sl_dsn *d, const char *p, char **pwfile, char **mode,
+		       struct sl_err *err)
 {
 	const char *hostend = p + strcspn(p, "/?"), *colon, *q;
 
@@ -132,6 +178,7 @@ static int parse_rest(struct sl_dsn *d, const char *p, char **pwfile, struct sl_
 		else if (KEY("ssl-ca")) slot = &d->ssl_ca;
 		else if (KEY("ssl-cert")) slot = &d->ssl_cert;
 		else if (KEY("ssl-key")) slot = &d->ssl_key;
+		else if (KEY("ssl-mode")) slot = mode;
 		else if (KEY("password-file")) slot = pwfile;
 		else
 			return sl_err_set(err, -SL_EINVAL_ARG, "bad url: unknown parameter '%.*s'", (int)kl, s);
@@ -150,6 +197,17 @@ static int parse_rest(struct sl_dsn *d, const char *p, char **pwfile, struct sl_
 		d->host = sl_xstrdup("localhost");
 	}
 	return 0;
+}
+
+static int parse_rest(struct sl_dsn *d, const char *p, char **pwfile, struct sl_err *err)
+{
+	char *mode = NULL;
+	int rc = parse_rest_(d, p, pwfile, &mode, err);
+
+	if (rc == 0)
+		rc = ssl_mode_resolve(d, mode, err);
+	free(mode);
+	return rc;
 }
 
 /* Splits at the userinfo's '@' (at) and parses both sides into d. The user
@@ -281,6 +339,9 @@ char *sl_dsn_redacted(const struct sl_dsn *d, char *out, size_t n)
 	if (d->socket)
 		snprintf(out, n, "mysql://%s@%s/%s?socket=%s", d->user ? d->user : "",
 			 d->host ? d->host : "", d->db ? d->db : "", d->socket);
+	else if (d->host && strchr(d->host, ':'))	/* IPv6: the port must stay apart */
+		snprintf(out, n, "mysql://%s@[%s]:%u/%s", d->user ? d->user : "", d->host,
+			 d->port ? d->port : 3306, d->db ? d->db : "");
 	else
 		snprintf(out, n, "mysql://%s@%s:%u/%s", d->user ? d->user : "",
 			 d->host ? d->host : "", d->port ? d->port : 3306, d->db ? d->db : "");

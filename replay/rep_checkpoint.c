@@ -1,4 +1,4 @@
-/* rep_checkpoint.c - the `sluice`.`checkpoint` table: its DDL, the statements that read and move it. */
+/* rep_checkpoint.c - the `sluice`.`checkpoint` and `applied` rows: the statements that read and move them (their DDL: db/db_schema.c). */
 #include "rep_int.h"
 
 #include <inttypes.h>
@@ -8,32 +8,6 @@
 #include "banned.h"
 
 static int add_str(struct sl_buf *out, const char *s);
-
-const char rep__sql_checkpoint_ddl[] =
-	"CREATE DATABASE IF NOT EXISTS `sluice`;"
-	"CREATE TABLE IF NOT EXISTS `sluice`.`checkpoint` ("
-	"`consumer` VARCHAR(64) NOT NULL,"
-	"`stream_id` CHAR(32) NOT NULL,"
-	"`seq` BIGINT UNSIGNED NOT NULL,"
-	"`frame_offset` BIGINT UNSIGNED NOT NULL,"
-	"`record_index` INT UNSIGNED NOT NULL,"
-	"`source_file` VARCHAR(255) NOT NULL DEFAULT '',"
-	"`source_offset` BIGINT UNSIGNED NOT NULL DEFAULT 0,"
-	"`gtid` VARCHAR(255) NOT NULL DEFAULT '',"
-	"`ddl_pending_seq` BIGINT UNSIGNED NULL,"
-	"`ddl_pending_offset` BIGINT UNSIGNED NULL,"
-	"`ddl_pending_index` INT UNSIGNED NULL,"
-	"`updated_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
-	"PRIMARY KEY (`consumer`),"
-	"UNIQUE KEY `one_consumer_per_stream` (`stream_id`)) ENGINE=InnoDB";
-
-/* Destinations set up before the key existed get it on the next replay;
- * 1061 (duplicate key name) when another replay added it first. */
-const char rep__sql_checkpoint_key_ddl[] =
-	"ALTER TABLE `sluice`.`checkpoint` ADD UNIQUE KEY `one_consumer_per_stream` (`stream_id`)";
-const char rep__sql_checkpoint_key_exists[] =
-	"SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='sluice' AND "
-	"TABLE_NAME='checkpoint' AND INDEX_NAME='one_consumer_per_stream'";
 
 static int add_stream_id(struct sl_buf *out, const uint8_t stream_id[16])
 {
@@ -189,14 +163,6 @@ int rep__checkpoint_parse(struct rep_checkpoint *cp, char **row, unsigned nfield
 bad:
 	return sl_err_set(err, -SL_ECORRUPT, "destination table `sluice`.`checkpoint` has a malformed row");
 }
-
-const char rep__sql_applied_ddl[] =
-	"CREATE TABLE IF NOT EXISTS `sluice`.`applied` ("
-	"`consumer` VARCHAR(64) NOT NULL,"
-	"`seq` BIGINT UNSIGNED NOT NULL,"
-	"`frame_offset` BIGINT UNSIGNED NOT NULL,"
-	"`record_index` INT UNSIGNED NOT NULL,"
-	"PRIMARY KEY (`consumer`,`seq`,`frame_offset`,`record_index`)) ENGINE=InnoDB";
 
 int rep__sql_applied_insert(struct sl_buf *out, const char *consumer, const struct seg_cursor *begin)
 {

@@ -128,14 +128,9 @@ struct rep_checkpoint {
 	uint64_t source_offset;
 };
 
-/* CREATE DATABASE / TABLE statements (one multi-statement string).
+/* The tables (CREATE and migrations) are db/'s: db_sluice_schema_ensure().
  * One stream, one consumer per destination: a second consumer name would
  * apply every transaction again, so `stream_id` is a unique key. */
-extern const char rep__sql_checkpoint_ddl[];
-/* The unique key for a table made by an older sluice, and the query that
- * says whether it is there. */
-extern const char rep__sql_checkpoint_key_ddl[];
-extern const char rep__sql_checkpoint_key_exists[];
 /* "SELECT consumer FROM `sluice`.`checkpoint` WHERE stream_id=.. AND
  * consumer<>.. LIMIT 1": another consumer of the same stream. */
 int rep__sql_checkpoint_others(struct sl_buf *out, const char *consumer, const uint8_t stream_id[16]);
@@ -152,7 +147,6 @@ int rep__sql_checkpoint_update(struct sl_buf *out, const char *consumer,
  * inserted in that transaction. Parallel workers commit out of order; the
  * checkpoint row is the low-water mark below which everything committed,
  * and rep__sql_applied_fold() moves it and deletes the rows it covers. */
-extern const char rep__sql_applied_ddl[];
 /* "INSERT INTO `sluice`.`applied` VALUES (consumer, seq, offset, index)" */
 int rep__sql_applied_insert(struct sl_buf *out, const char *consumer, const struct seg_cursor *begin);
 /* "DELETE FROM `sluice`.`applied` WHERE consumer=.. AND cursor <= upto" */

@@ -1,6 +1,7 @@
 /* rep_mark.c - the checkpoint row on the destination: read with the applied set at the start, folded to the low-water mark while replay runs. */
 #include "rep.h"
 #include "rep_int.h"
+#include "db.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -91,38 +92,6 @@ out:
 	return rc;
 }
 
-/* The unique key on `stream_id` (a table made by an older sluice lacks it). */
-static int ensure_stream_key(struct rep_ctx *x, struct sl_err *err)
-{
-	MYSQL_RES *res = NULL;
-	int has, rc = 0;
-
-	if (mysql_real_query(x->ctl.db, rep__sql_checkpoint_key_exists,
-			     strlen(rep__sql_checkpoint_key_exists)) ||
-	    !(res = mysql_store_result(x->ctl.db)))
-		return rep__db_error(&x->ctl, "looking up the checkpoint table's keys", err);
-	has = mysql_num_rows(res) > 0;
-	mysql_free_result(res);
-	if (has)
-		return 0;
-	if (mysql_real_query(x->ctl.db, rep__sql_checkpoint_key_ddl, strlen(rep__sql_checkpoint_key_ddl))) {
-		unsigned e = mysql_errno(x->ctl.db);
-
-		if (e == 1061)	/* ER_DUP_KEYNAME: another replay added it */
-			return 0;
-		if (e == 1062)	/* two consumers of one stream already: an older sluice */
-			return sl_err_set(err, -SL_ESTREAM, "destination %s: `sluice`.`checkpoint` "
-					  "has two consumers of one stream (an older sluice allowed "
-					  "it, and the second applied the stream again): compare the "
-					  "destination with its source, then delete the row of the "
-					  "consumer that is not used", x->ctl.dest);
-		return rep__db_error(&x->ctl, rep__sql_checkpoint_key_ddl, err);
-	}
-	sl_log(SL_INFO, "replay", "destination %s: `sluice`.`checkpoint` now allows one consumer "
-	       "per stream", x->ctl.dest);
-	return rc;
-}
-
 int rep__load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_err *err)
 {
 	struct sl_buf b = SL_BUF_INIT(4096);
@@ -130,9 +99,14 @@ int rep__load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_err
 	MYSQL_ROW row;
 	int rc;
 
-	if ((rc = rep__exec(&x->ctl, rep__sql_checkpoint_ddl, err)) ||
-	    (rc = rep__exec(&x->ctl, rep__sql_applied_ddl, err)) ||
-	    (rc = ensure_stream_key(x, err)) || (rc = other_consumer(x, sid, err)))
+	{
+		char who[sizeof(x->ctl.dest) + 16];
+
+		snprintf(who, sizeof(who), "destination %s", x->ctl.dest);
+		if ((rc = db_sluice_schema_ensure(x->ctl.db, who, err)))
+			goto out;
+	}
+	if ((rc = other_consumer(x, sid, err)))
 		goto out;
 	if ((rc = rep__sql_checkpoint_insert(&b, x->consumer, sid)) ||
 	    (rc = sl_buf_adds(&b, ";COMMIT")))

@@ -1,5 +1,6 @@
 /* rep_worker.c - one destination connection: its multi-statement query, sending and checking it, and the worker threads that do so in parallel. */
 #include "rep_int.h"
+#include "db.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -61,42 +62,21 @@ void rep__rollback(struct rep_worker *w)
 int rep__conn_open(struct rep_worker *w, const char *url, struct sl_err *err)
 {
 	struct sl_dsn dsn = { 0 };
-	unsigned timeout = 30;
+	struct db_opts dbo = { 0 };
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
 	unsigned long long map = 0;
-	char init[256];
 	int rc;
 
 	if ((rc = sl_dsn_parse(&dsn, url, "SLUICE_DEST_PASSWORD", err)))
 		return rc;
 	sl_dsn_redacted(&dsn, w->dest, sizeof(w->dest));
-	w->db = mysql_init(NULL);
-	if (!w->db)
-		sl_bug("mysql_init failed");
-	mysql_options(w->db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-	mysql_options(w->db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	if (dsn.ssl_ca || dsn.ssl_cert || dsn.ssl_key) {
-		my_bool verify = dsn.ssl_ca ? 1 : 0;
-
-		mysql_ssl_set(w->db, dsn.ssl_key, dsn.ssl_cert, dsn.ssl_ca, NULL, NULL);
-		mysql_options(w->db, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
-	}
-	if (!mysql_real_connect(w->db, dsn.host, dsn.user, dsn.password, NULL, dsn.port,
-				dsn.socket, CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS)) {
-		rc = sl_err_set(err, -SL_EDB, "cannot connect to destination %s: %s", w->dest,
-				mysql_error(w->db));
+	/* the worker with id 0 is the control connection (DDL, checkpoint) */
+	dbo.role = w->id ? DB_ROLE_REPLAY_WORKER : DB_ROLE_REPLAY_CONTROL;
+	dbo.sql_mode = REP_SESSION_SQL_MODE;
+	if ((rc = db_connect(&w->db, &dsn, &dbo, err)))
 		goto out;
-	}
 	w->dest_mariadb = strstr(mysql_get_server_info(w->db), "MariaDB") != NULL;
-	/* Workers check foreign keys like the source did, so the destination
-	 * runs its ON DELETE/UPDATE actions (the binlog does not carry the rows
-	 * they change); the control connection (DDL) does not. */
-	snprintf(init, sizeof(init), "SET NAMES utf8mb4;SET SESSION time_zone='+00:00',sql_mode='"
-		 REP_SESSION_SQL_MODE "',sql_notes=1,foreign_key_checks=%d,autocommit=0;"
-		 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", w->id ? 1 : 0);
-	if ((rc = rep__exec(w, init, err)))
-		goto out;
 	if (mysql_real_query(w->db, "SELECT @@max_allowed_packet", 27) ||
 	    !(res = mysql_store_result(w->db))) {
 		rc = rep__db_error(w, "SELECT @@max_allowed_packet", err);

@@ -12,7 +12,7 @@
  *
  * How (one pass):
  *   1. A table with a primary key (or a UNIQUE key on NOT NULL columns) is cut
- *      into key ranges: a single integer key by arithmetic over MIN..MAX, any
+ *      into key ranges (db.h, db_range.c): a single integer key by arithmetic over MIN..MAX, any
  *      other key by walking the source's index (`... WHERE key > last ORDER BY
  *      key LIMIT 1 OFFSET chunk_rows-1`). The first range has no lower bound
  *      and the last none above, so rows that exist only on the destination
@@ -73,7 +73,7 @@
 #include "sl.h"
 
 #define VER_MAX_KEPT_DIFFS 100000
-#define VER_DEFAULT_CHUNK_ROWS 10000
+#define VER_DEFAULT_CHUNK_ROWS 10000	/* = DB_DEFAULT_CHUNK_ROWS */
 
 /* Kinds of difference, in report order. */
 #define VER_KIND_MAP(X)                                  \
@@ -146,22 +146,6 @@ int ver_table_selected(const char *include, const char *exclude, const char *sch
  * (owned, free()) into *dschema, *dtable. Table maps win over schema maps. */
 void ver_map_name(const char *map, const char *schema, const char *table, char **dschema,
 		  char **dtable);
-
-/*
- * Integer key chunking: the span [min, max] of a single integer key with
- * about `rows` rows is cut into ranges of about chunk_rows rows each. Range i
- * (0-based) of *n is lo_i .. hi_i inclusive; ver_int_range() gives them; the
- * first range also takes every value below min and the last every value above
- * max (flags *open_lo, *open_hi). n >= 1; adjacent ranges touch with no gap.
- */
-struct ver_int_chunks {
-	__int128 min, max, step;
-	uint64_t n;
-};
-void ver_int_chunks_plan(struct ver_int_chunks *c, __int128 min, __int128 max, uint64_t rows,
-			 uint64_t chunk_rows);
-void ver_int_range(const struct ver_int_chunks *c, uint64_t i, __int128 *lo, __int128 *hi,
-		   int *open_lo, int *open_hi);
 
 /*
  * The row hash. A column as ver_hash_sql() needs it: name and how its value

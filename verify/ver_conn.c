@@ -17,33 +17,11 @@ int ver__db_error(struct ver_conn *c, const char *what, struct sl_err *err)
 int ver__conn_open(struct ver_conn *c, const struct sl_dsn *d, const char *side,
 		   struct sl_err *err)
 {
-	static const char init[] = "SET NAMES utf8mb4, character_set_results = NULL, "
-		"time_zone = '+00:00', SESSION group_concat_max_len = 1048576";
-	unsigned timeout = 20;
-	unsigned long maxpkt = 1UL << 30;
-	char red[256];
+	struct db_opts o = { 0 };
 
 	c->side = side;
-	c->db = mysql_init(NULL);
-	if (!c->db)
-		sl_bug("mysql_init failed");
-	mysql_options(c->db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-	mysql_options(c->db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	mysql_options(c->db, MYSQL_OPT_MAX_ALLOWED_PACKET, &maxpkt);
-	if (d->ssl_ca || d->ssl_cert || d->ssl_key) {
-		my_bool verify = 1;
-
-		mysql_ssl_set(c->db, d->ssl_key, d->ssl_cert, d->ssl_ca, NULL, NULL);
-		mysql_options(c->db, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
-	}
-	if (!mysql_real_connect(c->db, d->host, d->user, d->password, NULL, d->port, d->socket,
-				CLIENT_MULTI_RESULTS)) {
-		int rc = sl_err_set(err, -SL_EDB, "cannot connect to the %s %s: %s", side,
-				    sl_dsn_redacted(d, red, sizeof(red)), mysql_error(c->db));
-		ver__conn_close(c);
-		return rc;
-	}
-	return ver__exec(c, init, sizeof(init) - 1, err);
+	o.role = strcmp(side, "source") ? DB_ROLE_VERIFY_DEST : DB_ROLE_VERIFY_SOURCE;
+	return db_connect(&c->db, d, &o, err);
 }
 
 void ver__conn_close(struct ver_conn *c)

@@ -14,6 +14,7 @@
 #include <mysql.h>
 #include <pthread.h>
 
+#include "db.h"
 #include "ver.h"
 
 struct ver_conn {
@@ -21,7 +22,8 @@ struct ver_conn {
 	const char *side;	/* "source" / "destination", for messages */
 };
 
-/* Opens a connection and sets the session (utf8mb4, binary results, UTC). */
+/* Opens a connection (db_connect(), role VERIFY_SOURCE or VERIFY_DEST by side:
+ * utf8mb4, binary results, UTC). */
 int ver__conn_open(struct ver_conn *c, const struct sl_dsn *d, const char *side,
 		   struct sl_err *err);
 void ver__conn_close(struct ver_conn *c);

@@ -126,15 +126,22 @@ static int wait_checkpoint(struct run *r, struct ver_conn *src, struct ver_conn 
 	struct sl_buf q = SL_BUF_INIT(SL_BUF_UNLIMITED);
 	int rc;
 
-	if ((rc = ver__query(src, "SHOW MASTER STATUS", &res, err)))
-		return rc;
-	if ((row = mysql_fetch_row(res)) && row[0] && row[1]) {
-		snprintf(file, sizeof(file), "%s", row[0]);
-		pos = strtoull(row[1], NULL, 10);
+	{
+		struct db_server srv;
+		char *f = NULL;
+
+		if ((rc = db_server_detect(src->db, src->side, &srv, err)))
+			return rc;
+		struct sl_err e = SL_ERR_INIT;
+
+		rc = db_binlog_status(src->db, src->side, &srv, &f, &pos, &e);
+		if (rc == -SL_ECONFIG)
+			return 0;	/* no binary log: nothing to wait for */
+		if (rc)
+			return sl_err_set(err, rc, "%s", e.msg);
+		snprintf(file, sizeof(file), "%s", f);
+		free(f);
 	}
-	mysql_free_result(res);
-	if (!file[0])
-		return 0;
 	sl_buf_adds(&q, "SELECT source_file, source_offset FROM `sluice`.`checkpoint`");
 	if (o->consumer) {
 		sl_buf_adds(&q, " WHERE consumer = ");

@@ -92,6 +92,9 @@ case_unreachable() {
 		capture --source "mysql://sluice:$URL_PASSWORD@127.0.0.1:$port/" --dir "$d"
 	expect_error unreachable_dest 'connect|refused|unreachable|reach|127\.0\.0\.1' \
 		replay --dir "$WORK/stream" --dest "mysql://sluice@127.0.0.1:$port/"
+	# an IPv6 host is named in brackets, so its port stays apart
+	expect_error unreachable_ipv6 "connect.*mysql://sluice@\[::1\]:$port/" \
+		capture --source "mysql://sluice@[::1]:$port/" --dir "$d"
 }
 
 case_bad_password() {
@@ -488,6 +491,20 @@ case_url_reserved_password() {
 	assert_no_piece "$pw" "the ambiguous-url error" "$(cat "$WORK/url_ambiguous.err")"
 }
 
+# A dump the source refuses at once (its binlog purged under a stream that
+# resumes there) names the position it resumed at, not "FILE:0".
+case_dump_refused() {
+	local d=$WORK/d-purged file pos newest
+	mkdir -p "$d"
+	must_sluice purged_init capture --source "$SRC_URL" --dir "$d"
+	read -r file pos < <(src_sql -N -e "SHOW MASTER STATUS" | awk '{print $1, $2}')
+	src_sql -e "FLUSH BINARY LOGS; CREATE DATABASE IF NOT EXISTS purged; CREATE TABLE IF NOT EXISTS purged.t (id INT PRIMARY KEY); INSERT INTO purged.t VALUES (1)"
+	newest=$(src_sql -N -e "SHOW MASTER STATUS" | awk '{print $1}')
+	src_sql -e "PURGE BINARY LOGS TO '$newest'"
+	expect_error dump_refused "dump failed after ${file//./\\.}:$pos[^0-9]" \
+		capture --source "$SRC_URL" --dir "$d"
+}
+
 main() {
 	require_sluice
 	start_servers 2
@@ -511,6 +528,7 @@ main() {
 	case_url_password
 	case_url_reserved_password
 	case_corrupt_last_frame
+	case_dump_refused	# last: it purges the source's older binlogs
 
 	assert_no_password "$WORK"/*.out "$WORK"/*.err
 	log "PASS ($NCASE error cases)"

@@ -47,6 +47,57 @@ static void test_common__dsn_socket_and_env_password(void)
 	sl_dsn_release(&d);
 }
 
+/* An IPv6 host prints in brackets, so its port stays apart ([::1]:3310). */
+static void test_common__dsn_ipv6_redacted(void)
+{
+	struct sl_dsn d;
+	struct sl_err err = SL_ERR_INIT;
+	char red[256];
+
+	CU_ASSERT_EQUAL_FATAL(sl_dsn_parse(&d, "mysql://u:pw@[::1]:3310/db", NULL, &err), 0);
+	CU_ASSERT_STRING_EQUAL(sl_dsn_redacted(&d, red, sizeof(red)), "mysql://u@[::1]:3310/db");
+	sl_dsn_release(&d);
+	CU_ASSERT_EQUAL_FATAL(sl_dsn_parse(&d, "mysql://u@[fe80::1]/", NULL, &err), 0);
+	CU_ASSERT_STRING_EQUAL(sl_dsn_redacted(&d, red, sizeof(red)), "mysql://u@[fe80::1]:3306/");
+	sl_dsn_release(&d);
+	CU_ASSERT_EQUAL_FATAL(sl_dsn_parse(&d, "mysql://u@10.0.0.1:3307/", NULL, &err), 0);
+	CU_ASSERT_STRING_EQUAL(sl_dsn_redacted(&d, red, sizeof(red)), "mysql://u@10.0.0.1:3307/");
+	sl_dsn_release(&d);
+}
+
+/* ssl-mode: one TLS policy for every connection (README "URLs and passwords"). */
+static void test_common__dsn_ssl_mode(void)
+{
+	static const struct { const char *url; int rc; enum sl_ssl_mode mode; } cases[] = {
+		{ "mysql://u@h/", 0, SL_SSL_DISABLED },
+		{ "mysql://u@h/?ssl-ca=/ca.pem", 0, SL_SSL_VERIFY_IDENTITY },
+		{ "mysql://u@h/?ssl-cert=/c.pem&ssl-key=/k.pem", 0, SL_SSL_VERIFY_IDENTITY },
+		{ "mysql://u@h/?ssl-mode=required", 0, SL_SSL_REQUIRED },
+		{ "mysql://u@h/?ssl-mode=verify-identity", 0, SL_SSL_VERIFY_IDENTITY },
+		{ "mysql://u@h/?ssl-ca=/ca.pem&ssl-mode=verify-ca", 0, SL_SSL_VERIFY_CA },
+		{ "mysql://u@h/?ssl-mode=required&ssl-ca=/ca.pem", 0, SL_SSL_REQUIRED },
+		{ "mysql://u@h/?ssl-mode=disabled", 0, SL_SSL_DISABLED },
+		{ "mysql://u@h/?ssl-mode=verify-ca", -SL_EINVAL_ARG, 0 },	/* needs ssl-ca */
+		{ "mysql://u@h/?ssl-mode=disabled&ssl-ca=/ca.pem", -SL_EINVAL_ARG, 0 },
+		{ "mysql://u@h/?ssl-mode=preferred", -SL_EINVAL_ARG, 0 },
+		{ "mysql://u@h/?ssl-mode=VERIFY_IDENTITY", -SL_EINVAL_ARG, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sl_dsn d;
+		struct sl_err err = SL_ERR_INIT;
+		int rc = sl_dsn_parse(&d, cases[i].url, NULL, &err);
+
+		CU_ASSERT_EQUAL(rc, cases[i].rc);
+		if (rc == 0) {
+			CU_ASSERT_EQUAL(d.ssl_mode, cases[i].mode);
+			sl_dsn_release(&d);
+		} else {
+			CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "ssl-mode"));
+		}
+	}
+	CU_ASSERT_STRING_EQUAL(sl_ssl_mode_name(SL_SSL_VERIFY_CA), "verify-ca");
+}
+
 static void test_common__dsn_errors_never_show_password(void)
 {
 	static const char *bad[] = {
@@ -199,6 +250,8 @@ int main(void)
 	CU_add_test(s, "dsn: all parts", test_common__dsn_full);
 	CU_add_test(s, "dsn: socket, ipv6, env password", test_common__dsn_socket_and_env_password);
 	CU_add_test(s, "dsn: errors never show the password", test_common__dsn_errors_never_show_password);
+	CU_add_test(s, "dsn: an IPv6 host prints in brackets", test_common__dsn_ipv6_redacted);
+	CU_add_test(s, "dsn: ssl-mode", test_common__dsn_ssl_mode);
 	CU_add_test(s, "dsn: '@', ':', '/', '?' in a password", test_common__dsn_reserved_in_password);
 	CU_add_test(s, "buf: hard limit", test_common__buf_limit);
 	CU_add_test(s, "crc32c: known vectors", test_common__crc32c_vectors);

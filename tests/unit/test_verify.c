@@ -1,4 +1,4 @@
-/* test_verify.c - unit suite for verify/: patterns, maps, chunk ranges, row-hash SQL, merge-join, SQL literals. */
+/* test_verify.c - unit suite for verify/: patterns, maps, row-hash SQL, merge-join, SQL literals. */
 #include <CUnit/Basic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,45 +42,6 @@ static void test_verify__map(void)
 	CU_ASSERT_STRING_EQUAL(s, "a");
 	CU_ASSERT_STRING_EQUAL(t, "x");
 	free(s), free(t);
-}
-
-/* The ranges cover every integer exactly once, in order, open at both ends. */
-static void check_chunks(__int128 min, __int128 max, uint64_t rows, uint64_t chunk)
-{
-	struct ver_int_chunks c;
-	__int128 prev_hi = 0, lo, hi;
-	int olo, ohi;
-
-	ver_int_chunks_plan(&c, min, max, rows, chunk);
-	CU_ASSERT_TRUE_FATAL(c.n >= 1);
-	for (uint64_t i = 0; i < c.n; i++) {
-		ver_int_range(&c, i, &lo, &hi, &olo, &ohi);
-		CU_ASSERT_EQUAL(olo, i == 0);
-		CU_ASSERT_EQUAL(ohi, i + 1 == c.n);
-		if (max < min)
-			continue;
-		CU_ASSERT_TRUE(lo <= hi);
-		CU_ASSERT_TRUE(i == 0 ? lo == min : lo == prev_hi + 1);
-		prev_hi = hi;
-	}
-	CU_ASSERT_TRUE(max < min || prev_hi == max);
-}
-
-static void test_verify__int_chunks(void)
-{
-	struct ver_int_chunks c;
-
-	check_chunks(1, 100000, 100000, 10000);
-	ver_int_chunks_plan(&c, 1, 100000, 100000, 10000);
-	CU_ASSERT_EQUAL(c.n, 10);
-	check_chunks(1, 1, 1, 10000);
-	check_chunks(5, 4, 0, 10000);		/* empty source: one open range */
-	check_chunks(-100, 100, 0, 7);		/* no estimate: the span */
-	check_chunks(1, 1000000000, 10, 3);	/* sparse: few ranges */
-	ver_int_chunks_plan(&c, 1, 1000000000, 10, 3);
-	CU_ASSERT_EQUAL(c.n, 4);
-	check_chunks(-(((__int128)1) << 63), (((__int128)1) << 64) - 1, 1000000, 1000);	/* limits */
-	check_chunks(1, 10, 1000, 3);		/* estimate above the span */
 }
 
 static void test_verify__hash_sql(void)
@@ -252,7 +213,6 @@ int main(void)
 	s = CU_add_suite("verify", NULL, NULL);
 	CU_add_test(s, "include/exclude patterns", test_verify__patterns);
 	CU_add_test(s, "name maps", test_verify__map);
-	CU_add_test(s, "integer key ranges cover everything once", test_verify__int_chunks);
 	CU_add_test(s, "row-hash SQL", test_verify__hash_sql);
 	CU_add_test(s, "merge-join finds missing, extra, changed", test_verify__merge);
 	CU_add_test(s, "key ordering", test_verify__key_cmp);

@@ -1,0 +1,253 @@
+/*
+ * db.h - the one place that opens a database connection, and what every
+ * command needs to know about the server behind it.
+ *
+ * Floor 3 (DESIGN.md "Folders"): uses common/ and formats/ only; capture,
+ * replay and verify (and the coming snapshot, precheck, migrate) use it.
+ * Nothing else calls mysql_real_connect().
+ *
+ * Connections: db_connect(&m, &dsn, &opts, &err) with the parsed URL
+ *   (sl_dsn_parse()) and a role. Every role gets the same TLS policy, its own
+ *   timeouts and its own session set-up:
+ *
+ *   TLS (the URL's ssl-mode, sl_dsn_parse() resolves its default):
+ *     disabled         plain text (the default when no ssl-* file is given)
+ *     required         TLS or no connection; the certificate is not checked
+ *                      (given ssl-ca, the library still checks its chain)
+ *     verify-ca        TLS; the certificate must chain to ssl-ca
+ *     verify-identity  TLS; chain and host name checked (the default when any
+ *                      of ssl-ca, ssl-cert, ssl-key is given)
+ *
+ *   Timeouts in seconds (connect / read / write). A read timeout bounds the
+ *   wait for one answer from the server, so a dead server or a cut network
+ *   ends in an error naming the server instead of a hang:
+ *     DB_ROLE_SOURCE_STREAM   10 / max(300, 3 x heartbeat) / 60: the binlog
+ *                             dump waits on an idle source, which sends a
+ *                             heartbeat every --heartbeat-ms, so the read
+ *                             timeout stays well above that period
+ *     DB_ROLE_REPLAY_WORKER   30 / 3600 / 600: one batch of a big transaction
+ *                             (lock waits included) and its COMMIT
+ *     DB_ROLE_REPLAY_CONTROL  30 / 86400 / 600: DDL such as an ALTER TABLE of
+ *                             a big table runs for hours
+ *     DB_ROLE_VERIFY          20 / 86400 / 600: CHECKSUM TABLE or a keyless
+ *                             table's GROUP BY reads a whole table
+ *   The client's max_allowed_packet is 1 GiB (the protocol's limit) for
+ *   every role; the server's own limit still applies.
+ *
+ *   Session set-up (each role's statements, run once after connecting):
+ *     SOURCE_STREAM   character set utf8mb4, nothing else (the dump sets its
+ *                     own variables: capture/cap_source.c)
+ *     REPLAY_*        CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS;
+ *                     SET NAMES utf8mb4; time_zone '+00:00', opts.sql_mode
+ *                     (replay's REP_SESSION_SQL_MODE), sql_notes=1,
+ *                     foreign_key_checks 1 for workers (the destination runs
+ *                     ON DELETE/UPDATE actions, as the source did) and 0 for
+ *                     the control connection (DDL), autocommit=0, READ
+ *                     COMMITTED
+ *     VERIFY          CLIENT_MULTI_RESULTS; SET NAMES utf8mb4,
+ *                     character_set_results = NULL (raw bytes), time_zone
+ *                     '+00:00', group_concat_max_len = 1048576
+ *
+ * Errors: 0 or a negative code with err filled: one line naming the server
+ *   by sl_dsn_redacted() (never a password) and the server's reason, e.g.
+ *   "cannot connect to source mysql://u@[::1]:3306/: Access denied ...".
+ *
+ * Server: db_server_detect() reads the flavor (MariaDB, MySQL, an OceanBase
+ *   MySQL tenant or binlog service) and the version; db_binlog_status() asks
+ *   for the binary log's end with the statement that server knows
+ *   (SHOW BINARY LOG STATUS on MySQL >= 8.2, which 8.4 requires; SHOW MASTER
+ *   STATUS elsewhere). Server checks (db_checks.c) are a table that capture
+ *   runs before streaming and precheck will print. The `sluice` schema on a
+ *   destination (db_schema.c) and primary-key range planning (db_range.c)
+ *   are below.
+ * Threads: a MYSQL handle belongs to one thread; the functions keep no
+ *   state of their own.
+ */
+#ifndef DB_H
+#define DB_H
+
+#include <stdint.h>
+#include <mysql.h>
+
+#include "sl.h"
+
+/* ---- connections (db_conn.c) ---- */
+
+enum db_role {
+	DB_ROLE_SOURCE_STREAM,	/* capture: checks, then the binlog dump */
+	DB_ROLE_REPLAY_WORKER,	/* replay: applies transactions */
+	DB_ROLE_REPLAY_CONTROL,	/* replay: checkpoint, locks, DDL */
+	DB_ROLE_VERIFY_SOURCE,	/* verify and its fix: the source side */
+	DB_ROLE_VERIFY_DEST,	/* verify and its fix: the destination side */
+};
+
+struct db_opts {
+	enum db_role role;
+	const char *sql_mode;	/* REPLAY_*: the session's sql_mode (required) */
+	unsigned heartbeat_ms;	/* SOURCE_STREAM: the heartbeat period asked for (0 = 200) */
+};
+
+struct db_timeouts {
+	unsigned connect_s, read_s, write_s;
+};
+
+/* The role's timeouts (table above). */
+void db_role_timeouts(const struct db_opts *o, struct db_timeouts *t);
+/* "source" or "destination": how messages name the role's server. */
+const char *db_role_side(enum db_role role);
+/* Connects d as o->role says and sets up its session. *out is the open
+ * handle (mysql_close() it), NULL on error. */
+int db_connect(MYSQL **out, const struct sl_dsn *d, const struct db_opts *o, struct sl_err *err);
+
+/* Runs sql (may hold several statements) and discards any results. who
+ * names the server in the error ("destination mysql://..."). */
+int db_exec(MYSQL *m, const char *who, const char *sql, struct sl_err *err);
+/* One global variable by name (SHOW GLOBAL VARIABLES LIKE: every flavor and
+ * version answers it, with no row for an unknown name). *out is malloc'd,
+ * or NULL when the server has no such variable. */
+int db_variable(MYSQL *m, const char *who, const char *name, char **out, struct sl_err *err);
+
+/* ---- the server (db_server.c) ---- */
+
+enum db_flavor { DB_MYSQL, DB_MARIADB, DB_OCEANBASE };
+
+struct db_server {
+	enum db_flavor flavor;
+	unsigned major, minor, patch;	/* 0.0.0 when the text has no version */
+	char version[64];		/* as the server said it */
+};
+
+/* From the text of version() (and @@version_comment, may be NULL): MariaDB
+ * when version holds "MariaDB" (a "5.5.5-" replication prefix is skipped),
+ * OceanBase when either holds "OceanBase", else MySQL. Pure. */
+void db_server_parse(struct db_server *s, const char *version, const char *comment);
+/* The statement that reports the binary log's current file and position. */
+const char *db_binlog_status_sql(const struct db_server *s);
+/* "mariadb", "mysql", "oceanbase". */
+const char *db_flavor_name(enum db_flavor f);
+/* The binlog dialect the server speaks: "mariadb" or "mysql" (OceanBase
+ * speaks MySQL's). Stream positions record it. */
+const char *db_binlog_flavor(const struct db_server *s);
+int db_server_detect(MYSQL *m, const char *who, struct db_server *s, struct sl_err *err);
+/* The binary log's end now: *file (malloc'd) and *pos. -SL_ECONFIG when the
+ * server answers with no row (binary log off). */
+int db_binlog_status(MYSQL *m, const char *who, const struct db_server *s, char **file,
+		     uint64_t *pos, struct sl_err *err);
+
+/* ---- server checks (db_checks.c) ----
+ * One row per requirement on a server: the global variable it reads, the
+ * values that pass, and what to do when it does not. Capture runs
+ * db_source_checks before it streams (a DB_FAIL stops it, a DB_WARN is
+ * logged); precheck will print each as pass/warn/fail with its fix. */
+
+enum db_severity { DB_WARN, DB_FAIL };
+enum db_outcome { DB_PASS, DB_WARNED, DB_FAILED };
+
+struct db_check {
+	const char *name;	/* what is checked: "binlog_format" */
+	const char *variable;	/* the global variable read */
+	const char *expected;	/* values that pass, '|'-separated, case-insensitive */
+	int absent_passes;	/* a server without the variable passes */
+	enum db_severity severity;
+	const char *fix;	/* what to do, for people */
+};
+extern const struct db_check db_source_checks[];
+extern const size_t db_source_nchecks;
+
+struct db_check_result {
+	const struct db_check *check;
+	enum db_outcome outcome;
+	char value[128];	/* the server's value, "" when it has none */
+	char message[384];	/* "binlog_format is STATEMENT, must be ROW (fix)" */
+};
+/* Does value (NULL: the server has no such variable) pass c? Pure. */
+int db_check_passes(const struct db_check *c, const char *value);
+/* Runs n checks on m into res[n]; 0, or < 0 when a query failed (then err).
+ * Outcomes do not make it fail: the caller decides. */
+int db_checks_run(MYSQL *m, const char *who, const struct db_check *checks, size_t n,
+		  struct db_check_result *res, struct sl_err *err);
+
+/* ---- the `sluice` schema on a destination (db_schema.c) ----
+ * `sluice`.`checkpoint`  one row per consumer: the stream, its cursor and
+ *                        source position (replay/rep_checkpoint.c writes it);
+ *                        one consumer per stream (unique `stream_id`)
+ * `sluice`.`applied`     transactions committed above the checkpoint row
+ * `sluice`.`switchover`  reserved for the switchover state machine (the
+ *                        migrate issue): its CREATE TABLE goes into
+ *                        db_sql_sluice_schema like the others, and any
+ *                        change to a table made by an older sluice into
+ *                        db_sluice_schema_ensure() as a migration step
+ * db_sluice_schema_ensure() creates what is missing and migrates tables made
+ * by an older sluice (the unique key one_consumer_per_stream, added when
+ * missing; two consumers of one stream already there refuse it). The
+ * statements that read and move the rows stay with their writer (replay). */
+extern const char db_sql_sluice_schema[];	/* CREATE DATABASE / TABLEs, multi-statement */
+int db_sluice_schema_ensure(MYSQL *m, const char *who, struct sl_err *err);
+
+/* ---- primary-key range planning (db_range.c) ----
+ * A table with a key is cut into ranges of about chunk_rows rows each. The
+ * first range has no lower bound and the last none above, so rows that
+ * exist only on another server compared with these ranges fall in some range
+ * too. Used by verify and the snapshot reader.
+ *
+ * A single integer key: ranges by arithmetic over [min, max] with about
+ * `rows` rows. Range i (0-based) of n is lo_i .. hi_i inclusive; the first
+ * also takes every value below min and the last every value above max
+ * (open_lo, open_hi). n >= 1; adjacent ranges touch with no gap. */
+#define DB_DEFAULT_CHUNK_ROWS 10000
+struct db_int_ranges {
+	__int128 min, max, step;
+	uint64_t n;
+};
+void db_int_ranges_plan(struct db_int_ranges *c, __int128 min, __int128 max, uint64_t rows,
+			uint64_t chunk_rows);
+void db_int_range(const struct db_int_ranges *c, uint64_t i, __int128 *lo, __int128 *hi,
+		  int *open_lo, int *open_hi);
+/* The WHERE condition of range i over the key column ident (quoted):
+ * "1", "`id` <= hi", "`id` >= lo" or "`id` BETWEEN lo AND hi". */
+int db_int_range_where(struct sl_buf *out, const struct db_int_ranges *c, uint64_t i,
+		       const char *ident);
+/* Plans the ranges of table (quoted `db`.`t`, schema and name unquoted for
+ * information_schema) by its single integer key column ident: MIN and MAX
+ * of the key and the table_rows estimate. */
+int db_int_ranges_query(MYSQL *m, const char *who, const char *table, const char *schema,
+			const char *name, const char *ident, uint64_t chunk_rows,
+			struct db_int_ranges *c, struct sl_err *err);
+/* Decimal text of v into buf (n >= 42). Returns buf. */
+char *db_i128_str(__int128 v, char *buf, size_t n);
+
+/*
+ * Any other key: boundaries found by walking the table's key in order,
+ * chunk_rows at a time (`SELECT key FROM t WHERE key > last ORDER BY key
+ * LIMIT 1 OFFSET chunk_rows-1`). The key's literals are the caller's to
+ * render (its columns' types and charsets), through lit().
+ */
+struct db_key {
+	size_t n;		/* columns */
+	const char *const *ident;	/* quoted column names */
+	/* Appends the SQL literal of column k's value v (len bytes, NULL = SQL NULL). */
+	int (*lit)(void *arg, size_t k, struct sl_buf *out, const char *v, unsigned long len);
+	void *arg;
+};
+/* A key value: n columns (NULL = SQL NULL) and their lengths. */
+struct db_key_val {
+	char **v;
+	unsigned long *len;
+};
+/* (key > val) (gt = 1) or (key <= val) over the whole key, expanded as
+ * (a > x) OR (a = x AND b > y) ... so that any server uses the index. */
+int db_key_cmp_sql(struct sl_buf *out, const struct db_key *k, const struct db_key_val *val,
+		   int gt);
+/* The next boundary after *last (last->v NULL: from the start): *next is
+ * the key of the chunk_rows-th row, or next->v NULL when fewer rows are left
+ * (the last range). */
+int db_key_next_bound(MYSQL *m, const char *who, const char *table, const struct db_key *k,
+		      const struct db_key_val *last, uint64_t chunk_rows, struct db_key_val *next,
+		      struct sl_err *err);
+/* The WHERE condition of the range (last, next]: either side may be absent
+ * (v NULL); "1" when both are. */
+int db_key_range_where(struct sl_buf *out, const struct db_key *k, const struct db_key_val *last,
+		       const struct db_key_val *next);
+void db_key_val_release(struct db_key_val *v, size_t n);
+
+#endif

@@ -1,0 +1,190 @@
+/* db_conn.c - opening a connection: TLS policy, timeouts and session set-up per role. */
+#include "db.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "banned.h"
+
+#define DB_MAX_PACKET (1UL << 30)	/* the protocol's limit */
+
+const char *db_role_side(enum db_role role)
+{
+	switch (role) {
+	case DB_ROLE_SOURCE_STREAM:
+	case DB_ROLE_VERIFY_SOURCE:
+		return "source";
+	case DB_ROLE_REPLAY_WORKER:
+	case DB_ROLE_REPLAY_CONTROL:
+	case DB_ROLE_VERIFY_DEST:
+		return "destination";
+	}
+	return "server";
+}
+
+void db_role_timeouts(const struct db_opts *o, struct db_timeouts *t)
+{
+	switch (o->role) {
+	case DB_ROLE_SOURCE_STREAM: {
+		uint64_t hb = o->heartbeat_ms ? o->heartbeat_ms : 200;
+		uint64_t r = (3 * hb + 999) / 1000;
+
+		t->connect_s = 10;
+		t->read_s = r > 300 ? (unsigned)(r > 86400 * 7 ? 86400 * 7 : r) : 300;
+		t->write_s = 60;
+		return;
+	}
+	case DB_ROLE_REPLAY_WORKER:
+		t->connect_s = 30;
+		t->read_s = 3600;
+		t->write_s = 600;
+		return;
+	case DB_ROLE_REPLAY_CONTROL:
+		t->connect_s = 30;
+		t->read_s = 86400;
+		t->write_s = 600;
+		return;
+	case DB_ROLE_VERIFY_SOURCE:
+	case DB_ROLE_VERIFY_DEST:
+		t->connect_s = 20;
+		t->read_s = 86400;
+		t->write_s = 600;
+		return;
+	}
+	sl_bug("unknown role %d", (int)o->role);
+}
+
+int db_exec(MYSQL *m, const char *who, const char *sql, struct sl_err *err)
+{
+	int st;
+
+	if (mysql_real_query(m, sql, strlen(sql)))
+		goto fail;
+	do {
+		MYSQL_RES *res = mysql_store_result(m);
+
+		if (res)
+			mysql_free_result(res);
+		else if (mysql_field_count(m))
+			goto fail;
+	} while ((st = mysql_next_result(m)) == 0);
+	if (st > 0)
+		goto fail;
+	return 0;
+fail:
+	return sl_err_set(err, -SL_EDB, "%s: %s (%u) in: %.200s", who, mysql_error(m), mysql_errno(m),
+			  sql);
+}
+
+/* The TLS policy (db.h): one mapping from the URL's ssl-mode to the library. */
+static void set_tls(MYSQL *m, const struct sl_dsn *d)
+{
+	my_bool on = 1, verify;
+
+	if (d->ssl_mode == SL_SSL_DISABLED)
+		return;
+	/* With a CA the library checks the chain during the handshake; the
+	 * "verify server cert" switch adds the host name check (and, with no
+	 * CA, fails on a certificate it cannot trust). */
+	mysql_ssl_set(m, d->ssl_key, d->ssl_cert, d->ssl_ca, NULL, NULL);
+	mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
+	verify = d->ssl_mode == SL_SSL_VERIFY_IDENTITY;
+	mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+}
+
+static int session(MYSQL *m, const char *who, const struct db_opts *o, struct sl_err *err)
+{
+	char sql[512];
+
+	switch (o->role) {
+	case DB_ROLE_SOURCE_STREAM:
+		return 0;
+	case DB_ROLE_REPLAY_WORKER:
+	case DB_ROLE_REPLAY_CONTROL:
+		if (!o->sql_mode)
+			sl_bug("a replay connection needs its sql_mode");
+		/* Workers check foreign keys like the source did, so the
+		 * destination runs its ON DELETE/UPDATE actions (the binlog does
+		 * not carry the rows they change); the control connection (DDL)
+		 * does not. */
+		snprintf(sql, sizeof(sql), "SET NAMES utf8mb4;SET SESSION time_zone='+00:00',sql_mode='%s'"
+			 ",sql_notes=1,foreign_key_checks=%d,autocommit=0;"
+			 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", o->sql_mode,
+			 o->role == DB_ROLE_REPLAY_WORKER ? 1 : 0);
+		return db_exec(m, who, sql, err);
+	case DB_ROLE_VERIFY_SOURCE:
+	case DB_ROLE_VERIFY_DEST:
+		return db_exec(m, who, "SET NAMES utf8mb4, character_set_results = NULL, "
+			       "time_zone = '+00:00', SESSION group_concat_max_len = 1048576", err);
+	}
+	return 0;
+}
+
+static unsigned long client_flags(enum db_role role)
+{
+	switch (role) {
+	case DB_ROLE_REPLAY_WORKER:
+	case DB_ROLE_REPLAY_CONTROL:
+		return CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS;
+	case DB_ROLE_VERIFY_SOURCE:
+	case DB_ROLE_VERIFY_DEST:
+		return CLIENT_MULTI_RESULTS;
+	case DB_ROLE_SOURCE_STREAM:
+		break;
+	}
+	return 0;
+}
+
+int db_connect(MYSQL **out, const struct sl_dsn *d, const struct db_opts *o, struct sl_err *err)
+{
+	struct db_timeouts t;
+	unsigned long maxpkt = DB_MAX_PACKET;
+	char red[512], who[560];
+	MYSQL *m;
+	int rc;
+
+	*out = NULL;
+	sl_dsn_redacted(d, red, sizeof(red));
+	snprintf(who, sizeof(who), "%s %s", db_role_side(o->role), red);
+	db_role_timeouts(o, &t);
+	if (!(m = mysql_init(NULL)))
+		return sl_err_set(err, -ENOMEM, "%s: cannot allocate a connection", who);
+	mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &t.connect_s);
+	mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &t.read_s);
+	mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &t.write_s);
+	mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_optionsv(m, MYSQL_OPT_MAX_ALLOWED_PACKET, &maxpkt);
+	set_tls(m, d);
+	if (!mysql_real_connect(m, d->host, d->user, d->password ? d->password : "", NULL, d->port,
+				d->socket, client_flags(o->role))) {
+		rc = sl_err_set(err, -SL_EDB, "cannot connect to %s: %s", who, mysql_error(m));
+		mysql_close(m);
+		return rc;
+	}
+	if ((rc = session(m, who, o, err))) {
+		mysql_close(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+int db_variable(MYSQL *m, const char *who, const char *name, char **out, struct sl_err *err)
+{
+	char sql[160];
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	unsigned long *len;
+
+	*out = NULL;
+	snprintf(sql, sizeof(sql), "SHOW GLOBAL VARIABLES LIKE '%s'", name);
+	if (mysql_query(m, sql) || !(res = mysql_store_result(m)))
+		return sl_err_set(err, -SL_EDB, "%s: %s: %s", who, sql, mysql_error(m));
+	if ((row = mysql_fetch_row(res)) && mysql_num_fields(res) >= 2 && row[1]) {
+		len = mysql_fetch_lengths(res);
+		*out = sl_xstrndup(row[1], len[1]);
+	}
+	mysql_free_result(res);
+	return 0;
+}

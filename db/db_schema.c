@@ -1,0 +1,75 @@
+/* db_schema.c - the `sluice` schema on a destination: its tables and their migrations. */
+#include "db.h"
+
+#include <string.h>
+#include "banned.h"
+
+/* One stream, one consumer per destination: a second consumer name would
+ * apply every transaction again, so `stream_id` is a unique key. */
+const char db_sql_sluice_schema[] =
+	"CREATE DATABASE IF NOT EXISTS `sluice`;"
+	"CREATE TABLE IF NOT EXISTS `sluice`.`checkpoint` ("
+	"`consumer` VARCHAR(64) NOT NULL,"
+	"`stream_id` CHAR(32) NOT NULL,"
+	"`seq` BIGINT UNSIGNED NOT NULL,"
+	"`frame_offset` BIGINT UNSIGNED NOT NULL,"
+	"`record_index` INT UNSIGNED NOT NULL,"
+	"`source_file` VARCHAR(255) NOT NULL DEFAULT '',"
+	"`source_offset` BIGINT UNSIGNED NOT NULL DEFAULT 0,"
+	"`gtid` VARCHAR(255) NOT NULL DEFAULT '',"
+	"`ddl_pending_seq` BIGINT UNSIGNED NULL,"
+	"`ddl_pending_offset` BIGINT UNSIGNED NULL,"
+	"`ddl_pending_index` INT UNSIGNED NULL,"
+	"`updated_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+	"PRIMARY KEY (`consumer`),"
+	"UNIQUE KEY `one_consumer_per_stream` (`stream_id`)) ENGINE=InnoDB;"
+	"CREATE TABLE IF NOT EXISTS `sluice`.`applied` ("
+	"`consumer` VARCHAR(64) NOT NULL,"
+	"`seq` BIGINT UNSIGNED NOT NULL,"
+	"`frame_offset` BIGINT UNSIGNED NOT NULL,"
+	"`record_index` INT UNSIGNED NOT NULL,"
+	"PRIMARY KEY (`consumer`,`seq`,`frame_offset`,`record_index`)) ENGINE=InnoDB";
+
+/* Migration: the unique key on `stream_id` (a table made by an older sluice
+ * lacks it). 1061 (duplicate key name) when another replay added it first. */
+static const char key_exists[] =
+	"SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='sluice' AND "
+	"TABLE_NAME='checkpoint' AND INDEX_NAME='one_consumer_per_stream'";
+static const char key_add[] =
+	"ALTER TABLE `sluice`.`checkpoint` ADD UNIQUE KEY `one_consumer_per_stream` (`stream_id`)";
+
+static int ensure_stream_key(MYSQL *m, const char *who, struct sl_err *err)
+{
+	MYSQL_RES *res;
+	int has;
+
+	if (mysql_real_query(m, key_exists, strlen(key_exists)) || !(res = mysql_store_result(m)))
+		return sl_err_set(err, -SL_EDB, "%s: looking up the checkpoint table's keys: %s (%u)", who,
+				  mysql_error(m), mysql_errno(m));
+	has = mysql_num_rows(res) > 0;
+	mysql_free_result(res);
+	if (has)
+		return 0;
+	if (mysql_real_query(m, key_add, strlen(key_add))) {
+		unsigned e = mysql_errno(m);
+
+		if (e == 1061)	/* ER_DUP_KEYNAME: another replay added it */
+			return 0;
+		if (e == 1062)	/* two consumers of one stream already: an older sluice */
+			return sl_err_set(err, -SL_ESTREAM, "%s: `sluice`.`checkpoint` "
+					  "has two consumers of one stream (an older sluice allowed "
+					  "it, and the second applied the stream again): compare the "
+					  "destination with its source, then delete the row of the "
+					  "consumer that is not used", who);
+		return sl_err_set(err, -SL_EDB, "%s: %s: %s (%u)", who, key_add, mysql_error(m), e);
+	}
+	sl_log(SL_INFO, "db", "%s: `sluice`.`checkpoint` now allows one consumer per stream", who);
+	return 0;
+}
+
+int db_sluice_schema_ensure(MYSQL *m, const char *who, struct sl_err *err)
+{
+	int rc = db_exec(m, who, db_sql_sluice_schema, err);
+
+	return rc ? rc : ensure_stream_key(m, who, err);
+}
