@@ -413,7 +413,7 @@ case_argv() {
 			fail "the password appears in a process's argv"
 		fi
 		for p in $(pgrep -P "$pid" || true) "$pid"; do
-			if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -F -- "$HARNESS_PASSWORD"; then
+			if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -F -- "$HARNESS_PASSWORD" >/dev/null; then
 				fail "the password appears in /proc/$p/cmdline"
 			fi
 		done
@@ -440,7 +440,7 @@ case_url_password() {
 		fi
 		sleep 0.1
 	done
-	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -F -- "$HARNESS_PASSWORD"; then
+	if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -F -- "$HARNESS_PASSWORD" >/dev/null; then
 		kill -TERM "$pid" 2>/dev/null || true
 		fail "a password given in the URL stays visible in /proc/$pid/cmdline"
 	fi
