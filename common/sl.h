@@ -121,7 +121,8 @@ uint8_t *sl_buf_detach(struct sl_buf *b, size_t *len);	/* caller free()s */
 /* ---- DSNs ----
  * mysql://user[:password]@host[:port][/db][?socket=PATH&ssl-ca=PATH&...]
  * The password may come from the URL; the env variable named by the caller
- * (SLUICE_SOURCE_PASSWORD / SLUICE_DEST_PASSWORD) overrides it when set, and
+ * (SLUICE_SOURCE_PASSWORD / SLUICE_DEST_PASSWORD) overrides it when set and
+ * not empty (an empty variable counts as unset), and
  * a password file (?password-file=PATH, first line) is read when given.
  * Percent-escapes are decoded in user, password, db and parameter values.
  * A password holding '@', ':', '/' or '?' unescaped is read the way it was
