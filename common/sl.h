@@ -150,6 +150,15 @@ int sl_dsn_secret_span(const char *url, size_t *off, size_t *len);
  * owned by the caller (size n). Returns out. */
 char *sl_dsn_redacted(const struct sl_dsn *d, char *out, size_t n);
 
+/* ---- names ----
+ * A consumer name (replay --consumer, verify --consumer) names a file in
+ * DIR/consumers/ and a row of `sluice`.`checkpoint` (VARCHAR(64)): 1 to 64
+ * of [A-Za-z0-9_.-], not starting with '.' (no "..", no hidden file).
+ * sl_consumer_name_check() returns 0 or -SL_EINVAL_ARG with a message that
+ * states the rule; every reader and writer of a consumer name checks it. */
+#define SL_CONSUMER_NAME_MAX 64
+int sl_consumer_name_check(const char *name, struct sl_err *err);
+
 /* ---- checksums and small helpers ---- */
 /* CRC32C (Castagnoli), as in iSCSI/ext4; crc = 0 to start. */
 uint32_t sl_crc32c(uint32_t crc, const void *data, size_t n);
