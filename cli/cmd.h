@@ -43,5 +43,8 @@ int cmd_usage_error(const char *name, const char *fmt, ...)
  * debug level (SLUICE_TRACE=cli). */
 #define CMD_GO_ON (-1)
 int cmd_parse(struct sl_opt_cmd *c, int argc, char **argv);
+/* "sluice NAME: unexpected argument 'ARG'" for c's first positional argument,
+ * a URL's password hidden; returns 2. */
+int cmd_unexpected(const struct sl_opt_cmd *c);
 
 #endif

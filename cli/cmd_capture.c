@@ -106,7 +106,7 @@ int cmd_capture(int argc, char **argv)
 		goto out;
 	}
 	if (cmd.args_given.n) {
-		rc = cmd_usage_error("capture", "unexpected argument '%s'", cmd.args_given.v[0]);
+		rc = cmd_unexpected(&cmd);
 		goto out;
 	}
 	rc = cap_run(&o, &st, &err) ? cmd_fail("capture", &err) : 0;

@@ -39,7 +39,7 @@ int cmd_replay(int argc, char **argv)
 	if ((rc = cmd_parse(&cmd, argc, argv)) != CMD_GO_ON)
 		goto out;
 	if (cmd.args_given.n) {
-		rc = cmd_usage_error("replay", "unexpected argument '%s'", cmd.args_given.v[0]);
+		rc = cmd_unexpected(&cmd);
 		goto out;
 	}
 	rc = rep_run(&o, &st, &err) ? cmd_fail("replay", &err) : 0;

@@ -85,7 +85,7 @@ int cmd_verify(int argc, char **argv)
 	if ((rc = cmd_parse(&cmd, argc, argv)) != CMD_GO_ON)
 		goto out;
 	if (cmd.args_given.n) {
-		rc = cmd_usage_error("verify", "unexpected argument '%s'", cmd.args_given.v[0]);
+		rc = cmd_unexpected(&cmd);
 		goto out;
 	}
 	if (cmd.mode == SEGMENTS) {

@@ -75,6 +75,17 @@ int cmd_parse(struct sl_opt_cmd *c, int argc, char **argv)
 	return CMD_GO_ON;
 }
 
+int cmd_unexpected(const struct sl_opt_cmd *c)
+{
+	struct sl_buf b = SL_BUF_INIT(SL_BUF_UNLIMITED);
+	int rc;
+
+	sl_opt_put_redacted(&b, c->args_given.n ? c->args_given.v[0] : "");
+	rc = cmd_usage_error(c->name, "unexpected argument '%s'", sl_buf_cstr(&b));
+	sl_buf_release(&b);
+	return rc;
+}
+
 /* A password given in a URL (mysql://user:secret@host/) is still in our
  * argv for `ps` to show: work on a private copy of each such argument and
  * overwrite the password in the original with 'x' (as the mysql client does). */

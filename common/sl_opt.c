@@ -94,9 +94,9 @@ static void put_range(struct sl_buf *b, const struct sl_opt *o, int sentence)
 {
 	uint64_t max = opt_max(o);
 
-	if (o->min == 0 && max == target_max(o))
+	if (o->min == 0 && max == UINT64_MAX)
 		return;
-	if (max == target_max(o)) {
+	if (max == UINT64_MAX) {
 		sl_buf_adds(b, sentence ? "of at least " : "at least ");
 		put_amount(b, o->type, o->min);
 		return;
@@ -581,7 +581,7 @@ static void notes(const struct sl_opt *o, struct sl_buf *b)
 	size_t start = b->len;
 
 #define SEP() sl_buf_adds(b, b->len > start ? "; " : "(")
-	if (is_number(o->type) && (o->min != 0 || opt_max(o) != target_max(o))) {
+	if (is_number(o->type) && (o->min != 0 || opt_max(o) != UINT64_MAX)) {
 		SEP();
 		put_range(b, o, 0);
 	}
@@ -663,20 +663,29 @@ void sl_opt_help(const struct sl_opt_cmd *c, FILE *f)
 
 /* ---- the effective options ---- */
 
-static void put_value(struct sl_buf *out, const struct sl_opt *o, const char *v)
+void sl_opt_put_redacted(struct sl_buf *out, const char *text)
 {
+	const char *u = strstr(text, "mysql://");
 	size_t off, len;
 
+	if (u && sl_dsn_secret_span(u, &off, &len))
+		sl_buf_addf(out, "%.*sxxx%s", (int)(u - text + off), text, u + off + len);
+	else
+		sl_buf_adds(out, text);
+}
+
+static void put_value(struct sl_buf *out, const struct sl_opt *o, const char *v)
+{
 	sl_buf_addf(out, "%s--%s", out->len ? " " : "", o->name);
 	if (o->type == SL_OPT_FLAG)
 		return;
-	if (o->flags & SL_OPT_SECRET) {
-		sl_buf_adds(out, "=(secret)");
-	} else if ((o->flags & SL_OPT_URL) && sl_dsn_secret_span(v, &off, &len)) {
-		sl_buf_addf(out, "=%.*sxxx%s", (int)off, v, v + off + len);
-	} else {
-		sl_buf_addf(out, "=%s", v);
-	}
+	sl_buf_addc(out, '=');
+	if (o->flags & SL_OPT_SECRET)
+		sl_buf_adds(out, "(secret)");
+	else if (o->flags & SL_OPT_URL)
+		sl_opt_put_redacted(out, v);
+	else
+		sl_buf_adds(out, v);
 }
 
 void sl_opt_format(const struct sl_opt_cmd *c, struct sl_buf *out)

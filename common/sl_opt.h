@@ -146,6 +146,9 @@ void sl_opt_help(const struct sl_opt_cmd *c, FILE *f);
  * defaulted, in table order, secrets redacted: for logs and status. */
 void sl_opt_format(const struct sl_opt_cmd *c, struct sl_buf *out);
 void sl_opt_release(struct sl_opt_cmd *c);
+/* Append text with the password of a mysql:// URL in it replaced by "xxx":
+ * for echoing an argument the user gave (a positional may be a URL). */
+void sl_opt_put_redacted(struct sl_buf *out, const char *text);
 
 /* "500ms", "30s", "15m", "1h", "2d", a bare number is seconds, into
  * milliseconds. 0 or -SL_EINVAL_ARG (not a duration, or overflow). */
