@@ -1,7 +1,8 @@
 /*
  * sl.h - small shared pieces: errors, logging, allocation, buffers, DSNs, CRC32C.
  *
- * Depends on libc only; every other folder may include it.
+ * Depends on libc only; every other folder may include it. Option tables
+ * (parsing, -h, bounds, redacted printing) are in common/sl_opt.h.
  *
  * Errors: functions return 0 on success or a negative code: -errno for OS
  *   failures, -SL_E... (below) for ours. The message is built once, at the
