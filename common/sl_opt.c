@@ -152,18 +152,20 @@ static void store_uint(struct sl_opt *o, uint64_t v)
 
 static int bad_value(const struct sl_opt *o, const char *value, struct sl_err *err)
 {
-	struct sl_buf range = SL_BUF_INIT(SL_ERR_LEN);
+	struct sl_buf range = SL_BUF_INIT(SL_ERR_LEN), shown = SL_BUF_INIT(SL_ERR_LEN);
 	const char *like, *what = type_what(o->type, &like);
 	int rc;
 
 	put_range(&range, o, 1);
-	if (o->flags & SL_OPT_SECRET)
-		rc = sl_err_set(err, -SL_EINVAL_ARG, "option '--%s' wants %s%s%s%s", o->name, what,
-				range.len ? " " : "", sl_buf_cstr(&range), like);
-	else
-		rc = sl_err_set(err, -SL_EINVAL_ARG, "option '--%s' wants %s%s%s%s, not '%s'", o->name, what,
-				range.len ? " " : "", sl_buf_cstr(&range), like, value);
+	if (!(o->flags & SL_OPT_SECRET)) {	/* a secret is never quoted; a URL without its password */
+		sl_buf_adds(&shown, ", not '");
+		sl_opt_put_redacted(&shown, value);
+		sl_buf_addc(&shown, '\'');
+	}
+	rc = sl_err_set(err, -SL_EINVAL_ARG, "option '--%s' wants %s%s%s%s%s", o->name, what,
+			range.len ? " " : "", sl_buf_cstr(&range), like, sl_buf_cstr(&shown));
 	sl_buf_release(&range);
+	sl_buf_release(&shown);
 	return rc;
 }
 
