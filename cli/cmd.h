@@ -3,7 +3,9 @@
  *
  * Adding a subcommand, as a checklist:
  *   1. cli/cmd_<name>.c with int cmd_<name>(int argc, char **argv)
- *      (argv[0] is the subcommand's name; -h/--help prints its usage, exit 0);
+ *      (argv[0] is the subcommand's name) that declares its option table
+ *      (struct sl_opt[], common/sl_opt.h) and calls cmd_parse() first: the
+ *      table gives -h, bounds and "has no effect" checks;
  *   2. one line in the table in cli/sluice.c, kept sorted;
  *   3. integration tests under tests/integration/;
  *   4. a section in README.md.
@@ -14,6 +16,7 @@
 #define CMD_H
 
 #include "sl.h"
+#include "sl_opt.h"
 
 int cmd_capture(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
@@ -23,13 +26,25 @@ int cmd_replay(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_unpack(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
-/* `sluice verify --segments DIR` (cli/cmd_verify_segments.c); cmd_verify() calls it. */
-int cmd_verify_segments(int argc, char **argv);
+/* `sluice verify --segments DIR [--deep]` (cli/cmd_verify_segments.c): cmd_verify()
+ * parses the options (its table has a mode for it) and calls this. Exit status. */
+int cmd_verify_segments(const char *dir, int deep);
 
 /* Print "sluice NAME: message" on stderr and return 2. */
 int cmd_fail(const char *name, const struct sl_err *err);
-/* Print "sluice NAME: message" for a usage problem and return 2. */
-int cmd_usage_error(const char *name, const char *usage, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Print "sluice NAME: message" (one line) for a usage problem and return 2. */
+int cmd_usage_error(const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Parse argv with the subcommand's option table (common/sl_opt.h: the only
+ * option parser; its table also makes -h). Returns CMD_GO_ON when the
+ * command should run, else its exit status: 0 after -h printed the help,
+ * 2 after one error line. Logs the effective options (secrets hidden) at
+ * debug level (SLUICE_TRACE=cli). */
+#define CMD_GO_ON (-1)
+int cmd_parse(struct sl_opt_cmd *c, int argc, char **argv);
+/* "sluice NAME: unexpected argument 'ARG'" for c's first positional argument,
+ * a URL's password hidden; returns 2. */
+int cmd_unexpected(const struct sl_opt_cmd *c);
 
 #endif

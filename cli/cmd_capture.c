@@ -1,176 +1,101 @@
-/* cmd_capture.c - `sluice capture`: options, then cap_run(). */
+/* cmd_capture.c - `sluice capture`: options, then cap_run() or cap_run_files(). */
 #include "cap.h"
 #include "cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "banned.h"
 
-static const char usage[] =
-	"usage: sluice capture --source URL --dir DIR [--follow] [--from-start | --from FILE:POS |\n"
-	"                      --from-gtid SET] [--server-id N] [--segment-size SIZE]\n"
-	"                      [--commit-interval MS] [--allow-positional]\n"
-	"                      [--retain-bytes SIZE] [--retain-age AGE]\n"
-	"       sluice capture --binlog-files FILE... --dir DIR [--sort-files] [--allow-positional]\n"
-	"                      [--segment-size SIZE] [--retain-bytes SIZE] [--retain-age AGE]\n"
-	"\n"
-	"  --source URL          the source server, mysql://user@host:port/ (password from\n"
-	"                        SLUICE_SOURCE_PASSWORD, ?password-file=PATH or the URL)\n"
-	"  --dir DIR             the stream directory (created when missing)\n"
-	"  --follow              keep streaming until SIGTERM/SIGINT (default: stop at the\n"
-	"                        binlog end as of the start)\n"
-	"  --from FILE:POS       a new DIR starts at this binlog position\n"
-	"  --from-gtid SET       a new DIR starts after this MySQL GTID set (COM_BINLOG_DUMP_GTID;\n"
-	"                        MySQL and the OceanBase binlog service)\n"
-	"  --from-start          a new DIR starts at the oldest binlog the source has\n"
-	"                        (default for a new DIR: the source's binlog end now; an\n"
-	"                        existing DIR always resumes after its last transaction)\n"
-	"  --server-id N         replica server id to register with (default: derived from the pid)\n"
-	"  --segment-size SIZE   seal segments at this size, e.g. 64M (default 64M)\n"
-	"  --segment-age AGE     also seal a segment once it is this old, at a transaction\n"
-	"                        boundary: 500ms, 30s, 15m, 1h (default: never)\n"
-	"  --commit-interval MS  group commit: fdatasync at most this late (default 10)\n"
-	"  --binlog-files FILE...  read binlog files from disk instead of a server, in the\n"
-	"                        order given (every argument that is not an option; the\n"
-	"                        option may repeat); positions are the files' own names\n"
-	"                        and offsets; an existing DIR resumes after its last\n"
-	"                        transaction and skips files wholly before it\n"
-	"  --sort-files          read the --binlog-files sorted by name\n"
-	"  --allow-positional    name columns @1, @2... when neither the binlog (FULL row\n"
-	"                        metadata) nor a schema history that fits the binlog's\n"
-	"                        column types gives their names\n"
-	"  --retain-bytes SIZE   automatic retention, like `sluice purge --keep-bytes`: while\n"
-	"                        capture runs (after a segment is sealed, at least every 3 s)\n"
-	"                        and at its end, remove the oldest sealed segments that every\n"
-	"                        registered consumer (replay --consumer) has passed, keeping\n"
-	"                        at least SIZE of segments (0: no floor); never the open or\n"
-	"                        the newest sealed segment. With no registered consumer\n"
-	"                        nothing is removed (logged once). Removals are logged.\n"
-	"  --retain-age AGE      retention too (either option turns it on): keep segments\n"
-	"                        whose last commit is younger than AGE: 30s, 15m, 12h, 7d\n";
+/* modes: the option table's mode bits (common/sl_opt.h) */
+#define SERVER 0x1u	/* --source: a server's binlog */
+#define FILES 0x2u	/* --binlog-files: binlog files on disk */
 
-/* "500ms", "30s", "15m", "1h" (a bare number is seconds) into milliseconds. */
-static int parse_age_ms(const char *s, uint32_t *out)
+static const char *const modes[] = { "without --binlog-files", "with --binlog-files", NULL };
+
+static const char about[] =
+	"Writes every committed transaction and DDL of the source into DIR. An existing\n"
+	"DIR always resumes after its last transaction; --from, --from-start and\n"
+	"--from-gtid only choose where a new DIR starts (default: the source's binlog\n"
+	"end now).\n";
+
+int cmd_capture(int argc, char **argv)
 {
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10), mul;
-
-	if (end == s)
-		return -1;
-	if (!strcmp(end, "ms"))
-		mul = 1;
-	else if (!*end || !strcmp(end, "s"))
-		mul = 1000;
-	else if (!strcmp(end, "m"))
-		mul = 60000;
-	else if (!strcmp(end, "h"))
-		mul = 3600000;
-	else
-		return -1;
-	if (!v || v > UINT32_MAX / mul)
-		return -1;
-	*out = (uint32_t)(v * mul);
-	return 0;
-}
-
-/* --binlog-files values; freed by cmd_capture() whatever capture_main() returns. */
-static const char **files;
-
-static int capture_main(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "allow-positional", no_argument, NULL, 'P' },
-		{ "binlog-files", required_argument, NULL, 'B' },
-		{ "commit-interval", required_argument, NULL, 'c' },
-		{ "dir", required_argument, NULL, 'd' },
-		{ "follow", no_argument, NULL, 'f' },
-		{ "from", required_argument, NULL, 'F' },
-		{ "from-gtid", required_argument, NULL, 'G' },
-		{ "from-start", no_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "retain-age", required_argument, NULL, 'R' },
-		{ "retain-bytes", required_argument, NULL, 'r' },
-		{ "segment-age", required_argument, NULL, 'a' },
-		{ "segment-size", required_argument, NULL, 'z' },
-		{ "server-id", required_argument, NULL, 'i' },
-		{ "sort-files", no_argument, NULL, 'O' },
-		{ "source", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct cap_opts o = { 0 };
 	struct cap_files_opts fo = { 0 };
+	struct sl_opt_list files = { 0 };
 	struct cap_stats st;
 	struct sl_err err = SL_ERR_INIT;
-	size_t nfiles = 0;
-	int c, use_files = 0, sort_files = 0, rc;
+	int sort_files = 0, rc;
+	/* One line per option, in the order -h lists them. */
+	struct sl_opt opts[] = {
+		{ "source", SL_OPT_STR, SL_OPT_TARGET(o.source_url), .arg = "URL", .modes = SERVER,
+		  .flags = SL_OPT_REQUIRED | SL_OPT_URL,
+		  .help = "the source server, mysql://user@host:port/ (password from\n"
+			  "SLUICE_SOURCE_PASSWORD, ?password-file=PATH or the URL)" },
+		{ "binlog-files", SL_OPT_LIST, SL_OPT_TARGET(files), .arg = "FILE...", .modes = FILES,
+		  .flags = SL_OPT_REQUIRED | SL_OPT_MODE,
+		  .help = "read binlog files from disk instead of a server, in the\n"
+			  "order given (every argument that is not an option);\n"
+			  "positions are the files' own names and offsets; an\n"
+			  "existing DIR resumes after its last transaction and skips\n"
+			  "files wholly before it" },
+		{ "dir", SL_OPT_STR, SL_OPT_TARGET(o.dir), .arg = "DIR", .flags = SL_OPT_REQUIRED,
+		  .help = "the stream directory (created when missing)" },
+		{ "follow", SL_OPT_FLAG, SL_OPT_TARGET(o.follow), .modes = SERVER,
+		  .help = "keep streaming until SIGTERM/SIGINT (default: stop at the\n"
+			  "binlog end as of the start)" },
+		{ "from-start", SL_OPT_FLAG, SL_OPT_TARGET(o.from_start), .modes = SERVER, .group = 1,
+		  .help = "a new DIR starts at the oldest binlog the source has" },
+		{ "from", SL_OPT_STR, SL_OPT_TARGET(o.from), .arg = "FILE:POS", .modes = SERVER, .group = 1,
+		  .help = "a new DIR starts at this binlog position" },
+		{ "from-gtid", SL_OPT_STR, SL_OPT_TARGET(o.from_gtid), .arg = "SET", .modes = SERVER, .group = 1,
+		  .help = "a new DIR starts after this MySQL GTID set (COM_BINLOG_DUMP_GTID;\n"
+			  "MySQL and the OceanBase binlog service)" },
+		{ "server-id", SL_OPT_UINT, SL_OPT_TARGET(o.server_id), .min = 1, .modes = SERVER,
+		  .def_text = "derived from the pid",
+		  .help = "replica server id to register with" },
+		{ "sort-files", SL_OPT_FLAG, SL_OPT_TARGET(sort_files), .modes = FILES,
+		  .help = "read the --binlog-files sorted by name" },
+		{ "segment-size", SL_OPT_SIZE, SL_OPT_TARGET(o.segment_size), .min = 4096, .def = "64M",
+		  .help = "seal segments at this size" },
+		{ "segment-age", SL_OPT_DURATION, SL_OPT_TARGET(o.segment_age_ms), .min = 1,
+		  .max = 49 * 86400000ull, .modes = SERVER, .def_text = "never",
+		  .help = "also seal a segment once it is this old, at a transaction\n"
+			  "boundary" },
+		{ "commit-interval", SL_OPT_MS, SL_OPT_TARGET(o.commit_interval_ms), .min = 1, .max = 60000,
+		  .def = "10", .help = "group commit: fdatasync at most this many ms late" },
+		{ "allow-positional", SL_OPT_FLAG, SL_OPT_TARGET(o.allow_positional),
+		  .help = "name columns @1, @2... when neither the binlog (FULL row\n"
+			  "metadata) nor a schema history that fits the binlog's\n"
+			  "column types gives their names" },
+		{ "retain-bytes", SL_OPT_SIZE, SL_OPT_TARGET(o.retain_bytes),
+		  .help = "automatic retention, like `sluice purge --keep-bytes`: while\n"
+			  "capture runs (after a segment is sealed, at least every 3 s)\n"
+			  "and at its end, remove the oldest sealed segments that every\n"
+			  "registered consumer (replay --consumer) has passed, keeping\n"
+			  "at least SIZE of segments (0: no floor); never the open or\n"
+			  "the newest sealed segment. With no registered consumer\n"
+			  "nothing is removed (logged once). Removals are logged." },
+		{ "retain-age", SL_OPT_AGE, SL_OPT_TARGET(o.retain_age_s),
+		  .help = "retention too (either option turns it on): keep segments\n"
+			  "whose last commit is younger than AGE" },
+	};
+	struct sl_opt_cmd cmd = { .name = "capture", .about = about, .modes = modes, .opts = opts,
+				  .n = SL_OPT_COUNT(opts) };
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		char *end;
-
-		switch (c) {
-		case 'a':
-			if (parse_age_ms(optarg, &o.segment_age_ms))
-				return cmd_usage_error("capture", usage, "bad --segment-age '%s'", optarg);
-			break;
-		case 'c':
-			o.commit_interval_ms = (uint32_t)strtoul(optarg, &end, 10);
-			if (*end || !*optarg)
-				return cmd_usage_error("capture", usage, "bad --commit-interval '%s'", optarg);
-			break;
-		case 'd': o.dir = optarg; break;
-		case 'f': o.follow = 1; break;
-		case 'F': o.from = optarg; break;
-		case 'G': o.from_gtid = optarg; break;
-		case 'B':
-			use_files = 1;
-			files = sl_xrealloc(files, (nfiles + 1) * sizeof(*files));
-			files[nfiles++] = optarg;
-			break;
-		case 'O': sort_files = 1; break;
-		case 'r':
-			if (sl_parse_size(optarg, &o.retain_bytes))
-				return cmd_usage_error("capture", usage, "bad --retain-bytes '%s'", optarg);
-			o.retain = 1;
-			break;
-		case 'R':
-			if (sl_parse_age(optarg, &o.retain_age_s))
-				return cmd_usage_error("capture", usage, "bad --retain-age '%s'", optarg);
-			o.retain = 1;
-			break;
-		case 'P': o.allow_positional = 1; break;
-		case 'S': o.from_start = 1; break;
-		case 'h': fputs(usage, stdout); return 0;
-		case 'i':
-			o.server_id = (uint32_t)strtoul(optarg, &end, 10);
-			if (*end || !o.server_id)
-				return cmd_usage_error("capture", usage, "bad --server-id '%s'", optarg);
-			break;
-		case 's': o.source_url = optarg; break;
-		case 'z':
-			if (sl_parse_size(optarg, &o.segment_size) || o.segment_size < 4096)
-				return cmd_usage_error("capture", usage, "bad --segment-size '%s'", optarg);
-			break;
-		default:
-			return cmd_usage_error("capture", usage, "unknown option '%s'", argv[optind - 1]);
+	if ((rc = cmd_parse(&cmd, argc, argv)) != CMD_GO_ON)
+		goto out;
+	o.retain = sl_opt_given(&cmd, "retain-bytes") || sl_opt_given(&cmd, "retain-age");
+	if (cmd.mode == FILES) {
+		/* --binlog-files takes every argument that is not an option too */
+		for (size_t i = 0; i < cmd.args_given.n; i++) {
+			files.v = sl_xrealloc(files.v, (files.n + 1) * sizeof(*files.v));
+			files.v[files.n++] = cmd.args_given.v[i];
 		}
-	}
-	if (use_files) {
-		/* --binlog-files takes every remaining non-option argument too */
-		for (; optind < argc; optind++) {
-			files = sl_xrealloc(files, (nfiles + 1) * sizeof(*files));
-			files[nfiles++] = argv[optind];
-		}
-		if (o.source_url || o.from || o.from_start || o.from_gtid || o.follow || o.server_id)
-			return cmd_usage_error("capture", usage,
-					       "--binlog-files excludes --source, --from, --from-start, --from-gtid, --follow and --server-id");
-		if (!o.dir)
-			return cmd_usage_error("capture", usage, "--dir is required");
 		fo.dir = o.dir;
-		fo.files = files;
-		fo.n_files = nfiles;
+		fo.files = files.v;
+		fo.n_files = files.n;
 		fo.sort = sort_files;
 		fo.allow_positional = o.allow_positional;
 		fo.segment_size = o.segment_size;
@@ -178,27 +103,15 @@ static int capture_main(int argc, char **argv)
 		fo.retain = o.retain;
 		fo.retain_bytes = o.retain_bytes;
 		fo.retain_age_s = o.retain_age_s;
-		rc = cap_run_files(&fo, &st, &err);
-		return rc ? cmd_fail("capture", &err) : 0;
+		rc = cap_run_files(&fo, &st, &err) ? cmd_fail("capture", &err) : 0;
+		goto out;
 	}
-	if (optind < argc)
-		return cmd_usage_error("capture", usage, "unexpected argument '%s'", argv[optind]);
-	if (sort_files)
-		return cmd_usage_error("capture", usage, "--sort-files needs --binlog-files");
-	if (!o.source_url || !o.dir)
-		return cmd_usage_error("capture", usage, "--source and --dir are required");
-	if (!!o.from + !!o.from_start + !!o.from_gtid > 1)
-		return cmd_usage_error("capture", usage, "--from, --from-start and --from-gtid exclude each other");
-	if (cap_run(&o, &st, &err))
-		return cmd_fail("capture", &err);
-	return 0;
-}
-
-int cmd_capture(int argc, char **argv)
-{
-	int rc = capture_main(argc, argv);
-
-	free(files);
-	files = NULL;
+	if (cmd.args_given.n) {
+		rc = cmd_unexpected(&cmd);
+		goto out;
+	}
+	rc = cap_run(&o, &st, &err) ? cmd_fail("capture", &err) : 0;
+out:
+	sl_opt_release(&cmd);	/* frees the --binlog-files list too */
 	return rc;
 }

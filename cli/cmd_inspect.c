@@ -3,7 +3,6 @@
 #include "fmt.h"
 #include "seg.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,23 +10,16 @@
 #include <time.h>
 #include "banned.h"
 
-static const char usage[] =
-	"usage: sluice inspect DIR|SEGMENT [--json]\n"
-	"\n"
-	"  Prints every complete record, in order: transactions with their row\n"
-	"  changes (column values by name), DDL statements and heartbeats.\n"
-	"  Columns a partial row image (binlog_row_image=MINIMAL) left out are\n"
-	"  not printed (no key in JSON): they are not NULL, just unknown.\n"
-	"  --json   one JSON object per line:\n"
-	"           {\"type\":\"transaction\",\"gtid\":...,\"time\":...,\"changes\":[{\"op\":\"insert\",\n"
-	"            \"db\":...,\"table\":...,\"before\":{...},\"after\":{...}}],\"position\":{...}}\n"
-	"           {\"type\":\"ddl\",\"db\":...,\"statement\":...,\"position\":{...}}\n"
-	"           {\"type\":\"heartbeat\",\"position\":{...}}\n"
-	"  A CREATE/DROP TRIGGER is marked \"kind\":\"trigger\",\"deferred\":\"switchover\"\n"
-	"  (replay does not run it). An account statement (CREATE USER, GRANT ...)\n"
-	"  is never printed: capture does not write them, and one in an older stream\n"
-	"  shows as \"account statement redacted\". A heartbeat that stands for account\n"
-	"  statements capture left out says how many (\"account_statements_left_out\").\n";
+static const char about[] =
+	"Prints every complete record, in order: transactions with their row\n"
+	"changes (column values by name), DDL statements and heartbeats.\n"
+	"Columns a partial row image (binlog_row_image=MINIMAL) left out are\n"
+	"not printed (no key in JSON): they are not NULL, just unknown.\n"
+	"A CREATE/DROP TRIGGER is marked \"kind\":\"trigger\",\"deferred\":\"switchover\"\n"
+	"(replay does not run it). An account statement (CREATE USER, GRANT ...)\n"
+	"is never printed: capture does not write them, and one in an older stream\n"
+	"shows as \"account statement redacted\". A heartbeat that stands for account\n"
+	"statements capture left out says how many (\"account_statements_left_out\").\n";
 
 struct out {
 	struct sl_buf b;
@@ -269,30 +261,32 @@ static void print_record(struct out *o, const Sluice__Record *r, const struct se
 
 int cmd_inspect(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct out o;
 	struct seg_reader *r = NULL;
 	struct sl_err err = SL_ERR_INIT;
 	const char *path;
-	int c, rc;
+	int rc;
+	/* One line per option, in the order -h lists them. */
+	struct sl_opt opts[] = {
+		{ "json", SL_OPT_FLAG, SL_OPT_TARGET(o.json),
+		  .help = "one JSON object per line:\n"
+			  "{\"type\":\"transaction\",\"gtid\":...,\"time\":...,\"changes\":[{\"op\":\"insert\",\n"
+			  " \"db\":...,\"table\":...,\"before\":{...},\"after\":{...}}],\"position\":{...}}\n"
+			  "{\"type\":\"ddl\",\"db\":...,\"statement\":...,\"position\":{...}}\n"
+			  "{\"type\":\"heartbeat\",\"position\":{...}}" },
+	};
+	struct sl_opt_cmd cmd = { .name = "inspect", .args = "DIR|SEGMENT", .about = about, .opts = opts,
+				  .n = SL_OPT_COUNT(opts) };
 
-	opterr = 0;
 	memset(&o, 0, sizeof(o));
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h': fputs(usage, stdout); return 0;
-		case 'j': o.json = 1; break;
-		default:
-			return cmd_usage_error("inspect", usage, "unknown option '%s'", argv[optind - 1]);
-		}
+	rc = cmd_parse(&cmd, argc, argv);
+	if (rc == CMD_GO_ON && cmd.args_given.n != 1)
+		rc = cmd_usage_error("inspect", "expected one DIR or SEGMENT");
+	if (rc != CMD_GO_ON) {
+		sl_opt_release(&cmd);
+		return rc;
 	}
-	if (optind != argc - 1)
-		return cmd_usage_error("inspect", usage, "expected one DIR or SEGMENT");
-	path = argv[optind];
+	path = cmd.args_given.v[0];
 	/* no database connection here: a reader that stops early (| head) just ends us */
 	signal(SIGPIPE, SIG_DFL);
 	sl_buf_init(&o.b, SL_BUF_UNLIMITED);
@@ -316,7 +310,7 @@ out:
 	seg_reader_close(r);
 	sl_buf_release(&o.b);
 	fmt_tables_release(&o.tables);
-	if (rc < 0)
-		return cmd_fail("inspect", &err);
-	return 0;
+	rc = rc < 0 ? cmd_fail("inspect", &err) : 0;
+	sl_opt_release(&cmd);	/* path points into argv, not into cmd */
+	return rc;
 }

@@ -2,15 +2,12 @@
 #include "cmd.h"
 #include "seg.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
 #include "banned.h"
 
-static const char usage[] =
-	"usage: sluice status DIR\n"
-	"\n"
+static const char about[] =
 	"Prints the stream identity, the head position (after the last complete\n"
 	"transaction), the segments' count and bytes, and for each registered consumer\n"
 	"(DIR/consumers/) its checkpoint and its lag in transactions, bytes and seconds.\n"
@@ -19,26 +16,23 @@ static const char usage[] =
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct seg_status st;
 	struct sl_err err = SL_ERR_INIT;
 	char pos[256], sid[33];
-	int c;
+	const char *dir;
+	int rc;
+	/* No option yet: add a struct sl_opt opts[] table here (one line per
+	 * option, as in cmd_purge.c) and point .opts/.n at it. */
+	struct sl_opt_cmd cmd = { .name = "status", .args = "DIR", .about = about, .opts = NULL, .n = 0 };
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(usage, stdout);
-			return 0;
-		}
-		return cmd_usage_error("status", usage, "unknown option '%s'", argv[optind - 1]);
-	}
-	if (optind + 1 != argc)
-		return cmd_usage_error("status", usage, "exactly one stream directory is needed");
-	if (seg_status(argv[optind], &st, &err))
+	rc = cmd_parse(&cmd, argc, argv);
+	if (rc == CMD_GO_ON && cmd.args_given.n != 1)
+		rc = cmd_usage_error("status", "exactly one stream directory is needed");
+	dir = rc == CMD_GO_ON ? cmd.args_given.v[0] : NULL;
+	sl_opt_release(&cmd);
+	if (rc != CMD_GO_ON)
+		return rc;
+	if (seg_status(dir, &st, &err))
 		return cmd_fail("status", &err);
 	for (int i = 0; i < 16; i++)
 		snprintf(sid + 2 * i, 3, "%02x", st.stream_id[i]);

@@ -2,50 +2,41 @@
 #include "cmd.h"
 #include "seg.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include "banned.h"
 
-static const char usage[] =
-	"usage: sluice unpack BUNDLE_DIR --into DIR [--key FILE]\n"
-	"\n"
-	"  BUNDLE_DIR   a bundle written by sluice pack\n"
-	"  --into DIR   the stream directory to extend (created when missing)\n"
-	"  --key FILE   the key the bundle was packed with (required for a bundle with an hmac)\n"
-	"Checks the manifest (and its hmac), every file's size and SHA-256, every segment\n"
-	"whole and the chain to DIR's newest segment before adding a single file.\n"
-	"Refuses tampering, truncation, a foreign stream, a gap, a bundle older than DIR\n"
-	"and files the manifest does not name. Running it twice changes nothing.\n";
+static const char about[] =
+	"BUNDLE_DIR is a bundle written by sluice pack. Checks the manifest (and its\n"
+	"hmac), every file's size and SHA-256, every segment whole and the chain to DIR's\n"
+	"newest segment before adding a single file. Refuses tampering, truncation, a\n"
+	"foreign stream, a gap, a bundle older than DIR and files the manifest does not\n"
+	"name. Running it twice changes nothing.\n";
 
 int cmd_unpack(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "into", required_argument, NULL, 'i' },
-		{ "key", required_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct seg_unpack_opts o = { 0 };
 	struct seg_transfer_result res;
 	struct sl_err err = SL_ERR_INIT;
-	int c;
+	int rc;
+	/* One line per option, in the order -h lists them. */
+	struct sl_opt opts[] = {
+		{ "into", SL_OPT_STR, SL_OPT_TARGET(o.into), .arg = "DIR", .flags = SL_OPT_REQUIRED,
+		  .help = "the stream directory to extend (created when missing)" },
+		{ "key", SL_OPT_STR, SL_OPT_TARGET(o.key_file), .arg = "FILE",
+		  .help = "the key the bundle was packed with (required for a bundle\n"
+			  "with an hmac)" },
+	};
+	struct sl_opt_cmd cmd = { .name = "unpack", .args = "BUNDLE_DIR", .about = about, .opts = opts,
+				  .n = SL_OPT_COUNT(opts) };
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h': fputs(usage, stdout); return 0;
-		case 'i': o.into = optarg; break;
-		case 'k': o.key_file = optarg; break;
-		default:
-			return cmd_usage_error("unpack", usage, "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind + 1 != argc)
-		return cmd_usage_error("unpack", usage, "exactly one bundle directory is needed");
-	o.bundle = argv[optind];
-	if (!o.into)
-		return cmd_usage_error("unpack", usage, "--into is required");
+	rc = cmd_parse(&cmd, argc, argv);
+	if (rc == CMD_GO_ON && cmd.args_given.n != 1)
+		rc = cmd_usage_error("unpack", "exactly one bundle directory is needed");
+	o.bundle = rc == CMD_GO_ON ? cmd.args_given.v[0] : NULL;
+	sl_opt_release(&cmd);
+	if (rc != CMD_GO_ON)
+		return rc;
 	if (seg_unpack(&o, &res, &err))
 		return cmd_fail("unpack", &err);
 	printf("bundle segments %" PRIu64 "..%" PRIu64 " checked; %" PRIu64 " added to '%s'%s\n",

@@ -1,132 +1,104 @@
-/* cmd_verify.c - `sluice verify`: options, then ver_run(); `--segments DIR` goes to cmd_verify_segments(). */
+/* cmd_verify.c - `sluice verify`: options, then ver_run(), or cmd_verify_segments() with --segments. */
 #include "cmd.h"
 #include "ver.h"
 
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 #include "banned.h"
 
-static const char usage[] =
-	"usage: sluice verify --source URL --dest URL [options]\n"
-	"       sluice verify --segments DIR            (integrity of a stream directory)\n"
-	"\n"
-	"  --source URL        the source, mysql://user@host:port/ (SLUICE_SOURCE_PASSWORD)\n"
-	"  --dest URL          the destination (SLUICE_DEST_PASSWORD)\n"
-	"  --include PATS      comma-separated db, db.table, with % * _ ? wildcards\n"
-	"  --exclude PATS      the same, to leave out\n"
-	"  --map SRC=DST       rename: db=db2 or db.t=db2.t2 (comma-separated)\n"
-	"  --threads N         tables compared in parallel (default 4)\n"
-	"  --no-table-checksum skip the CHECKSUM TABLE fast path (same server version\n"
-	"                      on both sides): every range gets the 64-bit row hash\n"
-	"  --chunk-rows N      rows per checksum range (default 10000)\n"
-	"  --json FILE         write the JSON report\n"
-	"  --fix-sql FILE      write correction SQL (REPLACE for missing/changed rows)\n"
-	"  --fix-extra         also DELETE rows that exist only in the destination\n"
-	"  --apply-fix         run the correction on the destination, then recheck\n"
-	"  --progress          draw the progress line even when stderr is not a terminal\n"
-	"  --recheck N         re-read differing rows up to N times; report what persists\n"
-	"  --recheck-delay MS  wait before each recheck (default 1000)\n"
-	"  --dir DIR           the stream directory replay follows: before each recheck,\n"
-	"                      wait until replay's checkpoint passes the source position\n"
-	"  --consumer NAME     the checkpoint row to wait for (default: any)\n"
-	"\n"
-	"Exit status: 0 equal, 1 differences remain, 2 an error.\n";
+/* modes: the option table's mode bits (common/sl_opt.h) */
+#define COMPARE 0x1u	/* --source and --dest: compare the databases */
+#define SEGMENTS 0x2u	/* --segments DIR: check a stream directory */
 
-static int parse_u(const char *name, const char *s, uint64_t max, uint64_t *v)
-{
-	char *end;
+static const char *const modes[] = { "without --segments", "with --segments", NULL };
 
-	if (!*s || *s == '-')
-		return cmd_usage_error("verify", usage, "bad %s '%s'", name, s);
-	*v = strtoull(s, &end, 10);
-	if (*end || *v > max)
-		return cmd_usage_error("verify", usage, "bad %s '%s'", name, s);
-	return 0;
-}
+static const char about[] =
+	"Compares every selected table of the source and the destination by ranges of\n"
+	"checksums, then row by row where they differ; exit status 0 equal, 1\n"
+	"differences remain, 2 an error.\n"
+	"With --segments, checks the integrity of a stream directory instead and prints a\n"
+	"summary and one line per problem (file and offset); exit status 0 clean, 1 a\n"
+	"problem was found, 2 an error (DIR unreadable, usage).\n";
 
 int cmd_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "apply-fix", no_argument, NULL, 'A' },
-		{ "chunk-rows", required_argument, NULL, 'c' },
-		{ "consumer", required_argument, NULL, 'n' },
-		{ "dest", required_argument, NULL, 'D' },
-		{ "dir", required_argument, NULL, 'd' },
-		{ "exclude", required_argument, NULL, 'x' },
-		{ "fix-extra", no_argument, NULL, 'E' },
-		{ "fix-sql", required_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "include", required_argument, NULL, 'i' },
-		{ "json", required_argument, NULL, 'j' },
-		{ "map", required_argument, NULL, 'm' },
-		{ "no-table-checksum", no_argument, NULL, 'N' },
-		{ "progress", no_argument, NULL, 'P' },
-		{ "recheck", required_argument, NULL, 'r' },
-		{ "recheck-delay", required_argument, NULL, 'R' },
-		{ "source", required_argument, NULL, 'S' },
-		{ "threads", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct ver_opts o = { 0 };
 	struct ver_stats st;
 	struct sl_err err = SL_ERR_INIT;
-	uint64_t v = 0;
-	int c, progress = 0;
+	const char *segments = NULL;
+	int progress = 0, deep = 0, rc;
+	/* One line per option, in the order -h lists them. */
+	struct sl_opt opts[] = {
+		{ "source", SL_OPT_STR, SL_OPT_TARGET(o.source_url), .arg = "URL", .modes = COMPARE,
+		  .flags = SL_OPT_REQUIRED | SL_OPT_URL,
+		  .help = "the source, mysql://user@host:port/ (SLUICE_SOURCE_PASSWORD)" },
+		{ "dest", SL_OPT_STR, SL_OPT_TARGET(o.dest_url), .arg = "URL", .modes = COMPARE,
+		  .flags = SL_OPT_REQUIRED | SL_OPT_URL,
+		  .help = "the destination (SLUICE_DEST_PASSWORD)" },
+		{ "include", SL_OPT_STR, SL_OPT_TARGET(o.include), .arg = "PATS", .modes = COMPARE,
+		  .help = "comma-separated db, db.table, with % * _ ? wildcards" },
+		{ "exclude", SL_OPT_STR, SL_OPT_TARGET(o.exclude), .arg = "PATS", .modes = COMPARE,
+		  .help = "the same, to leave out" },
+		{ "map", SL_OPT_STR, SL_OPT_TARGET(o.map), .arg = "SRC=DST", .modes = COMPARE,
+		  .help = "rename: db=db2 or db.t=db2.t2 (comma-separated)" },
+		{ "threads", SL_OPT_UINT, SL_OPT_TARGET(o.threads), .min = 1, .max = 256, .def = "4",
+		  .modes = COMPARE, .help = "tables compared in parallel" },
+		{ "no-table-checksum", SL_OPT_FLAG, SL_OPT_TARGET(o.no_table_checksum), .modes = COMPARE,
+		  .help = "skip the CHECKSUM TABLE fast path (same server version\n"
+			  "on both sides): every range gets the 64-bit row hash" },
+		{ "chunk-rows", SL_OPT_UINT, SL_OPT_TARGET(o.chunk_rows), .min = 1, .def = "10000",
+		  .modes = COMPARE, .help = "rows per checksum range" },
+		{ "json", SL_OPT_STR, SL_OPT_TARGET(o.json_path), .arg = "FILE", .modes = COMPARE,
+		  .help = "write the JSON report" },
+		{ "fix-sql", SL_OPT_STR, SL_OPT_TARGET(o.fix_sql_path), .arg = "FILE", .modes = COMPARE,
+		  .help = "write correction SQL (REPLACE for missing/changed rows)" },
+		{ "fix-extra", SL_OPT_FLAG, SL_OPT_TARGET(o.fix_extra), .modes = COMPARE,
+		  .needs = "fix-sql|apply-fix",
+		  .help = "also DELETE rows that exist only in the destination" },
+		{ "apply-fix", SL_OPT_FLAG, SL_OPT_TARGET(o.apply_fix), .modes = COMPARE,
+		  .help = "run the correction on the destination, then recheck" },
+		{ "progress", SL_OPT_FLAG, SL_OPT_TARGET(progress), .modes = COMPARE,
+		  .help = "draw the progress line even when stderr is not a terminal" },
+		{ "recheck", SL_OPT_UINT, SL_OPT_TARGET(o.recheck), .max = 1000, .def = "0",
+		  .modes = COMPARE, .help = "re-read differing rows up to N times; report what persists" },
+		{ "recheck-delay", SL_OPT_MS, SL_OPT_TARGET(o.recheck_delay_ms), .min = 1, .max = 3600000,
+		  .def = "1000", .modes = COMPARE, .needs = "recheck", .conflicts = "dir",
+		  .help = "wait this many ms before each recheck" },
+		{ "dir", SL_OPT_STR, SL_OPT_TARGET(o.dir), .arg = "DIR", .modes = COMPARE, .needs = "recheck",
+		  .help = "the stream directory replay follows: before each recheck,\n"
+			  "wait until replay's checkpoint passes the source position" },
+		{ "consumer", SL_OPT_STR, SL_OPT_TARGET(o.consumer), .arg = "NAME", .modes = COMPARE,
+		  .needs = "dir", .check = sl_consumer_name_check, .def_text = "any",
+		  .help = "the checkpoint row to wait for" },
+		{ "segments", SL_OPT_STR, SL_OPT_TARGET(segments), .arg = "DIR", .modes = SEGMENTS,
+		  .flags = SL_OPT_REQUIRED | SL_OPT_MODE,
+		  .help = "check every segment of DIR: each frame's CRC32C and zstd frame\n"
+			  "header, each footer (body hash, counts, trailer), the chain of\n"
+			  "segments (sequence, predecessor's footer hash, positions)" },
+		{ "deep", SL_OPT_FLAG, SL_OPT_TARGET(deep), .modes = SEGMENTS,
+		  .help = "also decompress every frame and decode its records, and check\n"
+			  "the footers' transaction and row counts against them" },
+	};
+	struct sl_opt_cmd cmd = { .name = "verify", .about = about, .modes = modes, .opts = opts,
+				  .n = SL_OPT_COUNT(opts) };
 
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--segments") || !strncmp(argv[i], "--segments=", 11))
-			return cmd_verify_segments(argc, argv);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'A': o.apply_fix = 1; break;
-		case 'c':
-			if (parse_u("--chunk-rows", optarg, UINT64_MAX, &v) || !v)
-				return 2;
-			o.chunk_rows = v;
-			break;
-		case 'n': o.consumer = optarg; break;
-		case 'D': o.dest_url = optarg; break;
-		case 'd': o.dir = optarg; break;
-		case 'x': o.exclude = optarg; break;
-		case 'E': o.fix_extra = 1; break;
-		case 'F': o.fix_sql_path = optarg; break;
-		case 'h': fputs(usage, stdout); return 0;
-		case 'i': o.include = optarg; break;
-		case 'j': o.json_path = optarg; break;
-		case 'm': o.map = optarg; break;
-		case 'N': o.no_table_checksum = 1; break;
-		case 'P': progress = 1; break;
-		case 'r':
-			if (parse_u("--recheck", optarg, 1000, &v))
-				return 2;
-			o.recheck = (unsigned)v;
-			break;
-		case 'R':
-			if (parse_u("--recheck-delay", optarg, 3600000, &v))
-				return 2;
-			o.recheck_delay_ms = v ? (unsigned)v : 1;
-			break;
-		case 'S': o.source_url = optarg; break;
-		case 't':
-			if (parse_u("--threads", optarg, 256, &v) || !v)
-				return cmd_usage_error("verify", usage, "bad --threads '%s'", optarg);
-			o.threads = (unsigned)v;
-			break;
-		default:
-			return cmd_usage_error("verify", usage, "unknown option '%s'", argv[optind - 1]);
-		}
+	if ((rc = cmd_parse(&cmd, argc, argv)) != CMD_GO_ON)
+		goto out;
+	if (cmd.args_given.n) {
+		rc = cmd_unexpected(&cmd);
+		goto out;
 	}
-	if (optind < argc)
-		return cmd_usage_error("verify", usage, "unexpected argument '%s'", argv[optind]);
-	if (!o.source_url || !o.dest_url)
-		return cmd_usage_error("verify", usage, "--source and --dest are required");
+	if (cmd.mode == SEGMENTS) {
+		rc = cmd_verify_segments(segments, deep);
+		goto out;
+	}
 	o.progress = progress || isatty(STDERR_FILENO);
 	o.out = stdout;
 	if (ver_run(&o, &st, &err))
-		return cmd_fail("verify", &err);
-	return st.differences ? 1 : 0;
+		rc = cmd_fail("verify", &err);
+	else
+		rc = st.differences ? 1 : 0;
+out:
+	sl_opt_release(&cmd);
+	return rc;
 }

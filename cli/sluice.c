@@ -42,7 +42,7 @@ int cmd_fail(const char *name, const struct sl_err *err)
 	return 2;
 }
 
-int cmd_usage_error(const char *name, const char *usage_text, const char *fmt, ...)
+int cmd_usage_error(const char *name, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -50,8 +50,40 @@ int cmd_usage_error(const char *name, const char *usage_text, const char *fmt, .
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%s", usage_text);
+	fputc('\n', stderr);
 	return 2;
+}
+
+int cmd_parse(struct sl_opt_cmd *c, int argc, char **argv)
+{
+	struct sl_err err = SL_ERR_INIT;
+	int rc = sl_opt_parse(c, argc, argv, &err);
+
+	if (rc == SL_OPT_HELP) {
+		sl_opt_help(c, stdout);
+		return 0;
+	}
+	if (rc)
+		return cmd_usage_error(c->name, "%s", err.msg);
+	if (SL_DEBUG >= sl_log_level || sl_log_enabled(SL_DEBUG, "cli")) {
+		struct sl_buf b = SL_BUF_INIT(SL_BUF_UNLIMITED);
+
+		sl_opt_format(c, &b);
+		sl_log(SL_DEBUG, "cli", "%s options: %s", c->name, b.len ? sl_buf_cstr(&b) : "(none)");
+		sl_buf_release(&b);
+	}
+	return CMD_GO_ON;
+}
+
+int cmd_unexpected(const struct sl_opt_cmd *c)
+{
+	struct sl_buf b = SL_BUF_INIT(SL_BUF_UNLIMITED);
+	int rc;
+
+	sl_opt_put_redacted(&b, c->args_given.n ? c->args_given.v[0] : "");
+	rc = cmd_usage_error(c->name, "unexpected argument '%s'", sl_buf_cstr(&b));
+	sl_buf_release(&b);
+	return rc;
 }
 
 /* A password given in a URL (mysql://user:secret@host/) is still in our

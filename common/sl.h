@@ -1,7 +1,8 @@
 /*
  * sl.h - small shared pieces: errors, logging, allocation, buffers, DSNs, CRC32C.
  *
- * Depends on libc only; every other folder may include it.
+ * Depends on libc only; every other folder may include it. Option tables
+ * (parsing, -h, bounds, redacted printing) are in common/sl_opt.h.
  *
  * Errors: functions return 0 on success or a negative code: -errno for OS
  *   failures, -SL_E... (below) for ours. The message is built once, at the
@@ -126,7 +127,8 @@ uint8_t *sl_buf_detach(struct sl_buf *b, size_t *len);	/* caller free()s */
  * applies it the same way for every connection). verify-ca needs ssl-ca;
  * disabled with an ssl-* file is refused as a contradiction.
  * The password may come from the URL; the env variable named by the caller
- * (SLUICE_SOURCE_PASSWORD / SLUICE_DEST_PASSWORD) overrides it when set, and
+ * (SLUICE_SOURCE_PASSWORD / SLUICE_DEST_PASSWORD) overrides it when set and
+ * not empty (an empty variable counts as unset), and
  * a password file (?password-file=PATH, first line) is read when given.
  * Percent-escapes are decoded in user, password, db and parameter values.
  * A password holding '@', ':', '/' or '?' unescaped is read the way it was
@@ -163,6 +165,15 @@ int sl_dsn_secret_span(const char *url, size_t *off, size_t *len);
  * owned by the caller (size n); an IPv6 host in brackets ([::1]:3306).
  * Returns out. */
 char *sl_dsn_redacted(const struct sl_dsn *d, char *out, size_t n);
+
+/* ---- names ----
+ * A consumer name (replay --consumer, verify --consumer) names a file in
+ * DIR/consumers/ and a row of `sluice`.`checkpoint` (VARCHAR(64)): 1 to 64
+ * of [A-Za-z0-9_.-], not starting with '.' (no "..", no hidden file).
+ * sl_consumer_name_check() returns 0 or -SL_EINVAL_ARG with a message that
+ * states the rule; every reader and writer of a consumer name checks it. */
+#define SL_CONSUMER_NAME_MAX 64
+int sl_consumer_name_check(const char *name, struct sl_err *err);
 
 /* ---- checksums and small helpers ---- */
 /* CRC32C (Castagnoli), as in iSCSI/ext4; crc = 0 to start. */

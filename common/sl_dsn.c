@@ -305,7 +305,7 @@ int sl_dsn_parse(struct sl_dsn *d, const char *url, const char *password_env,
 	if (password_env) {
 		const char *pw = getenv(password_env);
 
-		if (pw) {
+		if (pw && *pw) {	/* empty is unset: it never hides the URL's or file's password */
 			free(d->password);
 			d->password = sl_xstrdup(pw);
 		}

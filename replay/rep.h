@@ -47,7 +47,8 @@ struct rep_opts {
 	const char *dir;
 	const char *dest_url;		/* password from SLUICE_DEST_PASSWORD */
 	int follow;
-	const char *consumer;		/* checkpoint name; NULL: "default" */
+	const char *consumer;		/* checkpoint name; NULL or "": "default";
+					 * else sl_consumer_name_check() or an error */
 	uint32_t poll_ms;		/* follow: wait between looks; 0: 20 ms */
 	unsigned workers;		/* parallel connections; 0: 16 */
 	int allow_dest_triggers;	/* a destination table with a trigger: warn, not refuse */

@@ -500,6 +500,10 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	int rc;
 
 	memset(st, 0, sizeof(*st));
+	/* before anything else: a bad name would be a broken checkpoint row and an
+	 * unregistered consumer that retention does not protect */
+	if (o->consumer && o->consumer[0] && (rc = sl_consumer_name_check(o->consumer, err)))
+		return rc;
 	x.o = o;
 	x.st = st;
 	x.consumer = o->consumer && o->consumer[0] ? o->consumer : "default";

@@ -175,7 +175,7 @@ void seg_verify_summary_release(struct seg_verify_summary *s);
 /* ---- consumers and retention (seg_retain.c) ----
  * A consumer (a replay, by name) registers how far it has got in
  * DIR/consumers/NAME, written atomically (temp file, fsync, rename, fsync of
- * the directory). NAME: 1-64 of [A-Za-z0-9_.-], not starting with '.'.
+ * the directory). NAME: sl_consumer_name_check() (common/sl.h).
  * The file may lag the consumer's real checkpoint, never lead it: callers
  * write it only after the transaction it names is committed. */
 struct seg_consumer {

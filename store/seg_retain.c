@@ -15,19 +15,6 @@
 
 #define SEG_CONSUMERS "consumers"
 
-static int name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64 || s[0] == '.')
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
-			return 0;
-	return 1;
-}
-
 /* A consumer file is one line:
  *   sluice-consumer 1 seq=N offset=N index=N txn_time=N updated=N\n */
 int seg_consumer_update(const char *dir, const char *name, const struct seg_cursor *cur,
@@ -36,8 +23,8 @@ int seg_consumer_update(const char *dir, const char *name, const struct seg_curs
 	char *cdir = NULL, *tmp = NULL, *path = NULL, line[256];
 	int fd = -1, rc = 0, n;
 
-	if (!name_ok(name))
-		return sl_err_set(err, -SL_EINVAL_ARG, "bad consumer name '%s'", name);
+	if ((rc = sl_consumer_name_check(name, err)))
+		return rc;
 	cdir = sl_xasprintf("%s/%s", dir, SEG_CONSUMERS);
 	if (mkdir(cdir, 0700) < 0 && errno != EEXIST) {
 		int e = errno;
@@ -135,7 +122,7 @@ int seg_consumer_list(const char *dir, struct seg_consumer **v, size_t *np, stru
 						    SEG_CONSUMERS, strerror(e));
 	}
 	while ((de = readdir(d))) {
-		if (!name_ok(de->d_name))
+		if (sl_consumer_name_check(de->d_name, NULL))
 			continue;	/* ".", "..", temp files */
 		if (n == cap) {
 			cap = cap ? cap * 2 : 8;

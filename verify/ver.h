@@ -105,7 +105,8 @@ struct ver_opts {
 	unsigned recheck;		/* re-read differing rows up to N times */
 	unsigned recheck_delay_ms;	/* 0 = 1000 */
 	const char *dir;		/* stream directory: wait for replay's checkpoint */
-	const char *consumer;		/* checkpoint row (default: any row) */
+	const char *consumer;		/* checkpoint row (NULL: any row); checked
+					 * with sl_consumer_name_check() */
 	unsigned checkpoint_wait_s;	/* 0 = 120: give up waiting and recheck anyway */
 	int no_table_checksum;		/* never take the CHECKSUM TABLE fast path */
 	int progress;			/* draw a progress line on stderr */

@@ -223,6 +223,8 @@ int ver_run(const struct ver_opts *o, struct ver_stats *st, struct sl_err *err)
 
 	memset(&r, 0, sizeof(r));
 	memset(st, 0, sizeof(*st));
+	if (o->consumer && (rc = sl_consumer_name_check(o->consumer, err)))
+		return rc;
 	r.o = o;
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_mutex_init(&r.diffs.mu, NULL);

@@ -423,6 +423,31 @@ case_argv() {
 	assert_no_password "$WORK/argv.out" "$WORK/argv.err"
 }
 
+# Options (issue 10): against real servers, where today's main would run the
+# command, a bad value, an option that would have no effect and a bad consumer
+# name are refused before anything is written, with a line naming the option.
+case_options() {
+	local d=$WORK/d-opts
+	mkdir -p "$d"
+	expect_error opt_commit_interval "'--commit-interval'.*from 1 to 60000" \
+		capture --source "$SRC_URL" --dir "$d" --commit-interval -1
+	expect_error opt_commit_interval0 "'--commit-interval'.*from 1 to 60000" \
+		capture --source "$SRC_URL" --dir "$d" --commit-interval 0
+	expect_error opt_missing_value "option '--source' needs a value" capture --dir "$d" --source
+	[[ -z "$(ls -A "$d")" ]] || fail "a refused capture wrote into $d: $(ls -A "$d")"
+	expect_error opt_fix_extra "'--fix-extra' has no effect without --fix-sql or --apply-fix" \
+		verify --source "$SRC_URL" --dest "$DST_URL" --fix-extra
+	expect_error opt_consumer_path "bad consumer name '\.\./x'" \
+		replay --dir "$WORK/stream" --dest "$DST_URL" --consumer ../x
+	expect_error opt_consumer_long "bad consumer name" \
+		replay --dir "$WORK/stream" --dest "$DST_URL" --consumer "$(printf 'c%.0s' {1..65})"
+	[[ -z "$(dst_sql -N -B -e "SELECT consumer FROM sluice.checkpoint WHERE consumer LIKE '%x' OR consumer LIKE 'ccc%'" 2>/dev/null)" ]] ||
+		fail "a refused consumer name reached the checkpoint table"
+	# an empty SLUICE_SOURCE_PASSWORD is unset: the URL's password still counts
+	SLUICE_SOURCE_PASSWORD='' must_sluice opt_empty_env capture \
+		--source "mysql://sluice:$HARNESS_PASSWORD@127.0.0.1:$SRC_PORT/" --dir "$d"
+}
+
 # A password given in the URL itself is overwritten in sluice's argv at start,
 # so ps and /proc/PID/cmdline do not show it, and capture still connects.
 case_url_password() {
@@ -527,6 +552,7 @@ main() {
 	case_argv
 	case_url_password
 	case_url_reserved_password
+	case_options
 	case_corrupt_last_frame
 	case_dump_refused	# last: it purges the source's older binlogs
 

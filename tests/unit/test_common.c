@@ -2,6 +2,7 @@
 #include <CUnit/Basic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sl.h"
 
@@ -96,6 +97,33 @@ static void test_common__dsn_ssl_mode(void)
 		}
 	}
 	CU_ASSERT_STRING_EQUAL(sl_ssl_mode_name(SL_SSL_VERIFY_CA), "verify-ca");
+}
+
+/* An empty SLUICE_*_PASSWORD is unset, not an empty password that silently
+ * overrides the one in the URL or the password file. */
+static void test_common__dsn_empty_env_password_is_unset(void)
+{
+	struct sl_dsn d;
+	struct sl_err err = SL_ERR_INIT;
+	char path[] = "/tmp/sl-pwfile-XXXXXX", *url;
+	int fd = mkstemp(path);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(write(fd, "from-file\n", 10), 10);
+	close(fd);
+	setenv("SL_TEST_PW", "", 1);
+	CU_ASSERT_EQUAL_FATAL(sl_dsn_parse(&d, "mysql://u:inurl@h/", "SL_TEST_PW", &err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d.password);
+	CU_ASSERT_STRING_EQUAL(d.password, "inurl");
+	sl_dsn_release(&d);
+	url = sl_xasprintf("mysql://u@h/?password-file=%s", path);
+	CU_ASSERT_EQUAL_FATAL(sl_dsn_parse(&d, url, "SL_TEST_PW", &err), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d.password);
+	CU_ASSERT_STRING_EQUAL(d.password, "from-file");
+	sl_dsn_release(&d);
+	free(url);
+	unlink(path);
+	unsetenv("SL_TEST_PW");
 }
 
 static void test_common__dsn_errors_never_show_password(void)
@@ -249,6 +277,7 @@ int main(void)
 	s = CU_add_suite("common", NULL, NULL);
 	CU_add_test(s, "dsn: all parts", test_common__dsn_full);
 	CU_add_test(s, "dsn: socket, ipv6, env password", test_common__dsn_socket_and_env_password);
+	CU_add_test(s, "dsn: an empty env password is unset", test_common__dsn_empty_env_password_is_unset);
 	CU_add_test(s, "dsn: errors never show the password", test_common__dsn_errors_never_show_password);
 	CU_add_test(s, "dsn: an IPv6 host prints in brackets", test_common__dsn_ipv6_redacted);
 	CU_add_test(s, "dsn: ssl-mode", test_common__dsn_ssl_mode);
