@@ -7,50 +7,6 @@
 #include <string.h>
 #include "banned.h"
 
-int ver_hash_sql(struct sl_buf *out, const struct ver_hash_col *cols, size_t ncols, int crc)
-{
-	struct sl_buf s = SL_BUF_INIT(SL_BUF_UNLIMITED), id = SL_BUF_INIT(SL_BUF_UNLIMITED);
-	int rc = 0;
-
-	sl_buf_adds(&s, "CONCAT_WS('#'");
-	for (size_t i = 0; i < ncols; i++) {
-		const struct ver_hash_col *c = &cols[i];
-
-		sl_buf_reset(&id);
-		if (c->convert && (c->enc == VER_ENC_STR || c->enc == VER_ENC_BIG)) {
-			sl_buf_adds(&id, "CONVERT(");
-			fmt_sql_ident(&id, c->name);
-			sl_buf_adds(&id, " USING utf8mb4)");
-		} else {
-			fmt_sql_ident(&id, c->name);
-		}
-		if (c->enc == VER_ENC_BIG)
-			sl_buf_addf(&s, ",MD5(%s)", sl_buf_cstr(&id));
-		else if (c->enc == VER_ENC_FLOAT)	/* FLOAT text has 6 digits; DOUBLE's is exact */
-			sl_buf_addf(&s, ",CAST(%s AS DOUBLE)", sl_buf_cstr(&id));
-		else
-			sl_buf_addf(&s, ",%s", sl_buf_cstr(&id));
-	}
-	/* lengths of byte strings and NULL flags: no separator can shift, NULL != '' */
-	for (size_t i = 0; i < ncols; i++) {
-		const struct ver_hash_col *c = &cols[i];
-
-		sl_buf_reset(&id);
-		fmt_sql_ident(&id, c->name);
-		if (c->enc == VER_ENC_STR || c->enc == VER_ENC_BIN || c->enc == VER_ENC_BIG)
-			sl_buf_addf(&s, ",IFNULL(LENGTH(%s),'N')", sl_buf_cstr(&id));
-		else if (c->nullable)
-			sl_buf_addf(&s, ",ISNULL(%s)", sl_buf_cstr(&id));
-	}
-	sl_buf_addc(&s, ')');
-	if (crc)
-		rc = sl_buf_addf(out, "(CRC32(@ver_s:=%s)<<32|CRC32C(@ver_s))", sl_buf_cstr(&s));
-	else
-		rc = sl_buf_addf(out, "CAST(CONV(LEFT(MD5(%s),16),16,10) AS UNSIGNED)", sl_buf_cstr(&s));
-	sl_buf_release(&s);
-	sl_buf_release(&id);
-	return rc;
-}
 
 /* Sends q on both connections, then reads both answers (the servers work in parallel). */
 static int both_send(struct ver_conn *a, struct ver_conn *b, const char *qa, const char *qb,

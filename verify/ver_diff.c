@@ -136,55 +136,9 @@ int ver_merge(const struct ver_shape *s, struct ver_cursor *src, struct ver_curs
 
 /* ---- the difference list ---- */
 
-void ver__diff_release(struct ver_diff *x)
-{
-	if (x->key) {
-		for (size_t k = 0; x->t && k < x->t->nkey; k++)
-			free(x->key[k]);
-		free(x->key);
-	}
-	free(x->keylen);
-	free(x->detail);
-	free(x->human);
-	memset(x, 0, sizeof(*x));
-}
 
-void ver__diffs_add(struct ver_diffs *d, struct ver_diff *x)
-{
-	pthread_mutex_lock(&d->mu);
-	if (d->n >= VER_MAX_KEPT_DIFFS) {
-		d->dropped++;
-		pthread_mutex_unlock(&d->mu);
-		ver__diff_release(x);
-		return;
-	}
-	if (d->n == d->cap) {
-		d->cap = d->cap ? 2 * d->cap : 64;
-		d->v = sl_xrealloc(d->v, d->cap * sizeof(*d->v));
-	}
-	d->v[d->n++] = *x;
-	pthread_mutex_unlock(&d->mu);
-	memset(x, 0, sizeof(*x));
-}
 
-size_t ver__diffs_count(struct ver_diffs *d)
-{
-	size_t n;
 
-	pthread_mutex_lock(&d->mu);
-	n = d->n;
-	pthread_mutex_unlock(&d->mu);
-	return n;
-}
-
-void ver__diffs_release(struct ver_diffs *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		ver__diff_release(&d->v[i]);
-	free(d->v);
-	d->v = NULL;
-	d->n = d->cap = 0;
-}
 
 /* ---- rows from the server ---- */
 
@@ -497,26 +451,6 @@ int ver__keyless_diff(struct ver_ctx *x, struct ver_table *t, struct ver_conn *s
 
 /* ---- rechecks ---- */
 
-int ver__key_where(struct sl_buf *out, const struct ver_table *t, char *const *key,
-		   const unsigned long *len)
-{
-	int rc = 0;
-
-	for (size_t k = 0; k < t->nkey && !rc; k++) {
-		const struct ver_col *c = &t->cols[t->key[k]];
-
-		if (k)
-			sl_buf_adds(out, " AND ");
-		fmt_sql_ident(out, c->name);
-		if (!key[k]) {
-			sl_buf_adds(out, " IS NULL");
-			continue;
-		}
-		sl_buf_adds(out, " = ");
-		rc = ver_sql_literal(out, c->lit, c->convert ? "utf8mb4" : c->charset, key[k], len[k]);
-	}
-	return rc;
-}
 
 static int fetch_one(struct ver_conn *c, const char *q, MYSQL_RES **res, struct ver_row *row,
 		     int *found, struct sl_err *err)

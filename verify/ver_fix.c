@@ -1,4 +1,4 @@
-/* ver_fix.c - exact SQL literals, values for people, correction SQL and applying it. */
+/* ver_fix.c - correction SQL and applying it. */
 #include "ver_int.h"
 #include "fmt.h"
 
@@ -7,105 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "banned.h"
-
-
-static int only(const char *v, unsigned long n, const char *alphabet)
-{
-	if (!n || n > 100)
-		return 0;
-	for (unsigned long i = 0; i < n; i++)
-		if (!v[i] || !strchr(alphabet, v[i]))
-			return 0;
-	return 1;
-}
-
-static const char *charset_ok(const char *cs)
-{
-	if (!cs || !*cs || strlen(cs) > 32)
-		return "utf8mb4";
-	for (const char *p = cs; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
-			return "utf8mb4";
-	return cs;
-}
-
-int ver_sql_literal(struct sl_buf *out, enum ver_lit lit, const char *charset, const char *v,
-		    unsigned long len)
-{
-	if (!v)
-		return sl_buf_adds(out, "NULL");
-	switch (lit) {
-	case VER_LIT_NUM:
-		if (!only(v, len, "0123456789.-+eE"))
-			return -SL_EFORMAT;
-		return sl_buf_add(out, v, len);
-	case VER_LIT_FLOAT:
-		if (!only(v, len, "0123456789.-+eE"))
-			return -SL_EFORMAT;
-		sl_buf_add(out, v, len);
-		if (!memchr(v, 'e', len) && !memchr(v, 'E', len))
-			return sl_buf_adds(out, "e0");
-		return 0;
-	case VER_LIT_TEMPORAL:
-		if (!only(v, len, "0123456789-: ."))
-			return -SL_EFORMAT;
-		sl_buf_addc(out, '\'');
-		sl_buf_add(out, v, len);
-		return sl_buf_addc(out, '\'');
-	case VER_LIT_STR:
-		sl_buf_addf(out, "_%s ", charset_ok(charset));
-		return len ? fmt_sql_hex(out, v, len) : sl_buf_adds(out, "''");
-	case VER_LIT_BIN:
-		return fmt_sql_hex(out, v, len);
-	case VER_LIT_GEOM:
-		if (len < 4)
-			return -SL_EFORMAT;
-		sl_buf_adds(out, "ST_GeomFromWKB(");
-		fmt_sql_hex(out, v + 4, len - 4);
-		return sl_buf_addf(out, ", %" PRIu32 ")", sl_le32((const uint8_t *)v));
-	case VER_LIT_JSON:
-		sl_buf_adds(out, "CAST(_utf8mb4 ");
-		if (len)
-			fmt_sql_hex(out, v, len);
-		else
-			sl_buf_adds(out, "''");
-		return sl_buf_adds(out, " AS JSON)");
-	}
-	return -SL_EFORMAT;
-}
-
-int ver_value_show(struct sl_buf *out, const char *v, unsigned long len, int binary, size_t max)
-{
-	unsigned long n = len;
-
-	if (!v)
-		return sl_buf_adds(out, "NULL");
-	if (binary) {
-		if (n > max / 2)
-			n = max / 2;
-		sl_buf_adds(out, "0x");
-		for (unsigned long i = 0; i < n; i++)
-			sl_buf_addf(out, "%02X", (uint8_t)v[i]);
-	} else {
-		if (n > max)
-			n = max;
-		sl_buf_addc(out, '\'');
-		for (unsigned long i = 0; i < n; i++) {
-			uint8_t c = (uint8_t)v[i];
-
-			if (c < 0x20 || c == 0x7f || c == '\\')
-				sl_buf_addf(out, "\\x%02X", c);
-			else if (c == '\'')
-				sl_buf_adds(out, "\\'");
-			else
-				sl_buf_addc(out, c);
-		}
-		sl_buf_addc(out, '\'');
-	}
-	if (n < len)
-		sl_buf_addf(out, "...(%lu bytes)", len);
-	return 0;
-}
 
 /* ---- correction SQL ---- */
 

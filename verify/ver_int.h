@@ -7,6 +7,17 @@
  * that owns the table writes and the progress line reads: both through the
  * atomic ver__count()/__atomic loads. The difference list (struct ver_diffs)
  * is shared and guarded by its mutex; the stop flag is atomic.
+ *
+ * Files, each calling only files above it (no circles):
+ *   ver_sql.c     SQL text without a server: literals, values for people,
+ *                 the row hash expression, key WHERE clauses
+ *   ver_diffs.c   the shared list of differences
+ *   ver_conn.c    the two connections (through db/), running a query
+ *   ver_tables.c  table selection and pairing, schema comparison
+ *   ver_diff.c    row diffs: range merge-joins, keyless multisets, rechecks
+ *   ver_fix.c     correction SQL and applying it
+ *   ver_chunk.c   one table: checksum ranges, then diffs where they differ
+ *   ver_report.c, ver_run.c   the report; the run (threads, progress)
  */
 #ifndef VER_INT_H
 #define VER_INT_H
