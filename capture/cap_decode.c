@@ -41,15 +41,6 @@
 #define FL_STANDALONE 1
 #define FL_GROUP_COMMIT_ID 2
 
-/* Column types needed here (cap_value.c has the full list). */
-enum {
-	T_OLD_DECIMAL = 0, T_TINY = 1, T_SHORT = 2, T_LONG = 3, T_FLOAT = 4, T_DOUBLE = 5, T_LONGLONG = 8,
-	T_INT24 = 9, T_YEAR = 13, T_VARCHAR = 15, T_BIT = 16, T_TIMESTAMP2 = 17, T_DATETIME2 = 18,
-	T_TIME2 = 19, T_VECTOR = 242, T_JSON = 245, T_NEWDECIMAL = 246, T_ENUM = 247, T_SET = 248,
-	T_TINY_BLOB = 249, T_MEDIUM_BLOB = 250, T_LONG_BLOB = 251, T_BLOB = 252,
-	T_VAR_STRING = 253, T_STRING = 254, T_GEOMETRY = 255,
-};
-
 /* TABLE_MAP optional metadata kinds. */
 enum {
 	OM_SIGNEDNESS = 1, OM_DEFAULT_CHARSET, OM_COLUMN_CHARSET, OM_COLUMN_NAME,
@@ -781,18 +772,20 @@ static int on_query(struct cap_decoder *d, int compressed, const uint8_t *b, siz
 /* Columns with a SIGNEDNESS bit. MariaDB counts YEAR (a Field_tiny) too. */
 static int is_numeric(uint32_t t, int maria)
 {
-	return (maria && (t == T_YEAR || t == T_OLD_DECIMAL)) || t == T_TINY || t == T_SHORT || t == T_INT24 || t == T_LONG || t == T_LONGLONG ||
-	       t == T_FLOAT || t == T_DOUBLE || t == T_NEWDECIMAL;
+	return (maria && (t == FMT_TYPE_YEAR || t == FMT_TYPE_DECIMAL)) || t == FMT_TYPE_TINY ||
+	       t == FMT_TYPE_SHORT || t == FMT_TYPE_INT24 || t == FMT_TYPE_LONG ||
+	       t == FMT_TYPE_LONGLONG || t == FMT_TYPE_FLOAT || t == FMT_TYPE_DOUBLE ||
+	       t == FMT_TYPE_NEWDECIMAL;
 }
 
 static uint32_t real_type(const Sluice__ColumnDef *c)
 {
-	if (c->type == T_STRING) {
+	if (c->type == FMT_TYPE_STRING) {
 		uint32_t b0 = c->meta >> 8 & 0xff;
 
-		if (b0 == T_ENUM || b0 == T_SET)
+		if (b0 == FMT_TYPE_ENUM || b0 == FMT_TYPE_SET)
 			return b0;
-		return T_STRING;
+		return FMT_TYPE_STRING;
 	}
 	return c->type;
 }
@@ -802,8 +795,8 @@ static uint32_t real_type(const Sluice__ColumnDef *c)
  * VECTOR has one (binary). */
 static int is_character(uint32_t rt, int maria)
 {
-	return (maria && rt == T_GEOMETRY) || rt == T_VECTOR || rt == T_STRING || rt == T_VAR_STRING || rt == T_VARCHAR || rt == T_BLOB ||
-	       rt == T_TINY_BLOB || rt == T_MEDIUM_BLOB || rt == T_LONG_BLOB;
+	return (maria && rt == FMT_TYPE_GEOMETRY) || rt == FMT_TYPE_VECTOR || rt == FMT_TYPE_STRING || rt == FMT_TYPE_VAR_STRING || rt == FMT_TYPE_VARCHAR || rt == FMT_TYPE_BLOB ||
+	       rt == FMT_TYPE_TINY_BLOB || rt == FMT_TYPE_MEDIUM_BLOB || rt == FMT_TYPE_LONG_BLOB;
 }
 
 static uint32_t hash_bytes(const uint8_t *p, size_t n)
@@ -914,22 +907,22 @@ static int pred_enumset(const Sluice__ColumnDef *c)
 {
 	uint32_t rt = real_type(c);
 
-	return rt == T_ENUM || rt == T_SET;
+	return rt == FMT_TYPE_ENUM || rt == FMT_TYPE_SET;
 }
 
 static int pred_enum(const Sluice__ColumnDef *c)
 {
-	return real_type(c) == T_ENUM;
+	return real_type(c) == FMT_TYPE_ENUM;
 }
 
 static int pred_set(const Sluice__ColumnDef *c)
 {
-	return real_type(c) == T_SET;
+	return real_type(c) == FMT_TYPE_SET;
 }
 
 static int pred_geom(const Sluice__ColumnDef *c)
 {
-	return c->type == T_GEOMETRY;
+	return c->type == FMT_TYPE_GEOMETRY;
 }
 
 /* Parse the optional metadata of a TABLE_MAP into bd. */
@@ -1154,13 +1147,13 @@ static int64_t build_def(struct cap_decoder *d, const uint8_t *key, size_t kn, s
 		c->type = types[i];
 		c->nullable = (nullbits[i / 8] >> (i % 8)) & 1;
 		switch (c->type) {
-		case T_FLOAT: case T_DOUBLE: case T_BLOB: case T_TINY_BLOB: case T_MEDIUM_BLOB:
-		case T_LONG_BLOB: case T_GEOMETRY: case T_JSON: case T_TIMESTAMP2:
-		case T_DATETIME2: case T_TIME2: case T_VECTOR:
+		case FMT_TYPE_FLOAT: case FMT_TYPE_DOUBLE: case FMT_TYPE_BLOB: case FMT_TYPE_TINY_BLOB: case FMT_TYPE_MEDIUM_BLOB:
+		case FMT_TYPE_LONG_BLOB: case FMT_TYPE_GEOMETRY: case FMT_TYPE_JSON: case FMT_TYPE_TIMESTAMP2:
+		case FMT_TYPE_DATETIME2: case FMT_TYPE_TIME2: case FMT_TYPE_VECTOR:
 			mb = 1;
 			break;
-		case T_VARCHAR: case T_VAR_STRING: case T_BIT: case T_NEWDECIMAL:
-		case T_STRING: case T_ENUM: case T_SET:
+		case FMT_TYPE_VARCHAR: case FMT_TYPE_VAR_STRING: case FMT_TYPE_BIT: case FMT_TYPE_NEWDECIMAL:
+		case FMT_TYPE_STRING: case FMT_TYPE_ENUM: case FMT_TYPE_SET:
 			mb = 2;
 			break;
 		default:
@@ -1174,17 +1167,17 @@ static int64_t build_def(struct cap_decoder *d, const uint8_t *key, size_t kn, s
 		}
 		if (mb == 1)
 			c->meta = meta[mi];
-		else if (mb == 2 && (c->type == T_VARCHAR || c->type == T_VAR_STRING))
+		else if (mb == 2 && (c->type == FMT_TYPE_VARCHAR || c->type == FMT_TYPE_VAR_STRING))
 			c->meta = sl_le16(meta + mi);
-		else if (mb == 2 && c->type == T_BIT)
+		else if (mb == 2 && c->type == FMT_TYPE_BIT)
 			c->meta = (uint32_t)meta[mi + 1] << 8 | meta[mi];
 		else if (mb == 2)
 			c->meta = (uint32_t)meta[mi] << 8 | meta[mi + 1];
 		mi += mb;
-		if (c->type == T_NEWDECIMAL) {
+		if (c->type == FMT_TYPE_NEWDECIMAL) {
 			c->precision = c->meta >> 8;
 			c->scale = c->meta & 0xff;
-		} else if (c->type == T_TIME2 || c->type == T_DATETIME2 || c->type == T_TIMESTAMP2) {
+		} else if (c->type == FMT_TYPE_TIME2 || c->type == FMT_TYPE_DATETIME2 || c->type == FMT_TYPE_TIMESTAMP2) {
 			c->precision = c->meta;
 		}
 		c->name = (char *)"";
@@ -1232,7 +1225,7 @@ static int64_t build_def(struct cap_decoder *d, const uint8_t *key, size_t kn, s
 		Sluice__ColumnDef *c = &bd.cols[i];
 		uint32_t rt = real_type(c);
 
-		if (is_character(rt, d->maria) || rt == T_ENUM || rt == T_SET) {
+		if (is_character(rt, d->maria) || rt == FMT_TYPE_ENUM || rt == FMT_TYPE_SET) {
 			const char *cs = cap_charset_of_collation(c->collation);
 
 			c->charset = (char *)(uintptr_t)(cs ? cs : "");
@@ -1392,7 +1385,7 @@ static int decode_image(struct cap_decoder *d, const Sluice__TableDef *t, struct
 		sluice__value__init(v);
 		im->vp[i] = v;
 		im->off[i] = SIZE_MAX;
-		if (pbits && t->columns[i]->type == T_JSON) {
+		if (pbits && t->columns[i]->type == FMT_TYPE_JSON) {
 			is_partial = bit_set(pbits, jidx);
 			jidx++;
 		}
@@ -1572,7 +1565,7 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 			p += k;
 			if (vopts & 1) {
 				for (i = 0; i < t->n_columns; i++)
-					nj += t->columns[i]->type == T_JSON;
+					nj += t->columns[i]->type == FMT_TYPE_JSON;
 				if ((size_t)(end - p) < (nj + 7) / 8)
 					return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: partial JSON bitmap overruns the event",
 						      t->db, t->name);

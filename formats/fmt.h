@@ -35,6 +35,25 @@
 #include "sl.h"
 #include "sluice.pb-c.h"
 
+/* MySQL column type codes (enum_field_types) as the binlog's TABLE_MAP and
+ * the records' ColumnDef.type carry them: the one list of them in the tree.
+ * Whoever interprets a stream's column types uses these names; code that
+ * reads a server's result sets may use libmariadb's MYSQL_TYPE_* instead
+ * (same numbers, but a client-library type). */
+enum fmt_type {
+	FMT_TYPE_DECIMAL = 0, FMT_TYPE_TINY = 1, FMT_TYPE_SHORT = 2, FMT_TYPE_LONG = 3,
+	FMT_TYPE_FLOAT = 4, FMT_TYPE_DOUBLE = 5, FMT_TYPE_NULL = 6, FMT_TYPE_TIMESTAMP = 7,
+	FMT_TYPE_LONGLONG = 8, FMT_TYPE_INT24 = 9, FMT_TYPE_DATE = 10, FMT_TYPE_TIME = 11,
+	FMT_TYPE_DATETIME = 12, FMT_TYPE_YEAR = 13, FMT_TYPE_NEWDATE = 14,
+	FMT_TYPE_VARCHAR = 15, FMT_TYPE_BIT = 16, FMT_TYPE_TIMESTAMP2 = 17,
+	FMT_TYPE_DATETIME2 = 18, FMT_TYPE_TIME2 = 19,
+	FMT_TYPE_VECTOR = 242,		/* MySQL 9 */
+	FMT_TYPE_JSON = 245, FMT_TYPE_NEWDECIMAL = 246, FMT_TYPE_ENUM = 247,
+	FMT_TYPE_SET = 248, FMT_TYPE_TINY_BLOB = 249, FMT_TYPE_MEDIUM_BLOB = 250,
+	FMT_TYPE_LONG_BLOB = 251, FMT_TYPE_BLOB = 252, FMT_TYPE_VAR_STRING = 253,
+	FMT_TYPE_STRING = 254, FMT_TYPE_GEOMETRY = 255,
+};
+
 /* The hard limit for one packed record (a row with several large BLOBs). */
 #define FMT_RECORD_MAX ((size_t)256 << 20)
 
