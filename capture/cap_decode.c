@@ -13,11 +13,11 @@
  *   any  --statement-format DML (INSERT ... as a QUERY): an error, nothing of
  *          its transaction written (cap_stmt.c)
  *
- * A GTID with FL_STANDALONE (MariaDB) or a MySQL GTID only names the next
+ * A GTID with CAP_FL_STANDALONE (MariaDB) or a MySQL GTID only names the next
  * transaction or statement. MariaDB 10.x writes no BEGIN query after a
  * transactional GTID; older servers and MySQL do, and a BEGIN inside an
  * already open, still empty transaction changes nothing.
- * Table maps (table_id -> ref) live until the statement ends (STMT_END_F)
+ * Table maps (table_id -> ref) live until the statement ends (CAP_STMT_END_F)
  * or the transaction does.
  */
 #include <stdio.h>
@@ -30,16 +30,7 @@
 #include "cap_int.h"
 #include "banned.h"
 
-#define HDR_LEN 19
-#define LOG_EVENT_BINLOG_IN_USE_F 0x1
 #define LOG_EVENT_IGNORABLE_F 0x80
-#define STMT_END_F 0x1
-#define MAX_TMAPS 65536
-#define MAX_UNCOMPRESSED ((size_t)1 << 30)	/* max_allowed_packet's ceiling */
-
-/* MariaDB GTID flags. */
-#define FL_STANDALONE 1
-#define FL_GROUP_COMMIT_ID 2
 
 /* TABLE_MAP optional metadata kinds. */
 enum {
@@ -52,111 +43,6 @@ enum {
 static const char *const default_skip[] = {
 	"mysql", "sys", "performance_schema", "information_schema", "sluice", NULL
 };
-
-struct tmap {
-	uint64_t table_id;
-	uint32_t ref;		/* 0 when skipped */
-};
-
-struct def {
-	Sluice__TableDef *t;	/* fmt_tabledef_dup() copy */
-	uint8_t *key;		/* TABLE_MAP body from db_len to the end */
-	size_t key_len;
-	uint32_t hash;
-	uint64_t gen;		/* names from the schema history: its generation; else 0 */
-};
-
-struct image {
-	Sluice__Value *v;
-	Sluice__Value **vp;
-	size_t *off;		/* offset of v[i].b in scratch, or SIZE_MAX */
-};
-
-struct cap_decoder {
-	char *flavor, *origin;
-	char **skip;
-	size_t n_skip;
-
-	char *file;
-	uint64_t ev_off;		/* offset of the event being decoded */
-	int file_mode;			/* offsets come from cap_decoder_set_offset() */
-	uint64_t next_off;		/* file mode: offset of the next event */
-	int in_payload;			/* decoding the events inside a TRANSACTION_PAYLOAD */
-	int in_use;			/* last FDE had LOG_EVENT_BINLOG_IN_USE_F */
-	uint32_t fde_server_id;		/* header server id of the first FDE */
-	int allow_positional;
-	int warned_partial;		/* live: a partial row image was seen (warned once) */
-	int warned_account;		/* an account statement was left out (warned once) */
-	uint64_t accounts;		/* account statements left out, not yet in a heartbeat */
-	struct cap_schema *schema;
-	int schema_frozen;		/* DDL does not change the history (cap_decoder_freeze_schema) */
-	int have_fde, crc;
-	int maria;			/* the server is MariaDB (FDE; else the flavor) */
-	uint8_t post_len[256];
-
-	Sluice__Position pos;		/* after the last event; pos.gtid last committed */
-
-	int in_txn, begun;
-	int implicit;			/* opened by a rows event (no BEGIN/GTID): ends at STMT_END_F */
-	uint64_t cur_end;		/* position after the event being decoded */
-	uint64_t rows, txn_time;
-	uint32_t txn_server;
-	char gtid[160];			/* GTID of the open transaction / next statement */
-	int gtid_pending;		/* gtid names the next transaction or statement */
-
-	struct tmap *maps;
-	size_t n_maps, cap_maps;
-	struct def *defs;		/* ref = index + 1 */
-	size_t n_defs, cap_defs;
-	uint32_t *htab;			/* open addressing: ref or 0 */
-	size_t hcap;
-
-	struct sl_buf unz, scratch, text, pay;
-	struct image img[2];
-	size_t img_cap;
-};
-
-/* ---- small readers ---- */
-
-/* Length-encoded integer (net_field_length). 0 when bad or short. */
-static size_t packed_int(const uint8_t *p, size_t n, uint64_t *v)
-{
-	if (n < 1)
-		return 0;
-	if (p[0] < 251) {
-		*v = p[0];
-		return 1;
-	}
-	if (p[0] == 252 && n >= 3) {
-		*v = sl_le16(p + 1);
-		return 3;
-	}
-	if (p[0] == 253 && n >= 4) {
-		*v = sl_le24(p + 1);
-		return 4;
-	}
-	if (p[0] == 254 && n >= 9) {
-		*v = sl_le64(p + 1);
-		return 9;
-	}
-	return 0;
-}
-
-size_t cap__packed_int(const uint8_t *p, size_t n, uint64_t *v)
-{
-	return packed_int(p, n, v);
-}
-
-static const char *where_file(const struct cap_decoder *d)
-{
-	return d->file ? d->file : "?";
-}
-
-/* Every decoder error names the origin, binlog file and event offset. */
-#define EV_ERR(d, err, code, fmt, ...)                                             \
-	sl_err_set((err), (code), "%s%sbinlog '%s' at offset %llu: " fmt,           \
-		   (d)->origin ? (d)->origin : "", (d)->origin ? ": " : "",          \
-		   where_file(d), (unsigned long long)(d)->ev_off, __VA_ARGS__)
 
 /* ---- life cycle ---- */
 
@@ -179,9 +65,9 @@ struct cap_decoder *cap_decoder_new(const struct cap_decoder_opts *o)
 	d->pos.flavor = d->flavor;
 	d->pos.file = sl_xstrdup("");
 	d->pos.gtid = sl_xstrdup("");
-	sl_buf_init(&d->unz, MAX_UNCOMPRESSED);
+	sl_buf_init(&d->unz, CAP_MAX_UNCOMPRESSED);
 	sl_buf_init(&d->scratch, FMT_RECORD_MAX);
-	sl_buf_init(&d->text, MAX_UNCOMPRESSED);
+	sl_buf_init(&d->text, CAP_MAX_UNCOMPRESSED);
 	sl_buf_init(&d->pay, CAP_PAYLOAD_MAX);
 	d->allow_positional = o ? o->allow_positional : 0;
 	d->schema = cap__schema_new();
@@ -220,7 +106,7 @@ void cap_decoder_free(struct cap_decoder *d)
 	free(d);
 }
 
-static void set_str(char **dst, const char *s)
+void cap__set_str(char **dst, const char *s)
 {
 	char *n = sl_xstrdup(s);
 
@@ -230,8 +116,8 @@ static void set_str(char **dst, const char *s)
 
 void cap_decoder_set_file(struct cap_decoder *d, const char *file)
 {
-	set_str(&d->file, file);
-	set_str(&d->pos.file, file);
+	cap__set_str(&d->file, file);
+	cap__set_str(&d->pos.file, file);
 }
 
 void cap_decoder_set_offset(struct cap_decoder *d, uint64_t off)
@@ -277,7 +163,7 @@ int cap_decoder_in_txn(const struct cap_decoder *d)
 	return d->in_txn;
 }
 
-static int is_skipped(const struct cap_decoder *d, const char *db, size_t len)
+int cap__dec_skipped(const struct cap_decoder *d, const char *db, size_t len)
 {
 	for (size_t i = 0; i < d->n_skip; i++)
 		if (strlen(d->skip[i]) == len && strncasecmp(d->skip[i], db, len) == 0)
@@ -287,7 +173,7 @@ static int is_skipped(const struct cap_decoder *d, const char *db, size_t len)
 
 /* ---- transactions ---- */
 
-static void txn_reset(struct cap_decoder *d)
+void cap__txn_reset(struct cap_decoder *d)
 {
 	d->in_txn = 0;
 	d->begun = 0;
@@ -298,7 +184,7 @@ static void txn_reset(struct cap_decoder *d)
 	d->n_maps = 0;
 }
 
-static void txn_open(struct cap_decoder *d, uint32_t ts, uint32_t server_id)
+void cap__txn_open(struct cap_decoder *d, uint32_t ts, uint32_t server_id)
 {
 	d->in_txn = 1;
 	d->begun = 0;
@@ -311,7 +197,7 @@ static void txn_open(struct cap_decoder *d, uint32_t ts, uint32_t server_id)
 	d->gtid_pending = 0;
 }
 
-static void fill_pos(struct cap_decoder *d, Sluice__Position *p, uint64_t log_pos,
+void cap__fill_pos(struct cap_decoder *d, Sluice__Position *p, uint64_t log_pos,
 		     uint32_t server_id)
 {
 	sluice__position__init(p);
@@ -323,7 +209,7 @@ static void fill_pos(struct cap_decoder *d, Sluice__Position *p, uint64_t log_po
 }
 
 /* The account statements left out up to log_pos: one heartbeat there. */
-static int account_flush(struct cap_decoder *d, uint32_t ts, uint64_t log_pos, uint32_t server_id,
+int cap__account_flush(struct cap_decoder *d, uint32_t ts, uint64_t log_pos, uint32_t server_id,
 			 const struct cap_sink *sink, struct sl_err *err)
 {
 	Sluice__Position p;
@@ -333,18 +219,18 @@ static int account_flush(struct cap_decoder *d, uint32_t ts, uint64_t log_pos, u
 		return 0;
 	if (!d->in_txn && !d->gtid_pending)
 		d->gtid[0] = 0;
-	fill_pos(d, &p, log_pos, server_id);
+	cap__fill_pos(d, &p, log_pos, server_id);
 	rc = cap__account_skipped(sink, &p, ts, d->accounts, err);
 	if (rc == 0) {
 		d->accounts = 0;
-		set_str(&d->pos.gtid, d->gtid);
+		cap__set_str(&d->pos.gtid, d->gtid);
 	}
 	if (!d->in_txn)
 		d->gtid_pending = 0;
 	return rc;
 }
 
-static int txn_commit(struct cap_decoder *d, uint32_t ts, uint64_t xid, uint64_t log_pos,
+int cap__txn_commit(struct cap_decoder *d, uint32_t ts, uint64_t xid, uint64_t log_pos,
 		      uint32_t server_id, const struct cap_sink *sink, struct sl_err *err)
 {
 	int rc = 0;
@@ -354,21 +240,21 @@ static int txn_commit(struct cap_decoder *d, uint32_t ts, uint64_t xid, uint64_t
 		Sluice__TxnCommit c = SLUICE__TXN_COMMIT__INIT;
 		Sluice__Position p;
 
-		fill_pos(d, &p, log_pos, server_id);
+		cap__fill_pos(d, &p, log_pos, server_id);
 		c.position = &p;
 		c.time = ts;
 		c.rows = d->rows;
 		c.xid = xid;
 		rec.body_case = SLUICE__RECORD__BODY_COMMIT;
 		rec.commit = &c;
-		set_str(&d->pos.gtid, d->gtid);
+		cap__set_str(&d->pos.gtid, d->gtid);
 		rc = sink->record(sink->ctx, &rec, err);
 		if (rc == 0)
 			rc = sink->txn_end(sink->ctx, &p, ts, err);
 	}
 	if (rc == 0)	/* left out inside it: counted after it, at its position */
-		rc = account_flush(d, ts, log_pos, server_id, sink, err);
-	txn_reset(d);
+		rc = cap__account_flush(d, ts, log_pos, server_id, sink, err);
+	cap__txn_reset(d);
 	return rc;
 }
 
@@ -380,16 +266,16 @@ static void version_triple(const char *v, unsigned t[3])
 	sscanf(v, "%u.%u.%u", &t[0], &t[1], &t[2]);
 }
 
-static int on_fde(struct cap_decoder *d, const uint8_t *ev, size_t n, struct sl_err *err)
+int cap__on_fde(struct cap_decoder *d, const uint8_t *ev, size_t n, struct sl_err *err)
 {
-	const uint8_t *b = ev + HDR_LEN;
-	size_t bl = n - HDR_LEN, npl;
+	const uint8_t *b = ev + CAP_HDR_LEN;
+	size_t bl = n - CAP_HDR_LEN, npl;
 	char ver[51];
 	unsigned t[3];
 	int has_alg, alg = 0;
 
 	if (bl < 2 + 50 + 4 + 1)
-		return EV_ERR(d, err, -SL_ECORRUPT, "format description event too short (%zu bytes)", n);
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "format description event too short (%zu bytes)", n);
 	memcpy(ver, b + 2, 50);
 	ver[50] = 0;
 	version_triple(ver, t);
@@ -401,31 +287,31 @@ static int on_fde(struct cap_decoder *d, const uint8_t *ev, size_t n, struct sl_
 	npl = bl - 57;
 	if (has_alg) {
 		if (npl < 5)
-			return EV_ERR(d, err, -SL_ECORRUPT, "format description of '%s' has no checksum field", ver);
+			return CAP_EV_ERR(d, err, -SL_ECORRUPT, "format description of '%s' has no checksum field", ver);
 		alg = ev[n - 5];
 		npl -= 5;
 		if (alg == 1) {
-			uint8_t flags0 = ev[17] & (uint8_t)~LOG_EVENT_BINLOG_IN_USE_F;
+			uint8_t flags0 = ev[17] & (uint8_t)~CAP_LOG_EVENT_BINLOG_IN_USE_F;
 			uint32_t crc = (uint32_t)crc32(0L, ev, 17);
 
 			crc = (uint32_t)crc32(crc, &flags0, 1);
 			crc = (uint32_t)crc32(crc, ev + 18, (uInt)(n - 4 - 18));
 			if (crc != sl_le32(ev + n - 4))
-				return EV_ERR(d, err, -SL_ECORRUPT, "bad CRC32 of the format description event (%08x, computed %08x)",
+				return CAP_EV_ERR(d, err, -SL_ECORRUPT, "bad CRC32 of the format description event (%08x, computed %08x)",
 					      sl_le32(ev + n - 4), crc);
 		} else if (alg != 0 && alg != 255) {
-			return EV_ERR(d, err, -SL_EFORMAT, "unknown binlog checksum algorithm %d", alg);
+			return CAP_EV_ERR(d, err, -SL_EFORMAT, "unknown binlog checksum algorithm %d", alg);
 		}
 	}
-	if (b[56] != HDR_LEN)
-		return EV_ERR(d, err, -SL_EFORMAT, "common header length %u (only %d is supported)", b[56], HDR_LEN);
+	if (b[56] != CAP_HDR_LEN)
+		return CAP_EV_ERR(d, err, -SL_EFORMAT, "common header length %u (only %d is supported)", b[56], CAP_HDR_LEN);
 	if (d->in_txn && d->begun)
-		return EV_ERR(d, err, -SL_ECORRUPT,
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT,
 			      "format description event inside transaction %s, which has no commit (the source restarted mid-transaction?)",
 			      d->gtid[0] ? d->gtid : "(no gtid)");
 	if (d->in_txn)
-		txn_reset(d);	/* an empty open transaction of a restarted source */
-	d->in_use = (sl_le16(ev + 17) & LOG_EVENT_BINLOG_IN_USE_F) != 0;
+		cap__txn_reset(d);	/* an empty open transaction of a restarted source */
+	d->in_use = (sl_le16(ev + 17) & CAP_LOG_EVENT_BINLOG_IN_USE_F) != 0;
 	if (!d->have_fde)
 		d->fde_server_id = sl_le32(ev + 5);
 	memset(d->post_len, 0, sizeof(d->post_len));
@@ -433,31 +319,31 @@ static int on_fde(struct cap_decoder *d, const uint8_t *ev, size_t n, struct sl_
 		d->post_len[i + 1] = b[57 + i];
 	d->crc = alg == 1;
 	d->have_fde = 1;
-	sl_log(SL_DEBUG, "capture", "binlog '%s': server %s, checksum %s", where_file(d), ver,
+	sl_log(SL_DEBUG, "capture", "binlog '%s': server %s, checksum %s", cap__dec_file(d), ver,
 	       d->crc ? "CRC32" : "none");
 	return 0;
 }
 
-static unsigned post_len(const struct cap_decoder *d, unsigned type, unsigned dflt)
+unsigned cap__post_len(const struct cap_decoder *d, unsigned type, unsigned dflt)
 {
 	return d->have_fde && d->post_len[type] ? d->post_len[type] : dflt;
 }
 
-static int on_rotate(struct cap_decoder *d, const uint8_t *b, size_t bl, uint32_t ts,
+int cap__on_rotate(struct cap_decoder *d, const uint8_t *b, size_t bl, uint32_t ts,
 		     uint64_t log_pos, struct sl_err *err)
 {
-	unsigned ph = post_len(d, CAP_EV_ROTATE, 8);
+	unsigned ph = cap__post_len(d, CAP_EV_ROTATE, 8);
 	uint64_t pos = 4;
 	char name[512];
 
 	if (bl < ph || bl - ph >= sizeof(name) || bl == ph)
-		return EV_ERR(d, err, -SL_ECORRUPT, "bad rotate event (%zu bytes)", bl);
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "bad rotate event (%zu bytes)", bl);
 	if (ph >= 8)
 		pos = sl_le64(b);
 	memcpy(name, b + ph, bl - ph);
 	name[bl - ph] = 0;
 	if (memchr(name, 0, bl - ph))
-		return EV_ERR(d, err, -SL_ECORRUPT, "%s", "rotate event file name holds a NUL byte");
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "%s", "rotate event file name holds a NUL byte");
 	sl_log(SL_DEBUG, "capture", "rotate to %s:%llu%s", name, (unsigned long long)pos,
 	       ts == 0 && log_pos == 0 ? " (start of dump)" : "");
 	if (d->file_mode)
@@ -467,7 +353,7 @@ static int on_rotate(struct cap_decoder *d, const uint8_t *b, size_t bl, uint32_
 	return 0;
 }
 
-static int on_maria_gtid(struct cap_decoder *d, const uint8_t *b, size_t bl, uint32_t ts,
+int cap__on_maria_gtid(struct cap_decoder *d, const uint8_t *b, size_t bl, uint32_t ts,
 			 uint32_t server_id, struct sl_err *err)
 {
 	uint64_t seq;
@@ -475,32 +361,32 @@ static int on_maria_gtid(struct cap_decoder *d, const uint8_t *b, size_t bl, uin
 	uint8_t flags;
 
 	if (bl < 13)
-		return EV_ERR(d, err, -SL_ECORRUPT, "GTID event too short (%zu bytes)", bl);
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "GTID event too short (%zu bytes)", bl);
 	if (d->in_txn && d->begun)
-		return EV_ERR(d, err, -SL_ECORRUPT, "GTID event inside transaction %s, which has no commit",
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "GTID event inside transaction %s, which has no commit",
 			      d->gtid[0] ? d->gtid : "(no gtid)");
 	seq = sl_le64(b);
 	domain = sl_le32(b + 8);
 	flags = b[12];
-	txn_reset(d);
+	cap__txn_reset(d);
 	snprintf(d->gtid, sizeof(d->gtid), "%u-%u-%llu", domain, server_id, (unsigned long long)seq);
 	d->gtid_pending = 1;
-	if (!(flags & FL_STANDALONE))
-		txn_open(d, ts, server_id);
+	if (!(flags & CAP_FL_STANDALONE))
+		cap__txn_open(d, ts, server_id);
 	return 0;
 }
 
-static int on_mysql_gtid(struct cap_decoder *d, const uint8_t *b, size_t bl, struct sl_err *err)
+int cap__on_mysql_gtid(struct cap_decoder *d, const uint8_t *b, size_t bl, struct sl_err *err)
 {
 	static const char hex[] = "0123456789abcdef";
 	char *o = d->gtid;
 
 	if (bl < 25)
-		return EV_ERR(d, err, -SL_ECORRUPT, "GTID event too short (%zu bytes)", bl);
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "GTID event too short (%zu bytes)", bl);
 	if (d->in_txn && d->begun)
-		return EV_ERR(d, err, -SL_ECORRUPT, "GTID event inside transaction %s, which has no commit",
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "GTID event inside transaction %s, which has no commit",
 			      d->gtid[0] ? d->gtid : "(no gtid)");
-	txn_reset(d);
+	cap__txn_reset(d);
 	for (int i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			*o++ = '-';
@@ -517,7 +403,7 @@ static int on_mysql_gtid(struct cap_decoder *d, const uint8_t *b, size_t bl, str
 
 /* One byte (0x80 | alg << 4 | lenlen), lenlen bytes of big-endian
  * uncompressed length, then a zlib stream. The result goes to d->unz. */
-static int maria_uncompress(struct cap_decoder *d, const uint8_t *p, size_t n, struct sl_err *err)
+int cap__maria_uncompress(struct cap_decoder *d, const uint8_t *p, size_t n, struct sl_err *err)
 {
 	unsigned lenlen;
 	uint64_t ulen = 0;
@@ -525,25 +411,25 @@ static int maria_uncompress(struct cap_decoder *d, const uint8_t *p, size_t n, s
 	int zrc;
 
 	if (n < 1 || (p[0] & 0x80) == 0)
-		return EV_ERR(d, err, -SL_ECORRUPT, "%s", "compressed event has no compression header");
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "%s", "compressed event has no compression header");
 	if ((p[0] >> 4 & 7) != 0)
-		return EV_ERR(d, err, -SL_EFORMAT, "unknown compression algorithm %u", p[0] >> 4 & 7);
+		return CAP_EV_ERR(d, err, -SL_EFORMAT, "unknown compression algorithm %u", p[0] >> 4 & 7);
 	lenlen = p[0] & 7;
 	if (lenlen < 1 || lenlen > 4 || n < 1 + lenlen)
-		return EV_ERR(d, err, -SL_ECORRUPT, "bad compressed length size %u", lenlen);
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "bad compressed length size %u", lenlen);
 	for (unsigned i = 0; i < lenlen; i++)
 		ulen = ulen << 8 | p[1 + i];
-	if (ulen > MAX_UNCOMPRESSED)
-		return EV_ERR(d, err, -SL_ETOOBIG, "compressed event expands to %llu bytes",
+	if (ulen > CAP_MAX_UNCOMPRESSED)
+		return CAP_EV_ERR(d, err, -SL_ETOOBIG, "compressed event expands to %llu bytes",
 			      (unsigned long long)ulen);
 	sl_buf_reset(&d->unz);
 	if (sl_buf_reserve(&d->unz, ulen + 1) < 0)
-		return EV_ERR(d, err, -SL_ETOOBIG, "compressed event expands to %llu bytes",
+		return CAP_EV_ERR(d, err, -SL_ETOOBIG, "compressed event expands to %llu bytes",
 			      (unsigned long long)ulen);
 	got = (uLongf)ulen;
 	zrc = uncompress(d->unz.data, &got, p + 1 + lenlen, (uLong)(n - 1 - lenlen));
 	if (zrc != Z_OK || got != ulen)
-		return EV_ERR(d, err, -SL_ECORRUPT, "cannot uncompress event (zlib %d, %lu of %llu bytes)",
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "cannot uncompress event (zlib %d, %lu of %llu bytes)",
 			      zrc, (unsigned long)got, (unsigned long long)ulen);
 	d->unz.len = (size_t)ulen;
 	return 0;
@@ -636,11 +522,11 @@ static void parse_status(const uint8_t *p, size_t n, struct qinfo *q)
 	}
 }
 
-static int on_query(struct cap_decoder *d, int compressed, const uint8_t *b, size_t bl,
+int cap__on_query(struct cap_decoder *d, int compressed, const uint8_t *b, size_t bl,
 		    uint32_t ts, uint32_t server_id, uint64_t log_pos, const struct cap_sink *sink,
 		    struct sl_err *err)
 {
-	unsigned ph = post_len(d, compressed ? CAP_EV_MARIA_QUERY_COMPRESSED : CAP_EV_QUERY, 13);
+	unsigned ph = cap__post_len(d, compressed ? CAP_EV_MARIA_QUERY_COMPRESSED : CAP_EV_QUERY, 13);
 	struct qinfo q = { 0, 0, 0 };
 	size_t status_len = 0, db_len, off;
 	const uint8_t *qp;
@@ -651,18 +537,18 @@ static int on_query(struct cap_decoder *d, int compressed, const uint8_t *b, siz
 	int rc;
 
 	if (ph < 11 || bl < ph)
-		return EV_ERR(d, err, -SL_ECORRUPT, "query event too short (%zu bytes)", bl);
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "query event too short (%zu bytes)", bl);
 	db_len = b[8];
 	if (ph >= 13)
 		status_len = sl_le16(b + 11);
 	off = ph;
 	if (status_len > bl - off)
-		return EV_ERR(d, err, -SL_ECORRUPT, "query status block of %zu bytes overruns the event",
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "query status block of %zu bytes overruns the event",
 			      status_len);
 	parse_status(b + off, status_len, &q);
 	off += status_len;
 	if (db_len + 1 > bl - off)
-		return EV_ERR(d, err, -SL_ECORRUPT, "query database name of %zu bytes overruns the event",
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "query database name of %zu bytes overruns the event",
 			      db_len);
 	memcpy(db, b + off, db_len);
 	db[db_len] = 0;
@@ -670,7 +556,7 @@ static int on_query(struct cap_decoder *d, int compressed, const uint8_t *b, siz
 	qp = b + off;
 	qn = bl - off;
 	if (compressed) {
-		rc = maria_uncompress(d, qp, qn, err);
+		rc = cap__maria_uncompress(d, qp, qn, err);
 		if (rc < 0)
 			return rc;
 		qp = d->unz.data;
@@ -678,7 +564,7 @@ static int on_query(struct cap_decoder *d, int compressed, const uint8_t *b, siz
 	}
 	sl_buf_reset(&d->text);
 	if (sl_buf_add(&d->text, qp, qn) < 0)
-		return EV_ERR(d, err, -SL_ETOOBIG, "statement of %zu bytes", qn);
+		return CAP_EV_ERR(d, err, -SL_ETOOBIG, "statement of %zu bytes", qn);
 	s = sl_buf_cstr(&d->text);
 	while (qn && (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')) {
 		s++;
@@ -689,18 +575,18 @@ static int on_query(struct cap_decoder *d, int compressed, const uint8_t *b, siz
 	kind = fmt_stmt_classify(s, qn);
 	if (kind == FMT_STMT_BEGIN) {
 		if (!d->in_txn || d->begun)
-			txn_open(d, ts, server_id);
+			cap__txn_open(d, ts, server_id);
 		return 0;
 	}
 	if (kind == FMT_STMT_COMMIT)
-		return txn_commit(d, ts, 0, log_pos, server_id, sink, err);
+		return cap__txn_commit(d, ts, 0, log_pos, server_id, sink, err);
 	if (kind == FMT_STMT_ROLLBACK) {
 		/* Rows already in the binlog were changes to non-transactional
 		 * tables: the source kept them, so they are committed here too. */
 		if (d->begun)
 			sl_log(SL_WARN, "capture", "binlog '%s' at offset %llu: ROLLBACK after %llu row changes to non-transactional tables; keeping them",
-			       where_file(d), (unsigned long long)d->ev_off, (unsigned long long)d->rows);
-		return txn_commit(d, ts, 0, log_pos, server_id, sink, err);
+			       cap__dec_file(d), (unsigned long long)d->ev_off, (unsigned long long)d->rows);
+		return cap__txn_commit(d, ts, 0, log_pos, server_id, sink, err);
 	}
 	if (kind == FMT_STMT_TXN_OTHER)
 		return 0;
@@ -709,30 +595,30 @@ static int on_query(struct cap_decoder *d, int compressed, const uint8_t *b, siz
 		if (!d->warned_account)
 			sl_log(SL_WARN, "capture", "binlog '%s' at offset %llu: account statement left out "
 			       "of the stream (it may carry a password); such statements are only counted "
-			       "(sluice status)", where_file(d), (unsigned long long)d->ev_off);
+			       "(sluice status)", cap__dec_file(d), (unsigned long long)d->ev_off);
 		d->warned_account = 1;
 		d->accounts++;
 		if (d->in_txn && d->begun)
 			return 0;	/* the heartbeat follows the commit */
-		return account_flush(d, ts, log_pos, server_id, sink, err);
+		return cap__account_flush(d, ts, log_pos, server_id, sink, err);
 	}
 	if (kind == FMT_STMT_DML && (d->in_txn && d->begun ? 1 :
-				     !(db_len && is_skipped(d, db, db_len) && !memchr(s, '.', qn))))
-		return EV_ERR(d, err, -SL_ECONFIG, "statement-format DML in transaction %s (its session "
+				     !(db_len && cap__dec_skipped(d, db, db_len) && !memchr(s, '.', qn))))
+		return CAP_EV_ERR(d, err, -SL_ECONFIG, "statement-format DML in transaction %s (its session "
 			      "ran with binlog_format=STATEMENT or MIXED): it cannot be applied without "
 			      "its INSERT_ID, RAND and variable context, so capture stops here and records "
 			      "nothing of that transaction; write it with binlog_format=ROW",
 			      d->gtid[0] ? d->gtid : "(no gtid)");
 	if (d->in_txn && d->begun) {
 		sl_log(SL_WARN, "capture", "binlog '%s' at offset %llu: statement inside a transaction skipped: %.80s",
-		       where_file(d), (unsigned long long)d->ev_off, s);
+		       cap__dec_file(d), (unsigned long long)d->ev_off, s);
 		return 0;
 	}
 	/* The schema history follows every table DDL, in stream order. */
 	if (!d->schema_frozen)
 		cap__schema_apply(d->schema, db, s, qn);
 	/* Statements in a skipped schema that name no other (no qualified names). */
-	if (db_len && is_skipped(d, db, db_len) && !memchr(s, '.', qn)) {
+	if (db_len && cap__dec_skipped(d, db, db_len) && !memchr(s, '.', qn)) {
 		sl_log(SL_DEBUG, "capture", "statement in skipped schema %s: %.60s", db, s);
 		if (!d->in_txn)
 			d->gtid_pending = 0;
@@ -746,7 +632,7 @@ static int on_query(struct cap_decoder *d, int compressed, const uint8_t *b, siz
 
 		if (!d->in_txn && !d->gtid_pending)
 			d->gtid[0] = 0;
-		fill_pos(d, &p, log_pos, server_id);
+		cap__fill_pos(d, &p, log_pos, server_id);
 		ddl.position = &p;
 		ddl.time = ts;
 		ddl.db = db;
@@ -760,7 +646,7 @@ static int on_query(struct cap_decoder *d, int compressed, const uint8_t *b, siz
 		if (rc == 0)
 			rc = sink->txn_end(sink->ctx, &p, ts, err);
 		if (rc == 0)
-			set_str(&d->pos.gtid, d->gtid);
+			cap__set_str(&d->pos.gtid, d->gtid);
 		if (!d->in_txn)
 			d->gtid_pending = 0;
 		return rc;
@@ -811,7 +697,7 @@ static size_t def_slot(const struct cap_decoder *d, const uint8_t *key, size_t n
 		return SIZE_MAX;
 	for (size_t i = h & (d->hcap - 1);; i = (i + 1) & (d->hcap - 1)) {
 		uint32_t ref = d->htab[i];
-		const struct def *df;
+		const struct cap_dec_def *df;
 
 		if (!ref)
 			return SIZE_MAX;
@@ -937,7 +823,7 @@ static int parse_optmeta(struct cap_decoder *d, struct build *bd, size_t ncols, 
 		uint64_t len, v;
 		size_t k, e, j;
 
-		k = packed_int(p + i, n - i, &len);
+		k = cap__packed_int(p + i, n - i, &len);
 		if (!k || len > n - i - k)
 			goto bad;
 		i += k;
@@ -963,7 +849,7 @@ static int parse_optmeta(struct cap_decoder *d, struct build *bd, size_t ncols, 
 				kind == OM_DEFAULT_CHARSET ? pred_char : pred_enumset;
 			uint64_t idx, coll;
 
-			if (!(k = packed_int(p + j, e - j, &coll)))
+			if (!(k = cap__packed_int(p + j, e - j, &coll)))
 				goto bad;
 			j += k;
 			for (size_t c = 0; c < ncols; c++)
@@ -972,10 +858,10 @@ static int parse_optmeta(struct cap_decoder *d, struct build *bd, size_t ncols, 
 			while (j < e) {
 				int c;
 
-				if (!(k = packed_int(p + j, e - j, &idx)))
+				if (!(k = cap__packed_int(p + j, e - j, &idx)))
 					goto bad;
 				j += k;
-				if (!(k = packed_int(p + j, e - j, &coll)))
+				if (!(k = cap__packed_int(p + j, e - j, &coll)))
 					goto bad;
 				j += k;
 				if ((c = nth_col(bd, ncols, pred, idx)) < 0)
@@ -992,7 +878,7 @@ static int parse_optmeta(struct cap_decoder *d, struct build *bd, size_t ncols, 
 			for (size_t c = 0; c < ncols && j < e; c++) {
 				if (!pred(&bd->cols[c]))
 					continue;
-				if (!(k = packed_int(p + j, e - j, &v)))
+				if (!(k = cap__packed_int(p + j, e - j, &v)))
 					goto bad;
 				j += k;
 				bd->cols[c].collation = (uint32_t)v;
@@ -1001,7 +887,7 @@ static int parse_optmeta(struct cap_decoder *d, struct build *bd, size_t ncols, 
 		}
 		case OM_COLUMN_NAME:
 			for (size_t c = 0; c < ncols; c++) {
-				if (!(k = packed_int(p + j, e - j, &v)) || v > e - j - k)
+				if (!(k = cap__packed_int(p + j, e - j, &v)) || v > e - j - k)
 					goto bad;
 				j += k;
 				free(bd->names[c]);
@@ -1021,13 +907,13 @@ static int parse_optmeta(struct cap_decoder *d, struct build *bd, size_t ncols, 
 
 				if (!pred(&bd->cols[c]))
 					continue;
-				if (!(k = packed_int(p + j, e - j, &cnt)) || cnt > e - j)
+				if (!(k = cap__packed_int(p + j, e - j, &cnt)) || cnt > e - j)
 					goto bad;
 				j += k;
 				free(bd->labels[c]);
 				bd->labels[c] = sl_xcalloc(cnt ? (size_t)cnt : 1, sizeof(ProtobufCBinaryData));
 				for (uint64_t m = 0; m < cnt; m++) {
-					if (!(k = packed_int(p + j, e - j, &v)) || v > e - j - k)
+					if (!(k = cap__packed_int(p + j, e - j, &v)) || v > e - j - k)
 						goto bad;
 					j += k;
 					bd->labels[c][m].data = (uint8_t *)(uintptr_t)(p + j);
@@ -1043,7 +929,7 @@ static int parse_optmeta(struct cap_decoder *d, struct build *bd, size_t ncols, 
 			for (size_t c = 0; c < ncols && j < e; c++) {
 				if (!pred_geom(&bd->cols[c]))
 					continue;
-				if (!(k = packed_int(p + j, e - j, &v)))
+				if (!(k = cap__packed_int(p + j, e - j, &v)))
 					goto bad;
 				j += k;
 				bd->cols[c].geometry_type = (uint32_t)v;
@@ -1052,13 +938,13 @@ static int parse_optmeta(struct cap_decoder *d, struct build *bd, size_t ncols, 
 		case OM_SIMPLE_PRIMARY_KEY:
 		case OM_PRIMARY_KEY_WITH_PREFIX:
 			while (j < e) {
-				if (!(k = packed_int(p + j, e - j, &v)) || v >= ncols)
+				if (!(k = cap__packed_int(p + j, e - j, &v)) || v >= ncols)
 					goto bad;
 				j += k;
 				if (kind == OM_PRIMARY_KEY_WITH_PREFIX) {
 					uint64_t prefix;
 
-					if (!(k = packed_int(p + j, e - j, &prefix)))
+					if (!(k = cap__packed_int(p + j, e - j, &prefix)))
 						goto bad;
 					j += k;
 				}
@@ -1074,7 +960,7 @@ static int parse_optmeta(struct cap_decoder *d, struct build *bd, size_t ncols, 
 	}
 	return 0;
 bad:
-	return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: bad optional metadata", bd->t.db,
+	return CAP_EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: bad optional metadata", bd->t.db,
 		      bd->t.name);
 }
 
@@ -1105,7 +991,7 @@ static int64_t build_def(struct cap_decoder *d, const uint8_t *key, size_t kn, s
 	if (slot != SIZE_MAX) {
 		/* The same TABLE_MAP again: the same definition, unless its names
 		 * came from the schema history and a DDL changed them since. */
-		const struct def *df = &d->defs[d->htab[slot] - 1];
+		const struct cap_dec_def *df = &d->defs[d->htab[slot] - 1];
 		uint64_t now = df->gen ? history_gen(d, db, name) : 0;
 
 		if (df->gen == 0 || df->gen == now || (df->gen == GEN_POSITIONAL && now == 0))
@@ -1113,19 +999,19 @@ static int64_t build_def(struct cap_decoder *d, const uint8_t *key, size_t kn, s
 	}
 	bd.t.db = db;
 	bd.t.name = name;
-	if (!(k = packed_int(p, (size_t)(end - p), &ncols)) || ncols == 0 ||
+	if (!(k = cap__packed_int(p, (size_t)(end - p), &ncols)) || ncols == 0 ||
 	    ncols > (size_t)(end - p) - k)
-		return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: bad column count", db, name);
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: bad column count", db, name);
 	p += k;
 	types = p;
 	p += ncols;
-	if (!(k = packed_int(p, (size_t)(end - p), &mlen)) || mlen > (size_t)(end - p) - k)
-		return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: bad metadata length", db, name);
+	if (!(k = cap__packed_int(p, (size_t)(end - p), &mlen)) || mlen > (size_t)(end - p) - k)
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: bad metadata length", db, name);
 	p += k;
 	meta = p;
 	p += mlen;
 	if ((size_t)(end - p) < (ncols + 7) / 8)
-		return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: null bitmap overruns the event",
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: null bitmap overruns the event",
 			      db, name);
 	nullbits = p;
 	p += (ncols + 7) / 8;
@@ -1161,7 +1047,7 @@ static int64_t build_def(struct cap_decoder *d, const uint8_t *key, size_t kn, s
 			break;
 		}
 		if (mi + mb > mlen) {
-			rc = EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: column metadata overruns its block",
+			rc = CAP_EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: column metadata overruns its block",
 				    db, name);
 			goto out;
 		}
@@ -1208,14 +1094,14 @@ static int64_t build_def(struct cap_decoder *d, const uint8_t *key, size_t kn, s
 			}
 			gen = hc ? gen : GEN_POSITIONAL;
 			sl_log(SL_WARN, "capture", "binlog '%s' at offset %llu: table `%s`.`%s`: positional column names @1..@%llu (%s)",
-			       where_file(d), (unsigned long long)d->ev_off, db, name, (unsigned long long)ncols, why);
+			       cap__dec_file(d), (unsigned long long)d->ev_off, db, name, (unsigned long long)ncols, why);
 		} else if (hc) {
-			rc = EV_ERR(d, err, -SL_ECONFIG,
+			rc = CAP_EV_ERR(d, err, -SL_ECONFIG,
 				    "table `%s`.`%s` does not match its schema history (definitions at capture start, then the stream's DDL): %s; set binlog_row_metadata=FULL or use --allow-positional",
 				    db, name, why);
 			goto out;
 		} else {
-			rc = EV_ERR(d, err, -SL_ECONFIG,
+			rc = CAP_EV_ERR(d, err, -SL_ECONFIG,
 				    "table `%s`.`%s` has no column names in the binlog (set binlog_row_metadata=FULL) and no CREATE TABLE for it was seen; use --allow-positional for @1, @2... names",
 				    db, name);
 			goto out;
@@ -1254,9 +1140,9 @@ out:
 	return rc;
 }
 
-static int on_table_map(struct cap_decoder *d, const uint8_t *b, size_t bl, struct sl_err *err)
+int cap__on_table_map(struct cap_decoder *d, const uint8_t *b, size_t bl, struct sl_err *err)
 {
-	unsigned ph = post_len(d, CAP_EV_TABLE_MAP, 8);
+	unsigned ph = cap__post_len(d, CAP_EV_TABLE_MAP, 8);
 	const uint8_t *key = b + ph;
 	uint64_t table_id;
 	size_t kn, dbl, tl;
@@ -1264,13 +1150,13 @@ static int on_table_map(struct cap_decoder *d, const uint8_t *b, size_t bl, stru
 	size_t i;
 
 	if ((ph != 6 && ph != 8) || bl < ph + 4)
-		return EV_ERR(d, err, -SL_ECORRUPT, "table map event too short (%zu bytes)", bl);
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "table map event too short (%zu bytes)", bl);
 	table_id = ph == 6 ? sl_le32(b) : (sl_le32(b) | (uint64_t)sl_le16(b + 4) << 32);
 	kn = bl - ph;
 	dbl = key[0];
 	if (dbl + 3 > kn || (tl = key[dbl + 2], dbl + tl + 4 > kn))
-		return EV_ERR(d, err, -SL_ECORRUPT, "%s", "table map names overrun the event");
-	if (!is_skipped(d, (const char *)key + 1, dbl)) {
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "%s", "table map names overrun the event");
+	if (!cap__dec_skipped(d, (const char *)key + 1, dbl)) {
 		int64_t r = build_def(d, key, kn, err);
 
 		if (r < 0)
@@ -1281,9 +1167,9 @@ static int on_table_map(struct cap_decoder *d, const uint8_t *b, size_t bl, stru
 		if (d->maps[i].table_id == table_id)
 			break;
 	if (i == d->n_maps) {
-		if (d->n_maps == MAX_TMAPS)
-			return EV_ERR(d, err, -SL_ETOOBIG, "more than %d tables mapped in one statement",
-				      MAX_TMAPS);
+		if (d->n_maps == CAP_MAX_TMAPS)
+			return CAP_EV_ERR(d, err, -SL_ETOOBIG, "more than %d tables mapped in one statement",
+				      CAP_MAX_TMAPS);
 		if (d->n_maps == d->cap_maps) {
 			d->cap_maps = d->cap_maps ? d->cap_maps * 2 : 16;
 			d->maps = sl_xrealloc(d->maps, d->cap_maps * sizeof(*d->maps));
@@ -1323,15 +1209,15 @@ static int partial_json(struct cap_decoder *d, const Sluice__TableDef *t, size_t
 	int rc;
 
 	if (lb > 4 || n < lb)
-		return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s` column %zu: partial JSON length overruns the row",
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s` column %zu: partial JSON length overruns the row",
 			      t->db, t->name, col + 1);
 	for (unsigned k = lb; k > 0; k--)
 		len = len << 8 | p[k - 1];
 	if (len > n - lb)
-		return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s` column %zu: partial JSON diffs overrun the row",
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s` column %zu: partial JSON diffs overrun the row",
 			      t->db, t->name, col + 1);
 	if (bv->kind != SLUICE__VALUE__KIND__JSON || before_off == SIZE_MAX)
-		return EV_ERR(d, err, -SL_ECONFIG,
+		return CAP_EV_ERR(d, err, -SL_ECONFIG,
 			      "table `%s`.`%s` column %zu: partial JSON update (binlog_row_value_options=PARTIAL_JSON) whose before image %s: the new document cannot be computed (the source needs binlog_row_image=FULL with PARTIAL_JSON)",
 			      t->db, t->name, col + 1,
 			      bv->kind == SLUICE__VALUE__KIND__ABSENT ? "lacks the column (binlog_row_image is not FULL)"
@@ -1344,7 +1230,7 @@ static int partial_json(struct cap_decoder *d, const Sluice__TableDef *t, size_t
 	rc = cap_json_apply_diffs(before, bn, p + lb, (size_t)len, &d->scratch, why, sizeof(why));
 	free(before);
 	if (rc)
-		return EV_ERR(d, err, rc, "table `%s`.`%s` column %zu: %s", t->db, t->name, col + 1, why);
+		return CAP_EV_ERR(d, err, rc, "table `%s`.`%s` column %zu: %s", t->db, t->name, col + 1, why);
 	v->kind = SLUICE__VALUE__KIND__JSON;
 	v->b.len = d->scratch.len - *off;
 	*used = lb + (size_t)len;
@@ -1363,9 +1249,9 @@ static int bit_set(const uint8_t *bits, size_t i)
  * pbits (PARTIAL_UPDATE_ROWS after images): one bit per JSON column of the
  * table, present or not: the column's value is a list of diffs against
  * the same column of before. */
-static int decode_image(struct cap_decoder *d, const Sluice__TableDef *t, struct image *im,
+static int decode_image(struct cap_decoder *d, const Sluice__TableDef *t, struct cap_dec_image *im,
 			const uint8_t *present, const uint8_t *p, size_t n, size_t *used,
-			const uint8_t *pbits, const struct image *before, struct sl_err *err)
+			const uint8_t *pbits, const struct cap_dec_image *before, struct sl_err *err)
 {
 	size_t nc = t->n_columns, npresent = 0, nb, pos, jidx = 0, k = 0;
 	int rc;
@@ -1375,7 +1261,7 @@ static int decode_image(struct cap_decoder *d, const Sluice__TableDef *t, struct
 	nb = (npresent + 7) / 8;
 	pos = nb;
 	if (n < nb)
-		return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: row null bitmap overruns the event",
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: row null bitmap overruns the event",
 			      t->db, t->name);
 	for (size_t i = 0; i < nc; i++) {
 		Sluice__Value *v = &im->v[i];
@@ -1411,7 +1297,7 @@ static int decode_image(struct cap_decoder *d, const Sluice__TableDef *t, struct
 			char why[SL_ERR_LEN];
 
 			snprintf(why, sizeof(why), "%s", err ? err->msg : "bad value");
-			return EV_ERR(d, err, rc, "table `%s`.`%s` column %zu: %s", t->db, t->name,
+			return CAP_EV_ERR(d, err, rc, "table `%s`.`%s` column %zu: %s", t->db, t->name,
 				      i + 1, why);
 		}
 		if (d->scratch.len > before_len)
@@ -1422,7 +1308,7 @@ static int decode_image(struct cap_decoder *d, const Sluice__TableDef *t, struct
 	return 0;
 }
 
-static void images_rebase(struct cap_decoder *d, struct image *im, size_t nc)
+static void images_rebase(struct cap_decoder *d, struct cap_dec_image *im, size_t nc)
 {
 	for (size_t i = 0; i < nc; i++) {
 		Sluice__Value *v = &im->v[i];
@@ -1448,7 +1334,7 @@ static int emit_begin(struct cap_decoder *d, const struct cap_sink *sink, struct
 	return sink->record(sink->ctx, &rec, err);
 }
 
-static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_t bl,
+int cap__on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_t bl,
 		   uint32_t ts, uint32_t server_id, const struct cap_sink *sink, struct sl_err *err)
 {
 	int partial = type == CAP_EV_PARTIAL_UPDATE_ROWS;
@@ -1460,7 +1346,7 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 			: partial ? CAP_EV_PARTIAL_UPDATE_ROWS - 1
 			: type >= CAP_EV_WRITE_ROWS ? CAP_EV_WRITE_ROWS : CAP_EV_WRITE_ROWS_V1;
 	unsigned op = type - base;	/* 0 write, 1 update, 2 delete */
-	unsigned ph = post_len(d, type, v2 ? 10 : 8);
+	unsigned ph = cap__post_len(d, type, v2 ? 10 : 8);
 	const Sluice__TableDef *t = NULL;
 	const uint8_t *p, *end = b + bl;
 	uint64_t table_id, width;
@@ -1471,7 +1357,7 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 	int found = 0, rc = 0;
 
 	if ((ph != 6 && ph != 8 && ph != 10) || bl < ph)
-		return EV_ERR(d, err, -SL_ECORRUPT, "rows event too short (%zu bytes)", bl);
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "rows event too short (%zu bytes)", bl);
 	table_id = ph == 6 ? sl_le32(b) : (sl_le32(b) | (uint64_t)sl_le16(b + 4) << 32);
 	flags = sl_le16(b + (ph == 6 ? 4 : 6));
 	p = b + (ph == 6 ? 6 : 8);
@@ -1479,7 +1365,7 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 		uint16_t extra = sl_le16(p);
 
 		if (extra < 2 || extra > (size_t)(end - p))
-			return EV_ERR(d, err, -SL_ECORRUPT, "rows event extra data of %u bytes overruns the event",
+			return CAP_EV_ERR(d, err, -SL_ECORRUPT, "rows event extra data of %u bytes overruns the event",
 				      extra);
 		p += extra;
 	}
@@ -1489,33 +1375,33 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 			ref = d->maps[i].ref;
 			break;
 		}
-	if (!(k = packed_int(p, (size_t)(end - p), &width)) || width > 4096)
-		return EV_ERR(d, err, -SL_ECORRUPT, "%s", "rows event: bad column count");
+	if (!(k = cap__packed_int(p, (size_t)(end - p), &width)) || width > 4096)
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "%s", "rows event: bad column count");
 	p += k;
 	if (!found) {
 		if (width == 0)
-			goto stmt_end;	/* a dummy event that only carries STMT_END_F */
-		return EV_ERR(d, err, -SL_ECORRUPT, "rows event for table id %llu, which no table map named",
+			goto stmt_end;	/* a dummy event that only carries CAP_STMT_END_F */
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "rows event for table id %llu, which no table map named",
 			      (unsigned long long)table_id);
 	}
 	if (!d->in_txn) {
 		/* rows with no BEGIN before them (non-transactional tables of
 		 * old servers): the statement is the transaction */
-		txn_open(d, ts, server_id);
+		cap__txn_open(d, ts, server_id);
 		d->implicit = 1;
 	}
 	if (ref == 0)
 		goto stmt_end;	/* a skipped schema */
 	t = d->defs[ref - 1].t;
 	if (width != t->n_columns)
-		return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: rows event has %llu columns, table map %zu",
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: rows event has %llu columns, table map %zu",
 			      t->db, t->name, (unsigned long long)width, t->n_columns);
 	/* columns-present bitmaps: one image (WRITE: after, DELETE: before),
 	 * or two for UPDATE (before, then after); partial images leave columns out */
 	nb = (size_t)(width + 7) / 8;
 	for (unsigned img = 0; img < (op == 1 ? 2u : 1u); img++) {
 		if ((size_t)(end - p) < nb)
-			return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: column bitmap overruns the event",
+			return CAP_EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: column bitmap overruns the event",
 				      t->db, t->name);
 		present[img] = p;
 		p += nb;
@@ -1525,13 +1411,13 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 			if (i < width) {
 				/* the source's global binlog_row_image was checked; a session may differ */
 				sl_log(SL_WARN, "capture", "binlog '%s' at offset %llu: table `%s`.`%s`: partial row image (column %zu left out): a session with binlog_row_image other than FULL?",
-				       where_file(d), (unsigned long long)d->ev_off, t->db, t->name, i + 1);
+				       cap__dec_file(d), (unsigned long long)d->ev_off, t->db, t->name, i + 1);
 				d->warned_partial = 1;
 			}
 		}
 	}
 	if (compressed) {
-		rc = maria_uncompress(d, p, (size_t)(end - p), err);
+		rc = cap__maria_uncompress(d, p, (size_t)(end - p), err);
 		if (rc < 0)
 			return rc;
 		p = d->unz.data;
@@ -1559,15 +1445,15 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 			uint64_t vopts;
 			size_t nj = 0;
 
-			if (!(k = packed_int(p, (size_t)(end - p), &vopts)))
-				return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: bad partial update options",
+			if (!(k = cap__packed_int(p, (size_t)(end - p), &vopts)))
+				return CAP_EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: bad partial update options",
 					      t->db, t->name);
 			p += k;
 			if (vopts & 1) {
 				for (i = 0; i < t->n_columns; i++)
 					nj += t->columns[i]->type == FMT_TYPE_JSON;
 				if ((size_t)(end - p) < (nj + 7) / 8)
-					return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: partial JSON bitmap overruns the event",
+					return CAP_EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: partial JSON bitmap overruns the event",
 						      t->db, t->name);
 				pbits = p;
 				p += (nj + 7) / 8;
@@ -1582,7 +1468,7 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 			images_rebase(d, &d->img[1], t->n_columns);
 		}
 		if (p == row_start)	/* no column in any image: rows of 0 bytes */
-			return EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: rows event whose images hold no column has row data",
+			return CAP_EV_ERR(d, err, -SL_ECORRUPT, "table `%s`.`%s`: rows event whose images hold no column has row data",
 				      t->db, t->name);
 		images_rebase(d, &d->img[0], t->n_columns);
 		r0.n_values = t->n_columns;
@@ -1616,10 +1502,10 @@ static int on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_
 		d->rows++;
 	}
 stmt_end:
-	if (flags & STMT_END_F) {
+	if (flags & CAP_STMT_END_F) {
 		d->n_maps = 0;
 		if (d->implicit && !d->in_payload)
-			return txn_commit(d, ts, 0, d->cur_end, server_id, sink, err);
+			return cap__txn_commit(d, ts, 0, d->cur_end, server_id, sink, err);
 	}
 	return 0;
 }
@@ -1667,7 +1553,7 @@ static size_t ser_uint(const uint8_t *p, size_t n, uint64_t *v)
 /* GTID_TAGGED (42): version byte, payload size, last non-ignorable field id,
  * then (field id, value) pairs: 0 flags, 1 sid (16 integers), 2 gno
  * (zig-zag signed), 3 tag (length + bytes), then fields not needed here. */
-static int on_tagged_gtid(struct cap_decoder *d, const uint8_t *b, size_t bl, struct sl_err *err)
+int cap__on_tagged_gtid(struct cap_decoder *d, const uint8_t *b, size_t bl, struct sl_err *err)
 {
 	uint8_t sid[16];
 	char tag[65] = "", uuid[40];
@@ -1676,7 +1562,7 @@ static int on_tagged_gtid(struct cap_decoder *d, const uint8_t *b, size_t bl, st
 	int have_sid = 0, have_gno = 0;
 
 	if (d->in_txn && d->begun)
-		return EV_ERR(d, err, -SL_ECORRUPT, "GTID event inside transaction %s, which has no commit",
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "GTID event inside transaction %s, which has no commit",
 			      d->gtid[0] ? d->gtid : "(no gtid)");
 	if (bl < 1 || !(k = ser_uint(b + i, bl - i, &v)))
 		goto bad;
@@ -1720,7 +1606,7 @@ static int on_tagged_gtid(struct cap_decoder *d, const uint8_t *b, size_t bl, st
 	}
 	if (!have_sid || !have_gno)
 		goto bad;
-	txn_reset(d);
+	cap__txn_reset(d);
 	put_uuid(uuid, sid);
 	if (tag[0])
 		snprintf(d->gtid, sizeof(d->gtid), "%s:%s:%llu", uuid, tag, (unsigned long long)gno);
@@ -1729,11 +1615,11 @@ static int on_tagged_gtid(struct cap_decoder *d, const uint8_t *b, size_t bl, st
 	d->gtid_pending = 1;
 	return 0;
 bad:
-	return EV_ERR(d, err, -SL_ECORRUPT, "%s", "malformed tagged GTID event");
+	return CAP_EV_ERR(d, err, -SL_ECORRUPT, "%s", "malformed tagged GTID event");
 }
 
 /* PREVIOUS_GTIDS (35): checked and logged; positions carry per-transaction GTIDs. */
-static int on_previous_gtids(struct cap_decoder *d, const uint8_t *b, size_t bl, struct sl_err *err)
+int cap__on_previous_gtids(struct cap_decoder *d, const uint8_t *b, size_t bl, struct sl_err *err)
 {
 	struct sl_buf text;
 	struct sl_err e = SL_ERR_INIT;
@@ -1742,11 +1628,11 @@ static int on_previous_gtids(struct cap_decoder *d, const uint8_t *b, size_t bl,
 	sl_buf_init(&text, 1 << 20);
 	rc = cap_gtid_set_decode(b, bl, &text, &e);
 	if (rc == 0)
-		sl_log(SL_DEBUG, "capture", "binlog '%s': previous GTIDs '%s'", where_file(d),
+		sl_log(SL_DEBUG, "capture", "binlog '%s': previous GTIDs '%s'", cap__dec_file(d),
 		       sl_buf_cstr(&text));
 	sl_buf_release(&text);
 	if (rc < 0)
-		return EV_ERR(d, err, rc, "previous GTIDs event: %s", e.msg);
+		return CAP_EV_ERR(d, err, rc, "previous GTIDs event: %s", e.msg);
 	return 0;
 }
 
@@ -1769,17 +1655,17 @@ static int on_payload(struct cap_decoder *d, const uint8_t *b, size_t bl, uint64
 	int rc = 0;
 
 	if (d->in_payload)
-		return EV_ERR(d, err, -SL_ECORRUPT, "%s", "transaction payload inside a transaction payload");
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "%s", "transaction payload inside a transaction payload");
 	for (;;) {
-		if (!(k = packed_int(b + i, bl - i, &t)))
+		if (!(k = cap__packed_int(b + i, bl - i, &t)))
 			goto bad;
 		i += k;
 		if (t == 0)
 			break;
-		if (!(k = packed_int(b + i, bl - i, &len)) || len > bl - i - k)
+		if (!(k = cap__packed_int(b + i, bl - i, &len)) || len > bl - i - k)
 			goto bad;
 		i += k;
-		if (len > 0 && packed_int(b + i, (size_t)len, &v)) {
+		if (len > 0 && cap__packed_int(b + i, (size_t)len, &v)) {
 			if (t == 1)
 				csize = v;
 			else if (t == 2)
@@ -1790,15 +1676,15 @@ static int on_payload(struct cap_decoder *d, const uint8_t *b, size_t bl, uint64
 		i += (size_t)len;
 	}
 	if (csize != UINT64_MAX && csize != bl - i)
-		return EV_ERR(d, err, -SL_ECORRUPT, "transaction payload says %llu compressed bytes, event has %zu",
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "transaction payload says %llu compressed bytes, event has %zu",
 			      (unsigned long long)csize, bl - i);
 	if (usize > CAP_PAYLOAD_MAX)
-		return EV_ERR(d, err, -SL_ETOOBIG, "transaction payload expands to %llu bytes (limit %zu)",
+		return CAP_EV_ERR(d, err, -SL_ETOOBIG, "transaction payload expands to %llu bytes (limit %zu)",
 			      (unsigned long long)usize, CAP_PAYLOAD_MAX);
 	sl_buf_reset(&d->pay);
 	if (ctype == 255) {
 		if (sl_buf_add(&d->pay, b + i, bl - i) < 0)
-			return EV_ERR(d, err, -SL_ETOOBIG, "%s", "transaction payload too large");
+			return CAP_EV_ERR(d, err, -SL_ETOOBIG, "%s", "transaction payload too large");
 	} else if (ctype == 0) {
 		ZSTD_DStream *z = ZSTD_createDStream();
 		ZSTD_inBuffer in = { b + i, bl - i, 0 };
@@ -1813,7 +1699,7 @@ static int on_payload(struct cap_decoder *d, const uint8_t *b, size_t bl, uint64
 
 			if (sl_buf_reserve(&d->pay, room) < 0) {
 				ZSTD_freeDStream(z);
-				return EV_ERR(d, err, -SL_ETOOBIG, "transaction payload expands past %zu bytes",
+				return CAP_EV_ERR(d, err, -SL_ETOOBIG, "transaction payload expands past %zu bytes",
 					      CAP_PAYLOAD_MAX);
 			}
 			out.dst = d->pay.data + d->pay.len;
@@ -1822,25 +1708,25 @@ static int on_payload(struct cap_decoder *d, const uint8_t *b, size_t bl, uint64
 			zr = ZSTD_decompressStream(z, &out, &in);
 			if (ZSTD_isError(zr)) {
 				ZSTD_freeDStream(z);
-				return EV_ERR(d, err, -SL_ECORRUPT, "cannot decompress transaction payload: %s",
+				return CAP_EV_ERR(d, err, -SL_ECORRUPT, "cannot decompress transaction payload: %s",
 					      ZSTD_getErrorName(zr));
 			}
 			d->pay.len += out.pos;
 			if (out.pos == 0 && in.pos == before) {
 				if (zr != 0) {
 					ZSTD_freeDStream(z);
-					return EV_ERR(d, err, -SL_ECORRUPT, "%s", "transaction payload's zstd frame is truncated");
+					return CAP_EV_ERR(d, err, -SL_ECORRUPT, "%s", "transaction payload's zstd frame is truncated");
 				}
 				break;
 			}
 		}
 		ZSTD_freeDStream(z);
 	} else {
-		return EV_ERR(d, err, -SL_EFORMAT, "unknown transaction payload compression %llu",
+		return CAP_EV_ERR(d, err, -SL_EFORMAT, "unknown transaction payload compression %llu",
 			      (unsigned long long)ctype);
 	}
 	if (usize && d->pay.len != usize)
-		return EV_ERR(d, err, -SL_ECORRUPT, "transaction payload expands to %zu bytes, header says %llu",
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "transaction payload expands to %zu bytes, header says %llu",
 			      d->pay.len, (unsigned long long)usize);
 	/* The inner events decode out of d->pay, which nothing else uses. */
 	d->in_payload = 1;
@@ -1848,9 +1734,9 @@ static int on_payload(struct cap_decoder *d, const uint8_t *b, size_t bl, uint64
 		uint32_t sz;
 
 		d->ev_off = outer_off;
-		if (d->pay.len - off < HDR_LEN || (sz = sl_le32(d->pay.data + off + 9)) < HDR_LEN ||
+		if (d->pay.len - off < CAP_HDR_LEN || (sz = sl_le32(d->pay.data + off + 9)) < CAP_HDR_LEN ||
 		    sz > d->pay.len - off) {
-			rc = EV_ERR(d, err, -SL_ECORRUPT, "transaction payload: bad inner event at payload offset %zu",
+			rc = CAP_EV_ERR(d, err, -SL_ECORRUPT, "transaction payload: bad inner event at payload offset %zu",
 				    off);
 			break;
 		}
@@ -1863,7 +1749,7 @@ static int on_payload(struct cap_decoder *d, const uint8_t *b, size_t bl, uint64
 	d->ev_off = outer_off;
 	return rc;
 bad:
-	return EV_ERR(d, err, -SL_ECORRUPT, "%s", "malformed transaction payload header");
+	return CAP_EV_ERR(d, err, -SL_ECORRUPT, "%s", "malformed transaction payload header");
 }
 
 /* Event types that carry no change for us and are skipped silently. */
@@ -1897,24 +1783,24 @@ static int decode_event(struct cap_decoder *d, const uint8_t *ev, size_t n, uint
 	size = sl_le32(ev + 9);
 	flags = sl_le16(ev + 17);
 	if (size != n)
-		return EV_ERR(d, err, -SL_ECORRUPT, "event length %u in the header, %zu bytes given", size, n);
-	bl = n - HDR_LEN;
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "event length %u in the header, %zu bytes given", size, n);
+	bl = n - CAP_HDR_LEN;
 	d->cur_end = end;
 
 	if (type == CAP_EV_FORMAT_DESCRIPTION) {
 		if (d->in_payload)
-			return EV_ERR(d, err, -SL_ECORRUPT, "%s", "format description inside a transaction payload");
-		rc = on_fde(d, ev, n, err);
+			return CAP_EV_ERR(d, err, -SL_ECORRUPT, "%s", "format description inside a transaction payload");
+		rc = cap__on_fde(d, ev, n, err);
 		goto out;
 	}
 	if (d->crc && !d->in_payload) {
 		uint32_t crc;
 
 		if (bl < 4)
-			return EV_ERR(d, err, -SL_ECORRUPT, "event of %zu bytes has no room for its checksum", n);
+			return CAP_EV_ERR(d, err, -SL_ECORRUPT, "event of %zu bytes has no room for its checksum", n);
 		crc = cap__crc32(0, ev, n - 4);
 		if (crc != sl_le32(ev + n - 4) && type != CAP_EV_HEARTBEAT && type != CAP_EV_HEARTBEAT_V2)
-			return EV_ERR(d, err, -SL_ECORRUPT, "bad CRC32 of event type %u (%08x, computed %08x)",
+			return CAP_EV_ERR(d, err, -SL_ECORRUPT, "bad CRC32 of event type %u (%08x, computed %08x)",
 				      type, sl_le32(ev + n - 4), crc);
 		bl -= 4;
 	} else if (!d->have_fde && type == CAP_EV_ROTATE && bl >= 8 + 4 &&
@@ -1926,44 +1812,44 @@ static int decode_event(struct cap_decoder *d, const uint8_t *ev, size_t n, uint
 
 	switch (type) {
 	case CAP_EV_ROTATE:
-		rc = on_rotate(d, ev + HDR_LEN, bl, ts, end, err);
+		rc = cap__on_rotate(d, ev + CAP_HDR_LEN, bl, ts, end, err);
 		if (d->file_mode)
 			goto out;
 		return rc;	/* the new file's position is set; don't overwrite it */
 	case CAP_EV_MARIA_GTID:
-		rc = on_maria_gtid(d, ev + HDR_LEN, bl, ts, server_id, err);
+		rc = cap__on_maria_gtid(d, ev + CAP_HDR_LEN, bl, ts, server_id, err);
 		break;
 	case CAP_EV_GTID:
-		rc = on_mysql_gtid(d, ev + HDR_LEN, bl, err);
+		rc = cap__on_mysql_gtid(d, ev + CAP_HDR_LEN, bl, err);
 		break;
 	case CAP_EV_GTID_TAGGED:
-		rc = on_tagged_gtid(d, ev + HDR_LEN, bl, err);
+		rc = cap__on_tagged_gtid(d, ev + CAP_HDR_LEN, bl, err);
 		break;
 	case CAP_EV_ANONYMOUS_GTID:
 		if (!(d->in_txn && d->begun))
 			d->gtid_pending = 0;
 		break;
 	case CAP_EV_PREVIOUS_GTIDS:
-		rc = on_previous_gtids(d, ev + HDR_LEN, bl, err);
+		rc = cap__on_previous_gtids(d, ev + CAP_HDR_LEN, bl, err);
 		break;
 	case CAP_EV_TRANSACTION_PAYLOAD:
-		rc = on_payload(d, ev + HDR_LEN, bl, end, sink, err);
+		rc = on_payload(d, ev + CAP_HDR_LEN, bl, end, sink, err);
 		break;
 	case CAP_EV_QUERY:
 	case CAP_EV_MARIA_QUERY_COMPRESSED:
-		rc = on_query(d, type == CAP_EV_MARIA_QUERY_COMPRESSED, ev + HDR_LEN, bl, ts, server_id,
+		rc = cap__on_query(d, type == CAP_EV_MARIA_QUERY_COMPRESSED, ev + CAP_HDR_LEN, bl, ts, server_id,
 			      end, sink, err);
 		break;
 	case CAP_EV_XID:
 		if (bl < 8)
-			return EV_ERR(d, err, -SL_ECORRUPT, "xid event too short (%zu bytes)", bl);
-		rc = txn_commit(d, ts, sl_le64(ev + HDR_LEN), end, server_id, sink, err);
+			return CAP_EV_ERR(d, err, -SL_ECORRUPT, "xid event too short (%zu bytes)", bl);
+		rc = cap__txn_commit(d, ts, sl_le64(ev + CAP_HDR_LEN), end, server_id, sink, err);
 		break;
 	case CAP_EV_TABLE_MAP:
-		rc = on_table_map(d, ev + HDR_LEN, bl, err);
+		rc = cap__on_table_map(d, ev + CAP_HDR_LEN, bl, err);
 		break;
 	case 20: case 21: case 22:	/* pre-GA rows events: the v1 layout */
-		rc = on_rows(d, type + 3, ev + HDR_LEN, bl, ts, server_id, sink, err);
+		rc = cap__on_rows(d, type + 3, ev + CAP_HDR_LEN, bl, ts, server_id, sink, err);
 		break;
 	case CAP_EV_WRITE_ROWS_V1: case CAP_EV_UPDATE_ROWS_V1: case CAP_EV_DELETE_ROWS_V1:
 	case CAP_EV_WRITE_ROWS: case CAP_EV_UPDATE_ROWS: case CAP_EV_DELETE_ROWS:
@@ -1971,37 +1857,37 @@ static int decode_event(struct cap_decoder *d, const uint8_t *ev, size_t n, uint
 	case CAP_EV_MARIA_WRITE_ROWS_COMPRESSED_V1: case CAP_EV_MARIA_UPDATE_ROWS_COMPRESSED_V1:
 	case CAP_EV_MARIA_DELETE_ROWS_COMPRESSED_V1: case CAP_EV_MARIA_WRITE_ROWS_COMPRESSED:
 	case CAP_EV_MARIA_UPDATE_ROWS_COMPRESSED: case CAP_EV_MARIA_DELETE_ROWS_COMPRESSED:
-		rc = on_rows(d, type, ev + HDR_LEN, bl, ts, server_id, sink, err);
+		rc = cap__on_rows(d, type, ev + CAP_HDR_LEN, bl, ts, server_id, sink, err);
 		break;
 	case CAP_EV_INCIDENT: {
-		unsigned code = bl >= 2 ? sl_le16(ev + HDR_LEN) : 0;
-		unsigned ml = bl >= 3 ? ev[HDR_LEN + 2] : 0;
+		unsigned code = bl >= 2 ? sl_le16(ev + CAP_HDR_LEN) : 0;
+		unsigned ml = bl >= 3 ? ev[CAP_HDR_LEN + 2] : 0;
 
 		if (ml > bl - 3)
 			ml = bl >= 3 ? (unsigned)(bl - 3) : 0;
-		return EV_ERR(d, err, -SL_ECORRUPT,
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT,
 			      "incident event %u from the source: changes may be missing from the binlog here (%.*s)",
-			      code, (int)ml, ml ? (const char *)ev + HDR_LEN + 3 : "");
+			      code, (int)ml, ml ? (const char *)ev + CAP_HDR_LEN + 3 : "");
 	}
 	case CAP_EV_HEARTBEAT:
 	case CAP_EV_HEARTBEAT_V2:
 		return 0;	/* its log_pos belongs to the source's file, not ours */
 	case 6: case 10: case 12: case 18:	/* LOAD, EXEC_LOAD, NEW_LOAD, EXECUTE_LOAD_QUERY */
-		return EV_ERR(d, err, -SL_ECONFIG, "statement-format DML (LOAD DATA, event type %u) "
+		return CAP_EV_ERR(d, err, -SL_ECONFIG, "statement-format DML (LOAD DATA, event type %u) "
 			      "in transaction %s: it cannot be applied from the stream, so capture "
 			      "stops here and records nothing of that transaction; write it with "
 			      "binlog_format=ROW", type, d->gtid[0] ? d->gtid : "(no gtid)");
 	default:
 		if (is_known_skip(type)) {
 			sl_log(SL_DEBUG, "capture", "binlog '%s' at offset %llu: event type %u skipped",
-			       where_file(d), (unsigned long long)d->ev_off, type);
+			       cap__dec_file(d), (unsigned long long)d->ev_off, type);
 		} else if (d->n_maps > 0 && !(flags & LOG_EVENT_IGNORABLE_F)) {
-			return EV_ERR(d, err, -SL_EFORMAT,
+			return CAP_EV_ERR(d, err, -SL_EFORMAT,
 				      "unknown event type %u after a table map: it may carry rows, cannot skip it",
 				      type);
 		} else {
 			sl_log(SL_WARN, "capture", "binlog '%s' at offset %llu: unknown event type %u (%u bytes) skipped",
-			       where_file(d), (unsigned long long)d->ev_off, type, size);
+			       cap__dec_file(d), (unsigned long long)d->ev_off, type, size);
 		}
 		break;
 	}
@@ -2009,7 +1895,7 @@ out:
 	if (rc == 0 && end != 0 && !d->in_payload) {
 		d->pos.offset = end;
 		if (d->file && strcmp(d->pos.file, d->file) != 0)
-			set_str(&d->pos.file, d->file);
+			cap__set_str(&d->pos.file, d->file);
 	}
 	return rc;
 }
@@ -2024,10 +1910,10 @@ int cap_decoder_event(struct cap_decoder *d, const uint8_t *ev, size_t n,
 		end = d->next_off + n;
 		d->next_off = end;
 	}
-	if (n < HDR_LEN) {
+	if (n < CAP_HDR_LEN) {
 		if (!d->file_mode)
 			d->ev_off = d->pos.offset;
-		return EV_ERR(d, err, -SL_ECORRUPT, "event of %zu bytes is shorter than its header", n);
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT, "event of %zu bytes is shorter than its header", n);
 	}
 	if (!d->file_mode) {
 		uint32_t size = sl_le32(ev + 9), log_pos = sl_le32(ev + 13);
