@@ -73,11 +73,6 @@ int cap__on_fde(struct cap_decoder *d, const uint8_t *ev, size_t n, struct sl_er
 	return 0;
 }
 
-unsigned cap__post_len(const struct cap_decoder *d, unsigned type, unsigned dflt)
-{
-	return d->have_fde && d->post_len[type] ? d->post_len[type] : dflt;
-}
-
 int cap__on_rotate(struct cap_decoder *d, const uint8_t *b, size_t bl, uint32_t ts,
 		     uint64_t log_pos, struct sl_err *err)
 {

@@ -142,6 +142,15 @@ int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n,
 		     size_t *used, Sluice__Value *v, struct sl_buf *scratch,
 		     struct sl_err *err);
 
+/* Binary DECIMAL (cap_decimal.c, below cap_value.c and cap_json.c, which
+ * both use it): the value of DECIMAL column c (precision and scale in
+ * c->meta) at p, at most n bytes, as text ("-123.4500") into text (*len
+ * bytes, not terminated); *used gets the bytes consumed. 0 or -SL_ECORRUPT
+ * naming the column. */
+#define CAP_DECIMAL_TEXT_MAX 96
+int cap__decimal_text(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, size_t *used,
+		      char text[CAP_DECIMAL_TEXT_MAX], size_t *len, struct sl_err *err);
+
 /* MySQL binary JSON (p, n bytes) as JSON text appended to out; on error
  * why gets the reason. 0, -SL_ECORRUPT or -SL_ETOOBIG. */
 int cap_json_to_text(const uint8_t *p, size_t n, struct sl_buf *out, char *why, size_t whyn);
@@ -307,8 +316,10 @@ int cap_gtid_dump_packet(uint32_t server_id, const char *file, uint64_t pos,
 
 /* ---- Inside the decoder ----
  * The decoder is split by event family; these files share struct cap_decoder:
- *   cap_decode.c    life cycle, transaction state, compression, TRANSACTION_PAYLOAD,
- *                   the dispatch of one event (cap_decoder_event())
+ *   cap_decode.c    life cycle, TRANSACTION_PAYLOAD, the dispatch of one event
+ *                   (cap_decoder_event()): calls the families, which never call it
+ *   cap_txn.c       transaction state, positions, skipped schemas, MariaDB
+ *                   compression: used by every family, uses none of them
  *   cap_events.c    FORMAT_DESCRIPTION, ROTATE, GTID (MariaDB, MySQL, tagged),
  *                   PREVIOUS_GTIDS
  *   cap_query.c     QUERY and QUERY_COMPRESSED
@@ -401,7 +412,7 @@ static inline const char *cap__dec_file(const struct cap_decoder *d)
 		   (d)->origin ? (d)->origin : "", (d)->origin ? ": " : "",          \
 		   cap__dec_file(d), (unsigned long long)(d)->ev_off, __VA_ARGS__)
 
-/* cap_decode.c: state shared by the event families. */
+/* cap_txn.c: state shared by the event families. */
 void cap__set_str(char **dst, const char *s);
 /* 1 when db (len bytes) is a schema whose rows and statements are dropped. */
 int cap__dec_skipped(const struct cap_decoder *d, const char *db, size_t len);
@@ -416,9 +427,10 @@ int cap__txn_commit(struct cap_decoder *d, uint32_t ts, uint64_t xid, uint64_t l
 /* A MariaDB compressed body (p, n bytes) into d->unz. */
 int cap__maria_uncompress(struct cap_decoder *d, const uint8_t *p, size_t n, struct sl_err *err);
 
-/* cap_events.c */
 /* The post-header length of an event type from the format description, else dflt. */
 unsigned cap__post_len(const struct cap_decoder *d, unsigned type, unsigned dflt);
+
+/* cap_events.c */
 int cap__on_fde(struct cap_decoder *d, const uint8_t *ev, size_t n, struct sl_err *err);
 int cap__on_rotate(struct cap_decoder *d, const uint8_t *b, size_t bl, uint32_t ts,
 		     uint64_t log_pos, struct sl_err *err);

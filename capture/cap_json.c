@@ -140,23 +140,20 @@ static int put_opaque(struct jctx *j, uint8_t ftype, const uint8_t *p, size_t n)
 	switch (ftype) {
 	case FMT_TYPE_NEWDECIMAL: {	/* precision, scale, then the binary decimal */
 		Sluice__ColumnDef c = SLUICE__COLUMN_DEF__INIT;
-		Sluice__Value v = SLUICE__VALUE__INIT;
-		struct sl_buf tmp;
 		struct sl_err e = SL_ERR_INIT;
-		size_t used;
+		char text[CAP_DECIMAL_TEXT_MAX];
+		size_t used, tl;
 
 		if (n < 2)
 			return bad(j, "short opaque DECIMAL");
 		c.name = (char *)"json";
 		c.type = FMT_TYPE_NEWDECIMAL;
 		c.meta = (uint32_t)p[0] << 8 | p[1];
-		sl_buf_init(&tmp, 256);
-		rc = cap_value_decode(&c, p + 2, n - 2, &used, &v, &tmp, &e);
+		rc = cap__decimal_text(&c, p + 2, n - 2, &used, text, &tl, &e);
 		if (rc == 0)
-			rc = put(j, v.b.data, v.b.len);	/* a JSON number, as MySQL prints it */
+			rc = put(j, text, tl);	/* a JSON number, as MySQL prints it */
 		else
 			snprintf(j->why, j->whyn, "%s", e.msg);
-		sl_buf_release(&tmp);
 		return rc;
 	}
 	case FMT_TYPE_DATE: case FMT_TYPE_NEWDATE: case FMT_TYPE_TIMESTAMP: case FMT_TYPE_DATETIME:
