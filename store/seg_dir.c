@@ -27,27 +27,6 @@ char *seg__path(const char *dir, uint64_t seq, int sealed)
 	return sl_xasprintf("%s/%s", dir, name);
 }
 
-int seg__pread_full(int fd, void *buf, size_t n, uint64_t off)
-{
-	uint8_t *p = buf;
-
-	while (n > 0) {
-		ssize_t r = pread(fd, p, n, (off_t)off);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -SL_ETORN;
-		p += r;
-		off += (uint64_t)r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* "<20 digits>.seg" or "<20 digits>.open": 1 and seq, sealed set, else 0. */
 int seg__parse_name(const char *name, uint64_t *seq, int *sealed)
 {
