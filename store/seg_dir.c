@@ -247,15 +247,7 @@ int seg__chain_check(const char *path, const Sluice__SegmentHeader *h, uint64_t 
 
 int seg__fsync_dir(const char *dir, struct sl_err *err)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0 || fsync(fd) < 0) {
-		int e = errno;
-		rc = sl_err_set(err, -e, "cannot fsync directory '%s': %s", dir, strerror(e));
-	}
-	if (fd >= 0)
-		close(fd);
-	return rc;
+	return sl_fsync_dir(dir, err);
 }
 
 int seg__dir_lock(const char *dir, int *lock_fd, struct sl_err *err)
