@@ -140,6 +140,27 @@ int fmt_sql_ident(struct sl_buf *out, const char *name);
 /* TIMESTAMP value to "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC with dec digits. */
 int fmt_timestamp_str(int64_t sec, uint32_t usec, unsigned dec, char *out, size_t n);
 
+/* Records as text or JSON lines (fmt_render.c), for inspect and whoever
+ * else shows records to people or tools (status, reports, the task).
+ * Calling sequence: fmt_render_init() -> fmt_render_record()... (each
+ * appends to b; the caller writes b out and resets it when it likes) ->
+ * fmt_render_release(). TableDef records are remembered (tables), not
+ * printed; a transaction's JSON object spans its TxnBegin..TxnCommit
+ * records and ends with a newline at the commit. seq and offset are where
+ * the record lies (segment, frame offset), printed with it.
+ * JSON values: fmt_value_json(). */
+struct fmt_render {
+	struct sl_buf b;		/* the output so far (unlimited) */
+	int json;			/* JSON lines, else mysqlbinlog-style text */
+	int in_txn;
+	unsigned nchanges;
+	struct fmt_tables tables;	/* TableDefs seen, by ref */
+};
+void fmt_render_init(struct fmt_render *o, int json);
+void fmt_render_record(struct fmt_render *o, const Sluice__Record *r, uint64_t seq,
+		       uint64_t offset);
+void fmt_render_release(struct fmt_render *o);
+
 /* Statements of binlog QUERY events (fmt_stmt.c), by their leading keywords
  * after white space, comments and executable-comment markers:
  *   BEGIN        BEGIN, START TRANSACTION, XA START
