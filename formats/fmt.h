@@ -14,7 +14,9 @@
  *
  * Values: fmt_value_text() renders a value as MySQL would print it
  *   (mariadb-binlog -vv style, strings quoted and escaped), fmt_value_json()
- *   as a JSON value; fmt_value_sql() as an exact SQL literal for a session
+ *   as an exact JSON value (text converted from the column's charset to
+ *   UTF-8; bytes that are not text as {"hex":"C3A9"}; an unknown kind as
+ *   {"unknown_kind":N}: always valid JSON); fmt_value_sql() as an exact SQL literal for a session
  *   with time_zone='+00:00' (hex literals with charset introducers for
  *   strings, so no escaping bug can change a byte).
  *
