@@ -38,16 +38,6 @@
 #include "cap_int.h"
 #include "banned.h"
 
-/* MySQL enum_field_types as they appear in TABLE_MAP. */
-enum {
-	T_OLD_DECIMAL = 0, T_TINY = 1, T_SHORT = 2, T_LONG = 3, T_FLOAT = 4, T_DOUBLE = 5,
-	T_TIMESTAMP = 7, T_LONGLONG = 8, T_INT24 = 9, T_DATE = 10, T_TIME = 11,
-	T_DATETIME = 12, T_YEAR = 13, T_NEWDATE = 14, T_VARCHAR = 15, T_BIT = 16,
-	T_TIMESTAMP2 = 17, T_DATETIME2 = 18, T_TIME2 = 19, T_VECTOR = 242, T_JSON = 245,
-	T_NEWDECIMAL = 246, T_ENUM = 247, T_SET = 248, T_BLOB = 252, T_VAR_STRING = 253,
-	T_STRING = 254, T_GEOMETRY = 255,
-};
-
 /* ---- a tokenizer for one column definition ---- */
 
 struct tk {
@@ -361,53 +351,53 @@ int cap__coltype_is_character(const char *desc)
 static void binlog_text(const Sluice__ColumnDef *c, char *out, size_t n)
 {
 	static const struct { uint32_t t; const char *name; } names[] = {
-		{ T_OLD_DECIMAL, "DECIMAL (old)" }, { T_TINY, "TINYINT" }, { T_SHORT, "SMALLINT" },
-		{ T_LONG, "INT" }, { T_FLOAT, "FLOAT" }, { T_DOUBLE, "DOUBLE" }, { 6, "NULL" },
-		{ T_TIMESTAMP, "TIMESTAMP" }, { T_LONGLONG, "BIGINT" }, { T_INT24, "MEDIUMINT" },
-		{ T_DATE, "DATE" }, { T_TIME, "TIME" }, { T_DATETIME, "DATETIME" }, { T_YEAR, "YEAR" },
-		{ T_NEWDATE, "DATE" }, { T_VARCHAR, "VARCHAR" }, { T_BIT, "BIT" },
-		{ T_TIMESTAMP2, "TIMESTAMP" }, { T_DATETIME2, "DATETIME" }, { T_TIME2, "TIME" },
-		{ T_VECTOR, "VECTOR" }, { T_JSON, "JSON" }, { T_NEWDECIMAL, "DECIMAL" },
-		{ T_ENUM, "ENUM" }, { T_SET, "SET" }, { 249, "TINYBLOB" }, { 250, "MEDIUMBLOB" },
-		{ 251, "LONGBLOB" }, { T_BLOB, "BLOB" }, { T_VAR_STRING, "VARCHAR" },
-		{ T_STRING, "CHAR" }, { T_GEOMETRY, "GEOMETRY" },
+		{ FMT_TYPE_DECIMAL, "DECIMAL (old)" }, { FMT_TYPE_TINY, "TINYINT" }, { FMT_TYPE_SHORT, "SMALLINT" },
+		{ FMT_TYPE_LONG, "INT" }, { FMT_TYPE_FLOAT, "FLOAT" }, { FMT_TYPE_DOUBLE, "DOUBLE" }, { 6, "NULL" },
+		{ FMT_TYPE_TIMESTAMP, "TIMESTAMP" }, { FMT_TYPE_LONGLONG, "BIGINT" }, { FMT_TYPE_INT24, "MEDIUMINT" },
+		{ FMT_TYPE_DATE, "DATE" }, { FMT_TYPE_TIME, "TIME" }, { FMT_TYPE_DATETIME, "DATETIME" }, { FMT_TYPE_YEAR, "YEAR" },
+		{ FMT_TYPE_NEWDATE, "DATE" }, { FMT_TYPE_VARCHAR, "VARCHAR" }, { FMT_TYPE_BIT, "BIT" },
+		{ FMT_TYPE_TIMESTAMP2, "TIMESTAMP" }, { FMT_TYPE_DATETIME2, "DATETIME" }, { FMT_TYPE_TIME2, "TIME" },
+		{ FMT_TYPE_VECTOR, "VECTOR" }, { FMT_TYPE_JSON, "JSON" }, { FMT_TYPE_NEWDECIMAL, "DECIMAL" },
+		{ FMT_TYPE_ENUM, "ENUM" }, { FMT_TYPE_SET, "SET" }, { 249, "TINYBLOB" }, { 250, "MEDIUMBLOB" },
+		{ 251, "LONGBLOB" }, { FMT_TYPE_BLOB, "BLOB" }, { FMT_TYPE_VAR_STRING, "VARCHAR" },
+		{ FMT_TYPE_STRING, "CHAR" }, { FMT_TYPE_GEOMETRY, "GEOMETRY" },
 	};
 	const char *name = NULL;
 	uint32_t ty = c->type, b0 = c->meta >> 8 & 0xff, len = c->meta & 0xff;
 
-	if (ty == T_STRING && b0 != 0 && (b0 & 0x30) != 0x30) {
+	if (ty == FMT_TYPE_STRING && b0 != 0 && (b0 & 0x30) != 0x30) {
 		len |= ((b0 & 0x30) ^ 0x30) << 4;
 		b0 |= 0x30;
 	}
-	if (ty == T_STRING && (b0 == T_ENUM || b0 == T_SET))
+	if (ty == FMT_TYPE_STRING && (b0 == FMT_TYPE_ENUM || b0 == FMT_TYPE_SET))
 		ty = b0;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].t == ty)
 			name = names[i].name;
 	switch (ty) {
-	case T_STRING:
+	case FMT_TYPE_STRING:
 		snprintf(out, n, "%s(%u bytes)", c->collation == 63 ? "BINARY" : "CHAR", len);
 		break;
-	case T_VARCHAR:
-	case T_VAR_STRING:
+	case FMT_TYPE_VARCHAR:
+	case FMT_TYPE_VAR_STRING:
 		snprintf(out, n, "%s(%u bytes)", c->collation == 63 ? "VARBINARY" : "VARCHAR", c->meta);
 		break;
-	case T_NEWDECIMAL:
+	case FMT_TYPE_NEWDECIMAL:
 		snprintf(out, n, "DECIMAL(%u,%u)", c->meta >> 8, c->meta & 0xff);
 		break;
-	case T_BLOB:
+	case FMT_TYPE_BLOB:
 		snprintf(out, n, "BLOB/TEXT (%u-byte length)", c->meta);
 		break;
-	case T_TIME2:
-	case T_DATETIME2:
-	case T_TIMESTAMP2:
+	case FMT_TYPE_TIME2:
+	case FMT_TYPE_DATETIME2:
+	case FMT_TYPE_TIMESTAMP2:
 		snprintf(out, n, "%s(%u)", name, c->meta);
 		break;
-	case T_ENUM:
-	case T_SET:
+	case FMT_TYPE_ENUM:
+	case FMT_TYPE_SET:
 		snprintf(out, n, "%s (%u bytes)", name, len);
 		break;
-	case T_BIT:
+	case FMT_TYPE_BIT:
 		snprintf(out, n, "BIT(%u)", (c->meta >> 8) * 8 + (c->meta & 0xff));
 		break;
 	default:
@@ -435,7 +425,7 @@ static int agrees(const struct coltype *ct, const Sluice__ColumnDef *c, int mari
 	const char *b = ct->base;
 	uint32_t ty = c->type, meta = c->meta, rt = ty, len = 0;
 
-	if (ty == T_STRING) {
+	if (ty == FMT_TYPE_STRING) {
 		uint32_t b0 = meta >> 8 & 0xff;
 
 		len = meta & 0xff;
@@ -443,74 +433,74 @@ static int agrees(const struct coltype *ct, const Sluice__ColumnDef *c, int mari
 			len |= ((b0 & 0x30) ^ 0x30) << 4;
 			b0 |= 0x30;
 		}
-		rt = b0 == T_ENUM || b0 == T_SET ? b0 : T_STRING;
-	} else if (ty == T_ENUM || ty == T_SET) {
+		rt = b0 == FMT_TYPE_ENUM || b0 == FMT_TYPE_SET ? b0 : FMT_TYPE_STRING;
+	} else if (ty == FMT_TYPE_ENUM || ty == FMT_TYPE_SET) {
 		len = meta & 0xff;
 	}
 	if (!strcmp(b, "tinyint"))
-		return ty == T_TINY;
+		return ty == FMT_TYPE_TINY;
 	if (!strcmp(b, "smallint"))
-		return ty == T_SHORT;
+		return ty == FMT_TYPE_SHORT;
 	if (!strcmp(b, "mediumint"))
-		return ty == T_INT24;
+		return ty == FMT_TYPE_INT24;
 	if (!strcmp(b, "int"))
-		return ty == T_LONG;
+		return ty == FMT_TYPE_LONG;
 	if (!strcmp(b, "bigint"))
-		return ty == T_LONGLONG;
+		return ty == FMT_TYPE_LONGLONG;
 	if (!strcmp(b, "float"))
-		return ty == T_FLOAT;
+		return ty == FMT_TYPE_FLOAT;
 	if (!strcmp(b, "double"))
-		return ty == T_DOUBLE;
+		return ty == FMT_TYPE_DOUBLE;
 	if (!strcmp(b, "decimal"))
-		return (ty == T_NEWDECIMAL && meta >> 8 == ct->a && (meta & 0xff) == ct->b) ||
-		       ty == T_OLD_DECIMAL;
+		return (ty == FMT_TYPE_NEWDECIMAL && meta >> 8 == ct->a && (meta & 0xff) == ct->b) ||
+		       ty == FMT_TYPE_DECIMAL;
 	if (!strcmp(b, "date"))
-		return ty == T_DATE || ty == T_NEWDATE;
+		return ty == FMT_TYPE_DATE || ty == FMT_TYPE_NEWDATE;
 	if (!strcmp(b, "time") || !strcmp(b, "datetime") || !strcmp(b, "timestamp")) {
-		uint32_t t2 = !strcmp(b, "time") ? T_TIME2 : !strcmp(b, "datetime") ? T_DATETIME2
-			    : T_TIMESTAMP2;
-		uint32_t t1 = t2 == T_TIME2 ? T_TIME : t2 == T_DATETIME2 ? T_DATETIME : T_TIMESTAMP;
+		uint32_t t2 = !strcmp(b, "time") ? FMT_TYPE_TIME2 : !strcmp(b, "datetime") ? FMT_TYPE_DATETIME2
+			    : FMT_TYPE_TIMESTAMP2;
+		uint32_t t1 = t2 == FMT_TYPE_TIME2 ? FMT_TYPE_TIME : t2 == FMT_TYPE_DATETIME2 ? FMT_TYPE_DATETIME : FMT_TYPE_TIMESTAMP;
 		unsigned long fsp = ct->nargs ? ct->a : 0;
 
 		return (ty == t2 && meta == fsp) || ty == t1;
 	}
 	if (!strcmp(b, "year"))
-		return ty == T_YEAR;
+		return ty == FMT_TYPE_YEAR;
 	if (!strcmp(b, "char"))
-		return rt == T_STRING && char_bytes_ok(ct, len);
+		return rt == FMT_TYPE_STRING && char_bytes_ok(ct, len);
 	if (!strcmp(b, "binary"))
-		return rt == T_STRING && len == ct->a;
+		return rt == FMT_TYPE_STRING && len == ct->a;
 	if (!strcmp(b, "uuid") || !strcmp(b, "inet6"))
-		return rt == T_STRING && len == 16;
+		return rt == FMT_TYPE_STRING && len == 16;
 	if (!strcmp(b, "inet4"))
-		return rt == T_STRING && len == 4;
+		return rt == FMT_TYPE_STRING && len == 4;
 	if (!strcmp(b, "varchar"))
-		return (ty == T_VARCHAR || ty == T_VAR_STRING) && char_bytes_ok(ct, meta);
+		return (ty == FMT_TYPE_VARCHAR || ty == FMT_TYPE_VAR_STRING) && char_bytes_ok(ct, meta);
 	if (!strcmp(b, "varbinary"))
-		return (ty == T_VARCHAR || ty == T_VAR_STRING) && meta == ct->a;
+		return (ty == FMT_TYPE_VARCHAR || ty == FMT_TYPE_VAR_STRING) && meta == ct->a;
 	if (!strcmp(b, "tinytext") || !strcmp(b, "tinyblob"))
-		return ty == T_BLOB && meta == 1;
+		return ty == FMT_TYPE_BLOB && meta == 1;
 	if (!strcmp(b, "text") || !strcmp(b, "blob"))	/* TEXT(n), BLOB(n): the size n needs */
-		return ty == T_BLOB && (ct->nargs ? meta >= 1 && meta <= 4 : meta == 2);
+		return ty == FMT_TYPE_BLOB && (ct->nargs ? meta >= 1 && meta <= 4 : meta == 2);
 	if (!strcmp(b, "mediumtext") || !strcmp(b, "mediumblob"))
-		return ty == T_BLOB && meta == 3;
+		return ty == FMT_TYPE_BLOB && meta == 3;
 	if (!strcmp(b, "longtext") || !strcmp(b, "longblob"))
-		return ty == T_BLOB && meta == 4;
+		return ty == FMT_TYPE_BLOB && meta == 4;
 	if (!strcmp(b, "json"))		/* MariaDB: a LONGTEXT */
-		return maria ? ty == T_BLOB && meta == 4 : ty == T_JSON;
+		return maria ? ty == FMT_TYPE_BLOB && meta == 4 : ty == FMT_TYPE_JSON;
 	if (!strcmp(b, "enum"))
-		return rt == T_ENUM && len == (ct->a < 256 ? 1u : 2u);
+		return rt == FMT_TYPE_ENUM && len == (ct->a < 256 ? 1u : 2u);
 	if (!strcmp(b, "set")) {
 		unsigned long k = (ct->a + 7) / 8;
 
-		return rt == T_SET && len == (k > 4 ? 8u : k == 0 ? 1u : (uint32_t)k);
+		return rt == FMT_TYPE_SET && len == (k > 4 ? 8u : k == 0 ? 1u : (uint32_t)k);
 	}
 	if (!strcmp(b, "bit"))
-		return ty == T_BIT && (meta >> 8) * 8 + (meta & 0xff) == ct->a;
+		return ty == FMT_TYPE_BIT && (meta >> 8) * 8 + (meta & 0xff) == ct->a;
 	if (!strcmp(b, "geometry"))
-		return ty == T_GEOMETRY;
+		return ty == FMT_TYPE_GEOMETRY;
 	if (!strcmp(b, "vector"))
-		return maria || ty == T_VECTOR;	/* MariaDB 11.7 VECTOR: not checked */
+		return maria || ty == FMT_TYPE_VECTOR;	/* MariaDB 11.7 VECTOR: not checked */
 	return 1;
 }
 

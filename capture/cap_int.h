@@ -142,6 +142,15 @@ int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n,
 		     size_t *used, Sluice__Value *v, struct sl_buf *scratch,
 		     struct sl_err *err);
 
+/* Binary DECIMAL (cap_decimal.c, below cap_value.c and cap_json.c, which
+ * both use it): the value of DECIMAL column c (precision and scale in
+ * c->meta) at p, at most n bytes, as text ("-123.4500") into text (*len
+ * bytes, not terminated); *used gets the bytes consumed. 0 or -SL_ECORRUPT
+ * naming the column. */
+#define CAP_DECIMAL_TEXT_MAX 96
+int cap__decimal_text(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, size_t *used,
+		      char text[CAP_DECIMAL_TEXT_MAX], size_t *len, struct sl_err *err);
+
 /* MySQL binary JSON (p, n bytes) as JSON text appended to out; on error
  * why gets the reason. 0, -SL_ECORRUPT or -SL_ETOOBIG. */
 int cap_json_to_text(const uint8_t *p, size_t n, struct sl_buf *out, char *why, size_t whyn);
@@ -152,8 +161,30 @@ int cap_json_apply_diffs(const char *before, size_t bn, const uint8_t *diffs, si
 			 struct sl_buf *out, char *why, size_t whyn);
 /* CRC-32 as zlib's crc32() computes it (cap_crc32.c: a PCLMULQDQ fast path). */
 uint32_t cap__crc32(uint32_t crc, const uint8_t *p, size_t n);
-/* Length-encoded integer (net_field_length): bytes used, 0 when bad/short. */
-size_t cap__packed_int(const uint8_t *p, size_t n, uint64_t *v);
+/* Length-encoded integer (net_field_length): bytes used, 0 when bad/short.
+ * Inline here, below the decoder, the JSON and the value code that all use it. */
+static inline size_t cap__packed_int(const uint8_t *p, size_t n, uint64_t *v)
+{
+	if (n < 1)
+		return 0;
+	if (p[0] < 251) {
+		*v = p[0];
+		return 1;
+	}
+	if (p[0] == 252 && n >= 3) {
+		*v = sl_le16(p + 1);
+		return 3;
+	}
+	if (p[0] == 253 && n >= 4) {
+		*v = sl_le24(p + 1);
+		return 4;
+	}
+	if (p[0] == 254 && n >= 9) {
+		*v = sl_le64(p + 1);
+		return 9;
+	}
+	return 0;
+}
 
 /* Schema history (cap_schema.c): column names per table, kept up to date
  * by the stream's DDL. */
@@ -282,5 +313,143 @@ int cap_gtid_set_decode(const uint8_t *p, size_t n, struct sl_buf *text, struct 
 int cap_gtid_dump_packet(uint32_t server_id, const char *file, uint64_t pos,
 			 const char *gtid_set, uint16_t flags, struct sl_buf *out,
 			 struct sl_err *err);
+
+/* ---- Inside the decoder ----
+ * The decoder is split by event family; these files share struct cap_decoder:
+ *   cap_decode.c    life cycle, TRANSACTION_PAYLOAD, the dispatch of one event
+ *                   (cap_decoder_event()): calls the families, which never call it
+ *   cap_txn.c       transaction state, positions, skipped schemas, MariaDB
+ *                   compression: used by every family, uses none of them
+ *   cap_events.c    FORMAT_DESCRIPTION, ROTATE, GTID (MariaDB, MySQL, tagged),
+ *                   PREVIOUS_GTIDS
+ *   cap_query.c     QUERY and QUERY_COMPRESSED
+ *   cap_tablemap.c  TABLE_MAP: column definitions, de-duplicated by body
+ *   cap_rows.c      WRITE/UPDATE/DELETE/PARTIAL_UPDATE rows events
+ * The cap__on_*() handlers get the event body b (bl bytes, after the common
+ * header, checksum removed) and return 0 or a negative code with err filled
+ * (CAP_EV_ERR names origin, file and offset). */
+#define CAP_HDR_LEN 19
+#define CAP_LOG_EVENT_BINLOG_IN_USE_F 0x1
+#define CAP_STMT_END_F 0x1
+#define CAP_MAX_TMAPS 65536
+#define CAP_MAX_UNCOMPRESSED ((size_t)1 << 30)	/* max_allowed_packet's ceiling */
+
+/* MariaDB GTID flags. */
+#define CAP_FL_STANDALONE 1
+#define CAP_FL_GROUP_COMMIT_ID 2
+
+struct cap_dec_tmap {
+	uint64_t table_id;
+	uint32_t ref;		/* 0 when skipped */
+};
+
+struct cap_dec_def {
+	Sluice__TableDef *t;	/* fmt_tabledef_dup() copy */
+	uint8_t *key;		/* TABLE_MAP body from db_len to the end */
+	size_t key_len;
+	uint32_t hash;
+	uint64_t gen;		/* names from the schema history: its generation; else 0 */
+};
+
+struct cap_dec_image {
+	Sluice__Value *v;
+	Sluice__Value **vp;
+	size_t *off;		/* offset of v[i].b in scratch, or SIZE_MAX */
+};
+
+struct cap_decoder {
+	char *flavor, *origin;
+	char **skip;
+	size_t n_skip;
+
+	char *file;
+	uint64_t ev_off;		/* offset of the event being decoded */
+	int file_mode;			/* offsets come from cap_decoder_set_offset() */
+	uint64_t next_off;		/* file mode: offset of the next event */
+	int in_payload;			/* decoding the events inside a TRANSACTION_PAYLOAD */
+	int in_use;			/* last FDE had CAP_LOG_EVENT_BINLOG_IN_USE_F */
+	uint32_t fde_server_id;		/* header server id of the first FDE */
+	int allow_positional;
+	int warned_partial;		/* live: a partial row image was seen (warned once) */
+	int warned_account;		/* an account statement was left out (warned once) */
+	uint64_t accounts;		/* account statements left out, not yet in a heartbeat */
+	struct cap_schema *schema;
+	int schema_frozen;		/* DDL does not change the history (cap_decoder_freeze_schema) */
+	int have_fde, crc;
+	int maria;			/* the server is MariaDB (FDE; else the flavor) */
+	uint8_t post_len[256];
+
+	Sluice__Position pos;		/* after the last event; pos.gtid last committed */
+
+	int in_txn, begun;
+	int implicit;			/* opened by a rows event (no BEGIN/GTID): ends at CAP_STMT_END_F */
+	uint64_t cur_end;		/* position after the event being decoded */
+	uint64_t rows, txn_time;
+	uint32_t txn_server;
+	char gtid[160];			/* GTID of the open transaction / next statement */
+	int gtid_pending;		/* gtid names the next transaction or statement */
+
+	struct cap_dec_tmap *maps;
+	size_t n_maps, cap_maps;
+	struct cap_dec_def *defs;		/* ref = index + 1 */
+	size_t n_defs, cap_defs;
+	uint32_t *htab;			/* open addressing: ref or 0 */
+	size_t hcap;
+
+	struct sl_buf unz, scratch, text, pay;
+	struct cap_dec_image img[2];
+	size_t img_cap;
+};
+
+static inline const char *cap__dec_file(const struct cap_decoder *d)
+{
+	return d->file ? d->file : "?";
+}
+
+/* Every decoder error names the origin, binlog file and event offset. */
+#define CAP_EV_ERR(d, err, code, fmt, ...)                                             \
+	sl_err_set((err), (code), "%s%sbinlog '%s' at offset %llu: " fmt,           \
+		   (d)->origin ? (d)->origin : "", (d)->origin ? ": " : "",          \
+		   cap__dec_file(d), (unsigned long long)(d)->ev_off, __VA_ARGS__)
+
+/* cap_txn.c: state shared by the event families. */
+void cap__set_str(char **dst, const char *s);
+/* 1 when db (len bytes) is a schema whose rows and statements are dropped. */
+int cap__dec_skipped(const struct cap_decoder *d, const char *db, size_t len);
+void cap__txn_reset(struct cap_decoder *d);
+void cap__txn_open(struct cap_decoder *d, uint32_t ts, uint32_t server_id);
+void cap__fill_pos(struct cap_decoder *d, Sluice__Position *p, uint64_t log_pos,
+		     uint32_t server_id);
+int cap__account_flush(struct cap_decoder *d, uint32_t ts, uint64_t log_pos, uint32_t server_id,
+			 const struct cap_sink *sink, struct sl_err *err);
+int cap__txn_commit(struct cap_decoder *d, uint32_t ts, uint64_t xid, uint64_t log_pos,
+		      uint32_t server_id, const struct cap_sink *sink, struct sl_err *err);
+/* A MariaDB compressed body (p, n bytes) into d->unz. */
+int cap__maria_uncompress(struct cap_decoder *d, const uint8_t *p, size_t n, struct sl_err *err);
+
+/* The post-header length of an event type from the format description, else dflt. */
+unsigned cap__post_len(const struct cap_decoder *d, unsigned type, unsigned dflt);
+
+/* cap_events.c */
+int cap__on_fde(struct cap_decoder *d, const uint8_t *ev, size_t n, struct sl_err *err);
+int cap__on_rotate(struct cap_decoder *d, const uint8_t *b, size_t bl, uint32_t ts,
+		     uint64_t log_pos, struct sl_err *err);
+int cap__on_maria_gtid(struct cap_decoder *d, const uint8_t *b, size_t bl, uint32_t ts,
+			 uint32_t server_id, struct sl_err *err);
+int cap__on_mysql_gtid(struct cap_decoder *d, const uint8_t *b, size_t bl, struct sl_err *err);
+int cap__on_tagged_gtid(struct cap_decoder *d, const uint8_t *b, size_t bl, struct sl_err *err);
+int cap__on_previous_gtids(struct cap_decoder *d, const uint8_t *b, size_t bl, struct sl_err *err);
+
+/* cap_query.c */
+int cap__on_query(struct cap_decoder *d, int compressed, const uint8_t *b, size_t bl,
+		    uint32_t ts, uint32_t server_id, uint64_t log_pos, const struct cap_sink *sink,
+		    struct sl_err *err);
+
+/* cap_tablemap.c */
+int cap__on_table_map(struct cap_decoder *d, const uint8_t *b, size_t bl, struct sl_err *err);
+
+/* cap_rows.c */
+int cap__on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_t bl,
+		   uint32_t ts, uint32_t server_id, const struct cap_sink *sink, struct sl_err *err);
 
 #endif

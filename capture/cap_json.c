@@ -138,28 +138,26 @@ static int put_opaque(struct jctx *j, uint8_t ftype, const uint8_t *p, size_t n)
 	int rc;
 
 	switch (ftype) {
-	case 246: {	/* NEWDECIMAL: precision, scale, then the binary decimal */
+	case FMT_TYPE_NEWDECIMAL: {	/* precision, scale, then the binary decimal */
 		Sluice__ColumnDef c = SLUICE__COLUMN_DEF__INIT;
-		Sluice__Value v = SLUICE__VALUE__INIT;
-		struct sl_buf tmp;
 		struct sl_err e = SL_ERR_INIT;
-		size_t used;
+		char text[CAP_DECIMAL_TEXT_MAX];
+		size_t used, tl;
 
 		if (n < 2)
 			return bad(j, "short opaque DECIMAL");
 		c.name = (char *)"json";
-		c.type = 246;
+		c.type = FMT_TYPE_NEWDECIMAL;
 		c.meta = (uint32_t)p[0] << 8 | p[1];
-		sl_buf_init(&tmp, 256);
-		rc = cap_value_decode(&c, p + 2, n - 2, &used, &v, &tmp, &e);
+		rc = cap__decimal_text(&c, p + 2, n - 2, &used, text, &tl, &e);
 		if (rc == 0)
-			rc = put(j, v.b.data, v.b.len);	/* a JSON number, as MySQL prints it */
+			rc = put(j, text, tl);	/* a JSON number, as MySQL prints it */
 		else
 			snprintf(j->why, j->whyn, "%s", e.msg);
-		sl_buf_release(&tmp);
 		return rc;
 	}
-	case 10: case 14: case 7: case 12: case 11: case 17: case 18: case 19: {
+	case FMT_TYPE_DATE: case FMT_TYPE_NEWDATE: case FMT_TYPE_TIMESTAMP: case FMT_TYPE_DATETIME:
+	case FMT_TYPE_TIME: case FMT_TYPE_TIMESTAMP2: case FMT_TYPE_DATETIME2: case FMT_TYPE_TIME2: {
 		/* DATE, NEWDATE, TIMESTAMP, DATETIME, TIME (and their *2 forms):
 		 * a packed 8-byte integer, as in MySQL's TIME_to_longlong_packed. */
 		int64_t x;
@@ -173,7 +171,7 @@ static int put_opaque(struct jctx *j, uint8_t ftype, const uint8_t *p, size_t n)
 		ux = neg ? (uint64_t)(-(x + 1)) + 1 : (uint64_t)x;
 		frac = ux % (1ull << 24);
 		ux >>= 24;
-		if (ftype == 11 || ftype == 19) {
+		if (ftype == FMT_TYPE_TIME || ftype == FMT_TYPE_TIME2) {
 			unsigned hms = (unsigned)(ux % (1ull << 24) & 0xffffff);
 			/* TIME: hours in bits 12.., minutes 6.., seconds 0.. */
 			snprintf(t, sizeof(t), "\"%s%02u:%02u:%02u.%06u\"", neg ? "-" : "",
@@ -182,7 +180,7 @@ static int put_opaque(struct jctx *j, uint8_t ftype, const uint8_t *p, size_t n)
 		} else {
 			uint64_t ymd = ux >> 17, ym = ymd >> 5, hms = ux % (1 << 17);
 
-			if (ftype == 10 || ftype == 14)
+			if (ftype == FMT_TYPE_DATE || ftype == FMT_TYPE_NEWDATE)
 				snprintf(t, sizeof(t), "\"%04u-%02u-%02u\"", (unsigned)(ym / 13 % 10000),
 					 (unsigned)(ym % 13), (unsigned)(ymd % 32));
 			else

@@ -21,7 +21,7 @@
  * empty when unknown) with '\\', '\t' and '\n' escaped as \\ \t \n.
  * Version 1 files (names only, "db\ttable\tcol\tcol...") still load, their
  * types unknown.
- * Written to a temp name, fsync'd, renamed, directory fsync'd. The store
+ * Written by sl_write_file_atomic() (common/sl_file.c). The store
  * ignores files that are not segments.
  */
 #define HISTORY_FILE "capture-schema"
@@ -45,11 +45,11 @@ int cap__schema_save(const struct cap_schema *s, const char *dir, const char *fi
 		     struct sl_err *err)
 {
 	struct sl_buf b;
-	char tmp[4096], path[4096];
+	char path[4096];
 	const char *db, *name;
 	const char *const *cols, *const *types;
 	size_t n;
-	int fd, rc = 0;
+	int rc = 0;
 
 	sl_buf_init(&b, HISTORY_MAX);
 	sl_buf_adds(&b, "sluice-schema-history 2\t");
@@ -70,28 +70,8 @@ int cap__schema_save(const struct cap_schema *s, const char *dir, const char *fi
 			goto out;
 		}
 	}
-	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, HISTORY_FILE);
 	snprintf(path, sizeof(path), "%s/%s", dir, HISTORY_FILE);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, b.data, b.len) != (ssize_t)b.len || fsync(fd) < 0) {
-		int e = errno;
-
-		if (fd >= 0)
-			close(fd);
-		rc = sl_err_set(err, -e, "cannot write '%s': %s", tmp, strerror(e));
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-
-		rc = sl_err_set(err, -e, "cannot rename '%s': %s", tmp, strerror(e));
-		goto out;
-	}
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	rc = sl_write_file_atomic(path, b.data, b.len, 0644, err);
 out:
 	sl_buf_release(&b);
 	return rc;

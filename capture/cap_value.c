@@ -5,17 +5,6 @@
 #include "cap_int.h"
 #include "banned.h"
 
-/* MySQL enum_field_types as they appear in TABLE_MAP. */
-enum {
-	T_DECIMAL = 0, T_TINY = 1, T_SHORT = 2, T_LONG = 3, T_FLOAT = 4, T_DOUBLE = 5,
-	T_NULL = 6, T_TIMESTAMP = 7, T_LONGLONG = 8, T_INT24 = 9, T_DATE = 10,
-	T_TIME = 11, T_DATETIME = 12, T_YEAR = 13, T_NEWDATE = 14, T_VARCHAR = 15,
-	T_BIT = 16, T_TIMESTAMP2 = 17, T_DATETIME2 = 18, T_TIME2 = 19,
-	T_VECTOR = 242, T_JSON = 245, T_NEWDECIMAL = 246, T_ENUM = 247, T_SET = 248,
-	T_TINY_BLOB = 249, T_MEDIUM_BLOB = 250, T_LONG_BLOB = 251, T_BLOB = 252,
-	T_VAR_STRING = 253, T_STRING = 254, T_GEOMETRY = 255,
-};
-
 #define NEED(k)                                                            \
 	do {                                                               \
 		if ((size_t)(k) > n)                                       \
@@ -73,7 +62,7 @@ static void string_meta(uint32_t meta, uint32_t *real_type, uint32_t *len)
 		*real_type = b0 | 0x30;
 	} else {
 		*len = b1;
-		*real_type = b0 ? b0 : T_STRING;
+		*real_type = b0 ? b0 : FMT_TYPE_STRING;
 	}
 }
 
@@ -113,82 +102,15 @@ static size_t fmt_frac(char *out, size_t n, uint32_t usec, unsigned fsp)
 	return (size_t)snprintf(out, n, ".%.*s", (int)fsp, digits);
 }
 
-/* DECIMAL binary form (strings/decimal.c bin2decimal): groups of 9 digits
- * in 4 bytes, partial leading/trailing groups in fewer bytes, big-endian,
- * sign in the top bit of the first byte, negative values bit-inverted. */
-static const unsigned dig2bytes[10] = { 0, 1, 1, 2, 2, 3, 3, 4, 4, 4 };
-static const uint32_t pow10_[10] = { 1, 10, 100, 1000, 10000, 100000, 1000000,
-				     10000000, 100000000, 1000000000 };
-
-static size_t decimal_size(unsigned precision, unsigned scale)
-{
-	unsigned intg = precision - scale;
-
-	return (intg / 9) * 4 + dig2bytes[intg % 9] + (scale / 9) * 4 + dig2bytes[scale % 9];
-}
-
 static int decode_decimal(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, size_t *used,
 			  Sluice__Value *v, struct sl_buf *scratch, struct sl_err *err)
 {
-	unsigned prec = c->meta >> 8 & 0xff, scale = c->meta & 0xff;
-	unsigned intg;
-	uint8_t buf[40];
-	char text[96];
-	size_t size, pos = 0, tl = 0;
-	uint32_t mask;
-	int started = 0;
+	char text[CAP_DECIMAL_TEXT_MAX];
+	size_t tl;
+	int rc = cap__decimal_text(c, p, n, used, text, &tl, err);
 
-	if (prec == 0 || prec > 65 || scale > 30 || scale > prec)
-		return sl_err_set(err, -SL_ECORRUPT, "column '%s': bad DECIMAL(%u,%u) metadata",
-				  c->name ? c->name : "?", prec, scale);
-	intg = prec - scale;
-	size = decimal_size(prec, scale);
-	NEED(size);
-	memcpy(buf, p, size);
-	mask = (buf[0] & 0x80) ? 0 : 0xffffffffu;
-	buf[0] ^= 0x80;
-	if (mask)
-		text[tl++] = '-';
-	/* integer part: leading partial group, then full groups */
-	for (unsigned i = 0; i <= intg / 9; i++) {
-		unsigned d = i == 0 ? intg % 9 : 9;
-		unsigned k = dig2bytes[d];
-		uint32_t x;
-
-		if (d == 0)
-			continue;
-		x = (be_n(buf + pos, k) ^ mask) & (k == 4 ? 0xffffffffu : ((1u << (8 * k)) - 1));
-		pos += k;
-		if (x >= pow10_[d])
-			return sl_err_set(err, -SL_ECORRUPT, "column '%s': bad DECIMAL digits",
-					  c->name ? c->name : "?");
-		if (!started) {
-			if (x) {
-				tl += (size_t)snprintf(text + tl, sizeof(text) - tl, "%u", x);
-				started = 1;
-			}
-		} else {
-			tl += (size_t)snprintf(text + tl, sizeof(text) - tl, "%0*u", (int)d, x);
-		}
-	}
-	if (!started)
-		text[tl++] = '0';
-	if (scale) {
-		text[tl++] = '.';
-		for (unsigned i = 0; i < (scale + 8) / 9; i++) {
-			unsigned d = (i < scale / 9) ? 9 : scale % 9;
-			unsigned k = dig2bytes[d];
-			uint32_t x = (be_n(buf + pos, k) ^ mask) &
-				     (k == 4 ? 0xffffffffu : ((1u << (8 * k)) - 1));
-
-			pos += k;
-			if (x >= pow10_[d])
-				return sl_err_set(err, -SL_ECORRUPT, "column '%s': bad DECIMAL digits",
-						  c->name ? c->name : "?");
-			tl += (size_t)snprintf(text + tl, sizeof(text) - tl, "%0*u", (int)d, x);
-		}
-	}
-	*used = size;
+	if (rc)
+		return rc;
 	v->kind = SLUICE__VALUE__KIND__DECIMAL;
 	return put_text(v, scratch, text, tl, err);
 }
@@ -394,13 +316,13 @@ int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, siz
 	v->has_b = 0;
 	*used = 0;
 	switch (c->type) {
-	case T_TINY:
-	case T_SHORT:
-	case T_INT24:
-	case T_LONG:
-	case T_LONGLONG: {
-		unsigned k = c->type == T_TINY ? 1 : c->type == T_SHORT ? 2 : c->type == T_INT24 ? 3
-			   : c->type == T_LONG ? 4 : 8;
+	case FMT_TYPE_TINY:
+	case FMT_TYPE_SHORT:
+	case FMT_TYPE_INT24:
+	case FMT_TYPE_LONG:
+	case FMT_TYPE_LONGLONG: {
+		unsigned k = c->type == FMT_TYPE_TINY ? 1 : c->type == FMT_TYPE_SHORT ? 2 : c->type == FMT_TYPE_INT24 ? 3
+			   : c->type == FMT_TYPE_LONG ? 4 : 8;
 
 		NEED(k);
 		x = le_n(p, k);
@@ -416,7 +338,7 @@ int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, siz
 		}
 		return 0;
 	}
-	case T_FLOAT: {
+	case FMT_TYPE_FLOAT: {
 		uint32_t u;
 
 		NEED(4);
@@ -426,7 +348,7 @@ int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, siz
 		*used = 4;
 		return 0;
 	}
-	case T_DOUBLE: {
+	case FMT_TYPE_DOUBLE: {
 		uint64_t u;
 
 		NEED(8);
@@ -436,16 +358,16 @@ int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, siz
 		*used = 8;
 		return 0;
 	}
-	case T_NEWDECIMAL:
+	case FMT_TYPE_NEWDECIMAL:
 		return decode_decimal(c, p, n, used, v, scratch, err);
-	case T_YEAR:
+	case FMT_TYPE_YEAR:
 		NEED(1);
 		v->kind = SLUICE__VALUE__KIND__YEAR;
 		v->u = p[0] ? 1900u + p[0] : 0;
 		*used = 1;
 		return 0;
-	case T_DATE:
-	case T_NEWDATE:
+	case FMT_TYPE_DATE:
+	case FMT_TYPE_NEWDATE:
 		NEED(3);
 		x = sl_le24(p);
 		tl = (size_t)snprintf(text, sizeof(text), "%04u-%02u-%02u", (unsigned)(x >> 9),
@@ -453,7 +375,7 @@ int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, siz
 		*used = 3;
 		v->kind = SLUICE__VALUE__KIND__DATE;
 		return put_text(v, scratch, text, tl, err);
-	case T_TIME: {
+	case FMT_TYPE_TIME: {
 		int32_t t;
 		uint32_t a;
 
@@ -467,9 +389,9 @@ int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, siz
 		v->kind = SLUICE__VALUE__KIND__TIME;
 		return put_text(v, scratch, text, tl, err);
 	}
-	case T_TIME2:
+	case FMT_TYPE_TIME2:
 		return decode_time2(c, p, n, used, v, scratch, err);
-	case T_DATETIME: {
+	case FMT_TYPE_DATETIME: {
 		uint64_t d, t;
 
 		NEED(8);
@@ -484,16 +406,16 @@ int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, siz
 		v->kind = SLUICE__VALUE__KIND__DATETIME;
 		return put_text(v, scratch, text, tl, err);
 	}
-	case T_DATETIME2:
+	case FMT_TYPE_DATETIME2:
 		return decode_datetime2(c, p, n, used, v, scratch, err);
-	case T_TIMESTAMP:
+	case FMT_TYPE_TIMESTAMP:
 		NEED(4);
 		v->kind = SLUICE__VALUE__KIND__TIMESTAMP;
 		v->i = sl_le32(p);
 		v->usec = 0;
 		*used = 4;
 		return 0;
-	case T_TIMESTAMP2: {
+	case FMT_TYPE_TIMESTAMP2: {
 		unsigned fsp = c->meta > 6 ? 6 : c->meta;
 		int32_t us;
 
@@ -508,7 +430,7 @@ int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, siz
 		*used = 4 + frac_bytes(fsp);
 		return 0;
 	}
-	case T_BIT: {
+	case FMT_TYPE_BIT: {
 		unsigned bytes = (c->meta >> 8 & 0xff) + ((c->meta & 0xff) ? 1 : 0);
 
 		if (bytes == 0 || bytes > 8)
@@ -523,39 +445,39 @@ int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, siz
 		*used = bytes;
 		return 0;
 	}
-	case T_VARCHAR:
-	case T_VAR_STRING:
+	case FMT_TYPE_VARCHAR:
+	case FMT_TYPE_VAR_STRING:
 		rc = decode_lenbytes(c, p, n, c->meta > 255 ? 2 : 1, used, v, err);
 		if (rc == 0)
 			v->kind = is_binary(c) ? SLUICE__VALUE__KIND__BYTES : SLUICE__VALUE__KIND__STRING;
 		return rc;
-	case T_STRING:
-	case T_ENUM:
-	case T_SET: {
+	case FMT_TYPE_STRING:
+	case FMT_TYPE_ENUM:
+	case FMT_TYPE_SET: {
 		uint32_t real, len;
 
 		string_meta(c->meta, &real, &len);
-		if (c->type == T_ENUM || c->type == T_SET)
+		if (c->type == FMT_TYPE_ENUM || c->type == FMT_TYPE_SET)
 			real = c->type;
-		if (real == T_ENUM || real == T_SET)
-			return decode_enum_set(c, real == T_SET, p, n, len, used, v, scratch, err);
+		if (real == FMT_TYPE_ENUM || real == FMT_TYPE_SET)
+			return decode_enum_set(c, real == FMT_TYPE_SET, p, n, len, used, v, scratch, err);
 		rc = decode_lenbytes(c, p, n, len > 255 ? 2 : 1, used, v, err);
 		if (rc)
 			return rc;
 		v->kind = is_binary(c) ? SLUICE__VALUE__KIND__BYTES : SLUICE__VALUE__KIND__STRING;
 		return c->collation == 63 ? pad_binary(c, len, v, scratch, err) : 0;
 	}
-	case T_TINY_BLOB:
-	case T_MEDIUM_BLOB:
-	case T_LONG_BLOB:
-	case T_BLOB:
+	case FMT_TYPE_TINY_BLOB:
+	case FMT_TYPE_MEDIUM_BLOB:
+	case FMT_TYPE_LONG_BLOB:
+	case FMT_TYPE_BLOB:
 		rc = decode_lenbytes(c, p, n, c->meta, used, v, err);
 		if (rc == 0)
 			v->kind = is_binary(c) ? SLUICE__VALUE__KIND__BYTES : SLUICE__VALUE__KIND__STRING;
 		return rc;
-	case T_JSON: {
+	case FMT_TYPE_JSON: {
 		/* MySQL binary JSON, as JSON text (cap_json.c). MariaDB's JSON
-		 * is a LONGTEXT (T_BLOB) and never gets here. */
+		 * is a LONGTEXT (FMT_TYPE_BLOB) and never gets here. */
 		size_t off = scratch->len;
 		char why[160];
 
@@ -570,13 +492,13 @@ int cap_value_decode(const Sluice__ColumnDef *c, const uint8_t *p, size_t n, siz
 		v->b.len = scratch->len - off;
 		return 0;
 	}
-	case T_VECTOR:
+	case FMT_TYPE_VECTOR:
 		/* MySQL 9 VECTOR: little-endian float32s, kept as bytes. */
 		rc = decode_lenbytes(c, p, n, c->meta ? c->meta : 4, used, v, err);
 		if (rc == 0)
 			v->kind = SLUICE__VALUE__KIND__BYTES;
 		return rc;
-	case T_GEOMETRY:
+	case FMT_TYPE_GEOMETRY:
 		rc = decode_lenbytes(c, p, n, c->meta ? c->meta : 4, used, v, err);
 		if (rc == 0)
 			v->kind = SLUICE__VALUE__KIND__GEOMETRY;

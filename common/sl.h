@@ -193,6 +193,19 @@ static inline uint64_t sl_le64(const uint8_t *p) { return (uint64_t)sl_le32(p) |
 static inline void sl_put_le32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24); }
 static inline void sl_put_le64(uint8_t *p, uint64_t v) { sl_put_le32(p, (uint32_t)v); sl_put_le32(p + 4, (uint32_t)(v >> 32)); }
 
+/* ---- files ---- */
+/* The one atomic file writer: data (len bytes) becomes the whole of path,
+ * or path is left as it was. Writes "<dir>/.<name>.tmp" (mode; a leftover of
+ * a crash is removed first, never followed as a link), all of it (short writes
+ * resumed), fsync, close, rename over path, then fsync of the directory so
+ * the rename survives a crash. Every step is checked: 0, or a negative errno
+ * with err naming the file and the step ("cannot write '...': No space
+ * left on device"); on failure the temp file is removed. */
+int sl_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode,
+			 struct sl_err *err);
+/* fsync a directory, so a create, rename or unlink in it is durable. */
+int sl_fsync_dir(const char *dir, struct sl_err *err);
+
 /* Signals: cli installs handlers for SIGINT/SIGTERM that set this flag;
  * long loops poll it and finish cleanly. Threads other than main call
  * sl_block_stop_signals() first, so the handler runs on the main thread. */

@@ -14,7 +14,9 @@
  *
  * Values: fmt_value_text() renders a value as MySQL would print it
  *   (mariadb-binlog -vv style, strings quoted and escaped), fmt_value_json()
- *   as a JSON value; fmt_value_sql() as an exact SQL literal for a session
+ *   as an exact JSON value (text converted from the column's charset to
+ *   UTF-8; bytes that are not text as {"hex":"C3A9"}; an unknown kind as
+ *   {"unknown_kind":N}: always valid JSON); fmt_value_sql() as an exact SQL literal for a session
  *   with time_zone='+00:00' (hex literals with charset introducers for
  *   strings, so no escaping bug can change a byte).
  *
@@ -34,6 +36,25 @@
 
 #include "sl.h"
 #include "sluice.pb-c.h"
+
+/* MySQL column type codes (enum_field_types) as the binlog's TABLE_MAP and
+ * the records' ColumnDef.type carry them: the one list of them in the tree.
+ * Whoever interprets a stream's column types uses these names; code that
+ * reads a server's result sets may use libmariadb's MYSQL_TYPE_* instead
+ * (same numbers, but a client-library type). */
+enum fmt_type {
+	FMT_TYPE_DECIMAL = 0, FMT_TYPE_TINY = 1, FMT_TYPE_SHORT = 2, FMT_TYPE_LONG = 3,
+	FMT_TYPE_FLOAT = 4, FMT_TYPE_DOUBLE = 5, FMT_TYPE_NULL = 6, FMT_TYPE_TIMESTAMP = 7,
+	FMT_TYPE_LONGLONG = 8, FMT_TYPE_INT24 = 9, FMT_TYPE_DATE = 10, FMT_TYPE_TIME = 11,
+	FMT_TYPE_DATETIME = 12, FMT_TYPE_YEAR = 13, FMT_TYPE_NEWDATE = 14,
+	FMT_TYPE_VARCHAR = 15, FMT_TYPE_BIT = 16, FMT_TYPE_TIMESTAMP2 = 17,
+	FMT_TYPE_DATETIME2 = 18, FMT_TYPE_TIME2 = 19,
+	FMT_TYPE_VECTOR = 242,		/* MySQL 9 */
+	FMT_TYPE_JSON = 245, FMT_TYPE_NEWDECIMAL = 246, FMT_TYPE_ENUM = 247,
+	FMT_TYPE_SET = 248, FMT_TYPE_TINY_BLOB = 249, FMT_TYPE_MEDIUM_BLOB = 250,
+	FMT_TYPE_LONG_BLOB = 251, FMT_TYPE_BLOB = 252, FMT_TYPE_VAR_STRING = 253,
+	FMT_TYPE_STRING = 254, FMT_TYPE_GEOMETRY = 255,
+};
 
 /* The hard limit for one packed record (a row with several large BLOBs). */
 #define FMT_RECORD_MAX ((size_t)256 << 20)
@@ -120,6 +141,27 @@ int fmt_sql_ident(struct sl_buf *out, const char *name);
 
 /* TIMESTAMP value to "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC with dec digits. */
 int fmt_timestamp_str(int64_t sec, uint32_t usec, unsigned dec, char *out, size_t n);
+
+/* Records as text or JSON lines (fmt_render.c), for inspect and whoever
+ * else shows records to people or tools (status, reports, the task).
+ * Calling sequence: fmt_render_init() -> fmt_render_record()... (each
+ * appends to b; the caller writes b out and resets it when it likes) ->
+ * fmt_render_release(). TableDef records are remembered (tables), not
+ * printed; a transaction's JSON object spans its TxnBegin..TxnCommit
+ * records and ends with a newline at the commit. seq and offset are where
+ * the record lies (segment, frame offset), printed with it.
+ * JSON values: fmt_value_json(). */
+struct fmt_render {
+	struct sl_buf b;		/* the output so far (unlimited) */
+	int json;			/* JSON lines, else mysqlbinlog-style text */
+	int in_txn;
+	unsigned nchanges;
+	struct fmt_tables tables;	/* TableDefs seen, by ref */
+};
+void fmt_render_init(struct fmt_render *o, int json);
+void fmt_render_record(struct fmt_render *o, const Sluice__Record *r, uint64_t seq,
+		       uint64_t offset);
+void fmt_render_release(struct fmt_render *o);
 
 /* Statements of binlog QUERY events (fmt_stmt.c), by their leading keywords
  * after white space, comments and executable-comment markers:

@@ -1,6 +1,7 @@
 /* fmt_value.c - render one typed value as SQL literal, mysqlbinlog-style text or JSON. */
 #include "fmt.h"
 
+#include <iconv.h>
 #include <inttypes.h>
 #include <float.h>
 #include <math.h>
@@ -16,12 +17,15 @@
  *   charset. Texts that come from our own decoders (DECIMAL, DATE, TIME,
  *   DATETIME) are checked against their alphabet before they go into SQL, so
  *   a corrupt record can never inject SQL: -SL_EFORMAT instead.
- * - JSON: bytes that are not valid UTF-8 become \u00XX escapes of the raw
- *   byte (one escape per byte). This is readable and loses nothing for text,
- *   but a reader cannot tell the byte 0xE9 from the character U+00E9: JSON
- *   output is for people and tools, the segment keeps the exact bytes.
+ * - JSON values are exact: text (STRING, ENUM/SET labels, JSON) is converted
+ *   from its column's charset to UTF-8 with iconv (MySQL's latin1 is
+ *   Windows-1252); bytes that are not text (BYTES, GEOMETRY, and text that
+ *   is not valid in its charset) are {"hex":"C3A9"}, upper-case hex of
+ *   every byte, so X'C3A9' and X'E9' never print alike; a kind this build
+ *   does not know is {"unknown_kind":N}. Every value is valid JSON.
  *   Integers beyond +-2^53 and DECIMALs are JSON strings, so that JavaScript
- *   readers do not round them.
+ *   readers do not round them. fmt_json_str() (names, statements) keeps its
+ *   \u00XX escape of bytes that are not UTF-8.
  * - ABSENT (a column not in a partial row image) renders as nothing in all
  *   three forms: -SL_EINVAL_ARG, so that no caller can mistake it for NULL.
  */
@@ -410,6 +414,107 @@ int fmt_json_str(struct sl_buf *out, const void *s, size_t n)
 
 #define JSON_SAFE_INT ((uint64_t)1 << 53)
 
+/* {"hex":"..."}: bytes that are not text, exact and unambiguous. */
+static int json_hex(struct sl_buf *out, const uint8_t *p, size_t n)
+{
+	int rc = sl_buf_reserve(out, 2 * n + 11);
+
+	if (rc)
+		return rc;
+	sl_buf_adds(out, "{\"hex\":\"");
+	for (size_t i = 0; i < n; i++) {
+		out->data[out->len++] = (uint8_t)hexdig[p[i] >> 4];
+		out->data[out->len++] = (uint8_t)hexdig[p[i] & 15];
+	}
+	return sl_buf_adds(out, "\"}");
+}
+
+static int utf8_valid(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0, l; i < n; i += l)
+		if (!(l = utf8_len(p + i, n - i)))
+			return 0;
+	return 1;
+}
+
+/* The iconv name of a MySQL character set; NULL: it is UTF-8 already,
+ * "" : no conversion known. */
+static const char *iconv_name(const char *cs)
+{
+	static const struct {
+		const char *mysql, *iconv;
+	} map[] = {
+		{ "armscii8", "ARMSCII-8" }, { "ascii", "ASCII" }, { "big5", "BIG5" },
+		{ "cp1250", "CP1250" }, { "cp1251", "CP1251" }, { "cp1256", "CP1256" },
+		{ "cp1257", "CP1257" }, { "cp850", "CP850" }, { "cp852", "CP852" },
+		{ "cp866", "CP866" }, { "cp932", "CP932" }, { "eucjpms", "EUC-JP-MS" },
+		{ "euckr", "EUC-KR" }, { "gb18030", "GB18030" }, { "gb2312", "GB2312" },
+		{ "gbk", "GBK" }, { "geostd8", "GEORGIAN-PS" }, { "greek", "ISO-8859-7" },
+		{ "hebrew", "ISO-8859-8" }, { "hp8", "HP-ROMAN8" }, { "koi8r", "KOI8-R" },
+		{ "koi8u", "KOI8-U" }, { "latin1", "CP1252" }, { "latin2", "ISO-8859-2" },
+		{ "latin5", "ISO-8859-9" }, { "latin7", "ISO-8859-13" }, { "macce", "MAC-CENTRALEUROPE" },
+		{ "macroman", "MACINTOSH" }, { "sjis", "SHIFT_JIS" }, { "tis620", "TIS-620" },
+		{ "ucs2", "UCS-2BE" }, { "ujis", "EUC-JP" }, { "utf16", "UTF-16BE" },
+		{ "utf16le", "UTF-16LE" }, { "utf32", "UTF-32BE" },
+	};
+
+	if (!cs || !cs[0] || !strcmp(cs, "utf8mb4") || !strcmp(cs, "utf8mb3") || !strcmp(cs, "utf8"))
+		return NULL;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(map[i].mysql, cs))
+			return map[i].iconv;
+	return "";
+}
+
+/* Text in charset cs as a JSON string; {"hex"} when it is not valid in
+ * that charset or the charset is binary or unknown to us. */
+static int json_text(struct sl_buf *out, const char *cs, const uint8_t *p, size_t n)
+{
+	/* one converter per thread, kept for the next value of the same charset */
+	static _Thread_local iconv_t cd = (iconv_t)-1;
+	static _Thread_local const char *cd_for;
+	const char *name = iconv_name(cs);
+	struct sl_buf u = SL_BUF_INIT(out->max);
+	char *in = (char *)(uintptr_t)p, *o;
+	size_t inleft = n, outleft;
+	int rc;
+
+	if (!name)
+		return utf8_valid(p, n) ? fmt_json_str(out, p, n) : json_hex(out, p, n);
+	if (!name[0])
+		return json_hex(out, p, n);
+	if (cd_for != name) {
+		if (cd != (iconv_t)-1)
+			iconv_close(cd);
+		cd_for = NULL;
+		if ((cd = iconv_open("UTF-8", name)) == (iconv_t)-1)
+			return json_hex(out, p, n);
+		cd_for = name;
+	}
+	iconv(cd, NULL, NULL, NULL, NULL);
+	/* 4 UTF-8 bytes per input byte is enough for every charset above */
+	if (n > (SIZE_MAX - 4) / 4 || (rc = sl_buf_reserve(&u, 4 * n + 4)))
+		return json_hex(out, p, n);
+	o = (char *)u.data;
+	outleft = u.cap;
+	if (iconv(cd, &in, &inleft, &o, &outleft) == (size_t)-1 || inleft ||
+	    iconv(cd, NULL, NULL, &o, &outleft) == (size_t)-1) {
+		sl_buf_release(&u);
+		return json_hex(out, p, n);
+	}
+	u.len = u.cap - outleft;
+	rc = utf8_valid(u.data, u.len) ? fmt_json_str(out, u.data, u.len) : json_hex(out, p, n);
+	sl_buf_release(&u);
+	return rc;
+}
+
+static const char *col_charset(const Sluice__ColumnDef *c)
+{
+	if (c && c->collation == 63)
+		return "binary";
+	return c && c->charset && c->charset[0] ? c->charset : NULL;
+}
+
 int fmt_value_json(const Sluice__Value *v, const Sluice__ColumnDef *c, struct sl_buf *out)
 {
 	char tmp[64];
@@ -441,20 +546,28 @@ int fmt_value_json(const Sluice__Value *v, const Sluice__ColumnDef *c, struct sl
 	case SLUICE__VALUE__KIND__ENUM:
 	case SLUICE__VALUE__KIND__SET:
 		if (v->has_b)
-			return fmt_json_str(out, b->data, b->len);
+			return json_text(out, col_charset(c), b->data, b->len);
 		return sl_buf_addf(out, "%" PRIu64, v->u);
-	case SLUICE__VALUE__KIND__DECIMAL:
 	case SLUICE__VALUE__KIND__STRING:
+		return json_text(out, col_charset(c), b->data, b->len);
+	case SLUICE__VALUE__KIND__JSON:
+		return json_text(out, NULL, b->data, b->len);
 	case SLUICE__VALUE__KIND__BYTES:
 	case SLUICE__VALUE__KIND__GEOMETRY:
+		return json_hex(out, b->data, b->len);
+	case SLUICE__VALUE__KIND__DECIMAL:
 	case SLUICE__VALUE__KIND__DATE:
 	case SLUICE__VALUE__KIND__TIME:
 	case SLUICE__VALUE__KIND__DATETIME:
-	case SLUICE__VALUE__KIND__JSON:
+		/* ASCII from our decoders (a corrupt one is shown, not trusted) */
+		for (size_t i = 0; i < b->len; i++)
+			if (b->data[i] >= 0x80)
+				return json_hex(out, b->data, b->len);
 		return fmt_json_str(out, b->data, b->len);
 	case SLUICE__VALUE__KIND__ABSENT:
 		return -SL_EINVAL_ARG;
 	default:
-		return -SL_EFORMAT;
+		/* a kind this build does not know (a newer writer): named, valid JSON */
+		return sl_buf_addf(out, "{\"unknown_kind\":%d}", (int)v->kind);
 	}
 }

@@ -194,7 +194,8 @@ static int value_eq(const Sluice__Value *a, const Sluice__Value *b)
  * destination: always set them, so the destination keeps the source's value. */
 static int may_auto_update(const Sluice__ColumnDef *c)
 {
-	return c->type == 7 || c->type == 12 || c->type == 17 || c->type == 18;
+	return c->type == FMT_TYPE_TIMESTAMP || c->type == FMT_TYPE_DATETIME ||
+	       c->type == FMT_TYPE_TIMESTAMP2 || c->type == FMT_TYPE_DATETIME2;
 }
 
 /* An UPDATE sets only the columns whose value changed: less to parse and to

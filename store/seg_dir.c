@@ -27,27 +27,6 @@ char *seg__path(const char *dir, uint64_t seq, int sealed)
 	return sl_xasprintf("%s/%s", dir, name);
 }
 
-int seg__pread_full(int fd, void *buf, size_t n, uint64_t off)
-{
-	uint8_t *p = buf;
-
-	while (n > 0) {
-		ssize_t r = pread(fd, p, n, (off_t)off);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -SL_ETORN;
-		p += r;
-		off += (uint64_t)r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* "<20 digits>.seg" or "<20 digits>.open": 1 and seq, sealed set, else 0. */
 int seg__parse_name(const char *name, uint64_t *seq, int *sealed)
 {
@@ -268,15 +247,7 @@ int seg__chain_check(const char *path, const Sluice__SegmentHeader *h, uint64_t 
 
 int seg__fsync_dir(const char *dir, struct sl_err *err)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0 || fsync(fd) < 0) {
-		int e = errno;
-		rc = sl_err_set(err, -e, "cannot fsync directory '%s': %s", dir, strerror(e));
-	}
-	if (fd >= 0)
-		close(fd);
-	return rc;
+	return sl_fsync_dir(dir, err);
 }
 
 int seg__dir_lock(const char *dir, int *lock_fd, struct sl_err *err)

@@ -209,7 +209,7 @@ void seg__file_info_release(struct seg_file_info *fi);
 int seg__count_after(int fd, const char *path, uint64_t size, uint64_t offset,
 		     uint32_t index, uint64_t *txns, uint64_t *last_time, struct sl_err *err);
 
-/* ---- frames ---- */
+/* ---- frames (seg_frame.c: below seg_dir.c, seg_check.c and seg_reader.c) ---- */
 struct seg_frame {
 	uint64_t off;			/* frame start in the file */
 	uint64_t end;			/* off + SEG_FRAME_HDR + payload_len */
@@ -256,8 +256,8 @@ void seg__frame_header(uint8_t hdr[SEG_FRAME_HDR], uint32_t payload_len,
 		       uint32_t raw_len, uint8_t type, uint8_t flags,
 		       const void *payload);
 
-/* Read exactly n bytes at off: 0, -errno, or SEG_FRAME_SHORT-like -SL_ETORN
- * when the file ends first. */
+/* Read exactly n bytes at off (seg_frame.c): 0, -errno, or SEG_FRAME_SHORT-like
+ * -SL_ETORN when the file ends first. */
 int seg__pread_full(int fd, void *buf, size_t n, uint64_t off);
 
 #endif

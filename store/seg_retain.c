@@ -20,8 +20,8 @@
 int seg_consumer_update(const char *dir, const char *name, const struct seg_cursor *cur,
 			uint64_t txn_time, struct sl_err *err)
 {
-	char *cdir = NULL, *tmp = NULL, *path = NULL, line[256];
-	int fd = -1, rc = 0, n;
+	char *cdir = NULL, *path = NULL, line[256];
+	int rc = 0, n;
 
 	if ((rc = sl_consumer_name_check(name, err)))
 		return rc;
@@ -32,38 +32,13 @@ int seg_consumer_update(const char *dir, const char *name, const struct seg_curs
 		goto out;
 	}
 	path = sl_xasprintf("%s/%s", cdir, name);
-	tmp = sl_xasprintf("%s/.%s.tmp", cdir, name);
 	n = snprintf(line, sizeof(line),
 		     "sluice-consumer 1 seq=%" PRIu64 " offset=%" PRIu64 " index=%u txn_time=%" PRIu64
 		     " updated=%" PRIu64 "\n", cur->seq, cur->offset, cur->index, txn_time,
 		     (uint64_t)time(NULL));
-	(void)unlink(tmp);	/* a leftover of a crash; O_EXCL below */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, line, (size_t)n) != n || fsync(fd) < 0) {
-		int e = errno ? errno : EIO;
-		rc = sl_err_set(err, -e, "cannot write '%s': %s", tmp, strerror(e));
-		goto out;
-	}
-	if (close(fd) < 0) {
-		int e = errno;
-		fd = -1;
-		rc = sl_err_set(err, -e, "cannot write '%s': %s", tmp, strerror(e));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-		rc = sl_err_set(err, -e, "cannot rename '%s' to '%s': %s", tmp, path, strerror(e));
-		goto out;
-	}
-	rc = seg__fsync_dir(cdir, err);
+	rc = sl_write_file_atomic(path, line, (size_t)n, 0600, err);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (rc && tmp)
-		(void)unlink(tmp);
 	free(cdir);
-	free(tmp);
 	free(path);
 	return rc;
 }

@@ -160,30 +160,13 @@ out:
 	return rc;
 }
 
-/* Write bytes to dir/name through a temp file, fsync, rename. */
+/* Write bytes to dir/name atomically (common/sl_file.c). */
 static int write_atomic(const char *dir, const char *name, const void *p, size_t n,
 			struct sl_err *err)
 {
-	char *tmp = sl_xasprintf("%s/.%s.tmp", dir, name), *path = sl_xasprintf("%s/%s", dir, name);
-	int fd, rc = 0;
+	char *path = sl_xasprintf("%s/%s", dir, name);
+	int rc = sl_write_file_atomic(path, p, n, 0600, err);
 
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, p, n) != (ssize_t)n || fsync(fd) < 0) {
-		int e = errno ? errno : EIO;
-		rc = sl_err_set(err, -e, "cannot write '%s': %s", tmp, strerror(e));
-	}
-	if (fd >= 0 && close(fd) < 0 && !rc) {
-		int e = errno;
-		rc = sl_err_set(err, -e, "cannot write '%s': %s", tmp, strerror(e));
-	}
-	if (!rc && rename(tmp, path) < 0) {
-		int e = errno;
-		rc = sl_err_set(err, -e, "cannot rename '%s' to '%s': %s", tmp, path, strerror(e));
-	}
-	if (rc)
-		(void)unlink(tmp);
-	free(tmp);
 	free(path);
 	return rc;
 }

@@ -1,9 +1,12 @@
 /* test_coltype.c - CUnit suite for column types in the schema history and the TABLE_MAP check. */
 #include <CUnit/Basic.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "cap_int.h"
 #include "banned.h"
@@ -255,6 +258,35 @@ static void test_coltype__history_types(void)
 	cap__schema_free(h2);
 }
 
+/* A schema history that cannot be written whole (the disk fills: write(2)
+ * returns a short count) is an error, never a silently truncated file. */
+static void test_coltype__history_save_short_write(void)
+{
+	struct cap_schema *h = cap__schema_new();
+	struct sl_err err = SL_ERR_INIT;
+	struct rlimit old, lim;
+	struct tdir td;
+	char path[256];
+	int rc;
+
+	cap__schema_apply(h, "d", "CREATE TABLE t (id bigint, c3 decimal(5,1), name varchar(200))", 62);
+	tdir_new(&td);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = 16;
+	signal(SIGXFSZ, SIG_IGN);
+	setrlimit(RLIMIT_FSIZE, &lim);
+	errno = 0;
+	rc = cap__schema_save(h, td.root, "b.000001", 1234, &err);
+	setrlimit(RLIMIT_FSIZE, &old);
+	CU_ASSERT_TRUE(rc < 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cannot write"));
+	snprintf(path, sizeof(path), "%s/capture-schema", td.root);
+	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);	/* nothing half-written in its place */
+	tdir_free(&td);
+	cap__schema_free(h);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -266,6 +298,7 @@ int main(void)
 	CU_add_test(s, "descriptors from DDL and information_schema", test_coltype__norm);
 	CU_add_test(s, "a TABLE_MAP against the history's types", test_coltype__tablemap_check);
 	CU_add_test(s, "the history keeps types through DDL and across runs", test_coltype__history_types);
+	CU_add_test(s, "a short write of the history is an error", test_coltype__history_save_short_write);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();

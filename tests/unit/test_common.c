@@ -1,8 +1,13 @@
 /* test_common.c - unit suite for common/: DSN parsing and redaction, buffers, CRC32C, sizes. */
 #include <CUnit/Basic.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "sl.h"
 
@@ -267,6 +272,75 @@ static void test_common__err_prefix(void)
 	CU_ASSERT_STRING_EQUAL(sl_strerror(-SL_ECORRUPT), "corrupt data");
 }
 
+static int file_is(const char *path, const char *want)
+{
+	char got[256];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(got, 1, sizeof(got) - 1, f);
+	fclose(f);
+	got[n] = 0;
+	return strcmp(got, want) == 0;
+}
+
+/* Run sl_write_file_atomic() with the file size limited to limit bytes, as
+ * a full disk or quota would: write(2) returns a short count, then EFBIG. */
+static int write_limited(const char *path, const char *data, rlim_t limit, struct sl_err *err)
+{
+	struct rlimit old, lim;
+	int rc;
+
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = limit;
+	signal(SIGXFSZ, SIG_IGN);
+	setrlimit(RLIMIT_FSIZE, &lim);
+	errno = 0;
+	rc = sl_write_file_atomic(path, data, strlen(data), 0600, err);
+	setrlimit(RLIMIT_FSIZE, &old);
+	return rc;
+}
+
+static void test_common__write_file_atomic(void)
+{
+	char root[] = "/tmp/sluice-common-XXXXXX", path[128], tmp[128], bad[160];
+	struct sl_err err = SL_ERR_INIT;
+	struct stat st;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(root));
+	snprintf(path, sizeof(path), "%s/f", root);
+	snprintf(tmp, sizeof(tmp), "%s/.f.tmp", root);
+	/* written whole, with its mode, and no temp file left */
+	CU_ASSERT_EQUAL(sl_write_file_atomic(path, "first\n", 6, 0640, &err), 0);
+	CU_ASSERT_TRUE(file_is(path, "first\n"));
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0640);
+	CU_ASSERT_NOT_EQUAL(access(tmp, F_OK), 0);
+	/* replaced whole */
+	CU_ASSERT_EQUAL(sl_write_file_atomic(path, "second\n", 7, 0600, &err), 0);
+	CU_ASSERT_TRUE(file_is(path, "second\n"));
+	/* a short write (the disk fills after 4 bytes) is an error naming the
+	 * file, and the old contents stay */
+	CU_ASSERT_TRUE(write_limited(path, "a longer third version\n", 4, &err) < 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cannot write"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, ".f.tmp"));
+	CU_ASSERT_TRUE(file_is(path, "second\n"));
+	CU_ASSERT_NOT_EQUAL(access(tmp, F_OK), 0);
+	/* a directory that cannot be written (here: does not exist) */
+	snprintf(bad, sizeof(bad), "%s/missing/f", root);
+	err.msg[0] = 0;
+	CU_ASSERT_TRUE(sl_write_file_atomic(bad, "x", 1, 0600, &err) < 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "missing/.f.tmp"));
+	/* a file where a directory should be */
+	snprintf(bad, sizeof(bad), "%s/f/g", root);
+	CU_ASSERT_TRUE(sl_write_file_atomic(bad, "x", 1, 0600, &err) < 0);
+	unlink(path);
+	rmdir(root);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -286,6 +360,7 @@ int main(void)
 	CU_add_test(s, "crc32c: known vectors", test_common__crc32c_vectors);
 	CU_add_test(s, "parse_size", test_common__parse_size);
 	CU_add_test(s, "err: prefix", test_common__err_prefix);
+	CU_add_test(s, "write_file_atomic: short write, missing dir", test_common__write_file_atomic);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();

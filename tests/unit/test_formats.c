@@ -269,12 +269,61 @@ static void test_formats__json(void)
 	v = valb(SLUICE__VALUE__KIND__JSON, "{\"a\":[1]}", 9);
 	CU_ASSERT(check(fmt_value_json, &v, NULL, "\"{\\\"a\\\":[1]}\""));
 	v = valb(SLUICE__VALUE__KIND__BYTES, "\xff\x01\xe2\x82\xac", 5);
-	CU_ASSERT(check(fmt_value_json, &v, NULL, "\"\\u00ff\\u0001\xe2\x82\xac\""));
+	CU_ASSERT(check(fmt_value_json, &v, NULL, "{\"hex\":\"FF01E282AC\"}"));
 	v = val(SLUICE__VALUE__KIND__DOUBLE);
 	v.d = 0.1;
 	CU_ASSERT(check(fmt_value_json, &v, NULL, "0.1"));
 	v = val(SLUICE__VALUE__KIND__TIMESTAMP);
 	CU_ASSERT(check(fmt_value_json, &v, NULL, "\"0000-00-00 00:00:00\""));
+}
+
+/* inspect --json is exact: bytes are never confused with characters, text
+ * in any charset comes out as UTF-8, and every value is valid JSON. */
+static void test_formats__json_exact(void)
+{
+	Sluice__ColumnDef bin = SLUICE__COLUMN_DEF__INIT, cp1251 = SLUICE__COLUMN_DEF__INIT,
+			  gbk = SLUICE__COLUMN_DEF__INIT, latin1 = SLUICE__COLUMN_DEF__INIT,
+			  utf8 = SLUICE__COLUMN_DEF__INIT;
+	Sluice__Value v;
+
+	bin.collation = 63;
+	bin.charset = (char *)"binary";
+	cp1251.collation = 51;
+	cp1251.charset = (char *)"cp1251";
+	gbk.collation = 28;
+	gbk.charset = (char *)"gbk";
+	latin1.collation = 8;
+	latin1.charset = (char *)"latin1";
+	utf8.collation = 45;
+	utf8.charset = (char *)"utf8mb4";
+	/* X'C3A9' and X'E9' of a binary column: two different values */
+	v = valb(SLUICE__VALUE__KIND__BYTES, "\xc3\xa9", 2);
+	CU_ASSERT(check(fmt_value_json, &v, &bin, "{\"hex\":\"C3A9\"}"));
+	v = valb(SLUICE__VALUE__KIND__BYTES, "\xe9", 1);
+	CU_ASSERT(check(fmt_value_json, &v, &bin, "{\"hex\":\"E9\"}"));
+	/* text in its charset, as UTF-8 */
+	v = valb(SLUICE__VALUE__KIND__STRING, "\xcf\xf0\xe8\xe2\xe5\xf2", 6);	/* cp1251 */
+	CU_ASSERT(check(fmt_value_json, &v, &cp1251, "\"\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82\""));
+	v = valb(SLUICE__VALUE__KIND__STRING, "\xd6\xd0\xce\xc4", 4);	/* gbk */
+	CU_ASSERT(check(fmt_value_json, &v, &gbk, "\"\xe4\xb8\xad\xe6\x96\x87\""));
+	v = valb(SLUICE__VALUE__KIND__STRING, "caf\xe9", 4);	/* latin1 */
+	CU_ASSERT(check(fmt_value_json, &v, &latin1, "\"caf\xc3\xa9\""));
+	v = valb(SLUICE__VALUE__KIND__STRING, "caf\xc3\xa9\n\"", 7);
+	CU_ASSERT(check(fmt_value_json, &v, &utf8, "\"caf\xc3\xa9\\n\\\"\""));
+	/* text that is not valid in its charset: its bytes */
+	v = valb(SLUICE__VALUE__KIND__STRING, "caf\xe9", 4);
+	CU_ASSERT(check(fmt_value_json, &v, &utf8, "{\"hex\":\"636166E9\"}"));
+	v = valb(SLUICE__VALUE__KIND__STRING, "\xd6", 1);	/* half a gbk character */
+	CU_ASSERT(check(fmt_value_json, &v, &gbk, "{\"hex\":\"D6\"}"));
+	/* an ENUM label in its column's charset */
+	v = valb(SLUICE__VALUE__KIND__ENUM, "\xcf", 1);
+	v.has_b = 1;
+	CU_ASSERT(check(fmt_value_json, &v, &cp1251, "\"\xd0\x9f\""));
+	v = valb(SLUICE__VALUE__KIND__GEOMETRY, "\0\0\0\0\x01", 5);
+	CU_ASSERT(check(fmt_value_json, &v, NULL, "{\"hex\":\"0000000001\"}"));
+	/* a kind this build does not know: valid JSON naming it */
+	v = val((Sluice__Value__Kind)99);
+	CU_ASSERT(check(fmt_value_json, &v, NULL, "{\"unknown_kind\":99}"));
 }
 
 static void test_formats__json_str_invalid_utf8(void)
@@ -422,6 +471,7 @@ int main(void)
 	CU_add_test(s, "text", test_formats__text);
 	CU_add_test(s, "json", test_formats__json);
 	CU_add_test(s, "json str invalid utf8", test_formats__json_str_invalid_utf8);
+	CU_add_test(s, "json values are exact (bytes, charsets, unknown kinds)", test_formats__json_exact);
 	CU_add_test(s, "record round trip", test_formats__record_round_trip);
 	CU_add_test(s, "tables map", test_formats__tables_map);
 	CU_add_test(s, "absent values (partial row images)", test_formats__absent);

@@ -1,0 +1,245 @@
+/* fmt_render.c - records as inspect prints them: mysqlbinlog-style text or one JSON object per transaction, DDL or heartbeat. */
+#include "fmt.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "banned.h"
+
+void fmt_render_init(struct fmt_render *o, int json)
+{
+	memset(o, 0, sizeof(*o));
+	o->json = json;
+	sl_buf_init(&o->b, SL_BUF_UNLIMITED);
+	fmt_tables_init(&o->tables);
+}
+
+void fmt_render_release(struct fmt_render *o)
+{
+	sl_buf_release(&o->b);
+	fmt_tables_release(&o->tables);
+}
+
+static void put_time(struct sl_buf *b, uint64_t t)
+{
+	char ts[32];
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	gmtime_r(&tt, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	sl_buf_adds(b, ts);
+}
+
+static void put_position_json(struct sl_buf *b, const Sluice__Position *p)
+{
+	if (!p) {
+		sl_buf_adds(b, "null");
+		return;
+	}
+	sl_buf_adds(b, "{\"file\":");
+	fmt_json_str(b, p->file, strlen(p->file));
+	sl_buf_addf(b, ",\"offset\":%llu,\"gtid\":", (unsigned long long)p->offset);
+	fmt_json_str(b, p->gtid, strlen(p->gtid));
+	sl_buf_addf(b, ",\"server_id\":%u}", p->server_id);
+}
+
+/* Columns absent from a partial image (binlog_row_image=MINIMAL/NOBLOB)
+ * are left out: no key in JSON, no line in text, where the others keep
+ * their @N (as mysqlbinlog -vv prints them). */
+static void put_row_json(struct sl_buf *b, const Sluice__TableDef *t, const Sluice__Row *r)
+{
+	int first = 1;
+
+	sl_buf_addc(b, '{');
+	for (size_t i = 0; r && i < r->n_values; i++) {
+		const Sluice__ColumnDef *c = t && i < t->n_columns ? t->columns[i] : NULL;
+		char name[32];
+
+		if (fmt_value_absent(r->values[i]))
+			continue;
+		if (!first)
+			sl_buf_addc(b, ',');
+		first = 0;
+		if (c)
+			fmt_json_str(b, c->name, strlen(c->name));
+		else {
+			snprintf(name, sizeof(name), "@%zu", i + 1);
+			fmt_json_str(b, name, strlen(name));
+		}
+		sl_buf_addc(b, ':');
+		fmt_value_json(r->values[i], c, b);
+	}
+	sl_buf_addc(b, '}');
+}
+
+static void put_row_text(struct sl_buf *b, const Sluice__TableDef *t, const Sluice__Row *r)
+{
+	for (size_t i = 0; r && i < r->n_values; i++) {
+		const Sluice__ColumnDef *c = t && i < t->n_columns ? t->columns[i] : NULL;
+
+		if (fmt_value_absent(r->values[i]))
+			continue;
+		sl_buf_addf(b, "###   @%zu=", i + 1);
+		fmt_value_text(r->values[i], c, b);
+		if (c) {
+			sl_buf_adds(b, " /* ");
+			fmt_sql_ident(b, c->name);
+			sl_buf_adds(b, " */");
+		}
+		sl_buf_addc(b, '\n');
+	}
+}
+
+static void print_row(struct fmt_render *o, const Sluice__RowChange *rc)
+{
+	static const char *ops[] = { "insert", "update", "delete" };
+	const Sluice__TableDef *t = fmt_tables_get(&o->tables, rc->table_ref);
+	const char *db = t ? t->db : "?", *name = t ? t->name : "?";
+	unsigned op = (unsigned)rc->op <= 2 ? (unsigned)rc->op : 0;
+
+	if (o->json) {
+		if (o->nchanges++)
+			sl_buf_addc(&o->b, ',');
+		sl_buf_addf(&o->b, "{\"op\":\"%s\",\"db\":", ops[op]);
+		fmt_json_str(&o->b, db, strlen(db));
+		sl_buf_adds(&o->b, ",\"table\":");
+		fmt_json_str(&o->b, name, strlen(name));
+		if (rc->before) {
+			sl_buf_adds(&o->b, ",\"before\":");
+			put_row_json(&o->b, t, rc->before);
+		}
+		if (rc->after) {
+			sl_buf_adds(&o->b, ",\"after\":");
+			put_row_json(&o->b, t, rc->after);
+		}
+		sl_buf_addc(&o->b, '}');
+	} else {
+		static const char *verbs[] = { "INSERT INTO", "UPDATE", "DELETE FROM" };
+
+		sl_buf_addf(&o->b, "### %s ", verbs[op]);
+		fmt_sql_ident(&o->b, db);
+		sl_buf_addc(&o->b, '.');
+		fmt_sql_ident(&o->b, name);
+		sl_buf_addc(&o->b, '\n');
+		if (rc->before) {
+			sl_buf_adds(&o->b, "### WHERE\n");
+			put_row_text(&o->b, t, rc->before);
+		}
+		if (rc->after) {
+			sl_buf_adds(&o->b, "### SET\n");
+			put_row_text(&o->b, t, rc->after);
+		}
+	}
+	o->nchanges += o->json ? 0 : 1;
+}
+
+#define REDACTED "account statement redacted"
+
+void fmt_render_record(struct fmt_render *o, const Sluice__Record *r, uint64_t seq, uint64_t offset)
+{
+	char pos[512];
+	struct sl_buf *b = &o->b;
+	enum fmt_stmt_kind kind;
+	const char *stmt;
+
+	switch (r->body_case) {
+	case SLUICE__RECORD__BODY_BEGIN:
+		o->in_txn = 1;
+		o->nchanges = 0;
+		if (o->json) {
+			sl_buf_adds(b, "{\"type\":\"transaction\",\"gtid\":");
+			fmt_json_str(b, r->begin->gtid, strlen(r->begin->gtid));
+			sl_buf_addf(b, ",\"time\":%llu,\"server_id\":%u,\"segment\":%llu,\"offset\":%llu,\"changes\":[",
+				    (unsigned long long)r->begin->time, r->begin->server_id,
+				    (unsigned long long)seq, (unsigned long long)offset);
+		} else {
+			sl_buf_addf(b, "# segment %llu offset %llu\nBEGIN /* gtid %s, ",
+				    (unsigned long long)seq, (unsigned long long)offset,
+				    r->begin->gtid[0] ? r->begin->gtid : "-");
+			put_time(b, r->begin->time);
+			sl_buf_adds(b, " */\n");
+		}
+		break;
+	case SLUICE__RECORD__BODY_TABLE:
+		fmt_tables_put(&o->tables, r->table);
+		break;
+	case SLUICE__RECORD__BODY_ROW:
+		print_row(o, r->row);
+		break;
+	case SLUICE__RECORD__BODY_COMMIT:
+		if (o->json) {
+			sl_buf_addf(b, "],\"rows\":%llu,\"position\":", (unsigned long long)r->commit->rows);
+			put_position_json(b, r->commit->position);
+			sl_buf_adds(b, "}\n");
+		} else {
+			sl_buf_addf(b, "COMMIT /* %llu rows, end %s */\n",
+				    (unsigned long long)r->commit->rows,
+				    fmt_position_str(r->commit->position, pos, sizeof(pos)));
+		}
+		o->in_txn = 0;
+		break;
+	case SLUICE__RECORD__BODY_DDL:
+		kind = fmt_stmt_classify(r->ddl->statement, strlen(r->ddl->statement));
+		/* an account statement from an older capture: never printed */
+		stmt = kind == FMT_STMT_ACCOUNT ? REDACTED : r->ddl->statement;
+		if (o->json) {
+			sl_buf_adds(b, "{\"type\":\"ddl\",\"db\":");
+			fmt_json_str(b, r->ddl->db, strlen(r->ddl->db));
+			sl_buf_adds(b, ",\"statement\":");
+			fmt_json_str(b, stmt, strlen(stmt));
+			if (kind == FMT_STMT_TRIGGER)
+				sl_buf_adds(b, ",\"kind\":\"trigger\",\"deferred\":\"switchover\"");
+			else if (kind == FMT_STMT_ACCOUNT)
+				sl_buf_adds(b, ",\"kind\":\"account\",\"redacted\":true");
+			else if (kind == FMT_STMT_DML)
+				sl_buf_adds(b, ",\"kind\":\"statement_dml\"");
+			sl_buf_addf(b, ",\"time\":%llu,\"segment\":%llu,\"offset\":%llu,\"position\":",
+				    (unsigned long long)r->ddl->time, (unsigned long long)seq,
+				    (unsigned long long)offset);
+			put_position_json(b, r->ddl->position);
+			sl_buf_adds(b, "}\n");
+		} else {
+			sl_buf_addf(b, "# segment %llu offset %llu, ", (unsigned long long)seq,
+				    (unsigned long long)offset);
+			put_time(b, r->ddl->time);
+			sl_buf_addf(b, ", end %s\n", fmt_position_str(r->ddl->position, pos, sizeof(pos)));
+			if (kind == FMT_STMT_TRIGGER)
+				sl_buf_adds(b, "# trigger: deferred to switchover, not run by replay\n");
+			else if (kind == FMT_STMT_ACCOUNT || kind == FMT_STMT_DML)
+				sl_buf_addf(b, "# %s: replay refuses it\n", fmt_stmt_kind_name(kind));
+			if (r->ddl->db[0]) {
+				sl_buf_adds(b, "USE ");
+				fmt_sql_ident(b, r->ddl->db);
+				sl_buf_adds(b, ";\n");
+			}
+			if (kind == FMT_STMT_ACCOUNT)
+				sl_buf_addf(b, "/* %s */\n", stmt);
+			else
+				sl_buf_addf(b, "%s;\n", stmt);
+		}
+		break;
+	case SLUICE__RECORD__BODY_HEARTBEAT:
+		if (o->json) {
+			sl_buf_addf(b, "{\"type\":\"heartbeat\",\"time\":%llu,",
+				    (unsigned long long)r->heartbeat->time);
+			if (r->heartbeat->account_statements)
+				sl_buf_addf(b, "\"account_statements_left_out\":%llu,",
+					    (unsigned long long)r->heartbeat->account_statements);
+			sl_buf_adds(b, "\"position\":");
+			put_position_json(b, r->heartbeat->position);
+			sl_buf_adds(b, "}\n");
+		} else {
+			sl_buf_addf(b, "# heartbeat at %s, ",
+				    fmt_position_str(r->heartbeat->position, pos, sizeof(pos)));
+			put_time(b, r->heartbeat->time);
+			if (r->heartbeat->account_statements)
+				sl_buf_addf(b, ", %llu account statement(s) left out (never written)",
+					    (unsigned long long)r->heartbeat->account_statements);
+			sl_buf_addc(b, '\n');
+		}
+		break;
+	default:
+		break;
+	}
+}
