@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <mysql.h>
 #include "banned.h"
 
@@ -77,10 +78,11 @@ static int make_room(struct rep_ctx *x, size_t n, uint32_t ref, const struct seg
 			rep__txn_meta(w, x->tno, x->gtid, x->txn_after);
 	}
 	if (n + 64 > w->stmt_max)
-		return sl_err_set(err, -SL_ETOOBIG, "%s at %s needs a statement of %zu bytes; "
-				  "the destination's max_allowed_packet allows %zu",
-				  rep__table_name(x, ref, tn, sizeof(tn)), rep__where_str(x, cur, wh, sizeof(wh)),
-				  n, w->stmt_max);
+		return sl_err_set(err, -SL_ETOOBIG, "statement of %zu bytes too large for the "
+				  "destination's max_allowed_packet (%zu bytes): a row of %zu bytes in %s "
+				  "at %s; raise max_allowed_packet on the destination", n + 64,
+				  w->max_packet, x->row_size, rep__table_name(x, ref, tn, sizeof(tn)),
+				  rep__where_str(x, cur, wh, sizeof(wh)));
 	return 0;
 }
 
@@ -91,9 +93,12 @@ static int render_error(struct rep_ctx *x, int rc, uint32_t ref, const struct se
 
 	if (err->code)
 		return err->code;
-	if (rc == -SL_ETOOBIG)
-		return sl_err_set(err, rc, "%s at %s: row too large for one statement",
-				  rep__table_name(x, ref, tn, sizeof(tn)), rep__where_str(x, cur, wh, sizeof(wh)));
+	if (rc == -SL_ETOOBIG)	/* the row's SQL hit the limit of x->row (stmt_max) */
+		return sl_err_set(err, rc, "row of %zu bytes too large for the destination's "
+				  "max_allowed_packet (%zu bytes; its statement would be larger still) "
+				  "in %s at %s; raise max_allowed_packet on the destination",
+				  x->row_size, x->ctl.max_packet, rep__table_name(x, ref, tn, sizeof(tn)),
+				  rep__where_str(x, cur, wh, sizeof(wh)));
 	if (rc == -SL_ECONFIG)
 		return sl_err_set(err, rc, "%s at %s: the before image cannot name its row: it lacks "
 				  "a primary key column, or holds no column of a table without one "
@@ -167,6 +172,7 @@ static int apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct
 	if (!td)
 		return sl_err_set(err, -SL_ECORRUPT, "row for unknown table ref %" PRIu32 " at %s",
 				  c->table_ref, rep__where_str(x, cur, wh, sizeof(wh)));
+	x->row_size = sluice__row_change__get_packed_size(c);
 	if ((rc = rep__vers_map(x, &td, &c, cur, err)) <= 0)
 		return rc;	/* 0: a history row of a versioned table */
 	if ((rc = rep__row_deps(x, td, c, err)))
@@ -305,6 +311,21 @@ static void sleep_ms(uint32_t ms)
 }
 
 /* Wait for DIR to hold a segment (follow) and return its identity. */
+static int dir_exists(const char *dir, struct sl_err *err)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0) {
+		int e = errno;
+
+		return sl_err_set(err, -e, "%s: stream directory '%s'", e == ENOENT ?
+				  "no such directory" : strerror(e), dir);
+	}
+	if (!S_ISDIR(st.st_mode))
+		return sl_err_set(err, -ENOTDIR, "not a directory: stream directory '%s'", dir);
+	return 0;
+}
+
 static int dir_identity(struct rep_ctx *x, uint8_t sid[16], struct sl_err *err)
 {
 	for (;;) {
@@ -312,8 +333,11 @@ static int dir_identity(struct rep_ctx *x, uint8_t sid[16], struct sl_err *err)
 		int rc = seg_dir_identity(x->o->dir, &source, sid, err);
 
 		free(source);
-		if (rc != -ENOENT)
+		if (rc != -ENOENT) {
+			if (!rc)
+				*err = (struct sl_err)SL_ERR_INIT;	/* no stale "holds no segment" */
 			return rc;
+		}
 		if (!x->o->follow || sl_stop_requested)
 			return -ENOENT;
 		sleep_ms(x->o->poll_ms ? x->o->poll_ms : 20);
@@ -321,21 +345,69 @@ static int dir_identity(struct rep_ctx *x, uint8_t sid[16], struct sl_err *err)
 }
 
 /*
+ * The checkpoint names the record it was moved over: its cursor (segment,
+ * frame offset, index) and that record's source position. A DIR rolled back
+ * to an older copy, or captured again, holds something else there (nothing,
+ * a shorter segment, another record): reading on from that cursor would
+ * skip or repeat transactions, or stop on a "truncated frame". Say that
+ * the stream forked, and where, with what DIR holds there.
+ */
+static int forked(struct rep_ctx *x, const char *holds, struct sl_err *err)
+{
+	const struct seg_cursor *c = &x->folded;
+
+	return sl_err_set(err, -SL_ESTREAM, "stream forked: consumer '%s' applied up to segment %"
+			  PRIu64 " offset %" PRIu64 " record %" PRIu32 " (source position %s) but "
+			  "'%s' holds %s there (was it rolled back to an older copy, or captured "
+			  "again?): replaying from it would skip or repeat transactions",
+			  x->consumer, c->seq, c->offset, c->index,
+			  x->cp.source_file[0] ? x->last_pos : "unknown", x->o->dir, holds);
+}
+
+/* The source position of a record that ends a transaction, or NULL. */
+static const Sluice__Position *end_position(const Sluice__Record *rec)
+{
+	if (rec->body_case == SLUICE__RECORD__BODY_COMMIT && rec->commit)
+		return rec->commit->position;
+	if (rec->body_case == SLUICE__RECORD__BODY_DDL && rec->ddl)
+		return rec->ddl->position;
+	return NULL;
+}
+
+/*
  * seg_reader_seek_after() skips the TableDefs that precede the checkpoint in
  * its segment, and a segment repeats a definition only before its first use
  * there. So read the checkpoint's segment from its start up to the
- * checkpoint, keeping only TableDefs.
+ * checkpoint, keeping only TableDefs, and check on the way that the
+ * checkpoint's record is there (forked() when not).
  */
 static int prime_tables(struct rep_ctx *x, struct sl_err *err)
 {
 	struct seg_reader *r = NULL;
-	int trc = 0, rc = seg_reader_open_seq(&r, x->o->dir, x->folded.seq, err);
+	struct seg_cursor last = { 0 };
+	char holds[400], pos[300];
+	int trc = 0, found = 0, rc = seg_reader_open_seq(&r, x->o->dir, x->folded.seq, err);
 
+	if (rc == -ENOENT) {
+		/* below DIR's lowest segment: purged (run_loop says so); else DIR
+		 * ends before it (segment numbers have no gaps) */
+		struct sl_err e2 = SL_ERR_INIT;
+
+		if (!seg_reader_open(&r, x->o->dir, &e2) && seg_reader_seq(r) &&
+		    seg_reader_seq(r) <= x->folded.seq) {
+			seg_reader_close(r);
+			snprintf(holds, sizeof(holds), "no segment %" PRIu64, x->folded.seq);
+			return forked(x, holds, err);
+		}
+		seg_reader_close(r);
+		return 0;
+	}
 	if (rc)
 		return sl_err_prefix(err, "reading the table definitions before the checkpoint");
 	for (;;) {
 		Sluice__Record *rec = NULL;
 		struct seg_cursor cur;
+		int cmp;
 
 		rc = seg_reader_next(r, &rec, &cur, err);
 		if (rc <= 0)
@@ -344,10 +416,24 @@ static int prime_tables(struct rep_ctx *x, struct sl_err *err)
 			fmt_tables_put(&x->tables, rec->table);
 			trc = rep__check_triggers(x, rec->table, err);
 		}
+		cmp = rep__cursor_cmp(&cur, &x->folded);
+		if (!trc && cmp > 0)
+			snprintf(holds, sizeof(holds), "no record (the first one after it is at offset %"
+				 PRIu64 " record %" PRIu32 ")", cur.offset, cur.index);
+		if (!trc && cmp == 0) {
+			const Sluice__Position *p = end_position(rec);
+
+			found = 1;
+			if (x->cp.source_file[0] && p && p->file && p->file[0] &&
+			    (strcmp(p->file, x->cp.source_file) || p->offset != x->cp.source_offset)) {
+				found = -1;
+				snprintf(holds, sizeof(holds), "a record of source position %s",
+					 fmt_position_str(p, pos, sizeof(pos)));
+			}
+		}
 		fmt_record_free(rec);
-		if (trc)
-			break;
-		if (rep__cursor_cmp(&cur, &x->folded) >= 0)
+		last = cur;
+		if (trc || cmp >= 0)
 			break;
 	}
 	seg_reader_close(r);
@@ -355,7 +441,17 @@ static int prime_tables(struct rep_ctx *x, struct sl_err *err)
 		return trc;
 	if (rc < 0)
 		return sl_err_prefix(err, "reading the table definitions before the checkpoint");
-	return 0;
+	if (found == 1)
+		return 0;
+	if (!found && rep__cursor_cmp(&last, &x->folded) < 0) {
+		if (last.seq)
+			snprintf(holds, sizeof(holds), "nothing (segment %" PRIu64 " ends after offset %"
+				 PRIu64 " record %" PRIu32 ")", x->folded.seq, last.offset, last.index);
+		else
+			snprintf(holds, sizeof(holds), "nothing (segment %" PRIu64 " holds no record)",
+				 x->folded.seq);
+	}
+	return forked(x, holds, err);
 }
 
 static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const struct seg_cursor *cur,
@@ -363,6 +459,12 @@ static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const stru
 {
 	char wh[REP_WHERE_LEN];
 
+	/* The renderers tell "err already says why" by err->code (a lookup on
+	 * the destination that failed) from a bare code they must explain: a
+	 * message left by an earlier call that succeeded in the end (the
+	 * reader's "cannot open" of a segment not written yet, "holds no
+	 * segment") must not stand for this record's failure. */
+	*err = (struct sl_err)SL_ERR_INIT;
 	switch (rec->body_case) {
 	case SLUICE__RECORD__BODY_BEGIN:
 		if (x->in_txn)
@@ -516,6 +618,10 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	x.ring = sl_xcalloc(REP_RING, sizeof(*x.ring));
 	sl_buf_init(&x.row, 1);
 	sl_buf_init(&x.shape, 1 << 16);
+	/* An empty DIR has nothing to apply yet (capture has not written);
+	 * a missing one is a mistyped path, not an empty stream. */
+	if ((rc = dir_exists(o->dir, err)))
+		goto out;
 	if ((rc = rep__conn_open(&x.ctl, o->dest_url, err)))
 		goto out;
 	sl_buf_release(&x.row);

@@ -48,42 +48,49 @@ int rep__fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *er
 	const struct rep_fail *f = &w->fail;
 	const struct rep_part *p;
 	const struct rep_txn_meta *m;
-	char what[700], tn[200], wh[REP_WHERE_LEN], snip[REP_SNIPPET + 8];
+	char cause[1400], reason[600], stmt[300], tn[200], wh[REP_WHERE_LEN], ctx[REP_WHERE_LEN + 40];
 
-	if (f->part >= w->nparts)
-		return sl_err_set(err, -SL_EDB, "destination %s: query failed: %s (%u)", w->dest,
-				  f->msg, f->errnum);
+	rep__reason(f->msg, f->errnum, reason, sizeof(reason));
+	if (f->part >= w->nparts) {
+		snprintf(ctx, sizeof(ctx), "on destination %s", w->dest);
+		return rep__stmt_error(err, -SL_EDB, reason, ctx, (const char *)w->q.data, w->q.len);
+	}
 	p = &w->parts[f->part];
 	if (!f->count && p->kind == K_GUARD && f->part > 0)
 		p--;	/* name the statement the guard checks */
 	m = &w->txns[p->txn];
+	if (p->kind == K_INSERT || p->kind == K_UPDATE || p->kind == K_DELETE)
+		snprintf(stmt, sizeof(stmt), "%s %s", rep__kind_name[p->kind],
+			 rep__table_name(x, p->ref, tn, sizeof(tn)));
+	else
+		snprintf(stmt, sizeof(stmt), "%s", rep__kind_name[p->kind]);
+	/* what sluice found reads "<statement> <what>"; a server error is
+	 * "<reason> in <statement>" */
 	if (f->count && p->kind == K_CHECKPOINT)
-		snprintf(what, sizeof(what), "the checkpoint of consumer '%s' moved (is another "
-			 "replay running?) in", x->consumer);
+		snprintf(cause, sizeof(cause), "the checkpoint of consumer '%s' moved (is another "
+			 "replay running?) in %s", x->consumer, stmt);
 	else if (f->count)
-		snprintf(what, sizeof(what), "matched %" PRIu64 " rows, not %lld in", f->aff,
+		snprintf(cause, sizeof(cause), "%s matched %" PRIu64 " rows, not %lld,", stmt, f->aff,
 			 (long long)p->expect);
 	else if (f->warnings)
-		snprintf(what, sizeof(what), "raised %u warning%s (%s), so it was not committed: the "
-			 "destination would store a different value (a narrower or different column "
-			 "type or charset?) in", f->warnings, f->warnings > 1 ? "s, the first" : "",
-			 f->msg[0] ? f->msg : "run it again to see it");
+		snprintf(cause, sizeof(cause), "%s raised %u warning%s (%s), so it was not committed: "
+			 "the destination would store a different value (a narrower or different "
+			 "column type or charset?),", stmt, f->warnings,
+			 f->warnings > 1 ? "s, the first" : "", f->msg[0] ? f->msg : "run it again to see it");
 	else if (f->errnum == 1690 && w->parts[f->part].kind == K_GUARD)
-		snprintf(what, sizeof(what), "matched fewer or more rows than %lld, or raised a "
-			 "warning, in",
-			 (long long)p->expect);
+		snprintf(cause, sizeof(cause), "%s matched fewer or more rows than %lld, or raised a "
+			 "warning,", stmt, (long long)p->expect);
 	else if (f->errnum == 1062 && p->kind == K_CHECKPOINT)
-		snprintf(what, sizeof(what), "failed: %s (%u): the transaction is applied already "
-			 "(is another replay of consumer '%s' running?) in", f->msg, f->errnum,
-			 x->consumer);
+		snprintf(cause, sizeof(cause), "%s: the transaction is applied already (is another "
+			 "replay of consumer '%s' running?) in %s", reason, x->consumer, stmt);
+	else if (rep__packet_too_big(f->errnum, f->qlen, w->max_packet))
+		snprintf(cause, sizeof(cause), "query of %zu bytes too large for the destination's "
+			 "max_allowed_packet (%zu bytes when replay connected; lowered since, or a "
+			 "proxy's limit?): %s, in %s", f->qlen, w->max_packet, reason, stmt);
 	else
-		snprintf(what, sizeof(what), "failed: %s (%u) in", f->msg, f->errnum);
-	rep__sql_snippet((const char *)w->q.data + p->off, p->len, REP_SNIPPET, snip, sizeof(snip));
-	rep__where_of(&p->cur, m->gtid, m->after, wh, sizeof(wh));
-	if (p->kind == K_INSERT || p->kind == K_UPDATE || p->kind == K_DELETE)
-		return sl_err_set(err, -SL_EAPPLY, "%s %s at %s %s: %s", rep__kind_name[p->kind],
-				  rep__table_name(x, p->ref, tn, sizeof(tn)), wh, what, snip);
-	return sl_err_set(err, -SL_EAPPLY, "%s at %s %s: %s", rep__kind_name[p->kind], wh, what, snip);
+		snprintf(cause, sizeof(cause), "%s in %s", reason, stmt);
+	snprintf(ctx, sizeof(ctx), "at %s", rep__where_of(&p->cur, m->gtid, m->after, wh, sizeof(wh)));
+	return rep__stmt_error(err, -SL_EAPPLY, cause, ctx, (const char *)w->q.data + p->off, p->len);
 }
 
 /* The first failed worker's message (call with pool.mu held). */

@@ -87,8 +87,8 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 			goto too_big;
 		if (rep__exec(c, sl_buf_cstr(&pre), &e2)) {
 			if (mysql_errno(c->db) != 1049) {	/* ER_BAD_DB_ERROR */
-				rc = sl_err_set(err, e2.code, "ddl at %s: %s",
-						rep__where_str(x, cur, wh, sizeof(wh)), e2.msg);
+				rc = sl_err_set(err, e2.code, "%s (before the ddl at %s)", e2.msg,
+						rep__where_str(x, cur, wh, sizeof(wh)));
 				goto out;
 			}
 			sl_log(SL_WARN, "replay", "ddl at %s: default database `%s` does not exist "
@@ -112,14 +112,16 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	/* 3. the statement itself */
 	if (rep__exec(c, stmt, &e3)) {
 		unsigned e = mysql_errno(c->db);
+		char reason[600], ctx[REP_WHERE_LEN + 16];
 
-		rep__sql_snippet(stmt, strlen(stmt), REP_SNIPPET, snip, sizeof(snip));
+		rep__reason(mysql_error(c->db), e, reason, sizeof(reason));
+		snprintf(ctx, sizeof(ctx), "in ddl at %s", rep__where_str(x, cur, wh, sizeof(wh)));
 		if (was_pending && rep__ddl_already_done(e)) {
+			rep__sql_snippet(stmt, strlen(stmt), REP_SNIPPET, snip, sizeof(snip));
 			sl_log(SL_WARN, "replay", "ddl at %s was already applied before a restart "
-			       "(%s (%u)): %s", rep__where_str(x, cur, wh, sizeof(wh)), mysql_error(c->db), e, snip);
+			       "(%s): %s", wh, reason, snip);
 		} else {
-			rc = sl_err_set(err, -SL_EAPPLY, "ddl at %s failed: %s (%u) in: %s",
-					rep__where_str(x, cur, wh, sizeof(wh)), mysql_error(c->db), e, snip);
+			rc = rep__stmt_error(err, -SL_EAPPLY, reason, ctx, stmt, strlen(stmt));
 			rep__rollback(c);
 			goto out;
 		}

@@ -117,6 +117,27 @@ int rep__ddl_already_done(unsigned errnum);
  * with "..." when cut: for error messages. Returns out. */
 char *rep__sql_snippet(const char *sql, size_t len, size_t max, char *out, size_t n);
 
+/*
+ * Every replay error that quotes a statement is one line in this order:
+ * the cause (the server's reason and error number, or what sluice found),
+ * then where (ctx: the position, the table, the destination), then the
+ * statement abbreviated to REP_SNIPPET bytes and "...":
+ *   "<cause> <ctx>: <first 120 bytes of sql>..."
+ * so a long statement can never push the reason out of the message.
+ * rep__reason() writes "<server message> (error N)" into out, its first
+ * letter lowercased when it begins a sentence ("Duplicate entry" ->
+ * "duplicate entry", "InnoDB" stays). Returns out.
+ */
+char *rep__reason(const char *msg, unsigned errnum, char *out, size_t n);
+int rep__stmt_error(struct sl_err *err, int code, const char *cause, const char *ctx,
+		    const char *sql, size_t len);
+/* 1 when the server's error errnum after a query of qlen bytes means the
+ * query was too big for max_allowed_packet: ER_NET_PACKET_TOO_LARGE
+ * (1153) always; CR_SERVER_GONE_ERROR (2006) and CR_SERVER_LOST (2013)
+ * for a query of at least 1 MiB or of more than half of max_packet (the
+ * server drops the connection on an oversized packet). */
+int rep__packet_too_big(unsigned errnum, size_t qlen, size_t max_packet);
+
 /* ---- the checkpoint table (rep_checkpoint.c) ---- */
 struct rep_checkpoint {
 	int found;			/* 0: no row for this consumer yet */
@@ -194,6 +215,7 @@ struct rep_fail {
 					 * (msg: the first, "Level Code: text") */
 	uint64_t aff;
 	unsigned errnum;
+	size_t qlen;			/* bytes of the query that failed */
 	char msg[512];
 };
 
@@ -216,6 +238,7 @@ struct rep_worker {
 	int has_thread;
 	char dest[256];			/* redacted DSN */
 	int dest_mariadb;
+	size_t max_packet;		/* the destination's max_allowed_packet, read at connect */
 	size_t stmt_max;		/* one query must stay below max_allowed_packet */
 	size_t batch_max;		/* flush threshold */
 
@@ -394,6 +417,7 @@ struct rep_ctx {
 	char gtid[128];
 	char last_pos[300];		/* source position of the last commit read */
 	char txn_after[300];		/* last_pos when the current transaction began */
+	size_t row_size;		/* packed bytes of the row change being rendered */
 	struct sl_buf row;		/* scratch: one row's SQL */
 	struct sl_buf shape;		/* scratch: rep__row_shape() of that row */
 	struct rep_vers *vers;		/* by table_ref */

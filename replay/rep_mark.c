@@ -132,8 +132,15 @@ int rep__load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_err
 	if ((rc = rep__checkpoint_parse(&x->cp, row, mysql_num_fields(res), err)))
 		goto out;
 	if (memcmp(x->cp.stream_id, sid, 16)) {
-		rc = sl_err_set(err, -SL_ESTREAM, "destination checkpoint '%s' belongs to another stream",
-				x->consumer);
+		char a[33], d[33];
+
+		for (int i = 0; i < 16; i++) {
+			snprintf(a + 2 * i, 3, "%02x", x->cp.stream_id[i]);
+			snprintf(d + 2 * i, 3, "%02x", sid[i]);
+		}
+		rc = sl_err_set(err, -SL_ESTREAM, "destination checkpoint '%s' belongs to another stream: "
+				"it applied stream %s, '%s' holds stream %s (captured again from "
+				"another start, or another directory?)", x->consumer, a, x->o->dir, d);
 		goto out;
 	}
 	mysql_free_result(res);

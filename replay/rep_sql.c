@@ -389,3 +389,41 @@ char *rep__sql_snippet(const char *sql, size_t len, size_t max, char *out, size_
 	out[o] = 0;
 	return out;
 }
+
+char *rep__reason(const char *msg, unsigned errnum, char *out, size_t n)
+{
+	const unsigned char *m = (const unsigned char *)(msg && msg[0] ? msg : "no message");
+
+	if (!n)
+		return out;
+	snprintf(out, n, "%s (error %u)", (const char *)m, errnum);
+	/* "Duplicate entry" begins a sentence; "InnoDB" or "MySQL" do not */
+	if (m[0] >= 'A' && m[0] <= 'Z') {
+		size_t i = 1;
+
+		while (m[i] >= 'a' && m[i] <= 'z')
+			i++;
+		if (i > 1 && !(m[i] >= 'A' && m[i] <= 'Z') && !(m[i] >= '0' && m[i] <= '9'))
+			out[0] = (char)(m[0] - 'A' + 'a');
+	}
+	return out;
+}
+
+int rep__stmt_error(struct sl_err *err, int code, const char *cause, const char *ctx,
+		    const char *sql, size_t len)
+{
+	char snip[REP_SNIPPET + 8];
+
+	rep__sql_snippet(sql ? sql : "", sql ? len : 0, REP_SNIPPET, snip, sizeof(snip));
+	return sl_err_set(err, code, "%s%s%s: %s", cause, ctx && ctx[0] ? " " : "", ctx ? ctx : "",
+			  snip);
+}
+
+int rep__packet_too_big(unsigned errnum, size_t qlen, size_t max_packet)
+{
+	if (errnum == 1153)	/* ER_NET_PACKET_TOO_LARGE */
+		return 1;
+	if (errnum != 2006 && errnum != 2013)	/* CR_SERVER_GONE_ERROR, CR_SERVER_LOST */
+		return 0;
+	return qlen >= ((size_t)1 << 20) || (max_packet && qlen > max_packet / 2);
+}

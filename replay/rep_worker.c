@@ -14,10 +14,15 @@
 #define REP_BATCH_MAX ((size_t)4 << 20)	/* flush statements at 4 MiB */
 #define REP_RETRIES 10			/* deadlock / lock wait timeout */
 
+/* The server's reason first, then the destination, then what was running
+ * (a statement or a description, abbreviated): rep__stmt_error(). */
 int rep__db_error(struct rep_worker *w, const char *what, struct sl_err *err)
 {
-	return sl_err_set(err, -SL_EDB, "destination %s: %s: %s (%u)", w->dest, what,
-			  mysql_error(w->db), mysql_errno(w->db));
+	char reason[600], ctx[300];
+
+	rep__reason(mysql_error(w->db), mysql_errno(w->db), reason, sizeof(reason));
+	snprintf(ctx, sizeof(ctx), "on destination %s", w->dest);
+	return rep__stmt_error(err, -SL_EDB, reason, ctx, what, strlen(what));
 }
 
 static void drain(MYSQL *db)
@@ -86,6 +91,7 @@ int rep__conn_open(struct rep_worker *w, const char *url, struct sl_err *err)
 		map = strtoull(row[0], NULL, 10);
 	if (map < 64 << 10)
 		map = 1 << 20;
+	w->max_packet = (size_t)map;
 	w->stmt_max = (size_t)map - 4096;
 	w->batch_max = w->stmt_max < REP_BATCH_MAX ? w->stmt_max : REP_BATCH_MAX;
 	sl_buf_init(&w->q, w->stmt_max);
@@ -291,6 +297,7 @@ static void set_fail(struct rep_worker *w, size_t part, int count, uint64_t aff)
 	w->fail.aff = aff;
 	w->fail.warnings = 0;
 	w->fail.errnum = count ? 0 : mysql_errno(w->db);
+	w->fail.qlen = w->q.len;
 	snprintf(w->fail.msg, sizeof(w->fail.msg), "%s", count ? "" : mysql_error(w->db));
 }
 

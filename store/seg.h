@@ -232,7 +232,8 @@ int seg_retain(const char *dir, uint64_t keep_bytes, uint64_t keep_age_s,
 struct seg_consumer_lag {
 	struct seg_consumer c;
 	uint64_t txns, bytes, secs;	/* behind the head */
-	int gone;			/* its segment was removed (fell behind retention) */
+	int gone;			/* the segment it needs next (its cursor's; segment 1 when
+					 * it applied nothing) was removed */
 };
 struct seg_status {
 	char *source;			/* owned */

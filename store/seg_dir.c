@@ -116,6 +116,23 @@ int seg__dir_scan(const char *dir, struct seg_list *l, struct sl_err *err)
 	}
 	if (l->n)
 		qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
+	/* The sequence first: a file that breaks it (a stray copy, a segment
+	 * of another stream) is named itself, before any judgement of its
+	 * neighbours that only it makes wrong ("3 is open but not the newest"). */
+	for (size_t i = 1; i < l->n; i++) {
+		char a[SEG_NAME_LEN], b[SEG_NAME_LEN];
+
+		if (l->v[i].seq == l->v[i - 1].seq || l->v[i].seq == l->v[i - 1].seq + 1)
+			continue;
+		seg__name(a, l->v[i - 1].seq, l->v[i - 1].sealed);
+		seg__name(b, l->v[i].seq, l->v[i].sealed);
+		rc = sl_err_set(err, -SL_ECORRUPT, "'%s/%s' breaks the sequence of segments: it "
+				"follows '%s' (segments %llu to %llu are missing; a stray file, or "
+				"segments removed by hand?)", dir, b, a,
+				(unsigned long long)l->v[i - 1].seq + 1,
+				(unsigned long long)l->v[i].seq - 1);
+		goto out;
+	}
 	for (size_t i = 0; i < l->n; i++) {
 		if (i > 0 && l->v[i].seq == l->v[i - 1].seq) {
 			rc = sl_err_set(err, -SL_ECORRUPT,
@@ -123,17 +140,13 @@ int seg__dir_scan(const char *dir, struct seg_list *l, struct sl_err *err)
 					dir, (unsigned long long)l->v[i].seq);
 			goto out;
 		}
-		if (i > 0 && l->v[i].seq != l->v[i - 1].seq + 1) {
-			rc = sl_err_set(err, -SL_ECORRUPT,
-					"'%s': segments %llu to %llu are missing", dir,
-					(unsigned long long)l->v[i - 1].seq + 1,
-					(unsigned long long)l->v[i].seq - 1);
-			goto out;
-		}
 		if (!l->v[i].sealed && i + 1 < l->n) {
-			rc = sl_err_set(err, -SL_ECORRUPT,
-					"'%s': segment %llu is open but not the newest",
-					dir, (unsigned long long)l->v[i].seq);
+			char a[SEG_NAME_LEN], b[SEG_NAME_LEN];
+
+			seg__name(a, l->v[i].seq, 0);
+			seg__name(b, l->v[i + 1].seq, l->v[i + 1].sealed);
+			rc = sl_err_set(err, -SL_ECORRUPT, "'%s/%s' follows the open segment '%s': "
+					"only the newest segment may be open", dir, b, a);
 			goto out;
 		}
 	}
@@ -494,6 +507,8 @@ int seg_dir_identity(const char *dir, char **source, uint8_t stream_id[16],
 			memcpy(stream_id, h->stream_id.data, 16);
 			sluice__segment_header__free_unpacked(h, NULL);
 			rc = 0;
+			if (err)
+				*err = (struct sl_err)SL_ERR_INIT;	/* found: no stale message */
 			break;
 		}
 		if (rc < 0 || l.v[i].sealed)

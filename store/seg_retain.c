@@ -342,7 +342,10 @@ int seg_status(const char *dir, struct seg_status *st, struct sl_err *err)
 
 		lg->c = cv[k];
 		lg->secs = st->head_time > cv[k].txn_time && cv[k].txn_time ? st->head_time - cv[k].txn_time : 0;
-		if (!fn || cv[k].cur.seq < fv[0].seq) {
+		/* gone: the segment it needs next was removed. A consumer that
+		 * applied nothing (seq 0) needs segment 1; one at a cursor needs
+		 * that cursor's segment (replay reads on from there). */
+		if (!fn || (cv[k].cur.seq ? cv[k].cur.seq : 1) < fv[0].seq) {
 			lg->gone = fn > 0;
 			continue;
 		}

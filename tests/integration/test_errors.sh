@@ -530,6 +530,195 @@ case_dump_refused() {
 		capture --source "$SRC_URL" --dir "$d"
 }
 
+# Issue 10: a row bigger than the destination's max_allowed_packet: exit 2
+# naming max_allowed_packet, the row's size, the table and the position
+# (today a stale "cannot open ...seg" or "holds no segment" stood for it);
+# nothing of it applied, the checkpoint unmoved; with the limit raised a
+# rerun applies it exactly.
+case_row_over_max_packet() {
+	local dir=$WORK/stream before after old
+	src_sql -e "CREATE DATABASE big; CREATE TABLE big.t (id INT PRIMARY KEY, b LONGBLOB);
+		INSERT INTO big.t VALUES (1, 'small')"
+	must_sluice big_cap1 capture --source "$SRC_URL" --dir "$dir"
+	must_sluice big_rep1 replay --dir "$dir" --dest "$DST_URL"
+	src_sql -e "INSERT INTO big.t VALUES (2, REPEAT('x', 20000000))"
+	must_sluice big_cap2 capture --source "$SRC_URL" --dir "$dir"
+	old=$(dst_sql -N -B -e "SELECT @@global.max_allowed_packet")
+	dst_sql -e "SET GLOBAL max_allowed_packet = 16777216"
+	on_exit "dst_sql -e 'SET GLOBAL max_allowed_packet = $old'"
+	before=$(checkpoint_dump)
+	expect_error big_row "row of 2000[0-9]{4} bytes too large for the destination.s max_allowed_packet \(16777216 bytes.* in \`big\`\.\`t\` at segment [0-9]+ offset [0-9]+ record [0-9]+" \
+		replay --dir "$dir" --dest "$DST_URL"
+	expect_error big_row_w1 "row of 2000[0-9]{4} bytes too large for the destination.s max_allowed_packet" \
+		replay --dir "$dir" --dest "$DST_URL" --workers 1
+	after=$(checkpoint_dump)
+	[[ "$before" == "$after" ]] || fail "big row: the checkpoint moved"
+	[[ "$(dst_sql -N -B -e "SELECT COUNT(*) FROM big.t")" == "1" ]] || fail "big row: part of it was applied"
+	dst_sql -e "SET GLOBAL max_allowed_packet = $old"
+	must_sluice big_rep2 replay --dir "$dir" --dest "$DST_URL"
+	compare_all || fail "big row: not exact after max_allowed_packet was raised"
+}
+
+# Issue 10: a read-only destination: the server's reason (and number) comes
+# first, the statement after it abbreviated, for the checkpoint tables on
+# the control connection and for a row statement of a worker alike.
+case_readonly_dest() {
+	local dir=$WORK/stream msg url
+	dst_sql -e "CREATE USER 'rouser'@'127.0.0.1' IDENTIFIED BY '$HARNESS_PASSWORD';
+		GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX ON *.* TO 'rouser'@'127.0.0.1'"
+	url="mysql://rouser@127.0.0.1:$DST_PORT/"
+	src_sql -e "CREATE DATABASE ro; CREATE TABLE ro.t (id INT PRIMARY KEY, v VARCHAR(200))"
+	must_sluice ro_cap1 capture --source "$SRC_URL" --dir "$dir"
+	must_sluice ro_rep1 replay --dir "$dir" --dest "$DST_URL"
+	src_sql -e "INSERT INTO ro.t SELECT seq, REPEAT('r', 200) FROM ro.seq_1_to_40"
+	must_sluice ro_cap2 capture --source "$SRC_URL" --dir "$dir"
+	dst_sql -e "SET GLOBAL read_only = 1"
+	on_exit "dst_sql -e 'SET GLOBAL read_only = 0'"
+	expect_error ro_dest "^sluice replay: the mariadb server is running with the --read-only option.* \(error 1290\) on destination mysql://rouser@[^ ]*: CREATE " \
+		replay --dir "$dir" --dest "$url"
+	msg=$(tail -n 1 "$WORK/ro_dest.err")
+	((${#msg} < 400)) || fail "read-only: a message of ${#msg} characters: $msg"
+	dst_sql -e "SET GLOBAL read_only = 0"
+	# a row statement refused by the server: its reason first too
+	dst_sql -e "INSERT INTO ro.t VALUES (17, 'dest only')"
+	expect_error ro_dup "^sluice replay: duplicate entry '17' for key '[^']*PRIMARY' \(error 1062\) in insert into \`ro\`\.\`t\` at segment [0-9]+ offset [0-9]+ .*: INSERT INTO .*\.\.\.$" \
+		replay --dir "$dir" --dest "$DST_URL" --workers 1
+	msg=$(tail -n 1 "$WORK/ro_dup.err")
+	((${#msg} < 500)) || fail "duplicate key: a message of ${#msg} characters: $msg"
+	dst_sql -e "DELETE FROM ro.t WHERE id = 17"
+	must_sluice ro_rep2 replay --dir "$dir" --dest "$DST_URL"
+	compare_all || fail "read-only: not exact after the destination was writable again"
+}
+
+# Issue 10: a stream directory that does not exist is an error (exit 2,
+# naming it) for every command that reads one; an existing empty one has
+# nothing to apply yet (replay exits 0).
+case_missing_dir() {
+	local d=$WORK/no-such-dir e=$WORK/d-empty
+	expect_error nodir_replay "no such directory.*no-such-dir" replay --dir "$d" --dest "$DST_URL"
+	expect_error nodir_inspect "no-such-dir" inspect "$d"
+	expect_error nodir_status "no-such-dir" status "$d"
+	expect_error nodir_verify "no-such-dir" verify --segments "$d"
+	expect_error nodir_purge "no-such-dir" purge "$d"
+	expect_error nodir_pack "no-such-dir" pack "$d" --out "$WORK/nodir-bundle"
+	[[ ! -e $d ]] || fail "a command created the missing directory $d"
+	mkdir -p "$e"
+	must_sluice empty_replay replay --dir "$e" --dest "$DST_URL"
+	grep -q "nothing to apply" "$WORK/empty_replay.err" || fail "empty dir: replay did not say nothing to apply"
+}
+
+# Issue 10: a stray high-numbered segment file (a copy of segment 2 named
+# 22, as a careless copy leaves) is named, and said to break the sequence,
+# not blamed on the open segment before it.
+case_stray_segment() {
+	local d=$WORK/d-stray f
+	mkdir -p "$d"
+	must_sluice stray_cap0 capture --source "$SRC_URL" --dir "$d"
+	src_sql -e "CREATE DATABASE stray; CREATE TABLE stray.t (id INT PRIMARY KEY, b VARBINARY(2000))"
+	# 30 transactions of 10 KB (a transaction never spans segments)
+	for i in $(seq 0 29); do
+		echo "INSERT INTO stray.t SELECT $i * 100 + seq, RANDOM_BYTES(1000) FROM stray.seq_1_to_10;"
+	done | src_sql
+	must_sluice stray_cap1 capture --source "$SRC_URL" --dir "$d" --segment-size 64K
+	[[ -e $d/00000000000000000003.seg || -e $d/00000000000000000003.open ]] || fail "stray: want 3 segments: $(ls "$d")"
+	cp "$d/00000000000000000002.seg" "$d/00000000000000000022.seg"
+	for f in inspect status; do
+		expect_error "stray_$f" "00000000000000000022\.seg' breaks the sequence" "$f" "$d"
+	done
+	# verify reports it as a finding (exit 1), naming the file as well
+	local rc=0
+	run_sluice stray_verify verify --segments "$d" || rc=$?
+	((rc == 1)) || fail "stray: verify --segments exited $rc, want 1"
+	grep -q "00000000000000000022\.seg' breaks the sequence" "$WORK/stray_verify.out" ||
+		fail "stray: verify --segments does not name the stray file: $(grep problem "$WORK/stray_verify.out")"
+	expect_error stray_replay "00000000000000000022\.seg' breaks the sequence" \
+		replay --dir "$d" --dest "$DST_URL" --consumer stray
+	rm -f "$d/00000000000000000022.seg"
+	must_sluice stray_inspect_ok inspect "$d"
+}
+
+# Issue 10: status on a consumer that applied nothing (registered before
+# anything was captured): lag, not "behind retention".
+case_status_fresh_consumer() {
+	local d=$WORK/d-fresh
+	mkdir -p "$d"
+	must_sluice fresh_cap capture --source "$SRC_URL" --dir "$d"
+	must_sluice fresh_rep replay --dir "$d" --dest "$DST_URL" --consumer fresh
+	must_sluice fresh_status status "$d"
+	grep -q "fresh" "$WORK/fresh_status.out" || fail "fresh consumer not listed: $(cat "$WORK/fresh_status.out")"
+	if grep -q "behind retention\|removed" "$WORK/fresh_status.out"; then
+		fail "a consumer that applied nothing is reported behind retention: $(grep fresh "$WORK/fresh_status.out")"
+	fi
+	grep -q "fresh .*lag 0 transactions" "$WORK/fresh_status.out" || fail "fresh consumer: no lag line: $(cat "$WORK/fresh_status.out")"
+}
+
+# Waits until inspect DIR shows TEXT (capture --follow wrote it).
+wait_captured() {
+	local d=$1 text=$2
+	for _ in $(seq 1 150); do
+		if "$SLUICE" inspect "$d" 2>/dev/null | grep -q -F -- "$text"; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	fail "capture --follow did not write '$text' within 30 s"
+}
+
+# Issue 10: DIR rolled back to an older copy after replay applied past its
+# end: replay says the stream forked, with the checkpoint's segment and
+# offset and what DIR holds there (it said "truncated frame" when the copy
+# was taken from the open segment); a DIR captured again as a new stream
+# is named so too.
+case_forked_stream() {
+	local d=$WORK/d-fork cap rc=0
+	mkdir -p "$d"
+	must_sluice fork_cap0 capture --source "$SRC_URL" --dir "$d"
+	src_sql -e "CREATE DATABASE fork; CREATE TABLE fork.t (id INT PRIMARY KEY, v VARCHAR(100))"
+	# 1. the copy is taken while capture writes the open segment
+	start_bg fork_capf capture --source "$SRC_URL" --dir "$d" --follow --server-id 211
+	cap=$BG_PID
+	src_sql -e "INSERT INTO fork.t SELECT seq, 'fork-one' FROM fork.seq_1_to_20"
+	wait_captured "$d" fork-one
+	rm -rf "$d.old"
+	cp -a "$d" "$d.old"
+	src_sql -e "INSERT INTO fork.t SELECT 100 + seq, 'fork-two' FROM fork.seq_1_to_50"
+	wait_captured "$d" fork-two
+	stop_bg "$cap" fork_capf TERM
+	must_sluice fork_rep1 replay --dir "$d" --dest "$DST_URL" --consumer fork
+	mv "$d" "$d.new"
+	cp -a "$d.old" "$d"
+	expect_error fork_rolled_back "^sluice replay: stream forked: consumer 'fork' applied up to segment [0-9]+ offset [0-9]+ record [0-9]+ \(source position [^)]*\) but '[^']*d-fork' holds nothing \(segment [0-9]+ ends after offset [0-9]+ record [0-9]+\) there" \
+		replay --dir "$d" --dest "$DST_URL" --consumer fork
+	# 2. the copy lacks the checkpoint's segment
+	rm -rf "$d" "$d.old"
+	mv "$d.new" "$d"
+	cp -a "$d" "$d.old"
+	src_sql -e "INSERT INTO fork.t SELECT 200 + seq, 'fork-three' FROM fork.seq_1_to_20"
+	must_sluice fork_cap2 capture --source "$SRC_URL" --dir "$d"
+	must_sluice fork_rep2 replay --dir "$d" --dest "$DST_URL" --consumer fork
+	rm -rf "$d"
+	mv "$d.old" "$d"
+	expect_error fork_no_segment "^sluice replay: stream forked: consumer 'fork' applied up to segment [0-9]+ offset [0-9]+ .* holds no segment [0-9]+ there" \
+		replay --dir "$d" --dest "$DST_URL" --consumer fork
+	# captured again: the same stream continues from the copy's end; its
+	# records may or may not sit where the checkpoint says, never garbage
+	must_sluice fork_cap3 capture --source "$SRC_URL" --dir "$d"
+	run_sluice fork_rep3 replay --dir "$d" --dest "$DST_URL" --consumer fork || rc=$?
+	if ((rc == 0)); then
+		compare_db fork || fail "fork: a replay of the recaptured stream is not exact"
+	elif ! grep -q "stream forked" "$WORK/fork_rep3.err"; then
+		fail "fork: recaptured stream: $(tail -n 1 "$WORK/fork_rep3.err")"
+	fi
+	# 3. a new stream in the same directory (captured again from another start)
+	rm -rf "$d"
+	mkdir -p "$d"
+	must_sluice fork_cap4 capture --source "$SRC_URL" --dir "$d"
+	expect_error fork_new_stream "belongs to another stream: it applied stream [0-9a-f]{32}, '[^']*d-fork' holds stream [0-9a-f]{32}" \
+		replay --dir "$d" --dest "$DST_URL" --consumer fork
+	# the main stream replays database fork too
+	dst_sql -e "DROP DATABASE fork"
+}
+
 main() {
 	require_sluice
 	start_servers 2
@@ -554,6 +743,12 @@ main() {
 	case_url_reserved_password
 	case_options
 	case_corrupt_last_frame
+	case_missing_dir
+	case_stray_segment
+	case_status_fresh_consumer
+	case_forked_stream
+	case_readonly_dest
+	case_row_over_max_packet
 	case_dump_refused	# last: it purges the source's older binlogs
 
 	assert_no_password "$WORK"/*.out "$WORK"/*.err

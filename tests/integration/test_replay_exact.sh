@@ -80,7 +80,7 @@ case_strict() {
 	capture strict
 
 	CP0=$(checkpoint_of c_strict 2>/dev/null || true)
-	expect_error strict_varchar '`rx`\.`t_str`.*segment [0-9]+ offset [0-9]+ record [0-9]+.*source position .*column .v.' \
+	expect_error strict_varchar 'column .v..*\(error [0-9]+\) in [a-z ]*`rx`\.`t_str` at segment [0-9]+ offset [0-9]+ record [0-9]+.*source position ' \
 		replay --dir "$DIR" --dest "$DST_URL" --consumer c_strict --workers 1
 	[[ "$(dst_sql -N -B -e 'SELECT COUNT(*) FROM rx.t_str')" == 1 ]] ||
 		fail "strict_varchar: rows of the failed transaction were committed: $(dst_sql -N -B -e 'SELECT * FROM rx.t_str')"
@@ -89,17 +89,17 @@ case_strict() {
 	[[ "$(checkpoint_of c_strict)" != "$CP0" ]] || fail "the checkpoint did not move to the transaction before the failure"
 	dst_sql -e "ALTER TABLE rx.t_str MODIFY v VARCHAR(10)"
 
-	expect_error strict_int '`rx`\.`t_int`.*segment [0-9]+.*out of range.*column .n.' \
+	expect_error strict_int 'out of range.*column .n..*\(error [0-9]+\) in [a-z ]*`rx`\.`t_int` at segment [0-9]+' \
 		replay --dir "$DIR" --dest "$DST_URL" --consumer c_strict --workers 4
 	dst_sql -e "ALTER TABLE rx.t_int MODIFY n INT"
 
-	expect_error strict_charset '`rx`\.`t_cs`.*segment [0-9]+.*incorrect string value.*column .*s.' \
+	expect_error strict_charset 'incorrect string value.*column .*s..*\(error [0-9]+\) in [a-z ]*`rx`\.`t_cs` at segment [0-9]+' \
 		replay --dir "$DIR" --dest "$DST_URL" --consumer c_strict --workers 1
 	dst_sql -e "ALTER TABLE rx.t_cs MODIFY s VARCHAR(20) CHARACTER SET utf8mb4"
 
 	# a note only, even in strict mode: the warning check refuses it on both paths
 	for w in 1 4; do
-		expect_error "warning_w$w" '`rx`\.`t_dec`.*segment [0-9]+.*warning.*1265.*column .d.' \
+		expect_error "warning_w$w" '`rx`\.`t_dec` raised .*warning.*1265.*column .d..* at segment [0-9]+' \
 			replay --dir "$DIR" --dest "$DST_URL" --consumer c_strict --workers "$w"
 		[[ "$(dst_sql -N -B -e 'SELECT COUNT(*) FROM rx.t_dec')" == 0 ]] ||
 			fail "warning_w$w: the transaction that raised the warning was committed in part"

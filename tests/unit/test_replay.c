@@ -401,6 +401,38 @@ static void test_replay__sql_snippet(void)
 					  sizeof(out))) < sizeof(out));
 }
 
+/* A statement error: the server's reason first, then where, then the
+ * statement cut to REP_SNIPPET bytes, whatever the statement's length. */
+static void test_replay__stmt_error(void)
+{
+	struct sl_err err = SL_ERR_INIT;
+	char reason[200], sql[600];
+	const char *ro = "The MariaDB server is running with the --read-only option so it cannot "
+			 "execute this statement";
+
+	memset(sql, 'x', sizeof(sql));
+	memcpy(sql, "CREATE TABLE t (", 16);
+	CU_ASSERT_STRING_EQUAL(rep__reason(ro, 1290, reason, sizeof(reason)),
+			       "the MariaDB server is running with the --read-only option so it "
+			       "cannot execute this statement (error 1290)");
+	CU_ASSERT_STRING_EQUAL(rep__reason("InnoDB is out of space", 1, reason, sizeof(reason)),
+			       "InnoDB is out of space (error 1)");
+	CU_ASSERT_STRING_EQUAL(rep__reason("MySQL server has gone away", 2006, reason, sizeof(reason)),
+			       "MySQL server has gone away (error 2006)");
+	CU_ASSERT_EQUAL(rep__stmt_error(&err, -SL_EDB, rep__reason(ro, 1290, reason, sizeof(reason)),
+					"on destination mysql://u@h:1/", sql, sizeof(sql)), -SL_EDB);
+	CU_ASSERT(strncmp(err.msg, "the MariaDB server is running", 29) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "(error 1290) on destination mysql://u@h:1/: CREATE TABLE t (x"));
+	CU_ASSERT(strlen(err.msg) < strlen(reason) + 40 + REP_SNIPPET + 8);
+	CU_ASSERT(strcmp(err.msg + strlen(err.msg) - 3, "...") == 0);
+
+	CU_ASSERT(rep__packet_too_big(1153, 10, 1 << 20));
+	CU_ASSERT(rep__packet_too_big(2006, 20 << 20, 16 << 20));
+	CU_ASSERT(rep__packet_too_big(2013, 9 << 20, 16 << 20));
+	CU_ASSERT(!rep__packet_too_big(2006, 1000, 16 << 20));
+	CU_ASSERT(!rep__packet_too_big(1062, 20 << 20, 16 << 20));
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -421,6 +453,7 @@ int main(void)
 	CU_add_test(s, "checkpoint statements", test_replay__checkpoint_statements);
 	CU_add_test(s, "checkpoint parse", test_replay__checkpoint_parse);
 	CU_add_test(s, "sql snippet", test_replay__sql_snippet);
+	CU_add_test(s, "statement error: reason first", test_replay__stmt_error);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();
