@@ -173,7 +173,7 @@ char *cap__coltype_norm(const char *def, size_t n, uint64_t octets)
 	}
 	if (t.kind != 'w')
 		return NULL;
-	snprintf(ct.base, sizeof(ct.base), "%s", t.w);
+	snprintf(ct.base, sizeof(ct.base), "%.15s", t.w);	/* type names are short: a longer word is no type */
 	tk_next(&t);
 	/* two-word names */
 	if (strcmp(ct.base, "double") == 0 && tk_is(&t, "precision")) {

@@ -667,9 +667,12 @@ void sl_opt_help(const struct sl_opt_cmd *c, FILE *f)
 
 void sl_opt_put_redacted(struct sl_buf *out, const char *text)
 {
-	const char *u = strstr(text, "mysql://");
+	const char *u;
 	size_t off, len;
 
+	if (!text)
+		return;
+	u = strstr(text, "mysql://");
 	if (u && sl_dsn_secret_span(u, &off, &len))
 		sl_buf_addf(out, "%.*sxxx%s", (int)(u - text + off), text, u + off + len);
 	else

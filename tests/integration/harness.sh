@@ -512,3 +512,45 @@ assert_no_password() {
 		fi
 	done
 }
+
+# Prints the binlog files of a server's datadir, oldest first, as paths
+# (from its mysql-bin.index).
+binlogs() {
+	local datadir=$1
+	sed 's|^\./||' "$datadir/mysql-bin.index" | while IFS= read -r f; do
+		printf '%s/%s\n' "$datadir" "$(basename "$f")"
+	done
+}
+
+# expect_error NAME REGEX ARGS...: sluice ARGS must exit 2; its last stderr
+# line must match REGEX (extended, case-insensitive) and be the only line
+# that is not a log line (log lines start with a timestamp digit); no
+# password (the harness's, or URL_PASSWORD when a test sets one) in any
+# output. Counts the cases in NCASE.
+expect_error() {
+	local name=$1 re=$2 rc=0 last others
+	shift 2
+	NCASE=$((${NCASE:-0} + 1))
+	run_sluice "$name" "$@" || rc=$?
+	if ((rc != 2)); then
+		echo "--- stderr of sluice $* ---" >&2
+		tail -n 10 "$WORK/$name.err" >&2
+		fail "$name: exit status $rc, want 2 (sluice $*)"
+	fi
+	last=$(grep -v '^[[:space:]]*$' "$WORK/$name.err" | tail -n 1 || true)
+	[[ -n "$last" ]] || fail "$name: exit 2 but nothing on stderr"
+	if ! grep -q -E -i -- "$re" <<<"$last"; then
+		fail "$name: message does not name the cause (want /$re/): $last"
+	fi
+	others=$(grep -v '^[[:space:]]*$' "$WORK/$name.err" | grep -c -v '^[0-9]' || true)
+	if ((others != 1)); then
+		echo "--- stderr ---" >&2
+		cat "$WORK/$name.err" >&2
+		fail "$name: want one error line on stderr, got $others non-log lines"
+	fi
+	assert_no_password "$WORK/$name.out" "$WORK/$name.err"
+	if [[ -n "${URL_PASSWORD:-}" ]] && grep -q -F -- "$URL_PASSWORD" "$WORK/$name.out" "$WORK/$name.err"; then
+		fail "$name: the password given in the URL was printed"
+	fi
+	log "ok $name: $last"
+}

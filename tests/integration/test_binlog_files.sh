@@ -21,14 +21,6 @@ must_sluice() {
 	fi
 }
 
-# The binlog files of the source, in order (mysql-bin.index lists them).
-binlogs() {
-	local datadir=$1
-	sed 's|^\./||' "$datadir/mysql-bin.index" | while IFS= read -r f; do
-		printf '%s/%s\n' "$datadir" "$(basename "$f")"
-	done
-}
-
 workload1() {
 	cat <<'SQL'
 CREATE DATABASE bf CHARACTER SET utf8mb4;

@@ -15,13 +15,6 @@ TEST_NAME=test_fixed_binary
 # shellcheck source=tests/integration/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 
-binlogs() {
-	local datadir=$1
-	sed 's|^\./||' "$datadir/mysql-bin.index" | while IFS= read -r f; do
-		printf '%s/%s\n' "$datadir" "$(basename "$f")"
-	done
-}
-
 workload() {
 	cat <<'SQL'
 CREATE DATABASE fb CHARACTER SET utf8mb4;

@@ -12,14 +12,6 @@ TEST_NAME=test_partial_images
 # shellcheck source=tests/integration/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 
-# The binlog files of the source, in order (mysql-bin.index lists them).
-binlogs() {
-	local datadir=$1
-	sed 's|^\./||' "$datadir/mysql-bin.index" | while IFS= read -r f; do
-		printf '%s/%s\n' "$datadir" "$(basename "$f")"
-	done
-}
-
 workload() {
 	cat <<'SQL'
 CREATE DATABASE pi CHARACTER SET utf8mb4;

@@ -29,24 +29,6 @@ start_servers 2
 # build: SLUICE_BIN=old RX_CASES=consumer bash test_replay_exact.sh).
 RX_CASES=${RX_CASES:-strict consumer versioned}
 
-# expect_error NAME REGEX ARGS...: sluice ARGS exits 2 with REGEX on its last
-# stderr line, the only line that is not a log line (test_errors.sh).
-expect_error() {
-	local name=$1 re=$2 rc=0 last others
-	shift 2
-	run_sluice "$name" "$@" || rc=$?
-	if ((rc != 2)); then
-		tail -n 10 "$WORK/$name.err" >&2
-		fail "$name: exit status $rc, want 2 (sluice $*)"
-	fi
-	last=$(grep -v '^[[:space:]]*$' "$WORK/$name.err" | tail -n 1 || true)
-	grep -q -E -i -- "$re" <<<"$last" || fail "$name: message does not name the cause (want /$re/): $last"
-	others=$(grep -v '^[[:space:]]*$' "$WORK/$name.err" | grep -c -v '^[0-9]' || true)
-	((others == 1)) || { cat "$WORK/$name.err" >&2; fail "$name: want one error line, got $others"; }
-	assert_no_password "$WORK/$name.out" "$WORK/$name.err"
-	log "ok $name: $last"
-}
-
 checkpoint_of() {
 	dst_sql -N -B -e "SELECT consumer, seq, frame_offset, record_index FROM sluice.checkpoint WHERE consumer=$(sql_str "${1:-default}")"
 }

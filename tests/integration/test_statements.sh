@@ -24,23 +24,6 @@ export SLUICE_TIMEOUT=${SLUICE_TIMEOUT:-120}
 TEST_CAPTURE=${SLUICE_TEST_CAPTURE:-$SLUICE_SOURCE_DIR/build/tests/test_capture}
 CANARY="Canary-$$-$RANDOM-pw"
 
-# expect_error NAME REGEX ARGS...: sluice ARGS exits 2 and its one non-log
-# stderr line (the last) matches REGEX (extended, case-insensitive).
-expect_error() {
-	local name=$1 re=$2 rc=0 last others
-	shift 2
-	run_sluice "$name" "$@" || rc=$?
-	if ((rc != 2)); then
-		tail -n 10 "$WORK/$name.err" >&2
-		fail "$name: exit status $rc, want 2 (sluice $*)"
-	fi
-	last=$(grep -v '^[[:space:]]*$' "$WORK/$name.err" | tail -n 1 || true)
-	grep -q -E -i -- "$re" <<<"$last" || fail "$name: message does not name the cause (want /$re/): $last"
-	others=$(grep -v '^[[:space:]]*$' "$WORK/$name.err" | grep -c -v '^[0-9]' || true)
-	((others == 1)) || fail "$name: want one error line on stderr, got $others"
-	log "ok $name: $last"
-}
-
 # The canary must be nowhere: raw segment bytes, inspect (text and JSON), outputs.
 assert_no_canary() {
 	local dir=$1 what=$2
