@@ -102,6 +102,21 @@ int db_connect(MYSQL **out, const struct sl_dsn *d, const struct db_opts *o, str
 /* Runs sql (may hold several statements) and discards any results. who
  * names the server in the error ("destination mysql://..."). */
 int db_exec(MYSQL *m, const char *who, const char *sql, struct sl_err *err);
+
+/*
+ * Every error that quotes a statement (here and in replay) is one line, the
+ * cause first, so a long statement can never push the reason out:
+ *   "<server message> (error N) on <who>: <first DB_SNIPPET bytes of sql>..."
+ * db_reason() writes "<server message> (error N)" into out, its first letter
+ * lowercased when it begins a sentence ("Duplicate entry" -> "duplicate
+ * entry"; "InnoDB" stays). db_sql_snippet() copies at most max bytes of sql
+ * as one printable line, with "..." when cut. Both return out.
+ * db_stmt_error() fills err from m's last error that way; returns -SL_EDB.
+ */
+#define DB_SNIPPET 120
+char *db_reason(const char *msg, unsigned errnum, char *out, size_t n);
+char *db_sql_snippet(const char *sql, size_t len, size_t max, char *out, size_t n);
+int db_stmt_error(struct sl_err *err, MYSQL *m, const char *who, const char *sql, size_t len);
 /* One global variable by name (SHOW GLOBAL VARIABLES LIKE: every flavor and
  * version answers it, with no row for an unknown name). *out is malloc'd,
  * or NULL when the server has no such variable. */

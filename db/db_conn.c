@@ -73,8 +73,7 @@ int db_exec(MYSQL *m, const char *who, const char *sql, struct sl_err *err)
 		goto fail;
 	return 0;
 fail:
-	return sl_err_set(err, -SL_EDB, "%s: %s (%u) in: %.200s", who, mysql_error(m), mysql_errno(m),
-			  sql);
+	return db_stmt_error(err, m, who, sql, strlen(sql));
 }
 
 /* The TLS policy (db.h): one mapping from the URL's ssl-mode to the library. */
@@ -180,11 +179,61 @@ int db_variable(MYSQL *m, const char *who, const char *name, char **out, struct 
 	*out = NULL;
 	snprintf(sql, sizeof(sql), "SHOW GLOBAL VARIABLES LIKE '%s'", name);
 	if (mysql_query(m, sql) || !(res = mysql_store_result(m)))
-		return sl_err_set(err, -SL_EDB, "%s: %s: %s", who, sql, mysql_error(m));
+		return db_stmt_error(err, m, who, sql, strlen(sql));
 	if ((row = mysql_fetch_row(res)) && mysql_num_fields(res) >= 2 && row[1]) {
 		len = mysql_fetch_lengths(res);
 		*out = sl_xstrndup(row[1], len[1]);
 	}
 	mysql_free_result(res);
 	return 0;
+}
+
+
+/* ---- errors that quote a statement: the reason first (db.h) ---- */
+
+char *db_sql_snippet(const char *sql, size_t len, size_t max, char *out, size_t n)
+{
+	size_t o = 0, i;
+
+	if (!n)
+		return out;
+	for (i = 0; i < len && i < max && o + 4 < n; i++) {
+		unsigned char ch = (unsigned char)sql[i];
+
+		out[o++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+	}
+	if (i < len && o + 4 <= n) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = 0;
+	return out;
+}
+
+char *db_reason(const char *msg, unsigned errnum, char *out, size_t n)
+{
+	const unsigned char *m = (const unsigned char *)(msg && msg[0] ? msg : "no message");
+
+	if (!n)
+		return out;
+	snprintf(out, n, "%s (error %u)", (const char *)m, errnum);
+	/* "Duplicate entry" begins a sentence; "InnoDB" or "MySQL" do not */
+	if (m[0] >= 'A' && m[0] <= 'Z') {
+		size_t i = 1;
+
+		while (m[i] >= 'a' && m[i] <= 'z')
+			i++;
+		if (i > 1 && !(m[i] >= 'A' && m[i] <= 'Z') && !(m[i] >= '0' && m[i] <= '9'))
+			out[0] = (char)(m[0] - 'A' + 'a');
+	}
+	return out;
+}
+
+int db_stmt_error(struct sl_err *err, MYSQL *m, const char *who, const char *sql, size_t len)
+{
+	char reason[512], snip[DB_SNIPPET + 8];
+
+	db_reason(mysql_error(m), mysql_errno(m), reason, sizeof(reason));
+	db_sql_snippet(sql ? sql : "", sql ? len : 0, DB_SNIPPET, snip, sizeof(snip));
+	return sl_err_set(err, -SL_EDB, "%s on %s: %s", reason, who, snip);
 }

@@ -109,8 +109,7 @@ static int add_str(struct sl_buf *out, const char *s)
 static int query(MYSQL *m, const char *who, const char *sql, MYSQL_RES **res, struct sl_err *err)
 {
 	if (mysql_real_query(m, sql, strlen(sql)) || !(*res = mysql_store_result(m)))
-		return sl_err_set(err, -SL_EDB, "%s: %s (%u) in: %.200s", who, mysql_error(m),
-				  mysql_errno(m), sql);
+		return db_stmt_error(err, m, who, sql, strlen(sql));
 	return 0;
 }
 

@@ -44,8 +44,7 @@ static int ensure_stream_key(MYSQL *m, const char *who, struct sl_err *err)
 	int has;
 
 	if (mysql_real_query(m, key_exists, strlen(key_exists)) || !(res = mysql_store_result(m)))
-		return sl_err_set(err, -SL_EDB, "%s: looking up the checkpoint table's keys: %s (%u)", who,
-				  mysql_error(m), mysql_errno(m));
+		return db_stmt_error(err, m, who, key_exists, strlen(key_exists));
 	has = mysql_num_rows(res) > 0;
 	mysql_free_result(res);
 	if (has)
@@ -61,7 +60,7 @@ static int ensure_stream_key(MYSQL *m, const char *who, struct sl_err *err)
 					  "it, and the second applied the stream again): compare the "
 					  "destination with its source, then delete the row of the "
 					  "consumer that is not used", who);
-		return sl_err_set(err, -SL_EDB, "%s: %s: %s (%u)", who, key_add, mysql_error(m), e);
+		return db_stmt_error(err, m, who, key_add, strlen(key_add));
 	}
 	sl_log(SL_INFO, "db", "%s: `sluice`.`checkpoint` now allows one consumer per stream", who);
 	return 0;

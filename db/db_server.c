@@ -95,7 +95,7 @@ int db_binlog_status(MYSQL *m, const char *who, const struct db_server *s, char 
 	*file = NULL;
 	*pos = 0;
 	if (mysql_query(m, sql) || !(res = mysql_store_result(m)))
-		return sl_err_set(err, -SL_EDB, "%s: %s: %s", who, sql, mysql_error(m));
+		return db_stmt_error(err, m, who, sql, strlen(sql));
 	row = mysql_fetch_row(res);
 	if (!row || mysql_num_fields(res) < 2 || !row[0])
 		rc = sl_err_set(err, -SL_ECONFIG, "%s: %s is empty (binary log off?)", who, sql);

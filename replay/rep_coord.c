@@ -50,7 +50,7 @@ int rep__fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *er
 	const struct rep_txn_meta *m;
 	char cause[1400], reason[600], stmt[300], tn[200], wh[REP_WHERE_LEN], ctx[REP_WHERE_LEN + 40];
 
-	rep__reason(f->msg, f->errnum, reason, sizeof(reason));
+	db_reason(f->msg, f->errnum, reason, sizeof(reason));
 	if (f->part >= w->nparts) {
 		snprintf(ctx, sizeof(ctx), "on destination %s", w->dest);
 		return rep__stmt_error(err, -SL_EDB, reason, ctx, (const char *)w->q.data, w->q.len);

@@ -114,10 +114,10 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 		unsigned e = mysql_errno(c->db);
 		char reason[600], ctx[REP_WHERE_LEN + 16];
 
-		rep__reason(mysql_error(c->db), e, reason, sizeof(reason));
+		db_reason(mysql_error(c->db), e, reason, sizeof(reason));
 		snprintf(ctx, sizeof(ctx), "in ddl at %s", rep__where_str(x, cur, wh, sizeof(wh)));
 		if (was_pending && rep__ddl_already_done(e)) {
-			rep__sql_snippet(stmt, strlen(stmt), REP_SNIPPET, snip, sizeof(snip));
+			db_sql_snippet(stmt, strlen(stmt), REP_SNIPPET, snip, sizeof(snip));
 			sl_log(SL_WARN, "replay", "ddl at %s was already applied before a restart "
 			       "(%s): %s", wh, reason, snip);
 		} else {

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "fmt.h"
 #include "seg.h"
 #include "sl.h"
@@ -113,10 +114,6 @@ int rep__sql_mode_names(struct sl_buf *out, uint64_t bits, int src_mysql, int de
  * ran" (table exists, unknown table on DROP, duplicate column, ...). */
 int rep__ddl_already_done(unsigned errnum);
 
-/* Copy at most max bytes of sql into out (size n) as one printable line,
- * with "..." when cut: for error messages. Returns out. */
-char *rep__sql_snippet(const char *sql, size_t len, size_t max, char *out, size_t n);
-
 /*
  * Every replay error that quotes a statement is one line in this order:
  * the cause (the server's reason and error number, or what sluice found),
@@ -124,11 +121,8 @@ char *rep__sql_snippet(const char *sql, size_t len, size_t max, char *out, size_
  * statement abbreviated to REP_SNIPPET bytes and "...":
  *   "<cause> <ctx>: <first 120 bytes of sql>..."
  * so a long statement can never push the reason out of the message.
- * rep__reason() writes "<server message> (error N)" into out, its first
- * letter lowercased when it begins a sentence ("Duplicate entry" ->
- * "duplicate entry", "InnoDB" stays). Returns out.
+ * (db.h: db_reason() and db_sql_snippet() make the parts, for db/ too).
  */
-char *rep__reason(const char *msg, unsigned errnum, char *out, size_t n);
 int rep__stmt_error(struct sl_err *err, int code, const char *cause, const char *ctx,
 		    const char *sql, size_t len);
 /* 1 when the server's error errnum after a query of qlen bytes means the
@@ -366,7 +360,7 @@ uint64_t rep__deps_key(const Sluice__TableDef *td, const Sluice__Row *row,
 #define REP_RING 8192			/* transactions not known committed, at most */
 #define REP_DEP_BITS 18			/* 256 Ki key slots, 2 MiB */
 #define REP_FOLD_MS 1000
-#define REP_SNIPPET 120
+#define REP_SNIPPET DB_SNIPPET
 #define REP_WHERE_LEN 640
 #define REP_DEFAULT_WORKERS 16
 

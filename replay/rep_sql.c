@@ -371,50 +371,12 @@ int rep__ddl_already_done(unsigned errnum)
 	}
 }
 
-char *rep__sql_snippet(const char *sql, size_t len, size_t max, char *out, size_t n)
-{
-	size_t o = 0, i;
-
-	if (!n)
-		return out;
-	for (i = 0; i < len && i < max && o + 4 < n; i++) {
-		unsigned char ch = (unsigned char)sql[i];
-
-		out[o++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
-	}
-	if (i < len && o + 4 <= n) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = 0;
-	return out;
-}
-
-char *rep__reason(const char *msg, unsigned errnum, char *out, size_t n)
-{
-	const unsigned char *m = (const unsigned char *)(msg && msg[0] ? msg : "no message");
-
-	if (!n)
-		return out;
-	snprintf(out, n, "%s (error %u)", (const char *)m, errnum);
-	/* "Duplicate entry" begins a sentence; "InnoDB" or "MySQL" do not */
-	if (m[0] >= 'A' && m[0] <= 'Z') {
-		size_t i = 1;
-
-		while (m[i] >= 'a' && m[i] <= 'z')
-			i++;
-		if (i > 1 && !(m[i] >= 'A' && m[i] <= 'Z') && !(m[i] >= '0' && m[i] <= '9'))
-			out[0] = (char)(m[0] - 'A' + 'a');
-	}
-	return out;
-}
-
 int rep__stmt_error(struct sl_err *err, int code, const char *cause, const char *ctx,
 		    const char *sql, size_t len)
 {
 	char snip[REP_SNIPPET + 8];
 
-	rep__sql_snippet(sql ? sql : "", sql ? len : 0, REP_SNIPPET, snip, sizeof(snip));
+	db_sql_snippet(sql ? sql : "", sql ? len : 0, REP_SNIPPET, snip, sizeof(snip));
 	return sl_err_set(err, code, "%s%s%s: %s", cause, ctx && ctx[0] ? " " : "", ctx ? ctx : "",
 			  snip);
 }

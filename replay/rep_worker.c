@@ -20,7 +20,7 @@ int rep__db_error(struct rep_worker *w, const char *what, struct sl_err *err)
 {
 	char reason[600], ctx[300];
 
-	rep__reason(mysql_error(w->db), mysql_errno(w->db), reason, sizeof(reason));
+	db_reason(mysql_error(w->db), mysql_errno(w->db), reason, sizeof(reason));
 	snprintf(ctx, sizeof(ctx), "on destination %s", w->dest);
 	return rep__stmt_error(err, -SL_EDB, reason, ctx, what, strlen(what));
 }

@@ -395,9 +395,9 @@ static void test_replay__sql_snippet(void)
 {
 	char out[32];
 
-	CU_ASSERT_STRING_EQUAL(rep__sql_snippet("SELECT\n1", 8, 100, out, sizeof(out)), "SELECT 1");
-	CU_ASSERT_STRING_EQUAL(rep__sql_snippet("abcdefghij", 10, 4, out, sizeof(out)), "abcd...");
-	CU_ASSERT(strlen(rep__sql_snippet("abcdefghijabcdefghijabcdefghijabcdefghij", 40, 100, out,
+	CU_ASSERT_STRING_EQUAL(db_sql_snippet("SELECT\n1", 8, 100, out, sizeof(out)), "SELECT 1");
+	CU_ASSERT_STRING_EQUAL(db_sql_snippet("abcdefghij", 10, 4, out, sizeof(out)), "abcd...");
+	CU_ASSERT(strlen(db_sql_snippet("abcdefghijabcdefghijabcdefghijabcdefghij", 40, 100, out,
 					  sizeof(out))) < sizeof(out));
 }
 
@@ -412,14 +412,14 @@ static void test_replay__stmt_error(void)
 
 	memset(sql, 'x', sizeof(sql));
 	memcpy(sql, "CREATE TABLE t (", 16);
-	CU_ASSERT_STRING_EQUAL(rep__reason(ro, 1290, reason, sizeof(reason)),
+	CU_ASSERT_STRING_EQUAL(db_reason(ro, 1290, reason, sizeof(reason)),
 			       "the MariaDB server is running with the --read-only option so it "
 			       "cannot execute this statement (error 1290)");
-	CU_ASSERT_STRING_EQUAL(rep__reason("InnoDB is out of space", 1, reason, sizeof(reason)),
+	CU_ASSERT_STRING_EQUAL(db_reason("InnoDB is out of space", 1, reason, sizeof(reason)),
 			       "InnoDB is out of space (error 1)");
-	CU_ASSERT_STRING_EQUAL(rep__reason("MySQL server has gone away", 2006, reason, sizeof(reason)),
+	CU_ASSERT_STRING_EQUAL(db_reason("MySQL server has gone away", 2006, reason, sizeof(reason)),
 			       "MySQL server has gone away (error 2006)");
-	CU_ASSERT_EQUAL(rep__stmt_error(&err, -SL_EDB, rep__reason(ro, 1290, reason, sizeof(reason)),
+	CU_ASSERT_EQUAL(rep__stmt_error(&err, -SL_EDB, db_reason(ro, 1290, reason, sizeof(reason)),
 					"on destination mysql://u@h:1/", sql, sizeof(sql)), -SL_EDB);
 	CU_ASSERT(strncmp(err.msg, "the MariaDB server is running", 29) == 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "(error 1290) on destination mysql://u@h:1/: CREATE TABLE t (x"));
