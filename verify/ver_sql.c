@@ -107,23 +107,54 @@ int ver_value_show(struct sl_buf *out, const char *v, unsigned long len, int bin
 	return 0;
 }
 
+/* The column as it enters the row hash: its bytes, converted to utf8mb4 when the sides' charsets differ. */
+static void hash_ident(struct sl_buf *id, const struct ver_hash_col *c)
+{
+	sl_buf_reset(id);
+	if (c->convert && (c->enc == VER_ENC_STR || c->enc == VER_ENC_BIG)) {
+		sl_buf_adds(id, "CONVERT(");
+		fmt_sql_ident(id, c->name);
+		sl_buf_adds(id, " USING utf8mb4)");
+	} else {
+		fmt_sql_ident(id, c->name);
+	}
+}
+
+static int any_bytes(enum ver_enc e)
+{
+	return e == VER_ENC_STR || e == VER_ENC_BIN;
+}
+
+/*
+ * The row as one string s, injective (two rows that differ in any byte of any
+ * value, or in NULL-ness, give different strings), built with as few function
+ * calls per row as that allows (each one costs the server more than the CRCs):
+ *
+ *   CONCAT_WS('#', v1, ..., vn, LENGTH(b1), ..., ISNULL(x1), ...)
+ *
+ * vi: numbers and temporal values as text, FLOAT/DOUBLE as DOUBLE text, long
+ * values (VER_ENC_BIG) as their MD5 in hex: none of these can hold '#'.
+ * Strings and bytes (VER_ENC_STR/BIN) can: each one's LENGTH follows the
+ * values, except for the last such column, which needs none (the fields
+ * before it are read from the left, those after it from the right). A NOT
+ * NULL column has no flag; a nullable one has ISNULL(x) (CONCAT_WS skips a
+ * NULL value and its NULL LENGTH; the flags, a fixed number of one-digit
+ * fields at the end, say which ones were skipped).
+ */
 int ver_hash_sql(struct sl_buf *out, const struct ver_hash_col *cols, size_t ncols, int crc)
 {
 	struct sl_buf s = SL_BUF_INIT(SL_BUF_UNLIMITED), id = SL_BUF_INIT(SL_BUF_UNLIMITED);
+	size_t free_col = ncols;	/* the byte string that needs no length */
 	int rc = 0;
 
+	for (size_t i = 0; i < ncols; i++)
+		if (any_bytes(cols[i].enc))
+			free_col = i;
 	sl_buf_adds(&s, "CONCAT_WS('#'");
 	for (size_t i = 0; i < ncols; i++) {
 		const struct ver_hash_col *c = &cols[i];
 
-		sl_buf_reset(&id);
-		if (c->convert && (c->enc == VER_ENC_STR || c->enc == VER_ENC_BIG)) {
-			sl_buf_adds(&id, "CONVERT(");
-			fmt_sql_ident(&id, c->name);
-			sl_buf_adds(&id, " USING utf8mb4)");
-		} else {
-			fmt_sql_ident(&id, c->name);
-		}
+		hash_ident(&id, c);
 		if (c->enc == VER_ENC_BIG)
 			sl_buf_addf(&s, ",MD5(%s)", sl_buf_cstr(&id));
 		else if (c->enc == VER_ENC_FLOAT)	/* FLOAT text has 6 digits; DOUBLE's is exact */
@@ -131,16 +162,18 @@ int ver_hash_sql(struct sl_buf *out, const struct ver_hash_col *cols, size_t nco
 		else
 			sl_buf_addf(&s, ",%s", sl_buf_cstr(&id));
 	}
-	/* lengths of byte strings and NULL flags: no separator can shift, NULL != '' */
 	for (size_t i = 0; i < ncols; i++) {
-		const struct ver_hash_col *c = &cols[i];
-
+		if (!any_bytes(cols[i].enc) || i == free_col)
+			continue;
+		hash_ident(&id, &cols[i]);
+		sl_buf_addf(&s, ",LENGTH(%s)", sl_buf_cstr(&id));
+	}
+	for (size_t i = 0; i < ncols; i++) {
+		if (!cols[i].nullable)
+			continue;
 		sl_buf_reset(&id);
-		fmt_sql_ident(&id, c->name);
-		if (c->enc == VER_ENC_STR || c->enc == VER_ENC_BIN || c->enc == VER_ENC_BIG)
-			sl_buf_addf(&s, ",IFNULL(LENGTH(%s),'N')", sl_buf_cstr(&id));
-		else if (c->nullable)
-			sl_buf_addf(&s, ",ISNULL(%s)", sl_buf_cstr(&id));
+		fmt_sql_ident(&id, cols[i].name);
+		sl_buf_addf(&s, ",ISNULL(%s)", sl_buf_cstr(&id));
 	}
 	sl_buf_addc(&s, ')');
 	if (crc)

@@ -58,12 +58,32 @@ static void test_verify__hash_sql(void)
 
 	CU_ASSERT_EQUAL_FATAL(ver_hash_sql(&b, cols, 5, 0), 0);
 	s = sl_buf_cstr(&b);
+	/* values; LENGTH of every byte string but the last (l); a flag per nullable column */
 	CU_ASSERT_STRING_EQUAL(s, "CAST(CONV(LEFT(MD5(CONCAT_WS('#',`id`,`v`,CAST(`f` AS DOUBLE),MD5(`b``q`),"
-			       "CONVERT(`l` USING utf8mb4),IFNULL(LENGTH(`v`),'N'),ISNULL(`f`),"
-			       "IFNULL(LENGTH(`b``q`),'N'),IFNULL(LENGTH(`l`),'N'))),16),16,10) AS UNSIGNED)");
+			       "CONVERT(`l` USING utf8mb4),LENGTH(`v`),ISNULL(`v`),ISNULL(`f`),"
+			       "ISNULL(`b``q`),ISNULL(`l`))),16),16,10) AS UNSIGNED)");
 	sl_buf_reset(&b);
 	CU_ASSERT_EQUAL_FATAL(ver_hash_sql(&b, cols, 1, 1), 0);
 	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "(CRC32(@ver_s:=CONCAT_WS('#',`id`))<<32|CRC32C(@ver_s))");
+	sl_buf_reset(&b);
+	/* sysbench's table: NOT NULL everywhere, two strings: one LENGTH, no flag */
+	{
+		struct ver_hash_col sb[] = {
+			{ "id", VER_ENC_NUM, 0, 0 }, { "k", VER_ENC_NUM, 0, 0 },
+			{ "c", VER_ENC_STR, 0, 0 }, { "pad", VER_ENC_STR, 0, 0 },
+		};
+
+		CU_ASSERT_EQUAL_FATAL(ver_hash_sql(&b, sb, 4, 1), 0);
+		CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "(CRC32(@ver_s:=CONCAT_WS('#',`id`,`k`,`c`,`pad`,"
+				       "LENGTH(`c`)))<<32|CRC32C(@ver_s))");
+		sl_buf_reset(&b);
+		/* converted: the length is the converted value's */
+		sb[2].convert = 1;
+		sb[3].enc = VER_ENC_NUM;
+		CU_ASSERT_EQUAL_FATAL(ver_hash_sql(&b, sb, 4, 1), 0);
+		CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "(CRC32(@ver_s:=CONCAT_WS('#',`id`,`k`,"
+				       "CONVERT(`c` USING utf8mb4),`pad`))<<32|CRC32C(@ver_s))");
+	}
 	sl_buf_release(&b);
 	CU_ASSERT_EQUAL(ver_enc_of("varchar"), VER_ENC_STR);
 	CU_ASSERT_EQUAL(ver_enc_of("longblob"), VER_ENC_BIG);
