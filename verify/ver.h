@@ -165,6 +165,8 @@ struct ver_hash_col {
 	enum ver_enc enc;
 	int nullable;
 	int convert;	/* the two sides' charsets differ: compare as utf8mb4 */
+	unsigned long maxlen;	/* character_maximum_length (0: unknown): the widest
+				 * byte string is the one hashed without a LENGTH */
 };
 enum ver_enc ver_enc_of(const char *data_type);
 /* The SQL expression, as one BIGINT UNSIGNED, of the row hash of ncols

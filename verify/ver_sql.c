@@ -135,8 +135,10 @@ static int any_bytes(enum ver_enc e)
  * vi: numbers and temporal values as text, FLOAT/DOUBLE as DOUBLE text, long
  * values (VER_ENC_BIG) as their MD5 in hex: none of these can hold '#'.
  * Strings and bytes (VER_ENC_STR/BIN) can: each one's LENGTH follows the
- * values, except for the last such column, which needs none (the fields
- * before it are read from the left, those after it from the right). A NOT
+ * values, except for one such column, which needs none (the fields before it
+ * are read from the left, those after it from the right): the one with the
+ * largest maximum length (the last of equals), since LENGTH() evaluates the
+ * column again and a CHAR(n) value is unpadded each time. A NOT
  * NULL column has no flag; a nullable one has ISNULL(x) (CONCAT_WS skips a
  * NULL value and its NULL LENGTH; the flags, a fixed number of one-digit
  * fields at the end, say which ones were skipped).
@@ -147,8 +149,8 @@ int ver_hash_sql(struct sl_buf *out, const struct ver_hash_col *cols, size_t nco
 	size_t free_col = ncols;	/* the byte string that needs no length */
 	int rc = 0;
 
-	for (size_t i = 0; i < ncols; i++)
-		if (any_bytes(cols[i].enc))
+	for (size_t i = 0; i < ncols; i++)	/* the widest: LENGTH() re-reads (and unpads) it */
+		if (any_bytes(cols[i].enc) && (free_col == ncols || cols[i].maxlen >= cols[free_col].maxlen))
 			free_col = i;
 	sl_buf_adds(&s, "CONCAT_WS('#'");
 	for (size_t i = 0; i < ncols; i++) {

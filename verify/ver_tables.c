@@ -481,6 +481,7 @@ static int prepare(struct ver_table *t, struct side_def *a, struct side_def *b, 
 			hc[t->ncols].enc = c->enc;
 			hc[t->ncols].nullable = c->nullable;
 			hc[t->ncols].convert = c->convert;
+			hc[t->ncols].maxlen = c->maxlen;
 		}
 		t->ncols++;
 	}

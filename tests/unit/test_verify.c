@@ -47,11 +47,11 @@ static void test_verify__map(void)
 static void test_verify__hash_sql(void)
 {
 	struct ver_hash_col cols[] = {
-		{ "id", VER_ENC_NUM, 0, 0 },
-		{ "v", VER_ENC_STR, 1, 0 },
-		{ "f", VER_ENC_FLOAT, 1, 0 },
-		{ "b`q", VER_ENC_BIG, 1, 0 },
-		{ "l", VER_ENC_STR, 1, 1 },
+		{ "id", VER_ENC_NUM, 0, 0, 0 },
+		{ "v", VER_ENC_STR, 1, 0, 0 },
+		{ "f", VER_ENC_FLOAT, 1, 0, 0 },
+		{ "b`q", VER_ENC_BIG, 1, 0, 0 },
+		{ "l", VER_ENC_STR, 1, 1, 0 },
 	};
 	struct sl_buf b = SL_BUF_INIT(SL_BUF_UNLIMITED);
 	const char *s;
@@ -69,10 +69,16 @@ static void test_verify__hash_sql(void)
 	/* sysbench's table: NOT NULL everywhere, two strings: one LENGTH, no flag */
 	{
 		struct ver_hash_col sb[] = {
-			{ "id", VER_ENC_NUM, 0, 0 }, { "k", VER_ENC_NUM, 0, 0 },
-			{ "c", VER_ENC_STR, 0, 0 }, { "pad", VER_ENC_STR, 0, 0 },
+			{ "id", VER_ENC_NUM, 0, 0, 0 }, { "k", VER_ENC_NUM, 0, 0, 0 },
+			{ "c", VER_ENC_STR, 0, 0, 120 }, { "pad", VER_ENC_STR, 0, 0, 60 },
 		};
 
+		/* c CHAR(120) is the widest: pad gets the LENGTH */
+		CU_ASSERT_EQUAL_FATAL(ver_hash_sql(&b, sb, 4, 1), 0);
+		CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "(CRC32(@ver_s:=CONCAT_WS('#',`id`,`k`,`c`,`pad`,"
+				       "LENGTH(`pad`)))<<32|CRC32C(@ver_s))");
+		sl_buf_reset(&b);
+		sb[3].maxlen = 120;	/* equal: the last one goes without */
 		CU_ASSERT_EQUAL_FATAL(ver_hash_sql(&b, sb, 4, 1), 0);
 		CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "(CRC32(@ver_s:=CONCAT_WS('#',`id`,`k`,`c`,`pad`,"
 				       "LENGTH(`c`)))<<32|CRC32C(@ver_s))");
