@@ -19,13 +19,16 @@
  *      fall in some range too.
  *   2. For each range both servers compute, at the same time (one connection
  *      per side, queries sent before either answer is read), COUNT(*) and the
- *      BIT_XOR of a 64-bit hash of every row (ver_hash_sql()). The row hash is
- *      byte-exact whatever the collation: it hashes the stored bytes of
+ *      BIT_XOR of a 64-bit hash of every row (ver_hash_sql()). The row hash
+ *      is byte-exact whatever the collation: it hashes the stored bytes of
  *      strings (so 'a' and 'A', 'x' and 'x ' differ), the shortest exact text
  *      of FLOAT/DOUBLE, temporal values with their fractions, NULL flags (NULL
- *      differs from ''), and the length of every string (so no separator can
- *      be shifted between columns). Values that may be longer than 64 KiB
- *      (BLOB, TEXT, JSON, geometry) enter the row hash as MD5 + length.
+ *      differs from ''), and the length of every string but one (so no
+ *      separator can be shifted between columns). Values that may be longer
+ *      than 64 KiB (BLOB, TEXT, JSON, geometry) enter the row hash as MD5.
+ *      CRCs are linear, so a value swapped between two rows of one range
+ *      leaves the XOR of their plain CRCs unchanged: the two CRCs are mixed
+ *      by multiplications (a bijection of the 64 bits) before the XOR.
  *   3. A range whose counts or checksums differ is read in key order from both
  *      sides (mysql_use_result: one row at a time) and merge-joined
  *      (ver_merge()): rows only in the source ("missing"), only in the
@@ -171,7 +174,7 @@ struct ver_hash_col {
 enum ver_enc ver_enc_of(const char *data_type);
 /* The SQL expression, as one BIGINT UNSIGNED, of the row hash of ncols
  * columns. crc = 1: (CRC32(s) << 32 | CRC32C(s)) (MariaDB 10.8+), else the
- * first 64 bits of MD5(s). Appends to out. */
+ * first 64 bits of MD5(s); s is described in ver_sql.c. Appends to out. */
 int ver_hash_sql(struct sl_buf *out, const struct ver_hash_col *cols, size_t ncols, int crc);
 
 /*

@@ -178,8 +178,17 @@ int ver_hash_sql(struct sl_buf *out, const struct ver_hash_col *cols, size_t nco
 		sl_buf_addf(&s, ",ISNULL(%s)", sl_buf_cstr(&id));
 	}
 	sl_buf_addc(&s, ')');
+	/* a = CRC32(s), b = CRC32C(s) (s computed once: @ver_s), mixed into
+	 * (a*K1 mod 2^32) << 32 XOR b*K2 with odd 32-bit K1, K2: a bijection of
+	 * (a, b) (the low 32 bits give b, then the high ones a), so as exact as
+	 * a << 32 | b, but the carries of the products make it nonlinear: CRCs
+	 * are linear, so the XOR of the plain CRC pairs of two rows of one length
+	 * stays the same when a value is swapped between them. No product can
+	 * exceed 2^64 (BIGINT UNSIGNED). Mind the operators: ^ binds tighter than
+	 * << in SQL. */
 	if (crc)
-		rc = sl_buf_addf(out, "(CRC32(@ver_s:=%s)<<32|CRC32C(@ver_s))", sl_buf_cstr(&s));
+		rc = sl_buf_addf(out, "((((CRC32(@ver_s:=%s)*2654435761)&4294967295)<<32)^(CRC32C(@ver_s)*2246822519))",
+				 sl_buf_cstr(&s));
 	else
 		rc = sl_buf_addf(out, "CAST(CONV(LEFT(MD5(%s),16),16,10) AS UNSIGNED)", sl_buf_cstr(&s));
 	sl_buf_release(&s);
