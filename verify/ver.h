@@ -170,12 +170,18 @@ struct ver_hash_col {
 	int convert;	/* the two sides' charsets differ: compare as utf8mb4 */
 	unsigned long maxlen;	/* character_maximum_length (0: unknown): the widest
 				 * byte string is the one hashed without a LENGTH */
+	int utf8;	/* VER_ENC_STR in utf8mb3/utf8mb4/ascii (or converted): its
+			 * bytes never hold 0xFF, the row hash's separator */
 };
 enum ver_enc ver_enc_of(const char *data_type);
 /* The SQL expression, as one BIGINT UNSIGNED, of the row hash of ncols
  * columns. crc = 1: (CRC32(s) << 32 | CRC32C(s)) (MariaDB 10.8+), else the
  * first 64 bits of MD5(s); s is described in ver_sql.c. Appends to out. */
 int ver_hash_sql(struct sl_buf *out, const struct ver_hash_col *cols, size_t ncols, int crc);
+/* A query that answers 3 when a server computes the crc = 1 form right (it
+ * reads s through a user variable, so it relies on the server evaluating
+ * the expression left to right; verify falls back to MD5 where it does not). */
+int ver_hash_check_sql(struct sl_buf *out);
 
 /*
  * The merge-join of two key-ordered row streams. A row is an array of items:

@@ -202,7 +202,8 @@ int ver__table_check(struct ver_ctx *x, struct ver_table *t, struct ver_conn *sr
 
 	if (t->only_src || t->only_dst)
 		return 0;
-	if (x->table_checksum && t->schema_same && (rc = table_checksum(t, src, dst, err)))
+	if (x->table_checksum && t->schema_same && t->checksum_exact &&
+	    (rc = table_checksum(t, src, dst, err)))
 		return rc < 0 ? rc : 0;
 	if (!t->nkey)
 		return ver__keyless_diff(x, t, src, dst, err);

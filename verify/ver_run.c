@@ -119,14 +119,22 @@ static void set_ready(struct run *r)
 	pthread_mutex_unlock(&r->mu);
 }
 
+/* 1 when the server has CRC32C (MariaDB 10.8+) and computes the row hash's
+ * crc form as written (ver_hash_check_sql()), else 0: MD5. */
 static int detect_crc(struct ver_conn *c)
 {
+	struct sl_buf q = SL_BUF_INIT(SL_BUF_UNLIMITED);
 	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int ok = 0;
 
-	if (mysql_real_query(c->db, "SELECT CRC32C('')", 17) || !(res = mysql_store_result(c->db)))
-		return 0;
-	mysql_free_result(res);
-	return 1;
+	ver_hash_check_sql(&q);
+	if (!mysql_real_query(c->db, sl_buf_cstr(&q), q.len) && (res = mysql_store_result(c->db))) {
+		ok = (row = mysql_fetch_row(res)) && row[0] && !strcmp(row[0], "3");
+		mysql_free_result(res);
+	}
+	sl_buf_release(&q);
+	return ok;
 }
 
 /* Same flavor (MariaDB or not) and the same major.minor: CHECKSUM TABLE sums compare. */

@@ -482,6 +482,8 @@ static int prepare(struct ver_table *t, struct side_def *a, struct side_def *b, 
 			hc[t->ncols].nullable = c->nullable;
 			hc[t->ncols].convert = c->convert;
 			hc[t->ncols].maxlen = c->maxlen;
+			hc[t->ncols].utf8 = c->charset && (!strncmp(c->charset, "utf8", 4) ||
+							   !strcmp(c->charset, "ascii"));
 		}
 		t->ncols++;
 	}
@@ -510,6 +512,20 @@ static int prepare(struct ver_table *t, struct side_def *a, struct side_def *b, 
 		t->int_key = c->enc == VER_ENC_NUM && strcmp(c->data_type, "decimal") &&
 			     strcmp(c->data_type, "numeric");
 		t->unsigned_key = t->int_key && strstr(c->column_type, "unsigned") != NULL;
+	}
+	{
+		static const char *const var[] = { "varchar", "varbinary", "tinyblob", "blob",
+			"mediumblob", "longblob", "tinytext", "text", "mediumtext", "longtext", "json",
+			"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
+			"multipolygon", "geometrycollection", NULL };
+		size_t nvar = 0;
+
+		/* the common columns: with others the schemas differ and CHECKSUM TABLE is not tried */
+		for (size_t i = 0; i < t->ncols; i++)
+			for (size_t k = 0; var[k]; k++)
+				if (!strcmp(t->cols[i].data_type, var[k]))
+					nvar++;
+		t->checksum_exact = nvar < 2;
 	}
 	if ((rc = ver_hash_sql(&h, hc, t->ncols, t->nkey ? crc : 0)))
 		goto out;
