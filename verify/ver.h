@@ -23,8 +23,9 @@
  *      is byte-exact whatever the collation: it hashes the stored bytes of
  *      strings (so 'a' and 'A', 'x' and 'x ' differ), the shortest exact text
  *      of FLOAT/DOUBLE, temporal values with their fractions, NULL flags (NULL
- *      differs from ''), and the length of every string but one (so no
- *      separator can be shifted between columns). Values that may be longer
+ *      differs from ''), the byte 0xFF between fields and the length of every
+ *      string that may hold 0xFF but one (so no separator can be shifted
+ *      between columns; UTF-8 text never holds 0xFF). Values that may be longer
  *      than 64 KiB (BLOB, TEXT, JSON, geometry) enter the row hash as MD5.
  *      CRCs are linear, so a value swapped between two rows of one range
  *      leaves the XOR of their plain CRCs unchanged: the two CRCs are mixed
@@ -37,8 +38,9 @@
  *   0. Fast path: when both servers are the same flavor and version and a
  *      table's schema is identical on both sides, CHECKSUM TABLE runs on both
  *      at once (the server's own CRC over every field's bytes and NULL flags,
- *      summed over rows: byte-exact like the row hash, but 32 bits per
- *      table). Equal sums end the table (its row count is then the server's
+ *      summed over rows: 32 bits per table, and the bytes of VARCHAR/BLOB
+ *      fields without their lengths, so only tables with fewer than two
+ *      variable-length columns take it). Equal sums end the table (its row count is then the server's
  *      estimate); different sums send it down steps 1-3. no_table_checksum
  *      turns this off, so that every range gets the 64-bit row hash.
  *   4. A table with no usable key is compared as a multiset: both sides stream
