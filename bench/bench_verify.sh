@@ -9,8 +9,10 @@
 #   bash bench/bench_verify.sh                 (SLUICE_BIN=path to use another build)
 #   BENCH_TABLE_SIZE=20000 bash bench/bench_verify.sh   (a quicker run)
 #
-# Prints seconds, rows/s and ratios, and sluice's peak RSS. Targets (issue 4):
-# sluice >= 2x the chunked-CRC peer, within 1.5x of CHECKSUM TABLE, RSS < 256 MiB.
+# Prints seconds (median of BENCH_ROUNDS), rows/s, the servers' CPU seconds per
+# method, ratios, and sluice's peak RSS. Targets: sluice >= 2x the pt-table-checksum
+# way, within 1.5x of CHECKSUM TABLE, RSS < 256 MiB (issue 4); `verify
+# --no-table-checksum` at least as fast as the lean chunked CRC (issue 11).
 # Exit: 0 report printed and every method found the sides equal; 1 a run
 # failed or a method saw a difference; 77 sysbench or the servers are missing.
 set -euo pipefail
@@ -25,7 +27,7 @@ TABLES=${BENCH_TABLES:-8}
 TABLE_SIZE=${BENCH_TABLE_SIZE:-100000}
 CHUNK=${BENCH_CHUNK:-10000}
 THREADS=${BENCH_VERIFY_THREADS:-4}
-ROUNDS=${BENCH_ROUNDS:-2}
+ROUNDS=${BENCH_ROUNDS:-5}
 export SLUICE_TIMEOUT=${SLUICE_TIMEOUT:-600}
 
 command -v sysbench >/dev/null || skip "sysbench not installed (scripts/install-deps.sh installs it)"
@@ -34,7 +36,19 @@ require_sluice
 now() { date +%s.%N; }
 secs() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b if b else float('inf')))" "$1" "$2"; }
-minof() { python3 -c "import sys; print('%.3f' % min(map(float, sys.argv[1:])))" "$@"; }
+median() { python3 -c "import statistics, sys; print('%.3f' % statistics.median(map(float, sys.argv[1:])))" "$@"; }
+# CPU seconds (user + system) both servers have used so far: the work a method
+# costs them, which other load on the machine changes less than wall time
+CLK_TCK=$(getconf CLK_TCK)
+server_cpu() {
+	python3 -c "
+import sys
+t = 0
+for pid in sys.argv[2:]:
+    f = open('/proc/%s/stat' % pid).read().rsplit(')', 1)[1].split()
+    t += int(f[11]) + int(f[12])
+print('%.3f' % (t / float(sys.argv[1])))" "$CLK_TCK" "${_H_PIDS[@]}"
+}
 verdict() {
 	python3 -c '
 import operator, sys
@@ -139,14 +153,19 @@ run_sluice_verify() {
 	awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/verify.time" >"$WORK/verify.rss"
 }
 
-timed() { # NAME FN: appends the wall seconds of FN to T_NAME (space separated)
-	local s e v
+timed() { # NAME FN: appends the wall seconds of FN to T_NAME and the servers' CPU seconds to C_NAME
+	local s e v c0 c1
+	c0=$(server_cpu)
 	s=$(now)
 	"$2"
 	e=$(now)
+	c1=$(server_cpu)
 	v="T_$1"
 	printf -v "T_$1" '%s %s' "${!v:-}" "$(secs "$s" "$e")"
+	v="C_$1"
+	printf -v "C_$1" '%s %s' "${!v:-}" "$(secs "$c0" "$c1")"
 }
+run_full() { SLUICE_VERIFY_EXTRA=--no-table-checksum run_sluice_verify; }
 
 main() {
 	[[ -x /usr/bin/time ]] || skip "/usr/bin/time not installed (peak RSS)"
@@ -168,53 +187,59 @@ main() {
 	run_crc
 	run_pt
 	run_sluice_verify
-	local r rss
+	local r rss m
 	T_cks='' T_crc='' T_pt='' T_sluice='' T_full='' RSS_MAX=''
+	C_cks='' C_crc='' C_pt='' C_sluice='' C_full=''
 	for r in $(seq 1 "$ROUNDS"); do
 		log "round $r"
+		# the two figures of issue 11 back to back, each first in turn
+		if ((r % 2)); then
+			timed crc run_crc
+			timed full run_full
+		else
+			timed full run_full
+			timed crc run_crc
+		fi
+		rss=$(cat "$WORK/verify.rss")
+		[[ -z "$RSS_MAX" || "$rss" -gt "$RSS_MAX" ]] && RSS_MAX=$rss
 		timed cks run_checksum
-		timed crc run_crc
 		timed pt run_pt
 		timed sluice run_sluice_verify
 		rss=$(cat "$WORK/verify.rss")
-		[[ -z "$RSS_MAX" || "$rss" -gt "$RSS_MAX" ]] && RSS_MAX=$rss
-		SLUICE_VERIFY_EXTRA=--no-table-checksum timed full run_sluice_verify
-		rss=$(cat "$WORK/verify.rss")
 		[[ "$rss" -gt "$RSS_MAX" ]] && RSS_MAX=$rss
 	done
-	local rows=$((TABLES * TABLE_SIZE)) tc tr ts
-	# shellcheck disable=SC2086 # lists of numbers
-	tc=$(minof $T_cks)
-	# shellcheck disable=SC2086
-	tr=$(minof $T_crc)
-	# shellcheck disable=SC2086
-	ts=$(minof $T_sluice)
-	local tf tp
-	# shellcheck disable=SC2086
-	tf=$(minof $T_full)
-	# shellcheck disable=SC2086
-	tp=$(minof $T_pt)
-	local rps_s rps_c rps_r
-	# the fast path is CHECKSUM TABLE on both sides in parallel, then per table the
-	# row count estimate; --no-table-checksum hashes every row (see verify/ver.h)
-	rps_s=$(python3 -c "print(int($rows / $ts))")
-	rps_c=$(python3 -c "print(int($rows / $tc))")
-	rps_r=$(python3 -c "print(int($rows / $tr))")
+	local rows=$((TABLES * TABLE_SIZE))
+	local -A T C
+	for m in cks crc pt sluice full; do
+		local tv="T_$m" cv="C_$m"
+		# shellcheck disable=SC2086 # lists of numbers
+		T[$m]=$(median ${!tv})
+		# shellcheck disable=SC2086
+		C[$m]=$(median ${!cv})
+	done
+	row() { # LABEL METHOD NOTE
+		printf '%-40s %7s  %8s  %7s   %s\n' "$1" "${T[$2]}" "$(python3 -c "print(int($rows / ${T[$2]}))")" \
+			"${C[$2]}" "$3"
+	}
+	local full_ratio cpu_ratio
+	full_ratio=$(ratio "${T[crc]}" "${T[full]}")
+	cpu_ratio=$(ratio "${C[crc]}" "${C[full]}")
 	cat <<EOF
 
-== verify benchmark: $TABLES tables x $TABLE_SIZE rows (sysbench), both servers on this machine, best of $ROUNDS ==
-method                               seconds   rows/s (per side)
-sluice verify (--threads $THREADS)          $(printf '%7s' "$ts")   $rps_s
-  the same, --no-table-checksum      $(printf '%7s' "$tf")   $(python3 -c "print(int($rows / $tf))")   (64-bit row hash per 10,000-row range)
-CHECKSUM TABLE, both sides           $(printf '%7s' "$tc")   $rps_c
-pt-table-checksum way (nibble+REPLACE) $(printf '%5s' "$tp")   $(python3 -c "print(int($rows / $tp))")
-chunked BIT_XOR(CRC32), lean         $(printf '%7s' "$tr")   $rps_r   (fixed ranges, nothing written)
+== verify benchmark: $TABLES tables x $TABLE_SIZE rows (sysbench), both servers on this machine ($(nproc) CPUs), median of $ROUNDS rounds ==
+method                                   seconds  rows/s(1)  CPU s(2)
+$(row "sluice verify --no-table-checksum" full "64-bit row hash per range, every row")
+$(row "chunked BIT_XOR(CRC32(CONCAT_WS)), lean" crc "fixed $CHUNK-row ranges, 32-bit, nothing written")
+$(row "sluice verify (default)" sluice "CHECKSUM TABLE fast path when servers/schemas match")
+$(row "CHECKSUM TABLE, both sides" cks "no row-level answer: the floor")
+$(row "pt-table-checksum way (nibble+REPLACE)" pt "")
+(1) per side  (2) user+system seconds of both mariadbd processes during the method
 row hash used by sluice: $(jq -r .row_hash "$WORK/verify.json")
+each round, seconds: --no-table-checksum:$T_full | lean CRC:$T_crc
 
-speed-up over pt way:       $(ratio "$tp" "$ts")x   (target >= 2x: $(verdict "$(ratio "$tp" "$ts")" ge 2))
-speed-up over lean CRC:     $(ratio "$tr" "$ts")x   (no target; CHECKSUM TABLE alone is $(ratio "$tr" "$tc")x)
-time vs CHECKSUM TABLE:     $(ratio "$ts" "$tc")x   (target <= 1.5x: $(verdict "$(ratio "$ts" "$tc")" le 1.5))
---no-table-checksum:        $(ratio "$tp" "$tf")x the pt way's speed, $(ratio "$tr" "$tf")x the lean CRC's, $(ratio "$tf" "$tc")x CHECKSUM TABLE's time
+--no-table-checksum vs lean CRC: ${full_ratio}x its speed (target >= 1.0: $(verdict "$full_ratio" ge 1.0)); servers' CPU: ${cpu_ratio}x (lean's / sluice's)
+default vs pt way:          $(ratio "${T[pt]}" "${T[sluice]}")x its speed   (target >= 2x: $(verdict "$(ratio "${T[pt]}" "${T[sluice]}")" ge 2))
+default vs CHECKSUM TABLE:  $(ratio "${T[sluice]}" "${T[cks]}")x its time   (target <= 1.5x: $(verdict "$(ratio "${T[sluice]}" "${T[cks]}")" le 1.5))
 sluice peak RSS:            $((RSS_MAX / 1024)) MiB   (target < 256 MiB: $(verdict "$RSS_MAX" lt 262144))
 EOF
 }

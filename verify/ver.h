@@ -19,13 +19,17 @@
  *      fall in some range too.
  *   2. For each range both servers compute, at the same time (one connection
  *      per side, queries sent before either answer is read), COUNT(*) and the
- *      BIT_XOR of a 64-bit hash of every row (ver_hash_sql()). The row hash is
- *      byte-exact whatever the collation: it hashes the stored bytes of
+ *      BIT_XOR of a 64-bit hash of every row (ver_hash_sql()). The row hash
+ *      is byte-exact whatever the collation: it hashes the stored bytes of
  *      strings (so 'a' and 'A', 'x' and 'x ' differ), the shortest exact text
  *      of FLOAT/DOUBLE, temporal values with their fractions, NULL flags (NULL
- *      differs from ''), and the length of every string (so no separator can
- *      be shifted between columns). Values that may be longer than 64 KiB
- *      (BLOB, TEXT, JSON, geometry) enter the row hash as MD5 + length.
+ *      differs from ''), the byte 0xFF between fields and the length of every
+ *      string that may hold 0xFF but one (so no separator can be shifted
+ *      between columns; UTF-8 text never holds 0xFF). Values that may be longer
+ *      than 64 KiB (BLOB, TEXT, JSON, geometry) enter the row hash as MD5.
+ *      CRCs are linear, so a value swapped between two rows of one range
+ *      leaves the XOR of their plain CRCs unchanged: the two CRCs are mixed
+ *      by multiplications (a bijection of the 64 bits) before the XOR.
  *   3. A range whose counts or checksums differ is read in key order from both
  *      sides (mysql_use_result: one row at a time) and merge-joined
  *      (ver_merge()): rows only in the source ("missing"), only in the
@@ -34,8 +38,9 @@
  *   0. Fast path: when both servers are the same flavor and version and a
  *      table's schema is identical on both sides, CHECKSUM TABLE runs on both
  *      at once (the server's own CRC over every field's bytes and NULL flags,
- *      summed over rows: byte-exact like the row hash, but 32 bits per
- *      table). Equal sums end the table (its row count is then the server's
+ *      summed over rows: 32 bits per table, and the bytes of VARCHAR/BLOB
+ *      fields without their lengths, so only tables with fewer than two
+ *      variable-length columns take it). Equal sums end the table (its row count is then the server's
  *      estimate); different sums send it down steps 1-3. no_table_checksum
  *      turns this off, so that every range gets the 64-bit row hash.
  *   4. A table with no usable key is compared as a multiset: both sides stream
@@ -165,12 +170,20 @@ struct ver_hash_col {
 	enum ver_enc enc;
 	int nullable;
 	int convert;	/* the two sides' charsets differ: compare as utf8mb4 */
+	unsigned long maxlen;	/* character_maximum_length (0: unknown): the widest
+				 * byte string is the one hashed without a LENGTH */
+	int utf8;	/* VER_ENC_STR in utf8mb3/utf8mb4/ascii (or converted): its
+			 * bytes never hold 0xFF, the row hash's separator */
 };
 enum ver_enc ver_enc_of(const char *data_type);
 /* The SQL expression, as one BIGINT UNSIGNED, of the row hash of ncols
  * columns. crc = 1: (CRC32(s) << 32 | CRC32C(s)) (MariaDB 10.8+), else the
- * first 64 bits of MD5(s). Appends to out. */
+ * first 64 bits of MD5(s); s is described in ver_sql.c. Appends to out. */
 int ver_hash_sql(struct sl_buf *out, const struct ver_hash_col *cols, size_t ncols, int crc);
+/* A query that answers 3 when a server computes the crc = 1 form right (it
+ * reads s through a user variable, so it relies on the server evaluating
+ * the expression left to right; verify falls back to MD5 where it does not). */
+int ver_hash_check_sql(struct sl_buf *out);
 
 /*
  * The merge-join of two key-ordered row streams. A row is an array of items:

@@ -17,6 +17,8 @@ struct run {
 	pthread_mutex_t mu;
 	size_t next, done;
 	int crc, table_checksum;
+	pthread_cond_t ready_cv;
+	int ready;		/* under mu: tables, crc, table_checksum are set */
 	int stop;		/* ver__stopped()/ver__stop() */
 	struct sl_err first;	/* the first worker error */
 };
@@ -32,15 +34,21 @@ static void *worker(void *arg)
 {
 	struct run *r = arg;
 	struct ver_conn src = { 0 }, dst = { 0 };
-	struct ver_ctx x = { r->o, &r->diffs, r->crc, r->table_checksum, &r->stop };
+	struct ver_ctx x;
 
 	sl_block_stop_signals();
 	struct sl_err err = SL_ERR_INIT;
 	int rc;
 
+	/* connect while the main thread reads the schemas, then wait for them */
 	if ((rc = ver__conn_open(&src, &r->sd, "source", &err)) ||
 	    (rc = ver__conn_open(&dst, &r->dd, "destination", &err)))
 		goto out;
+	pthread_mutex_lock(&r->mu);
+	while (!r->ready && !ver__stopped(&r->stop))
+		pthread_cond_wait(&r->ready_cv, &r->mu);
+	pthread_mutex_unlock(&r->mu);
+	x = (struct ver_ctx){ r->o, &r->diffs, r->crc, r->table_checksum, &r->stop };
 	for (;;) {
 		size_t i;
 
@@ -68,14 +76,65 @@ out:
 	return NULL;
 }
 
+struct opener {
+	struct ver_conn *c;
+	const struct sl_dsn *d;
+	int rc;
+	struct sl_err err;
+};
+
+static void *open_dest(void *arg)
+{
+	struct opener *op = arg;
+
+	op->rc = ver__conn_open(op->c, op->d, "destination", &op->err);
+	return NULL;
+}
+
+/* Opens both connections at the same time (the destination's on a thread). */
+static int open_both(struct run *r, struct ver_conn *src, struct ver_conn *dst, struct sl_err *err)
+{
+	struct opener op = { dst, &r->dd, 0, SL_ERR_INIT };
+	pthread_t th;
+	int threaded = !pthread_create(&th, NULL, open_dest, &op), rc;
+
+	if (!threaded)
+		open_dest(&op);
+	rc = ver__conn_open(src, &r->sd, "source", err);
+	if (threaded)
+		pthread_join(th, NULL);
+	if (!rc && op.rc) {
+		*err = op.err;
+		rc = op.rc;
+	}
+	return rc;
+}
+
+/* Lets the workers start on the tables (or stop, when stop is set). */
+static void set_ready(struct run *r)
+{
+	pthread_mutex_lock(&r->mu);
+	r->ready = 1;
+	pthread_cond_broadcast(&r->ready_cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* 1 when the server has CRC32C (MariaDB 10.8+) and computes the row hash's
+ * crc form as written (ver_hash_check_sql()), else 0: MD5. */
 static int detect_crc(struct ver_conn *c)
 {
+	struct sl_buf q = SL_BUF_INIT(SL_BUF_UNLIMITED);
 	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int ok = 0;
 
-	if (mysql_real_query(c->db, "SELECT CRC32C('')", 17) || !(res = mysql_store_result(c->db)))
-		return 0;
-	mysql_free_result(res);
-	return 1;
+	ver_hash_check_sql(&q);
+	if (!mysql_real_query(c->db, sl_buf_cstr(&q), q.len) && (res = mysql_store_result(c->db))) {
+		ok = (row = mysql_fetch_row(res)) && row[0] && !strcmp(row[0], "3");
+		mysql_free_result(res);
+	}
+	sl_buf_release(&q);
+	return ok;
 }
 
 /* Same flavor (MariaDB or not) and the same major.minor: CHECKSUM TABLE sums compare. */
@@ -227,6 +286,7 @@ int ver_run(const struct ver_opts *o, struct ver_stats *st, struct sl_err *err)
 		return rc;
 	r.o = o;
 	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.ready_cv, NULL);
 	pthread_mutex_init(&r.diffs.mu, NULL);
 	if (o->dir) {
 		struct stat sb;
@@ -242,22 +302,30 @@ int ver_run(const struct ver_opts *o, struct ver_stats *st, struct sl_err *err)
 		sl_dsn_release(&r.sd);
 		goto out_nodsn;
 	}
-	if ((rc = ver__conn_open(&src, &r.sd, "source", err)) ||
-	    (rc = ver__conn_open(&dst, &r.dd, "destination", err)))
+	if ((rc = open_both(&r, &src, &dst, err)))
 		goto out;
+	/* the workers connect while the schemas are read (they wait for set_ready()) */
+	th = sl_xcalloc(nth, sizeof(*th));
+	for (int e; started < nth; started++)
+		if ((e = pthread_create(&th[started], NULL, worker, &r))) {
+			if (!started) {	/* fewer threads only make it slower */
+				rc = sl_err_set(err, -e, "cannot start a verify thread: %s", strerror(e));
+				goto out;
+			}
+			break;
+		}
 	r.crc = detect_crc(&src) && detect_crc(&dst);
 	st->hash_crc = r.crc;
 	r.table_checksum = !o->no_table_checksum && same_server(&src, &dst);
-	if ((rc = ver__tables_load(o, &src, &dst, r.crc, &r.tt, &r.diffs, err)))
+	if ((rc = ver__tables_load(o, &src, &dst, r.crc, &r.tt, &r.diffs, err))) {
+		ver__stop(&r.stop);
+		set_ready(&r);
+		for (unsigned i = 0; i < started; i++)
+			pthread_join(th[i], NULL);
+		started = 0;
 		goto out;
-	if (nth > r.tt.n)
-		nth = r.tt.n ? (unsigned)r.tt.n : 1;
-	th = sl_xcalloc(nth, sizeof(*th));
-	for (; started < nth; started++)
-		if (pthread_create(&th[started], NULL, worker, &r)) {
-			ver__stop(&r.stop);
-			break;
-		}
+	}
+	set_ready(&r);
 	if (o->progress) {
 		while (__atomic_load_n(&r.done, __ATOMIC_RELAXED) < r.tt.n && !ver__stopped(&r.stop)) {
 			progress(&r, t0, 0);
@@ -323,6 +391,7 @@ out:
 	sl_dsn_release(&r.dd);
 out_nodsn:
 	pthread_mutex_destroy(&r.mu);
+	pthread_cond_destroy(&r.ready_cv);
 	pthread_mutex_destroy(&r.diffs.mu);
 	return rc;
 }

@@ -8,6 +8,11 @@
 #include <string.h>
 #include "banned.h"
 
+#define VER_HASH_SEP "CAST(X'FF' AS BINARY)"
+/* The 64-bit mix of CRC32(A) and CRC32C(B) (see ver_hash_sql()). */
+#define VER_HASH_MIX(A, B) \
+	"((((CRC32(" A ")*2654435761)&4294967295)<<32)|((CRC32C(" B ")*2246822519)&4294967295))"
+
 
 static int only(const char *v, unsigned long n, const char *alphabet)
 {
@@ -107,23 +112,60 @@ int ver_value_show(struct sl_buf *out, const char *v, unsigned long len, int bin
 	return 0;
 }
 
+/* The column as it enters the row hash: its bytes, converted to utf8mb4 when the sides' charsets differ. */
+static void hash_ident(struct sl_buf *id, const struct ver_hash_col *c)
+{
+	sl_buf_reset(id);
+	if (c->convert && (c->enc == VER_ENC_STR || c->enc == VER_ENC_BIG)) {
+		sl_buf_adds(id, "CONVERT(");
+		fmt_sql_ident(id, c->name);
+		sl_buf_adds(id, " USING utf8mb4)");
+	} else {
+		fmt_sql_ident(id, c->name);
+	}
+}
+
+/* May the column's bytes hold the separator 0xFF? (Well-formed UTF-8 never does.) */
+static int any_bytes(const struct ver_hash_col *c)
+{
+	return (c->enc == VER_ENC_STR && !c->utf8 && !c->convert) || c->enc == VER_ENC_BIN;
+}
+
+/*
+ * The row as one string s, injective (two rows that differ in any byte of any
+ * value, or in NULL-ness, give different strings), built with as few function
+ * calls per row as that allows (each one costs the server more than the CRCs):
+ *
+ *   CONCAT_WS(0xFF, v1, ..., vn, LENGTH(b1), ..., ISNULL(x1), ...)
+ *
+ * The separator is the byte 0xFF (binary, so that no value is converted):
+ * no field but a byte string can hold it. vi: numbers and temporal values as
+ * text, FLOAT/DOUBLE as DOUBLE text, long values (VER_ENC_BIG) as their MD5
+ * in hex, strings in utf8mb3/utf8mb4/ascii (or converted to utf8mb4) as they
+ * are: well-formed UTF-8 never holds 0xFF, and the server stores nothing else
+ * in those charsets. Every other string or byte string (binary, latin1, ...)
+ * is followed by its LENGTH, except one, which needs none (the fields before
+ * it are read from the left, those after it from the right): the one with the
+ * largest maximum length (the last of equals), since LENGTH() evaluates the
+ * column again and a CHAR(n) value is unpadded each time. A NOT NULL column
+ * has no flag; a nullable one has ISNULL(x) (CONCAT_WS skips a NULL value and
+ * its NULL LENGTH; the flags, a fixed number of one-digit fields at the end,
+ * say which ones were skipped).
+ */
 int ver_hash_sql(struct sl_buf *out, const struct ver_hash_col *cols, size_t ncols, int crc)
 {
 	struct sl_buf s = SL_BUF_INIT(SL_BUF_UNLIMITED), id = SL_BUF_INIT(SL_BUF_UNLIMITED);
+	size_t free_col = ncols;	/* the byte string that needs no length */
 	int rc = 0;
 
-	sl_buf_adds(&s, "CONCAT_WS('#'");
+	for (size_t i = 0; i < ncols; i++)	/* the widest: LENGTH() re-reads (and unpads) it */
+		if (any_bytes(&cols[i]) && (free_col == ncols || cols[i].maxlen >= cols[free_col].maxlen))
+			free_col = i;
+	sl_buf_adds(&s, "CONCAT_WS(" VER_HASH_SEP);
 	for (size_t i = 0; i < ncols; i++) {
 		const struct ver_hash_col *c = &cols[i];
 
-		sl_buf_reset(&id);
-		if (c->convert && (c->enc == VER_ENC_STR || c->enc == VER_ENC_BIG)) {
-			sl_buf_adds(&id, "CONVERT(");
-			fmt_sql_ident(&id, c->name);
-			sl_buf_adds(&id, " USING utf8mb4)");
-		} else {
-			fmt_sql_ident(&id, c->name);
-		}
+		hash_ident(&id, c);
 		if (c->enc == VER_ENC_BIG)
 			sl_buf_addf(&s, ",MD5(%s)", sl_buf_cstr(&id));
 		else if (c->enc == VER_ENC_FLOAT)	/* FLOAT text has 6 digits; DOUBLE's is exact */
@@ -131,25 +173,46 @@ int ver_hash_sql(struct sl_buf *out, const struct ver_hash_col *cols, size_t nco
 		else
 			sl_buf_addf(&s, ",%s", sl_buf_cstr(&id));
 	}
-	/* lengths of byte strings and NULL flags: no separator can shift, NULL != '' */
 	for (size_t i = 0; i < ncols; i++) {
-		const struct ver_hash_col *c = &cols[i];
-
+		if (!any_bytes(&cols[i]) || i == free_col)
+			continue;
+		hash_ident(&id, &cols[i]);
+		sl_buf_addf(&s, ",LENGTH(%s)", sl_buf_cstr(&id));
+	}
+	for (size_t i = 0; i < ncols; i++) {
+		if (!cols[i].nullable)
+			continue;
 		sl_buf_reset(&id);
-		fmt_sql_ident(&id, c->name);
-		if (c->enc == VER_ENC_STR || c->enc == VER_ENC_BIN || c->enc == VER_ENC_BIG)
-			sl_buf_addf(&s, ",IFNULL(LENGTH(%s),'N')", sl_buf_cstr(&id));
-		else if (c->nullable)
-			sl_buf_addf(&s, ",ISNULL(%s)", sl_buf_cstr(&id));
+		fmt_sql_ident(&id, cols[i].name);
+		sl_buf_addf(&s, ",ISNULL(%s)", sl_buf_cstr(&id));
 	}
 	sl_buf_addc(&s, ')');
+	/* a = CRC32(s), b = CRC32C(s) (s computed once: @ver_s), mixed into
+	 * (a*K1 mod 2^32) << 32 | (b*K2 mod 2^32) with odd K1, K2: a bijection
+	 * of (a, b), so as exact as a << 32 | b, but the carries of the products
+	 * make it nonlinear: CRCs are linear, so the XOR of the plain CRC pairs
+	 * of two rows of one length stays the same when a value is swapped
+	 * between them. No product exceeds 2^64 (BIGINT UNSIGNED). The order:
+	 * the server must evaluate | left to right, or CRC32C reads the previous
+	 * row's @ver_s (MariaDB does for |, not for ^): ver_hash_check_sql()
+	 * proves it on each server before this form is used. */
 	if (crc)
-		rc = sl_buf_addf(out, "(CRC32(@ver_s:=%s)<<32|CRC32C(@ver_s))", sl_buf_cstr(&s));
+		rc = sl_buf_addf(out, VER_HASH_MIX("@ver_s:=%s", "@ver_s"), sl_buf_cstr(&s));
 	else
 		rc = sl_buf_addf(out, "CAST(CONV(LEFT(MD5(%s),16),16,10) AS UNSIGNED)", sl_buf_cstr(&s));
 	sl_buf_release(&s);
 	sl_buf_release(&id);
 	return rc;
+}
+
+int ver_hash_check_sql(struct sl_buf *out)
+{
+	/* rows of a materialized (UNION) table, so that c is a column, as in a
+	 * real range; the second form computes s twice instead of through @ver_s */
+	return sl_buf_adds(out, "SELECT COUNT(*) FROM (SELECT _utf8mb4'ab#c' AS c UNION ALL "
+			   "SELECT _utf8mb4'x' UNION ALL SELECT _utf8mb4'' ) t WHERE "
+			   VER_HASH_MIX("@ver_s:=CONCAT_WS(" VER_HASH_SEP ",c)", "@ver_s") " <=> "
+			   VER_HASH_MIX("CONCAT_WS(" VER_HASH_SEP ",c)", "CONCAT_WS(" VER_HASH_SEP ",c)"));
 }
 
 int ver__key_where(struct sl_buf *out, const struct ver_table *t, char *const *key,

@@ -481,6 +481,9 @@ static int prepare(struct ver_table *t, struct side_def *a, struct side_def *b, 
 			hc[t->ncols].enc = c->enc;
 			hc[t->ncols].nullable = c->nullable;
 			hc[t->ncols].convert = c->convert;
+			hc[t->ncols].maxlen = c->maxlen;
+			hc[t->ncols].utf8 = c->charset && (!strncmp(c->charset, "utf8", 4) ||
+							   !strcmp(c->charset, "ascii"));
 		}
 		t->ncols++;
 	}
@@ -509,6 +512,20 @@ static int prepare(struct ver_table *t, struct side_def *a, struct side_def *b, 
 		t->int_key = c->enc == VER_ENC_NUM && strcmp(c->data_type, "decimal") &&
 			     strcmp(c->data_type, "numeric");
 		t->unsigned_key = t->int_key && strstr(c->column_type, "unsigned") != NULL;
+	}
+	{
+		static const char *const var[] = { "varchar", "varbinary", "tinyblob", "blob",
+			"mediumblob", "longblob", "tinytext", "text", "mediumtext", "longtext", "json",
+			"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
+			"multipolygon", "geometrycollection", NULL };
+		size_t nvar = 0;
+
+		/* the common columns: with others the schemas differ and CHECKSUM TABLE is not tried */
+		for (size_t i = 0; i < t->ncols; i++)
+			for (size_t k = 0; var[k]; k++)
+				if (!strcmp(t->cols[i].data_type, var[k]))
+					nvar++;
+		t->checksum_exact = nvar < 2;
 	}
 	if ((rc = ver_hash_sql(&h, hc, t->ncols, t->nkey ? crc : 0)))
 		goto out;
@@ -603,6 +620,28 @@ static int list_tables(struct ver_conn *c, MYSQL_RES **res, struct sl_err *err)
 	return ver__query(c, q, res, err);
 }
 
+/* The destination's definitions of the paired tables (a thread of ver__tables_load()). */
+struct dest_load {
+	struct ver_conn *c;
+	const struct ver_tables *tt;
+	struct side_def *defs;	/* tt->n entries */
+	int rc;
+	struct sl_err err;
+};
+
+static void *load_dest(void *arg)
+{
+	struct dest_load *l = arg;
+
+	for (size_t i = 0; i < l->tt->n && !l->rc; i++) {
+		const struct ver_table *t = &l->tt->v[i];
+
+		if (!t->only_src && !t->only_dst)
+			l->rc = load_side(l->c, t->ddb, t->dtbl, &l->defs[i], &l->err);
+	}
+	return NULL;
+}
+
 int ver__tables_load(const struct ver_opts *o, struct ver_conn *src, struct ver_conn *dst,
 		     int crc, struct ver_tables *tt, struct ver_diffs *diffs, struct sl_err *err)
 {
@@ -610,6 +649,10 @@ int ver__tables_load(const struct ver_opts *o, struct ver_conn *src, struct ver_
 	MYSQL_ROW row;
 	int rc;
 	size_t cap;
+	struct side_def *a;
+	struct dest_load dl = { 0 };
+	pthread_t th;
+	int threaded;
 
 	memset(tt, 0, sizeof(*tt));
 	if ((rc = list_tables(src, &rs, err)) || (rc = list_tables(dst, &rd, err)))
@@ -662,9 +705,26 @@ int ver__tables_load(const struct ver_opts *o, struct ver_conn *src, struct ver_
 			free(s_tb);
 		}
 	}
+	/* the two sides' definitions are read at the same time, the destination's on a thread */
+	a = sl_xcalloc(tt->n + 1, sizeof(*a));
+	dl.c = dst;
+	dl.tt = tt;
+	dl.defs = sl_xcalloc(tt->n + 1, sizeof(*dl.defs));
+	dl.err = (struct sl_err)SL_ERR_INIT;
+	threaded = !pthread_create(&th, NULL, load_dest, &dl);
+	if (!threaded)
+		load_dest(&dl);	/* no thread: one side after the other */
+	for (size_t i = 0; i < tt->n && !rc; i++)
+		if (!tt->v[i].only_src && !tt->v[i].only_dst)
+			rc = load_side(src, tt->v[i].sdb, tt->v[i].stbl, &a[i], err);
+	if (threaded)
+		pthread_join(th, NULL);
+	if (!rc && dl.rc) {
+		*err = dl.err;
+		rc = dl.rc;
+	}
 	for (size_t i = 0; i < tt->n && !rc; i++) {
 		struct ver_table *t = &tt->v[i];
-		struct side_def a, b;
 
 		if (t->only_dst)
 			continue;
@@ -673,22 +733,20 @@ int ver__tables_load(const struct ver_opts *o, struct ver_conn *src, struct ver_
 					sl_xasprintf("table %s only in the source", t->sq));
 			continue;
 		}
-		if ((rc = load_side(src, t->sdb, t->stbl, &a, err)))
-			break;
-		if ((rc = load_side(dst, t->ddb, t->dtbl, &b, err))) {
-			side_release(&a);
-			break;
-		}
 		{
 			uint64_t before = diffs->n + diffs->dropped;
 
-			compare_schema(t, &a, &b, diffs);
+			compare_schema(t, &a[i], &dl.defs[i], diffs);
 			t->schema_same = diffs->n + diffs->dropped == before;
 		}
-		rc = prepare(t, &a, &b, crc, err);
-		side_release(&a);
-		side_release(&b);
+		rc = prepare(t, &a[i], &dl.defs[i], crc, err);
 	}
+	for (size_t i = 0; i < tt->n; i++) {
+		side_release(&a[i]);
+		side_release(&dl.defs[i]);
+	}
+	free(a);
+	free(dl.defs);
 out:
 	if (rs)
 		mysql_free_result(rs);

@@ -44,26 +44,69 @@ static void test_verify__map(void)
 	free(s), free(t);
 }
 
+#define SEP "CAST(X'FF' AS BINARY)"
+#define MIX_A "((((CRC32(@ver_s:="
+#define MIX_B ")*2654435761)&4294967295)<<32)|((CRC32C(@ver_s)*2246822519)&4294967295))"
+
 static void test_verify__hash_sql(void)
 {
 	struct ver_hash_col cols[] = {
-		{ "id", VER_ENC_NUM, 0, 0 },
-		{ "v", VER_ENC_STR, 1, 0 },
-		{ "f", VER_ENC_FLOAT, 1, 0 },
-		{ "b`q", VER_ENC_BIG, 1, 0 },
-		{ "l", VER_ENC_STR, 1, 1 },
+		{ "id", VER_ENC_NUM, 0, 0, 0, 0 },
+		{ "v", VER_ENC_STR, 1, 0, 0, 0 },
+		{ "f", VER_ENC_FLOAT, 1, 0, 0, 0 },
+		{ "b`q", VER_ENC_BIG, 1, 0, 0, 0 },
+		{ "l", VER_ENC_STR, 1, 1, 0, 0 },
+		{ "bn", VER_ENC_BIN, 0, 0, 8, 0 },
 	};
 	struct sl_buf b = SL_BUF_INIT(SL_BUF_UNLIMITED);
 	const char *s;
 
-	CU_ASSERT_EQUAL_FATAL(ver_hash_sql(&b, cols, 5, 0), 0);
+	/* values; a LENGTH for each string that may hold 0xFF (v: latin1, bn: binary) but the
+	 * widest (bn, 8 > unknown), none for l (converted to utf8mb4); a flag per nullable column */
+	CU_ASSERT_EQUAL_FATAL(ver_hash_sql(&b, cols, 6, 0), 0);
 	s = sl_buf_cstr(&b);
-	CU_ASSERT_STRING_EQUAL(s, "CAST(CONV(LEFT(MD5(CONCAT_WS('#',`id`,`v`,CAST(`f` AS DOUBLE),MD5(`b``q`),"
-			       "CONVERT(`l` USING utf8mb4),IFNULL(LENGTH(`v`),'N'),ISNULL(`f`),"
-			       "IFNULL(LENGTH(`b``q`),'N'),IFNULL(LENGTH(`l`),'N'))),16),16,10) AS UNSIGNED)");
+	CU_ASSERT_STRING_EQUAL(s, "CAST(CONV(LEFT(MD5(CONCAT_WS(" SEP ",`id`,`v`,CAST(`f` AS DOUBLE),MD5(`b``q`),"
+			       "CONVERT(`l` USING utf8mb4),`bn`,LENGTH(`v`),ISNULL(`v`),ISNULL(`f`),"
+			       "ISNULL(`b``q`),ISNULL(`l`))),16),16,10) AS UNSIGNED)");
+	sl_buf_reset(&b);
+	/* one byte string: it needs no LENGTH */
+	CU_ASSERT_EQUAL_FATAL(ver_hash_sql(&b, cols, 5, 0), 0);
+	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "CAST(CONV(LEFT(MD5(CONCAT_WS(" SEP ",`id`,`v`,CAST(`f` AS DOUBLE),"
+			       "MD5(`b``q`),CONVERT(`l` USING utf8mb4),ISNULL(`v`),ISNULL(`f`),"
+			       "ISNULL(`b``q`),ISNULL(`l`))),16),16,10) AS UNSIGNED)");
 	sl_buf_reset(&b);
 	CU_ASSERT_EQUAL_FATAL(ver_hash_sql(&b, cols, 1, 1), 0);
-	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "(CRC32(@ver_s:=CONCAT_WS('#',`id`))<<32|CRC32C(@ver_s))");
+	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), MIX_A "CONCAT_WS(" SEP ",`id`)" MIX_B);
+	sl_buf_reset(&b);
+	{
+		/* sysbench's table, NOT NULL everywhere */
+		struct ver_hash_col sb[] = {
+			{ "id", VER_ENC_NUM, 0, 0, 0, 0 }, { "k", VER_ENC_NUM, 0, 0, 0, 0 },
+			{ "c", VER_ENC_STR, 0, 0, 120, 0 }, { "pad", VER_ENC_STR, 0, 0, 60, 0 },
+		};
+
+		/* latin1: c CHAR(120) is the widest, pad gets the LENGTH */
+		CU_ASSERT_EQUAL_FATAL(ver_hash_sql(&b, sb, 4, 1), 0);
+		CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), MIX_A "CONCAT_WS(" SEP ",`id`,`k`,`c`,`pad`,"
+				       "LENGTH(`pad`))" MIX_B);
+		sl_buf_reset(&b);
+		sb[3].maxlen = 120;	/* equal: the last one goes without */
+		CU_ASSERT_EQUAL_FATAL(ver_hash_sql(&b, sb, 4, 1), 0);
+		CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), MIX_A "CONCAT_WS(" SEP ",`id`,`k`,`c`,`pad`,"
+				       "LENGTH(`c`))" MIX_B);
+		sl_buf_reset(&b);
+		/* utf8mb4 (sysbench's default): no 0xFF inside, no LENGTH at all */
+		sb[2].utf8 = sb[3].utf8 = 1;
+		CU_ASSERT_EQUAL_FATAL(ver_hash_sql(&b, sb, 4, 1), 0);
+		CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), MIX_A "CONCAT_WS(" SEP ",`id`,`k`,`c`,`pad`)" MIX_B);
+		sl_buf_reset(&b);
+		/* converted (charsets differ): utf8mb4 too */
+		sb[2].utf8 = sb[3].utf8 = 0;
+		sb[2].convert = sb[3].convert = 1;
+		CU_ASSERT_EQUAL_FATAL(ver_hash_sql(&b, sb, 4, 1), 0);
+		CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), MIX_A "CONCAT_WS(" SEP ",`id`,`k`,"
+				       "CONVERT(`c` USING utf8mb4),CONVERT(`pad` USING utf8mb4))" MIX_B);
+	}
 	sl_buf_release(&b);
 	CU_ASSERT_EQUAL(ver_enc_of("varchar"), VER_ENC_STR);
 	CU_ASSERT_EQUAL(ver_enc_of("longblob"), VER_ENC_BIG);
