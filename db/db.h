@@ -222,6 +222,9 @@ void db_int_range(const struct db_int_ranges *c, uint64_t i, __int128 *lo, __int
  * "1", "`id` <= hi", "`id` >= lo" or "`id` BETWEEN lo AND hi". */
 int db_int_range_where(struct sl_buf *out, const struct db_int_ranges *c, uint64_t i,
 		       const char *ident);
+/* The same for planned ranges i..j (i <= j) taken as one. */
+int db_int_span_where(struct sl_buf *out, const struct db_int_ranges *c, uint64_t i, uint64_t j,
+		      const char *ident);
 /* Plans the ranges of table (quoted `db`.`t`, schema and name unquoted for
  * information_schema) by its single integer key column ident: MIN and MAX
  * of the key and the table_rows estimate. */

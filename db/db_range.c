@@ -81,11 +81,18 @@ static int parse_i128(const char *s, __int128 *v)
 int db_int_range_where(struct sl_buf *out, const struct db_int_ranges *c, uint64_t i,
 		       const char *ident)
 {
-	__int128 lo, hi;
-	int olo, ohi;
+	return db_int_span_where(out, c, i, i, ident);
+}
+
+int db_int_span_where(struct sl_buf *out, const struct db_int_ranges *c, uint64_t i, uint64_t j,
+		      const char *ident)
+{
+	__int128 lo, hi, x;
+	int olo, ohi, o;
 	char a[64], b[64];
 
-	db_int_range(c, i, &lo, &hi, &olo, &ohi);
+	db_int_range(c, i, &lo, &x, &olo, &o);
+	db_int_range(c, j, &x, &hi, &o, &ohi);
 	if (c->max < c->min || (olo && ohi))
 		return sl_buf_adds(out, "1");
 	if (olo)

@@ -126,26 +126,6 @@ static int walk_ranges(struct ver_ctx *x, struct ver_table *t, struct ver_conn *
 	return rc;
 }
 
-/* Planned integer ranges i..j as one: "1", "k <= hi", "k >= lo" or "k BETWEEN lo AND hi". */
-static int int_span_where(struct sl_buf *out, const struct db_int_ranges *c, uint64_t i, uint64_t j,
-			  const char *ident)
-{
-	__int128 lo, hi, x;
-	int olo, ohi, o;
-	char a[64], b[64];
-
-	db_int_range(c, i, &lo, &x, &olo, &o);
-	db_int_range(c, j, &x, &hi, &o, &ohi);
-	if (c->max < c->min || (olo && ohi))
-		return sl_buf_adds(out, "1");
-	if (olo)
-		return sl_buf_addf(out, "%s <= %s", ident, db_i128_str(hi, b, sizeof(b)));
-	if (ohi)
-		return sl_buf_addf(out, "%s >= %s", ident, db_i128_str(lo, a, sizeof(a)));
-	return sl_buf_addf(out, "%s BETWEEN %s AND %s", ident, db_i128_str(lo, a, sizeof(a)),
-			   db_i128_str(hi, b, sizeof(b)));
-}
-
 /* A single integer key: ranges by arithmetic over the source's MIN..MAX.
  * Equal ranges let the next one grow (1, 2, 4 ... VER_SPAN_MAX planned
  * ranges per query: fewer queries for the servers to parse and plan), a
@@ -171,7 +151,7 @@ static int int_ranges(struct ver_ctx *x, struct ver_table *t, struct ver_conn *s
 		}
 		j = ch.n - i > span ? i + span - 1 : ch.n - 1;
 		sl_buf_reset(&q);
-		if ((rc = int_span_where(&q, &ch, i, j, sl_buf_cstr(&id))))
+		if ((rc = db_int_span_where(&q, &ch, i, j, sl_buf_cstr(&id))))
 			break;
 		rc = check_range(x, t, src, dst, sl_buf_cstr(&q), err);
 		span = t->chunks_diff != differing ? 1 : span < VER_SPAN_MAX ? span * 2 : span;

@@ -131,6 +131,18 @@ static void test_db__int_ranges(void)
 	db_int_range_where(&b, &c, 2, "`id`");
 	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "`id` >= 15");
 	sl_buf_reset(&b);
+	db_int_span_where(&b, &c, 1, 1, "`id`");	/* one range: the same as above */
+	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "`id` BETWEEN 5 AND 14");
+	sl_buf_reset(&b);
+	db_int_span_where(&b, &c, 0, 1, "`id`");
+	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "`id` <= 14");
+	sl_buf_reset(&b);
+	db_int_span_where(&b, &c, 1, 2, "`id`");
+	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "`id` >= 5");
+	sl_buf_reset(&b);
+	db_int_span_where(&b, &c, 0, 2, "`id`");
+	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "1");
+	sl_buf_reset(&b);
 	db_int_ranges_plan(&c, 1, 0, 0, 10);
 	db_int_range_where(&b, &c, 0, "`id`");
 	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), "1");
