@@ -1,5 +1,6 @@
 /* db_range.c - primary-key range planning: arithmetic over an integer key, boundaries walked over any other. */
 #include "db.h"
+#include "fmt.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -103,16 +104,6 @@ int db_int_span_where(struct sl_buf *out, const struct db_int_ranges *c, uint64_
 			   db_i128_str(hi, b, sizeof(b)));
 }
 
-/* A string as an SQL literal in utf8mb4 (information_schema names). */
-static int add_str(struct sl_buf *out, const char *s)
-{
-	int rc = sl_buf_adds(out, "_utf8mb4 X'");
-
-	for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++)
-		rc = sl_buf_addf(out, "%02X", *p);
-	return rc ? rc : sl_buf_addc(out, '\'');
-}
-
 static int query(MYSQL *m, const char *who, const char *sql, MYSQL_RES **res, struct sl_err *err)
 {
 	if (mysql_real_query(m, sql, strlen(sql)) || !(*res = mysql_store_result(m)))
@@ -143,9 +134,9 @@ int db_int_ranges_query(MYSQL *m, const char *who, const char *table, const char
 	res = NULL;
 	sl_buf_reset(&q);
 	sl_buf_adds(&q, "SELECT table_rows FROM information_schema.tables WHERE table_schema = ");
-	add_str(&q, schema);
+	fmt_sql_str(&q, schema);
 	sl_buf_adds(&q, " AND table_name = ");
-	add_str(&q, name);
+	fmt_sql_str(&q, name);
 	if ((rc = query(m, who, sl_buf_cstr(&q), &res, err)))
 		goto out;
 	if ((row = mysql_fetch_row(res)) && row[0])

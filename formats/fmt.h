@@ -136,6 +136,9 @@ int fmt_value_sql(const Sluice__Value *v, const Sluice__ColumnDef *c, struct sl_
 int fmt_json_str(struct sl_buf *out, const void *s, size_t n);
 /* X'..' hex literal of n bytes (exact for any bytes). */
 int fmt_sql_hex(struct sl_buf *out, const void *p, size_t n);
+/* A NUL-terminated string (a name, a position) as an exact utf8mb4 literal:
+ * _utf8mb4 X'..', or '' when empty. */
+int fmt_sql_str(struct sl_buf *out, const char *s);
 /* `identifier` with backticks doubled. */
 int fmt_sql_ident(struct sl_buf *out, const char *name);
 

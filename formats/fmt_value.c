@@ -59,6 +59,17 @@ int fmt_sql_hex(struct sl_buf *out, const void *v, size_t n)
 	return 0;
 }
 
+int fmt_sql_str(struct sl_buf *out, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	int rc;
+
+	if (!n)
+		return sl_buf_adds(out, "''");
+	rc = sl_buf_adds(out, "_utf8mb4 ");
+	return rc ? rc : fmt_sql_hex(out, s, n);
+}
+
 /* A charset name we are willing to put in an introducer. */
 static const char *sql_charset(const Sluice__ColumnDef *c)
 {

@@ -7,7 +7,6 @@
 #include <string.h>
 #include "banned.h"
 
-static int add_str(struct sl_buf *out, const char *s);
 
 static int add_stream_id(struct sl_buf *out, const uint8_t stream_id[16])
 {
@@ -24,36 +23,16 @@ int rep__sql_checkpoint_others(struct sl_buf *out, const char *consumer, const u
 
 	if ((rc = sl_buf_adds(out, "SELECT `consumer` FROM `sluice`.`checkpoint` WHERE `stream_id`=")) ||
 	    (rc = add_stream_id(out, stream_id)) || (rc = sl_buf_adds(out, " AND `consumer`<>")) ||
-	    (rc = add_str(out, consumer)))
+	    (rc = fmt_sql_str(out, consumer)))
 		return rc;
 	return sl_buf_adds(out, " ORDER BY `consumer` LIMIT 1");
-}
-
-static int add_str(struct sl_buf *out, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = s ? strlen(s) : 0;
-	int rc;
-
-	if (!n)
-		return sl_buf_adds(out, "''");
-	if ((rc = sl_buf_adds(out, "_utf8mb4 X'")))
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((rc = sl_buf_addc(out, (uint8_t)hex[c >> 4])) ||
-		    (rc = sl_buf_addc(out, (uint8_t)hex[c & 15])))
-			return rc;
-	}
-	return sl_buf_addc(out, '\'');
 }
 
 static int where_consumer(struct sl_buf *out, const char *consumer)
 {
 	int rc = sl_buf_adds(out, " WHERE `consumer`=");
 
-	return rc ? rc : add_str(out, consumer);
+	return rc ? rc : fmt_sql_str(out, consumer);
 }
 
 int rep__sql_checkpoint_select(struct sl_buf *out, const char *consumer)
@@ -72,7 +51,7 @@ int rep__sql_checkpoint_insert(struct sl_buf *out, const char *consumer,
 
 	if ((rc = sl_buf_adds(out, "INSERT IGNORE INTO `sluice`.`checkpoint` (`consumer`,"
 			      "`stream_id`,`seq`,`frame_offset`,`record_index`) VALUES (")) ||
-	    (rc = add_str(out, consumer)) || (rc = sl_buf_addc(out, ',')) ||
+	    (rc = fmt_sql_str(out, consumer)) || (rc = sl_buf_addc(out, ',')) ||
 	    (rc = add_stream_id(out, stream_id)))
 		return rc;
 	return sl_buf_adds(out, ",0,0,0)");
@@ -89,9 +68,9 @@ int rep__sql_checkpoint_update(struct sl_buf *out, const char *consumer,
 			      cur->seq, cur->offset, cur->index)))
 		return rc;
 	if (pos) {
-		if ((rc = sl_buf_adds(out, ",`source_file`=")) || (rc = add_str(out, pos->file)) ||
+		if ((rc = sl_buf_adds(out, ",`source_file`=")) || (rc = fmt_sql_str(out, pos->file)) ||
 		    (rc = sl_buf_addf(out, ",`source_offset`=%" PRIu64 ",`gtid`=", pos->offset)) ||
-		    (rc = add_str(out, pos->gtid)))
+		    (rc = fmt_sql_str(out, pos->gtid)))
 			return rc;
 	}
 	if (pending)
@@ -169,7 +148,7 @@ int rep__sql_applied_insert(struct sl_buf *out, const char *consumer, const stru
 	int rc;
 
 	if ((rc = sl_buf_adds(out, "INSERT INTO `sluice`.`applied` VALUES (")) ||
-	    (rc = add_str(out, consumer)))
+	    (rc = fmt_sql_str(out, consumer)))
 		return rc;
 	return sl_buf_addf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ")", begin->seq, begin->offset,
 			   begin->index);

@@ -246,14 +246,6 @@ static int depend(struct rep_ctx *x, uint64_t key, struct sl_err *err)
 	return 0;
 }
 
-/* Append "_utf8mb4 X'..'" for s. */
-static int add_name(struct sl_buf *q, const char *s)
-{
-	int rc = sl_buf_adds(q, "_utf8mb4 ");
-
-	return rc ? rc : fmt_sql_hex(q, s ? s : "", s ? strlen(s) : 0);
-}
-
 /* Run q on the control connection; *res its rows. */
 static int lookup(struct rep_ctx *x, struct sl_buf *q, MYSQL_RES **res, const char *what,
 		  struct sl_err *err)
@@ -287,8 +279,8 @@ static int table_mode(struct rep_ctx *x, const Sluice__TableDef *td, struct sl_e
 	if (mode == 1) {
 		if ((rc = sl_buf_adds(&q, "SELECT 1 FROM information_schema.STATISTICS WHERE "
 				      "NON_UNIQUE=0 AND INDEX_NAME<>'PRIMARY' AND TABLE_SCHEMA=")) ||
-		    (rc = add_name(&q, td->db)) || (rc = sl_buf_adds(&q, " AND TABLE_NAME=")) ||
-		    (rc = add_name(&q, td->name)) || (rc = sl_buf_adds(&q, " LIMIT 1")))
+		    (rc = fmt_sql_str(&q, td->db)) || (rc = sl_buf_adds(&q, " AND TABLE_NAME=")) ||
+		    (rc = fmt_sql_str(&q, td->name)) || (rc = sl_buf_adds(&q, " LIMIT 1")))
 			goto out;
 		if ((rc = lookup(x, &q, &res, "looking up unique keys", err)))
 			goto out;
@@ -300,12 +292,12 @@ static int table_mode(struct rep_ctx *x, const Sluice__TableDef *td, struct sl_e
 	sl_buf_reset(&q);
 	if ((rc = sl_buf_adds(&q, "SELECT UNIQUE_CONSTRAINT_SCHEMA,REFERENCED_TABLE_NAME FROM "
 			      "information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA=")) ||
-	    (rc = add_name(&q, td->db)) || (rc = sl_buf_adds(&q, " AND TABLE_NAME=")) ||
-	    (rc = add_name(&q, td->name)) ||
+	    (rc = fmt_sql_str(&q, td->db)) || (rc = sl_buf_adds(&q, " AND TABLE_NAME=")) ||
+	    (rc = fmt_sql_str(&q, td->name)) ||
 	    (rc = sl_buf_adds(&q, " UNION SELECT CONSTRAINT_SCHEMA,TABLE_NAME FROM "
 			      "information_schema.REFERENTIAL_CONSTRAINTS WHERE UNIQUE_CONSTRAINT_SCHEMA=")) ||
-	    (rc = add_name(&q, td->db)) || (rc = sl_buf_adds(&q, " AND REFERENCED_TABLE_NAME=")) ||
-	    (rc = add_name(&q, td->name)))
+	    (rc = fmt_sql_str(&q, td->db)) || (rc = sl_buf_adds(&q, " AND REFERENCED_TABLE_NAME=")) ||
+	    (rc = fmt_sql_str(&q, td->name)))
 		goto out;
 	if ((rc = lookup(x, &q, &res, "looking up foreign keys", err)))
 		goto out;

@@ -28,11 +28,9 @@ int rep_dest_trigger(MYSQL *db, const char *schema, const char *table, char *nam
 	if (n)
 		name[0] = 0;
 	if (sl_buf_adds(&q, "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS "
-			"WHERE EVENT_OBJECT_SCHEMA=CONVERT(") ||
-	    fmt_sql_hex(&q, schema, strlen(schema)) ||
-	    sl_buf_adds(&q, " USING utf8mb4) AND EVENT_OBJECT_TABLE=CONVERT(") ||
-	    fmt_sql_hex(&q, table, strlen(table)) ||
-	    sl_buf_adds(&q, " USING utf8mb4) ORDER BY ACTION_TIMING, EVENT_MANIPULATION, "
+			"WHERE EVENT_OBJECT_SCHEMA=") || fmt_sql_str(&q, schema) ||
+	    sl_buf_adds(&q, " AND EVENT_OBJECT_TABLE=") || fmt_sql_str(&q, table) ||
+	    sl_buf_adds(&q, " ORDER BY ACTION_TIMING, EVENT_MANIPULATION, "
 			"ACTION_ORDER LIMIT 1")) {
 		rc = sl_err_set(err, -SL_ETOOBIG, "table name of %zu bytes", strlen(schema) + strlen(table));
 		goto out;

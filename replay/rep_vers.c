@@ -81,13 +81,6 @@ void rep__vers_release(struct rep_ctx *x)
 	x->nvers = 0;
 }
 
-static int add_name(struct sl_buf *q, const char *s)
-{
-	int rc = sl_buf_adds(q, "_utf8mb4 ");
-
-	return rc ? rc : fmt_sql_hex(q, s ? s : "", s ? strlen(s) : 0);
-}
-
 static int32_t column_index(const Sluice__TableDef *td, const char *name)
 {
 	for (size_t i = 0; i < td->n_columns; i++)
@@ -110,8 +103,8 @@ static int lookup(struct rep_ctx *x, const Sluice__TableDef *td, struct rep_vers
 	v->start = v->end = -1;
 	if ((rc = sl_buf_adds(&q, "SELECT 1 FROM information_schema.TABLES WHERE "
 			      "TABLE_TYPE='SYSTEM VERSIONED' AND TABLE_SCHEMA=")) ||
-	    (rc = add_name(&q, td->db)) || (rc = sl_buf_adds(&q, " AND TABLE_NAME=")) ||
-	    (rc = add_name(&q, td->name)))
+	    (rc = fmt_sql_str(&q, td->db)) || (rc = sl_buf_adds(&q, " AND TABLE_NAME=")) ||
+	    (rc = fmt_sql_str(&q, td->name)))
 		goto out;
 	if (mysql_real_query(x->ctl.db, (const char *)q.data, q.len) ||
 	    !(res = mysql_store_result(x->ctl.db))) {
@@ -127,8 +120,8 @@ static int lookup(struct rep_ctx *x, const Sluice__TableDef *td, struct rep_vers
 		if ((rc = sl_buf_adds(&q, "SELECT COLUMN_NAME,GENERATION_EXPRESSION FROM "
 				      "information_schema.COLUMNS WHERE GENERATION_EXPRESSION IN "
 				      "('ROW START','ROW END') AND TABLE_SCHEMA=")) ||
-		    (rc = add_name(&q, td->db)) || (rc = sl_buf_adds(&q, " AND TABLE_NAME=")) ||
-		    (rc = add_name(&q, td->name)))
+		    (rc = fmt_sql_str(&q, td->db)) || (rc = sl_buf_adds(&q, " AND TABLE_NAME=")) ||
+		    (rc = fmt_sql_str(&q, td->name)))
 			goto out;
 		if (mysql_real_query(x->ctl.db, (const char *)q.data, q.len) ||
 		    !(res = mysql_store_result(x->ctl.db))) {
