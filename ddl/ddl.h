@@ -1,0 +1,82 @@
+/*
+ * ddl.h - DDL text: a lexer over MySQL/MariaDB statements, and the dialect
+ * rules that turn a definition from one server into one another server takes.
+ *
+ * Floor 3 (DESIGN.md "Folders"): uses common/ and formats/ only. The
+ * snapshot (schema migration), replay (DDL captured later, and the bulk
+ * load's deferred indexes) and precheck use it; nothing here talks to a
+ * server.
+ *
+ * Dialects: a destination is MariaDB, MySQL or an OceanBase MySQL tenant,
+ *   with a version (rules depend on it: MariaDB 11.4 knows some MySQL 8
+ *   collations, MySQL 8.0 drops others). ddl_target_from_version() reads it
+ *   from the destination's version() text (OceanBase tenants say
+ *   "OceanBase" there or in @@version_comment); --dest-dialect overrides.
+ *
+ * Rules: one table (ddl_rules.c), each row a name ("collation-0900",
+ *   "definer", "ob-index-767" ...), the dialects it applies to, and either a
+ *   conversion or a refusal. ddl_convert() runs every row over one statement:
+ *   - a conversion rewrites the text and calls note(ctx, rule, object, what)
+ *     once per change ("utf8mb4_0900_ai_ci -> utf8mb4_unicode_520_ci: keys
+ *     that were distinct may now collide"); the caller prints it as a
+ *     warning and records it in the stream (SchemaObject.conversions);
+ *   - a refusal returns -SL_EFORMAT with err naming the object and the rule:
+ *     "table `db`.`t`: rule ob-fulltext: OceanBase cannot take FULLTEXT index `ft`".
+ *   A statement the rules do not touch comes out unchanged, byte for byte;
+ *   converting a converted statement changes nothing more.
+ *
+ * Tables: ddl_table_split() cuts a CREATE TABLE (as SHOW CREATE TABLE gives
+ *   it) into the statement to create it with (primary key kept, and any key
+ *   an AUTO_INCREMENT column needs), the secondary indexes to add after its
+ *   rows are in (one ALTER TABLE ... ADD ... statement for all of them, so
+ *   the server builds them in one pass), and its foreign keys (one ALTER
+ *   TABLE ... ADD CONSTRAINT each, created at switchover).
+ *
+ * Errors: 0 or a negative code (common/sl.h) with err filled.
+ * Threads: no state; every function is safe from any thread.
+ */
+#ifndef DDL_H
+#define DDL_H
+
+#include <stddef.h>
+
+#include "sl.h"
+
+enum ddl_dialect { DDL_MARIADB, DDL_MYSQL, DDL_OCEANBASE };
+
+struct ddl_target {
+	enum ddl_dialect dialect;
+	unsigned major, minor, patch;	/* 0.0.0: unknown, rules assume the oldest supported */
+};
+
+/* "mariadb", "mysql", "oceanbase". */
+const char *ddl_dialect_name(enum ddl_dialect d);
+/* The name as above (case-insensitive) into *d; -SL_EINVAL_ARG otherwise. */
+int ddl_dialect_parse(const char *name, enum ddl_dialect *d, struct sl_err *err);
+/* The destination from the text of version() and @@version_comment (may be
+ * NULL). Pure. */
+void ddl_target_from_version(struct ddl_target *t, const char *version, const char *comment);
+
+/* A conversion made: rule name, the object ("table `db`.`t`"), what changed. */
+typedef void (*ddl_note_fn)(void *ctx, const char *rule, const char *object, const char *what);
+
+/* Converts stmt (len bytes, any DDL statement) for t into out (appended).
+ * object names the statement's object in notes and errors. note may be NULL. */
+int ddl_convert(const struct ddl_target *t, const char *object, const char *stmt, size_t len,
+		struct sl_buf *out, ddl_note_fn note, void *ctx, struct sl_err *err);
+
+/* A list of statements, each NUL-terminated and malloc'd. */
+struct ddl_list {
+	char **v;
+	size_t n;
+};
+void ddl_list_release(struct ddl_list *l);
+
+/* See "Tables" above. create is one CREATE TABLE statement; base gets the
+ * statement to create the table with, *indexes the ALTER TABLE that adds
+ * the deferred secondary indexes (n 0 or 1), *fks one ALTER TABLE per
+ * foreign key. table is the quoted name the ALTERs use ("`db`.`t`"). */
+int ddl_table_split(const char *create, size_t len, const char *table, struct sl_buf *base,
+		    struct ddl_list *indexes, struct ddl_list *fks, struct sl_err *err);
+
+#endif
