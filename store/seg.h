@@ -162,6 +162,8 @@ typedef void (*seg_problem_fn)(void *ctx, const char *path, const char *msg);
 struct seg_verify_summary {
 	uint64_t segments, sealed, problems;
 	uint64_t transactions, rows, ddls, bytes;
+	/* a snapshot stream's units (FORMAT.md "Snapshot streams") */
+	uint64_t chunks, schema_objects, snapshot_runs, tables_done, snapshot_ends;
 	uint64_t first_seq, last_seq;
 	uint64_t first_time, last_time;		/* commit times, unix seconds */
 	Sluice__Position *first_pos, *last_pos;	/* owned */
