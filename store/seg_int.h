@@ -236,6 +236,33 @@ void seg__file_info_release(struct seg_file_info *fi);
 int seg__count_after(int fd, const char *path, uint64_t size, uint64_t offset,
 		     uint32_t index, uint64_t *txns, uint64_t *last_time, struct sl_err *err);
 
+/* ---- one stream's bundle (seg_transfer.c), put together by seg_bundle.c ----
+ * seg__load_key(): the --key file into key (16..4096 bytes, mode 0600).
+ * seg__bundle_out(): create out (0700), or accept it when it is an empty
+ * directory. seg__pack_stream(): pack o->dir's sealed segments from
+ * o->from_seq into the existing empty o->out, MANIFEST last (with a
+ * "snapshot" line when snapshot_sha is given, an hmac under key when key is
+ * not NULL); *manifest_sha: SHA-256 of the MANIFEST written; -ENOENT
+ * (message set) when there is no sealed segment to pack.
+ * seg__unpack_check() does every check of an unpack (manifest, its SHA-256
+ * when manifest_sha is given, every file whole, the chain, the receiving
+ * directory into) and adds nothing; with lazy an into that does not exist
+ * is neither created nor locked until seg__unpack_add(), which copies the
+ * new segments in. seg__unpack_snapshot(): 1 and the SHA-256 of
+ * snapshot/MANIFEST when the manifest names a snapshot bundle. */
+struct seg_unpack_state;
+int seg__load_key(const char *path, struct sl_buf *key, struct sl_err *err);
+int seg__bundle_out(const char *out, struct sl_err *err);
+int seg__pack_stream(const struct seg_pack_opts *o, const struct sl_buf *key,
+		     const uint8_t *snapshot_sha, uint8_t manifest_sha[SEG_HASH_LEN],
+		     struct seg_transfer_result *res, struct sl_err *err);
+int seg__unpack_check(const char *bundle, const char *into, const struct sl_buf *key,
+		      const uint8_t *manifest_sha, int lazy, struct seg_unpack_state **u,
+		      struct seg_transfer_result *res, struct sl_err *err);
+int seg__unpack_snapshot(const struct seg_unpack_state *u, uint8_t sha[SEG_HASH_LEN]);
+const char *seg__unpack_source(const struct seg_unpack_state *u);
+int seg__unpack_add(struct seg_unpack_state *u, struct seg_transfer_result *res, struct sl_err *err);
+void seg__unpack_free(struct seg_unpack_state *u);
 /* ---- frames (seg_frame.c: below seg_dir.c, seg_check.c and seg_reader.c) ---- */
 struct seg_frame {
 	uint64_t off;			/* frame start in the file */
