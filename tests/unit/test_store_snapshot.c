@@ -278,12 +278,86 @@ static void test_snapshot__footer_counts_checked(void)
 	tdir_free(&t);
 }
 
-int main(void)
+/* ---- a fixture for the integration tests ----
+ * test_store_snapshot write SNAPDIR SOURCE [unfinished]: a snapshot stream
+ * of database d (tables t1 with a collation conversion and t2, view v1,
+ * procedure p, a deferred foreign key and trigger), run 1 reads t1 in 3
+ * chunks and the first chunk of t2, run 2 the rest of t2, then SnapshotEnd
+ * and a seal; with "unfinished" it stops after run 1's chunks, its last
+ * segment open. Segments of 4 KiB: several. Until `sluice snapshot` exists
+ * (helper i11-snapshot), this is how tests/integration builds DIR/snapshot. */
+static int write_fixture(const char *dir, const char *source, int unfinished)
+{
+	static const char t1[] =
+		"CREATE TABLE `t1` (\n  `id` int(11) NOT NULL,\n  `b` blob DEFAULT NULL,\n  PRIMARY KEY (`id`)\n)"
+		" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci";
+	static const char t1_src[] =
+		"CREATE TABLE `t1` (\n  `id` int NOT NULL,\n  `b` blob,\n  PRIMARY KEY (`id`)\n)"
+		" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci";
+	static const char t2[] =
+		"CREATE TABLE `t2` (\n  `id` int(11) NOT NULL,\n  `b` blob DEFAULT NULL,\n  PRIMARY KEY (`id`)\n)"
+		" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+	struct seg_writer_opts o;
+	struct seg_writer *w = NULL;
+	struct sl_err err = SL_ERR_INIT;
+	Sluice__Position start;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.dir = dir;
+	o.source = source;
+	o.segment_size = 4096;
+	set_pos(&start, SNAP_P1(1));
+	o.start = &start;
+	if ((rc = seg_writer_open(&w, &o, &err)))
+		goto out;
+#define K(x) SLUICE__SCHEMA_OBJECT__KIND__##x
+	if ((rc = snap_object(w, K(DATABASE), "d", "", "", "CREATE DATABASE `d`", "", NULL, 0, 1, &err)) ||
+	    (rc = snap_object(w, K(TABLE), "d", "t1", "", t1, t1_src,
+			      "collation: utf8mb4_0900_ai_ci -> utf8mb4_general_ci (distinct keys may collide)",
+			      0, 2, &err)) ||
+	    (rc = snap_object(w, K(TABLE), "d", "t2", "", t2, "", NULL, 0, 3, &err)) ||
+	    (rc = snap_object(w, K(VIEW), "d", "v1", "",
+			      "CREATE ALGORITHM=UNDEFINED SQL SECURITY INVOKER VIEW `v1` AS select `t1`.`id` AS `id` from `t1`",
+			      "", NULL, 0, 4, &err)) ||
+	    (rc = snap_object(w, K(ROUTINE), "d", "p", "",
+			      "CREATE PROCEDURE `p`()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND", "", NULL, 0, 5, &err)) ||
+	    (rc = snap_object(w, K(FOREIGN_KEY), "d", "fk_t2", "t2",
+			      "ALTER TABLE `t2` ADD CONSTRAINT `fk_t2` FOREIGN KEY (`id`) REFERENCES `t1` (`id`)",
+			      "", NULL, 1, 6, &err)) ||
+	    (rc = snap_object(w, K(TRIGGER), "d", "trg", "t1",
+			      "CREATE TRIGGER `trg` BEFORE INSERT ON `t1` FOR EACH ROW BEGIN\n  SET @n = 1;\n  SET @m = 2;\nEND",
+			      "", NULL, 1, 7, &err)))
+		goto out;
+#undef K
+	if ((rc = snap_begin(w, 1, 2, &err)))
+		goto out;
+	for (uint64_t c = 0; c < 3 && !rc; c++)
+		rc = snap_chunk(w, 1, 1, c, 5, c == 2, &err);
+	if (rc || (rc = snap_chunk(w, 1, 2, 0, 5, 0, &err)))
+		goto out;
+	if (!unfinished &&
+	    ((rc = snap_begin(w, 2, 1, &err)) || (rc = snap_chunk(w, 2, 2, 1, 5, 1, &err)) ||
+	     (rc = snap_end(w, 2, 2, 25, &err)) || (rc = seg_writer_seal(w, &err))))
+		goto out;
+	rc = seg_writer_close(w, &err);
+	w = NULL;
+out:
+	if (w)
+		seg_writer_close(w, NULL);
+	if (rc)
+		fprintf(stderr, "write_fixture: %s\n", err.msg);
+	return rc ? 2 : 0;
+}
+
+int main(int argc, char **argv)
 {
 	CU_pSuite s;
 	unsigned failed;
 
 	sl_log_init();
+	if (argc >= 4 && !strcmp(argv[1], "write"))
+		return write_fixture(argv[2], argv[3], argc > 4 && !strcmp(argv[4], "unfinished"));
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	s = CU_add_suite("store/snapshot", NULL, NULL);
