@@ -278,6 +278,95 @@ static void test_snapshot__footer_counts_checked(void)
 	tdir_free(&t);
 }
 
+static int count_segs(const char *dir)
+{
+	struct seg_list l;
+	struct sl_err err = SL_ERR_INIT;
+	int n;
+
+	if (seg__dir_scan(dir, &l, &err))
+		return 0;
+	n = (int)l.n;
+	seg__list_release(&l);
+	return n;
+}
+
+/* pack carries DIR/snapshot as the bundle's snapshot/ part; unpack checks
+ * both parts before it adds a file to either directory, rebuilds both and
+ * adds nothing the second time. */
+static void test_snapshot__pack_unpack(void)
+{
+	struct tdir t;
+	struct seg_writer_opts o;
+	struct seg_writer *w;
+	struct seg_pack_opts po = { 0 };
+	struct seg_unpack_opts uo = { 0 };
+	struct seg_transfer_result res;
+	struct sl_err err = SL_ERR_INIT;
+	struct snap_model m;
+	Sluice__Position start;
+	char snap[128], b[128], r[128], r2[128], rsnap[160], bseg[192];
+	int fd;
+
+	tdir_new(&t);
+	o = opts_for(&t);
+	w = open_writer(&o);
+	write_txns(w, 1, 30);
+	CU_ASSERT(seg_writer_seal(w, &err) == 0);
+	CU_ASSERT(seg_writer_close(w, &err) == 0);
+	snprintf(snap, sizeof(snap), "%s/snapshot", t.dir);
+	o.dir = snap;
+	o.segment_size = 2048;
+	set_pos(&start, SNAP_P1(1));
+	o.start = &start;
+	w = open_writer(&o);
+	write_snapshot(w, NULL, NULL);
+	CU_ASSERT(seg_writer_seal(w, &err) == 0);
+	CU_ASSERT(seg_writer_close(w, &err) == 0);
+
+	snprintf(b, sizeof(b), "%s/b", t.root);
+	snprintf(r, sizeof(r), "%s/r", t.root);
+	snprintf(r2, sizeof(r2), "%s/r2", t.root);
+	snprintf(rsnap, sizeof(rsnap), "%s/snapshot", r);
+	po.dir = t.dir;
+	po.out = b;
+	CU_ASSERT_FATAL(seg_pack(&po, &res, &err) == 0);
+	CU_ASSERT(res.snapshot.present && res.snapshot.first_seq == 1 &&
+		  res.snapshot.files == (uint64_t)count_segs(snap));
+	uo.bundle = b;
+	uo.into = r;
+	CU_ASSERT_FATAL(seg_unpack(&uo, &res, &err) == 0);
+	CU_ASSERT(res.snapshot.present && res.snapshot.added == (uint64_t)count_segs(snap));
+	check_stream(r, 30);
+	CU_ASSERT_FATAL(snap_read(rsnap, &m) == 0);
+	CU_ASSERT(m.bad == 0 && m.units == SNAP_UNITS && m.ends == 1);
+	CU_ASSERT(seg_unpack(&uo, &res, &err) == 0);
+	CU_ASSERT(res.added == 0 && res.snapshot.added == 0);
+
+	/* a damaged snapshot segment: refused, and DIR gets nothing either */
+	snprintf(bseg, sizeof(bseg), "%s/snapshot/00000000000000000002.seg", b);
+	fd = open(bseg, O_WRONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(pwrite(fd, "\xff", 1, 200) == 1);
+	close(fd);
+	uo.into = r2;
+	CU_ASSERT(seg_unpack(&uo, &res, &err) == -SL_ECORRUPT);
+	CU_ASSERT(strstr(err.msg, "00000000000000000002.seg") != NULL);
+	CU_ASSERT_EQUAL(count_segs(r2), 0);
+	snprintf(rsnap, sizeof(rsnap), "%s/snapshot", r2);
+	CU_ASSERT(!exists(rsnap));
+
+	/* --no-snapshot: no snapshot/ part */
+	snprintf(b, sizeof(b), "%s/b3", t.root);
+	po.out = b;
+	po.no_snapshot = 1;
+	CU_ASSERT_FATAL(seg_pack(&po, &res, &err) == 0);
+	CU_ASSERT(!res.snapshot.present);
+	snprintf(bseg, sizeof(bseg), "%s/snapshot", b);
+	CU_ASSERT(!exists(bseg));
+	tdir_free(&t);
+}
+
 /* ---- a fixture for the integration tests ----
  * test_store_snapshot write SNAPDIR SOURCE [unfinished]: a snapshot stream
  * of database d (tables t1 with a collation conversion and t2, view v1,
@@ -364,6 +453,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "round trip and counts", test_snapshot__round_trip_and_counts);
 	CU_add_test(s, "torn tail recovers", test_snapshot__torn_tail_recovers);
 	CU_add_test(s, "footer counts checked", test_snapshot__footer_counts_checked);
+	CU_add_test(s, "pack and unpack carry the snapshot", test_snapshot__pack_unpack);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();
