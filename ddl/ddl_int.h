@@ -83,6 +83,8 @@ void ddl__edit_remove(struct ddl_edits *e, const struct ddl_toks *t, size_t a, s
  * the first one wins). */
 int ddl__edits_apply(const struct ddl_edits *e, const char *s, size_t len, struct sl_buf *out);
 void ddl__edits_release(struct ddl_edits *e);
+/* Every edit of from appended to to; from left empty. */
+void ddl__edits_move(struct ddl_edits *to, struct ddl_edits *from);
 
 /* ---- structure (ddl_parse.c) ---- */
 enum ddl_kind {

@@ -288,3 +288,12 @@ void ddl__edits_release(struct ddl_edits *e)
 	e->v = NULL;
 	e->n = e->cap = 0;
 }
+
+void ddl__edits_move(struct ddl_edits *to, struct ddl_edits *from)
+{
+	for (size_t i = 0; i < from->n; i++) {
+		add_edit(to, from->v[i].off, from->v[i].len, from->v[i].text);
+		free(from->v[i].text);
+	}
+	from->n = 0;
+}

@@ -694,7 +694,7 @@ static int options_in(struct rx *x, size_t a, size_t b, size_t *gone)
 		ddl__edit_remove(x->ed, k, from, v);
 		*gone += v - from + 1;
 		note(x, "table option %s=%s removed (%s does not take it)",
-		     ddl__text(k, i, b1, sizeof(b1)), b2, target_name(x->t));
+		     ddl__text(k, i, b1, sizeof(b1)), ddl__text(k, v, b2, sizeof(b2)), target_name(x->t));
 		i = v;
 	}
 	return 0;
@@ -704,8 +704,9 @@ static int rule_table_options(struct rx *x)
 {
 	struct ddl_stmt *st = x->st;
 	const struct ddl_toks *k = x->k;
+	struct ddl_edits one = { 0 }, *all = x->ed;
 	size_t gone = 0;
-	int rc;
+	int rc = 0;
 
 	if (st->kind == DDL_K_CREATE_TABLE)
 		return options_in(x, st->opts, st->opts_end, &gone);
@@ -730,16 +731,25 @@ static int rule_table_options(struct rx *x)
 		if (verb)
 			continue;
 		gone = 0;
-		if ((rc = options_in(x, p->first, p->end, &gone)))
-			return rc;
-		if (gone == p->end - p->first) {	/* the whole spec went: its comma too */
+		x->ed = &one;
+		rc = options_in(x, p->first, p->end, &gone);
+		x->ed = all;
+		if (rc)
+			break;
+		if (gone == p->end - p->first && (ddl__isp(k, p->end, ',') ||
+						  (p->first && ddl__isp(k, p->first - 1, ',')))) {
+			/* the whole spec goes, with one of its commas */
 			if (ddl__isp(k, p->end, ','))
-				ddl__edit_remove(x->ed, k, p->end, p->end);
-			else if (p->first && ddl__isp(k, p->first - 1, ','))
-				ddl__edit_remove(x->ed, k, p->first - 1, p->first - 1);
+				ddl__edit_remove(all, k, p->first, p->end);
+			else
+				ddl__edit_remove(all, k, p->first - 1, p->end - 1);
+		} else {
+			ddl__edits_move(all, &one);
 		}
+		ddl__edits_release(&one);
 	}
-	return 0;
+	ddl__edits_release(&one);
+	return rc;
 }
 
 /* ---- MariaDB-only objects: system versioning, sequences ---- */
