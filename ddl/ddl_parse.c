@@ -1,6 +1,7 @@
 /* ddl_parse.c - the structure of one DDL statement: its kind, its object's name, and the parts the rules look at (columns, keys, foreign keys, table options). */
 #include "ddl_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "banned.h"
@@ -247,4 +248,33 @@ void ddl__stmt_release(struct ddl_stmt *st)
 	free(st->parts);
 	st->parts = NULL;
 	st->nparts = 0;
+}
+
+void ddl_describe(const char *stmt, size_t len, const char *db, char *buf, size_t n)
+{
+	static const char *const kinds[] = {
+		[DDL_K_OTHER] = "statement", [DDL_K_CREATE_TABLE] = "table", [DDL_K_ALTER_TABLE] = "table",
+		[DDL_K_CREATE_INDEX] = "index", [DDL_K_VIEW] = "view", [DDL_K_TRIGGER] = "trigger",
+		[DDL_K_ROUTINE] = "routine", [DDL_K_EVENT] = "event", [DDL_K_SEQUENCE] = "sequence",
+		[DDL_K_DATABASE] = "database",
+	};
+	struct ddl_stmt st;
+	struct sl_err err = SL_ERR_INIT;
+	char a[130], b[130];
+
+	if (!n)
+		return;
+	snprintf(buf, n, "statement");
+	if (ddl__parse(stmt, len, &st, &err) || st.kind == DDL_K_OTHER || !ddl__is_name(&st.t, st.name)) {
+		ddl__stmt_release(&st);
+		return;
+	}
+	ddl__name(&st.t, st.name, a, sizeof(a));
+	if (st.name_end == st.name + 3)	/* db . name */
+		snprintf(buf, n, "%s `%s`.`%s`", kinds[st.kind], a, ddl__name(&st.t, st.name + 2, b, sizeof(b)));
+	else if (db && *db && st.kind != DDL_K_DATABASE)
+		snprintf(buf, n, "%s `%s`.`%s`", kinds[st.kind], db, a);
+	else
+		snprintf(buf, n, "%s `%s`", kinds[st.kind], a);
+	ddl__stmt_release(&st);
 }

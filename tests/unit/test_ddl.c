@@ -484,6 +484,24 @@ static void test_ddl__versions(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown dialect 'postgres'"));
 }
 
+static void test_ddl__describe(void)
+{
+	static const struct { const char *stmt, *db, *want; } c[] = {
+		{ "CREATE TABLE `a`.`b` (x INT)", "d", "table `a`.`b`" },
+		{ "ALTER TABLE t ADD x INT", "d", "table `d`.`t`" },
+		{ "CREATE DEFINER=`r`@`h` VIEW v AS SELECT 1", NULL, "view `v`" },
+		{ "CREATE UNIQUE INDEX ix ON t (a)", "d", "index `d`.`ix`" },
+		{ "CREATE DATABASE IF NOT EXISTS `x`", "d", "database `x`" },
+		{ "DROP TABLE t", "d", "statement" },
+	};
+	char b[200];
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		ddl_describe(c[i].stmt, strlen(c[i].stmt), c[i].db, b, sizeof(b));
+		CU_ASSERT_STRING_EQUAL(b, c[i].want);
+	}
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -502,6 +520,7 @@ int main(void)
 	CU_add_test(s, "table-options, system-versioning, sequence", test_ddl__table_options);
 	CU_add_test(s, "table split of SHOW CREATE TABLE", test_ddl__split);
 	CU_add_test(s, "dialect from version()", test_ddl__versions);
+	CU_add_test(s, "the object a statement names", test_ddl__describe);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();
