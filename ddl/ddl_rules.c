@@ -167,10 +167,16 @@ static int each_key_part(struct rx *x, const struct ddl_part *p,
 
 /* ---- collation-0900 ---- */
 
+static int ends_with(const char *s, const char *tail)
+{
+	size_t a = strlen(s), b = strlen(tail);
+
+	return a >= b && !strcasecmp(s + a - b, tail);
+}
+
 static const char *collation_for(const struct ddl_target *t, const char *c)
 {
-	int bin = strlen(c) > 4 && (!strcasecmp(c + strlen(c) - 4, "_bin") ||
-				    !strcasecmp(c + strlen(c) - 6, "_as_cs"));
+	int bin = ends_with(c, "_bin") || ends_with(c, "_as_cs");
 
 	if (strncasecmp(c, "utf8mb4_", 8) || !strstr(c, "_0900_"))
 		return NULL;
@@ -419,9 +425,9 @@ static int rule_ob_index_desc(struct rx *x)
 	return 0;
 }
 
-/* INVISIBLE (MySQL) and IGNORED (MariaDB >= 10.6) in the options after an
- * index's key parts: OceanBase takes neither (removed: the index is used),
- * MariaDB says IGNORED, MySQL says INVISIBLE. */
+/* INVISIBLE (MySQL >= 8.0) and IGNORED (MariaDB >= 10.6) in the options
+ * after an index's key parts: OceanBase and older servers take neither
+ * (removed: the index is used), MariaDB says IGNORED, MySQL INVISIBLE. */
 static int rule_index_visibility(struct rx *x)
 {
 	const struct ddl_toks *k = x->k;
@@ -438,7 +444,9 @@ static int rule_index_visibility(struct rx *x)
 			if (!inv && !ign)
 				continue;
 			index_name(x, p, n, sizeof(n));
-			if (x->t->dialect == DDL_OCEANBASE) {
+			if (x->t->dialect == DDL_OCEANBASE ||
+			    (x->t->major && x->t->dialect == DDL_MARIADB && !ver_ge(x->t, 10, 6, 0)) ||
+			    (x->t->major && x->t->dialect == DDL_MYSQL && x->t->major < 8)) {
 				ddl__edit_remove(x->ed, k, j, j);
 				note(x, "index `%s`: %s removed, the optimizer uses it", n, inv ? "INVISIBLE" : "IGNORED");
 			} else if (x->t->dialect == DDL_MARIADB && inv) {
@@ -510,8 +518,7 @@ static int kp_767(struct rx *x, const struct ddl_part *p, size_t a, size_t b)
 	if (!ddl__is_name(k, a) || !(c = column(x, ddl__name(k, a, n, sizeof(n)))))
 		return 0;	/* an expression, or a column this statement does not define */
 	ddl__text(k, c->first + 1, ty, sizeof(ty));
-	binary = !strcasecmp(ty, "binary") || !strcasecmp(ty, "varbinary") ||
-		 (strlen(ty) >= 4 && !strcasecmp(ty + strlen(ty) - 4, "blob"));
+	binary = !strcasecmp(ty, "binary") || !strcasecmp(ty, "varbinary") || ends_with(ty, "blob");
 	if (!binary) {
 		const char *s = charset_in(k, c->first + 2, c->end, cs, sizeof(cs));
 
@@ -525,7 +532,7 @@ static int kp_767(struct rx *x, const struct ddl_part *p, size_t a, size_t b)
 		bytes = prefix * mb;
 	else if ((!strcasecmp(ty, "char") || !strcasecmp(ty, "varchar") || !strcasecmp(ty, "binary") ||
 		  !strcasecmp(ty, "varbinary")) && ddl__isp(k, c->first + 2, '(') &&
-		 k->v[c->first + 3].kind == DDL_TK_NUMBER)
+		 c->first + 3 < k->n && k->v[c->first + 3].kind == DDL_TK_NUMBER)
 		bytes = strtoul(k->s + k->v[c->first + 3].off, NULL, 10) * mb;
 	if (bytes <= OB_KEY_MAX)
 		return 0;

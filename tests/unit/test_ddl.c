@@ -271,6 +271,14 @@ static void test_ddl__ob_indexes(void)
 		    "index `k`: INVISIBLE -> IGNORED");
 	expect_conv(&MYSQL, "CREATE TABLE t (a INT, KEY k (a) IGNORED)", "CREATE TABLE t (a INT, KEY k (a) INVISIBLE)",
 		    "IGNORED -> INVISIBLE");
+	expect_conv(&MYSQL57, "CREATE TABLE t (a INT, KEY k (a) IGNORED)", "CREATE TABLE t (a INT, KEY k (a))",
+		    "index `k`: IGNORED removed");
+	{
+		static const struct ddl_target m105 = { DDL_MARIADB, 10, 5, 20 };
+
+		expect_conv(&m105, "ALTER TABLE t ADD KEY k (a) INVISIBLE", "ALTER TABLE t ADD KEY k (a)",
+			    "INVISIBLE removed");
+	}
 	/* key parts over 767 bytes: a plain index gets a prefix, a unique one is refused */
 	expect_conv(&OB, "CREATE TABLE t (a VARCHAR(300) NOT NULL, b VARCHAR(300) CHARACTER SET latin1, "
 		    "c TEXT, KEY ka (a), KEY kb (b), KEY kc (c(500)), KEY kab (a(100), b)) DEFAULT CHARSET=utf8mb4",
@@ -484,6 +492,56 @@ static void test_ddl__versions(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown dialect 'postgres'"));
 }
 
+/* Every prefix of statements that exercise every rule, through every
+ * dialect and the split: an error or a text, never a crash; a text changed
+ * only with a note, and converting it again changes nothing. */
+static void test_ddl__prefixes(void)
+{
+	static const char *const s[] = {
+		"CREATE DEFINER=`u`@`h` VIEW v AS SELECT a COLLATE utf8mb4_0900_ai_ci FROM t",
+		"CREATE TABLE t (id SERIAL, a REAL, b NCHAR(3), c VARCHAR(300) COLLATE utf8mb4_0900_bin, "
+		"d INET6, e BLOB COMPRESSED=zlib, f DOUBLE PRIMARY KEY, KEY k (c DESC) INVISIBLE, "
+		"UNIQUE KEY u (c(400)), FULLTEXT KEY ft (c), CONSTRAINT fk FOREIGN KEY (a) REFERENCES p (x) "
+		"ON DELETE CASCADE) ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=8 PAGE_CHECKSUM=1 ENCRYPTED=YES "
+		"WITH SYSTEM VERSIONING PARTITION BY HASH (id) PARTITIONS 2",
+		"ALTER TABLE t ADD COLUMN (a REAL, b NCHAR), CHANGE x y SERIAL, PAGE_CHECKSUM=0, ADD KEY (a)",
+	};
+	const struct ddl_target *t[] = { &MARIADB, &MYSQL, &OB, &MYSQL57 };
+	char buf[1024], out_s[2048];
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		for (size_t l = 0; l <= strlen(s[i]); l++) {
+			struct sl_buf base = SL_BUF_INIT(SL_BUF_UNLIMITED);
+			struct ddl_list idx, fks;
+			struct sl_err err = SL_ERR_INIT;
+
+			memcpy(buf, s[i], l);
+			buf[l] = 0;
+			for (size_t j = 0; j < sizeof(t) / sizeof(t[0]); j++) {
+				const char *once;
+
+				if (!(once = conv(t[j], buf)))
+					continue;
+				if (!nnotes && strcmp(once, buf))
+					fprintf(stderr, "\n  changed without a note: %s\n  into: %s\n", buf, once);
+				CU_ASSERT_TRUE(nnotes || !strcmp(once, buf));
+				snprintf(out_s, sizeof(out_s), "%s", once);
+				once = conv(t[j], out_s);
+				CU_ASSERT_PTR_NOT_NULL(once);
+				if (once && (nnotes || strcmp(once, out_s)))
+					fprintf(stderr, "\n  not idempotent (%s): %s\n  then: %s\n  notes: %s", ddl_dialect_name(t[j]->dialect), out_s, once, notes);
+				CU_ASSERT_TRUE(once && !nnotes && !strcmp(once, out_s));
+			}
+			if (!ddl_table_split(buf, l, "`t`", &base, &idx, &fks, &err)) {
+				ddl_list_release(&idx);
+				ddl_list_release(&fks);
+			}
+			ddl_describe(buf, l, "d", (char[64]){ 0 }, 64);
+			sl_buf_release(&base);
+		}
+	CU_PASS("no crash");
+}
+
 static void test_ddl__describe(void)
 {
 	static const struct { const char *stmt, *db, *want; } c[] = {
@@ -521,6 +579,7 @@ int main(void)
 	CU_add_test(s, "table split of SHOW CREATE TABLE", test_ddl__split);
 	CU_add_test(s, "dialect from version()", test_ddl__versions);
 	CU_add_test(s, "the object a statement names", test_ddl__describe);
+	CU_add_test(s, "every prefix of every rule's input", test_ddl__prefixes);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();
