@@ -27,7 +27,10 @@
  *
  * Tables: ddl_table_split() cuts a CREATE TABLE (as SHOW CREATE TABLE gives
  *   it) into the statement to create it with (primary key kept, and any key
- *   an AUTO_INCREMENT column needs), the secondary indexes to add after its
+ *   an AUTO_INCREMENT column needs; without a primary key, the first UNIQUE
+ *   key over whole NOT NULL columns, which InnoDB clusters the table by; in
+ *   a partitioned table every UNIQUE key; CHECK constraints, comments and
+ *   the PARTITION BY clause stay), the secondary indexes to add after its
  *   rows are in (one ALTER TABLE ... ADD ... statement for all of them, so
  *   the server builds them in one pass), and its foreign keys (one ALTER
  *   TABLE ... ADD CONSTRAINT each, created at switchover).

@@ -398,6 +398,82 @@ static int rule_sequence(struct ddl_rx *x)
 	return 0;
 }
 
+/* ---- statement forms: OR REPLACE, IF [NOT] EXISTS, functional key parts ---- */
+
+/* MariaDB's CREATE OR REPLACE of anything but a view. */
+static int rule_or_replace(struct ddl_rx *x)
+{
+	const struct ddl_toks *k = x->k;
+	static const char *const what[] = {
+		[DDL_K_OTHER] = "", [DDL_K_CREATE_TABLE] = "TABLE", [DDL_K_ALTER_TABLE] = "",
+		[DDL_K_CREATE_INDEX] = "INDEX", [DDL_K_VIEW] = "VIEW", [DDL_K_TRIGGER] = "TRIGGER",
+		[DDL_K_ROUTINE] = "PROCEDURE/FUNCTION", [DDL_K_EVENT] = "EVENT",
+		[DDL_K_SEQUENCE] = "SEQUENCE", [DDL_K_DATABASE] = "DATABASE",
+	};
+
+	if (!ddl__is(k, 0, "CREATE") || !ddl__is(k, 1, "OR") || !ddl__is(k, 2, "REPLACE") ||
+	    x->st->kind == DDL_K_VIEW)
+		return 0;
+	return ddl__refuse(x, "%s has no CREATE OR REPLACE %s (it would need a DROP first)",
+			   ddl__target_name(x->t), what[x->st->kind]);
+}
+
+/* MariaDB's guards inside ALTER TABLE (ADD COLUMN IF NOT EXISTS, DROP INDEX
+ * IF EXISTS ...), ALTER TABLE IF EXISTS, CREATE INDEX IF NOT EXISTS and
+ * DROP INDEX IF EXISTS: MySQL has none of them. Replay runs a statement
+ * once, so the guard goes (with a note). */
+static int rule_if_exists(struct ddl_rx *x)
+{
+	const struct ddl_toks *k = x->k;
+	int drop_index = ddl__is(k, 0, "DROP") && ddl__is(k, 1, "INDEX");
+
+	if (x->st->kind != DDL_K_ALTER_TABLE && x->st->kind != DDL_K_CREATE_INDEX && !drop_index)
+		return 0;
+	for (size_t i = 1; i + 1 < k->n; i++) {
+		size_t last = ddl__is(k, i + 1, "NOT") ? i + 2 : i + 1;
+
+		if (ddl__isp(k, i, '(')) {
+			i = ddl__skip_group(k, i) - 1;
+			continue;
+		}
+		if (!ddl__is(k, i, "IF") || !ddl__is(k, last, "EXISTS"))
+			continue;
+		if (x->st->kind == DDL_K_CREATE_INDEX && i > x->st->name)
+			break;
+		ddl__edit_remove(x->ed, k, i, last);
+		ddl__note(x, "IF %sEXISTS removed (%s has no such guard here; replay runs the statement once)",
+			  last == i + 2 ? "NOT " : "", ddl__target_name(x->t));
+		i = last;
+	}
+	return 0;
+}
+
+static int kp_functional(struct ddl_rx *x, const struct ddl_part *p, size_t a, size_t b)
+{
+	char n[128];
+
+	(void)b;
+	if (ddl__isp(x->k, a, '('))
+		return ddl__refuse(x, "%s cannot take index `%s` on an expression (a functional key part)",
+				   ddl__target_name(x->t), ddl__index_name(x, p, n, sizeof(n)));
+	return 0;
+}
+
+/* MySQL 8.0.13's functional key parts: KEY k ((lower(a))). */
+static int rule_functional_index(struct ddl_rx *x)
+{
+	int rc;
+
+	if (x->t->dialect == DDL_MYSQL && (!x->t->major || x->t->major >= 8) &&
+	    !(x->t->major == 8 && x->t->minor == 0 && x->t->patch < 13))
+		return 0;
+	for (size_t i = 0; i < x->st->nparts; i++)
+		if (ddl__is_index(x->st->parts[i].kind) &&
+		    (rc = ddl__each_key_part(x, &x->st->parts[i], kp_functional)))
+			return rc;
+	return 0;
+}
+
 /* ---- the table ---- */
 
 static const struct ddl_rule rules[] = {
@@ -410,6 +486,9 @@ static const struct ddl_rule rules[] = {
 	{ "column-compressed", DDL_D_MYSQL | DDL_D_OB, rule_column_compressed },
 	{ "system-versioning", DDL_D_MYSQL | DDL_D_OB, rule_system_versioning },
 	{ "sequence", DDL_D_MYSQL | DDL_D_OB, rule_sequence },
+	{ "or-replace", DDL_D_MYSQL | DDL_D_OB, rule_or_replace },
+	{ "if-exists", DDL_D_MYSQL | DDL_D_OB, rule_if_exists },
+	{ "functional-index", DDL_D_MARIADB | DDL_D_MYSQL, rule_functional_index },
 	{ "table-options", DDL_D_ALL, rule_table_options },
 	{ "index-visibility", DDL_D_ALL, rule_index_visibility },
 	{ "ob-fulltext", DDL_D_OB, ddl__rule_ob_fulltext },

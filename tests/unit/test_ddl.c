@@ -344,6 +344,41 @@ static void test_ddl__table_options(void)
 	expect_same(&MARIADB, "CREATE SEQUENCE s");
 }
 
+static void test_ddl__forms(void)
+{
+	/* or-replace */
+	expect_refused(&MYSQL, "CREATE OR REPLACE TABLE t (a INT)",
+		       "rule or-replace: MySQL has no CREATE OR REPLACE TABLE");
+	expect_refused(&OB, "CREATE OR REPLACE DEFINER=`u`@`h` PROCEDURE p() SELECT 1",
+		       "rule or-replace: OceanBase has no CREATE OR REPLACE PROCEDURE/FUNCTION");
+	expect_same(&MYSQL, "CREATE OR REPLACE VIEW v AS SELECT 1");
+	expect_same(&MARIADB, "CREATE OR REPLACE TABLE t (a INT)");
+	/* if-exists */
+	expect_conv(&MYSQL, "ALTER TABLE t ADD COLUMN IF NOT EXISTS b INT, DROP INDEX IF EXISTS k, "
+		    "ADD KEY IF NOT EXISTS kb (b)",
+		    "ALTER TABLE t ADD COLUMN b INT, DROP INDEX k, ADD KEY kb (b)",
+		    "[if-exists] table `d`.`t`: IF NOT EXISTS removed (MySQL has no such guard here");
+	expect_conv(&OB, "ALTER TABLE IF EXISTS t DROP COLUMN IF EXISTS c", "ALTER TABLE t DROP COLUMN c",
+		    "IF EXISTS removed");
+	expect_conv(&MYSQL, "CREATE INDEX IF NOT EXISTS ix ON t (a)", "CREATE INDEX ix ON t (a)",
+		    "IF NOT EXISTS removed");
+	expect_conv(&MYSQL, "DROP INDEX IF EXISTS ix ON t", "DROP INDEX ix ON t", "IF EXISTS removed");
+	expect_same(&MYSQL, "CREATE TABLE IF NOT EXISTS t (a INT CHECK (IF(a > 0, 1, 0)))");
+	expect_same(&MYSQL, "DROP TABLE IF EXISTS t");
+	expect_same(&MARIADB, "ALTER TABLE t ADD COLUMN IF NOT EXISTS b INT");
+	/* functional-index */
+	expect_refused(&MARIADB, "CREATE TABLE t (a VARCHAR(10), KEY `kl` ((lower(`a`))))",
+		       "rule functional-index: MariaDB cannot take index `kl` on an expression");
+	expect_refused(&MARIADB, "CREATE INDEX ix ON t ((a + 1))", "index `ix` on an expression");
+	expect_same(&MYSQL, "CREATE TABLE t (a VARCHAR(10), KEY `kl` ((lower(`a`))))");
+	expect_same(&MARIADB, "CREATE TABLE t (a VARCHAR(10), KEY `kl` (`a`(5)))");
+	/* MySQL 8's SHOW CREATE DATABASE onto MariaDB */
+	expect_conv(&MARIADB, "CREATE DATABASE `d` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE "
+		    "utf8mb4_0900_ai_ci */ /*!80016 DEFAULT ENCRYPTION='N' */",
+		    "CREATE DATABASE `d` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE "
+		    "utf8mb4_unicode_520_ci */ /*!80016 */", "ENCRYPTION='N' removed");
+}
+
 /* ---- ddl_table_split, on SHOW CREATE TABLE of a real MariaDB 10.11 ---- */
 
 static void split(const char *create, const char *table, const char *want_base, const char *want_idx,
@@ -455,6 +490,18 @@ static void test_ddl__split(void)
 	      "CREATE TABLE `t5` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  `v` int(11),\n"
 	      "  UNIQUE KEY `uid` (`id`)\n) ENGINE=InnoDB",
 	      "ALTER TABLE `t5` ADD KEY `kv` (`v`), ADD KEY `kid2` (`id`,`v`)", NULL);
+	/* no primary key: the first UNIQUE key over whole NOT NULL columns clusters the table */
+	split("CREATE TABLE `t6` (\n  `a` varchar(20) NOT NULL,\n  `b` int(11) DEFAULT NULL,\n"
+	      "  `c` int(11) NOT NULL,\n  `d` int(11) NOT NULL CHECK (`d` is not null),\n  `e` int(11) NOT NULL,\n"
+	      "  UNIQUE KEY `u1` (`a`(10)),\n  UNIQUE KEY `u2` (`b`),\n  UNIQUE KEY `u3` (`c`,`d`),\n"
+	      "  UNIQUE KEY `u4` (`e`)\n) ENGINE=InnoDB", "`t6`",
+	      "CREATE TABLE `t6` (\n  `a` varchar(20) NOT NULL,\n  `b` int(11) DEFAULT NULL,\n"
+	      "  `c` int(11) NOT NULL,\n  `d` int(11) NOT NULL CHECK (`d` is not null),\n  `e` int(11) NOT NULL,\n"
+	      "  UNIQUE KEY `u3` (`c`,`d`)\n) ENGINE=InnoDB",
+	      "ALTER TABLE `t6` ADD UNIQUE KEY `u1` (`a`(10)), ADD UNIQUE KEY `u2` (`b`), ADD UNIQUE KEY `u4` (`e`)",
+	      NULL);
+	/* not a table definition: as it is */
+	split("CREATE TABLE `t7` LIKE `t6`", "`t7`", "CREATE TABLE `t7` LIKE `t6`", NULL, NULL);
 }
 
 /* ---- version detection ---- */
@@ -504,7 +551,10 @@ static void test_ddl__prefixes(void)
 		"UNIQUE KEY u (c(400)), FULLTEXT KEY ft (c), CONSTRAINT fk FOREIGN KEY (a) REFERENCES p (x) "
 		"ON DELETE CASCADE) ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=8 PAGE_CHECKSUM=1 ENCRYPTED=YES "
 		"WITH SYSTEM VERSIONING PARTITION BY HASH (id) PARTITIONS 2",
-		"ALTER TABLE t ADD COLUMN (a REAL, b NCHAR), CHANGE x y SERIAL, PAGE_CHECKSUM=0, ADD KEY (a)",
+		"ALTER TABLE IF EXISTS t ADD COLUMN IF NOT EXISTS (a REAL, b NCHAR), CHANGE x y SERIAL, "
+		"PAGE_CHECKSUM=0, ADD KEY (a), ADD INDEX IF NOT EXISTS f ((a + 1)) IGNORED",
+		"CREATE OR REPLACE TABLE t (a INT NOT NULL, b INT, UNIQUE KEY (a), KEY (b), FOREIGN KEY (b) "
+		"REFERENCES p (x)) PARTITION BY KEY (a)",
 	};
 	const struct ddl_target *t[] = { &MARIADB, &MYSQL, &OB, &MYSQL57 };
 	char buf[1024], out_s[2048];
@@ -576,6 +626,7 @@ int main(void)
 	CU_add_test(s, "ob-fulltext, ob-index-desc, index-visibility, ob-index-767", test_ddl__ob_indexes);
 	CU_add_test(s, "ob-fk-cascade, ob-float-pk", test_ddl__ob_keys);
 	CU_add_test(s, "table-options, system-versioning, sequence", test_ddl__table_options);
+	CU_add_test(s, "or-replace, if-exists, functional-index", test_ddl__forms);
 	CU_add_test(s, "table split of SHOW CREATE TABLE", test_ddl__split);
 	CU_add_test(s, "dialect from version()", test_ddl__versions);
 	CU_add_test(s, "the object a statement names", test_ddl__describe);
