@@ -42,8 +42,9 @@ struct ddl_toks {
 	size_t n, cap;
 };
 
-/* Lexes s; -SL_EFORMAT naming the offset of an unterminated string,
- * identifier or comment. */
+/* Lexes s (a backslash escapes in strings; when that leaves a string
+ * unterminated, as NO_BACKSLASH_ESCAPES reads it); -SL_EFORMAT naming the
+ * offset of an unterminated string, identifier or comment. */
 int ddl__lex(const char *s, size_t len, struct ddl_toks *t, struct sl_err *err);
 void ddl__toks_release(struct ddl_toks *t);
 

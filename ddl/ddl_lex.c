@@ -25,10 +25,10 @@ static int word_char(unsigned char c)
 
 /* The end of the quoted run opening at s[i] (quote q): doubled quotes and,
  * for strings, backslash escapes stay inside. len when unterminated. */
-static size_t quoted_end(const char *s, size_t len, size_t i, char q)
+static size_t quoted_end(const char *s, size_t len, size_t i, char q, int bs)
 {
 	for (i++; i < len; i++) {
-		if (s[i] == '\\' && q != '`') {
+		if (s[i] == '\\' && q != '`' && bs) {
 			i++;
 			continue;
 		}
@@ -43,7 +43,9 @@ static size_t quoted_end(const char *s, size_t len, size_t i, char q)
 	return (size_t)-1;
 }
 
-int ddl__lex(const char *s, size_t len, struct ddl_toks *t, struct sl_err *err)
+/* bs: a backslash escapes the next character in strings (the default
+ * sql_mode; NO_BACKSLASH_ESCAPES turns it off). */
+static int lex(const char *s, size_t len, struct ddl_toks *t, int bs, struct sl_err *err)
 {
 	size_t i = 0;
 	unsigned group = 0, groups = 0;
@@ -93,7 +95,7 @@ int ddl__lex(const char *s, size_t len, struct ddl_toks *t, struct sl_err *err)
 		    (strchr("xXbBnN", c) && i + 1 < len && s[i + 1] == '\'')) {
 			size_t q = c == '\'' || c == '"' || c == '`' ? i : i + 1;
 
-			j = quoted_end(s, len, q, s[q]);
+			j = quoted_end(s, len, q, s[q], bs);
 			if (j == (size_t)-1)
 				return sl_err_set(err, -SL_EFORMAT, "unterminated %s at offset %zu",
 						  c == '`' ? "identifier" : "string", i);
@@ -138,6 +140,17 @@ int ddl__lex(const char *s, size_t len, struct ddl_toks *t, struct sl_err *err)
 		i++;
 	}
 	return 0;
+}
+
+int ddl__lex(const char *s, size_t len, struct ddl_toks *t, struct sl_err *err)
+{
+	struct sl_err e2 = SL_ERR_INIT;
+	int rc = lex(s, len, t, 1, err);
+
+	/* a statement from a NO_BACKSLASH_ESCAPES session: 'C:\' ends there */
+	if (rc && !lex(s, len, t, 0, &e2))
+		return 0;
+	return rc;
 }
 
 void ddl__toks_release(struct ddl_toks *t)

@@ -130,11 +130,16 @@ static void test_ddl__lexer(void)
 	CU_ASSERT_EQUAL(ddl__lex("SELECT 'x", 9, &t, &err), -SL_EFORMAT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unterminated string at offset 7"));
 	CU_ASSERT_EQUAL(ddl__lex("SELECT /* x", 11, &t, &err), -SL_EFORMAT);
+	/* NO_BACKSLASH_ESCAPES: 'C:\' is a whole string */
+	CU_ASSERT_EQUAL(ddl__lex("COMMENT 'C:\\' COLLATE x", 23, &t, &err), 0);
+	CU_ASSERT_EQUAL(t.n, 4);
 	ddl__toks_release(&t);
 	/* never rewritten inside strings or comments */
 	expect_same(&MARIADB, "CREATE TABLE t (a VARCHAR(9) DEFAULT 'COLLATE utf8mb4_0900_ai_ci', "
 		    "b INT COMMENT 'DEFINER=`x`@`y`') /* COLLATE utf8mb4_0900_ai_ci */ "
 		    "-- COLLATE=utf8mb4_0900_ai_ci\n");
+	expect_conv(&MARIADB, "CREATE TABLE t (a INT COMMENT 'C:\\') COLLATE=utf8mb4_0900_ai_ci",
+		    "CREATE TABLE t (a INT COMMENT 'C:\\') COLLATE=utf8mb4_unicode_520_ci", "collide");
 	expect_same(&OB, "CREATE TABLE t (a INT COMMENT 'REAL NCHAR SERIAL FULLTEXT KEY (a) DESC', "
 		    "b INT) COMMENT='ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=8'");
 }
