@@ -47,6 +47,11 @@
 
 enum ddl_dialect { DDL_MARIADB, DDL_MYSQL, DDL_OCEANBASE };
 
+/* Where a statement was written, when the caller knows (replay does: the
+ * stream's source flavor). A MariaDB source ignored what MySQL's versioned
+ * comments (/+!50700 .. /+!99999) hold, so rule mysql-comments leaves them. */
+enum ddl_source { DDL_SOURCE_UNKNOWN, DDL_SOURCE_MARIADB, DDL_SOURCE_MYSQL };
+
 struct ddl_target {
 	enum ddl_dialect dialect;
 	unsigned major, minor, patch;	/* 0.0.0: unknown, rules assume the oldest supported */
@@ -73,6 +78,12 @@ int ddl_convert(const struct ddl_target *t, const char *object, const char *stmt
  * statement does not say its database; "statement" when it is none of
  * these. Into buf (n bytes). */
 void ddl_describe(const char *stmt, size_t len, const char *db, char *buf, size_t n);
+
+/* ddl_convert() for a statement written on a source of the given kind
+ * (ddl_convert() is this with DDL_SOURCE_UNKNOWN). */
+int ddl_convert_from(const struct ddl_target *t, enum ddl_source source, const char *object,
+		     const char *stmt, size_t len, struct sl_buf *out, ddl_note_fn note, void *ctx,
+		     struct sl_err *err);
 
 /* A list of statements, each NUL-terminated and malloc'd. */
 struct ddl_list {

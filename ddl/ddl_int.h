@@ -35,11 +35,21 @@ struct ddl_tok {
 	size_t off, len;
 };
 
+/* An executable comment: group number i + 1 is v[i]. */
+struct ddl_group {
+	size_t open, open_len;	/* "/+!80016" */
+	size_t close;		/* offset of its closing "+/", len when it has none */
+	unsigned long version;	/* NNNNN; 0 without */
+	int mariadb;		/* /+M!: MariaDB's own */
+};
+
 struct ddl_toks {
 	const char *s;
 	size_t len;
 	struct ddl_tok *v;
 	size_t n, cap;
+	struct ddl_group *g;
+	size_t ng;
 };
 
 /* Lexes s (a backslash escapes in strings; when that leaves a string
@@ -72,6 +82,8 @@ struct ddl_edits {
 	size_t n, cap;
 };
 
+/* Replace the bytes [off, off + len) by text. */
+void ddl__edit_bytes(struct ddl_edits *e, size_t off, size_t len, const char *text);
 /* Replace tokens [a, b] (inclusive) by text. */
 void ddl__edit_replace(struct ddl_edits *e, const struct ddl_toks *t, size_t a, size_t b,
 		       const char *text);
@@ -146,6 +158,7 @@ struct ddl_rule;
  * how it reports. */
 struct ddl_rx {
 	const struct ddl_target *t;
+	enum ddl_source source;
 	const char *object;
 	const struct ddl_rule *r;
 	struct ddl_stmt *st;

@@ -53,6 +53,7 @@ static int lex(const char *s, size_t len, struct ddl_toks *t, int bs, struct sl_
 	t->s = s;
 	t->len = len;
 	t->n = 0;
+	t->ng = 0;
 	while (i < len) {
 		unsigned char c = (unsigned char)s[i];
 		size_t j;
@@ -72,9 +73,17 @@ static int lex(const char *s, size_t len, struct ddl_toks *t, int bs, struct sl_
 			size_t k = i + 2;
 
 			if (!group && k < len && (s[k] == '!' || (s[k] == 'M' && k + 1 < len && s[k + 1] == '!'))) {
+				struct ddl_group gr = { .open = i, .close = len, .mariadb = s[k] == 'M' };
+
 				k += s[k] == 'M' ? 2 : 1;
-				while (k < len && isdigit((unsigned char)s[k]))
-					k++;
+				for (; k < len && isdigit((unsigned char)s[k]); k++)
+					if (gr.version < 1000000)
+						gr.version = gr.version * 10 + (unsigned)(s[k] - '0');
+				gr.open_len = k - i;
+				t->g = realloc(t->g, (t->ng + 1) * sizeof(*t->g));
+				if (!t->g)
+					abort();
+				t->g[t->ng++] = gr;
 				group = ++groups;	/* executable: its inside is code */
 				i = k;
 				continue;
@@ -87,6 +96,7 @@ static int lex(const char *s, size_t len, struct ddl_toks *t, int bs, struct sl_
 			continue;
 		}
 		if (group && c == '*' && i + 1 < len && s[i + 1] == '/') {
+			t->g[group - 1].close = i;
 			group = 0;
 			i += 2;
 			continue;
@@ -156,8 +166,10 @@ int ddl__lex(const char *s, size_t len, struct ddl_toks *t, struct sl_err *err)
 void ddl__toks_release(struct ddl_toks *t)
 {
 	free(t->v);
+	free(t->g);
 	t->v = NULL;
-	t->n = t->cap = 0;
+	t->g = NULL;
+	t->n = t->cap = t->ng = 0;
 }
 
 int ddl__is(const struct ddl_toks *t, size_t i, const char *w)
@@ -240,6 +252,11 @@ static void add_edit(struct ddl_edits *e, size_t off, size_t len, const char *te
 			abort();
 	}
 	e->v[e->n++] = (struct ddl_edit){ .off = off, .len = len, .text = sl_xstrdup(text) };
+}
+
+void ddl__edit_bytes(struct ddl_edits *e, size_t off, size_t len, const char *text)
+{
+	add_edit(e, off, len, text);
 }
 
 void ddl__edit_replace(struct ddl_edits *e, const struct ddl_toks *t, size_t a, size_t b,

@@ -309,7 +309,7 @@ static int options_in(struct ddl_rx *x, size_t a, size_t b, size_t *gone)
 			continue;
 		if (o->act == OPT_DROP_UNLESS_YES && yes_value(k, v))
 			return ddl__refuse(x, "%s cannot take %s=%s (the table would be stored unencrypted)",
-				      ddl__target_name(x->t), o->name, b2);
+				      ddl__target_name(x->t), o->name, ddl__text(k, v, b2, sizeof(b2)));
 		ddl__edit_remove(x->ed, k, from, v);
 		*gone += v - from + 1;
 		ddl__note(x, "table option %s=%s removed (%s does not take it)",
@@ -398,6 +398,116 @@ static int rule_sequence(struct ddl_rx *x)
 	return 0;
 }
 
+/* ---- mysql-comments ---- */
+
+/* The [CONSTRAINT name] CHECK (...) that ends right before token b, or b. */
+static size_t check_before(const struct ddl_toks *k, size_t b)
+{
+	size_t i, depth = 0;
+
+	if (!b || !ddl__isp(k, b - 1, ')'))
+		return b;
+	for (i = b - 1; i > 0; i--) {
+		if (ddl__isp(k, i, ')'))
+			depth++;
+		else if (ddl__isp(k, i, '(') && --depth == 0)
+			break;
+	}
+	if (!i || !ddl__is(k, i - 1, "CHECK"))
+		return b;
+	i--;
+	if (i >= 2 && ddl__is(k, i - 2, "CONSTRAINT"))
+		i -= 2;
+	else if (i >= 1 && ddl__is(k, i - 1, "CONSTRAINT"))
+		i -= 1;
+	return i;
+}
+
+/* MySQL 5.7/8 executable comments (/+!50700 .. /+!99999) are ignored by
+ * MariaDB, but the MySQL source ran them: the ones that change what the
+ * table takes or does become code MariaDB reads. */
+static int rule_mysql_comments(struct ddl_rx *x)
+{
+	const struct ddl_toks *k = x->k;
+	char in[200], buf[220];
+
+	if (x->source == DDL_SOURCE_MARIADB)
+		return 0;	/* the source ignored them too */
+	for (size_t gi = 0; gi < k->ng; gi++) {
+		const struct ddl_group *g = &k->g[gi];
+		size_t a = 0, b = 0, n = 0, end;
+
+		if (g->mariadb || g->version < 50700 || g->version > 99999 || g->close >= k->len)
+			continue;
+		for (size_t i = 0; i < k->n; i++)
+			if (k->v[i].group == gi + 1) {
+				if (!n++)
+					a = i;
+				b = i;
+			}
+		if (!n)
+			continue;
+		end = g->close + 2;
+		snprintf(in, sizeof(in), "%.*s", (int)(k->v[b].off + k->v[b].len - k->v[a].off), k->s + k->v[a].off);
+		if (n == 1 && (ddl__is(k, a, "INVISIBLE") || ddl__is(k, a, "VISIBLE"))) {
+			ddl__edit_bytes(x->ed, g->open, end - g->open, in);
+		} else if (n == 2 && ddl__is(k, a, "SRID") && k->v[b].kind == DDL_TK_NUMBER) {
+			/* MariaDB takes it right after the type only */
+			const struct ddl_part *p = NULL;
+			size_t ty, from = g->open;
+
+			for (size_t i = 0; i < x->st->nparts; i++)
+				if (x->st->parts[i].kind == DDL_P_COLUMN && x->st->parts[i].first < a &&
+				    a < x->st->parts[i].end)
+					p = &x->st->parts[i];
+			if (!p)
+				continue;
+			ty = p->first + 1;
+			if (ddl__isp(k, ty + 1, '('))
+				ty = ddl__skip_group(k, ty + 1) - 1;
+			snprintf(buf, sizeof(buf), " REF_SYSTEM_ID=%.*s", (int)k->v[b].len, k->s + k->v[b].off);
+			ddl__edit_after(x->ed, k, ty, buf);
+			while (from && (k->s[from - 1] == ' ' || k->s[from - 1] == '\t'))
+				from--;
+			ddl__edit_bytes(x->ed, from, end - from, "");
+			ddl__note(x, "/*!%lu %s */ ->%s after the type (MariaDB ignores MySQL's versioned "
+				  "comments)", g->version, in, buf);
+			continue;
+		} else if ((ddl__is(k, a, "DEFAULT") && ddl__is(k, a + 1, "ENCRYPTION")) ||
+			   ddl__is(k, a, "ENCRYPTION")) {
+			ddl__edit_bytes(x->ed, g->open, end - g->open, in);	/* table-options judges it */
+		} else if (n == 2 && ddl__is(k, a, "NOT") && ddl__is(k, b, "ENFORCED")) {
+			size_t c = check_before(k, a), from, to = end;
+			char name[128] = "";
+
+			if (c == a)
+				continue;
+			if (ddl__is(k, c, "CONSTRAINT") && !ddl__is(k, c + 1, "CHECK"))
+				ddl__name(k, c + 1, name, sizeof(name));
+			from = k->v[c].off;
+			if (c && ddl__isp(k, c - 1, ',')) {
+				from = k->v[c - 1].off;	/* a table element: with its comma */
+			} else if (ddl__isp(k, b + 1, ',') && c && ddl__isp(k, c - 1, '(')) {
+				to = k->v[b + 1].off + 1;
+				while (to < k->len && (k->s[to] == ' ' || k->s[to] == '\n'))
+					to++;
+			} else {
+				while (from && (k->s[from - 1] == ' ' || k->s[from - 1] == '\t'))
+					from--;
+			}
+			ddl__edit_bytes(x->ed, from, to - from, "");
+			ddl__note(x, "CHECK constraint%s%s%s removed: NOT ENFORCED on the source, and MariaDB "
+				  "would enforce it", name[0] ? " `" : "", name, name[0] ? "`" : "");
+			continue;
+		} else {
+			continue;	/* MariaDB ignores it, as before */
+		}
+		ddl__note(x, "/*!%lu %s */ read as code (MariaDB ignores MySQL's versioned comments)",
+			  g->version, in);
+	}
+	return 0;
+}
+
 /* ---- statement forms: OR REPLACE, IF [NOT] EXISTS, functional key parts ---- */
 
 /* MariaDB's CREATE OR REPLACE of anything but a view. */
@@ -478,6 +588,7 @@ static int rule_functional_index(struct ddl_rx *x)
 
 static const struct ddl_rule rules[] = {
 	{ "definer", DDL_D_ALL, rule_definer },
+	{ "mysql-comments", DDL_D_MARIADB, rule_mysql_comments },
 	{ "collation-0900", DDL_D_ALL, rule_collation },
 	{ "real", DDL_D_OB, rule_real },
 	{ "nchar", DDL_D_OB, rule_nchar },
@@ -501,6 +612,13 @@ static const struct ddl_rule rules[] = {
 int ddl_convert(const struct ddl_target *t, const char *object, const char *stmt, size_t len,
 		struct sl_buf *out, ddl_note_fn note_fn, void *ctx, struct sl_err *err)
 {
+	return ddl_convert_from(t, DDL_SOURCE_UNKNOWN, object, stmt, len, out, note_fn, ctx, err);
+}
+
+int ddl_convert_from(const struct ddl_target *t, enum ddl_source source, const char *object,
+		     const char *stmt, size_t len, struct sl_buf *out, ddl_note_fn note_fn, void *ctx,
+		     struct sl_err *err)
+{
 	struct sl_buf cur = SL_BUF_INIT(SL_BUF_UNLIMITED), next = SL_BUF_INIT(SL_BUF_UNLIMITED);
 	const char *text = stmt;
 	size_t n = len;
@@ -511,7 +629,7 @@ int ddl_convert(const struct ddl_target *t, const char *object, const char *stmt
 	for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]) && !rc; r++) {
 		struct ddl_stmt st;
 		struct ddl_edits ed = { 0 };
-		struct ddl_rx x = { .t = t, .object = object, .r = &rules[r], .st = &st, .k = &st.t,
+		struct ddl_rx x = { .t = t, .source = source, .object = object, .r = &rules[r], .st = &st, .k = &st.t,
 				.ed = &ed, .note = note_fn, .ctx = ctx, .err = err };
 
 		if (!(rules[r].dialects & (1u << t->dialect)))

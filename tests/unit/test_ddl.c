@@ -326,7 +326,7 @@ static void test_ddl__table_options(void)
 		    "CREATE TABLE t (a INT) ENGINE=Aria", "table option PAGE_CHECKSUM=1 removed (MySQL does not take it)");
 	expect_refused(&MYSQL, "CREATE TABLE t (a INT) ENCRYPTED=YES ENCRYPTION_KEY_ID=2",
 		       "rule table-options: MySQL cannot take ENCRYPTED=YES");
-	expect_refused(&MARIADB, "CREATE TABLE t (a INT) ENCRYPTION='Y'", "MariaDB cannot take ENCRYPTION=Y");
+	expect_refused(&MARIADB, "CREATE TABLE t (a INT) ENCRYPTION='Y'", "MariaDB cannot take ENCRYPTION='Y'");
 	expect_conv(&MARIADB, "CREATE DATABASE d DEFAULT CHARACTER SET utf8mb4 DEFAULT ENCRYPTION='N'",
 		    "CREATE DATABASE d DEFAULT CHARACTER SET utf8mb4", "ENCRYPTION='N' removed");
 	expect_same(&MARIADB, "CREATE TABLE t (a INT) PAGE_CHECKSUM=1 TRANSACTIONAL=0");
@@ -381,7 +381,64 @@ static void test_ddl__forms(void)
 	expect_conv(&MARIADB, "CREATE DATABASE `d` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE "
 		    "utf8mb4_0900_ai_ci */ /*!80016 DEFAULT ENCRYPTION='N' */",
 		    "CREATE DATABASE `d` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE "
-		    "utf8mb4_unicode_520_ci */ /*!80016 */", "ENCRYPTION='N' removed");
+		    "utf8mb4_unicode_520_ci */", "ENCRYPTION='N' removed");
+	CU_ASSERT_PTR_NOT_NULL(conv(&MARIADB, "CREATE DATABASE `d` /*!80016 DEFAULT ENCRYPTION='N' */"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(notes, "[mysql-comments] table `d`.`t`: /*!80016 DEFAULT ENCRYPTION='N' */ "
+				      "read as code (MariaDB ignores MySQL's versioned comments)"));
+	expect_refused(&MARIADB, "CREATE DATABASE `d` /*!80016 DEFAULT ENCRYPTION='Y' */",
+		       "rule table-options: MariaDB cannot take ENCRYPTION='Y'");
+}
+
+/* MySQL 8's SHOW CREATE TABLE onto MariaDB, which ignores /+!50700../+!99999
+ * comments: what they hold becomes code it reads, or goes with a note. The
+ * result was checked on a real MariaDB 10.11 (it creates the table). */
+static void test_ddl__mysql_comments(void)
+{
+	static const char *m8 =
+		"CREATE TABLE `m8` (\n"
+		"  `id` int NOT NULL AUTO_INCREMENT,\n"
+		"  `name` varchar(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_0900_as_cs DEFAULT NULL,\n"
+		"  `g` point NOT NULL /*!80003 SRID 4326 */,\n"
+		"  `x` int DEFAULT NULL /*!80023 INVISIBLE */,\n"
+		"  PRIMARY KEY (`id`),\n"
+		"  KEY `kn` (`name`) /*!80000 INVISIBLE */,\n"
+		"  CONSTRAINT `c1` CHECK ((`x` > 0)) /*!80016 NOT ENFORCED */,\n"
+		"  CONSTRAINT `c2` CHECK ((`id` > 0))\n"
+		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci";
+	static const char *ne = "CREATE TABLE t (a INT CHECK (a > 0) /*!80016 NOT ENFORCED */)";
+	struct sl_buf b = SL_BUF_INIT(SL_BUF_UNLIMITED);
+	struct sl_err err = SL_ERR_INIT;
+
+	expect_conv(&MARIADB, m8,
+		    "CREATE TABLE `m8` (\n"
+		    "  `id` int NOT NULL AUTO_INCREMENT,\n"
+		    "  `name` varchar(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL,\n"
+		    "  `g` point REF_SYSTEM_ID=4326 NOT NULL,\n"
+		    "  `x` int DEFAULT NULL INVISIBLE,\n"
+		    "  PRIMARY KEY (`id`),\n"
+		    "  KEY `kn` (`name`) IGNORED,\n"
+		    "  CONSTRAINT `c2` CHECK ((`id` > 0))\n"
+		    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci",
+		    "[mysql-comments] table `d`.`t`: CHECK constraint `c1` removed: NOT ENFORCED on the source, "
+		    "and MariaDB would enforce it");
+	conv(&MARIADB, m8);
+	CU_ASSERT_PTR_NOT_NULL(strstr(notes, "/*!80003 SRID 4326 */ -> REF_SYSTEM_ID=4326 after the type"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(notes, "/*!80000 INVISIBLE */ read as code"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(notes, "index `kn`: INVISIBLE -> IGNORED"));
+	/* a column CHECK, and the last element */
+	expect_conv(&MARIADB, "CREATE TABLE t (a INT CHECK (a > 0) /*!80016 NOT ENFORCED */, b INT)",
+		    "CREATE TABLE t (a INT, b INT)", "CHECK constraint removed");
+	expect_conv(&MARIADB, "CREATE TABLE t (a INT, CHECK (a > 0) /*!80016 NOT ENFORCED */)",
+		    "CREATE TABLE t (a INT)", "CHECK constraint removed");
+	/* MariaDB's own and older comments, and other MySQL contents: as they are */
+	expect_same(&MARIADB, "CREATE TABLE t (a INT) /*!50100 PARTITION BY HASH (a) */ /*M!100500 COMMENT 'x' */");
+	expect_same(&MARIADB, "CREATE TABLE t (a INT) /*!80013 TABLESPACE `ts` */");
+	expect_same(&MYSQL, m8);
+	/* a MariaDB source ignored them too: nothing to carry */
+	CU_ASSERT_EQUAL(ddl_convert_from(&MARIADB, DDL_SOURCE_MARIADB, "t", ne, strlen(ne), &b, NULL, NULL,
+					 &err), 0);
+	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), ne);
+	sl_buf_release(&b);
 }
 
 /* ---- ddl_table_split, on SHOW CREATE TABLE of a real MariaDB 10.11 ---- */
@@ -560,6 +617,9 @@ static void test_ddl__prefixes(void)
 		"PAGE_CHECKSUM=0, ADD KEY (a), ADD INDEX IF NOT EXISTS f ((a + 1)) IGNORED",
 		"CREATE OR REPLACE TABLE t (a INT NOT NULL, b INT, UNIQUE KEY (a), KEY (b), FOREIGN KEY (b) "
 		"REFERENCES p (x)) PARTITION BY KEY (a)",
+		"CREATE TABLE `m8` (`g` point NOT NULL /*!80003 SRID 4326 */, `x` int /*!80023 INVISIBLE */, "
+		"KEY `kn` (`x`) /*!80000 INVISIBLE */, CONSTRAINT `c1` CHECK ((`x` > 0)) /*!80016 NOT ENFORCED */, "
+		"CHECK (x < 9) /*!80016 NOT ENFORCED */) /*!80016 DEFAULT ENCRYPTION='N' */",
 	};
 	const struct ddl_target *t[] = { &MARIADB, &MYSQL, &OB, &MYSQL57 };
 	char buf[1024], out_s[2048];
@@ -632,6 +692,7 @@ int main(void)
 	CU_add_test(s, "ob-fk-cascade, ob-float-pk", test_ddl__ob_keys);
 	CU_add_test(s, "table-options, system-versioning, sequence", test_ddl__table_options);
 	CU_add_test(s, "or-replace, if-exists, functional-index", test_ddl__forms);
+	CU_add_test(s, "mysql-comments", test_ddl__mysql_comments);
 	CU_add_test(s, "table split of SHOW CREATE TABLE", test_ddl__split);
 	CU_add_test(s, "dialect from version()", test_ddl__versions);
 	CU_add_test(s, "the object a statement names", test_ddl__describe);
