@@ -112,8 +112,9 @@ static int convert(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	n.dialect = ddl_dialect_name(t.dialect);
 	ddl_describe(stmt, strlen(stmt), d->db, object, sizeof(object));
 	if ((rc = ddl_convert_from(&t, src, object, stmt, strlen(stmt), out, ddl_note, &n, &e2)))
-		return sl_err_set(err, rc, "ddl at %s (source position %s) refused for a %s destination: %s",
-				  wh, d->position ? fmt_position_str(d->position, sp, sizeof(sp)) : "unknown",
+		return sl_err_set(err, rc, "ddl at %s (source position %s) refused for destination "
+				  "dialect %s: %s", wh,
+				  d->position ? fmt_position_str(d->position, sp, sizeof(sp)) : "unknown",
 				  n.dialect, e2.msg);
 	return 0;
 }
