@@ -23,7 +23,11 @@
  *   - a refusal returns -SL_EFORMAT with err naming the object and the rule:
  *     "table `db`.`t`: rule ob-fulltext: OceanBase cannot take FULLTEXT index `ft`".
  *   A statement the rules do not touch comes out unchanged, byte for byte;
- *   converting a converted statement changes nothing more.
+ *   converting a converted statement changes nothing more. Text inside
+ *   strings and ordinary comments is never rewritten; executable comments
+ *   (/+!NNNNN ... +/) are code. The rows and what each does: README.md
+ *   "Dialect rules". Convert a CREATE TABLE before splitting it: rules
+ *   such as ob-index-767 need the column definitions beside the keys.
  *
  * Tables: ddl_table_split() cuts a CREATE TABLE (as SHOW CREATE TABLE gives
  *   it) into the statement to create it with (primary key kept, and any key
