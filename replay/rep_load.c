@@ -441,7 +441,10 @@ int rep__load_chunk(struct rep_loader *l, const struct rep_chunk *c, struct sl_e
 	pthread_mutex_lock(l->mu);
 	no_local = *l->no_local;
 	pthread_mutex_unlock(l->mu);
-	rc = no_local ? 1 : rep__load_plan(c, plan) ? 1 : load_data(l, c, plan, err);
+	if (!c->n)
+		rc = 0;		/* an empty table's chunk: only its record */
+	else
+		rc = no_local ? 1 : rep__load_plan(c, plan) ? 1 : load_data(l, c, plan, err);
 	if (rc == 1 && !no_local && !rep__load_plan(c, plan)) {
 		/* the server refused LOAD DATA LOCAL: once for every loader */
 		rep__rollback(&l->w);
