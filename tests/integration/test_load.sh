@@ -233,7 +233,7 @@ case_kill() {
 	local D=$WORK/kill S=$WORK/snap-kill pid n i total
 	src_sql -e "CREATE DATABASE lk; CREATE TABLE lk.big (id INT PRIMARY KEY, v VARCHAR(60), n BIGINT, r DOUBLE, KEY k_v (v), KEY k_n (n)) ENGINE=InnoDB"
 	must_sluice kill-capture0 capture --source "$SRC_URL" --dir "$D"
-	src_sql -e "INSERT INTO lk.big SELECT seq, CONCAT('row-', seq, '-ü', REPEAT('x', seq % 30)), seq * seq, seq / 7e0 FROM seq_1_to_200000"
+	src_sql lk -e "INSERT INTO lk.big SELECT seq, CONCAT('row-', seq, '-ü', REPEAT('x', seq % 30)), seq * seq, seq / 7e0 FROM seq_1_to_200000"
 	must_sluice kill-capture1 capture --source "$SRC_URL" --dir "$D"
 	n=$(txns_of "$D")
 	mksnap "$D" "$S" 2000 "$n" "$n" 1 D:lk T:lk.big
@@ -255,7 +255,7 @@ case_kill() {
 	grep -q -E "chunks, 200000 rows|[1-9][0-9]* chunks loaded before, skipped" "$WORK/kill-replay2.err" ||
 		{ cat "$WORK/kill-replay2.err" >&2; fail "kill: the rerun did not skip loaded chunks"; }
 	[[ "$(chunks_recorded)" == 100 ]] || fail "kill: $(chunks_recorded) chunks recorded, want 100"
-	[[ "$(dst_sql -N -B -e "SELECT COUNT(*), SUM(rows) FROM sluice.snapshot_chunks WHERE tbl='big' AND chunk_index < 18446744073709551615")" == $'100\t200000' ]] ||
+	[[ "$(dst_sql -N -B -e "SELECT COUNT(*), SUM(\`rows\`) FROM sluice.snapshot_chunks WHERE tbl='big' AND chunk_index < 18446744073709551615")" == $'100\t200000' ]] ||
 		fail "kill: snapshot_chunks rows do not add up to 200000 rows in 100 chunks"
 	compare_all || fail "kill: the table differs after the rerun"
 	src_sql -e "DROP DATABASE lk"
