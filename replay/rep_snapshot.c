@@ -706,18 +706,34 @@ static int read_stream(struct snap *s, struct sl_err *err)
 
 /* ---- the phase ---- */
 
+/* The destination's dialect: --dest-dialect, else its version() (the same
+ * rule as captured DDL, rep_ddl.c). */
 static int detect_target(struct snap *s, struct sl_err *err)
 {
-	struct rep_worker *w = &s->x->ctl;
-	MYSQL_RES *res;
-	MYSQL_ROW row;
-	static const char q[] = "SELECT VERSION(), @@version_comment";
+	const char *forced = s->x->o->dest_dialect;
+	struct db_server srv;
+	enum ddl_dialect d;
+	int rc;
 
-	if (mysql_real_query(w->db, q, sizeof(q) - 1) || !(res = mysql_store_result(w->db)))
-		return rep__db_error(w, q, err);
-	row = mysql_fetch_row(res);
-	ddl_target_from_version(&s->target, row ? row[0] : NULL, row ? row[1] : NULL);
-	mysql_free_result(res);
+	if ((rc = db_server_detect(s->x->ctl.db, "destination", &srv, err)))
+		return rc;
+	memset(&s->target, 0, sizeof(s->target));
+	if (srv.flavor == DB_OCEANBASE) {
+		ddl_target_from_version(&s->target, srv.version, "OceanBase");
+	} else {
+		s->target.dialect = srv.flavor == DB_MARIADB ? DDL_MARIADB : DDL_MYSQL;
+		s->target.major = srv.major;
+		s->target.minor = srv.minor;
+		s->target.patch = srv.patch;
+	}
+	if (forced && forced[0]) {
+		if ((rc = ddl_dialect_parse(forced, &d, err)))
+			return rc;
+		if (d != s->target.dialect) {
+			memset(&s->target, 0, sizeof(s->target));
+			s->target.dialect = d;
+		}
+	}
 	return 0;
 }
 
