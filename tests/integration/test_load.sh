@@ -200,6 +200,7 @@ case_types() {
 	mksnap "$WORK/types" "$S" 700 "$TYPES_TXNS" "$TYPES_TXNS" 1 $TYPES_OBJS
 	must_sluice types-replay replay --dir "$S" --dest "$DST_URL" --workers 3
 	grep -q "LOAD DATA LOCAL" "$WORK/types-replay.err" || fail "types: the load did not go through LOAD DATA"
+	grep -q '`lt`.`ints`: deferred indexes added' "$WORK/types-replay.err" || fail "types: indexes not deferred"
 	grep -q "1 foreign keys\|left for switchover" "$WORK/types-replay.err" || fail "types: deferred objects not reported"
 	check_types_equal types
 	n=$(chunks_recorded)
@@ -224,6 +225,7 @@ case_fallback() {
 	[[ "$(grep -c "refuses LOAD DATA LOCAL" "$WORK/fallback-replay.err")" == 1 ]] ||
 		{ cat "$WORK/fallback-replay.err" >&2; fail "fallback: the INSERT fallback not logged once"; }
 	grep -q "INSERT)" "$WORK/fallback-replay.err" || fail "fallback: summary does not say INSERT"
+	! grep -q "deferred indexes added" "$WORK/fallback-replay.err" || fail "fallback: --no-defer-indexes deferred"
 	check_types_equal fallback
 	log "ok fallback"
 }
