@@ -52,7 +52,7 @@ reset_dest() {
 }
 
 chunks_recorded() {
-	dst_sql -N -B -e "SELECT COUNT(*) FROM sluice.snapshot_chunks WHERE chunk_index < 18446744073709551615 ${1:-}"
+	dst_sql -N -B -e "SELECT COUNT(*) FROM sluice.snapshot_chunks WHERE chunk_index < 18446744073709551614 ${1:-}"
 }
 
 types_schema() {
@@ -211,7 +211,7 @@ case_types() {
 	# comp: 3000 rows in chunks of 700 = 5; every other table 1
 	((n == 14)) || fail "types: $n chunks recorded, want 14"
 	must_sluice types-rerun replay --dir "$S" --dest "$DST_URL"
-	grep -q "loaded 0 chunks.*14 chunks loaded before" "$WORK/types-rerun.err" ||
+	grep -q "loaded whole before (14 chunks" "$WORK/types-rerun.err" ||
 		{ cat "$WORK/types-rerun.err" >&2; fail "types: a rerun loaded again"; }
 	check_types_equal types-rerun
 	log "ok types"
@@ -261,9 +261,9 @@ case_kill() {
 	grep -q -E "chunks, 200000 rows|[1-9][0-9]* chunks loaded before, skipped" "$WORK/kill-replay2.err" ||
 		{ cat "$WORK/kill-replay2.err" >&2; fail "kill: the rerun did not skip loaded chunks"; }
 	[[ "$(chunks_recorded)" == 100 ]] || fail "kill: $(chunks_recorded) chunks recorded, want 100"
-	[[ "$(dst_sql -N -B -e "SELECT COUNT(*), SUM(\`rows\`) FROM sluice.snapshot_chunks WHERE tbl='big' AND chunk_index < 18446744073709551615")" == $'100\t200000' ]] ||
+	[[ "$(dst_sql -N -B -e "SELECT COUNT(*), SUM(\`rows\`) FROM sluice.snapshot_chunks WHERE tbl='big' AND chunk_index < 18446744073709551614")" == $'100\t200000' ]] ||
 		fail "kill: snapshot_chunks rows do not add up to 200000 rows in 100 chunks"
-	compare_all || fail "kill: the table differs after the rerun"
+	compare_db lk || fail "kill: the table differs after the rerun"
 	src_sql -e "DROP DATABASE lk"
 	dst_sql -e "DROP DATABASE lk"
 	log "ok kill"
@@ -309,10 +309,10 @@ case_safe() {
 	grep -q "safe mode" "$WORK/safe-replay.err" || fail "safe: no safe-mode hand-off logged"
 	grep -q "strict apply from here on" "$WORK/safe-replay.err" || fail "safe: the window never closed"
 	grep -q "read again from its start" "$WORK/safe-replay.err" || fail "safe: no keyless restart"
-	compare_all || fail "safe: tables differ after safe mode"
+	compare_db ls || fail "safe: tables differ after safe mode"
 	# a rerun: nothing loaded or applied again
 	must_sluice safe-rerun replay --dir "$D" --dest "$DST_URL"
-	compare_all || fail "safe: tables differ after a rerun"
+	compare_db ls || fail "safe: tables differ after a rerun"
 	src_sql -e "DROP DATABASE ls"
 	dst_sql -e "DROP DATABASE ls"
 	log "ok safe"
