@@ -16,6 +16,7 @@ static int dialect_check(const char *value, struct sl_err *err)
 int cmd_replay(int argc, char **argv)
 {
 	struct rep_opts o = { 0 };
+	int defer_indexes = 0;
 	struct rep_stats st;
 	struct sl_err err = SL_ERR_INIT;
 	int rc;
@@ -40,12 +41,18 @@ int cmd_replay(int argc, char **argv)
 		  .help = "parallel destination connections. Transactions touching a\n"
 			  "common row always commit in source order; independent ones\n"
 			  "may commit in any order. 1 keeps the source's commit order\n"
-			  "for every transaction." },
+			  "for every transaction. A snapshot (DIR/snapshot) loads on\n"
+			  "at most 4 of them." },
 		{ "allow-dest-triggers", SL_OPT_FLAG, SL_OPT_TARGET(o.allow_dest_triggers),
 		  .help = "apply rows to destination tables that have triggers (they\n"
 			  "fire again on every replayed row: the rows a source trigger\n"
 			  "wrote are in the stream already). Without it such a table\n"
 			  "stops replay before its first row." },
+		{ "defer-indexes", SL_OPT_FLAG, SL_OPT_TARGET(defer_indexes),
+		  .help = "snapshot tables: create them with their primary key only and\n"
+			  "add the secondary indexes after their last chunk (the default)" },
+		{ "no-defer-indexes", SL_OPT_FLAG, SL_OPT_TARGET(o.no_defer_indexes),
+		  .help = "snapshot tables: create them with every index before loading" },
 		{ "dest-dialect", SL_OPT_STR, SL_OPT_TARGET(o.dest_dialect), .arg = "D",
 		  .check = dialect_check, .def_text = "from the destination's version()",
 		  .help = "mariadb, mysql or oceanbase: the rules DDL from the stream\n"
@@ -63,6 +70,10 @@ int cmd_replay(int argc, char **argv)
 		goto out;
 	if (cmd.args_given.n) {
 		rc = cmd_unexpected(&cmd);
+		goto out;
+	}
+	if (defer_indexes && o.no_defer_indexes) {
+		rc = cmd_usage_error("replay", "--defer-indexes and --no-defer-indexes exclude each other");
 		goto out;
 	}
 	rc = rep_run(&o, &st, &err) ? cmd_fail("replay", &err) : 0;
