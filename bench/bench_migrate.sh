@@ -34,12 +34,10 @@ TABLE_SIZE=${BENCH_TABLE_SIZE:-100000}
 THREADS=${BENCH_THREADS:-2}
 ROUNDS=${BENCH_ROUNDS:-1}
 TOOLS=${BENCH_TOOLS:-sluice mydumper dump}
-export SLUICE_TIMEOUT=${SLUICE_TIMEOUT:-1800}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800}	# seconds per tool run
 
 command -v sysbench >/dev/null || skip "sysbench not installed (scripts/install-deps.sh installs it)"
 
-now() { date +%s.%N; }
-secs() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
 median() { python3 -c "import statistics, sys; print('%.3f' % statistics.median(map(float, sys.argv[1:])))" "$@"; }
 ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b if b else float('inf')))" "$1" "$2"; }
 verdict() {
@@ -49,15 +47,17 @@ a, op, b = float(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 print("ok" if {"ge": operator.ge, "lt": operator.lt}[op](a, b) else "MISSED")' "$1" "$2" "$3"
 }
 
-# Samples the summed VmRSS (KiB) of PID and all its descendants every 100 ms
-# until PID exits; writes the peak to FILE. (/usr/bin/time -v gives one
-# process's peak, not the sum of a tree of processes running at once.)
-rss_watch() { # PID FILE
-	python3 - "$1" "$2" <<'EOF' &
-import os, sys, time
-root, out = int(sys.argv[1]), sys.argv[2]
-peak = 0
-def tree_rss():
+# Runs CMD (a command line, in its own bash) with its output in LOG; sets
+# RUN_SECS (its wall time) and RUN_RSS_KIB (the peak of the summed VmRSS of it
+# and all its descendants, sampled every 100 ms: /usr/bin/time -v gives one
+# process's peak, not the sum of a tree running at once); returns its status.
+# The sampler starts the command itself, so that no short run escapes it.
+measure() { # LOG CMD
+	local rc=0
+	python3 - "$1" "$2" "$WORK/measure.out" "$BENCH_TIMEOUT" <<'EOF' || rc=$?
+import os, signal, subprocess, sys, time
+log, cmd, out, limit = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+def tree_rss(root):
     kids = {}
     for d in os.listdir('/proc'):
         if not d.isdigit():
@@ -80,31 +80,23 @@ def tree_rss():
             pass
         todo += kids.get(p, [])
     return total
-while os.path.exists('/proc/%d' % root):
-    peak = max(peak, tree_rss())
-    time.sleep(0.1)
+with open(log, 'w') as lf:
+    t0 = time.monotonic()
+    p = subprocess.Popen(['bash', '-c', cmd], stdout=lf, stderr=subprocess.STDOUT,
+                         start_new_session=True)
+    peak = 0
+    while p.poll() is None:
+        peak = max(peak, tree_rss(p.pid))
+        if time.monotonic() - t0 > limit:
+            lf.write('bench_migrate: timed out after %.0f s (BENCH_TIMEOUT)\n' % limit)
+            os.killpg(p.pid, signal.SIGKILL)
+        time.sleep(0.1)
+    secs = time.monotonic() - t0
 with open(out, 'w') as f:
-    f.write('%d\n' % peak)
+    f.write('%.3f %d\n' % (secs, peak))
+sys.exit(p.returncode)
 EOF
-	track_pid $!
-	RSS_WATCHER=$!
-}
-
-# Runs "$@" (a command line, in its own bash) timed, with its tree's peak RSS;
-# sets RUN_SECS and RUN_RSS_KIB; returns the command's status.
-measure() { # LOG CMD...
-	local log=$1 s e rc=0
-	shift
-	s=$(now)
-	bash -c "$*" >"$log" 2>&1 &
-	local pid=$!
-	track_pid "$pid"
-	rss_watch "$pid" "$WORK/rss.$$"
-	wait "$pid" || rc=$?
-	e=$(now)
-	wait "$RSS_WATCHER" 2>/dev/null || true
-	RUN_SECS=$(secs "$s" "$e")
-	RUN_RSS_KIB=$(cat "$WORK/rss.$$" 2>/dev/null || echo 0)
+	read -r RUN_SECS RUN_RSS_KIB <"$WORK/measure.out" || { RUN_SECS=0 RUN_RSS_KIB=0; }
 	return "$rc"
 }
 
