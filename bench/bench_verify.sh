@@ -8,6 +8,8 @@
 #
 #   bash bench/bench_verify.sh                 (SLUICE_BIN=path to use another build)
 #   BENCH_TABLE_SIZE=20000 bash bench/bench_verify.sh   (a quicker run)
+#   BENCH_BASE_BIN=old/build/sluice bash bench/bench_verify.sh  (before/after: a
+#     second build's --no-table-checksum timed in the same rounds)
 #
 # Prints seconds (median of BENCH_ROUNDS), rows/s, the servers' CPU seconds per
 # method, ratios, and sluice's peak RSS. Targets: sluice >= 2x the pt-table-checksum
@@ -166,6 +168,31 @@ timed() { # NAME FN: appends the wall seconds of FN to T_NAME and the servers' C
 	printf -v "C_$1" '%s %s' "${!v:-}" "$(secs "$c0" "$c1")"
 }
 run_full() { SLUICE_VERIFY_EXTRA=--no-table-checksum run_sluice_verify; }
+# BENCH_BASE_BIN: another build (e.g. the commit before a change), same options as run_full
+run_base() {
+	"$BENCH_BASE_BIN" verify --source "$SRC_URL" --dest "$DST_URL" --include sbtest --threads "$THREADS" \
+		--chunk-rows "$CHUNK" --no-table-checksum >"$WORK/base.out" 2>&1 || {
+		cat "$WORK/base.out" >&2
+		fail "$BENCH_BASE_BIN verify did not find the sides equal"
+	}
+}
+
+# Lets the servers finish the background work of the load (dirty pages,
+# purge) before anything is timed, so that it lands in no method's figures.
+quiesce() {
+	local n i d
+	for n in 1 2; do srv_sql "$n" -e "SET GLOBAL innodb_max_dirty_pages_pct = 0"; done
+	for i in $(seq 1 60); do
+		d=0
+		for n in 1 2; do
+			d=$((d + $(srv_sql "$n" -N -B -e "SELECT variable_value FROM information_schema.global_status
+				WHERE variable_name = 'INNODB_BUFFER_POOL_PAGES_DIRTY'")))
+		done
+		((d < 100)) && break
+		sleep 0.5
+	done
+	for n in 1 2; do srv_sql "$n" -e "SET GLOBAL innodb_max_dirty_pages_pct = DEFAULT"; done
+}
 
 main() {
 	[[ -x /usr/bin/time ]] || skip "/usr/bin/time not installed (peak RSS)"
@@ -187,16 +214,21 @@ main() {
 	run_crc
 	run_pt
 	run_sluice_verify
-	local r rss m
-	T_cks='' T_crc='' T_pt='' T_sluice='' T_full='' RSS_MAX=''
-	C_cks='' C_crc='' C_pt='' C_sluice='' C_full=''
+	[[ -n "${BENCH_BASE_BIN:-}" ]] && run_base
+	quiesce
+	local r rss m methods="cks crc pt sluice full"
+	T_cks='' T_crc='' T_pt='' T_sluice='' T_full='' T_base='' RSS_MAX=''
+	C_cks='' C_crc='' C_pt='' C_sluice='' C_full='' C_base=''
+	[[ -n "${BENCH_BASE_BIN:-}" ]] && methods="$methods base"
 	for r in $(seq 1 "$ROUNDS"); do
 		log "round $r"
 		# the two figures of issue 11 back to back, each first in turn
 		if ((r % 2)); then
 			timed crc run_crc
 			timed full run_full
+			[[ -n "${BENCH_BASE_BIN:-}" ]] && timed base run_base
 		else
+			[[ -n "${BENCH_BASE_BIN:-}" ]] && timed base run_base
 			timed full run_full
 			timed crc run_crc
 		fi
@@ -210,7 +242,7 @@ main() {
 	done
 	local rows=$((TABLES * TABLE_SIZE))
 	local -A T C
-	for m in cks crc pt sluice full; do
+	for m in $methods; do
 		local tv="T_$m" cv="C_$m"
 		# shellcheck disable=SC2086 # lists of numbers
 		T[$m]=$(median ${!tv})
@@ -233,11 +265,13 @@ $(row "chunked BIT_XOR(CRC32(CONCAT_WS)), lean" crc "fixed $CHUNK-row ranges, 32
 $(row "sluice verify (default)" sluice "CHECKSUM TABLE fast path when servers/schemas match")
 $(row "CHECKSUM TABLE, both sides" cks "no row-level answer: the floor")
 $(row "pt-table-checksum way (nibble+REPLACE)" pt "")
+$([[ -n "${BENCH_BASE_BIN:-}" ]] && row "base build --no-table-checksum" base "$BENCH_BASE_BIN")
 (1) per side  (2) user+system seconds of both mariadbd processes during the method
 row hash used by sluice: $(jq -r .row_hash "$WORK/verify.json")
-each round, seconds: --no-table-checksum:$T_full | lean CRC:$T_crc
+each round, seconds: --no-table-checksum:$T_full | lean CRC:$T_crc${T_base:+ | base build:$T_base}
 
 --no-table-checksum vs lean CRC: ${full_ratio}x its speed (target >= 1.0: $(verdict "$full_ratio" ge 1.0)); servers' CPU: ${cpu_ratio}x (lean's / sluice's)
+$([[ -n "${BENCH_BASE_BIN:-}" ]] && echo "base build vs lean CRC:          $(ratio "${T[crc]}" "${T[base]}")x its speed; servers' CPU: $(ratio "${C[crc]}" "${C[base]}")x")
 default vs pt way:          $(ratio "${T[pt]}" "${T[sluice]}")x its speed   (target >= 2x: $(verdict "$(ratio "${T[pt]}" "${T[sluice]}")" ge 2))
 default vs CHECKSUM TABLE:  $(ratio "${T[sluice]}" "${T[cks]}")x its time   (target <= 1.5x: $(verdict "$(ratio "${T[sluice]}" "${T[cks]}")" le 1.5))
 sluice peak RSS:            $((RSS_MAX / 1024)) MiB   (target < 256 MiB: $(verdict "$RSS_MAX" lt 262144))

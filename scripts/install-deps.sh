@@ -3,8 +3,9 @@
 # only the ones that are missing. Idempotent and quick when all are present
 # (one dpkg-query, no network).
 #
-#   scripts/install-deps.sh            build + test packages (sysbench too, best effort)
-#   scripts/install-deps.sh --no-bench skip sysbench
+#   scripts/install-deps.sh            build + test packages (bench packages too, best effort:
+#                                      sysbench, and mydumper for bench/bench_migrate.sh's peer)
+#   scripts/install-deps.sh --no-bench skip the bench packages
 set -euo pipefail
 
 required=(
@@ -15,7 +16,7 @@ required=(
 	mariadb-server mariadb-client
 	python3 clang libclang-rt-14-dev
 )
-optional=(sysbench)
+optional=(sysbench mydumper)
 
 if [[ "${1:-}" == "--no-bench" ]]; then
 	optional=()

@@ -8,10 +8,17 @@
 #include <string.h>
 #include "banned.h"
 
+/* The separator byte 0xFF as a binary string that wins the collation
+ * aggregation of CONCAT_WS (so no value is converted). The MD5 form (any
+ * server) casts it; the crc form (MariaDB 10.8+, proven per server by
+ * ver_hash_check_sql()) gives it an explicit collation instead, which the
+ * server returns as is for every row where a CAST copies it each time. */
 #define VER_HASH_SEP "CAST(X'FF' AS BINARY)"
-/* The 64-bit mix of CRC32(A) and CRC32C(B) (see ver_hash_sql()). */
+#define VER_HASH_SEP_CRC "X'FF' COLLATE `binary`"
+/* The 64-bit mix of CRC32(A) and CRC32C(B) (see ver_hash_sql()). The high
+ * half needs no mask: << 32 drops the bits of the product above 32. */
 #define VER_HASH_MIX(A, B) \
-	"((((CRC32(" A ")*2654435761)&4294967295)<<32)|((CRC32C(" B ")*2246822519)&4294967295))"
+	"(((CRC32(" A ")*2654435761)<<32)|((CRC32C(" B ")*2246822519)&4294967295))"
 
 
 static int only(const char *v, unsigned long n, const char *alphabet)
@@ -161,7 +168,7 @@ int ver_hash_sql(struct sl_buf *out, const struct ver_hash_col *cols, size_t nco
 	for (size_t i = 0; i < ncols; i++)	/* the widest: LENGTH() re-reads (and unpads) it */
 		if (any_bytes(&cols[i]) && (free_col == ncols || cols[i].maxlen >= cols[free_col].maxlen))
 			free_col = i;
-	sl_buf_adds(&s, "CONCAT_WS(" VER_HASH_SEP);
+	sl_buf_adds(&s, crc ? "CONCAT_WS(" VER_HASH_SEP_CRC : "CONCAT_WS(" VER_HASH_SEP);
 	for (size_t i = 0; i < ncols; i++) {
 		const struct ver_hash_col *c = &cols[i];
 
@@ -211,7 +218,7 @@ int ver_hash_check_sql(struct sl_buf *out)
 	 * real range; the second form computes s twice instead of through @ver_s */
 	return sl_buf_adds(out, "SELECT COUNT(*) FROM (SELECT _utf8mb4'ab#c' AS c UNION ALL "
 			   "SELECT _utf8mb4'x' UNION ALL SELECT _utf8mb4'' ) t WHERE "
-			   VER_HASH_MIX("@ver_s:=CONCAT_WS(" VER_HASH_SEP ",c)", "@ver_s") " <=> "
+			   VER_HASH_MIX("@ver_s:=CONCAT_WS(" VER_HASH_SEP_CRC ",c)", "@ver_s") " <=> "
 			   VER_HASH_MIX("CONCAT_WS(" VER_HASH_SEP ",c)", "CONCAT_WS(" VER_HASH_SEP ",c)"));
 }
 
