@@ -161,7 +161,8 @@ enum db_outcome { DB_PASS, DB_WARNED, DB_FAILED };
 struct db_check {
 	const char *name;	/* what is checked: "binlog_format" */
 	const char *variable;	/* the global variable read */
-	const char *expected;	/* values that pass, '|'-separated, case-insensitive */
+	const char *expected;	/* values that pass, '|'-separated, case-insensitive;
+				 * "!a|b": every value but these passes */
 	int absent_passes;	/* a server without the variable passes */
 	enum db_severity severity;
 	const char *fix;	/* what to do, for people */
@@ -181,6 +182,15 @@ int db_check_passes(const struct db_check *c, const char *value);
  * Outcomes do not make it fail: the caller decides. */
 int db_checks_run(MYSQL *m, const char *who, const struct db_check *checks, size_t n,
 		  struct db_check_result *res, struct sl_err *err);
+
+/* ---- triggers (db_triggers.c) ----
+ * The first trigger on table schema.table (information_schema.TRIGGERS, in
+ * the order the server fires them): 1 with its name in name[n], 0 when the
+ * table has none, < 0 on error. Replay refuses such a destination table
+ * (replay/rep_triggers.c: it would fire again on replayed rows) and
+ * precheck reports it before a migration starts. */
+int db_table_trigger(MYSQL *m, const char *schema, const char *table, char *name, size_t n,
+		     struct sl_err *err);
 
 /* ---- the `sluice` schema on a destination (db_schema.c) ----
  * `sluice`.`checkpoint`  one row per consumer: the stream, its cursor and
