@@ -65,9 +65,9 @@ int64_t sl_progress_eta_s(const struct sl_progress *p)
 
 char *sl_progress_count(uint64_t v, char *out, size_t n)
 {
-	if (v >= 10000000000ULL)
+	if (v >= 1000000000ULL)
 		snprintf(out, n, "%.1fG", (double)v / 1e9);
-	else if (v >= 10000000)
+	else if (v >= 1000000)
 		snprintf(out, n, "%.1fM", (double)v / 1e6);
 	else if (v >= 10000)
 		snprintf(out, n, "%.1fk", (double)v / 1e3);

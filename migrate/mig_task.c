@@ -53,7 +53,7 @@ struct task {
 	struct mig_state st;
 	MYSQL *dst;
 	uint64_t dst_retry_ms;
-	uint64_t loaded_chunks;
+	uint64_t loaded_chunks, loaded_rows;	/* `sluice`.`snapshot_chunks` of DIR/snapshot */
 	int chunks_unknown;		/* the destination cannot say: lag alone decides */
 	struct seg_consumer_lag lag;
 	int have_lag;
@@ -105,8 +105,7 @@ static void draw(struct task *t, const char *phase)
 	t->last_log_ms = now;
 	sl_progress_line(&t->p_snap, 0, a, sizeof(a));
 	sl_progress_line(&t->p_load, 0, b, sizeof(b));
-	sl_log(SL_INFO, "migrate", "%s: %s; %s%s", phase, a, b,
-	       t->have_lag ? "" : "");
+	sl_log(SL_INFO, "migrate", "%s: %s; %s", phase, a, b);
 	if (t->have_lag)
 		sl_log(SL_INFO, "migrate", "replay is %" PRIu64 " transactions (%" PRIu64 " bytes) behind capture",
 		       t->lag.txns, t->lag.bytes);
@@ -116,9 +115,11 @@ static void draw(struct task *t, const char *phase)
 
 static int set_phase(struct task *t, const char *phase, struct sl_err *err)
 {
-	if (strcmp(t->st.phase, phase))
-		say(t, SL_INFO, "phase %s", phase);
-	snprintf(t->st.phase, sizeof(t->st.phase), "%s", phase);
+	if (phase != t->st.phase) {
+		if (strcmp(t->st.phase, phase))
+			say(t, SL_INFO, "phase %s", phase);
+		snprintf(t->st.phase, sizeof(t->st.phase), "%s", phase);
+	}
 	for (int i = 0; i < C_N; i++)
 		t->st.pids[i] = t->ch[i].pid;
 	return mig__state_write(t->dir, &t->st, err);
@@ -278,7 +279,7 @@ static void count_loaded(struct task *t)
 {
 	struct db_opts dop = { .role = DB_ROLE_VERIFY_DEST };
 	struct sl_err e = SL_ERR_INIT;
-	char hex[33], sql[200];
+	char hex[33], sql[300];
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 
@@ -295,7 +296,9 @@ static void count_loaded(struct task *t)
 		}
 	}
 	mig__hex_id(t->sw.stream_id, hex);
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM `sluice`.`snapshot_chunks` WHERE stream_id='%s'", hex);
+	/* chunk rows, not the marks of deferred indexes (chunk_index all ones) */
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*), COALESCE(SUM(`rows`),0) FROM `sluice`.`snapshot_chunks` "
+		 "WHERE `stream_id`='%s' AND `chunk_index` <> 18446744073709551615", hex);
 	if (mysql_query(t->dst, sql) || !(res = mysql_store_result(t->dst))) {
 		unsigned no = mysql_errno(t->dst);
 
@@ -308,8 +311,10 @@ static void count_loaded(struct task *t)
 		}
 		return;
 	}
-	if ((row = mysql_fetch_row(res)) && row[0])
+	if ((row = mysql_fetch_row(res)) && row[0] && row[1]) {
 		t->loaded_chunks = strtoull(row[0], NULL, 10);
+		t->loaded_rows = strtoull(row[1], NULL, 10);
+	}
 	mysql_free_result(res);
 	mysql_commit(t->dst);
 }
@@ -343,8 +348,8 @@ static int watch(struct task *t, int force, struct sl_err *err)
 	count_loaded(t);
 	lag(t);
 	sl_progress_update(&t->p_snap, t->sw.rows, t->sw.est_rows, now);
-	rows_loaded = t->sw.chunks ? t->sw.rows * (t->loaded_chunks < t->sw.chunks ? t->loaded_chunks : t->sw.chunks) /
-				     t->sw.chunks : 0;
+	/* a keyless table read again leaves its earlier chunks' rows counted */
+	rows_loaded = t->loaded_rows < t->sw.rows ? t->loaded_rows : t->sw.rows;
 	sl_progress_update(&t->p_load, rows_loaded, t->sw.est_rows, now);
 	if (t->sw.ended && !t->p_snap.finished)
 		sl_progress_finish(&t->p_snap, now);
@@ -546,6 +551,7 @@ static int prepare(struct task *t, struct sl_err *err)
 	sl_progress_init(&t->p_snap, "snapshot", sl_now_ms());
 	sl_progress_init(&t->p_load, "load", sl_now_ms());
 	t->tty = o->progress;
+	t->last_log_ms = sl_now_ms();
 	return 0;
 }
 
