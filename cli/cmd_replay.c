@@ -1,9 +1,17 @@
 /* cmd_replay.c - `sluice replay`: options, then rep_run(). */
 #include "cmd.h"
+#include "ddl.h"
 #include "rep.h"
 
 #include <stdio.h>
 #include "banned.h"
+
+static int dialect_check(const char *value, struct sl_err *err)
+{
+	enum ddl_dialect d;
+
+	return ddl_dialect_parse(value, &d, err);
+}
 
 int cmd_replay(int argc, char **argv)
 {
@@ -38,6 +46,11 @@ int cmd_replay(int argc, char **argv)
 			  "fire again on every replayed row: the rows a source trigger\n"
 			  "wrote are in the stream already). Without it such a table\n"
 			  "stops replay before its first row." },
+		{ "dest-dialect", SL_OPT_STR, SL_OPT_TARGET(o.dest_dialect), .arg = "D",
+		  .check = dialect_check, .def_text = "from the destination's version()",
+		  .help = "mariadb, mysql or oceanbase: the rules DDL from the stream\n"
+			  "is converted by (README \"Dialect rules\"); each conversion\n"
+			  "is logged, a statement a rule refuses stops replay" },
 	};
 	struct sl_opt_cmd cmd = {
 		.name = "replay", .opts = opts, .n = SL_OPT_COUNT(opts),

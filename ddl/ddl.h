@@ -65,6 +65,12 @@ typedef void (*ddl_note_fn)(void *ctx, const char *rule, const char *object, con
 int ddl_convert(const struct ddl_target *t, const char *object, const char *stmt, size_t len,
 		struct sl_buf *out, ddl_note_fn note, void *ctx, struct sl_err *err);
 
+/* What stmt creates or changes, for notes and errors: "table `db`.`t`",
+ * "view `v`", "index `i`", ... qualified with db (may be NULL) when the
+ * statement does not say its database; "statement" when it is none of
+ * these. Into buf (n bytes). */
+void ddl_describe(const char *stmt, size_t len, const char *db, char *buf, size_t n);
+
 /* A list of statements, each NUL-terminated and malloc'd. */
 struct ddl_list {
 	char **v;

@@ -19,8 +19,11 @@
  *   - rows are applied as batched statements with exact literals
  *     (fmt_value_sql()), identifiers always quoted; an UPDATE or DELETE that
  *     matches no row is an error naming the table and the position;
- *   - a Ddl record waits for every earlier transaction, then runs alone
- *     with its default database and sql_mode; the checkpoint marks it
+ *   - a Ddl record is converted for the destination's dialect
+ *     (o->dest_dialect, else detected from its version(); ddl/ddl.h rules,
+ *     each conversion logged as a warning, a refusal stops replay naming
+ *     the position and the rule), waits for every earlier transaction,
+ *     then runs alone with its default database and sql_mode; the checkpoint marks it
  *     pending before and done after, so a restart does not run it twice;
  *   - statements are classified (formats/fmt.h fmt_stmt_classify()):
  *     CREATE/DROP TRIGGER is not run (triggers are created at switchover;
@@ -52,6 +55,8 @@ struct rep_opts {
 	uint32_t poll_ms;		/* follow: wait between looks; 0: 20 ms */
 	unsigned workers;		/* parallel connections; 0: 16 */
 	int allow_dest_triggers;	/* a destination table with a trigger: warn, not refuse */
+	const char *dest_dialect;	/* "mariadb", "mysql", "oceanbase"; NULL: from the
+					 * destination's version() (ddl/ddl.h) */
 };
 
 struct rep_stats {

@@ -1,6 +1,7 @@
-/* rep_ddl.c - a DDL record: after every earlier transaction, alone on the control connection, marked pending before and done after; triggers, accounts and statement-format DML never run. */
+/* rep_ddl.c - a DDL record: converted for the destination's dialect (ddl/), after every earlier transaction, alone on the control connection, marked pending before and done after; triggers, accounts and statement-format DML never run. */
 #include "rep.h"
 #include "rep_int.h"
+#include "ddl.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -42,11 +43,82 @@ static void log_warnings(struct rep_ctx *x, struct rep_worker *c, const struct s
 	mysql_free_result(res);
 }
 
+/* ---- dialect conversion ---- */
+
+/* The destination's dialect and version: its version() (db_server_detect),
+ * or o->dest_dialect when given (then the version only when the server is
+ * of that dialect). */
+static int dest_target(struct rep_ctx *x, struct ddl_target *t, struct sl_err *err)
+{
+	struct db_server s;
+	enum ddl_dialect forced;
+	int rc;
+
+	if ((rc = db_server_detect(x->ctl.db, "destination", &s, err)))
+		return rc;
+	memset(t, 0, sizeof(*t));
+	t->dialect = s.flavor == DB_OCEANBASE ? DDL_OCEANBASE : s.flavor == DB_MARIADB ? DDL_MARIADB :
+		     DDL_MYSQL;
+	if (s.flavor == DB_OCEANBASE)
+		ddl_target_from_version(t, s.version, "OceanBase");
+	else {
+		t->major = s.major;
+		t->minor = s.minor;
+		t->patch = s.patch;
+	}
+	if (x->o->dest_dialect && x->o->dest_dialect[0]) {
+		if ((rc = ddl_dialect_parse(x->o->dest_dialect, &forced, err)))
+			return rc;
+		if (forced != t->dialect) {
+			memset(t, 0, sizeof(*t));	/* version unknown: the oldest supported */
+			t->dialect = forced;
+		}
+	}
+	return 0;
+}
+
+struct ddl_note_ctx {
+	const char *where;
+	const char *dialect;
+};
+
+static void ddl_note(void *ctx, const char *rule, const char *object, const char *what)
+{
+	const struct ddl_note_ctx *n = ctx;
+
+	sl_log(SL_WARN, "replay", "ddl at %s converted for %s: %s: rule %s: %s", n->where, n->dialect,
+	       object, rule, what);
+}
+
+/* stmt as the destination takes it, into out; a refusal names the position
+ * and the rule. */
+static int convert(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cursor *cur,
+		   const char *stmt, struct sl_buf *out, struct sl_err *err)
+{
+	struct ddl_target t;
+	char wh[REP_WHERE_LEN], sp[300], object[300];
+	struct ddl_note_ctx n;
+	struct sl_err e2 = SL_ERR_INIT;
+	int rc;
+
+	if ((rc = dest_target(x, &t, err)))
+		return rc;
+	rep__where_str(x, cur, wh, sizeof(wh));
+	n.where = wh;
+	n.dialect = ddl_dialect_name(t.dialect);
+	ddl_describe(stmt, strlen(stmt), d->db, object, sizeof(object));
+	if ((rc = ddl_convert(&t, object, stmt, strlen(stmt), out, ddl_note, &n, &e2)))
+		return sl_err_set(err, rc, "ddl at %s (source position %s) refused for a %s destination: %s",
+				  wh, d->position ? fmt_position_str(d->position, sp, sizeof(sp)) : "unknown",
+				  n.dialect, e2.msg);
+	return 0;
+}
+
 int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cursor *cur,
 		     struct sl_err *err)
 {
 	struct rep_worker *c = &x->ctl;
-	struct sl_buf pre = SL_BUF_INIT(1 << 20);
+	struct sl_buf pre = SL_BUF_INIT(1 << 20), conv = SL_BUF_INIT(SL_BUF_UNLIMITED);
 	char wh[REP_WHERE_LEN], snip[REP_SNIPPET + 8];
 	const char *stmt = d->statement ? d->statement : "";
 	int was_pending = x->cp.ddl_pending && rep__cursor_eq(&x->cp.ddl_cur, cur);
@@ -76,10 +148,15 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 		       "switchover)", rep__where_str(x, cur, wh, sizeof(wh)));
 		return 0;
 	}
-	/* 1. every transaction before it committed, then mark it pending, durably */
+	/* 1. as the destination's dialect takes it (a refusal stops here, before
+	 * anything is marked) */
+	if ((rc = convert(x, d, cur, stmt, &conv, err)))
+		goto out;
+	stmt = sl_buf_cstr(&conv);
+	/* 2. every transaction before it committed, then mark it pending, durably */
 	if ((rc = rep__wait_all(x, err)) || (rc = rep__fold(x, cur, err)))
 		goto out;
-	/* 2. its session: default database, sql_mode, charset, timestamp */
+	/* 3. its session: default database, sql_mode, charset, timestamp */
 	if (d->db && d->db[0]) {
 		struct sl_err e2 = SL_ERR_INIT;
 
@@ -109,7 +186,7 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 		goto too_big;
 	if ((rc = rep__exec(c, sl_buf_cstr(&pre), err)))
 		goto out;
-	/* 3. the statement itself */
+	/* 4. the statement itself */
 	if (rep__exec(c, stmt, &e3)) {
 		unsigned e = mysql_errno(c->db);
 		char reason[600], ctx[REP_WHERE_LEN + 16];
@@ -130,7 +207,7 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	 * are the source's own: it ran the same statement with the same
 	 * sql_mode on the same rows, so they are logged, not refused. */
 	log_warnings(x, c, cur);
-	/* 4. back to our session, move the checkpoint past it, clear pending */
+	/* 5. back to our session, move the checkpoint past it, clear pending */
 	if ((rc = rep__exec(c, "SET SESSION sql_mode='" REP_SESSION_SQL_MODE "',timestamp=DEFAULT;"
 			    "SET NAMES utf8mb4", err)))
 		goto out;
@@ -154,5 +231,6 @@ too_big:
 			rep__where_str(x, cur, wh, sizeof(wh)), sl_strerror(rc));
 out:
 	sl_buf_release(&pre);
+	sl_buf_release(&conv);
 	return rc;
 }
