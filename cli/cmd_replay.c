@@ -16,6 +16,7 @@ static int dialect_check(const char *value, struct sl_err *err)
 int cmd_replay(int argc, char **argv)
 {
 	struct rep_opts o = { 0 };
+	int defer_indexes = 0;
 	struct rep_stats st;
 	struct sl_err err = SL_ERR_INIT;
 	int rc;
@@ -51,6 +52,11 @@ int cmd_replay(int argc, char **argv)
 		  .help = "mariadb, mysql or oceanbase: the rules DDL from the stream\n"
 			  "is converted by (README \"Dialect rules\"); each conversion\n"
 			  "is logged, a statement a rule refuses stops replay" },
+		{ "defer-indexes", SL_OPT_FLAG, SL_OPT_TARGET(defer_indexes),
+		  .help = "snapshot tables: create them with their primary key only and\n"
+			  "add the secondary indexes after their last chunk (the default)" },
+		{ "no-defer-indexes", SL_OPT_FLAG, SL_OPT_TARGET(o.no_defer_indexes),
+		  .help = "snapshot tables: create them with every index before loading" },
 	};
 	struct sl_opt_cmd cmd = {
 		.name = "replay", .opts = opts, .n = SL_OPT_COUNT(opts),
@@ -63,6 +69,10 @@ int cmd_replay(int argc, char **argv)
 		goto out;
 	if (cmd.args_given.n) {
 		rc = cmd_unexpected(&cmd);
+		goto out;
+	}
+	if (defer_indexes && o.no_defer_indexes) {
+		rc = cmd_usage_error("replay", "--defer-indexes and --no-defer-indexes exclude each other");
 		goto out;
 	}
 	rc = rep_run(&o, &st, &err) ? cmd_fail("replay", &err) : 0;

@@ -44,6 +44,10 @@
  *                     ON DELETE/UPDATE actions, as the source did) and 0 for
  *                     the control connection (DDL), autocommit=0, READ
  *                     COMMITTED
+ *     REPLAY_LOAD     as REPLAY_WORKER (timeouts too), plus CLIENT_LOCAL_FILES
+ *                     and MYSQL_OPT_LOCAL_INFILE (LOAD DATA LOCAL INFILE fed
+ *                     from memory by replay), foreign_key_checks=0 and
+ *                     unique_checks=0 (snapshot rows are consistent already)
  *     VERIFY          CLIENT_MULTI_RESULTS; SET NAMES utf8mb4,
  *                     character_set_results = NULL (raw bytes), time_zone
  *                     '+00:00', group_concat_max_len = 1048576
@@ -79,6 +83,7 @@ enum db_role {
 	DB_ROLE_REPLAY_CONTROL,	/* replay: checkpoint, locks, DDL */
 	DB_ROLE_VERIFY_SOURCE,	/* verify and its fix: the source side */
 	DB_ROLE_VERIFY_DEST,	/* verify and its fix: the destination side */
+	DB_ROLE_REPLAY_LOAD,	/* replay: bulk load of snapshot chunks */
 };
 
 struct db_opts {
@@ -197,6 +202,12 @@ int db_table_trigger(MYSQL *m, const char *schema, const char *table, char *name
  *                        source position (replay/rep_checkpoint.c writes it);
  *                        one consumer per stream (unique `stream_id`)
  * `sluice`.`applied`     transactions committed above the checkpoint row
+ * `sluice`.`snapshot_chunks`  one row per snapshot chunk loaded by replay
+ *                        (stream_id of DIR/snapshot, db, tbl, chunk_index,
+ *                        run, rows, restart), inserted in the transaction
+ *                        that loads the chunk's rows; chunk_index
+ *                        DB_CHUNK_INDEXES marks the table's deferred
+ *                        indexes as created
  * `sluice`.`switchover`  reserved for the switchover state machine (the
  *                        migrate issue): its CREATE TABLE goes into
  *                        db_sql_sluice_schema like the others, and any
@@ -206,6 +217,7 @@ int db_table_trigger(MYSQL *m, const char *schema, const char *table, char *name
  * by an older sluice (the unique key one_consumer_per_stream, added when
  * missing; two consumers of one stream already there refuse it). The
  * statements that read and move the rows stay with their writer (replay). */
+#define DB_CHUNK_INDEXES UINT64_MAX
 extern const char db_sql_sluice_schema[];	/* CREATE DATABASE / TABLEs, multi-statement */
 int db_sluice_schema_ensure(MYSQL *m, const char *who, struct sl_err *err);
 

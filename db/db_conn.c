@@ -17,6 +17,7 @@ const char *db_role_side(enum db_role role)
 		return "source";
 	case DB_ROLE_REPLAY_WORKER:
 	case DB_ROLE_REPLAY_CONTROL:
+	case DB_ROLE_REPLAY_LOAD:
 	case DB_ROLE_VERIFY_DEST:
 		return "destination";
 	}
@@ -36,6 +37,7 @@ void db_role_timeouts(const struct db_opts *o, struct db_timeouts *t)
 		return;
 	}
 	case DB_ROLE_REPLAY_WORKER:
+	case DB_ROLE_REPLAY_LOAD:
 		t->connect_s = 30;
 		t->read_s = 3600;
 		t->write_s = 600;
@@ -112,6 +114,13 @@ static int session(MYSQL *m, const char *who, const struct db_opts *o, struct sl
 			 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", o->sql_mode,
 			 o->role == DB_ROLE_REPLAY_WORKER ? 1 : 0);
 		return db_exec(m, who, sql, err);
+	case DB_ROLE_REPLAY_LOAD:
+		if (!o->sql_mode)
+			sl_bug("a replay connection needs its sql_mode");
+		snprintf(sql, sizeof(sql), "SET NAMES utf8mb4;SET SESSION time_zone='+00:00',sql_mode='%s'"
+			 ",sql_notes=1,foreign_key_checks=0,unique_checks=0,autocommit=0;"
+			 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", o->sql_mode);
+		return db_exec(m, who, sql, err);
 	case DB_ROLE_VERIFY_SOURCE:
 	case DB_ROLE_VERIFY_DEST:
 		return db_exec(m, who, "SET NAMES utf8mb4, character_set_results = NULL, "
@@ -126,6 +135,8 @@ static unsigned long client_flags(enum db_role role)
 	case DB_ROLE_REPLAY_WORKER:
 	case DB_ROLE_REPLAY_CONTROL:
 		return CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS;
+	case DB_ROLE_REPLAY_LOAD:
+		return CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS | CLIENT_LOCAL_FILES;
 	case DB_ROLE_VERIFY_SOURCE:
 	case DB_ROLE_VERIFY_DEST:
 		return CLIENT_MULTI_RESULTS;
@@ -155,6 +166,11 @@ int db_connect(MYSQL **out, const struct sl_dsn *d, const struct db_opts *o, str
 	mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_optionsv(m, MYSQL_OPT_MAX_ALLOWED_PACKET, &maxpkt);
 	set_tls(m, d);
+	if (o->role == DB_ROLE_REPLAY_LOAD) {
+		unsigned infile = 1;
+
+		mysql_optionsv(m, MYSQL_OPT_LOCAL_INFILE, &infile);
+	}
 	if (!mysql_real_connect(m, d->host, d->user, d->password ? d->password : "", NULL, d->port,
 				d->socket, client_flags(o->role))) {
 		rc = sl_err_set(err, -SL_EDB, "cannot connect to %s: %s", who, mysql_error(m));

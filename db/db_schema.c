@@ -28,7 +28,19 @@ const char db_sql_sluice_schema[] =
 	"`seq` BIGINT UNSIGNED NOT NULL,"
 	"`frame_offset` BIGINT UNSIGNED NOT NULL,"
 	"`record_index` INT UNSIGNED NOT NULL,"
-	"PRIMARY KEY (`consumer`,`seq`,`frame_offset`,`record_index`)) ENGINE=InnoDB";
+	"PRIMARY KEY (`consumer`,`seq`,`frame_offset`,`record_index`)) ENGINE=InnoDB;"
+	/* snapshot chunks loaded by replay (rep_snapshot.c), each row committed
+	 * with the chunk's rows; chunk_index 2^64-1: deferred indexes created */
+	"CREATE TABLE IF NOT EXISTS `sluice`.`snapshot_chunks` ("
+	"`stream_id` CHAR(32) NOT NULL,"
+	"`db` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,"
+	"`tbl` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,"
+	"`chunk_index` BIGINT UNSIGNED NOT NULL,"
+	"`run` INT UNSIGNED NOT NULL,"
+	"`rows` BIGINT UNSIGNED NOT NULL,"
+	"`restart` TINYINT NOT NULL DEFAULT 0,"
+	"`loaded_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+	"PRIMARY KEY (`stream_id`,`db`,`tbl`,`chunk_index`)) ENGINE=InnoDB";
 
 /* Migration: the unique key on `stream_id` (a table made by an older sluice
  * lacks it). 1061 (duplicate key name) when another replay added it first. */

@@ -33,6 +33,16 @@
  *   - before the first row of each table it checks the destination table
  *     for triggers (rep_dest_trigger()) and refuses when it has one, unless
  *     o->allow_dest_triggers.
+ * Snapshot (DIR/snapshot exists, written by `sluice snapshot`): before any
+ * change, rep__snapshot_phase() (rep_snapshot.c) creates its schema objects
+ * (deferred ones never), loads its chunks on up to 4 connections (LOAD DATA
+ * LOCAL INFILE from memory, or multi-row INSERTs when the server refuses it;
+ * each chunk with its `sluice`.`snapshot_chunks` row in one transaction, so
+ * a rerun skips it), adds each table's deferred indexes after its last chunk,
+ * and follows the snapshot stream until its SnapshotEnd. The change stream
+ * then applies in safe mode up to SnapshotEnd's position, strictly after it
+ * (rep_safe.c). Without follow and without SnapshotEnd it loads what is there
+ * and returns 0 with st->snapshot_incomplete set.
  * Without follow it returns 0 after the last complete transaction. With
  * follow it waits for new frames until sl_stop_requested.
  * Errors: 0 or a negative code with err naming the cause (table, position,
@@ -57,6 +67,7 @@ struct rep_opts {
 	int allow_dest_triggers;	/* a destination table with a trigger: warn, not refuse */
 	const char *dest_dialect;	/* "mariadb", "mysql", "oceanbase"; NULL: from the
 					 * destination's version() (ddl/ddl.h) */
+	int no_defer_indexes;		/* snapshot tables created whole, not indexed after the load */
 };
 
 struct rep_stats {
@@ -64,6 +75,10 @@ struct rep_stats {
 	uint64_t rows;
 	uint64_t ddls;
 	uint64_t skipped;		/* records at or before the checkpoint */
+	uint64_t chunks, chunk_rows;	/* snapshot chunks loaded now, their rows */
+	uint64_t chunks_skipped;	/* snapshot chunks a run before had loaded */
+	int snapshot_incomplete;	/* DIR/snapshot has no SnapshotEnd yet (no --follow):
+					 * loaded what is there, changes not applied */
 };
 
 int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err);

@@ -1,6 +1,7 @@
 /* rep_apply.c - rep_run(): the coordinator that reads DIR, turns records into SQL and hands whole transactions to the workers. */
 #include "rep.h"
 #include "rep_int.h"
+#include "rep_snap.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -109,9 +110,11 @@ static int render_error(struct rep_ctx *x, int rc, uint32_t ref, const struct se
 			  sl_strerror(rc));
 }
 
-/* Add the row in x->row to a batched statement kind (K_INSERT or K_DELETE by PK). */
+/* Add the row in x->row to a batched statement kind (K_INSERT or K_DELETE by
+ * PK). safe (safe mode, rep_safe.c): REPLACE for INSERT, any row count. */
 static int add_batched(struct rep_ctx *x, enum rep_kind kind, const Sluice__TableDef *td,
-		       const Sluice__Row *row, const struct seg_cursor *cur, struct sl_err *err)
+		       const Sluice__Row *row, const struct seg_cursor *cur, int safe,
+		       struct sl_err *err)
 {
 	struct rep_worker *w = x->cur;
 	struct sl_buf head = SL_BUF_INIT(4096 + 260 * (size_t)td->n_columns + 1024);
@@ -122,7 +125,7 @@ static int add_batched(struct rep_ctx *x, enum rep_kind kind, const Sluice__Tabl
 	sl_buf_reset(&x->shape);
 	if (kind == K_INSERT && (rc = rep__row_shape(&x->shape, td, row)))
 		return render_error(x, rc, td->ref, cur, err);
-	if (w->open_kind == kind && w->open_ref == td->ref &&
+	if (w->open_kind == kind && w->open_ref == td->ref && w->open_safe == safe &&
 	    (kind != K_INSERT || (x->shape.len == w->open_shape.len &&
 				  (!x->shape.len ||
 				   !memcmp(x->shape.data, w->open_shape.data, x->shape.len)))) &&
@@ -141,6 +144,13 @@ static int add_batched(struct rep_ctx *x, enum rep_kind kind, const Sluice__Tabl
 				rep__sql_delete_in_head(&head, td);
 	if (rc)
 		goto render;
+	if (safe && kind == K_INSERT) {	/* "INSERT INTO" -> "REPLACE INTO" */
+		if ((rc = sl_buf_reserve(&head, 1)))
+			goto render;
+		memmove(head.data + 7, head.data + 6, head.len - 6);
+		memcpy(head.data, "REPLACE", 7);
+		head.len++;
+	}
 	if ((rc = make_room(x, head.len + x->row.len, td->ref, cur, err)))
 		goto out;
 	p = rep__part_new(w, kind, td->ref, cur);
@@ -151,6 +161,7 @@ static int add_batched(struct rep_ctx *x, enum rep_kind kind, const Sluice__Tabl
 	w->open_kind = kind;
 	w->open_ref = td->ref;
 	w->open_rows = 1;
+	w->open_safe = safe;
 	sl_buf_reset(&w->open_shape);
 	if (kind == K_INSERT && (rc = sl_buf_add(&w->open_shape, x->shape.data, x->shape.len)))
 		goto render;
@@ -160,6 +171,25 @@ render:
 out:
 	sl_buf_release(&head);
 	return rc;
+}
+
+/* Safe mode's UPDATE (rep_safe.c): the before image's row deleted if it is
+ * there, then the after image REPLACEd in: an upsert. */
+static int safe_update(struct rep_ctx *x, const Sluice__TableDef *td, const Sluice__RowChange *c,
+		       const struct seg_cursor *cur, struct sl_err *err)
+{
+	int rc;
+
+	sl_buf_reset(&x->row);
+	if ((rc = rep__sql_delete_one(&x->row, td, c->before)) ||
+	    (rc = rep__close_open(x->cur)) || (rc = make_room(x, x->row.len + 32, td->ref, cur, err)) ||
+	    (rc = rep__add_stmt(x->cur, K_DELETE, td->ref, cur, x->row.data, x->row.len, -1)) ||
+	    (rc = rep__add_guard(x->cur, cur, -1)))
+		return err->code ? rc : render_error(x, rc, td->ref, cur, err);
+	sl_buf_reset(&x->row);
+	if ((rc = rep__sql_row_tuple(&x->row, td, c->after)))
+		return render_error(x, rc, td->ref, cur, err);
+	return add_batched(x, K_INSERT, td, c->after, cur, 1, err);
 }
 
 static int apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct seg_cursor *cur,
@@ -177,6 +207,8 @@ static int apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct
 		return rc;	/* 0: a history row of a versioned table */
 	if ((rc = rep__row_deps(x, td, c, err)))
 		return rc;
+	if (x->safe_txn && rep__safe_skip_row(x, td))
+		return 0;	/* a keyless table read after this transaction */
 	if (c->no_fk_checks && !x->fk_off) {
 		/* as the source session ran it; back on after the COMMIT */
 		static const char off[] = "SET SESSION foreign_key_checks=0";
@@ -191,16 +223,18 @@ static int apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct
 	case SLUICE__ROW_CHANGE__OP__INSERT:
 		if ((rc = rep__sql_row_tuple(&x->row, td, c->after)))
 			return render_error(x, rc, td->ref, cur, err);
-		return add_batched(x, K_INSERT, td, c->after, cur, err);
+		return add_batched(x, K_INSERT, td, c->after, cur, x->safe_txn, err);
 	case SLUICE__ROW_CHANGE__OP__DELETE:
 		if (td->n_primary_key) {
 			if ((rc = rep__sql_pk_tuple(&x->row, td, c->before)))
 				return render_error(x, rc, td->ref, cur, err);
-			return add_batched(x, K_DELETE, td, c->before, cur, err);
+			return add_batched(x, K_DELETE, td, c->before, cur, x->safe_txn, err);
 		}
 		rc = rep__sql_delete_one(&x->row, td, c->before);
 		break;
 	case SLUICE__ROW_CHANGE__OP__UPDATE:
+		if (x->safe_txn && fmt_row_full(c->after))
+			return safe_update(x, td, c, cur, err);
 		rc = rep__sql_update(&x->row, td, c->before, c->after);
 		break;
 	default:
@@ -212,9 +246,9 @@ static int apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct
 	if ((rc = rep__close_open(x->cur)) || (rc = make_room(x, x->row.len + 32, td->ref, cur, err)))
 		return rc ? render_error(x, rc, td->ref, cur, err) : 0;
 	rc = rep__add_stmt(x->cur, c->op == SLUICE__ROW_CHANGE__OP__UPDATE ? K_UPDATE : K_DELETE,
-			   td->ref, cur, x->row.data, x->row.len, 1);
+			   td->ref, cur, x->row.data, x->row.len, x->safe_txn ? -1 : 1);
 	if (!rc)
-		rc = rep__add_guard(x->cur, cur, 1);
+		rc = rep__add_guard(x->cur, cur, x->safe_txn ? -1 : 1);
 	return rc ? render_error(x, rc, td->ref, cur, err) : 0;
 }
 
@@ -241,6 +275,9 @@ static int begin_txn(struct rep_ctx *x, const Sluice__TxnBegin *b, const struct 
 	pthread_mutex_unlock(&x->pool.mu);
 	x->in_txn = 1;
 	x->serial = 0;
+	x->safe_txn = 0;
+	if (!x->skipping && x->safe && (rc = rep__safe_begin(x, cur, err)))
+		return rc;
 	snprintf(x->txn_after, sizeof(x->txn_after), "%s", x->last_pos);
 	if (!x->skipping)
 		rep__txn_meta(x->cur, x->tno, x->gtid, x->txn_after);
@@ -626,6 +663,17 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 		goto out;
 	sl_buf_release(&x.row);
 	sl_buf_init(&x.row, x.ctl.stmt_max);
+	/* a replay of this consumer that died may still have queries running */
+	if ((rc = rep__conn_lock(&x.ctl, x.consumer, 0, 10, 1, err)))
+		goto out;
+	for (unsigned i = 1; i <= REP_MAX_WORKERS; i++)
+		if ((rc = rep__conn_lock(&x.ctl, x.consumer, i, 60, 0, err)))
+			goto out;
+	/* DIR/snapshot: schema and rows first (rep_snapshot.c) */
+	if ((rc = rep__snapshot_phase(&x, err)))
+		goto out;
+	if (st->snapshot_incomplete)
+		goto out;
 	rc = dir_identity(&x, sid, err);
 	if (rc == -ENOENT) {
 		sl_log(SL_INFO, "replay", "'%s' holds no segment yet: nothing to apply", o->dir);
@@ -634,12 +682,6 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	}
 	if (rc)
 		goto out;
-	/* a replay of this consumer that died may still have queries running */
-	if ((rc = rep__conn_lock(&x.ctl, x.consumer, 0, 10, 1, err)))
-		goto out;
-	for (unsigned i = 1; i <= REP_MAX_WORKERS; i++)
-		if ((rc = rep__conn_lock(&x.ctl, x.consumer, i, 60, 0, err)))
-			goto out;
 	if ((rc = rep__load_checkpoint(&x, sid, err)))
 		goto out;
 	if (x.folded.seq && (rc = prime_tables(&x, err)))
@@ -688,5 +730,6 @@ out:
 	sl_buf_release(&x.shape);
 	free(x.ring);
 	free(x.applied);
+	rep__safe_release(x.safe);
 	return rc;
 }

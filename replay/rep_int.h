@@ -226,6 +226,7 @@ enum rep_wstate { W_IDLE, W_BUSY, W_FAILED };
  */
 struct rep_worker {
 	int id;				/* 0: control connection */
+	int load;			/* a bulk-load connection (rep_load.c) */
 	MYSQL *db;
 	struct rep_pool *pool;
 	pthread_t thread;
@@ -242,6 +243,7 @@ struct rep_worker {
 	struct rep_txn_meta *txns;
 	size_t ntxns, captxns;
 	enum rep_kind open_kind;	/* K_INSERT or K_DELETE (batched by PK), 0: none */
+	int open_safe;			/* the open batch is safe mode's (any row count) */
 	uint32_t open_ref;
 	int64_t open_rows;
 	struct sl_buf open_shape;	/* rep__row_shape() of the open INSERT's rows */
@@ -418,6 +420,10 @@ struct rep_ctx {
 	size_t nvers;
 	uint64_t *trig_seen;		/* tables checked for triggers (rep_triggers.c) */
 	size_t trig_cap, trig_n;
+	struct rep_safe *safe;		/* a snapshot was loaded: its hand-off (rep_safe.c) */
+	int safe_txn;			/* this transaction applies in safe mode */
+	int safe_skip;			/* ... and its rows of keyless tables loaded after it: skipped */
+	const Sluice__Position *txn_pos;	/* its commit position (safe window only) */
 };
 
 static inline int rep__cursor_eq(const struct seg_cursor *a, const struct seg_cursor *b)

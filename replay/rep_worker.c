@@ -77,7 +77,8 @@ int rep__conn_open(struct rep_worker *w, const char *url, struct sl_err *err)
 		return rc;
 	sl_dsn_redacted(&dsn, w->dest, sizeof(w->dest));
 	/* the worker with id 0 is the control connection (DDL, checkpoint) */
-	dbo.role = w->id ? DB_ROLE_REPLAY_WORKER : DB_ROLE_REPLAY_CONTROL;
+	dbo.role = w->load ? DB_ROLE_REPLAY_LOAD : w->id ? DB_ROLE_REPLAY_WORKER :
+		   DB_ROLE_REPLAY_CONTROL;
 	dbo.sql_mode = REP_SESSION_SQL_MODE;
 	if ((rc = db_connect(&w->db, &dsn, &dbo, err)))
 		goto out;
@@ -242,7 +243,9 @@ int rep__add_guard(struct rep_worker *w, const struct seg_cursor *cur, int64_t n
 	if (w->split_commits)
 		return 0;	/* the client checks before it sends the COMMIT */
 	char g[96];
-	int len = snprintf(g, sizeof(g), "SET @sluice_rc=~0+(ROW_COUNT()<>%lld OR @@warning_count<>0)",
+	/* n < 0 (safe mode: any count): warnings only */
+	int len = n < 0 ? snprintf(g, sizeof(g), "SET @sluice_rc=~0+(@@warning_count<>0)") :
+		  snprintf(g, sizeof(g), "SET @sluice_rc=~0+(ROW_COUNT()<>%lld OR @@warning_count<>0)",
 			   (long long)n);
 
 	return rep__add_stmt(w, K_GUARD, 0, cur, g, (size_t)len, -1);
@@ -259,10 +262,10 @@ int rep__close_open(struct rep_worker *w)
 	if (w->open_kind == K_DELETE)
 		rc = sl_buf_addc(&w->q, ')');
 	rep__part_end(w, p);
-	p->expect = w->open_rows;
+	p->expect = w->open_safe ? -1 : w->open_rows;
 	/* an INSERT too: its warnings must stop the query before its COMMIT */
 	if (!rc)
-		rc = rep__add_guard(w, &p->cur, w->open_rows);
+		rc = rep__add_guard(w, &p->cur, p->expect);
 	w->open_kind = 0;
 	return rc;
 }

@@ -1,0 +1,494 @@
+/* rep_load.c - one snapshot chunk into the destination: LOAD DATA LOCAL INFILE fed from memory, or multi-row INSERTs, in one transaction with its `sluice`.`snapshot_chunks` row. */
+#include "rep.h"
+#include "rep_snap.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <mysql.h>
+#include "banned.h"
+
+void rep__chunk_release(struct rep_chunk *c)
+{
+	if (c->td)
+		sluice__table_def__free_unpacked(c->td, NULL);
+	for (size_t i = 0; i < c->n; i++)
+		fmt_record_free(c->recs[i]);
+	free(c->recs);
+	free(c->db);
+	free(c->table);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- the LOAD DATA text (rep_snap.h) ---- */
+
+static enum rep_lcol kind_mode(const Sluice__Value *v)
+{
+	switch (v->kind) {
+	case SLUICE__VALUE__KIND__BIT:
+		return RL_UNSIGNED;
+	case SLUICE__VALUE__KIND__ENUM:
+	case SLUICE__VALUE__KIND__SET:
+		return v->has_b ? RL_DIRECT : RL_UNSIGNED;
+	case SLUICE__VALUE__KIND__JSON:
+		return RL_JSON;
+	case SLUICE__VALUE__KIND__GEOMETRY:
+		return RL_VAR;
+	default:
+		return RL_DIRECT;
+	}
+}
+
+int rep__load_plan(const struct rep_chunk *c, enum rep_lcol *plan)
+{
+	const Sluice__TableDef *td = c->td;
+	unsigned char *seen = sl_xcalloc(td->n_columns ? td->n_columns : 1, 1);
+	int rc = 0;
+
+	for (size_t i = 0; i < td->n_columns; i++)
+		plan[i] = RL_DIRECT;
+	for (size_t r = 0; r < c->n && !rc; r++) {
+		const Sluice__Row *row = c->recs[r]->row->after;
+
+		if (!row || row->n_values != td->n_columns) {
+			rc = -SL_EFORMAT;
+			break;
+		}
+		for (size_t i = 0; i < td->n_columns; i++) {
+			const Sluice__Value *v = row->values[i];
+			enum rep_lcol m;
+
+			if (v->kind == SLUICE__VALUE__KIND__NULL)
+				continue;
+			if (fmt_value_absent(v)) {
+				rc = -SL_EFORMAT;
+				break;
+			}
+			m = kind_mode(v);
+			if (seen[i] && plan[i] != m) {
+				rc = -SL_EFORMAT;	/* an ENUM by label here, by number there */
+				break;
+			}
+			seen[i] = 1;
+			plan[i] = m;
+		}
+	}
+	free(seen);
+	return rc;
+}
+
+int rep__load_stmt(struct sl_buf *out, const Sluice__TableDef *td, const enum rep_lcol *plan)
+{
+	int rc, vars = 0;
+
+	if ((rc = sl_buf_adds(out, "LOAD DATA LOCAL INFILE 'sluice-chunk' INTO TABLE ")) ||
+	    (rc = rep__sql_table(out, td)) ||
+	    (rc = sl_buf_adds(out, " CHARACTER SET binary FIELDS TERMINATED BY '\\t' ENCLOSED BY '' "
+			      "ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' STARTING BY '' (")))
+		return rc;
+	for (size_t i = 0; i < td->n_columns; i++) {
+		if (i && (rc = sl_buf_addc(out, ',')))
+			return rc;
+		if (plan[i] == RL_DIRECT)
+			rc = fmt_sql_ident(out, td->columns[i]->name);
+		else
+			rc = sl_buf_addf(out, "@v%zu", i);
+		if (rc)
+			return rc;
+		vars |= plan[i] != RL_DIRECT;
+	}
+	if ((rc = sl_buf_addc(out, ')')))
+		return rc;
+	for (size_t i = 0, n = 0; vars && i < td->n_columns; i++) {
+		if (plan[i] == RL_DIRECT)
+			continue;
+		if ((rc = sl_buf_adds(out, n++ ? "," : " SET ")) ||
+		    (rc = fmt_sql_ident(out, td->columns[i]->name)))
+			return rc;
+		switch (plan[i]) {
+		case RL_UNSIGNED:
+			rc = sl_buf_addf(out, "=CAST(@v%zu AS UNSIGNED)", i);
+			break;
+		case RL_JSON:
+			rc = sl_buf_addf(out, "=CONVERT(@v%zu USING utf8mb4)", i);
+			break;
+		default:
+			rc = sl_buf_addf(out, "=@v%zu", i);
+			break;
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Raw bytes with \ TAB LF NUL escaped. */
+static int add_escaped(struct sl_buf *out, const uint8_t *p, size_t n)
+{
+	int rc = sl_buf_reserve(out, 2 * n);
+	uint8_t *o;
+
+	if (rc)
+		return rc;
+	o = out->data + out->len;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ch = p[i];
+
+		switch (ch) {
+		case '\\':
+			*o++ = '\\';
+			*o++ = '\\';
+			break;
+		case '\t':
+			*o++ = '\\';
+			*o++ = 't';
+			break;
+		case '\n':
+			*o++ = '\\';
+			*o++ = 'n';
+			break;
+		case 0:
+			*o++ = '\\';
+			*o++ = '0';
+			break;
+		default:
+			*o++ = ch;
+		}
+	}
+	out->len = (size_t)(o - out->data);
+	return 0;
+}
+
+/* fmt_value_sql()'s literal as a field: quotes dropped, NULL as \N. */
+static int add_literal(struct sl_buf *out, const Sluice__Value *v, const Sluice__ColumnDef *c)
+{
+	size_t start = out->len, n;
+	int rc = fmt_value_sql(v, c, out);
+
+	if (rc)
+		return rc;
+	n = out->len - start;
+	if (n == 4 && !memcmp(out->data + start, "NULL", 4)) {
+		out->len = start;
+		return sl_buf_adds(out, "\\N");
+	}
+	if (n >= 2 && out->data[start] == '\'' && out->data[out->len - 1] == '\'') {
+		memmove(out->data + start, out->data + start + 1, n - 2);
+		out->len -= 2;
+	}
+	return 0;
+}
+
+static int add_field(struct sl_buf *out, const Sluice__Value *v, const Sluice__ColumnDef *c)
+{
+	switch (v->kind) {
+	case SLUICE__VALUE__KIND__NULL:
+		return sl_buf_adds(out, "\\N");
+	case SLUICE__VALUE__KIND__INT:
+		return sl_buf_addf(out, "%" PRId64, v->i);
+	case SLUICE__VALUE__KIND__UINT:
+	case SLUICE__VALUE__KIND__BIT:
+		return sl_buf_addf(out, "%" PRIu64, v->u);
+	case SLUICE__VALUE__KIND__YEAR:
+		/* the text "0" would be the year 2000 */
+		return v->u ? sl_buf_addf(out, "%" PRIu64, v->u) : sl_buf_adds(out, "0000");
+	case SLUICE__VALUE__KIND__ENUM:
+	case SLUICE__VALUE__KIND__SET:
+		if (!v->has_b)
+			return sl_buf_addf(out, "%" PRIu64, v->u);
+		return add_escaped(out, v->b.data, v->b.len);
+	case SLUICE__VALUE__KIND__STRING:
+	case SLUICE__VALUE__KIND__BYTES:
+	case SLUICE__VALUE__KIND__GEOMETRY:
+	case SLUICE__VALUE__KIND__JSON:
+		return add_escaped(out, v->b.data, v->b.len);
+	case SLUICE__VALUE__KIND__ABSENT:
+		return -SL_EINVAL_ARG;
+	default:	/* numbers and temporal values: exact text */
+		return add_literal(out, v, c);
+	}
+}
+
+int rep__load_text(struct sl_buf *out, const Sluice__TableDef *td, const enum rep_lcol *plan,
+		   const Sluice__Row *row)
+{
+	int rc;
+
+	(void)plan;
+	if (!row || row->n_values != td->n_columns)
+		return -SL_EINVAL_ARG;
+	for (size_t i = 0; i < td->n_columns; i++) {
+		if (i && (rc = sl_buf_addc(out, '\t')))
+			return rc;
+		if ((rc = add_field(out, row->values[i], td->columns[i])))
+			return rc;
+	}
+	return sl_buf_addc(out, '\n');
+}
+
+/* ---- the connection ---- */
+
+static int infile_init(void **ptr, const char *name, void *arg)
+{
+	struct rep_loader *l = arg;
+
+	(void)name;
+	l->feed_off = 0;
+	*ptr = l;
+	return 0;
+}
+
+static int infile_read(void *ptr, char *buf, unsigned n)
+{
+	struct rep_loader *l = ptr;
+	size_t left = l->feed_len - l->feed_off;
+
+	if (left > n)
+		left = n;
+	memcpy(buf, l->feed + l->feed_off, left);
+	l->feed_off += left;
+	return (int)left;
+}
+
+static void infile_end(void *ptr)
+{
+	(void)ptr;
+}
+
+static int infile_error(void *ptr, char *msg, unsigned n)
+{
+	(void)ptr;
+	snprintf(msg, n, "sluice chunk feed failed");
+	return 2000;
+}
+
+int rep__loader_open(struct rep_loader *l, const char *url, const char *consumer, unsigned id,
+		     struct sl_err *err)
+{
+	int rc;
+
+	l->w.id = (int)id;
+	l->w.load = 1;
+	sl_buf_init(&l->text, (size_t)1 << 30);
+	sl_buf_init(&l->sql, (size_t)1 << 30);
+	if ((rc = rep__conn_open(&l->w, url, err)) ||
+	    (rc = rep__conn_lock(&l->w, consumer, id, 10, 1, err)))
+		return rc;
+	mysql_set_local_infile_handler(l->w.db, infile_init, infile_read, infile_end, infile_error, l);
+	return 0;
+}
+
+void rep__loader_close(struct rep_loader *l)
+{
+	rep__conn_close(&l->w);
+	sl_buf_release(&l->text);
+	sl_buf_release(&l->sql);
+}
+
+/* The error and the first warning of the last statement as err. */
+static int load_error(struct rep_loader *l, const struct rep_chunk *c, const char *what,
+		      struct sl_err *err)
+{
+	char reason[600], ctx[400];
+
+	db_reason(mysql_error(l->w.db), mysql_errno(l->w.db), reason, sizeof(reason));
+	snprintf(ctx, sizeof(ctx), "loading chunk %" PRIu64 " of `%s`.`%s` (run %" PRIu32
+		 ") on destination %s", c->index, c->db, c->table, c->run, l->w.dest);
+	return rep__stmt_error(err, -SL_EDB, reason, ctx, what, strlen(what));
+}
+
+static int check_result(struct rep_loader *l, const struct rep_chunk *c, uint64_t expect,
+			const char *what, struct sl_err *err)
+{
+	my_ulonglong aff = mysql_affected_rows(l->w.db);
+	unsigned nw = mysql_warning_count(l->w.db);
+	char warn[400] = "";
+
+	if (nw) {
+		MYSQL_RES *res;
+		MYSQL_ROW row;
+
+		if (!mysql_real_query(l->w.db, "SHOW WARNINGS LIMIT 1", 21) &&
+		    (res = mysql_store_result(l->w.db))) {
+			if ((row = mysql_fetch_row(res)) && mysql_num_fields(res) >= 3)
+				snprintf(warn, sizeof(warn), "%s %s: %s", row[0] ? row[0] : "",
+					 row[1] ? row[1] : "", row[2] ? row[2] : "");
+			mysql_free_result(res);
+		}
+		return sl_err_set(err, -SL_EAPPLY, "%u warnings (%s) loading chunk %" PRIu64
+				  " of `%s`.`%s` on destination %s: a value was changed on the way, "
+				  "nothing of the chunk is committed", nw, warn, c->index, c->db,
+				  c->table, l->w.dest);
+	}
+	if (aff != expect)
+		return sl_err_set(err, -SL_EAPPLY, "%s took %llu rows of chunk %" PRIu64 " of `%s`.`%s` "
+				  "where %" PRIu64 " were sent, on destination %s", what,
+				  (unsigned long long)aff, c->index, c->db, c->table, expect, l->w.dest);
+	return 0;
+}
+
+static int is_local_refused(unsigned e)
+{
+	/* MariaDB 1148 / 4166, MySQL 3948, the client 2068 */
+	return e == 1148 || e == 3948 || e == 4166 || e == 2068;
+}
+
+/* 1: the server refused LOAD DATA LOCAL (nothing loaded); 0 loaded; <0. */
+static int load_data(struct rep_loader *l, const struct rep_chunk *c, const enum rep_lcol *plan,
+		     struct sl_err *err)
+{
+	int rc;
+
+	sl_buf_reset(&l->text);
+	sl_buf_reset(&l->sql);
+	for (size_t r = 0; r < c->n; r++)
+		if ((rc = rep__load_text(&l->text, c->td, plan, c->recs[r]->row->after)))
+			return sl_err_set(err, rc, "chunk %" PRIu64 " of `%s`.`%s`: row %zu cannot be "
+					  "rendered (%s)", c->index, c->db, c->table, r, sl_strerror(rc));
+	if ((rc = rep__load_stmt(&l->sql, c->td, plan)))
+		return sl_err_set(err, rc, "chunk %" PRIu64 " of `%s`.`%s`: LOAD DATA statement: %s",
+				  c->index, c->db, c->table, sl_strerror(rc));
+	l->feed = l->text.data;
+	l->feed_len = l->text.len;
+	if (mysql_real_query(l->w.db, (const char *)l->sql.data, l->sql.len)) {
+		if (is_local_refused(mysql_errno(l->w.db)))
+			return 1;
+		return load_error(l, c, sl_buf_cstr(&l->sql), err);
+	}
+	return check_result(l, c, c->n, "LOAD DATA", err);
+}
+
+/* Multi-row INSERTs of at most half of max_allowed_packet each. */
+static int load_inserts(struct rep_loader *l, const struct rep_chunk *c, struct sl_err *err)
+{
+	size_t limit = l->w.max_packet / 2, r = 0;
+	int rc;
+
+	while (r < c->n) {
+		uint64_t n = 0;
+
+		sl_buf_reset(&l->sql);
+		if ((rc = rep__sql_insert_head_row(&l->sql, c->td, c->recs[r]->row->after)))
+			goto render;
+		while (r < c->n) {
+			size_t mark = l->sql.len;
+			const Sluice__Row *row = c->recs[r]->row->after;
+
+			/* rows of one INSERT name the same columns (partial images) */
+			if (n && !fmt_row_full(row))
+				break;
+			if ((n && (rc = sl_buf_addc(&l->sql, ','))) ||
+			    (rc = rep__sql_row_tuple(&l->sql, c->td, row)))
+				goto render;
+			if (n && l->sql.len > limit) {
+				l->sql.len = mark;
+				break;
+			}
+			n++;
+			r++;
+			if (!fmt_row_full(row))
+				break;
+		}
+		if (mysql_real_query(l->w.db, (const char *)l->sql.data, l->sql.len))
+			return load_error(l, c, sl_buf_cstr(&l->sql), err);
+		if ((rc = check_result(l, c, n, "INSERT", err)))
+			return rc;
+	}
+	return 0;
+render:
+	return sl_err_set(err, rc, "chunk %" PRIu64 " of `%s`.`%s`: row %zu cannot be rendered (%s)",
+			  c->index, c->db, c->table, r, sl_strerror(rc));
+}
+
+static int exec_sql(struct rep_loader *l, const struct rep_chunk *c, struct sl_err *err)
+{
+	if (mysql_real_query(l->w.db, (const char *)l->sql.data, l->sql.len))
+		return load_error(l, c, sl_buf_cstr(&l->sql), err);
+	return 0;
+}
+
+/* "WHERE stream_id=.. AND db=.. AND tbl=.." */
+static int chunk_where(struct sl_buf *b, const struct rep_loader *l, const struct rep_chunk *c)
+{
+	int rc;
+
+	if ((rc = sl_buf_addf(b, " WHERE `stream_id`='%s' AND `db`=", l->sid)) ||
+	    (rc = fmt_sql_str(b, c->db)) || (rc = sl_buf_adds(b, " AND `tbl`=")) ||
+	    (rc = fmt_sql_str(b, c->table)))
+		return rc;
+	return 0;
+}
+
+int rep__load_chunk(struct rep_loader *l, const struct rep_chunk *c, struct sl_err *err)
+{
+	enum rep_lcol *plan = sl_xcalloc(c->td->n_columns + 1, sizeof(*plan));
+	int rc, no_local;
+
+	if (c->restart) {
+		/* a keyless table read again: drop what its earlier chunks loaded
+		 * (TRUNCATE commits by itself; the forgetting of their rows commits
+		 * with this chunk, so a crash in between truncates again) */
+		sl_buf_reset(&l->sql);
+		if ((rc = sl_buf_adds(&l->sql, "TRUNCATE TABLE ")) ||
+		    (rc = rep__sql_table(&l->sql, c->td)))
+			goto out;
+		if ((rc = exec_sql(l, c, err)))
+			goto out;
+		sl_log(SL_INFO, "replay", "`%s`.`%s`: read again from its start (no key): earlier "
+		       "chunks dropped", c->db, c->table);
+	}
+	pthread_mutex_lock(l->mu);
+	no_local = *l->no_local;
+	pthread_mutex_unlock(l->mu);
+	if (!c->n)
+		rc = 0;		/* an empty table's chunk: only its record */
+	else
+		rc = no_local ? 1 : rep__load_plan(c, plan) ? 1 : load_data(l, c, plan, err);
+	if (rc == 1 && !no_local && !rep__load_plan(c, plan)) {
+		/* the server refused LOAD DATA LOCAL: once for every loader */
+		rep__rollback(&l->w);
+		pthread_mutex_lock(l->mu);
+		if (!*l->no_local)
+			sl_log(SL_WARN, "replay", "destination %s refuses LOAD DATA LOCAL INFILE "
+			       "(local_infile=OFF?): loading with multi-row INSERTs instead, which is "
+			       "slower", l->w.dest);
+		*l->no_local = 1;
+		pthread_mutex_unlock(l->mu);
+	}
+	if (rc == 1)
+		rc = load_inserts(l, c, err);
+	if (rc)
+		goto fail;
+	sl_buf_reset(&l->sql);
+	if (c->restart &&
+	    ((rc = sl_buf_adds(&l->sql, "DELETE FROM `sluice`.`snapshot_chunks`")) ||
+	     (rc = chunk_where(&l->sql, l, c)) ||
+	     (rc = sl_buf_addf(&l->sql, " AND `chunk_index`<%" PRIu64 ";", c->index))))
+		goto fail;
+	if ((rc = sl_buf_addf(&l->sql, "INSERT INTO `sluice`.`snapshot_chunks` (`stream_id`,`db`,`tbl`,"
+			      "`chunk_index`,`run`,`rows`,`restart`) VALUES ('%s',", l->sid)) ||
+	    (rc = fmt_sql_str(&l->sql, c->db)) || (rc = sl_buf_addc(&l->sql, ',')) ||
+	    (rc = fmt_sql_str(&l->sql, c->table)) ||
+	    (rc = sl_buf_addf(&l->sql, ",%" PRIu64 ",%" PRIu32 ",%zu,%d);COMMIT", c->index, c->run,
+			      c->n, c->restart ? 1 : 0)))
+		goto fail;
+	if ((rc = rep__exec(&l->w, sl_buf_cstr(&l->sql), err))) {
+		if (mysql_errno(l->w.db) == 1062) {
+			/* a session of an earlier replay loaded it meanwhile */
+			rep__rollback(&l->w);
+			*err = (struct sl_err)SL_ERR_INIT;
+			rc = 1;
+		}
+		goto out;
+	}
+	goto out;
+fail:
+	if (!err->code)
+		rc = sl_err_set(err, rc, "chunk %" PRIu64 " of `%s`.`%s`: %s", c->index, c->db,
+				c->table, sl_strerror(rc));
+	rep__rollback(&l->w);
+out:
+	free(plan);
+	return rc;
+}

@@ -1,0 +1,114 @@
+/*
+ * rep_snap.h - shared by replay/'s snapshot files only: the bulk load of a
+ *              snapshot stream (DIR/snapshot, formats/sluice.proto "snapshot
+ *              stream") and the safe-mode hand-off to the change stream.
+ *
+ *   rep_load.c      one chunk's rows into LOAD DATA text (rep__load_text())
+ *                   or multi-row INSERTs, and one chunk loaded on one
+ *                   connection in one transaction with its
+ *                   `sluice`.`snapshot_chunks` row (rep__load_chunk())
+ *   rep_snapshot.c  rep__snapshot_phase(): schema objects, the reader that
+ *                   follows DIR/snapshot, the load workers, deferred
+ *                   indexes, keyless restarts, SnapshotEnd
+ *   rep_safe.c      positions compared (rep__pos_cmp()) and which change
+ *                   transactions apply in safe mode (rep__safe_*)
+ *
+ * LOAD DATA text (rep__load_text): FIELDS TERMINATED BY '\t' ESCAPED BY '\\'
+ * LINES TERMINATED BY '\n', CHARACTER SET binary so every byte reaches the
+ * column unchanged. In a field \ TAB LF and NUL are escaped (\\ \t \n \0),
+ * NULL is \N. Values: numbers and temporal values as text (TIMESTAMP in
+ * UTC, the session's time zone; YEAR 0 as 0000), strings and bytes raw.
+ * Columns whose value needs an expression are read into a user variable
+ * and set from it: BIT, and ENUM/SET given by number, as CAST(@v AS
+ * UNSIGNED); JSON as CONVERT(@v USING utf8mb4) (MySQL refuses binary JSON
+ * text); GEOMETRY (SRID + WKB, the server's own form) as @v. A chunk whose
+ * rows do not fit one plan (a partial image, a column given both as label
+ * and as number) returns -SL_EFORMAT from rep__load_plan(): it goes the
+ * INSERT way, which takes anything replay takes.
+ */
+#ifndef REP_SNAP_H
+#define REP_SNAP_H
+
+#include "rep_int.h"
+
+/* ---- one chunk (rep_load.c) ---- */
+
+/* How each column of a chunk is loaded (see above). */
+enum rep_lcol { RL_DIRECT = 0, RL_UNSIGNED, RL_JSON, RL_VAR };
+
+struct rep_chunk {
+	Sluice__TableDef *td;		/* owned */
+	char *db, *table;		/* owned */
+	uint64_t index, rows;
+	uint32_t run;
+	int restart, table_done;
+	Sluice__Record **recs;		/* the RowChange records, owned */
+	size_t n, cap;
+	uint64_t bytes;			/* packed size of the rows, for the memory bound */
+};
+void rep__chunk_release(struct rep_chunk *c);
+
+/* The plan of c's rows: one rep_lcol per column into plan[td->n_columns].
+ * -SL_EFORMAT when LOAD DATA cannot take them (use INSERTs). */
+int rep__load_plan(const struct rep_chunk *c, enum rep_lcol *plan);
+/* "LOAD DATA LOCAL INFILE 'sluice-chunk' INTO TABLE `db`.`t` CHARACTER SET
+ * binary FIELDS ... (`a`,@v1) SET `b`=CAST(@v1 AS UNSIGNED)" */
+int rep__load_stmt(struct sl_buf *out, const Sluice__TableDef *td, const enum rep_lcol *plan);
+/* One row as a line of LOAD DATA text, appended to out. */
+int rep__load_text(struct sl_buf *out, const Sluice__TableDef *td, const enum rep_lcol *plan,
+		   const Sluice__Row *row);
+
+/* What rep__load_chunk() needs besides the chunk. */
+struct rep_loader {
+	struct rep_worker w;		/* the connection (DB_ROLE_REPLAY_LOAD) */
+	char sid[33];			/* hex stream id of DIR/snapshot */
+	int *no_local;			/* shared: the server refused LOAD DATA LOCAL */
+	pthread_mutex_t *mu;		/* guards *no_local */
+	struct sl_buf text, sql;	/* scratch */
+	const uint8_t *feed;		/* the local-infile callbacks read from here */
+	size_t feed_len, feed_off;
+};
+int rep__loader_open(struct rep_loader *l, const char *url, const char *consumer, unsigned id,
+		     struct sl_err *err);
+void rep__loader_close(struct rep_loader *l);
+/* Load c in one transaction with its snapshot_chunks row (and, for a
+ * restart, the forgetting of the table's earlier rows there). 0 when
+ * loaded, 1 when another session had recorded it (nothing changed), <0. */
+int rep__load_chunk(struct rep_loader *l, const struct rep_chunk *c, struct sl_err *err);
+
+/* ---- the snapshot phase (rep_snapshot.c) ---- */
+
+/* See rep.h. Leaves x->safe set (SnapshotEnd read) or NULL (no snapshot,
+ * or incomplete: st->snapshot_incomplete). */
+int rep__snapshot_phase(struct rep_ctx *x, struct sl_err *err);
+
+/* ---- positions and safe mode (rep_safe.c) ---- */
+
+/* A keyless table read whole by one snapshot run: its rows are the source's
+ * at that run's position, so changes up to it are in them already. */
+struct rep_safe_table {
+	char *db, *name;
+	Sluice__Position *p1;
+};
+
+struct rep_safe {
+	Sluice__Position *end;		/* SnapshotEnd.position */
+	struct seg_reader *peek;	/* reads ahead of the coordinator for commit positions */
+	int opened, over;		/* over: a commit past end was seen, strict from then on */
+	Sluice__Position *pos;		/* the commit position of the transaction being applied */
+	struct rep_safe_table *keyless;
+	size_t nkeyless;
+};
+void rep__safe_release(struct rep_safe *s);
+/* At a TxnBegin at cur: sets x->safe_txn (and x->txn_pos) for it. */
+int rep__safe_begin(struct rep_ctx *x, const struct seg_cursor *cur, struct sl_err *err);
+/* In the safe window, a row of td: 1 when it is to be skipped (a keyless
+ * table whose rows were read after this transaction), else 0. */
+int rep__safe_skip_row(struct rep_ctx *x, const Sluice__TableDef *td);
+
+/* Compare two positions of one source: binlog file sequence number (the
+ * digits after the last '.' of the file name), then offset. A file with no
+ * number compares by name. */
+int rep__pos_cmp(const Sluice__Position *a, const Sluice__Position *b);
+
+#endif
