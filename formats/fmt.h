@@ -160,11 +160,31 @@ struct fmt_render {
 	int in_txn;
 	unsigned nchanges;
 	struct fmt_tables tables;	/* TableDefs seen, by ref */
+	char *use_db;			/* text: the database of the last USE written */
 };
 void fmt_render_init(struct fmt_render *o, int json);
 void fmt_render_record(struct fmt_render *o, const Sluice__Record *r, uint64_t seq,
 		       uint64_t offset);
 void fmt_render_release(struct fmt_render *o);
+/* Snapshot streams (store/FORMAT.md "Snapshot streams") render too:
+ * - SchemaObject: JSON {"type":"schema","kind":"table",...,"deferred":
+ *   "switchover" when deferred,"conversions":[...]}; text: the runnable SQL
+ *   of fmt_render_schema_sql();
+ * - a chunk (SnapshotChunk, its RowChange INSERTs, SnapshotChunkEnd) is one
+ *   JSON object {"type":"chunk",...,"changes":[...],"rows":N,...} like a
+ *   transaction; in text, "# chunk" comments around the ### INSERT rows;
+ * - SnapshotBegin / SnapshotEnd: {"type":"snapshot_begin"|"snapshot_end",...}
+ *   or a "# snapshot ..." comment line.
+ * fmt_render_schema_sql() appends one schema object as SQL a client runs as
+ * is: "-- " comments first (its order, kind and name, "-- deferred to
+ * switchover" when deferred, one "-- conversion: ..." per conversion and the
+ * source's statement when a conversion changed it), USE `db` when the
+ * database differs from the last one written (o->use_db), the statement
+ * ended with ";", and for triggers, routines and events (whose bodies hold
+ * ";") DELIMITER lines around it. */
+void fmt_render_schema_sql(struct fmt_render *o, const Sluice__SchemaObject *so);
+/* "database", "table", "view", "trigger", "foreign_key", "routine", "event". */
+const char *fmt_schema_kind_name(int kind);
 
 /* Statements of binlog QUERY events (fmt_stmt.c), by their leading keywords
  * after white space, comments and executable-comment markers:

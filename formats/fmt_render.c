@@ -1,7 +1,8 @@
-/* fmt_render.c - records as inspect prints them: mysqlbinlog-style text or one JSON object per transaction, DDL or heartbeat. */
+/* fmt_render.c - records as inspect prints them: mysqlbinlog-style text or one JSON object per transaction, DDL, heartbeat, schema object, snapshot chunk, snapshot begin or end. */
 #include "fmt.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "banned.h"
@@ -18,6 +19,8 @@ void fmt_render_release(struct fmt_render *o)
 {
 	sl_buf_release(&o->b);
 	fmt_tables_release(&o->tables);
+	free(o->use_db);
+	o->use_db = NULL;
 }
 
 static void put_time(struct sl_buf *b, uint64_t t)
@@ -136,6 +139,241 @@ static void print_row(struct fmt_render *o, const Sluice__RowChange *rc)
 
 #define REDACTED "account statement redacted"
 
+/* ---- snapshot streams ---- */
+
+const char *fmt_schema_kind_name(int kind)
+{
+	static const char *names[] = { "database", "table", "view", "trigger", "foreign_key",
+				       "routine", "event" };
+
+	return kind >= 0 && (size_t)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "unknown";
+}
+
+/* Each line of s as a "-- " comment line (after prefix on the first). */
+static void put_comment_lines(struct sl_buf *b, const char *prefix, const char *s)
+{
+	const char *p = s;
+
+	sl_buf_addf(b, "-- %s", prefix);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		sl_buf_add(b, p, n);
+		if (!nl)
+			break;
+		sl_buf_adds(b, "\n--   ");
+		p = nl + 1;
+	}
+	sl_buf_addc(b, '\n');
+}
+
+/* The statement without the white space and ";" it may end with. */
+static size_t stmt_len(const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == ';' || s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t' ||
+		     s[n - 1] == '\r'))
+		n--;
+	return n;
+}
+
+static void put_schema_name(struct sl_buf *b, const Sluice__SchemaObject *so)
+{
+	fmt_sql_ident(b, so->db);
+	if (so->name[0]) {
+		sl_buf_addc(b, '.');
+		fmt_sql_ident(b, so->name);
+	}
+	if (so->table[0]) {
+		sl_buf_adds(b, " on ");
+		fmt_sql_ident(b, so->table);
+	}
+}
+
+void fmt_render_schema_sql(struct fmt_render *o, const Sluice__SchemaObject *so)
+{
+	static const char *delims[] = { ";;", "$$", "//", "@@@@" };
+	struct sl_buf *b = &o->b;
+	size_t n = stmt_len(so->statement);
+	const char *delim = NULL;
+
+	sl_buf_addf(b, "-- %u. %s ", so->order, fmt_schema_kind_name(so->kind));
+	put_schema_name(b, so);
+	if (so->dest_dialect[0])
+		sl_buf_addf(b, " (for %s)", so->dest_dialect);
+	sl_buf_addc(b, '\n');
+	if (so->deferred)
+		sl_buf_adds(b, "-- deferred to switchover\n");
+	for (size_t i = 0; i < so->n_conversions; i++)
+		put_comment_lines(b, "conversion: ", so->conversions[i]);
+	if (so->source_statement[0])
+		put_comment_lines(b, "source: ", so->source_statement);
+	if (so->kind != SLUICE__SCHEMA_OBJECT__KIND__DATABASE && so->db[0] &&
+	    (!o->use_db || strcmp(o->use_db, so->db))) {
+		sl_buf_adds(b, "USE ");
+		fmt_sql_ident(b, so->db);
+		sl_buf_adds(b, ";\n");
+		free(o->use_db);
+		o->use_db = sl_xstrdup(so->db);
+	}
+	if (so->kind == SLUICE__SCHEMA_OBJECT__KIND__TRIGGER ||
+	    so->kind == SLUICE__SCHEMA_OBJECT__KIND__ROUTINE ||
+	    so->kind == SLUICE__SCHEMA_OBJECT__KIND__EVENT) {
+		/* a body holds ";": end the statement with a delimiter it does not hold */
+		for (size_t i = 0; i < sizeof(delims) / sizeof(delims[0]) && !delim; i++)
+			if (!memmem(so->statement, n, delims[i], strlen(delims[i])))
+				delim = delims[i];
+	}
+	if (delim) {
+		sl_buf_addf(b, "DELIMITER %s\n", delim);
+		sl_buf_add(b, so->statement, n);
+		sl_buf_addf(b, "%s\nDELIMITER ;\n", delim);
+	} else {
+		sl_buf_add(b, so->statement, n);
+		sl_buf_adds(b, ";\n");
+	}
+}
+
+static void put_json_field(struct sl_buf *b, const char *key, const char *s)
+{
+	sl_buf_addf(b, ",\"%s\":", key);
+	fmt_json_str(b, s, strlen(s));
+}
+
+static void render_schema(struct fmt_render *o, const Sluice__SchemaObject *so, uint64_t seq,
+			  uint64_t offset)
+{
+	struct sl_buf *b = &o->b;
+
+	if (!o->json) {
+		sl_buf_addf(b, "# segment %llu offset %llu\n", (unsigned long long)seq,
+			    (unsigned long long)offset);
+		fmt_render_schema_sql(o, so);
+		return;
+	}
+	sl_buf_addf(b, "{\"type\":\"schema\",\"kind\":\"%s\",\"order\":%u",
+		    fmt_schema_kind_name(so->kind), so->order);
+	put_json_field(b, "db", so->db);
+	put_json_field(b, "name", so->name);
+	if (so->table[0])
+		put_json_field(b, "table", so->table);
+	if (so->deferred)
+		sl_buf_adds(b, ",\"deferred\":\"switchover\"");
+	if (so->dest_dialect[0])
+		put_json_field(b, "dest_dialect", so->dest_dialect);
+	put_json_field(b, "statement", so->statement);
+	if (so->source_statement[0])
+		put_json_field(b, "source_statement", so->source_statement);
+	sl_buf_adds(b, ",\"conversions\":[");
+	for (size_t i = 0; i < so->n_conversions; i++) {
+		if (i)
+			sl_buf_addc(b, ',');
+		fmt_json_str(b, so->conversions[i], strlen(so->conversions[i]));
+	}
+	sl_buf_addf(b, "],\"segment\":%llu,\"offset\":%llu}\n", (unsigned long long)seq,
+		    (unsigned long long)offset);
+}
+
+static void render_chunk(struct fmt_render *o, const Sluice__SnapshotChunk *c, uint64_t seq,
+			 uint64_t offset)
+{
+	struct sl_buf *b = &o->b;
+
+	o->in_txn = 1;
+	o->nchanges = 0;
+	if (o->json) {
+		sl_buf_adds(b, "{\"type\":\"chunk\"");
+		put_json_field(b, "db", c->db);
+		put_json_field(b, "table", c->table);
+		sl_buf_addf(b, ",\"index\":%llu,\"run\":%u", (unsigned long long)c->index, c->run);
+		put_json_field(b, "where", c->where);
+		if (c->restart)
+			sl_buf_adds(b, ",\"restart\":true");
+		sl_buf_addf(b, ",\"segment\":%llu,\"offset\":%llu,\"changes\":[",
+			    (unsigned long long)seq, (unsigned long long)offset);
+	} else {
+		sl_buf_addf(b, "# segment %llu offset %llu\n# chunk %llu of ", (unsigned long long)seq,
+			    (unsigned long long)offset, (unsigned long long)c->index);
+		fmt_sql_ident(b, c->db);
+		sl_buf_addc(b, '.');
+		fmt_sql_ident(b, c->table);
+		sl_buf_addf(b, " (run %u%s) WHERE %s\n", c->run,
+			    c->restart ? ", the table read again from its start" : "", c->where);
+	}
+}
+
+static void render_chunk_end(struct fmt_render *o, const Sluice__SnapshotChunkEnd *e)
+{
+	struct sl_buf *b = &o->b;
+
+	if (o->json) {
+		sl_buf_addf(b, "],\"rows\":%llu,\"bytes\":%llu,\"table_done\":%s",
+			    (unsigned long long)e->rows, (unsigned long long)e->bytes,
+			    e->table_done ? "true" : "false");
+		put_json_field(b, "next_where", e->next_where);
+		sl_buf_adds(b, "}\n");
+	} else {
+		sl_buf_addf(b, "# chunk end: %llu rows, %llu bytes", (unsigned long long)e->rows,
+			    (unsigned long long)e->bytes);
+		if (e->table_done)
+			sl_buf_adds(b, ", table done\n");
+		else if (e->next_where[0])
+			sl_buf_addf(b, ", next WHERE %s\n", e->next_where);
+		else
+			sl_buf_addc(b, '\n');
+	}
+	o->in_txn = 0;
+}
+
+static void render_snapshot_begin(struct fmt_render *o, const Sluice__SnapshotBegin *sb,
+				  uint64_t seq, uint64_t offset)
+{
+	struct sl_buf *b = &o->b;
+	char pos[512];
+
+	if (o->json) {
+		sl_buf_addf(b, "{\"type\":\"snapshot_begin\",\"run\":%u,\"tables\":%u,"
+			    "\"estimated_rows\":%llu,\"time\":%llu,\"segment\":%llu,\"offset\":%llu,"
+			    "\"position\":", sb->run, sb->tables, (unsigned long long)sb->estimated_rows,
+			    (unsigned long long)sb->time, (unsigned long long)seq,
+			    (unsigned long long)offset);
+		put_position_json(b, sb->position);
+		sl_buf_adds(b, "}\n");
+	} else {
+		sl_buf_addf(b, "# segment %llu offset %llu\n# snapshot run %u at %s, ",
+			    (unsigned long long)seq, (unsigned long long)offset, sb->run,
+			    fmt_position_str(sb->position, pos, sizeof(pos)));
+		put_time(b, sb->time);
+		sl_buf_addf(b, ": %u tables, about %llu rows\n", sb->tables,
+			    (unsigned long long)sb->estimated_rows);
+	}
+}
+
+static void render_snapshot_end(struct fmt_render *o, const Sluice__SnapshotEnd *se,
+				uint64_t seq, uint64_t offset)
+{
+	struct sl_buf *b = &o->b;
+	char pos[512];
+
+	if (o->json) {
+		sl_buf_addf(b, "{\"type\":\"snapshot_end\",\"tables\":%u,\"rows\":%llu,\"time\":%llu,"
+			    "\"segment\":%llu,\"offset\":%llu,\"position\":", se->tables,
+			    (unsigned long long)se->rows, (unsigned long long)se->time,
+			    (unsigned long long)seq, (unsigned long long)offset);
+		put_position_json(b, se->position);
+		sl_buf_adds(b, "}\n");
+	} else {
+		sl_buf_addf(b, "# segment %llu offset %llu\n# snapshot end at %s, ",
+			    (unsigned long long)seq, (unsigned long long)offset,
+			    fmt_position_str(se->position, pos, sizeof(pos)));
+		put_time(b, se->time);
+		sl_buf_addf(b, ": %u tables, %llu rows; changes up to here are applied in safe mode\n",
+			    se->tables, (unsigned long long)se->rows);
+	}
+}
+
 void fmt_render_record(struct fmt_render *o, const Sluice__Record *r, uint64_t seq, uint64_t offset)
 {
 	char pos[512];
@@ -238,6 +476,21 @@ void fmt_render_record(struct fmt_render *o, const Sluice__Record *r, uint64_t s
 					    (unsigned long long)r->heartbeat->account_statements);
 			sl_buf_addc(b, '\n');
 		}
+		break;
+	case SLUICE__RECORD__BODY_SCHEMA:
+		render_schema(o, r->schema, seq, offset);
+		break;
+	case SLUICE__RECORD__BODY_SNAPSHOT_BEGIN:
+		render_snapshot_begin(o, r->snapshot_begin, seq, offset);
+		break;
+	case SLUICE__RECORD__BODY_CHUNK:
+		render_chunk(o, r->chunk, seq, offset);
+		break;
+	case SLUICE__RECORD__BODY_CHUNK_END:
+		render_chunk_end(o, r->chunk_end);
+		break;
+	case SLUICE__RECORD__BODY_SNAPSHOT_END:
+		render_snapshot_end(o, r->snapshot_end, seq, offset);
 		break;
 	default:
 		break;

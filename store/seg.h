@@ -162,6 +162,8 @@ typedef void (*seg_problem_fn)(void *ctx, const char *path, const char *msg);
 struct seg_verify_summary {
 	uint64_t segments, sealed, problems;
 	uint64_t transactions, rows, ddls, bytes;
+	/* a snapshot stream's units (FORMAT.md "Snapshot streams") */
+	uint64_t chunks, schema_objects, snapshot_runs, tables_done, snapshot_ends;
 	uint64_t first_seq, last_seq;
 	uint64_t first_time, last_time;		/* commit times, unix seconds */
 	Sluice__Position *first_pos, *last_pos;	/* owned */
@@ -249,22 +251,55 @@ struct seg_status {
 int seg_status(const char *dir, struct seg_status *st, struct sl_err *err);
 void seg_status_release(struct seg_status *st);
 
-/* ---- air-gapped transfer (seg_transfer.c) ----
+/* ---- snapshot streams (seg_snap.c; FORMAT.md "Snapshot streams") ----
+ * DIR/snapshot is a stream directory of its own, written by the snapshot
+ * process, that travels with DIR (status, verify --segments, pack, unpack).
+ * seg_snapshot_path(): malloc'd "DIR/snapshot". seg_snapshot_exists(): 1
+ * when it holds a segment, 0 when it is missing or empty, <0 when it cannot
+ * be read (err names it). seg_snapshot_status(): its progress from the
+ * footers of sealed segments and a scan of the open one (complete units
+ * only); -ENOENT when it holds no segment. */
+#define SEG_SNAPSHOT_DIR "snapshot"
+struct seg_snapshot_status {
+	char *source;			/* owned */
+	uint64_t segments, sealed, bytes;
+	uint64_t schema_objects, runs, chunks, rows, tables_done, ends;
+	Sluice__Position *position;	/* owned: where its last unit stands (the last
+					 * run's P1, or SnapshotEnd's) */
+};
+char *seg_snapshot_path(const char *dir);
+int seg_snapshot_exists(const char *dir, struct sl_err *err);
+int seg_snapshot_status(const char *dir, struct seg_snapshot_status *st, struct sl_err *err);
+void seg_snapshot_status_release(struct seg_snapshot_status *st);
+
+/* ---- air-gapped transfer (seg_bundle.c over seg_transfer.c) ----
  * A bundle is a directory: the chosen sealed segments, unchanged, and
  * MANIFEST (FORMAT.md "Bundle"). With a key file the manifest carries an
  * HMAC-SHA256. seg_unpack() checks the manifest, every file's size and
  * SHA-256, every segment whole and the chain (to DIR's newest segment too)
  * before it adds a single file, then adds them atomically in order. Running
- * it again with the same bundle changes nothing and succeeds. */
+ * it again with the same bundle changes nothing and succeeds. A stream
+ * directory's snapshot stream (DIR/snapshot) travels in the same bundle as
+ * its sub-directory snapshot/ (a bundle of its own, named in MANIFEST): pack
+ * takes its sealed segments too, unless no_snapshot; unpack checks both
+ * parts, and both receiving directories, before it adds a file to either. */
 struct seg_pack_opts {
 	const char *dir, *out, *key_file;
 	uint64_t from_seq;		/* 0: the lowest sealed segment */
+	/* DIR/snapshot (FORMAT.md "Bundle"): its sealed segments go into
+	 * out/snapshot, a bundle of its own that MANIFEST names by SHA-256 */
+	int no_snapshot;		/* leave DIR/snapshot out */
+	uint64_t snapshot_from_seq;	/* 0: its lowest sealed segment */
 };
 struct seg_unpack_opts {
 	const char *bundle, *into, *key_file;
 };
 struct seg_transfer_result {
 	uint64_t first_seq, last_seq, files, bytes, added;
+	struct seg_transfer_snap {
+		int present;		/* the bundle carries (or got) a snapshot part */
+		uint64_t first_seq, last_seq, files, bytes, added;
+	} snapshot;
 };
 int seg_pack(const struct seg_pack_opts *o, struct seg_transfer_result *res,
 	     struct sl_err *err);

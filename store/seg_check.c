@@ -28,16 +28,15 @@ static void set_last_pos(Sluice__Position **dst, const Sluice__Position *p)
 	*dst = p ? fmt_position_dup(p) : NULL;
 }
 
-/* Count the records of one decompressed frame, starting after record
- * skip_to (-1: all), and the account statements its heartbeats stand for.
- * Keeps the last position and commit time. With full (verify --deep) every
- * record is decoded the way the reader decodes it (seg__record_decode), so
- * whatever replay would refuse is found here; without, only the records
- * that carry a position are. */
+/* Count the records of one decompressed frame into c (seg__record_count()),
+ * starting after record skip_to (-1: all). Keeps the last position and
+ * time. With full (verify --deep) every record is decoded the way the
+ * reader decodes it (seg__record_decode), so whatever replay would refuse is
+ * found here; without, only the records that are counted by more than
+ * their tag (seg__tag_counted()) are. */
 static int count_raw(const char *path, uint64_t off, const struct sl_buf *raw, long skip_to,
-		     int full, uint64_t *txns, uint64_t *rows, uint64_t *ddls, uint64_t *accts,
-		     uint64_t *first_time, uint64_t *last_time, Sluice__Position **last_pos,
-		     struct sl_err *err)
+		     int full, struct seg_counts *c, uint64_t *first_time, uint64_t *last_time,
+		     Sluice__Position **last_pos, struct sl_err *err)
 {
 	size_t pos = 0;
 	long idx = 0;
@@ -52,10 +51,9 @@ static int count_raw(const char *path, uint64_t off, const struct sl_buf *raw, l
 					  path, (unsigned long long)off, idx);
 		tag = len ? raw->data[pos + hl] : 0;
 		if (idx > skip_to) {
-			/* commit, ddl, heartbeat carry a position: decode only those */
-			if (full || tag == 0x1a || tag == 0x2a || tag == 0x32) {
+			if (full || seg__tag_counted(tag)) {
 				Sluice__Record *r = NULL;
-				const Sluice__Position *p = NULL;
+				const Sluice__Position *p;
 				uint64_t t = 0;
 				size_t used;
 				int rc = seg__record_decode(path, off, (uint32_t)idx, raw->data + pos,
@@ -63,22 +61,10 @@ static int count_raw(const char *path, uint64_t off, const struct sl_buf *raw, l
 
 				if (rc)
 					return rc;
-				if (r->body_case == SLUICE__RECORD__BODY_ROW && rows)
-					(*rows)++;
-				if (r->body_case == SLUICE__RECORD__BODY_COMMIT) {
-					(*txns)++;
-					t = r->commit->time;
-					p = r->commit->position;
-				} else if (r->body_case == SLUICE__RECORD__BODY_DDL) {
-					if (ddls)
-						(*ddls)++;
-					t = r->ddl->time;
-					p = r->ddl->position;
-				} else if (r->body_case == SLUICE__RECORD__BODY_HEARTBEAT) {
-					p = r->heartbeat->position;
-					if (accts)
-						*accts += r->heartbeat->account_statements;
-				}
+				p = seg__record_count(c, r, &t);
+				/* heartbeats' times never counted as commit times */
+				if (r->body_case == SLUICE__RECORD__BODY_HEARTBEAT)
+					t = 0;
 				if (t) {
 					if (first_time && !*first_time)
 						*first_time = t;
@@ -87,8 +73,8 @@ static int count_raw(const char *path, uint64_t off, const struct sl_buf *raw, l
 				if (p && last_pos)
 					set_last_pos(last_pos, p);
 				fmt_record_free(r);
-			} else if (tag == 0x12 && rows) {
-				(*rows)++;
+			} else if (tag == SEG_TAG_ROW) {
+				c->rows++;
 			}
 		}
 		pos += hl + (size_t)len;
@@ -102,8 +88,8 @@ int seg__check_file(int fd, const char *path, uint64_t size, unsigned flags,
 {
 	struct sl_buf payload = SL_BUF_INIT(SEG_PAYLOAD_MAX), raw = SL_BUF_INIT(SEG_RAW_MAX);
 	ZSTD_DCtx *d = NULL;
-	uint64_t off, txn_end = 0, frames = 0, ntx = 0, nrows = 0, nddl = 0, nacct = 0, t0 = 0, t1 = 0;
-	uint64_t v_frames = 0, v_tx = 0, v_rows = 0, v_ddl = 0, v_acct = 0, v_t1 = 0;
+	uint64_t off, txn_end = 0, frames = 0, t0 = 0, t1 = 0, v_frames = 0, v_t1 = 0;
+	struct seg_counts n = { 0 }, v_n = { 0 };
 	uint32_t hl = 0, body_crc = 0;
 	int rc, last_txn_end = 1, deep;
 
@@ -170,8 +156,8 @@ int seg__check_file(int fd, const char *path, uint64_t size, unsigned flags,
 		if (deep) {
 			if ((rc = seg__frame_decompress(d, path, &f, &payload, &raw, err)))
 				goto out;
-			if ((rc = count_raw(path, off, &raw, -1, !!(flags & SEG_CHECK_DEEP), &ntx, &nrows,
-					    &nddl, &nacct, &t0, &t1, fi->sealed ? NULL : &fi->last_pos, err)))
+			if ((rc = count_raw(path, off, &raw, -1, !!(flags & SEG_CHECK_DEEP), &n, &t0, &t1,
+					    fi->sealed ? NULL : &fi->last_pos, err)))
 				goto out;
 		} else {
 			/* One zstd frame of raw_len bytes, read from its headers only. */
@@ -192,10 +178,7 @@ int seg__check_file(int fd, const char *path, uint64_t size, unsigned flags,
 		if (last_txn_end) {
 			txn_end = off;
 			v_frames = frames;
-			v_tx = ntx;
-			v_rows = nrows;
-			v_ddl = nddl;
-			v_acct = nacct;
+			v_n = n;
 			v_t1 = t1;
 		}
 	}
@@ -213,27 +196,22 @@ int seg__check_file(int fd, const char *path, uint64_t size, unsigned flags,
 					path, (unsigned long long)off);
 			goto out;
 		}
-		if (deep && (ft->transactions != ntx || ft->rows != nrows || ft->ddls != nddl ||
-			     ft->account_statements != nacct)) {
+		seg__counts_from_footer(&fi->n, ft);
+		if (deep && !seg__counts_equal(&fi->n, &n)) {
 			rc = sl_err_set(err, -SL_ECORRUPT,
-					"'%s': footer at offset %llu counts %llu transactions and %llu rows, the body holds %llu and %llu",
+					"'%s': footer at offset %llu counts %llu transactions, %llu rows and %llu chunks, "
+					"the body holds %llu, %llu and %llu (or other counts differ)",
 					path, (unsigned long long)off, (unsigned long long)ft->transactions,
-					(unsigned long long)ft->rows, (unsigned long long)ntx,
-					(unsigned long long)nrows);
+					(unsigned long long)ft->rows, (unsigned long long)ft->chunks,
+					(unsigned long long)n.transactions, (unsigned long long)n.rows,
+					(unsigned long long)n.chunks);
 			goto out;
 		}
-		fi->transactions = ft->transactions;
-		fi->rows = ft->rows;
-		fi->ddls = ft->ddls;
-		fi->account_statements = ft->account_statements;
 		fi->first_time = ft->first_time;
 		fi->last_time = ft->last_time;
 		set_last_pos(&fi->last_pos, ft->end);
 	} else {
-		fi->transactions = v_tx;
-		fi->rows = v_rows;
-		fi->ddls = v_ddl;
-		fi->account_statements = v_acct;
+		fi->n = v_n;
 		fi->first_time = t0;
 		fi->last_time = v_t1;
 	}
@@ -252,6 +230,7 @@ int seg__count_after(int fd, const char *path, uint64_t size, uint64_t offset,
 {
 	struct sl_buf payload = SL_BUF_INIT(SEG_PAYLOAD_MAX), raw = SL_BUF_INIT(SEG_RAW_MAX);
 	ZSTD_DCtx *d = ZSTD_createDCtx();
+	struct seg_counts n = { 0 };
 	uint64_t off = offset;
 	int rc = 0, first = 1;
 
@@ -265,9 +244,10 @@ int seg__count_after(int fd, const char *path, uint64_t size, uint64_t offset,
 		if (fr != 1 || f.type != SEG_FRAME_DATA)
 			break;	/* the end of what is valid */
 		if ((rc = seg__frame_decompress(d, path, &f, &payload, &raw, err)) ||
-		    (rc = count_raw(path, off, &raw, first ? (long)index : -1, 0, txns, NULL, NULL, NULL, NULL,
+		    (rc = count_raw(path, off, &raw, first ? (long)index : -1, 0, &n, NULL,
 				    last_time, NULL, err)))
 			break;
+		*txns = n.transactions;
 		first = 0;
 		off = f.end;
 	}
@@ -364,9 +344,14 @@ int seg_verify_dir(const char *dir, unsigned flags, seg_problem_fn cb, void *ctx
 			fmt_position_free(s->last_pos);
 			s->last_pos = fmt_position_dup(fi.last_pos);
 		}
-		s->transactions += fi.transactions;
-		s->rows += fi.rows;
-		s->ddls += fi.ddls;
+		s->transactions += fi.n.transactions;
+		s->rows += fi.n.rows;
+		s->ddls += fi.n.ddls;
+		s->chunks += fi.n.chunks;
+		s->schema_objects += fi.n.schema_objects;
+		s->snapshot_runs += fi.n.snapshot_runs;
+		s->tables_done += fi.n.tables_done;
+		s->snapshot_ends += fi.n.snapshot_ends;
 		if (fi.first_time && (!s->first_time || fi.first_time < s->first_time))
 			s->first_time = fi.first_time;
 		if (fi.last_time > s->last_time)

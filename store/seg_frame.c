@@ -167,6 +167,123 @@ int seg__record_decode(const char *path, uint64_t frame_off, uint32_t index, con
 	return 0;
 }
 
+int seg__tag_counted(uint8_t tag)
+{
+	switch (tag) {
+	case 0x1a:	/* commit = 3 */
+	case 0x2a:	/* ddl = 5 */
+	case 0x32:	/* heartbeat = 6 */
+	case 0x3a:	/* schema = 7 */
+	case 0x42:	/* snapshot_begin = 8 */
+	case 0x52:	/* chunk_end = 10 */
+	case 0x5a:	/* snapshot_end = 11 */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+const Sluice__Position *seg__record_count(struct seg_counts *c, const Sluice__Record *r,
+					  uint64_t *t)
+{
+	struct seg_counts dummy;
+	const Sluice__Position *p = NULL;
+	uint64_t tm = 0;
+
+	if (!c)
+		c = &dummy;
+	switch (r->body_case) {
+	case SLUICE__RECORD__BODY_ROW:
+		c->rows++;
+		break;
+	case SLUICE__RECORD__BODY_COMMIT:
+		c->transactions++;
+		p = r->commit->position;
+		tm = r->commit->time;
+		break;
+	case SLUICE__RECORD__BODY_DDL:
+		c->ddls++;
+		p = r->ddl->position;
+		tm = r->ddl->time;
+		break;
+	case SLUICE__RECORD__BODY_HEARTBEAT:
+		c->account_statements += r->heartbeat->account_statements;
+		p = r->heartbeat->position;
+		tm = r->heartbeat->time;
+		break;
+	case SLUICE__RECORD__BODY_SCHEMA:
+		c->schema_objects++;
+		break;
+	case SLUICE__RECORD__BODY_SNAPSHOT_BEGIN:
+		c->snapshot_runs++;
+		p = r->snapshot_begin->position;
+		tm = r->snapshot_begin->time;
+		break;
+	case SLUICE__RECORD__BODY_CHUNK_END:
+		c->chunks++;
+		c->tables_done += r->chunk_end->table_done ? 1 : 0;
+		break;
+	case SLUICE__RECORD__BODY_SNAPSHOT_END:
+		c->snapshot_ends++;
+		p = r->snapshot_end->position;
+		tm = r->snapshot_end->time;
+		break;
+	default:
+		break;
+	}
+	if (t)
+		*t = tm;
+	return p;
+}
+
+void seg__counts_add(struct seg_counts *to, const struct seg_counts *from)
+{
+	to->transactions += from->transactions;
+	to->rows += from->rows;
+	to->ddls += from->ddls;
+	to->account_statements += from->account_statements;
+	to->chunks += from->chunks;
+	to->schema_objects += from->schema_objects;
+	to->snapshot_runs += from->snapshot_runs;
+	to->tables_done += from->tables_done;
+	to->snapshot_ends += from->snapshot_ends;
+}
+
+void seg__counts_to_footer(const struct seg_counts *c, Sluice__SegmentFooter *f)
+{
+	f->transactions = c->transactions;
+	f->rows = c->rows;
+	f->ddls = c->ddls;
+	f->account_statements = c->account_statements;
+	f->chunks = c->chunks;
+	f->schema_objects = c->schema_objects;
+	f->snapshot_runs = c->snapshot_runs;
+	f->tables_done = c->tables_done;
+	f->snapshot_ends = c->snapshot_ends;
+}
+
+void seg__counts_from_footer(struct seg_counts *c, const Sluice__SegmentFooter *f)
+{
+	memset(c, 0, sizeof(*c));
+	c->transactions = f->transactions;
+	c->rows = f->rows;
+	c->ddls = f->ddls;
+	c->account_statements = f->account_statements;
+	c->chunks = f->chunks;
+	c->schema_objects = f->schema_objects;
+	c->snapshot_runs = f->snapshot_runs;
+	c->tables_done = f->tables_done;
+	c->snapshot_ends = f->snapshot_ends;
+}
+
+int seg__counts_equal(const struct seg_counts *a, const struct seg_counts *b)
+{
+	return a->transactions == b->transactions && a->rows == b->rows && a->ddls == b->ddls &&
+	       a->account_statements == b->account_statements && a->chunks == b->chunks &&
+	       a->schema_objects == b->schema_objects && a->snapshot_runs == b->snapshot_runs &&
+	       a->tables_done == b->tables_done && a->snapshot_ends == b->snapshot_ends;
+}
+
 int seg__frame_decompress(struct ZSTD_DCtx_s *d, const char *path,
 			  const struct seg_frame *f, const struct sl_buf *payload,
 			  struct sl_buf *raw, struct sl_err *err)

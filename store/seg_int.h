@@ -178,6 +178,33 @@ int seg__trailer_decode(const uint8_t in[SEG_TRAILER_LEN], uint64_t *footer_off,
 int seg__footer_read(int fd, const char *path, uint64_t size, uint64_t seq,
 		     Sluice__SegmentFooter **f, uint8_t *hash, struct sl_err *err);
 
+/* ---- what each record kind counts for (seg_frame.c) ----
+ * The one table of record kinds the store counts and takes positions from:
+ * the writer (live and in recovery), verify --segments and status all go
+ * through it, so a record kind added to sluice.proto is added here once.
+ * Records that carry a source position: TxnCommit, Ddl, Heartbeat,
+ * SnapshotBegin, SnapshotEnd (FORMAT.md "Snapshot streams"). Footer counts:
+ * transactions (TxnCommit), rows (RowChange), ddls, account_statements
+ * (Heartbeat), and for snapshot streams chunks (SnapshotChunkEnd),
+ * schema_objects, snapshot_runs (SnapshotBegin), tables_done
+ * (SnapshotChunkEnd.table_done) and snapshot_ends (SnapshotEnd). */
+struct seg_counts {
+	uint64_t transactions, rows, ddls, account_statements;
+	uint64_t chunks, schema_objects, snapshot_runs, tables_done, snapshot_ends;
+};
+#define SEG_TAG_ROW 0x12		/* Record.row: counted from its tag alone */
+/* 1 when a record whose first byte is tag must be decoded to be counted
+ * (or for its position): every counted kind but RowChange. */
+int seg__tag_counted(uint8_t tag);
+/* Count r into c (c may be NULL). Returns the source position r carries (NULL
+ * when none) and in *t (may be NULL) its time, 0 when it has none. */
+const Sluice__Position *seg__record_count(struct seg_counts *c, const Sluice__Record *r,
+					  uint64_t *t);
+void seg__counts_add(struct seg_counts *to, const struct seg_counts *from);
+/* Footer fields <-> counts; 1 from seg__counts_equal() when they match. */
+void seg__counts_to_footer(const struct seg_counts *c, Sluice__SegmentFooter *f);
+void seg__counts_from_footer(struct seg_counts *c, const Sluice__SegmentFooter *f);
+int seg__counts_equal(const struct seg_counts *a, const struct seg_counts *b);
 /* ---- whole-file check (seg_check.c) ----
  * Reads a segment frame by frame and checks every rule of FORMAT.md that
  * does not need its neighbours: header, each frame's header fields and CRC,
@@ -195,8 +222,8 @@ struct seg_file_info {
 	uint8_t footer_hash[SEG_HASH_LEN];
 	uint64_t size, header_len, valid_end, frames;
 	int sealed;
-	uint64_t transactions, rows, ddls, first_time, last_time;
-	uint64_t account_statements;	/* left out by capture (heartbeats say how many) */
+	struct seg_counts n;		/* what its complete transactions hold (footer counts) */
+	uint64_t first_time, last_time;
 	Sluice__Position *last_pos;	/* owned: last position seen (deep/open), else footer end */
 };
 #define SEG_CHECK_DEEP 1		/* decompress and parse every record */
@@ -209,6 +236,33 @@ void seg__file_info_release(struct seg_file_info *fi);
 int seg__count_after(int fd, const char *path, uint64_t size, uint64_t offset,
 		     uint32_t index, uint64_t *txns, uint64_t *last_time, struct sl_err *err);
 
+/* ---- one stream's bundle (seg_transfer.c), put together by seg_bundle.c ----
+ * seg__load_key(): the --key file into key (16..4096 bytes, mode 0600).
+ * seg__bundle_out(): create out (0700), or accept it when it is an empty
+ * directory. seg__pack_stream(): pack o->dir's sealed segments from
+ * o->from_seq into the existing empty o->out, MANIFEST last (with a
+ * "snapshot" line when snapshot_sha is given, an hmac under key when key is
+ * not NULL); *manifest_sha: SHA-256 of the MANIFEST written; -ENOENT
+ * (message set) when there is no sealed segment to pack.
+ * seg__unpack_check() does every check of an unpack (manifest, its SHA-256
+ * when manifest_sha is given, every file whole, the chain, the receiving
+ * directory into) and adds nothing; with lazy an into that does not exist
+ * is neither created nor locked until seg__unpack_add(), which copies the
+ * new segments in. seg__unpack_snapshot(): 1 and the SHA-256 of
+ * snapshot/MANIFEST when the manifest names a snapshot bundle. */
+struct seg_unpack_state;
+int seg__load_key(const char *path, struct sl_buf *key, struct sl_err *err);
+int seg__bundle_out(const char *out, struct sl_err *err);
+int seg__pack_stream(const struct seg_pack_opts *o, const struct sl_buf *key,
+		     const uint8_t *snapshot_sha, uint8_t manifest_sha[SEG_HASH_LEN],
+		     struct seg_transfer_result *res, struct sl_err *err);
+int seg__unpack_check(const char *bundle, const char *into, const struct sl_buf *key,
+		      const uint8_t *manifest_sha, int lazy, struct seg_unpack_state **u,
+		      struct seg_transfer_result *res, struct sl_err *err);
+int seg__unpack_snapshot(const struct seg_unpack_state *u, uint8_t sha[SEG_HASH_LEN]);
+const char *seg__unpack_source(const struct seg_unpack_state *u);
+int seg__unpack_add(struct seg_unpack_state *u, struct seg_transfer_result *res, struct sl_err *err);
+void seg__unpack_free(struct seg_unpack_state *u);
 /* ---- frames (seg_frame.c: below seg_dir.c, seg_check.c and seg_reader.c) ---- */
 struct seg_frame {
 	uint64_t off;			/* frame start in the file */

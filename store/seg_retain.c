@@ -166,9 +166,9 @@ static int facts(const char *dir, struct seg_fact **fv, size_t *fn, struct seg_s
 			/* the open segment: counted by a scan (only complete transactions) */
 			rc = seg__check_file(fd, path, size, 0, &fi, err);
 			if (!rc) {
-				f->transactions = fi.transactions;
+				f->transactions = fi.n.transactions;
 				f->last_time = fi.last_time;
-				f->account_statements = fi.account_statements;
+				f->account_statements = fi.n.account_statements;
 			}
 		}
 		if (!rc && st) {

@@ -1,4 +1,4 @@
-/* seg_transfer.c - air-gapped transfer: pack sealed segments and a manifest into a bundle, check and unpack it. */
+/* seg_transfer.c - air-gapped transfer of one stream: pack its sealed segments and a manifest into a bundle directory, check one whole and add it (seg_bundle.c puts DIR and DIR/snapshot together). */
 #include "seg_int.h"
 
 #include <dirent.h>
@@ -30,8 +30,9 @@ struct manifest {
 	uint8_t stream_id[16];
 	char *source;
 	uint64_t first, last;
-	int has_prev;
+	int has_prev, has_snapshot;
 	uint8_t prev[SEG_HASH_LEN], last_footer[SEG_HASH_LEN];
+	uint8_t snapshot[SEG_HASH_LEN];	/* SHA-256 of snapshot/MANIFEST */
 	struct bfile *files;
 	size_t n;
 };
@@ -69,7 +70,7 @@ static int unhex(const char *s, uint8_t *out, size_t n)
 	return 0;
 }
 
-static int load_key(const char *path, struct sl_buf *key, struct sl_err *err)
+int seg__load_key(const char *path, struct sl_buf *key, struct sl_err *err)
 {
 	struct stat st;
 	uint64_t size = 0;
@@ -219,9 +220,31 @@ out:
 	free(source);
 }
 
-int seg_pack(const struct seg_pack_opts *o, struct seg_transfer_result *res, struct sl_err *err)
+int seg__bundle_out(const char *out, struct sl_err *err)
 {
-	struct sl_buf key = SL_BUF_INIT(KEY_MAX), man = SL_BUF_INIT(MANIFEST_MAX);
+	if (mkdir(out, 0700) < 0) {
+		int e = errno;
+		DIR *d = e == EEXIST ? opendir(out) : NULL;
+		struct dirent *de;
+		int empty = d != NULL;
+
+		while (d && (de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				empty = 0;
+		if (d)
+			closedir(d);
+		if (!empty)
+			return sl_err_set(err, -(e == EEXIST ? EEXIST : e), "cannot use '%s' as a new bundle: %s",
+					  out, e == EEXIST ? "it exists and is not an empty directory" : strerror(e));
+	}
+	return 0;
+}
+
+int seg__pack_stream(const struct seg_pack_opts *o, const struct sl_buf *keyp,
+		     const uint8_t *snapshot_sha, uint8_t manifest_sha[SEG_HASH_LEN],
+		     struct seg_transfer_result *res, struct sl_err *err)
+{
+	struct sl_buf man = SL_BUF_INIT(MANIFEST_MAX);
 	struct seg_list l = { 0 };
 	uint8_t prev_hash[SEG_HASH_LEN], first_prev[SEG_HASH_LEN], sid[16];
 	Sluice__Position *prev_end = NULL;
@@ -230,8 +253,6 @@ int seg_pack(const struct seg_pack_opts *o, struct seg_transfer_result *res, str
 	size_t i, from = 0, to = 0;
 
 	memset(res, 0, sizeof(*res));
-	if (o->key_file && (rc = load_key(o->key_file, &key, err)))
-		goto out;
 	if ((rc = seg__dir_scan(o->dir, &l, err)))
 		goto out;
 	if (l.n && !l.v[l.n - 1].sealed) {
@@ -254,23 +275,6 @@ int seg_pack(const struct seg_pack_opts *o, struct seg_transfer_result *res, str
 		rc = sl_err_set(err, -ENOENT, "'%s' holds no sealed segment %llu", o->dir,
 				(unsigned long long)o->from_seq);
 		goto out;
-	}
-	if (mkdir(o->out, 0700) < 0) {
-		int e = errno;
-		DIR *d = e == EEXIST ? opendir(o->out) : NULL;
-		struct dirent *de;
-		int empty = d != NULL;
-
-		while (d && (de = readdir(d)))
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-				empty = 0;
-		if (d)
-			closedir(d);
-		if (!empty) {
-			rc = sl_err_set(err, -(e == EEXIST ? EEXIST : e), "cannot use '%s' as a new bundle: %s",
-					o->out, e == EEXIST ? "it exists and is not an empty directory" : strerror(e));
-			goto out;
-		}
 	}
 	for (i = from; i < to; i++) {
 		char *path = seg__path(o->dir, l.v[i].seq, 1), name[SEG_NAME_LEN], *dst, *tmp;
@@ -345,25 +349,27 @@ int seg_pack(const struct seg_pack_opts *o, struct seg_transfer_result *res, str
 	}
 	hex(hx, prev_hash, SEG_HASH_LEN);
 	sl_buf_addf(&man, "last_footer %s\n", hx);
-	if (o->key_file) {
+	if (snapshot_sha) {
+		hex(hx, snapshot_sha, SEG_HASH_LEN);
+		sl_buf_addf(&man, "snapshot %s\n", hx);
+	}
+	if (keyp) {
 		uint8_t mac[SEG_HASH_LEN];
 
-		hmac(&key, man.data, man.len, mac);
+		hmac(keyp, man.data, man.len, mac);
 		hex(hx, mac, SEG_HASH_LEN);
 		sl_buf_addf(&man, "hmac %s\n", hx);
 	}
 	if ((rc = write_atomic(o->out, MANIFEST, man.data, man.len, err)) ||
 	    (rc = seg__fsync_dir(o->out, err)))
 		goto out;
+	seg__sha256(man.data, man.len, NULL, 0, manifest_sha);
 	res->first_seq = l.v[from].seq;
 	res->last_seq = l.v[to - 1].seq;
 out:
 	fmt_position_free(prev_end);
 	free(source);
 	seg__list_release(&l);
-	if (key.data)
-		OPENSSL_cleanse(key.data, key.cap);
-	sl_buf_release(&key);
 	sl_buf_release(&man);
 	return rc;
 }
@@ -457,7 +463,14 @@ static int parse_manifest(const char *bundle, char *buf, size_t len, const struc
 				return bad_manifest(err, bundle, no, "bad last footer hash");
 			state = 7;
 			body_len = (size_t)(nl + 1 - buf);
-		} else if (state == 7 && !strcmp(line, "hmac")) {
+		} else if (state == 7 && !strcmp(line, "snapshot")) {
+			/* FORMAT.md "Bundle": the snapshot stream's own bundle, snapshot/ */
+			if (unhex(arg, m->snapshot, SEG_HASH_LEN))
+				return bad_manifest(err, bundle, no, "bad snapshot manifest hash");
+			m->has_snapshot = 1;
+			state = 8;
+			body_len = (size_t)(nl + 1 - buf);
+		} else if ((state == 7 || state == 8) && !strcmp(line, "hmac")) {
 			uint8_t want[SEG_HASH_LEN], got[SEG_HASH_LEN];
 
 			if (!key)
@@ -478,7 +491,7 @@ static int parse_manifest(const char *bundle, char *buf, size_t len, const struc
 		*nl = '\n';	/* keep the original text for the hmac */
 		arg[-1] = ' ';
 	}
-	if (state != 7)
+	if (state != 7 && state != 8)
 		return bad_manifest(err, bundle, no, "manifest is incomplete");
 	if (key && !have_mac)
 		return sl_err_set(err, -SL_ECORRUPT, "'%s/%s' has no hmac but --key was given (stripped?)",
@@ -505,6 +518,13 @@ static int check_bundle_entries(const char *bundle, const struct manifest *m, st
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
+		if (m->has_snapshot && !strcmp(de->d_name, SEG_SNAPSHOT_DIR)) {
+			/* the snapshot stream's bundle: a real directory, checked on its own */
+			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+				rc = sl_err_set(err, -SL_ECORRUPT, "bundle '%s': '%s' is not a directory", bundle,
+						de->d_name);
+			continue;
+		}
 		if (strcmp(de->d_name, MANIFEST) &&
 		    !(seg__parse_name(de->d_name, &seq, &sealed) && sealed &&
 		      seq >= m->first && seq <= m->last)) {
@@ -596,22 +616,58 @@ static int dir_segment(const char *dir, uint64_t seq, uint8_t fhash[SEG_HASH_LEN
 	return rc;
 }
 
-int seg_unpack(const struct seg_unpack_opts *o, struct seg_transfer_result *res, struct sl_err *err)
+/* One stream's unpack, between its check and its add (seg_int.h). */
+struct seg_unpack_state {
+	char *bundle, *into;
+	struct manifest m;
+	struct seg_list l;
+	uint64_t head;
+	int lock_fd;
+};
+
+void seg__unpack_free(struct seg_unpack_state *u)
 {
-	struct sl_buf key = SL_BUF_INIT(KEY_MAX);
-	struct manifest m = { 0 };
-	struct seg_list l = { 0 };
+	if (!u)
+		return;
+	if (u->lock_fd >= 0)
+		close(u->lock_fd);
+	manifest_release(&u->m);
+	seg__list_release(&u->l);
+	free(u->bundle);
+	free(u->into);
+	free(u);
+}
+
+const char *seg__unpack_source(const struct seg_unpack_state *u)
+{
+	return u->m.source;
+}
+
+int seg__unpack_snapshot(const struct seg_unpack_state *u, uint8_t sha[SEG_HASH_LEN])
+{
+	if (u->m.has_snapshot)
+		memcpy(sha, u->m.snapshot, SEG_HASH_LEN);
+	return u->m.has_snapshot;
+}
+
+int seg__unpack_check(const char *bundle, const char *into, const struct sl_buf *key,
+		      const uint8_t *manifest_sha, int lazy, struct seg_unpack_state **up,
+		      struct seg_transfer_result *res, struct sl_err *err)
+{
+	struct seg_unpack_state *u = sl_xcalloc(1, sizeof(*u));
 	Sluice__Position *prev_end = NULL, *dir_end = NULL;
 	uint8_t prev_hash[SEG_HASH_LEN], dir_hash[SEG_HASH_LEN];
-	char *mpath = sl_xasprintf("%s/%s", o->bundle, MANIFEST), *buf = NULL;
-	uint64_t msize = 0, head = 0, low = 0, add_from;
-	int fd = -1, lock_fd = -1, rc;
-	char **tmps = NULL;
-	size_t ntmp = 0;
+	char *mpath = sl_xasprintf("%s/%s", bundle, MANIFEST), *buf = NULL;
+	uint64_t msize = 0, low = 0;
+	int fd = -1, rc;
+	struct manifest *m = &u->m;
+	struct stat st;
 
+	*up = NULL;
 	memset(res, 0, sizeof(*res));
-	if (o->key_file && (rc = load_key(o->key_file, &key, err)))
-		goto out;
+	u->lock_fd = -1;
+	u->bundle = sl_xstrdup(bundle);
+	u->into = sl_xstrdup(into);
 	/* 1. the manifest */
 	if ((rc = seg__open_regular(mpath, 0, &fd, &msize, err)))
 		goto out;
@@ -626,87 +682,105 @@ int seg_unpack(const struct seg_unpack_opts *o, struct seg_transfer_result *res,
 		goto out;
 	}
 	buf[msize] = 0;
-	if ((rc = parse_manifest(o->bundle, buf, msize, o->key_file ? &key : NULL, &m, err)))
-		goto out;
-	if ((rc = check_bundle_entries(o->bundle, &m, err)))
-		goto out;
-	/* 2. every file, whole, before anything is added */
-	for (size_t i = 0; i < m.n; i++)
-		if ((rc = check_bundle_file(o->bundle, &m, &m.files[i], prev_hash, &prev_end, err)))
+	if (manifest_sha) {
+		/* a snapshot bundle: named by the SHA-256 its parent manifest gives */
+		uint8_t sha[SEG_HASH_LEN];
+
+		seg__sha256(buf, msize, NULL, 0, sha);
+		if (memcmp(sha, manifest_sha, SEG_HASH_LEN)) {
+			rc = sl_err_set(err, -SL_ECORRUPT, "'%s': sha-256 does not match the bundle's manifest (tampered)",
+					mpath);
 			goto out;
-	if (memcmp(prev_hash, m.last_footer, SEG_HASH_LEN)) {
-		rc = sl_err_set(err, -SL_ECORRUPT, "'%s': last footer hash does not match segment %llu",
-				mpath, (unsigned long long)m.last);
+		}
+	}
+	if ((rc = parse_manifest(bundle, buf, msize, key, m, err)))
+		goto out;
+	if (manifest_sha && m->has_snapshot) {
+		rc = bad_manifest(err, bundle, 1, "a snapshot bundle names a snapshot of its own");
 		goto out;
 	}
-	/* 3. the receiving directory: same stream, no gap, not older */
-	if ((rc = seg__dir_lock(o->into, &lock_fd, err)) || (rc = seg__dir_scan(o->into, &l, err)))
+	if ((rc = check_bundle_entries(bundle, m, err)))
 		goto out;
-	res->first_seq = m.first;
-	res->last_seq = m.last;
-	res->files = m.n;
-	if (l.n) {
+	/* 2. every file, whole, before anything is added */
+	for (size_t i = 0; i < m->n; i++)
+		if ((rc = check_bundle_file(bundle, m, &m->files[i], prev_hash, &prev_end, err)))
+			goto out;
+	if (memcmp(prev_hash, m->last_footer, SEG_HASH_LEN)) {
+		rc = sl_err_set(err, -SL_ECORRUPT, "'%s': last footer hash does not match segment %llu",
+				mpath, (unsigned long long)m->last);
+		goto out;
+	}
+	/* 3. the receiving directory: same stream, no gap, not older. lazy:
+	 * a directory that does not exist yet is created only by the add. */
+	if (!(lazy && lstat(into, &st) < 0 && errno == ENOENT) &&
+	    ((rc = seg__dir_lock(into, &u->lock_fd, err)) || (rc = seg__dir_scan(into, &u->l, err))))
+		goto out;
+	res->first_seq = m->first;
+	res->last_seq = m->last;
+	res->files = m->n;
+	if (u->l.n) {
+		struct seg_list *l = &u->l;
 		char *source = NULL;
 		uint8_t sid[16];
 
-		head = l.v[l.n - 1].seq;
-		low = l.v[0].seq;
-		if (!l.v[l.n - 1].sealed) {
+		u->head = l->v[l->n - 1].seq;
+		low = l->v[0].seq;
+		if (!l->v[l->n - 1].sealed) {
 			rc = sl_err_set(err, -EBUSY, "'%s' has an open segment %llu (a capture writes here?): refused",
-					o->into, (unsigned long long)head);
+					into, (unsigned long long)u->head);
 			goto out;
 		}
-		if ((rc = seg_dir_identity(o->into, &source, sid, err)))
+		if ((rc = seg_dir_identity(into, &source, sid, err)))
 			goto out;
-		if (strcmp(source, m.source) || memcmp(sid, m.stream_id, 16)) {
+		if (strcmp(source, m->source) || memcmp(sid, m->stream_id, 16)) {
 			rc = sl_err_set(err, -SL_ESTREAM, "bundle '%s' holds another stream than '%s' (source '%s')",
-					o->bundle, o->into, m.source);
+					bundle, into, m->source);
 			free(source);
 			goto out;
 		}
 		free(source);
-		if (m.last < head) {
+		if (m->last < u->head) {
 			rc = sl_err_set(err, -SL_ESTREAM,
 					"bundle '%s' (segments %llu-%llu) is older than '%s', which holds up to %llu",
-					o->bundle, (unsigned long long)m.first, (unsigned long long)m.last,
-					o->into, (unsigned long long)head);
+					bundle, (unsigned long long)m->first, (unsigned long long)m->last,
+					into, (unsigned long long)u->head);
 			goto out;
 		}
-		if (m.first > head + 1) {
+		if (m->first > u->head + 1) {
 			rc = sl_err_set(err, -SL_ESTREAM, "bundle '%s' starts at segment %llu: '%s' ends at %llu (gap)",
-					o->bundle, (unsigned long long)m.first, o->into, (unsigned long long)head);
+					bundle, (unsigned long long)m->first, into, (unsigned long long)u->head);
 			goto out;
 		}
 		/* what both hold must be the same bytes */
-		for (uint64_t s = m.first > low ? m.first : low; s <= head; s++) {
+		for (uint64_t s = m->first > low ? m->first : low; s <= u->head; s++) {
 			uint8_t sha[SEG_HASH_LEN];
 
-			if ((rc = dir_segment(o->into, s, dir_hash, NULL, sha, err)))
+			if ((rc = dir_segment(into, s, dir_hash, NULL, sha, err)))
 				goto out;
-			if (memcmp(sha, m.files[s - m.first].sha, SEG_HASH_LEN)) {
+			if (memcmp(sha, m->files[s - m->first].sha, SEG_HASH_LEN)) {
 				rc = sl_err_set(err, -SL_ESTREAM, "segment %llu of bundle '%s' differs from the one in '%s'",
-						(unsigned long long)s, o->bundle, o->into);
+						(unsigned long long)s, bundle, into);
 				goto out;
 			}
 		}
 		/* the first new segment must chain to DIR's newest */
-		if (m.last > head) {
+		if (m->last > u->head) {
 			char nm[SEG_NAME_LEN], *p;
 			Sluice__SegmentHeader *h = NULL;
 			uint64_t size;
 			uint32_t hl;
 			int f2 = -1;
 
-			if ((rc = dir_segment(o->into, head, dir_hash, &dir_end, NULL, err)))
+			if ((rc = dir_segment(into, u->head, dir_hash, &dir_end, NULL, err)))
 				goto out;
-			seg__name(nm, head + 1, 1);
-			p = sl_xasprintf("%s/%s", o->bundle, nm);
+			seg__name(nm, u->head + 1, 1);
+			p = sl_xasprintf("%s/%s", bundle, nm);
 			rc = seg__open_regular(p, 0, &f2, &size, err);
 			if (!rc)
 				rc = seg__header_read(f2, p, size, &h, &hl, err) == 1 ? 0 :
 				     sl_err_set(err, -SL_ECORRUPT, "'%s': bad header", p);
 			if (!rc)
-				rc = seg__chain_check(p, h, head, dir_hash, dir_end, err);
+				rc = seg__chain_check(p, h, u->head, dir_hash, dir_end, err);
 			if (h)
 				sluice__segment_header__free_unpacked(h, NULL);
 			if (f2 >= 0)
@@ -716,19 +790,49 @@ int seg_unpack(const struct seg_unpack_opts *o, struct seg_transfer_result *res,
 				goto out;
 		}
 	}
-	add_from = l.n ? head + 1 : m.first;
+out:
+	if (fd >= 0)
+		close(fd);
+	fmt_position_free(prev_end);
+	fmt_position_free(dir_end);
+	free(buf);
+	free(mpath);
+	if (rc)
+		seg__unpack_free(u);
+	else
+		*up = u;
+	return rc;
+}
+
+int seg__unpack_add(struct seg_unpack_state *u, struct seg_transfer_result *res, struct sl_err *err)
+{
+	const struct manifest *m = &u->m;
+	uint64_t add_from;
+	char **tmps = NULL;
+	size_t ntmp = 0;
+	int rc = 0;
+
+	if (u->lock_fd < 0) {
+		/* lazy: the directory did not exist at the check; it must be new now */
+		if ((rc = seg__dir_lock(u->into, &u->lock_fd, err)) || (rc = seg__dir_scan(u->into, &u->l, err)))
+			return rc;
+		if (u->l.n)
+			return sl_err_set(err, -EBUSY, "'%s' got segments while the bundle was checked: refused",
+					  u->into);
+	}
+	add_from = u->l.n ? u->head + 1 : m->first;
 	/* 4. copy to temp names, re-hashing (the bundle may change under us) */
-	tmps = sl_xcalloc(m.n + 1, sizeof(*tmps));
-	for (uint64_t s = add_from; s <= m.last; s++) {
-		const struct bfile *f = &m.files[s - m.first];
+	tmps = sl_xcalloc(m->n + 1, sizeof(*tmps));
+	for (uint64_t s = add_from; s <= m->last; s++) {
+		const struct bfile *f = &m->files[s - m->first];
 		char nm[SEG_NAME_LEN], *src;
 		uint8_t sha[SEG_HASH_LEN];
 		uint64_t size = 0;
 		int in = -1, out_fd;
 
 		seg__name(nm, s, 1);
-		src = sl_xasprintf("%s/%s", o->bundle, nm);
-		tmps[ntmp] = sl_xasprintf("%s/.unpack-%s.tmp", o->into, nm);
+		src = sl_xasprintf("%s/%s", u->bundle, nm);
+		tmps[ntmp] = sl_xasprintf("%s/.unpack-%s.tmp", u->into, nm);
 		(void)unlink(tmps[ntmp]);
 		out_fd = open(tmps[ntmp], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		ntmp++;
@@ -753,7 +857,7 @@ int seg_unpack(const struct seg_unpack_opts *o, struct seg_transfer_result *res,
 	}
 	/* 5. in order, so DIR never has a gap; then make the names durable */
 	for (size_t i = 0; i < ntmp; i++) {
-		char *dst = seg__path(o->into, add_from + i, 1);
+		char *dst = seg__path(u->into, add_from + i, 1);
 
 		if (rename(tmps[i], dst) < 0) {
 			int e = errno;
@@ -766,7 +870,7 @@ int seg_unpack(const struct seg_unpack_opts *o, struct seg_transfer_result *res,
 		tmps[i] = NULL;
 		res->added++;
 	}
-	rc = seg__fsync_dir(o->into, err);
+	rc = seg__fsync_dir(u->into, err);
 out:
 	for (size_t i = 0; tmps && i < ntmp; i++) {
 		if (tmps[i])
@@ -774,18 +878,5 @@ out:
 		free(tmps[i]);
 	}
 	free(tmps);
-	if (fd >= 0)
-		close(fd);
-	if (lock_fd >= 0)
-		close(lock_fd);
-	fmt_position_free(prev_end);
-	fmt_position_free(dir_end);
-	manifest_release(&m);
-	seg__list_release(&l);
-	if (key.data)
-		OPENSSL_cleanse(key.data, key.cap);
-	sl_buf_release(&key);
-	free(buf);
-	free(mpath);
 	return rc;
 }

@@ -63,8 +63,7 @@
 enum seg_wstate { SEG_W_EMPTY, SEG_W_OPEN, SEG_W_ERROR };
 
 struct seg_stats {
-	uint64_t transactions, rows, ddls;
-	uint64_t account_statements;	/* from heartbeats: left out by capture */
+	struct seg_counts n;		/* seg_int.h: the footer's counts */
 	uint64_t first_time, last_time;
 	int has_time;
 };
@@ -155,10 +154,7 @@ static int age_due(const struct seg_writer *w)
 
 static void stats_add(struct seg_stats *to, const struct seg_stats *from)
 {
-	to->transactions += from->transactions;
-	to->rows += from->rows;
-	to->ddls += from->ddls;
-	to->account_statements += from->account_statements;
+	seg__counts_add(&to->n, &from->n);
 }
 
 static void stats_time(struct seg_stats *s, uint64_t t)
@@ -375,10 +371,7 @@ static int seal(struct seg_writer *w, struct sl_err *err)
 	sl_put_le32(hash, w->body_crc);
 	f.seq = w->seq;
 	f.end = w->pos;
-	f.transactions = w->seg.transactions;
-	f.rows = w->seg.rows;
-	f.ddls = w->seg.ddls;
-	f.account_statements = w->seg.account_statements;
+	seg__counts_to_footer(&w->seg.n, &f);
 	f.first_time = w->seg.first_time;
 	f.last_time = w->seg.last_time;
 	f.body_bytes = w->seg_off - w->header_len;
@@ -462,15 +455,7 @@ int seg_writer_append(struct seg_writer *w, const Sluice__Record *rec,
 #endif
 	w->buf.len += hl + sz;
 	w->in_txn = 1;
-	switch (rec->body_case) {
-	case SLUICE__RECORD__BODY_COMMIT: w->txn.transactions++; break;
-	case SLUICE__RECORD__BODY_ROW: w->txn.rows++; break;
-	case SLUICE__RECORD__BODY_DDL: w->txn.ddls++; break;
-	case SLUICE__RECORD__BODY_HEARTBEAT:
-		w->txn.account_statements += rec->heartbeat->account_statements;
-		break;
-	default: break;
-	}
+	(void)seg__record_count(&w->txn.n, rec, NULL);
 	return 0;
 }
 
@@ -603,8 +588,8 @@ struct recovery {
 };
 
 /* Walk the records of one decompressed frame. The record with a position
- * (commit, ddl, heartbeat) seen last goes to *run (freeing the previous one
- * unless keep). */
+ * (seg__record_count(): commit, ddl, heartbeat, snapshot begin and end)
+ * seen last goes to *run (freeing the previous one unless keep). */
 static int count_records(const struct sl_buf *raw, struct seg_stats *st,
 			 Sluice__Record **run, const Sluice__Record *keep)
 {
@@ -618,28 +603,22 @@ static int count_records(const struct sl_buf *raw, struct seg_stats *st,
 		if (!hl || len > raw->len - pos - hl)
 			return -SL_ECORRUPT;
 		tag = len ? raw->data[pos + hl] : 0;
-		if (tag == 0x12)
-			st->rows++;
-		if (tag == 0x1a || tag == 0x2a || tag == 0x32) {
+		if (tag == SEG_TAG_ROW)
+			st->n.rows++;
+		if (seg__tag_counted(tag)) {
 			Sluice__Record *r = sluice__record__unpack(NULL, (size_t)len, raw->data + pos + hl);
 			uint64_t t = 0;
 
 			if (!r)
 				return -SL_ECORRUPT;
-			if (r->body_case == SLUICE__RECORD__BODY_COMMIT) {
-				st->transactions++;
-				t = r->commit->time;
-			} else if (r->body_case == SLUICE__RECORD__BODY_DDL) {
-				st->ddls++;
-				t = r->ddl->time;
-			} else if (r->body_case == SLUICE__RECORD__BODY_HEARTBEAT) {
-				t = r->heartbeat->time;
-				st->account_statements += r->heartbeat->account_statements;
+			if (!seg__record_count(&st->n, r, &t)) {
+				fmt_record_free(r);	/* counted; carries no position */
+			} else {
+				stats_time(st, t);
+				if (*run && *run != keep)
+					fmt_record_free(*run);
+				*run = r;
 			}
-			stats_time(st, t);
-			if (*run && *run != keep)
-				fmt_record_free(*run);
-			*run = r;
 		}
 		pos += hl + (size_t)len;
 	}
@@ -648,14 +627,7 @@ static int count_records(const struct sl_buf *raw, struct seg_stats *st,
 
 static const Sluice__Position *record_position(const Sluice__Record *r)
 {
-	if (!r)
-		return NULL;
-	switch (r->body_case) {
-	case SLUICE__RECORD__BODY_COMMIT: return r->commit->position;
-	case SLUICE__RECORD__BODY_DDL: return r->ddl->position;
-	case SLUICE__RECORD__BODY_HEARTBEAT: return r->heartbeat->position;
-	default: return NULL;
-	}
+	return r ? seg__record_count(NULL, r, NULL) : NULL;
 }
 
 /* Scan the frames of the open segment fd from header_len. Returns 1 when

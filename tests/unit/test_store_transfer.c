@@ -30,7 +30,7 @@ static int unpack(const char *bundle, const char *into, const char *key, struct 
 
 static int pack(const char *dir, const char *out, uint64_t from, const char *key)
 {
-	struct seg_pack_opts p = { dir, out, key, from };
+	struct seg_pack_opts p = { .dir = dir, .out = out, .key_file = key, .from_seq = from };
 	struct seg_transfer_result r;
 	struct sl_err err = SL_ERR_INIT;
 	int rc = seg_pack(&p, &r, &err);

@@ -246,6 +246,233 @@ static inline uint64_t writer_txn(const struct seg_writer *w)
 	return p ? p->offset / 100 : 0;
 }
 
+/* ---- a snapshot stream (FORMAT.md "Snapshot streams") ----
+ * Units, each ended by seg_writer_txn_end() at the run's P1: nschema
+ * SchemaObjects, SnapshotBegin (run), then per table and chunk: TableDef,
+ * SnapshotChunk, rows_per_chunk INSERTs, SnapshotChunkEnd; SnapshotEnd when
+ * end is set. P1 of run r is set_pos(p, 5000 * r). */
+#define SNAP_P1(run) ((uint64_t)5000 * (run))
+
+static inline int snap_unit_end(struct seg_writer *w, uint32_t run, struct sl_err *err)
+{
+	Sluice__Position p;
+
+	set_pos(&p, SNAP_P1(run));
+	return seg_writer_txn_end(w, &p, 2000 + run, err);
+}
+
+static inline int snap_schema(struct seg_writer *w, uint32_t i, uint32_t run, struct sl_err *err)
+{
+	Sluice__Record r = SLUICE__RECORD__INIT;
+	Sluice__SchemaObject o = SLUICE__SCHEMA_OBJECT__INIT;
+	char name[32], stmt[96];
+	int rc;
+
+	snprintf(name, sizeof(name), "t%u", i);
+	snprintf(stmt, sizeof(stmt), "CREATE TABLE `t%u` (`id` int NOT NULL, `b` blob, PRIMARY KEY (`id`))", i);
+	o.kind = SLUICE__SCHEMA_OBJECT__KIND__TABLE;
+	o.db = "d";
+	o.name = name;
+	o.statement = stmt;
+	o.order = i;
+	o.dest_dialect = "mariadb";
+	r.body_case = SLUICE__RECORD__BODY_SCHEMA;
+	r.schema = &o;
+	if ((rc = seg_writer_append(w, &r, err)))
+		return rc;
+	return snap_unit_end(w, run, err);
+}
+
+static inline int snap_begin(struct seg_writer *w, uint32_t run, uint32_t tables, struct sl_err *err)
+{
+	Sluice__Record r = SLUICE__RECORD__INIT;
+	Sluice__SnapshotBegin b = SLUICE__SNAPSHOT_BEGIN__INIT;
+	Sluice__Position p;
+	int rc;
+
+	set_pos(&p, SNAP_P1(run));
+	b.position = &p;
+	b.time = 2000 + run;
+	b.run = run;
+	b.tables = tables;
+	r.body_case = SLUICE__RECORD__BODY_SNAPSHOT_BEGIN;
+	r.snapshot_begin = &b;
+	if ((rc = seg_writer_append(w, &r, err)))
+		return rc;
+	return snap_unit_end(w, run, err);
+}
+
+/* One chunk of table tbl: its rows are append_row(w, tbl * 1000 + index, i). */
+static inline int snap_chunk(struct seg_writer *w, uint32_t run, uint32_t tbl, uint64_t index,
+			     unsigned rows, int done, struct sl_err *err)
+{
+	Sluice__Record r = SLUICE__RECORD__INIT;
+	Sluice__TableDef td = SLUICE__TABLE_DEF__INIT;
+	Sluice__ColumnDef c[2], *cp[2] = { &c[0], &c[1] };
+	Sluice__SnapshotChunk ch = SLUICE__SNAPSHOT_CHUNK__INIT;
+	Sluice__SnapshotChunkEnd ce = SLUICE__SNAPSHOT_CHUNK_END__INIT;
+	uint32_t pk = 0;
+	char name[32], where[64], next[64];
+	int rc;
+
+	snprintf(name, sizeof(name), "t%u", tbl);
+	snprintf(where, sizeof(where), "`id` >= %llu", (unsigned long long)index * 100);
+	snprintf(next, sizeof(next), "`id` >= %llu", (unsigned long long)(index + 1) * 100);
+	sluice__column_def__init(&c[0]);
+	sluice__column_def__init(&c[1]);
+	c[0].name = "id";
+	c[0].type = 3;		/* MYSQL_TYPE_LONG */
+	c[1].name = "b";
+	c[1].type = 252;	/* MYSQL_TYPE_BLOB */
+	c[1].meta = 2;
+	c[1].nullable = 1;
+	c[1].collation = 63;
+	c[1].charset = "binary";
+	td.ref = 1;
+	td.db = "d";
+	td.name = name;
+	td.n_columns = 2;
+	td.columns = cp;
+	td.n_primary_key = 1;
+	td.primary_key = &pk;
+	r.body_case = SLUICE__RECORD__BODY_TABLE;
+	r.table = &td;
+	if ((rc = seg_writer_append(w, &r, err)))
+		return rc;
+	ch.table_ref = 1;
+	ch.db = "d";
+	ch.table = name;
+	ch.index = index;
+	ch.where = where;
+	ch.run = run;
+	r.body_case = SLUICE__RECORD__BODY_CHUNK;
+	r.chunk = &ch;
+	if ((rc = seg_writer_append(w, &r, err)))
+		return rc;
+	for (unsigned i = 0; i < rows; i++)
+		if ((rc = append_row(w, (uint64_t)tbl * 1000 + index, i, err)))
+			return rc;
+	ce.rows = rows;
+	ce.bytes = rows * 304;
+	ce.table_done = done;
+	ce.next_where = done ? "" : next;
+	r.body_case = SLUICE__RECORD__BODY_CHUNK_END;
+	r.chunk_end = &ce;
+	if ((rc = seg_writer_append(w, &r, err)))
+		return rc;
+	return snap_unit_end(w, run, err);
+}
+
+static inline int snap_end(struct seg_writer *w, uint32_t run, uint32_t tables, uint64_t rows,
+			   struct sl_err *err)
+{
+	Sluice__Record r = SLUICE__RECORD__INIT;
+	Sluice__SnapshotEnd e = SLUICE__SNAPSHOT_END__INIT;
+	Sluice__Position p;
+	int rc;
+
+	set_pos(&p, SNAP_P1(run));
+	e.position = &p;
+	e.time = 3000;
+	e.tables = tables;
+	e.rows = rows;
+	r.body_case = SLUICE__RECORD__BODY_SNAPSHOT_END;
+	r.snapshot_end = &e;
+	if ((rc = seg_writer_append(w, &r, err)))
+		return rc;
+	return snap_unit_end(w, run, err);
+}
+
+/* What a reader of a snapshot stream saw: whole units only, in order. */
+struct snap_model {
+	uint64_t units, schema, runs, chunks, rows, tables_done, ends, bad;
+	uint32_t run;
+	int in_chunk;			/* after SnapshotChunk, before its end */
+	unsigned chunk_rows;
+	uint64_t row_key;		/* tbl * 1000 + index of the open chunk */
+};
+
+static inline void snap_model_feed(struct snap_model *m, const Sluice__Record *r)
+{
+	int ok = 1;
+
+	switch (r->body_case) {
+	case SLUICE__RECORD__BODY_SCHEMA:
+		ok = !m->in_chunk && !m->runs;
+		m->schema++;
+		m->units++;
+		break;
+	case SLUICE__RECORD__BODY_SNAPSHOT_BEGIN:
+		ok = !m->in_chunk && r->snapshot_begin->run == m->run + 1 &&
+		     r->snapshot_begin->position->offset == SNAP_P1(r->snapshot_begin->run) * 100;
+		m->run = r->snapshot_begin->run;
+		m->runs++;
+		m->units++;
+		break;
+	case SLUICE__RECORD__BODY_TABLE:
+		ok = !m->in_chunk;
+		break;
+	case SLUICE__RECORD__BODY_CHUNK: {
+		unsigned tbl = 0;
+
+		ok = !m->in_chunk && m->runs && r->chunk->run == m->run &&
+		     sscanf(r->chunk->table, "t%u", &tbl) == 1;
+		m->in_chunk = 1;
+		m->chunk_rows = 0;
+		m->row_key = (uint64_t)tbl * 1000 + r->chunk->index;
+		break;
+	}
+	case SLUICE__RECORD__BODY_ROW:
+		ok = m->in_chunk && r->row->op == SLUICE__ROW_CHANGE__OP__INSERT && r->row->after &&
+		     r->row->after->values[0]->i == (int64_t)(m->row_key * 100000 + m->chunk_rows);
+		m->chunk_rows++;
+		m->rows++;
+		break;
+	case SLUICE__RECORD__BODY_CHUNK_END:
+		ok = m->in_chunk && r->chunk_end->rows == m->chunk_rows;
+		m->in_chunk = 0;
+		m->chunks++;
+		m->tables_done += r->chunk_end->table_done;
+		m->units++;
+		break;
+	case SLUICE__RECORD__BODY_SNAPSHOT_END:
+		ok = !m->in_chunk && !m->ends;
+		m->ends++;
+		m->units++;
+		break;
+	default:
+		ok = 0;
+	}
+	if (!ok)
+		m->bad++;
+}
+
+/* Read all of path; 0, or the reader's error. */
+static inline int snap_read(const char *path, struct snap_model *m)
+{
+	struct sl_err err = SL_ERR_INIT;
+	struct seg_reader *r;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if ((rc = seg_reader_open(&r, path, &err)))
+		return rc;
+	for (;;) {
+		Sluice__Record *rec;
+		struct seg_cursor c;
+
+		rc = seg_reader_next(r, &rec, &c, &err);
+		if (rc <= 0)
+			break;
+		snap_model_feed(m, rec);
+		fmt_record_free(rec);
+	}
+	if (rc)
+		fprintf(stderr, "\n  snapshot reader: %s\n", err.msg);
+	seg_reader_close(r);
+	return rc;
+}
+
 /* ---- tests ---- */
 
 #endif
