@@ -88,8 +88,7 @@ struct src_info {
 static int precheck(MYSQL *m, const char *who, struct src_info *si, struct sl_err *err)
 {
 	struct db_check_result res[8];
-	char subject[560], *v[3] = { 0 };
-	static const char *const names[] = { "server_id", "hostname", "port" };
+	char subject[560];
 	int rc;
 
 	if (db_source_nchecks > sizeof(res) / sizeof(res[0]))
@@ -106,15 +105,8 @@ static int precheck(MYSQL *m, const char *who, struct src_info *si, struct sl_er
 		if (!strcmp(res[i].check->name, "binlog_row_metadata"))
 			si->full_metadata = res[i].outcome == DB_PASS;
 	}
-	for (int i = 0; i < 3 && rc == 0; i++)
-		rc = db_variable(m, subject, names[i], &v[i], err);
-	if (rc == 0)
-		snprintf(si->identity, sizeof(si->identity), "%s:server_id=%s:host=%s:port=%s",
-			 si->srv.flavor == DB_OCEANBASE ? "oceanbase" : db_binlog_flavor(&si->srv),
-			 v[0] ? v[0] : "?", v[1] ? v[1] : "?", v[2] ? v[2] : "?");
-	for (int i = 0; i < 3; i++)
-		free(v[i]);
-	return rc;
+	/* the same identity as the snapshot stream's (db_snapshot.c) */
+	return db_source_identity(m, subject, &si->srv, si->identity, sizeof(si->identity), err);
 }
 
 /* Without full row metadata: the columns (names and types) of every user

@@ -26,6 +26,7 @@ int cmd_precheck(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_schema(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_unpack(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

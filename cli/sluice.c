@@ -23,6 +23,7 @@ static const struct cmd commands[] = {
 	{ "purge", cmd_purge, "remove old segments every registered consumer has passed" },
 	{ "replay", cmd_replay, "apply segments to the destination, exactly once" },
 	{ "schema", cmd_schema, "print the schema objects a snapshot recorded (DIR/snapshot)" },
+	{ "snapshot", cmd_snapshot, "read the source's tables at one consistent position into DIR/snapshot" },
 	{ "status", cmd_status, "stream identity, head, size and each consumer's lag" },
 	{ "unpack", cmd_unpack, "check a bundle whole and add its segments to a stream directory" },
 	{ "verify", cmd_verify, "compare source and destination; report and fix differences" },

@@ -175,6 +175,18 @@ char *sl_dsn_redacted(const struct sl_dsn *d, char *out, size_t n);
 #define SL_CONSUMER_NAME_MAX 64
 int sl_consumer_name_check(const char *name, struct sl_err *err);
 
+/* Table patterns (--include/--exclude of verify, snapshot, migrate): a
+ * pattern is "db", "db.table" or with wildcards % or * (any run) and _ or ?
+ * (one character) in either part: "shop.*", "shop.t%", "%.orders". "db"
+ * alone means every table of db. Case-sensitive (table names are on Linux).
+ * sl_patterns_match() takes a comma-separated list: 1 a match, 0 none, -1
+ * for an empty or NULL list. A table is selected when it matches include
+ * (or include is empty) and not exclude. */
+int sl_pattern_match(const char *pattern, const char *schema, const char *table);
+int sl_patterns_match(const char *list, const char *schema, const char *table);
+int sl_table_selected(const char *include, const char *exclude, const char *schema,
+		      const char *table);
+
 /* ---- checksums and small helpers ---- */
 /* CRC32C (Castagnoli), as in iSCSI/ext4; crc = 0 to start. */
 uint32_t sl_crc32c(uint32_t crc, const void *data, size_t n);

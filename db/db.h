@@ -31,6 +31,8 @@
  *                             a big table runs for hours
  *     DB_ROLE_VERIFY          20 / 86400 / 600: CHECKSUM TABLE or a keyless
  *                             table's GROUP BY reads a whole table
+ *     DB_ROLE_SNAPSHOT        20 / 86400 / 600: a keyless table is one
+ *                             streamed SELECT, read while the writer works
  *   The client's max_allowed_packet is 1 GiB (the protocol's limit) for
  *   every role; the server's own limit still applies.
  *
@@ -51,6 +53,11 @@
  *     VERIFY          CLIENT_MULTI_RESULTS; SET NAMES utf8mb4,
  *                     character_set_results = NULL (raw bytes), time_zone
  *                     '+00:00', group_concat_max_len = 1048576
+ *     SNAPSHOT        SET NAMES utf8mb4, character_set_results = NULL (raw
+ *                     bytes in each column's charset), time_zone '+00:00',
+ *                     REPEATABLE READ (the consistent snapshot needs it),
+ *                     net_write_timeout/net_read_timeout 3600 (a reader
+ *                     may pause while the writer is busy)
  *
  * Errors: 0 or a negative code with err filled: one line naming the server
  *   by sl_dsn_redacted() (never a password) and the server's reason, e.g.
@@ -84,6 +91,7 @@ enum db_role {
 	DB_ROLE_VERIFY_SOURCE,	/* verify and its fix: the source side */
 	DB_ROLE_VERIFY_DEST,	/* verify and its fix: the destination side */
 	DB_ROLE_REPLAY_LOAD,	/* replay: bulk load of snapshot chunks */
+	DB_ROLE_SNAPSHOT,	/* snapshot: definitions and consistent reads */
 };
 
 struct db_opts {
@@ -289,5 +297,95 @@ int db_key_next_bound(MYSQL *m, const char *who, const char *table, const struct
 int db_key_range_where(struct sl_buf *out, const struct db_key *k, const struct db_key_val *last,
 		       const struct db_key_val *next);
 void db_key_val_release(struct db_key_val *v, size_t n);
+
+/* ---- what to migrate (db_objects.c) ----
+ * db_objects_read() lists, for the include/exclude patterns (sl.h
+ * sl_table_selected(); system schemas and `sluice` never): databases
+ * (SHOW CREATE DATABASE), base tables (SHOW CREATE TABLE; temporary tables
+ * are never in information_schema), views in dependency order (a view after
+ * every view its definition names), triggers (SHOW CREATE TRIGGER), and per
+ * table its columns, its key and its statistics. A database is listed when
+ * the patterns select it as a whole or select any of its tables.
+ * The key: the primary key, else the first UNIQUE key (by name) whose
+ * columns are all NOT NULL and not prefixes; none: a keyless table. */
+enum db_obj_kind { DB_OBJ_DATABASE, DB_OBJ_TABLE, DB_OBJ_VIEW, DB_OBJ_TRIGGER };
+struct db_column {
+	char *name;
+	char *data_type;	/* information_schema DATA_TYPE, lowercase: "varchar" */
+	char *column_type;	/* COLUMN_TYPE: "int(10) unsigned", "enum('a','b')" */
+	char *charset, *collation;	/* NULL for non-character columns */
+	uint32_t collation_id;	/* 0 when unknown or not a character column */
+	int nullable, is_unsigned;
+	unsigned precision, scale;	/* NUMERIC_PRECISION/SCALE, or DATETIME_PRECISION */
+	uint64_t max_len;	/* CHARACTER_MAXIMUM_LENGTH, or BIT's width */
+	uint64_t octet_len;	/* CHARACTER_OCTET_LENGTH */
+};
+struct db_table {
+	char *db, *name;
+	char *create;		/* SHOW CREATE TABLE, as the server gave it */
+	struct db_column *cols;
+	size_t ncols;
+	size_t *key;		/* key column indexes (into cols), in key order */
+	size_t nkey;		/* 0: no usable key */
+	uint64_t est_rows;	/* information_schema TABLE_ROWS (an estimate) */
+	uint64_t avg_row_len;	/* AVG_ROW_LENGTH, 0 when unknown */
+};
+struct db_object {
+	enum db_obj_kind kind;	/* DATABASE, VIEW or TRIGGER */
+	char *db, *name;	/* name "" for DATABASE */
+	char *table;		/* TRIGGER: its table, else NULL */
+	char *create;		/* the server's CREATE statement */
+};
+struct db_objects {
+	struct db_object *dbs;	/* databases, by name */
+	size_t ndbs;
+	struct db_table *tables;	/* base tables, by db then name */
+	size_t ntables;
+	struct db_object *views;	/* in creation (dependency) order */
+	size_t nviews;
+	struct db_object *triggers;	/* by db, table, then creation order */
+	size_t ntriggers;
+};
+int db_objects_read(MYSQL *m, const char *who, const char *include, const char *exclude,
+		    struct db_objects *o, struct sl_err *err);
+void db_objects_release(struct db_objects *o);
+/* Orders n views (db, name, definition text) so that each comes after
+ * every other it names as `db`.`name` (or `name` in its own db); a cycle
+ * keeps the remaining ones in their given order. order[] gets indexes.
+ * Pure (tests). */
+void db_views_order(size_t n, const char *const *db, const char *const *name,
+		    const char *const *def, size_t *order);
+/* Removes the FOREIGN KEY lines of a SHOW CREATE TABLE text ("  CONSTRAINT
+ * `x` FOREIGN KEY ..." each on its own line) into a malloc'd copy, fixing
+ * the comma of the line before; *fks (malloc'd array of malloc'd strings,
+ * may be NULL) gets each removed clause without its comma, *nfk how many.
+ * Pure. */
+char *db_create_without_fks(const char *create, char ***fks, size_t *nfk);
+
+/* ---- consistent snapshots (db_snapshot.c) ----
+ * db_snapshot_open() gives n connections (DB_ROLE_SNAPSHOT, already
+ * connected) one view of the data and the binlog position P1 of that view:
+ *   MariaDB, one connection: START TRANSACTION WITH CONSISTENT SNAPSHOT and
+ *     SHOW STATUS LIKE 'binlog_snapshot_%': no lock at all;
+ *   MariaDB, n > 1: the same on every connection, accepted when all report
+ *     the same binlog_snapshot position (the same commits are visible in
+ *     each); after 5 attempts that disagree (a busy source), as MySQL:
+ *   MySQL (and the fallback): FLUSH TABLES WITH READ LOCK on ctl, START
+ *     TRANSACTION WITH CONSISTENT SNAPSHOT on every connection, the binlog
+ *     position (db_binlog_status()), UNLOCK TABLES: writes wait for as long
+ *     as n transactions take to open (milliseconds), plus the wait for the
+ *     lock itself (long-running statements finish first).
+ * ctl is a connection of its own for the lock (may be the first of m only
+ * when n == 1). *file is malloc'd; *gtid (malloc'd, may be "") is the
+ * MariaDB GTID position of P1 (BINLOG_GTID_POS), "" elsewhere; *locked says
+ * whether the global lock was taken. */
+int db_snapshot_open(MYSQL *ctl, MYSQL **m, size_t n, const char *who, const struct db_server *s,
+		     char **file, uint64_t *pos, char **gtid, int *locked, struct sl_err *err);
+/* The source's Threads_running now. */
+int db_threads_running(MYSQL *m, const char *who, uint64_t *out, struct sl_err *err);
+/* The identity string of a source as capture records it in every segment
+ * header: "<binlog flavor>:server_id=N:host=H:port=P". */
+int db_source_identity(MYSQL *m, const char *who, const struct db_server *s, char *out,
+		       size_t n, struct sl_err *err);
 
 #endif

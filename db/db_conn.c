@@ -14,6 +14,7 @@ const char *db_role_side(enum db_role role)
 	switch (role) {
 	case DB_ROLE_SOURCE_STREAM:
 	case DB_ROLE_VERIFY_SOURCE:
+	case DB_ROLE_SNAPSHOT:
 		return "source";
 	case DB_ROLE_REPLAY_WORKER:
 	case DB_ROLE_REPLAY_CONTROL:
@@ -49,6 +50,7 @@ void db_role_timeouts(const struct db_opts *o, struct db_timeouts *t)
 		return;
 	case DB_ROLE_VERIFY_SOURCE:
 	case DB_ROLE_VERIFY_DEST:
+	case DB_ROLE_SNAPSHOT:
 		t->connect_s = 20;
 		t->read_s = 86400;
 		t->write_s = 600;
@@ -125,6 +127,11 @@ static int session(MYSQL *m, const char *who, const struct db_opts *o, struct sl
 	case DB_ROLE_VERIFY_DEST:
 		return db_exec(m, who, "SET NAMES utf8mb4, character_set_results = NULL, "
 			       "time_zone = '+00:00', SESSION group_concat_max_len = 1048576", err);
+	case DB_ROLE_SNAPSHOT:
+		return db_exec(m, who, "SET NAMES utf8mb4, character_set_results = NULL, "
+			       "time_zone = '+00:00', SESSION net_write_timeout = 3600, "
+			       "SESSION net_read_timeout = 3600;"
+			       "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", err);
 	}
 	return 0;
 }
@@ -140,6 +147,8 @@ static unsigned long client_flags(enum db_role role)
 	case DB_ROLE_VERIFY_SOURCE:
 	case DB_ROLE_VERIFY_DEST:
 		return CLIENT_MULTI_RESULTS;
+	case DB_ROLE_SNAPSHOT:
+		return CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS;
 	case DB_ROLE_SOURCE_STREAM:
 		break;
 	}

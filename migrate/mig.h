@@ -79,7 +79,8 @@ struct mig_precheck_opts {
 	const char *source_url;		/* required */
 	const char *dest_url;		/* NULL: no destination checks */
 	const char *dir;		/* NULL: no disk check */
-	const char *include, *exclude;	/* comma-separated db / db.table patterns (% * _ ?) */
+	const char *include, *exclude;	/* comma-separated db / db.table patterns
+					 * (sl_table_selected(), common/sl.h) */
 	const char *dest_dialect;	/* NULL: from the destination's version() */
 	int resuming;			/* tables of an earlier run of this migration are
 					 * expected on the destination */
@@ -113,11 +114,6 @@ void mig_disk_decide(struct mig_report *r, const char *dir, uint64_t avail, uint
 /* local_infile (NULL: unknown) on the destination: OFF warns (the load
  * falls back to multi-row INSERTs). */
 void mig_local_infile_decide(struct mig_report *r, const char *value);
-/* One pattern list as verify reads it: NULL/"" = -1 (no list), else 1 when
- * schema.table matches one of the comma-separated patterns. */
-int mig_patterns_match(const char *list, const char *schema, const char *table);
-int mig_table_selected(const char *include, const char *exclude, const char *schema,
-		       const char *table);
 
 /* ---- migrate ---- */
 

@@ -99,7 +99,7 @@ static int add_tbl(void *ctx, MYSQL_ROW row, unsigned long *len)
 	struct tbl *t;
 
 	(void)len;
-	if (!mig_table_selected(l->o->include, l->o->exclude, row[0], row[1]))
+	if (!sl_table_selected(l->o->include, l->o->exclude, row[0], row[1]))
 		return 0;
 	l->v = sl_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
 	t = &l->v[l->n++];

@@ -11,64 +11,21 @@ static const char sysdbs[] = "('mysql','information_schema','performance_schema'
 
 /* ---- patterns and maps ---- */
 
-static int glob(const char *p, size_t pn, const char *s)
-{
-	if (!pn)
-		return !*s;
-	if (*p == '%' || *p == '*') {
-		for (;; s++) {
-			if (glob(p + 1, pn - 1, s))
-				return 1;
-			if (!*s)
-				return 0;
-		}
-	}
-	if (!*s)
-		return 0;
-	if (*p == '_' || *p == '?' || *p == *s)
-		return glob(p + 1, pn - 1, s + 1);
-	return 0;
-}
-
+/* the matcher is common/sl_name.c's, shared with snapshot and migrate */
 int ver_pattern_match(const char *pattern, const char *schema, const char *table)
 {
-	const char *dot = strchr(pattern, '.');
-
-	if (!dot)
-		return glob(pattern, strlen(pattern), schema);
-	return glob(pattern, (size_t)(dot - pattern), schema) &&
-	       glob(dot + 1, strlen(dot + 1), table);
+	return sl_pattern_match(pattern, schema, table);
 }
 
 int ver_patterns_match(const char *list, const char *schema, const char *table)
 {
-	const char *p = list;
-	int any = 0;
-
-	if (!list || !*list)
-		return -1;
-	while (*p) {
-		const char *e = strchr(p, ',');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		char *one = sl_xstrndup(p, n);
-		int m = n && ver_pattern_match(one, schema, table);
-
-		free(one);
-		if (m)
-			return 1;
-		any = 1;
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-	return any ? 0 : -1;
+	return sl_patterns_match(list, schema, table);
 }
 
 int ver_table_selected(const char *include, const char *exclude, const char *schema,
 		       const char *table)
 {
-	return ver_patterns_match(include, schema, table) != 0 &&
-	       ver_patterns_match(exclude, schema, table) != 1;
+	return sl_table_selected(include, exclude, schema, table);
 }
 
 /* reverse = 1 maps destination names back to source names. */

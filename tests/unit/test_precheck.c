@@ -1,4 +1,4 @@
-/* test_precheck.c - unit suite for migrate/'s pure decisions: grants, retention, disk, local_infile, table patterns, the server_id check row, password-free child URLs, progress lines. */
+/* test_precheck.c - unit suite for migrate/'s pure decisions: grants, retention, disk, local_infile, the server_id check row, password-free child URLs, progress lines. */
 #include <CUnit/Basic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,22 +157,6 @@ static void test_precheck__disk_and_infile(void)
 	mig_report_release(&r);
 }
 
-static void test_precheck__patterns(void)
-{
-	CU_ASSERT_EQUAL(mig_patterns_match(NULL, "a", "t"), -1);
-	CU_ASSERT_EQUAL(mig_patterns_match("", "a", "t"), -1);
-	CU_ASSERT_EQUAL(mig_patterns_match("a", "a", "t"), 1);
-	CU_ASSERT_EQUAL(mig_patterns_match("b,a.t", "a", "t"), 1);
-	CU_ASSERT_EQUAL(mig_patterns_match("a.u%", "a", "t"), 0);
-	CU_ASSERT_EQUAL(mig_patterns_match("a.u%", "a", "users"), 1);
-	CU_ASSERT_EQUAL(mig_patterns_match("s?op.*", "shop", "x"), 1);
-	CU_ASSERT_EQUAL(mig_patterns_match("s_op", "shxop", "x"), 0);
-	CU_ASSERT_TRUE(mig_table_selected(NULL, NULL, "a", "t"));
-	CU_ASSERT_TRUE(mig_table_selected("a", "a.x", "a", "t"));
-	CU_ASSERT_FALSE(mig_table_selected("a", "a.t", "a", "t"));
-	CU_ASSERT_FALSE(mig_table_selected("b", NULL, "a", "t"));
-}
-
 /* The server_id row of db/db_checks.c: 0 fails, anything else passes. */
 static void test_precheck__server_id_row(void)
 {
@@ -262,7 +246,6 @@ int main(void)
 	CU_add_test(s, "destination grants", test_precheck__dest_grants);
 	CU_add_test(s, "binlog retention", test_precheck__retention);
 	CU_add_test(s, "disk space and local_infile", test_precheck__disk_and_infile);
-	CU_add_test(s, "table patterns", test_precheck__patterns);
 	CU_add_test(s, "server_id check row", test_precheck__server_id_row);
 	CU_add_test(s, "child URLs without passwords", test_precheck__child_urls);
 	CU_add_test(s, "progress lines", test_precheck__progress);
