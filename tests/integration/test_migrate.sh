@@ -150,11 +150,13 @@ done
 grep -q 'SnapshotEnd\|snapshot finished' "$WORK/run1.err" && log "warning: the snapshot finished before the crash (a fast machine): the crash hits the load"
 crash "$RUN1" snapshot
 
-# 2. rerun; crash during the load: once the destination has loaded chunks
+# 2. rerun; crash during the load: once this run's replay has loaded chunks
+# (the first run's replay may have loaded some before it stopped)
+chunks0=$(loaded_chunks)
 start_bg run2 "${MIG[@]}" --no-progress
 RUN2=$BG_PID
 for _ in $(seq 1 1200); do
-	(($(loaded_chunks) > 0)) && break
+	grep -q 'started replay' "$WORK/run2.err" && (($(loaded_chunks) > chunks0)) && break
 	kill -0 "$RUN2" 2>/dev/null || { cat "$WORK/run2.err" >&2; fail "migrate ended before any chunk was loaded"; }
 	sleep 0.1
 done
