@@ -23,12 +23,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 require_sluice
 export SLUICE_TIMEOUT=${SLUICE_TIMEOUT:-600}
 
-# The commands migrate runs must exist in this build.
-for c in snapshot; do
-	if ! "$SLUICE" "$c" -h >/dev/null 2>&1; then
-		skip "sluice $c is not in this build (issue 11 parts not merged yet)"
-	fi
-done
+# migrate is what is tested; the snapshot it runs comes from another part
+# of issue 11 and may not be merged yet.
+"$SLUICE" migrate -h >/dev/null 2>&1 || fail "this build has no 'sluice migrate'"
+if ! "$SLUICE" snapshot -h >/dev/null 2>&1; then
+	skip "sluice snapshot is not in this build (issue 11 parts not merged yet)"
+fi
 
 start_servers 3
 DIR=$WORK/stream
@@ -196,13 +196,15 @@ show_creates() {
 		fi
 	done | python3 -c '
 import re, sys
-for stmt in sys.stdin.read().split("\n"):
-    stmt = re.sub(r" AUTO_INCREMENT=\d+", "", stmt)
-    stmt = re.sub(r" DEFINER=`[^`]*`@`[^`]*`", "", stmt)
-    stmt = re.sub(r" ALGORITHM=\w+", "", stmt)
-    stmt = re.sub(r" SQL SECURITY \w+", "", stmt)
-    stmt = re.sub(r",\s*CONSTRAINT `[^`]*` FOREIGN KEY [^,]*?(ON (DELETE|UPDATE) [A-Z ]+?)*(?=,|\s*\))", "", stmt)
-    print(stmt)
+text = sys.stdin.read()
+text = re.sub(r" AUTO_INCREMENT=\d+", "", text)
+text = re.sub(r" DEFINER=`[^`]*`@`[^`]*`", "", text)
+text = re.sub(r" ALGORITHM=\w+", "", text)
+text = re.sub(r" SQL SECURITY \w+", "", text)
+for line in text.split("\n"):
+    if re.match(r"\s*CONSTRAINT `[^`]*` FOREIGN KEY ", line):
+        continue  # deferred to switchover
+    print(line.rstrip(","))
 '
 }
 show_creates 1 >"$WORK/creates.src"
