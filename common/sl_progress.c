@@ -21,6 +21,8 @@ void sl_progress_update(struct sl_progress *p, uint64_t done, uint64_t total, ui
 {
 	uint64_t span;
 
+	if (p->finished)	/* its final rate stands */
+		return;
 	if (now_ms < p->now_ms)
 		now_ms = p->now_ms;
 	if (done < p->mark_done) {	/* counted again from lower (a restart): new window */

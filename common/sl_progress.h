@@ -11,6 +11,8 @@
  * shows as a falling rate, and the ETA is (total - done) / rate; both are
  * unknown (printed "-") until two updates a second apart exist. A total of
  * 0 is unknown: the line shows the count and the rate without a bar.
+ * After sl_progress_finish() the rate is the phase's average and updates
+ * change nothing.
  * Pure except for what the caller passes: now_ms comes from the caller
  * (sl_now_ms()), so tests give their own clock.
  * Threads: none; one struct per phase, owned by the caller.

@@ -222,6 +222,9 @@ static void test_precheck__progress(void)
 	sl_progress_finish(&p, 11000);
 	CU_ASSERT_EQUAL(sl_progress_eta_s(&p), 0);
 	CU_ASSERT_EQUAL(p.total, 1200000);
+	CU_ASSERT_DOUBLE_EQUAL(p.rate, 120000.0, 0.5);	/* 1.2M rows in 10 s */
+	sl_progress_update(&p, 1200000, 1200000, 20000);	/* no decay once finished */
+	CU_ASSERT_DOUBLE_EQUAL(p.rate, 120000.0, 0.5);
 	/* unknown total: no bar, no percentage */
 	sl_progress_init(&p, "load", 0);
 	sl_progress_update(&p, 5, 0, 0);
