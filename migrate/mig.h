@@ -23,9 +23,10 @@
  *   snapshot (DIR/snapshot), replay --follow (load, then changes) and, once
  *   replay's checkpoint is at capture's head with every chunk loaded, verify.
  *   Returns 0 with summary filled (summary.verify: 0 equal, 1 differences),
- *   or < 0 with err. With o.follow it then supervises capture and replay
- *   (restarting a child that dies, with backoff) until sl_stop_requested,
- *   stops them with SIGTERM and returns 0.
+ *   or < 0 with err (a signal before the end: -SL_EINTR_STOP). With o.follow
+ *   it then supervises capture and replay (restarting a child that dies,
+ *   with backoff) until sl_stop_requested, stops them with SIGTERM and
+ *   returns 0, also when the signal came before verify (summary.verify -1).
  *   State: DIR/migrate.state (sl_write_file_atomic()) names the phase
  *   reached and the children's process ids, so a rerun after a crash waits
  *   for an earlier run's children to end and continues: the children
@@ -119,7 +120,8 @@ void mig_local_infile_decide(struct mig_report *r, const char *value);
 
 struct mig_opts {
 	const char *source_url, *dest_url, *dir;	/* required */
-	unsigned threads;		/* snapshot readers and replay workers; 0: 4 */
+	unsigned threads;		/* snapshot readers, replay workers, verify threads;
+					 * 0: each command's default */
 	const char *include, *exclude;
 	const char *dest_dialect;	/* NULL: detected */
 	int follow;			/* the long-running task */

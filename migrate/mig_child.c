@@ -86,6 +86,7 @@ int mig__child_start(struct mig_child *c, const struct mig_env *env, struct sl_e
 		signal(SIGTERM, SIG_DFL);
 		dup2(p[1], 1);
 		dup2(p[1], 2);
+		close_range(3, ~0U, 0);	/* no connection or lock of ours leaks into it */
 		if (env->source_password)
 			setenv("SLUICE_SOURCE_PASSWORD", env->source_password, 1);
 		if (env->dest_password)

@@ -59,6 +59,7 @@ struct task {
 	int have_lag;
 	struct sl_progress p_snap, p_load;
 	int tty, bar_shown;
+	int interrupted;		/* --follow stopped by a signal before the follow phase */
 	uint64_t t0, last_watch_ms, last_draw_ms, last_log_ms;
 };
 
@@ -159,7 +160,7 @@ static void build_argv(struct task *t, int which)
 	char n[32];
 
 	mig__argv_add(&a, "sluice");
-	snprintf(n, sizeof(n), "%u", t->o->threads ? t->o->threads : 4);
+	snprintf(n, sizeof(n), "%u", t->o->threads);
 	switch (which) {
 	case C_CAPTURE:
 		mig__argv_add(&a, "capture");
@@ -169,8 +170,10 @@ static void build_argv(struct task *t, int which)
 	case C_SNAPSHOT:
 		mig__argv_add(&a, "snapshot");
 		add_common(t, &a, 1, 0);
-		mig__argv_add(&a, "--threads");
-		mig__argv_add(&a, n);
+		if (t->o->threads) {
+			mig__argv_add(&a, "--threads");
+			mig__argv_add(&a, n);
+		}
 		add_filters(t, &a);
 		if (t->o->dest_dialect) {
 			mig__argv_add(&a, "--dest-dialect");
@@ -195,8 +198,10 @@ static void build_argv(struct task *t, int which)
 		add_common(t, &a, 1, 1);
 		mig__argv_add(&a, "--recheck");
 		mig__argv_add(&a, "10");
-		mig__argv_add(&a, "--threads");
-		mig__argv_add(&a, n);
+		if (t->o->threads) {
+			mig__argv_add(&a, "--threads");
+			mig__argv_add(&a, n);
+		}
 		add_filters(t, &a);
 		break;
 	}
@@ -398,6 +403,21 @@ static int record_start(struct task *t, struct sl_err *err)
 	return 0;
 }
 
+/* SIGTERM/SIGINT before the end: the task (--follow) stops cleanly (0), a
+ * one-shot migration reports that it did not finish (2). Either way a rerun
+ * continues. */
+static int stopped(struct task *t, struct sl_err *err)
+{
+	if (t->o->follow) {
+		say(t, SL_INFO, "stopping on a signal in phase %s: run the same command again to continue",
+		    t->st.phase);
+		t->interrupted = 1;
+		return 1;
+	}
+	return sl_err_set(err, -SL_EINTR_STOP, "stopped by a signal in phase %s: run the same "
+			  "command again to continue the migration", t->st.phase);
+}
+
 static int copy_phase(struct task *t, struct sl_err *err)
 {
 	int rc;
@@ -407,8 +427,7 @@ static int copy_phase(struct task *t, struct sl_err *err)
 		return rc;
 	for (;;) {
 		if (sl_stop_requested)
-			return sl_err_set(err, -SL_EINTR_STOP, "stopped by a signal: run the same command "
-					  "again to continue the migration");
+			return stopped(t, err);
 		pump(t, 200);
 		for (int i = C_CAPTURE; i <= C_REPLAY; i++) {
 			struct mig_child *c = &t->ch[i];
@@ -419,7 +438,8 @@ static int copy_phase(struct task *t, struct sl_err *err)
 					watch(t, 1, err);
 					continue;
 				}
-				if ((rc = ended(t, i, 0, err)))
+				/* the task restarts capture and replay whatever ended them */
+				if ((rc = ended(t, i, t->o->follow && i != C_SNAPSHOT, err)))
 					return rc;
 			}
 			if (!c->pid && c->next_start_ms && sl_now_ms() >= c->next_start_ms) {
@@ -455,15 +475,14 @@ static int verify_phase(struct task *t, struct sl_err *err)
 		return rc;
 	for (;;) {
 		if (sl_stop_requested)
-			return sl_err_set(err, -SL_EINTR_STOP, "stopped by a signal: run the same command "
-					  "again to continue the migration");
+			return stopped(t, err);
 		pump(t, 200);
 		if (mig__child_reap(v, on_line, t))
 			break;
 		for (int i = C_CAPTURE; i <= C_REPLAY; i += 2) {	/* capture and replay go on */
 			struct mig_child *c = &t->ch[i];
 
-			if (c->pid && mig__child_reap(c, on_line, t) && (rc = ended(t, i, 0, err)))
+			if (c->pid && mig__child_reap(c, on_line, t) && (rc = ended(t, i, t->o->follow, err)))
 				return rc;
 			if (!c->pid && c->next_start_ms && sl_now_ms() >= c->next_start_ms) {
 				c->next_start_ms = 0;
@@ -616,13 +635,14 @@ int mig_run(const struct mig_opts *o, struct mig_summary *s, struct sl_err *err)
 	memset(t.st.pids, 0, sizeof(t.st.pids));
 	if ((rc = set_phase(&t, "precheck", err)) || (rc = precheck(&t, had_state, err)) ||
 	    (rc = set_phase(&t, "start", err)) || (rc = record_start(&t, err)) ||
-	    (rc = copy_phase(&t, err)) || (rc = verify_phase(&t, err)))
+	    (rc = copy_phase(&t, err)) < 0 || (!t.interrupted && (rc = verify_phase(&t, err)) < 0))
 		goto out;
-	if (o->follow && (rc = follow_phase(&t, err)))
+	rc = 0;
+	if (o->follow && !t.interrupted && (rc = follow_phase(&t, err)))
 		goto out;
 	stop_all(&t);
 	watch(&t, 1, err);
-	rc = set_phase(&t, o->follow ? "follow" : "done", err);
+	rc = set_phase(&t, o->follow ? t.st.phase : "done", err);
 out:
 	stop_all(&t);
 	clear_bar(&t);
