@@ -23,11 +23,18 @@
  *   - a refusal returns -SL_EFORMAT with err naming the object and the rule:
  *     "table `db`.`t`: rule ob-fulltext: OceanBase cannot take FULLTEXT index `ft`".
  *   A statement the rules do not touch comes out unchanged, byte for byte;
- *   converting a converted statement changes nothing more.
+ *   converting a converted statement changes nothing more. Text inside
+ *   strings and ordinary comments is never rewritten; executable comments
+ *   (/+!NNNNN ... +/) are code. The rows and what each does: README.md
+ *   "Dialect rules". Convert a CREATE TABLE before splitting it: rules
+ *   such as ob-index-767 need the column definitions beside the keys.
  *
  * Tables: ddl_table_split() cuts a CREATE TABLE (as SHOW CREATE TABLE gives
  *   it) into the statement to create it with (primary key kept, and any key
- *   an AUTO_INCREMENT column needs), the secondary indexes to add after its
+ *   an AUTO_INCREMENT column needs; without a primary key, the first UNIQUE
+ *   key over whole NOT NULL columns, which InnoDB clusters the table by; in
+ *   a partitioned table every UNIQUE key; CHECK constraints, comments and
+ *   the PARTITION BY clause stay), the secondary indexes to add after its
  *   rows are in (one ALTER TABLE ... ADD ... statement for all of them, so
  *   the server builds them in one pass), and its foreign keys (one ALTER
  *   TABLE ... ADD CONSTRAINT each, created at switchover).
@@ -43,6 +50,11 @@
 #include "sl.h"
 
 enum ddl_dialect { DDL_MARIADB, DDL_MYSQL, DDL_OCEANBASE };
+
+/* Where a statement was written, when the caller knows (replay does: the
+ * stream's source flavor). A MariaDB source ignored what MySQL's versioned
+ * comments (/+!50700 .. /+!99999) hold, so rule mysql-comments leaves them. */
+enum ddl_source { DDL_SOURCE_UNKNOWN, DDL_SOURCE_MARIADB, DDL_SOURCE_MYSQL };
 
 struct ddl_target {
 	enum ddl_dialect dialect;
@@ -70,6 +82,12 @@ int ddl_convert(const struct ddl_target *t, const char *object, const char *stmt
  * statement does not say its database; "statement" when it is none of
  * these. Into buf (n bytes). */
 void ddl_describe(const char *stmt, size_t len, const char *db, char *buf, size_t n);
+
+/* ddl_convert() for a statement written on a source of the given kind
+ * (ddl_convert() is this with DDL_SOURCE_UNKNOWN). */
+int ddl_convert_from(const struct ddl_target *t, enum ddl_source source, const char *object,
+		     const char *stmt, size_t len, struct sl_buf *out, ddl_note_fn note, void *ctx,
+		     struct sl_err *err);
 
 /* A list of statements, each NUL-terminated and malloc'd. */
 struct ddl_list {

@@ -35,15 +35,26 @@ struct ddl_tok {
 	size_t off, len;
 };
 
+/* An executable comment: group number i + 1 is v[i]. */
+struct ddl_group {
+	size_t open, open_len;	/* "/+!80016" */
+	size_t close;		/* offset of its closing "+/", len when it has none */
+	unsigned long version;	/* NNNNN; 0 without */
+	int mariadb;		/* /+M!: MariaDB's own */
+};
+
 struct ddl_toks {
 	const char *s;
 	size_t len;
 	struct ddl_tok *v;
 	size_t n, cap;
+	struct ddl_group *g;
+	size_t ng;
 };
 
-/* Lexes s; -SL_EFORMAT naming the offset of an unterminated string,
- * identifier or comment. */
+/* Lexes s (a backslash escapes in strings; when that leaves a string
+ * unterminated, as NO_BACKSLASH_ESCAPES reads it); -SL_EFORMAT naming the
+ * offset of an unterminated string, identifier or comment. */
 int ddl__lex(const char *s, size_t len, struct ddl_toks *t, struct sl_err *err);
 void ddl__toks_release(struct ddl_toks *t);
 
@@ -71,6 +82,8 @@ struct ddl_edits {
 	size_t n, cap;
 };
 
+/* Replace the bytes [off, off + len) by text. */
+void ddl__edit_bytes(struct ddl_edits *e, size_t off, size_t len, const char *text);
 /* Replace tokens [a, b] (inclusive) by text. */
 void ddl__edit_replace(struct ddl_edits *e, const struct ddl_toks *t, size_t a, size_t b,
 		       const char *text);
@@ -132,5 +145,66 @@ struct ddl_stmt {
 
 int ddl__parse(const char *s, size_t len, struct ddl_stmt *st, struct sl_err *err);
 void ddl__stmt_release(struct ddl_stmt *st);
+
+/* ---- rules (ddl_rx.c helpers, ddl_rules_ob.c, ddl_rules.c) ---- */
+#define DDL_D_MARIADB (1u << DDL_MARIADB)
+#define DDL_D_MYSQL (1u << DDL_MYSQL)
+#define DDL_D_OB (1u << DDL_OCEANBASE)
+#define DDL_D_ALL (DDL_D_MARIADB | DDL_D_MYSQL | DDL_D_OB)
+
+struct ddl_rule;
+
+/* What a rule function sees: the statement, where it writes its edits, and
+ * how it reports. */
+struct ddl_rx {
+	const struct ddl_target *t;
+	enum ddl_source source;
+	const char *object;
+	const struct ddl_rule *r;
+	struct ddl_stmt *st;
+	struct ddl_toks *k;	/* &st->t */
+	struct ddl_edits *ed;
+	ddl_note_fn note;
+	void *ctx;
+	struct sl_err *err;
+	char noted[8][400];	/* the notes made by this rule on this statement */
+	unsigned nnoted;
+};
+
+struct ddl_rule {
+	const char *name;
+	unsigned dialects;
+	int (*fn)(struct ddl_rx *x);
+};
+
+
+/* One note per distinct change (not per column) to x->note. */
+void ddl__note(struct ddl_rx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* -SL_EFORMAT: "<object>: rule <name>: <what>". */
+int ddl__refuse(struct ddl_rx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *ddl__target_name(const struct ddl_target *t);	/* "MariaDB" ... */
+/* The target's version is known and >= a.b.c. */
+int ddl__ver_ge(const struct ddl_target *t, unsigned a, unsigned b, unsigned c);
+int ddl__ends_with(const char *s, const char *tail);		/* case-insensitive */
+int ddl__is_index(enum ddl_part_kind k);
+/* The name of the index of part p ("PRIMARY" for the primary key). */
+const char *ddl__index_name(const struct ddl_rx *x, const struct ddl_part *p, char *buf, size_t n);
+/* The column definition named name in a CREATE TABLE, or NULL. */
+const struct ddl_part *ddl__column(const struct ddl_rx *x, const char *name);
+/* The token index of word w in [a, b) at depth 0, or b. */
+size_t ddl__find_word(const struct ddl_toks *k, size_t a, size_t b, const char *w);
+/* cb for each key part of index p: tokens [a, b) ("`c`(10) DESC"); stops
+ * on a non-zero return. */
+int ddl__each_key_part(struct ddl_rx *x, const struct ddl_part *p,
+		       int (*cb)(struct ddl_rx *x, const struct ddl_part *p, size_t a, size_t b));
+/* cb for each column definition of a CREATE/ALTER TABLE with its type token. */
+int ddl__each_column(struct ddl_rx *x, int (*cb)(struct ddl_rx *x, const struct ddl_part *p, size_t ty));
+
+/* OceanBase rules (ddl_rules_ob.c), rows of the table in ddl_rules.c. */
+int ddl__rule_ob_fulltext(struct ddl_rx *x);
+int ddl__rule_ob_index_desc(struct ddl_rx *x);
+int ddl__rule_ob_index_767(struct ddl_rx *x);
+int ddl__rule_ob_fk_cascade(struct ddl_rx *x);
+int ddl__rule_ob_float_pk(struct ddl_rx *x);
 
 #endif

@@ -25,10 +25,10 @@ static int word_char(unsigned char c)
 
 /* The end of the quoted run opening at s[i] (quote q): doubled quotes and,
  * for strings, backslash escapes stay inside. len when unterminated. */
-static size_t quoted_end(const char *s, size_t len, size_t i, char q)
+static size_t quoted_end(const char *s, size_t len, size_t i, char q, int bs)
 {
 	for (i++; i < len; i++) {
-		if (s[i] == '\\' && q != '`') {
+		if (s[i] == '\\' && q != '`' && bs) {
 			i++;
 			continue;
 		}
@@ -43,7 +43,9 @@ static size_t quoted_end(const char *s, size_t len, size_t i, char q)
 	return (size_t)-1;
 }
 
-int ddl__lex(const char *s, size_t len, struct ddl_toks *t, struct sl_err *err)
+/* bs: a backslash escapes the next character in strings (the default
+ * sql_mode; NO_BACKSLASH_ESCAPES turns it off). */
+static int lex(const char *s, size_t len, struct ddl_toks *t, int bs, struct sl_err *err)
 {
 	size_t i = 0;
 	unsigned group = 0, groups = 0;
@@ -51,6 +53,7 @@ int ddl__lex(const char *s, size_t len, struct ddl_toks *t, struct sl_err *err)
 	t->s = s;
 	t->len = len;
 	t->n = 0;
+	t->ng = 0;
 	while (i < len) {
 		unsigned char c = (unsigned char)s[i];
 		size_t j;
@@ -70,9 +73,17 @@ int ddl__lex(const char *s, size_t len, struct ddl_toks *t, struct sl_err *err)
 			size_t k = i + 2;
 
 			if (!group && k < len && (s[k] == '!' || (s[k] == 'M' && k + 1 < len && s[k + 1] == '!'))) {
+				struct ddl_group gr = { .open = i, .close = len, .mariadb = s[k] == 'M' };
+
 				k += s[k] == 'M' ? 2 : 1;
-				while (k < len && isdigit((unsigned char)s[k]))
-					k++;
+				for (; k < len && isdigit((unsigned char)s[k]); k++)
+					if (gr.version < 1000000)
+						gr.version = gr.version * 10 + (unsigned)(s[k] - '0');
+				gr.open_len = k - i;
+				t->g = realloc(t->g, (t->ng + 1) * sizeof(*t->g));
+				if (!t->g)
+					abort();
+				t->g[t->ng++] = gr;
 				group = ++groups;	/* executable: its inside is code */
 				i = k;
 				continue;
@@ -85,6 +96,7 @@ int ddl__lex(const char *s, size_t len, struct ddl_toks *t, struct sl_err *err)
 			continue;
 		}
 		if (group && c == '*' && i + 1 < len && s[i + 1] == '/') {
+			t->g[group - 1].close = i;
 			group = 0;
 			i += 2;
 			continue;
@@ -93,7 +105,7 @@ int ddl__lex(const char *s, size_t len, struct ddl_toks *t, struct sl_err *err)
 		    (strchr("xXbBnN", c) && i + 1 < len && s[i + 1] == '\'')) {
 			size_t q = c == '\'' || c == '"' || c == '`' ? i : i + 1;
 
-			j = quoted_end(s, len, q, s[q]);
+			j = quoted_end(s, len, q, s[q], bs);
 			if (j == (size_t)-1)
 				return sl_err_set(err, -SL_EFORMAT, "unterminated %s at offset %zu",
 						  c == '`' ? "identifier" : "string", i);
@@ -140,11 +152,24 @@ int ddl__lex(const char *s, size_t len, struct ddl_toks *t, struct sl_err *err)
 	return 0;
 }
 
+int ddl__lex(const char *s, size_t len, struct ddl_toks *t, struct sl_err *err)
+{
+	struct sl_err e2 = SL_ERR_INIT;
+	int rc = lex(s, len, t, 1, err);
+
+	/* a statement from a NO_BACKSLASH_ESCAPES session: 'C:\' ends there */
+	if (rc && !lex(s, len, t, 0, &e2))
+		return 0;
+	return rc;
+}
+
 void ddl__toks_release(struct ddl_toks *t)
 {
 	free(t->v);
+	free(t->g);
 	t->v = NULL;
-	t->n = t->cap = 0;
+	t->g = NULL;
+	t->n = t->cap = t->ng = 0;
 }
 
 int ddl__is(const struct ddl_toks *t, size_t i, const char *w)
@@ -227,6 +252,11 @@ static void add_edit(struct ddl_edits *e, size_t off, size_t len, const char *te
 			abort();
 	}
 	e->v[e->n++] = (struct ddl_edit){ .off = off, .len = len, .text = sl_xstrdup(text) };
+}
+
+void ddl__edit_bytes(struct ddl_edits *e, size_t off, size_t len, const char *text)
+{
+	add_edit(e, off, len, text);
 }
 
 void ddl__edit_replace(struct ddl_edits *e, const struct ddl_toks *t, size_t a, size_t b,

@@ -8,176 +8,18 @@
 #include <strings.h>
 #include "banned.h"
 
-#define D_MARIADB (1u << DDL_MARIADB)
-#define D_MYSQL (1u << DDL_MYSQL)
-#define D_OB (1u << DDL_OCEANBASE)
-#define D_ALL (D_MARIADB | D_MYSQL | D_OB)
-
-#define OB_KEY_MAX 767u	/* bytes of one index key part we let OceanBase take */
-
-struct rule;
-
-/* What a rule function sees: the statement, where it writes its edits, and
- * how it reports. */
-struct rx {
-	const struct ddl_target *t;
-	const char *object;
-	const struct rule *r;
-	struct ddl_stmt *st;
-	struct ddl_toks *k;	/* &st->t */
-	struct ddl_edits *ed;
-	ddl_note_fn note;
-	void *ctx;
-	struct sl_err *err;
-	char noted[8][400];	/* the notes made by this rule on this statement */
-	unsigned nnoted;
-};
-
-struct rule {
-	const char *name;
-	unsigned dialects;
-	int (*fn)(struct rx *x);
-};
-
-static void note(struct rx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(struct rx *x, const char *fmt, ...)
-{
-	char what[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	for (unsigned i = 0; i < x->nnoted; i++)
-		if (!strncmp(x->noted[i], what, sizeof(x->noted[i]) - 1))
-			return;	/* one note per change, not per column */
-	if (x->nnoted < 8)
-		snprintf(x->noted[x->nnoted++], sizeof(x->noted[0]), "%s", what);
-	if (x->note)
-		x->note(x->ctx, x->r->name, x->object, what);
-}
-
-static int refuse(struct rx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int refuse(struct rx *x, const char *fmt, ...)
-{
-	char what[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return sl_err_set(x->err, -SL_EFORMAT, "%s: rule %s: %s", x->object, x->r->name, what);
-}
-
-static const char *target_name(const struct ddl_target *t)
-{
-	return t->dialect == DDL_OCEANBASE ? "OceanBase" : t->dialect == DDL_MYSQL ? "MySQL" : "MariaDB";
-}
-
-static int ver_ge(const struct ddl_target *t, unsigned a, unsigned b, unsigned c)
-{
-	if (!t->major)
-		return 0;	/* unknown: the oldest supported */
-	if (t->major != a)
-		return t->major > a;
-	if (t->minor != b)
-		return t->minor > b;
-	return t->patch >= c;
-}
-
-/* ---- helpers over the parts of a statement ---- */
-
-static int is_index(enum ddl_part_kind k)
-{
-	return k == DDL_P_PRIMARY || k == DDL_P_UNIQUE || k == DDL_P_INDEX || k == DDL_P_FULLTEXT ||
-	       k == DDL_P_SPATIAL;
-}
-
-/* The name of the index of part p ("PRIMARY" for the primary key). */
-static const char *index_name(const struct rx *x, const struct ddl_part *p, char *buf, size_t n)
-{
-	const struct ddl_toks *k = x->k;
-
-	if (p->kind == DDL_P_PRIMARY)
-		return snprintf(buf, n, "PRIMARY"), buf;
-	if (x->st->kind == DDL_K_CREATE_INDEX)
-		return ddl__name(k, x->st->name, buf, n);
-	for (size_t i = p->first; i < (p->keys ? p->keys : p->end); i++) {
-		if (ddl__is(k, i, "CONSTRAINT") && ddl__is_name(k, i + 1) && !ddl__is(k, i + 1, "UNIQUE") &&
-		    !ddl__is(k, i + 1, "FOREIGN") && !ddl__is(k, i + 1, "PRIMARY"))
-			return ddl__name(k, i + 1, buf, n);
-		if ((ddl__is(k, i, "KEY") || ddl__is(k, i, "INDEX")) && ddl__is_name(k, i + 1) &&
-		    !ddl__is(k, i + 1, "USING"))
-			return ddl__name(k, i + 1, buf, n);
-	}
-	return snprintf(buf, n, "(unnamed)"), buf;
-}
-
-/* The column definition named name in a CREATE TABLE, or NULL. */
-static const struct ddl_part *column(const struct rx *x, const char *name)
-{
-	char b[256];
-
-	for (size_t i = 0; i < x->st->nparts; i++) {
-		const struct ddl_part *p = &x->st->parts[i];
-
-		if (p->kind == DDL_P_COLUMN && !strcasecmp(ddl__name(x->k, p->first, b, sizeof(b)), name))
-			return p;
-	}
-	return NULL;
-}
-
-/* The token index of word w in [a, b) at depth 0, or b. */
-static size_t find_word(const struct ddl_toks *k, size_t a, size_t b, const char *w)
-{
-	for (size_t i = a; i < b; i++) {
-		if (ddl__isp(k, i, '('))
-			i = ddl__skip_group(k, i) - 1;
-		else if (ddl__is(k, i, w))
-			return i;
-	}
-	return b;
-}
-
-/* Key parts of the index p: for each, cb(x, p, first, end) with tokens
- * [first, end) of one part ("`c`(10) DESC"). Stops on a non-zero return. */
-static int each_key_part(struct rx *x, const struct ddl_part *p,
-			 int (*cb)(struct rx *x, const struct ddl_part *p, size_t a, size_t b))
-{
-	const struct ddl_toks *k = x->k;
-	size_t close, a, i;
-	int rc;
-
-	if (!p->keys)
-		return 0;
-	close = ddl__skip_group(k, p->keys) - 1;
-	for (a = i = p->keys + 1; i <= close; i++) {
-		if (ddl__isp(k, i, '(') && i < close) {
-			i = ddl__skip_group(k, i) - 1;
-			continue;
-		}
-		if (ddl__isp(k, i, ',') || i == close) {
-			if (i > a && (rc = cb(x, p, a, i)))
-				return rc;
-			a = i + 1;
-		}
-	}
-	return 0;
-}
-
 /* ---- collation-0900 ---- */
 
 static const char *collation_for(const struct ddl_target *t, const char *c)
 {
-	int bin = strlen(c) > 4 && (!strcasecmp(c + strlen(c) - 4, "_bin") ||
-				    !strcasecmp(c + strlen(c) - 6, "_as_cs"));
+	int bin = ddl__ends_with(c, "_bin") || ddl__ends_with(c, "_as_cs");
 
 	if (strncasecmp(c, "utf8mb4_", 8) || !strstr(c, "_0900_"))
 		return NULL;
 	switch (t->dialect) {
 	case DDL_MARIADB:
 		/* 11.4.5 takes utf8mb4_0900_ai_ci as an alias of its own */
-		if (!strcasecmp(c, "utf8mb4_0900_ai_ci") && ver_ge(t, 11, 4, 5))
+		if (!strcasecmp(c, "utf8mb4_0900_ai_ci") && ddl__ver_ge(t, 11, 4, 5))
 			return NULL;
 		return bin ? "utf8mb4_bin" : "utf8mb4_unicode_520_ci";
 	case DDL_MYSQL:
@@ -188,7 +30,7 @@ static const char *collation_for(const struct ddl_target *t, const char *c)
 	return NULL;
 }
 
-static int rule_collation(struct rx *x)
+static int rule_collation(struct ddl_rx *x)
 {
 	const struct ddl_toks *k = x->k;
 
@@ -211,7 +53,7 @@ static int rule_collation(struct rx *x)
 		else
 			snprintf(q, sizeof(q), "%c%s%c", k->s[k->v[v].off], to, k->s[k->v[v].off]);
 		ddl__edit_replace(x->ed, k, v, v, q);
-		note(x, "%s -> %s: keys that were distinct may now collide, and the order of "
+		ddl__note(x, "%s -> %s: keys that were distinct may now collide, and the order of "
 		     "strings may change", c, to);
 	}
 	return 0;
@@ -219,39 +61,23 @@ static int rule_collation(struct rx *x)
 
 /* ---- types: real, nchar, serial, mariadb-types ---- */
 
-/* Each column definition of the statement: cb(x, p, type token). */
-static int each_column(struct rx *x, int (*cb)(struct rx *x, const struct ddl_part *p, size_t ty))
-{
-	int rc;
-
-	for (size_t i = 0; i < x->st->nparts; i++) {
-		const struct ddl_part *p = &x->st->parts[i];
-
-		if (p->kind == DDL_P_COLUMN && p->first + 1 < p->end &&
-		    (x->st->kind == DDL_K_CREATE_TABLE || x->st->kind == DDL_K_ALTER_TABLE) &&
-		    (rc = cb(x, p, p->first + 1)))
-			return rc;
-	}
-	return 0;
-}
-
-static int col_real(struct rx *x, const struct ddl_part *p, size_t ty)
+static int col_real(struct ddl_rx *x, const struct ddl_part *p, size_t ty)
 {
 	char n[128];
 
 	if (!ddl__is(x->k, ty, "REAL"))
 		return 0;
 	ddl__edit_replace(x->ed, x->k, ty, ty, "DOUBLE");
-	note(x, "column `%s`: REAL -> DOUBLE", ddl__name(x->k, p->first, n, sizeof(n)));
+	ddl__note(x, "column `%s`: REAL -> DOUBLE", ddl__name(x->k, p->first, n, sizeof(n)));
 	return 0;
 }
 
-static int rule_real(struct rx *x)
+static int rule_real(struct ddl_rx *x)
 {
-	return each_column(x, col_real);
+	return ddl__each_column(x, col_real);
 }
 
-static int col_nchar(struct rx *x, const struct ddl_part *p, size_t ty)
+static int col_nchar(struct ddl_rx *x, const struct ddl_part *p, size_t ty)
 {
 	const struct ddl_toks *k = x->k;
 	size_t last = ty, after;
@@ -279,17 +105,17 @@ static int col_nchar(struct rx *x, const struct ddl_part *p, size_t ty)
 	after = ddl__isp(k, last + 1, '(') ? ddl__skip_group(k, last + 1) - 1 : last;
 	ddl__edit_replace(x->ed, k, ty, last, to);
 	ddl__edit_after(x->ed, k, after, " CHARACTER SET utf8mb4");
-	note(x, "column `%s`: national character type -> %s CHARACTER SET utf8mb4",
+	ddl__note(x, "column `%s`: national character type -> %s CHARACTER SET utf8mb4",
 	     ddl__name(k, p->first, n, sizeof(n)), to);
 	return 0;
 }
 
-static int rule_nchar(struct rx *x)
+static int rule_nchar(struct ddl_rx *x)
 {
-	return each_column(x, col_nchar);
+	return ddl__each_column(x, col_nchar);
 }
 
-static int col_serial(struct rx *x, const struct ddl_part *p, size_t ty)
+static int col_serial(struct ddl_rx *x, const struct ddl_part *p, size_t ty)
 {
 	const struct ddl_toks *k = x->k;
 	char n[128];
@@ -297,38 +123,38 @@ static int col_serial(struct rx *x, const struct ddl_part *p, size_t ty)
 	ddl__name(k, p->first, n, sizeof(n));
 	if (ddl__is(k, ty, "SERIAL")) {
 		ddl__edit_replace(x->ed, k, ty, ty, "BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE");
-		note(x, "column `%s`: SERIAL -> BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE", n);
+		ddl__note(x, "column `%s`: SERIAL -> BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE", n);
 		return 0;
 	}
 	for (size_t i = ty + 1; i + 2 < p->end; i++)
 		if (ddl__is(k, i, "SERIAL") && ddl__is(k, i + 1, "DEFAULT") && ddl__is(k, i + 2, "VALUE")) {
 			ddl__edit_replace(x->ed, k, i, i + 2, "NOT NULL AUTO_INCREMENT UNIQUE");
-			note(x, "column `%s`: SERIAL DEFAULT VALUE -> NOT NULL AUTO_INCREMENT UNIQUE", n);
+			ddl__note(x, "column `%s`: SERIAL DEFAULT VALUE -> NOT NULL AUTO_INCREMENT UNIQUE", n);
 		}
 	return 0;
 }
 
-static int rule_serial(struct rx *x)
+static int rule_serial(struct ddl_rx *x)
 {
-	return each_column(x, col_serial);
+	return ddl__each_column(x, col_serial);
 }
 
-static int col_mariadb_type(struct rx *x, const struct ddl_part *p, size_t ty)
+static int col_mariadb_type(struct ddl_rx *x, const struct ddl_part *p, size_t ty)
 {
 	char n[128], tn[32];
 
 	if (ddl__is(x->k, ty, "INET6") || ddl__is(x->k, ty, "INET4") || ddl__is(x->k, ty, "UUID"))
-		return refuse(x, "column `%s`: %s has no %s type", ddl__name(x->k, p->first, n, sizeof(n)),
-			      target_name(x->t), ddl__text(x->k, ty, tn, sizeof(tn)));
+		return ddl__refuse(x, "column `%s`: %s has no %s type", ddl__name(x->k, p->first, n, sizeof(n)),
+			      ddl__target_name(x->t), ddl__text(x->k, ty, tn, sizeof(tn)));
 	return 0;
 }
 
-static int rule_mariadb_types(struct rx *x)
+static int rule_mariadb_types(struct ddl_rx *x)
 {
-	return each_column(x, col_mariadb_type);
+	return ddl__each_column(x, col_mariadb_type);
 }
 
-static int col_compressed(struct rx *x, const struct ddl_part *p, size_t ty)
+static int col_compressed(struct ddl_rx *x, const struct ddl_part *p, size_t ty)
 {
 	const struct ddl_toks *k = x->k;
 	char n[128];
@@ -341,20 +167,20 @@ static int col_compressed(struct rx *x, const struct ddl_part *p, size_t ty)
 		if (!ddl__is(k, i, "COMPRESSED") || ddl__is(k, i - 1, "COLUMN_FORMAT"))
 			continue;
 		ddl__edit_remove(x->ed, k, i, ddl__isp(k, i + 1, '=') && i + 2 < p->end ? i + 2 : i);
-		note(x, "column `%s`: COMPRESSED removed (%s stores it uncompressed)",
-		     ddl__name(k, p->first, n, sizeof(n)), target_name(x->t));
+		ddl__note(x, "column `%s`: COMPRESSED removed (%s stores it uncompressed)",
+		     ddl__name(k, p->first, n, sizeof(n)), ddl__target_name(x->t));
 	}
 	return 0;
 }
 
-static int rule_column_compressed(struct rx *x)
+static int rule_column_compressed(struct ddl_rx *x)
 {
-	return each_column(x, col_compressed);
+	return ddl__each_column(x, col_compressed);
 }
 
 /* ---- definer ---- */
 
-static int rule_definer(struct rx *x)
+static int rule_definer(struct ddl_rx *x)
 {
 	const struct ddl_toks *k = x->k;
 	enum ddl_kind kd = x->st->kind;
@@ -375,54 +201,17 @@ static int rule_definer(struct rx *x)
 		snprintf(who, sizeof(who), "%.*s", (int)(k->v[last].off + k->v[last].len - k->v[i + 2].off),
 			 k->s + k->v[i + 2].off);
 		ddl__edit_remove(x->ed, k, i, last);
-		note(x, "DEFINER=%s removed: created with replay's account as definer (accounts are "
+		ddl__note(x, "DEFINER=%s removed: created with replay's account as definer (accounts are "
 		     "not migrated)", who);
 		i = last;
 	}
 	return 0;
 }
 
-/* ---- OceanBase: indexes ---- */
-
-static int rule_ob_fulltext(struct rx *x)
-{
-	char n[128];
-
-	for (size_t i = 0; i < x->st->nparts; i++) {
-		const struct ddl_part *p = &x->st->parts[i];
-
-		if (p->kind == DDL_P_FULLTEXT || p->kind == DDL_P_SPATIAL)
-			return refuse(x, "OceanBase cannot take %s index `%s`",
-				      p->kind == DDL_P_FULLTEXT ? "FULLTEXT" : "SPATIAL",
-				      index_name(x, p, n, sizeof(n)));
-	}
-	return 0;
-}
-
-static int kp_desc(struct rx *x, const struct ddl_part *p, size_t a, size_t b)
-{
-	char n[128];
-
-	if (b - a >= 2 && ddl__is(x->k, b - 1, "DESC")) {
-		ddl__edit_remove(x->ed, x->k, b - 1, b - 1);
-		note(x, "index `%s`: descending key parts made ascending (the same lookups, "
-		     "a backward scan for ORDER BY ... DESC)", index_name(x, p, n, sizeof(n)));
-	}
-	return 0;
-}
-
-static int rule_ob_index_desc(struct rx *x)
-{
-	for (size_t i = 0; i < x->st->nparts; i++)
-		if (is_index(x->st->parts[i].kind))
-			each_key_part(x, &x->st->parts[i], kp_desc);
-	return 0;
-}
-
-/* INVISIBLE (MySQL) and IGNORED (MariaDB >= 10.6) in the options after an
- * index's key parts: OceanBase takes neither (removed: the index is used),
- * MariaDB says IGNORED, MySQL says INVISIBLE. */
-static int rule_index_visibility(struct rx *x)
+/* INVISIBLE (MySQL >= 8.0) and IGNORED (MariaDB >= 10.6) in the options
+ * after an index's key parts: OceanBase and older servers take neither
+ * (removed: the index is used), MariaDB says IGNORED, MySQL INVISIBLE. */
+static int rule_index_visibility(struct ddl_rx *x)
 {
 	const struct ddl_toks *k = x->k;
 	char n[128];
@@ -430,197 +219,27 @@ static int rule_index_visibility(struct rx *x)
 	for (size_t i = 0; i < x->st->nparts; i++) {
 		const struct ddl_part *p = &x->st->parts[i];
 
-		if (!is_index(p->kind) || !p->keys)
+		if (!ddl__is_index(p->kind) || !p->keys)
 			continue;
 		for (size_t j = ddl__skip_group(k, p->keys); j < p->end; j++) {
 			int inv = ddl__is(k, j, "INVISIBLE"), ign = ddl__is(k, j, "IGNORED");
 
 			if (!inv && !ign)
 				continue;
-			index_name(x, p, n, sizeof(n));
-			if (x->t->dialect == DDL_OCEANBASE) {
+			ddl__index_name(x, p, n, sizeof(n));
+			if (x->t->dialect == DDL_OCEANBASE ||
+			    (x->t->major && x->t->dialect == DDL_MARIADB && !ddl__ver_ge(x->t, 10, 6, 0)) ||
+			    (x->t->major && x->t->dialect == DDL_MYSQL && x->t->major < 8)) {
 				ddl__edit_remove(x->ed, k, j, j);
-				note(x, "index `%s`: %s removed, the optimizer uses it", n, inv ? "INVISIBLE" : "IGNORED");
+				ddl__note(x, "index `%s`: %s removed, the optimizer uses it", n, inv ? "INVISIBLE" : "IGNORED");
 			} else if (x->t->dialect == DDL_MARIADB && inv) {
 				ddl__edit_replace(x->ed, k, j, j, "IGNORED");
-				note(x, "index `%s`: INVISIBLE -> IGNORED", n);
+				ddl__note(x, "index `%s`: INVISIBLE -> IGNORED", n);
 			} else if (x->t->dialect == DDL_MYSQL && ign) {
 				ddl__edit_replace(x->ed, k, j, j, "INVISIBLE");
-				note(x, "index `%s`: IGNORED -> INVISIBLE", n);
+				ddl__note(x, "index `%s`: IGNORED -> INVISIBLE", n);
 			}
 		}
-	}
-	return 0;
-}
-
-/* Bytes per character of a column (its CHARACTER SET or COLLATE, else the
- * table's default, else utf8mb4). */
-static unsigned charset_bytes(const char *cs)
-{
-	static const struct { const char *name; unsigned n; } m[] = {
-		{ "latin1", 1 }, { "ascii", 1 }, { "binary", 1 }, { "latin2", 1 }, { "cp1250", 1 },
-		{ "cp1251", 1 }, { "cp1256", 1 }, { "cp1257", 1 }, { "greek", 1 }, { "hebrew", 1 },
-		{ "latin5", 1 }, { "latin7", 1 }, { "koi8r", 1 }, { "koi8u", 1 }, { "tis620", 1 },
-		{ "swe7", 1 }, { "hp8", 1 }, { "dec8", 1 }, { "cp850", 1 }, { "cp852", 1 },
-		{ "cp866", 1 }, { "macroman", 1 }, { "macce", 1 }, { "armscii8", 1 }, { "geostd8", 1 },
-		{ "keybcs2", 1 }, { "ucs2", 2 }, { "gbk", 2 }, { "big5", 2 }, { "sjis", 2 },
-		{ "cp932", 2 }, { "euckr", 2 }, { "gb2312", 2 }, { "utf8", 3 }, { "utf8mb3", 3 },
-		{ "ujis", 3 }, { "eucjpms", 3 }, { "utf8mb4", 4 }, { "utf16", 4 }, { "utf16le", 4 },
-		{ "utf32", 4 }, { "gb18030", 4 },
-	};
-	char b[64];
-	size_t l = strcspn(cs, "_");
-
-	snprintf(b, sizeof(b), "%.*s", (int)l, cs);
-	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-		if (!strcasecmp(m[i].name, b))
-			return m[i].n;
-	return 4;
-}
-
-/* The charset named in tokens [a, b) (CHARACTER SET x, CHARSET x, COLLATE x). */
-static const char *charset_in(const struct ddl_toks *k, size_t a, size_t b, char *buf, size_t n)
-{
-	for (size_t i = a; i < b; i++) {
-		size_t v = 0;
-
-		if (ddl__is(k, i, "CHARSET") || ddl__is(k, i, "COLLATE"))
-			v = i + 1;
-		else if (ddl__is(k, i, "CHARACTER") && ddl__is(k, i + 1, "SET"))
-			v = i + 2;
-		if (!v)
-			continue;
-		if (ddl__isp(k, v, '='))
-			v++;
-		if (v < b && ddl__is_name(k, v) && !ddl__is(k, v, "DEFAULT"))
-			return ddl__name(k, v, buf, n);
-	}
-	return NULL;
-}
-
-static int kp_767(struct rx *x, const struct ddl_part *p, size_t a, size_t b)
-{
-	const struct ddl_toks *k = x->k;
-	const struct ddl_part *c;
-	char n[128], ty[32], cs[64], in[128];
-	unsigned mb = 1, chars;
-	size_t bytes = 0, prefix = 0;
-	int binary;
-
-	if (!ddl__is_name(k, a) || !(c = column(x, ddl__name(k, a, n, sizeof(n)))))
-		return 0;	/* an expression, or a column this statement does not define */
-	ddl__text(k, c->first + 1, ty, sizeof(ty));
-	binary = !strcasecmp(ty, "binary") || !strcasecmp(ty, "varbinary") ||
-		 (strlen(ty) >= 4 && !strcasecmp(ty + strlen(ty) - 4, "blob"));
-	if (!binary) {
-		const char *s = charset_in(k, c->first + 2, c->end, cs, sizeof(cs));
-
-		if (!s)
-			s = charset_in(k, x->st->opts, x->st->opts_end, cs, sizeof(cs));
-		mb = charset_bytes(s ? s : "utf8mb4");
-	}
-	if (ddl__isp(k, a + 1, '(') && a + 2 < b && k->v[a + 2].kind == DDL_TK_NUMBER)
-		prefix = strtoul(k->s + k->v[a + 2].off, NULL, 10);
-	if (prefix)
-		bytes = prefix * mb;
-	else if ((!strcasecmp(ty, "char") || !strcasecmp(ty, "varchar") || !strcasecmp(ty, "binary") ||
-		  !strcasecmp(ty, "varbinary")) && ddl__isp(k, c->first + 2, '(') &&
-		 k->v[c->first + 3].kind == DDL_TK_NUMBER)
-		bytes = strtoul(k->s + k->v[c->first + 3].off, NULL, 10) * mb;
-	if (bytes <= OB_KEY_MAX)
-		return 0;
-	index_name(x, p, in, sizeof(in));
-	if (p->kind == DDL_P_PRIMARY || p->kind == DDL_P_UNIQUE)
-		return refuse(x, "key part `%s` of unique key `%s` is %zu bytes, over OceanBase's %u "
-			      "(a prefix would make distinct values collide)", n, in, bytes, OB_KEY_MAX);
-	chars = OB_KEY_MAX / mb;
-	snprintf(ty, sizeof(ty), "(%u)", chars);
-	if (prefix)
-		ddl__edit_replace(x->ed, k, a + 1, ddl__skip_group(k, a + 1) - 1, ty);
-	else
-		ddl__edit_after(x->ed, k, a, ty);
-	note(x, "index `%s`: key part `%s` of %zu bytes indexed by its first %u characters", in, n,
-	     bytes, chars);
-	return 0;
-}
-
-static int rule_ob_index_767(struct rx *x)
-{
-	int rc;
-
-	if (x->st->kind != DDL_K_CREATE_TABLE)
-		return 0;	/* ALTER and CREATE INDEX do not say the column's length */
-	for (size_t i = 0; i < x->st->nparts; i++)
-		if (is_index(x->st->parts[i].kind) && (rc = each_key_part(x, &x->st->parts[i], kp_767)))
-			return rc;
-	return 0;
-}
-
-/* ---- OceanBase: foreign keys, primary keys ---- */
-
-static int rule_ob_fk_cascade(struct rx *x)
-{
-	const struct ddl_toks *k = x->k;
-	char n[128];
-
-	for (size_t i = 0; i < x->st->nparts; i++) {
-		const struct ddl_part *p = &x->st->parts[i];
-
-		if (p->kind != DDL_P_FOREIGN)
-			continue;
-		for (size_t j = p->first; j + 2 < p->end; j++)
-			if (ddl__is(k, j, "ON") && (ddl__is(k, j + 1, "DELETE") || ddl__is(k, j + 1, "UPDATE")) &&
-			    ddl__is(k, j + 2, "CASCADE")) {
-				n[0] = 0;
-				if (ddl__is(k, p->first, "CONSTRAINT") && !ddl__is(k, p->first + 1, "FOREIGN"))
-					ddl__name(k, p->first + 1, n, sizeof(n));
-				return refuse(x, "OceanBase cannot take foreign key `%s` ON %s CASCADE (the "
-					      "application would lose the cascade after switchover)",
-					      n[0] ? n : "(unnamed)", ddl__is(k, j + 1, "DELETE") ? "DELETE" : "UPDATE");
-			}
-	}
-	return 0;
-}
-
-static int float_type(const struct ddl_toks *k, size_t ty)
-{
-	return ddl__is(k, ty, "FLOAT") || ddl__is(k, ty, "DOUBLE") || ddl__is(k, ty, "REAL") ||
-	       ddl__is(k, ty, "FLOAT4") || ddl__is(k, ty, "FLOAT8");
-}
-
-static int kp_float(struct rx *x, const struct ddl_part *p, size_t a, size_t b)
-{
-	const struct ddl_part *c;
-	char n[128], ty[32];
-
-	(void)p;
-	(void)b;
-	if (ddl__is_name(x->k, a) && (c = column(x, ddl__name(x->k, a, n, sizeof(n)))) &&
-	    float_type(x->k, c->first + 1))
-		return refuse(x, "OceanBase cannot take a primary key on %s column `%s`",
-			      ddl__text(x->k, c->first + 1, ty, sizeof(ty)), n);
-	return 0;
-}
-
-static int rule_ob_float_pk(struct rx *x)
-{
-	const struct ddl_toks *k = x->k;
-	char n[128], ty[32];
-	int rc;
-
-	for (size_t i = 0; i < x->st->nparts; i++) {
-		const struct ddl_part *p = &x->st->parts[i];
-
-		if (p->kind == DDL_P_PRIMARY && x->st->kind == DDL_K_CREATE_TABLE &&
-		    (rc = each_key_part(x, p, kp_float)))
-			return rc;
-		if (p->kind == DDL_P_COLUMN && float_type(k, p->first + 1) &&
-		    (find_word(k, p->first + 2, p->end, "PRIMARY") < p->end ||
-		     (find_word(k, p->first + 2, p->end, "KEY") < p->end &&
-		      !ddl__is(k, find_word(k, p->first + 2, p->end, "KEY") - 1, "UNIQUE"))))
-			return refuse(x, "OceanBase cannot take a primary key on %s column `%s`",
-				      ddl__text(k, p->first + 1, ty, sizeof(ty)),
-				      ddl__name(k, p->first, n, sizeof(n)));
 	}
 	return 0;
 }
@@ -634,21 +253,21 @@ static const struct table_opt {
 	unsigned dialects;
 	enum opt_do act;
 } table_opts[] = {
-	{ "ROW_FORMAT", D_OB, OPT_DROP_COMPRESSED },
-	{ "KEY_BLOCK_SIZE", D_OB, OPT_DROP },
-	{ "PAGE_CHECKSUM", D_MYSQL | D_OB, OPT_DROP },
-	{ "TRANSACTIONAL", D_MYSQL | D_OB, OPT_DROP },
-	{ "PAGE_COMPRESSED", D_MYSQL | D_OB, OPT_DROP },
-	{ "PAGE_COMPRESSION_LEVEL", D_MYSQL | D_OB, OPT_DROP },
-	{ "IETF_QUOTES", D_MYSQL | D_OB, OPT_DROP },
-	{ "ENCRYPTED", D_MYSQL | D_OB, OPT_DROP_UNLESS_YES },
-	{ "ENCRYPTION_KEY_ID", D_MYSQL | D_OB, OPT_DROP },
-	{ "ENCRYPTION", D_MARIADB | D_OB, OPT_DROP_UNLESS_YES },
-	{ "STATS_PERSISTENT", D_OB, OPT_DROP },
-	{ "STATS_AUTO_RECALC", D_OB, OPT_DROP },
-	{ "STATS_SAMPLE_PAGES", D_OB, OPT_DROP },
-	{ "AUTOEXTEND_SIZE", D_MARIADB | D_OB, OPT_DROP },
-	{ "SECONDARY_ENGINE", D_MARIADB | D_OB, OPT_DROP },
+	{ "ROW_FORMAT", DDL_D_OB, OPT_DROP_COMPRESSED },
+	{ "KEY_BLOCK_SIZE", DDL_D_OB, OPT_DROP },
+	{ "PAGE_CHECKSUM", DDL_D_MYSQL | DDL_D_OB, OPT_DROP },
+	{ "TRANSACTIONAL", DDL_D_MYSQL | DDL_D_OB, OPT_DROP },
+	{ "PAGE_COMPRESSED", DDL_D_MYSQL | DDL_D_OB, OPT_DROP },
+	{ "PAGE_COMPRESSION_LEVEL", DDL_D_MYSQL | DDL_D_OB, OPT_DROP },
+	{ "IETF_QUOTES", DDL_D_MYSQL | DDL_D_OB, OPT_DROP },
+	{ "ENCRYPTED", DDL_D_MYSQL | DDL_D_OB, OPT_DROP_UNLESS_YES },
+	{ "ENCRYPTION_KEY_ID", DDL_D_MYSQL | DDL_D_OB, OPT_DROP },
+	{ "ENCRYPTION", DDL_D_MARIADB | DDL_D_OB, OPT_DROP_UNLESS_YES },
+	{ "STATS_PERSISTENT", DDL_D_OB, OPT_DROP },
+	{ "STATS_AUTO_RECALC", DDL_D_OB, OPT_DROP },
+	{ "STATS_SAMPLE_PAGES", DDL_D_OB, OPT_DROP },
+	{ "AUTOEXTEND_SIZE", DDL_D_MARIADB | DDL_D_OB, OPT_DROP },
+	{ "SECONDARY_ENGINE", DDL_D_MARIADB | DDL_D_OB, OPT_DROP },
 };
 
 static int yes_value(const struct ddl_toks *k, size_t v)
@@ -661,7 +280,7 @@ static int yes_value(const struct ddl_toks *k, size_t v)
 
 /* Table options in tokens [a, b): each one the target lacks removed (or
  * refused). Returns the number of tokens removed through *gone. */
-static int options_in(struct rx *x, size_t a, size_t b, size_t *gone)
+static int options_in(struct ddl_rx *x, size_t a, size_t b, size_t *gone)
 {
 	const struct ddl_toks *k = x->k;
 	unsigned dm = 1u << x->t->dialect;
@@ -689,18 +308,18 @@ static int options_in(struct rx *x, size_t a, size_t b, size_t *gone)
 		if (o->act == OPT_DROP_COMPRESSED && strcasecmp(b2, "COMPRESSED"))
 			continue;
 		if (o->act == OPT_DROP_UNLESS_YES && yes_value(k, v))
-			return refuse(x, "%s cannot take %s=%s (the table would be stored unencrypted)",
-				      target_name(x->t), o->name, b2);
+			return ddl__refuse(x, "%s cannot take %s=%s (the table would be stored unencrypted)",
+				      ddl__target_name(x->t), o->name, ddl__text(k, v, b2, sizeof(b2)));
 		ddl__edit_remove(x->ed, k, from, v);
 		*gone += v - from + 1;
-		note(x, "table option %s=%s removed (%s does not take it)",
-		     ddl__text(k, i, b1, sizeof(b1)), ddl__text(k, v, b2, sizeof(b2)), target_name(x->t));
+		ddl__note(x, "table option %s=%s removed (%s does not take it)",
+		     ddl__text(k, i, b1, sizeof(b1)), ddl__text(k, v, b2, sizeof(b2)), ddl__target_name(x->t));
 		i = v;
 	}
 	return 0;
 }
 
-static int rule_table_options(struct rx *x)
+static int rule_table_options(struct ddl_rx *x)
 {
 	struct ddl_stmt *st = x->st;
 	const struct ddl_toks *k = x->k;
@@ -754,7 +373,7 @@ static int rule_table_options(struct rx *x)
 
 /* ---- MariaDB-only objects: system versioning, sequences ---- */
 
-static int rule_system_versioning(struct rx *x)
+static int rule_system_versioning(struct ddl_rx *x)
 {
 	const struct ddl_toks *k = x->k;
 
@@ -766,42 +385,239 @@ static int rule_system_versioning(struct rx *x)
 		    (ddl__is(k, i, "PERIOD") && ddl__is(k, i + 1, "FOR") && ddl__is(k, i + 2, "SYSTEM_TIME")) ||
 		    (ddl__is(k, i, "AS") && ddl__is(k, i + 1, "ROW") &&
 		     (ddl__is(k, i + 2, "START") || ddl__is(k, i + 2, "END"))))
-			return refuse(x, "%s has no system-versioned tables (the history rows cannot be "
-				      "carried)", target_name(x->t));
+			return ddl__refuse(x, "%s has no system-versioned tables (the history rows cannot be "
+				      "carried)", ddl__target_name(x->t));
 	}
 	return 0;
 }
 
-static int rule_sequence(struct rx *x)
+static int rule_sequence(struct ddl_rx *x)
 {
 	if (x->st->kind == DDL_K_SEQUENCE)
-		return refuse(x, "%s has no sequences (MariaDB CREATE SEQUENCE)", target_name(x->t));
+		return ddl__refuse(x, "%s has no sequences (MariaDB CREATE SEQUENCE)", ddl__target_name(x->t));
+	return 0;
+}
+
+/* ---- mysql-comments ---- */
+
+/* The [CONSTRAINT name] CHECK (...) that ends right before token b, or b. */
+static size_t check_before(const struct ddl_toks *k, size_t b)
+{
+	size_t i, depth = 0;
+
+	if (!b || !ddl__isp(k, b - 1, ')'))
+		return b;
+	for (i = b - 1; i > 0; i--) {
+		if (ddl__isp(k, i, ')'))
+			depth++;
+		else if (ddl__isp(k, i, '(') && --depth == 0)
+			break;
+	}
+	if (!i || !ddl__is(k, i - 1, "CHECK"))
+		return b;
+	i--;
+	if (i >= 2 && ddl__is(k, i - 2, "CONSTRAINT"))
+		i -= 2;
+	else if (i >= 1 && ddl__is(k, i - 1, "CONSTRAINT"))
+		i -= 1;
+	return i;
+}
+
+/* MySQL 5.7/8 executable comments (/+!50700 .. /+!99999) are ignored by
+ * MariaDB, but the MySQL source ran them: the ones that change what the
+ * table takes or does become code MariaDB reads. */
+static int rule_mysql_comments(struct ddl_rx *x)
+{
+	const struct ddl_toks *k = x->k;
+	char in[200], buf[220];
+
+	if (x->source == DDL_SOURCE_MARIADB)
+		return 0;	/* the source ignored them too */
+	for (size_t gi = 0; gi < k->ng; gi++) {
+		const struct ddl_group *g = &k->g[gi];
+		size_t a = 0, b = 0, n = 0, end;
+
+		if (g->mariadb || g->version < 50700 || g->version > 99999 || g->close >= k->len)
+			continue;
+		for (size_t i = 0; i < k->n; i++)
+			if (k->v[i].group == gi + 1) {
+				if (!n++)
+					a = i;
+				b = i;
+			}
+		if (!n)
+			continue;
+		end = g->close + 2;
+		snprintf(in, sizeof(in), "%.*s", (int)(k->v[b].off + k->v[b].len - k->v[a].off), k->s + k->v[a].off);
+		if (n == 1 && (ddl__is(k, a, "INVISIBLE") || ddl__is(k, a, "VISIBLE"))) {
+			ddl__edit_bytes(x->ed, g->open, end - g->open, in);
+		} else if (n == 2 && ddl__is(k, a, "SRID") && k->v[b].kind == DDL_TK_NUMBER) {
+			/* MariaDB takes it right after the type only */
+			const struct ddl_part *p = NULL;
+			size_t ty, from = g->open;
+
+			for (size_t i = 0; i < x->st->nparts; i++)
+				if (x->st->parts[i].kind == DDL_P_COLUMN && x->st->parts[i].first < a &&
+				    a < x->st->parts[i].end)
+					p = &x->st->parts[i];
+			if (!p)
+				continue;
+			ty = p->first + 1;
+			if (ddl__isp(k, ty + 1, '('))
+				ty = ddl__skip_group(k, ty + 1) - 1;
+			snprintf(buf, sizeof(buf), " REF_SYSTEM_ID=%.*s", (int)k->v[b].len, k->s + k->v[b].off);
+			ddl__edit_after(x->ed, k, ty, buf);
+			while (from && (k->s[from - 1] == ' ' || k->s[from - 1] == '\t'))
+				from--;
+			ddl__edit_bytes(x->ed, from, end - from, "");
+			ddl__note(x, "/*!%lu %s */ ->%s after the type (MariaDB ignores MySQL's versioned "
+				  "comments)", g->version, in, buf);
+			continue;
+		} else if ((ddl__is(k, a, "DEFAULT") && ddl__is(k, a + 1, "ENCRYPTION")) ||
+			   ddl__is(k, a, "ENCRYPTION")) {
+			ddl__edit_bytes(x->ed, g->open, end - g->open, in);	/* table-options judges it */
+		} else if (n == 2 && ddl__is(k, a, "NOT") && ddl__is(k, b, "ENFORCED")) {
+			size_t c = check_before(k, a), from, to = end;
+			char name[128] = "";
+
+			if (c == a)
+				continue;
+			if (ddl__is(k, c, "CONSTRAINT") && !ddl__is(k, c + 1, "CHECK"))
+				ddl__name(k, c + 1, name, sizeof(name));
+			from = k->v[c].off;
+			if (c && ddl__isp(k, c - 1, ',')) {
+				from = k->v[c - 1].off;	/* a table element: with its comma */
+			} else if (ddl__isp(k, b + 1, ',') && c && ddl__isp(k, c - 1, '(')) {
+				to = k->v[b + 1].off + 1;
+				while (to < k->len && (k->s[to] == ' ' || k->s[to] == '\n'))
+					to++;
+			} else {
+				while (from && (k->s[from - 1] == ' ' || k->s[from - 1] == '\t'))
+					from--;
+			}
+			ddl__edit_bytes(x->ed, from, to - from, "");
+			ddl__note(x, "CHECK constraint%s%s%s removed: NOT ENFORCED on the source, and MariaDB "
+				  "would enforce it", name[0] ? " `" : "", name, name[0] ? "`" : "");
+			continue;
+		} else {
+			continue;	/* MariaDB ignores it, as before */
+		}
+		ddl__note(x, "/*!%lu %s */ read as code (MariaDB ignores MySQL's versioned comments)",
+			  g->version, in);
+	}
+	return 0;
+}
+
+/* ---- statement forms: OR REPLACE, IF [NOT] EXISTS, functional key parts ---- */
+
+/* MariaDB's CREATE OR REPLACE of anything but a view. */
+static int rule_or_replace(struct ddl_rx *x)
+{
+	const struct ddl_toks *k = x->k;
+	static const char *const what[] = {
+		[DDL_K_OTHER] = "", [DDL_K_CREATE_TABLE] = "TABLE", [DDL_K_ALTER_TABLE] = "",
+		[DDL_K_CREATE_INDEX] = "INDEX", [DDL_K_VIEW] = "VIEW", [DDL_K_TRIGGER] = "TRIGGER",
+		[DDL_K_ROUTINE] = "PROCEDURE/FUNCTION", [DDL_K_EVENT] = "EVENT",
+		[DDL_K_SEQUENCE] = "SEQUENCE", [DDL_K_DATABASE] = "DATABASE",
+	};
+
+	if (!ddl__is(k, 0, "CREATE") || !ddl__is(k, 1, "OR") || !ddl__is(k, 2, "REPLACE") ||
+	    x->st->kind == DDL_K_VIEW)
+		return 0;
+	return ddl__refuse(x, "%s has no CREATE OR REPLACE %s (it would need a DROP first)",
+			   ddl__target_name(x->t), what[x->st->kind]);
+}
+
+/* MariaDB's guards inside ALTER TABLE (ADD COLUMN IF NOT EXISTS, DROP INDEX
+ * IF EXISTS ...), ALTER TABLE IF EXISTS, CREATE INDEX IF NOT EXISTS and
+ * DROP INDEX IF EXISTS: MySQL has none of them. Replay runs a statement
+ * once, so the guard goes (with a note). */
+static int rule_if_exists(struct ddl_rx *x)
+{
+	const struct ddl_toks *k = x->k;
+	int drop_index = ddl__is(k, 0, "DROP") && ddl__is(k, 1, "INDEX");
+
+	if (x->st->kind != DDL_K_ALTER_TABLE && x->st->kind != DDL_K_CREATE_INDEX && !drop_index)
+		return 0;
+	for (size_t i = 1; i + 1 < k->n; i++) {
+		size_t last = ddl__is(k, i + 1, "NOT") ? i + 2 : i + 1;
+
+		if (ddl__isp(k, i, '(')) {
+			i = ddl__skip_group(k, i) - 1;
+			continue;
+		}
+		if (!ddl__is(k, i, "IF") || !ddl__is(k, last, "EXISTS"))
+			continue;
+		if (x->st->kind == DDL_K_CREATE_INDEX && i > x->st->name)
+			break;
+		ddl__edit_remove(x->ed, k, i, last);
+		ddl__note(x, "IF %sEXISTS removed (%s has no such guard here; replay runs the statement once)",
+			  last == i + 2 ? "NOT " : "", ddl__target_name(x->t));
+		i = last;
+	}
+	return 0;
+}
+
+static int kp_functional(struct ddl_rx *x, const struct ddl_part *p, size_t a, size_t b)
+{
+	char n[128];
+
+	(void)b;
+	if (ddl__isp(x->k, a, '('))
+		return ddl__refuse(x, "%s cannot take index `%s` on an expression (a functional key part)",
+				   ddl__target_name(x->t), ddl__index_name(x, p, n, sizeof(n)));
+	return 0;
+}
+
+/* MySQL 8.0.13's functional key parts: KEY k ((lower(a))). */
+static int rule_functional_index(struct ddl_rx *x)
+{
+	int rc;
+
+	if (x->t->dialect == DDL_MYSQL && (!x->t->major || x->t->major >= 8) &&
+	    !(x->t->major == 8 && x->t->minor == 0 && x->t->patch < 13))
+		return 0;
+	for (size_t i = 0; i < x->st->nparts; i++)
+		if (ddl__is_index(x->st->parts[i].kind) &&
+		    (rc = ddl__each_key_part(x, &x->st->parts[i], kp_functional)))
+			return rc;
 	return 0;
 }
 
 /* ---- the table ---- */
 
-static const struct rule rules[] = {
-	{ "definer", D_ALL, rule_definer },
-	{ "collation-0900", D_ALL, rule_collation },
-	{ "real", D_OB, rule_real },
-	{ "nchar", D_OB, rule_nchar },
-	{ "serial", D_OB, rule_serial },
-	{ "mariadb-types", D_MYSQL | D_OB, rule_mariadb_types },
-	{ "column-compressed", D_MYSQL | D_OB, rule_column_compressed },
-	{ "system-versioning", D_MYSQL | D_OB, rule_system_versioning },
-	{ "sequence", D_MYSQL | D_OB, rule_sequence },
-	{ "table-options", D_ALL, rule_table_options },
-	{ "index-visibility", D_ALL, rule_index_visibility },
-	{ "ob-fulltext", D_OB, rule_ob_fulltext },
-	{ "ob-index-desc", D_OB, rule_ob_index_desc },
-	{ "ob-index-767", D_OB, rule_ob_index_767 },
-	{ "ob-fk-cascade", D_OB, rule_ob_fk_cascade },
-	{ "ob-float-pk", D_OB, rule_ob_float_pk },
+static const struct ddl_rule rules[] = {
+	{ "definer", DDL_D_ALL, rule_definer },
+	{ "mysql-comments", DDL_D_MARIADB, rule_mysql_comments },
+	{ "collation-0900", DDL_D_ALL, rule_collation },
+	{ "real", DDL_D_OB, rule_real },
+	{ "nchar", DDL_D_OB, rule_nchar },
+	{ "serial", DDL_D_OB, rule_serial },
+	{ "mariadb-types", DDL_D_MYSQL | DDL_D_OB, rule_mariadb_types },
+	{ "column-compressed", DDL_D_MYSQL | DDL_D_OB, rule_column_compressed },
+	{ "system-versioning", DDL_D_MYSQL | DDL_D_OB, rule_system_versioning },
+	{ "sequence", DDL_D_MYSQL | DDL_D_OB, rule_sequence },
+	{ "or-replace", DDL_D_MYSQL | DDL_D_OB, rule_or_replace },
+	{ "if-exists", DDL_D_MYSQL | DDL_D_OB, rule_if_exists },
+	{ "functional-index", DDL_D_MARIADB | DDL_D_MYSQL, rule_functional_index },
+	{ "table-options", DDL_D_ALL, rule_table_options },
+	{ "index-visibility", DDL_D_ALL, rule_index_visibility },
+	{ "ob-fulltext", DDL_D_OB, ddl__rule_ob_fulltext },
+	{ "ob-index-desc", DDL_D_OB, ddl__rule_ob_index_desc },
+	{ "ob-index-767", DDL_D_OB, ddl__rule_ob_index_767 },
+	{ "ob-fk-cascade", DDL_D_OB, ddl__rule_ob_fk_cascade },
+	{ "ob-float-pk", DDL_D_OB, ddl__rule_ob_float_pk },
 };
 
 int ddl_convert(const struct ddl_target *t, const char *object, const char *stmt, size_t len,
 		struct sl_buf *out, ddl_note_fn note_fn, void *ctx, struct sl_err *err)
+{
+	return ddl_convert_from(t, DDL_SOURCE_UNKNOWN, object, stmt, len, out, note_fn, ctx, err);
+}
+
+int ddl_convert_from(const struct ddl_target *t, enum ddl_source source, const char *object,
+		     const char *stmt, size_t len, struct sl_buf *out, ddl_note_fn note_fn, void *ctx,
+		     struct sl_err *err)
 {
 	struct sl_buf cur = SL_BUF_INIT(SL_BUF_UNLIMITED), next = SL_BUF_INIT(SL_BUF_UNLIMITED);
 	const char *text = stmt;
@@ -813,7 +629,7 @@ int ddl_convert(const struct ddl_target *t, const char *object, const char *stmt
 	for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]) && !rc; r++) {
 		struct ddl_stmt st;
 		struct ddl_edits ed = { 0 };
-		struct rx x = { .t = t, .object = object, .r = &rules[r], .st = &st, .k = &st.t,
+		struct ddl_rx x = { .t = t, .source = source, .object = object, .r = &rules[r], .st = &st, .k = &st.t,
 				.ed = &ed, .note = note_fn, .ctx = ctx, .err = err };
 
 		if (!(rules[r].dialects & (1u << t->dialect)))

@@ -1,4 +1,4 @@
-/* ddl_split.c - a CREATE TABLE cut for a bulk load: the table with the keys it cannot be without, its secondary indexes in one ALTER TABLE for after the rows, its foreign keys one ALTER TABLE each. */
+/* ddl_split.c - a CREATE TABLE cut for a bulk load: the table with the keys it cannot be without (primary key, a key for the AUTO_INCREMENT column, the key InnoDB clusters a table without primary key by, unique keys of a partitioned table), its secondary indexes in one ALTER TABLE for after the rows, its foreign keys one ALTER TABLE each. */
 #include "ddl_int.h"
 
 #include <stdio.h>
@@ -55,6 +55,51 @@ static int has_word(const struct ddl_toks *t, size_t a, size_t b, const char *w)
 	return 0;
 }
 
+/* The column definition p says NOT NULL. */
+static int not_null(const struct ddl_toks *t, const struct ddl_part *p)
+{
+	for (size_t i = p->first + 1; i + 1 < p->end; i++) {
+		if (ddl__isp(t, i, '('))
+			i = ddl__skip_group(t, i) - 1;
+		else if (ddl__is(t, i, "NOT") && ddl__is(t, i + 1, "NULL"))
+			return 1;
+	}
+	return 0;
+}
+
+/* The UNIQUE key p covers whole NOT NULL columns only: without a primary
+ * key, InnoDB clusters the table by the first such key, and adding it
+ * after the rows would rebuild the table. */
+static int clusters(const struct ddl_stmt *st, const struct ddl_part *p)
+{
+	const struct ddl_toks *t = &st->t;
+	size_t close, i;
+	char a[256], b[256];
+
+	if (p->kind != DDL_P_UNIQUE || !p->keys)
+		return 0;
+	close = ddl__skip_group(t, p->keys) - 1;
+	for (i = p->keys + 1; i < close; i++) {
+		size_t c;
+
+		if (!ddl__is_name(t, i))
+			return 0;	/* an expression */
+		ddl__name(t, i, a, sizeof(a));
+		for (c = 0; c < st->nparts; c++)
+			if (st->parts[c].kind == DDL_P_COLUMN &&
+			    !strcasecmp(ddl__name(t, st->parts[c].first, b, sizeof(b)), a))
+				break;
+		if (c == st->nparts || !not_null(t, &st->parts[c]))
+			return 0;
+		i++;
+		if (ddl__is(t, i, "ASC") || ddl__is(t, i, "DESC"))
+			i++;
+		if (i < close && !ddl__isp(t, i, ','))
+			return 0;	/* a prefix: (10) */
+	}
+	return 1;
+}
+
 int ddl_table_split(const char *create, size_t len, const char *table, struct sl_buf *base,
 		    struct ddl_list *indexes, struct ddl_list *fks, struct sl_err *err)
 {
@@ -63,7 +108,7 @@ int ddl_table_split(const char *create, size_t len, const char *table, struct sl
 	struct sl_buf alter = SL_BUF_INIT(SL_BUF_UNLIMITED);
 	char ai[256] = "", b[256];
 	unsigned char *keep = NULL;
-	int pk_ai = 0, ai_kept = 0, rc;
+	int pk_ai = 0, ai_kept = 0, has_pk = 0, cluster_kept = 0, rc;
 	size_t last = 0, nkept = 0;
 
 	indexes->n = fks->n = 0;
@@ -88,9 +133,16 @@ int ddl_table_split(const char *create, size_t len, const char *table, struct sl
 			pk_ai = has_word(t, p->first + 1, p->end, "PRIMARY");
 		}
 	}
-	for (size_t i = 0; i < st.nparts && ai[0]; i++)
-		if (st.parts[i].kind == DDL_P_PRIMARY)
-			pk_ai = !strcasecmp(first_key(t, &st.parts[i], b, sizeof(b)), ai);
+	for (size_t i = 0; i < st.nparts; i++) {
+		const struct ddl_part *p = &st.parts[i];
+
+		if (p->kind == DDL_P_PRIMARY) {
+			has_pk = 1;
+			pk_ai = ai[0] && !strcasecmp(first_key(t, p, b, sizeof(b)), ai);
+		} else if (p->kind == DDL_P_COLUMN && has_word(t, p->first + 1, p->end, "PRIMARY")) {
+			has_pk = 1;
+		}
+	}
 	keep = calloc(st.nparts, 1);
 	if (!keep)
 		abort();
@@ -111,6 +163,11 @@ int ddl_table_split(const char *create, size_t len, const char *table, struct sl
 			 * columns, and the server checks it when the key is added; kept */
 			if (p->kind == DDL_P_UNIQUE && st.partition)
 				break;
+			if (!has_pk && !cluster_kept && clusters(&st, p)) {
+				cluster_kept = 1;
+				ai_kept |= ai[0] && !strcasecmp(first_key(t, p, b, sizeof(b)), ai);
+				break;
+			}
 			/* an AUTO_INCREMENT column must lead some key */
 			if (ai[0] && !pk_ai && !ai_kept && p->kind != DDL_P_FULLTEXT &&
 			    p->kind != DDL_P_SPATIAL && !strcasecmp(first_key(t, p, b, sizeof(b)), ai)) {

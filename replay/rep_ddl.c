@@ -98,18 +98,23 @@ static int convert(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	struct ddl_target t;
 	char wh[REP_WHERE_LEN], sp[300], object[300];
 	struct ddl_note_ctx n;
+	enum ddl_source src = DDL_SOURCE_UNKNOWN;
 	struct sl_err e2 = SL_ERR_INIT;
 	int rc;
 
 	if ((rc = dest_target(x, &t, err)))
 		return rc;
+	if (d->position && d->position->flavor)
+		src = !strcmp(d->position->flavor, "mysql") ? DDL_SOURCE_MYSQL :
+		      !strcmp(d->position->flavor, "mariadb") ? DDL_SOURCE_MARIADB : DDL_SOURCE_UNKNOWN;
 	rep__where_str(x, cur, wh, sizeof(wh));
 	n.where = wh;
 	n.dialect = ddl_dialect_name(t.dialect);
 	ddl_describe(stmt, strlen(stmt), d->db, object, sizeof(object));
-	if ((rc = ddl_convert(&t, object, stmt, strlen(stmt), out, ddl_note, &n, &e2)))
-		return sl_err_set(err, rc, "ddl at %s (source position %s) refused for a %s destination: %s",
-				  wh, d->position ? fmt_position_str(d->position, sp, sizeof(sp)) : "unknown",
+	if ((rc = ddl_convert_from(&t, src, object, stmt, strlen(stmt), out, ddl_note, &n, &e2)))
+		return sl_err_set(err, rc, "ddl at %s (source position %s) refused for destination "
+				  "dialect %s: %s", wh,
+				  d->position ? fmt_position_str(d->position, sp, sizeof(sp)) : "unknown",
 				  n.dialect, e2.msg);
 	return 0;
 }

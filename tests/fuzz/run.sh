@@ -4,6 +4,7 @@
 # for a fixed time with its seeds:
 #   fuzz_decoder   the binlog fixtures (first 64 KiB of each) and tests/regress/fuzz-*
 #   fuzz_segment   real segments, written by that tree's own sluice from the fixtures
+#   fuzz_ddl       the CREATE/ALTER statements of tests/unit/test_ddl.c
 #
 #   tests/fuzz/run.sh [SECONDS]        default 60, per target
 #
@@ -64,6 +65,14 @@ if [[ -d "$SHARED/fixtures/binlogs" ]]; then
 	done < <(find "$SHARED/fixtures/binlogs" -type f ! -name '*.txt*' -print0 | sort -z)
 fi
 cp "$REPO"/tests/regress/fuzz-* "$WORK/decoder/" 2>/dev/null || true
+# one seed per C string literal of test_ddl.c that starts a statement
+mkdir -p "$WORK/ddl"
+python3 - "$REPO/tests/unit/test_ddl.c" "$WORK/ddl" <<'PY' || true
+import re, sys
+src = open(sys.argv[1]).read()
+for i, m in enumerate(re.finditer(r'"((?:CREATE|ALTER|/\*!)(?:[^"\\]|\\.)*)"', src)):
+    open("%s/seed%d" % (sys.argv[2], i), "w").write(bytes(m.group(1), "utf-8").decode("unicode_escape"))
+PY
 compgen -G "$WORK/segment/*" >/dev/null || missing "no seed segments (fixtures not found in $SHARED)"
 
 # fuzz_segment writes each input as a file: on tmpfs when there is one

@@ -63,7 +63,7 @@ case_refused() {
 	"$TEST_CAPTURE" --old-stream "$dir" rules \
 		"CREATE TABLE rules.f (id INT PRIMARY KEY, c TEXT, FULLTEXT KEY \`ft\` (c))" ||
 		fail "cannot write the stream"
-	expect_error ft_ob 'ddl at .*old-bin\.000001:1234.*refused for a oceanbase destination: table `rules`.`f`: rule ob-fulltext: oceanbase cannot take fulltext index `ft`' \
+	expect_error ft_ob 'ddl at .*old-bin\.000001:1234.*refused for destination dialect oceanbase: table `rules`.`f`: rule ob-fulltext: oceanbase cannot take fulltext index `ft`' \
 		replay --dir "$dir" --dest "$DST_URL" --consumer ft --dest-dialect oceanbase
 	[[ $(dst_sql -N -B -e "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'rules' AND TABLE_NAME = 'f'") == 0 ]] ||
 		fail "the refused table was created"
