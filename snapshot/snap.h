@@ -41,6 +41,8 @@
  * table is one streamed SELECT cut into chunks; a rerun reads it again from
  * its start (SnapshotChunk.restart, a warning says so). A stream with its
  * SnapshotEnd makes snap_run() a no-op that says so.
+ * Tests: SLUICE_SNAPSHOT_CHUNK_ROWS=N in the environment fixes every chunk
+ * at N rows (no adaptation), so a small table makes many chunks.
  * Load: --max-threads-running N pauses the readers while the source's
  * Threads_running is above N (polled every 500 ms; logged once per pause).
  * Stops: sl_stop_requested (SIGTERM/SIGINT) ends the run after the chunks in

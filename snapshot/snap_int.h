@@ -108,6 +108,7 @@ struct snap_ctx {
 	uint32_t run;
 	struct snap_stats *st;
 	uint64_t chunk_ms;
+	uint64_t fixed_rows;		/* SLUICE_SNAPSHOT_CHUNK_ROWS (tests): rows per chunk */
 };
 
 /* ---- snap_plan.c ---- */

@@ -276,6 +276,10 @@ int snap_run(const struct snap_opts *o, struct snap_stats *st, struct sl_err *er
 	    (rc = snap__schema_write(c, &r.objs, &r.prev, &st->schema_objects, err)))
 		goto out;
 	plan_tables(&r, r.srv.flavor == DB_MARIADB);
+	if (getenv("SLUICE_SNAPSHOT_CHUNK_ROWS"))	/* tests: many small chunks */
+		c->fixed_rows = strtoull(getenv("SLUICE_SNAPSHOT_CHUNK_ROWS"), NULL, 10);
+	for (size_t i = 0; i < c->nt && c->fixed_rows; i++)
+		c->t[i].chunk_rows = c->fixed_rows;
 	for (size_t i = 0; i < c->nt; i++)
 		est += c->t[i].dt->est_rows;
 	{
