@@ -47,16 +47,16 @@ int cmd_replay(int argc, char **argv)
 			  "fire again on every replayed row: the rows a source trigger\n"
 			  "wrote are in the stream already). Without it such a table\n"
 			  "stops replay before its first row." },
-		{ "dest-dialect", SL_OPT_STR, SL_OPT_TARGET(o.dest_dialect), .arg = "D",
-		  .check = dialect_check, .def_text = "from the destination's version()",
-		  .help = "mariadb, mysql or oceanbase: the rules DDL from the stream\n"
-			  "is converted by (README \"Dialect rules\"); each conversion\n"
-			  "is logged, a statement a rule refuses stops replay" },
 		{ "defer-indexes", SL_OPT_FLAG, SL_OPT_TARGET(defer_indexes),
 		  .help = "snapshot tables: create them with their primary key only and\n"
 			  "add the secondary indexes after their last chunk (the default)" },
 		{ "no-defer-indexes", SL_OPT_FLAG, SL_OPT_TARGET(o.no_defer_indexes),
 		  .help = "snapshot tables: create them with every index before loading" },
+		{ "dest-dialect", SL_OPT_STR, SL_OPT_TARGET(o.dest_dialect), .arg = "D",
+		  .check = dialect_check, .def_text = "from the destination's version()",
+		  .help = "mariadb, mysql or oceanbase: the rules DDL from the stream\n"
+			  "is converted by (README \"Dialect rules\"); each conversion\n"
+			  "is logged, a statement a rule refuses stops replay" },
 	};
 	struct sl_opt_cmd cmd = {
 		.name = "replay", .opts = opts, .n = SL_OPT_COUNT(opts),

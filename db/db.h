@@ -215,7 +215,10 @@ int db_table_trigger(MYSQL *m, const char *schema, const char *table, char *name
  *                        run, rows, restart), inserted in the transaction
  *                        that loads the chunk's rows; chunk_index
  *                        DB_CHUNK_INDEXES marks the table's deferred
- *                        indexes as created
+ *                        indexes as created, DB_CHUNK_KEYLESS a keyless
+ *                        table's snapshot position (`position`), and the
+ *                        row with db = tbl = '' and DB_CHUNK_INDEXES a
+ *                        snapshot loaded whole, at `position` (its end)
  * `sluice`.`switchover`  reserved for the switchover state machine (the
  *                        migrate issue): its CREATE TABLE goes into
  *                        db_sql_sluice_schema like the others, and any
@@ -226,6 +229,7 @@ int db_table_trigger(MYSQL *m, const char *schema, const char *table, char *name
  * missing; two consumers of one stream already there refuse it). The
  * statements that read and move the rows stay with their writer (replay). */
 #define DB_CHUNK_INDEXES UINT64_MAX
+#define DB_CHUNK_KEYLESS (UINT64_MAX - 1)
 extern const char db_sql_sluice_schema[];	/* CREATE DATABASE / TABLEs, multi-statement */
 int db_sluice_schema_ensure(MYSQL *m, const char *who, struct sl_err *err);
 

@@ -30,7 +30,8 @@ const char db_sql_sluice_schema[] =
 	"`record_index` INT UNSIGNED NOT NULL,"
 	"PRIMARY KEY (`consumer`,`seq`,`frame_offset`,`record_index`)) ENGINE=InnoDB;"
 	/* snapshot chunks loaded by replay (rep_snapshot.c), each row committed
-	 * with the chunk's rows; chunk_index 2^64-1: deferred indexes created */
+	 * with the chunk's rows; chunk_index 2^64-1: deferred indexes created
+	 * (db.h says what the other marks are) */
 	"CREATE TABLE IF NOT EXISTS `sluice`.`snapshot_chunks` ("
 	"`stream_id` CHAR(32) NOT NULL,"
 	"`db` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,"
@@ -39,6 +40,7 @@ const char db_sql_sluice_schema[] =
 	"`run` INT UNSIGNED NOT NULL,"
 	"`rows` BIGINT UNSIGNED NOT NULL,"
 	"`restart` TINYINT NOT NULL DEFAULT 0,"
+	"`position` VARCHAR(512) NOT NULL DEFAULT '',"
 	"`loaded_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
 	"PRIMARY KEY (`stream_id`,`db`,`tbl`,`chunk_index`)) ENGINE=InnoDB";
 

@@ -65,9 +65,9 @@ struct rep_opts {
 	uint32_t poll_ms;		/* follow: wait between looks; 0: 20 ms */
 	unsigned workers;		/* parallel connections; 0: 16 */
 	int allow_dest_triggers;	/* a destination table with a trigger: warn, not refuse */
+	int no_defer_indexes;		/* snapshot tables created whole, not indexed after the load */
 	const char *dest_dialect;	/* "mariadb", "mysql", "oceanbase"; NULL: from the
 					 * destination's version() (ddl/ddl.h) */
-	int no_defer_indexes;		/* snapshot tables created whole, not indexed after the load */
 };
 
 struct rep_stats {

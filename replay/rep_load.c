@@ -420,7 +420,8 @@ static int chunk_where(struct sl_buf *b, const struct rep_loader *l, const struc
 	return 0;
 }
 
-int rep__load_chunk(struct rep_loader *l, const struct rep_chunk *c, struct sl_err *err)
+static int load_chunk_once(struct rep_loader *l, const struct rep_chunk *c, unsigned *errnum,
+			   struct sl_err *err)
 {
 	enum rep_lcol *plan = sl_xcalloc(c->td->n_columns + 1, sizeof(*plan));
 	int rc, no_local;
@@ -434,7 +435,7 @@ int rep__load_chunk(struct rep_loader *l, const struct rep_chunk *c, struct sl_e
 		    (rc = rep__sql_table(&l->sql, c->td)))
 			goto out;
 		if ((rc = exec_sql(l, c, err)))
-			goto out;
+			goto fail;
 		sl_log(SL_INFO, "replay", "`%s`.`%s`: read again from its start (no key): earlier "
 		       "chunks dropped", c->db, c->table);
 	}
@@ -474,9 +475,10 @@ int rep__load_chunk(struct rep_loader *l, const struct rep_chunk *c, struct sl_e
 			      c->n, c->restart ? 1 : 0)))
 		goto fail;
 	if ((rc = rep__exec(&l->w, sl_buf_cstr(&l->sql), err))) {
-		if (mysql_errno(l->w.db) == 1062) {
+		*errnum = mysql_errno(l->w.db);
+		rep__rollback(&l->w);
+		if (*errnum == 1062) {
 			/* a session of an earlier replay loaded it meanwhile */
-			rep__rollback(&l->w);
 			*err = (struct sl_err)SL_ERR_INIT;
 			rc = 1;
 		}
@@ -484,6 +486,7 @@ int rep__load_chunk(struct rep_loader *l, const struct rep_chunk *c, struct sl_e
 	}
 	goto out;
 fail:
+	*errnum = mysql_errno(l->w.db);
 	if (!err->code)
 		rc = sl_err_set(err, rc, "chunk %" PRIu64 " of `%s`.`%s`: %s", c->index, c->db,
 				c->table, sl_strerror(rc));
@@ -491,4 +494,25 @@ fail:
 out:
 	free(plan);
 	return rc;
+}
+
+/*
+ * Chunks of one table load at the same time, and InnoDB may pick one of
+ * them as a deadlock victim (MariaDB takes a table lock for a transaction
+ * that inserts into an empty table with unique and foreign key checks off,
+ * its bulk-insert mode). The transaction was rolled back whole: load the
+ * chunk again, a few times.
+ */
+int rep__load_chunk(struct rep_loader *l, const struct rep_chunk *c, struct sl_err *err)
+{
+	for (unsigned tries = 1;; tries++) {
+		unsigned e = 0;
+		int rc = load_chunk_once(l, c, &e, err);
+
+		if (rc >= 0 || (e != 1213 && e != 1205) || tries >= 8)
+			return rc;
+		sl_log(SL_INFO, "replay", "chunk %" PRIu64 " of `%s`.`%s`: %s; loading it again",
+		       c->index, c->db, c->table, e == 1213 ? "deadlock" : "lock wait timeout");
+		*err = (struct sl_err)SL_ERR_INIT;
+	}
 }

@@ -48,10 +48,11 @@ struct snap_table {
 	int one_run, any_chunk, keyless;
 };
 
-struct snap_done {			/* a recorded chunk */
+struct snap_done {			/* a recorded chunk (or mark, db.h) */
 	char *db, *name;
 	uint64_t index;
 	int restart;
+	char *position;			/* marks: "offset:file" */
 };
 
 struct snap_job {
@@ -144,7 +145,7 @@ static int read_done(struct snap *s, struct sl_err *err)
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 
-	snprintf(sql, sizeof(sql), "SELECT `db`,`tbl`,`chunk_index`,`restart` FROM "
+	snprintf(sql, sizeof(sql), "SELECT `db`,`tbl`,`chunk_index`,`restart`,`position` FROM "
 		 "`sluice`.`snapshot_chunks` WHERE `stream_id`='%s'", s->sid);
 	if (mysql_real_query(w->db, sql, strlen(sql)) || !(res = mysql_store_result(w->db)))
 		return rep__db_error(w, sql, err);
@@ -158,6 +159,7 @@ static int read_done(struct snap *s, struct sl_err *err)
 		d->name = sl_xstrdup(row[1] ? row[1] : "");
 		d->index = strtoull(row[2] ? row[2] : "0", NULL, 10);
 		d->restart = row[3] && row[3][0] == '1';
+		d->position = sl_xstrdup(row[4] ? row[4] : "");
 	}
 	mysql_free_result(res);
 	/* the ctl connection runs with autocommit=0: end the snapshot read */
@@ -673,7 +675,7 @@ static int read_stream(struct snap *s, struct sl_err *err)
 
 	if ((rc = seg_reader_open(&r, s->path, err)))
 		return rc;
-	while (!s->end) {
+	while (!s->end && !sl_stop_requested) {
 		Sluice__Record *rec = NULL;
 		struct seg_cursor cur;
 		int keep = 0;
@@ -704,20 +706,119 @@ static int read_stream(struct snap *s, struct sl_err *err)
 	return rc;
 }
 
+/* ---- a snapshot loaded whole: marks, so a rerun does not read it again ---- */
+
+static int add_pos_mark(struct sl_buf *b, const char *sid, const char *db, const char *tbl,
+			uint64_t index, const Sluice__Position *p)
+{
+	char pos[600];
+	int rc;
+
+	snprintf(pos, sizeof(pos), "%" PRIu64 ":%s", p->offset, p->file ? p->file : "");
+	if ((rc = sl_buf_addf(b, "%s('%s',", b->len ? "," : "INSERT IGNORE INTO `sluice`.`snapshot_chunks` "
+			      "(`stream_id`,`db`,`tbl`,`chunk_index`,`run`,`rows`,`position`) VALUES ", sid)) ||
+	    (rc = fmt_sql_str(b, db)) || (rc = sl_buf_addc(b, ',')) || (rc = fmt_sql_str(b, tbl)) ||
+	    (rc = sl_buf_addf(b, ",%" PRIu64 ",0,0,", index)) || (rc = fmt_sql_str(b, pos)) ||
+	    (rc = sl_buf_addc(b, ')')))
+		return rc;
+	return 0;
+}
+
+/* The end, and each keyless table's position, in one transaction. */
+static int mark_complete(struct snap *s, const struct rep_safe *safe, struct sl_err *err)
+{
+	struct sl_buf b = SL_BUF_INIT((size_t)64 << 20);
+	int rc = add_pos_mark(&b, s->sid, "", "", DB_CHUNK_INDEXES, safe->end);
+
+	for (size_t i = 0; !rc && i < safe->nkeyless; i++)
+		rc = add_pos_mark(&b, s->sid, safe->keyless[i].db, safe->keyless[i].name,
+				  DB_CHUNK_KEYLESS, safe->keyless[i].p1);
+	if (!rc)
+		rc = sl_buf_adds(&b, ";COMMIT");
+	rc = rc ? sl_err_set(err, rc, "recording the loaded snapshot: %s", sl_strerror(rc)) :
+		  rep__exec(&s->x->ctl, sl_buf_cstr(&b), err);
+	sl_buf_release(&b);
+	return rc;
+}
+
+static Sluice__Position *parse_pos(const char *text)
+{
+	Sluice__Position *p = sl_xcalloc(1, sizeof(*p));
+	const char *colon = strchr(text, ':');
+
+	sluice__position__init(p);
+	p->offset = strtoull(text, NULL, 10);
+	p->file = sl_xstrdup(colon ? colon + 1 : "");
+	return p;
+}
+
+/* 1 when the destination holds the whole snapshot already: x->safe from the marks. */
+static int loaded_before(struct snap *s)
+{
+	struct rep_safe *safe = NULL;
+	uint64_t chunks = 0;
+
+	for (size_t i = 0; i < s->ndone; i++) {
+		const struct snap_done *d = &s->done[i];
+
+		if (d->index == DB_CHUNK_INDEXES && !d->db[0] && !d->name[0]) {
+			safe = sl_xcalloc(1, sizeof(*safe));
+			safe->end = parse_pos(d->position);
+		} else if (d->index < DB_CHUNK_KEYLESS) {
+			chunks++;
+		}
+	}
+	if (!safe)
+		return 0;
+	for (size_t i = 0; i < s->ndone; i++) {
+		const struct snap_done *d = &s->done[i];
+		struct rep_safe_table *k;
+
+		if (d->index != DB_CHUNK_KEYLESS)
+			continue;
+		safe->keyless = sl_xrealloc(safe->keyless, (safe->nkeyless + 1) * sizeof(*safe->keyless));
+		k = &safe->keyless[safe->nkeyless++];
+		k->db = sl_xstrdup(d->db);
+		k->name = sl_xstrdup(d->name);
+		k->p1 = parse_pos(d->position);
+	}
+	s->x->safe = safe;
+	s->x->st->chunks_skipped += chunks;
+	sl_log(SL_INFO, "replay", "snapshot '%s' was loaded whole before (%" PRIu64 " chunks, end at "
+	       "%s:%" PRIu64 "): not read again", s->path, chunks, safe->end->file, safe->end->offset);
+	return 1;
+}
+
 /* ---- the phase ---- */
 
+/* The destination's dialect: --dest-dialect, else its version() (the same
+ * rule as captured DDL, rep_ddl.c). */
 static int detect_target(struct snap *s, struct sl_err *err)
 {
-	struct rep_worker *w = &s->x->ctl;
-	MYSQL_RES *res;
-	MYSQL_ROW row;
-	static const char q[] = "SELECT VERSION(), @@version_comment";
+	const char *forced = s->x->o->dest_dialect;
+	struct db_server srv;
+	enum ddl_dialect d;
+	int rc;
 
-	if (mysql_real_query(w->db, q, sizeof(q) - 1) || !(res = mysql_store_result(w->db)))
-		return rep__db_error(w, q, err);
-	row = mysql_fetch_row(res);
-	ddl_target_from_version(&s->target, row ? row[0] : NULL, row ? row[1] : NULL);
-	mysql_free_result(res);
+	if ((rc = db_server_detect(s->x->ctl.db, "destination", &srv, err)))
+		return rc;
+	memset(&s->target, 0, sizeof(s->target));
+	if (srv.flavor == DB_OCEANBASE) {
+		ddl_target_from_version(&s->target, srv.version, "OceanBase");
+	} else {
+		s->target.dialect = srv.flavor == DB_MARIADB ? DDL_MARIADB : DDL_MYSQL;
+		s->target.major = srv.major;
+		s->target.minor = srv.minor;
+		s->target.patch = srv.patch;
+	}
+	if (forced && forced[0]) {
+		if ((rc = ddl_dialect_parse(forced, &d, err)))
+			return rc;
+		if (d != s->target.dialect) {
+			memset(&s->target, 0, sizeof(s->target));
+			s->target.dialect = d;
+		}
+	}
 	return 0;
 }
 
@@ -750,6 +851,7 @@ static void snap_release(struct snap *s)
 	for (size_t i = 0; i < s->ndone; i++) {
 		free(s->done[i].db);
 		free(s->done[i].name);
+		free(s->done[i].position);
 	}
 	free(s->done);
 	for (size_t i = 0; i < s->nobjs; i++)
@@ -815,8 +917,11 @@ int rep__snapshot_phase(struct rep_ctx *x, struct sl_err *err)
 	s.reading = 1;
 	s.qcap = REP_LOAD_WORKERS * 2;
 	s.q = sl_xcalloc(s.qcap, sizeof(*s.q));
-	if ((rc = db_sluice_schema_ensure(x->ctl.db, x->ctl.dest, err)) || (rc = read_done(&s, err)) ||
-	    (rc = detect_target(&s, err)) || (rc = start_loaders(&s, args, err)))
+	if ((rc = db_sluice_schema_ensure(x->ctl.db, x->ctl.dest, err)) || (rc = read_done(&s, err)))
+		goto out;
+	if (loaded_before(&s))
+		goto out;
+	if ((rc = detect_target(&s, err)) || (rc = start_loaders(&s, args, err)))
 		goto out;
 	rc = read_stream(&s, err);
 	if (!rc && !s.schema_done)
@@ -842,6 +947,12 @@ int rep__snapshot_phase(struct rep_ctx *x, struct sl_err *err)
 	       s.chunks, s.rows, secs, secs > 0 ? (double)s.rows / secs : 0.0,
 	       x->o->workers < REP_LOAD_WORKERS && x->o->workers ? x->o->workers : REP_LOAD_WORKERS,
 	       s.no_local ? "INSERT" : "LOAD DATA LOCAL", s.skipped);
+	if (!s.end && sl_stop_requested) {
+		sl_log(SL_INFO, "replay", "stopped during the snapshot load: every chunk loaded is "
+		       "recorded, a rerun continues after them");
+		x->st->snapshot_incomplete = 1;
+		goto out;
+	}
 	if (!s.end) {
 		sl_log(SL_WARN, "replay", "snapshot '%s' has no end yet (the snapshot is still running "
 		       "or was interrupted): snapshot incomplete, loaded what is there, no change applied; "
@@ -857,6 +968,8 @@ int rep__snapshot_phase(struct rep_ctx *x, struct sl_err *err)
 	x->safe->end = s.end;
 	s.end = NULL;
 	keyless_tables(&s, x->safe);
+	if ((rc = mark_complete(&s, x->safe, err)))
+		goto out;
 	{
 		char pos[300];
 

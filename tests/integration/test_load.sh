@@ -17,6 +17,10 @@
 #            safe mode, strictly after it; a keyless table read again whole
 #            in a second run (restart chunk); tables equal
 #  follow    replay --follow loads chunks while the snapshot is being written
+#  real      `sluice snapshot` of every type plus a table written to during
+#            the snapshot (P0 recorded by capture first), then replay: the
+#            load, the changes up to SnapshotEnd in safe mode, the rest
+#            strictly; every table equal
 #  partial   no SnapshotEnd and no --follow: loads what is there, exit 0,
 #            "snapshot incomplete", no change applied
 # LT_CASES picks cases.
@@ -31,7 +35,7 @@ MKSNAP=${SLUICE_TEST_LOAD:-$SLUICE_SOURCE_DIR/build/tests/test_load}
 [[ -x "$MKSNAP" ]] || skip "test_load helper not built"
 require_sluice
 start_servers 2
-LT_CASES=${LT_CASES:-types fallback kill safe follow partial}
+LT_CASES=${LT_CASES:-types fallback kill safe follow partial real}
 
 mksnap() { mkdir -p "$2"; "$MKSNAP" mksnap "$SRC_URL" "$@"; }
 
@@ -48,7 +52,7 @@ reset_dest() {
 }
 
 chunks_recorded() {
-	dst_sql -N -B -e "SELECT COUNT(*) FROM sluice.snapshot_chunks WHERE chunk_index < 18446744073709551615 ${1:-}"
+	dst_sql -N -B -e "SELECT COUNT(*) FROM sluice.snapshot_chunks WHERE chunk_index < 18446744073709551614 ${1:-}"
 }
 
 types_schema() {
@@ -200,13 +204,14 @@ case_types() {
 	mksnap "$WORK/types" "$S" 700 "$TYPES_TXNS" "$TYPES_TXNS" 1 $TYPES_OBJS
 	must_sluice types-replay replay --dir "$S" --dest "$DST_URL" --workers 3
 	grep -q "LOAD DATA LOCAL" "$WORK/types-replay.err" || fail "types: the load did not go through LOAD DATA"
+	grep -q '`lt`.`ints`: deferred indexes added' "$WORK/types-replay.err" || fail "types: indexes not deferred"
 	grep -q "1 foreign keys\|left for switchover" "$WORK/types-replay.err" || fail "types: deferred objects not reported"
 	check_types_equal types
 	n=$(chunks_recorded)
 	# comp: 3000 rows in chunks of 700 = 5; every other table 1
 	((n == 14)) || fail "types: $n chunks recorded, want 14"
 	must_sluice types-rerun replay --dir "$S" --dest "$DST_URL"
-	grep -q "loaded 0 chunks.*14 chunks loaded before" "$WORK/types-rerun.err" ||
+	grep -q "loaded whole before (14 chunks" "$WORK/types-rerun.err" ||
 		{ cat "$WORK/types-rerun.err" >&2; fail "types: a rerun loaded again"; }
 	check_types_equal types-rerun
 	log "ok types"
@@ -224,6 +229,7 @@ case_fallback() {
 	[[ "$(grep -c "refuses LOAD DATA LOCAL" "$WORK/fallback-replay.err")" == 1 ]] ||
 		{ cat "$WORK/fallback-replay.err" >&2; fail "fallback: the INSERT fallback not logged once"; }
 	grep -q "INSERT)" "$WORK/fallback-replay.err" || fail "fallback: summary does not say INSERT"
+	! grep -q "deferred indexes added" "$WORK/fallback-replay.err" || fail "fallback: --no-defer-indexes deferred"
 	check_types_equal fallback
 	log "ok fallback"
 }
@@ -233,7 +239,7 @@ case_kill() {
 	local D=$WORK/kill S=$WORK/snap-kill pid n i total
 	src_sql -e "CREATE DATABASE lk; CREATE TABLE lk.big (id INT PRIMARY KEY, v VARCHAR(60), n BIGINT, r DOUBLE, KEY k_v (v), KEY k_n (n)) ENGINE=InnoDB"
 	must_sluice kill-capture0 capture --source "$SRC_URL" --dir "$D"
-	src_sql -e "INSERT INTO lk.big SELECT seq, CONCAT('row-', seq, '-ü', REPEAT('x', seq % 30)), seq * seq, seq / 7e0 FROM seq_1_to_200000"
+	src_sql lk -e "INSERT INTO lk.big SELECT seq, CONCAT('row-', seq, '-ü', REPEAT('x', seq % 30)), seq * seq, seq / 7e0 FROM seq_1_to_200000"
 	must_sluice kill-capture1 capture --source "$SRC_URL" --dir "$D"
 	n=$(txns_of "$D")
 	mksnap "$D" "$S" 2000 "$n" "$n" 1 D:lk T:lk.big
@@ -255,9 +261,9 @@ case_kill() {
 	grep -q -E "chunks, 200000 rows|[1-9][0-9]* chunks loaded before, skipped" "$WORK/kill-replay2.err" ||
 		{ cat "$WORK/kill-replay2.err" >&2; fail "kill: the rerun did not skip loaded chunks"; }
 	[[ "$(chunks_recorded)" == 100 ]] || fail "kill: $(chunks_recorded) chunks recorded, want 100"
-	[[ "$(dst_sql -N -B -e "SELECT COUNT(*), SUM(rows) FROM sluice.snapshot_chunks WHERE tbl='big' AND chunk_index < 18446744073709551615")" == $'100\t200000' ]] ||
+	[[ "$(dst_sql -N -B -e "SELECT COUNT(*), SUM(\`rows\`) FROM sluice.snapshot_chunks WHERE tbl='big' AND chunk_index < 18446744073709551614")" == $'100\t200000' ]] ||
 		fail "kill: snapshot_chunks rows do not add up to 200000 rows in 100 chunks"
-	compare_all || fail "kill: the table differs after the rerun"
+	compare_db lk || fail "kill: the table differs after the rerun"
 	src_sql -e "DROP DATABASE lk"
 	dst_sql -e "DROP DATABASE lk"
 	log "ok kill"
@@ -303,10 +309,10 @@ case_safe() {
 	grep -q "safe mode" "$WORK/safe-replay.err" || fail "safe: no safe-mode hand-off logged"
 	grep -q "strict apply from here on" "$WORK/safe-replay.err" || fail "safe: the window never closed"
 	grep -q "read again from its start" "$WORK/safe-replay.err" || fail "safe: no keyless restart"
-	compare_all || fail "safe: tables differ after safe mode"
+	compare_db ls || fail "safe: tables differ after safe mode"
 	# a rerun: nothing loaded or applied again
 	must_sluice safe-rerun replay --dir "$D" --dest "$DST_URL"
-	compare_all || fail "safe: tables differ after a rerun"
+	compare_db ls || fail "safe: tables differ after a rerun"
 	src_sql -e "DROP DATABASE ls"
 	dst_sql -e "DROP DATABASE ls"
 	log "ok safe"
@@ -354,6 +360,45 @@ case_partial() {
 		fail "partial: the change stream was applied before the snapshot's end"
 	compare_all || fail "partial: the loaded tables differ"
 	log "ok partial"
+}
+
+# A writer of inserts, updates and deletes on lw.w until $WORK/stop-writer exists.
+writer() {
+	local i=0
+	while [[ ! -e "$WORK/stop-writer" ]]; do
+		i=$((i + 1))
+		src_sql lw -e "INSERT INTO w VALUES ($((100000 + i)), 'new $i', $i);
+			UPDATE w SET v = CONCAT('upd ', $i), n = n + 1 WHERE id = $(((i * 7919) % 20000 + 1));
+			DELETE FROM w WHERE id = $(((i * 104729) % 20000 + 1));
+			UPDATE w SET id = id + 200000 WHERE id = $(((i * 3571) % 20000 + 1))" || return 1
+	done
+}
+
+case_real() {
+	setup_types
+	reset_dest
+	local D=$WORK/real wpid
+	# i11-snapshot's reader refuses the denormal double 4.9e-324 ('5e-324'):
+	# the mksnap cases load it, this one takes the smallest normal one
+	src_sql -e "UPDATE lt.nums SET dbl = 2.2250738585072014e-308 WHERE id = 4"
+	src_sql -e "CREATE DATABASE lw; CREATE TABLE lw.w (id INT PRIMARY KEY, v VARCHAR(40), n INT, KEY k_n (n)) ENGINE=InnoDB"
+	src_sql lw -e "INSERT INTO w SELECT seq, CONCAT('w', seq), seq FROM seq_1_to_20000"
+	must_sluice real-capture0 capture --source "$SRC_URL" --dir "$D"	# P0
+	writer &
+	wpid=$!
+	track_pid "$wpid"
+	sleep 1
+	must_sluice real-snapshot snapshot --source "$SRC_URL" --dir "$D" --threads 2 --chunk-ms 5
+	sleep 1
+	touch "$WORK/stop-writer"
+	wait "$wpid" || fail "real: the writer failed"
+	must_sluice real-capture1 capture --source "$SRC_URL" --dir "$D"
+	must_sluice real-replay replay --dir "$D" --dest "$DST_URL" --workers 4
+	grep -q "changes up to it apply in safe mode" "$WORK/real-replay.err" || fail "real: no hand-off"
+	compare_all || { tail -n 20 "$WORK/real-replay.err" >&2; fail "real: tables differ after snapshot, load and changes"; }
+	check_types_equal real
+	src_sql -e "DROP DATABASE lw"
+	log "ok real ($(grep -o 'loaded [0-9]* chunks, [0-9]* rows' "$WORK/real-replay.err"))"
 }
 
 for c in $LT_CASES; do
