@@ -3,7 +3,9 @@
 #include "fmt.h"
 #include "seg.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include "banned.h"
@@ -20,7 +22,10 @@ static const char about[] =
 	"(replay does not run it). An account statement (CREATE USER, GRANT ...)\n"
 	"is never printed: capture does not write them, and one in an older stream\n"
 	"shows as \"account statement redacted\". A heartbeat that stands for account\n"
-	"statements capture left out says how many (\"account_statements_left_out\").\n";
+	"statements capture left out says how many (\"account_statements_left_out\").\n"
+	"A snapshot stream (DIR/snapshot: schema objects, snapshot runs, chunks of\n"
+	"rows as INSERTs, the end) is printed with --snapshot, or as inspect\n"
+	"DIR/snapshot; inspect DIR says in its first line (text) that it is there.\n";
 
 struct out {
 	struct fmt_render r;		/* the rendering and its buffer (formats/fmt_render.c) */
@@ -39,7 +44,8 @@ int cmd_inspect(int argc, char **argv)
 	struct seg_reader *r = NULL;
 	struct sl_err err = SL_ERR_INIT;
 	const char *path;
-	int rc;
+	char *snap = NULL;
+	int rc, snapshot = 0;
 	/* One line per option, in the order -h lists them. */
 	struct sl_opt opts[] = {
 		{ "json", SL_OPT_FLAG, SL_OPT_TARGET(o.json),
@@ -47,7 +53,11 @@ int cmd_inspect(int argc, char **argv)
 			  "{\"type\":\"transaction\",\"gtid\":...,\"time\":...,\"changes\":[{\"op\":\"insert\",\n"
 			  " \"db\":...,\"table\":...,\"before\":{...},\"after\":{...}}],\"position\":{...}}\n"
 			  "{\"type\":\"ddl\",\"db\":...,\"statement\":...,\"position\":{...}}\n"
-			  "{\"type\":\"heartbeat\",\"position\":{...}}" },
+			  "{\"type\":\"heartbeat\",\"position\":{...}}\n"
+			  "snapshot streams: {\"type\":\"schema\",...}, {\"type\":\"snapshot_begin\",...},\n"
+			  "{\"type\":\"chunk\",...,\"changes\":[...],\"rows\":N,...}, {\"type\":\"snapshot_end\",...}" },
+		{ "snapshot", SL_OPT_FLAG, SL_OPT_TARGET(snapshot),
+		  .help = "print DIR's snapshot stream (DIR/snapshot) instead of DIR" },
 	};
 	struct sl_opt_cmd cmd = { .name = "inspect", .args = "DIR|SEGMENT", .about = about, .opts = opts,
 				  .n = SL_OPT_COUNT(opts) };
@@ -64,6 +74,18 @@ int cmd_inspect(int argc, char **argv)
 	/* no database connection here: a reader that stops early (| head) just ends us */
 	signal(SIGPIPE, SIG_DFL);
 	fmt_render_init(&o.r, o.json);
+	if (snapshot) {
+		rc = seg_snapshot_exists(path, &err);
+		snap = seg_snapshot_path(path);
+		if (rc == 0)
+			rc = sl_err_set(&err, -ENOENT, "'%s': no snapshot stream", snap);
+		if (rc < 0)
+			goto out;
+		path = snap;
+	} else if (!o.json && seg_snapshot_exists(path, NULL) == 1) {
+		printf("# '%s/%s' holds a snapshot stream (schema and existing rows): "
+		       "sluice inspect --snapshot %s\n", path, SEG_SNAPSHOT_DIR, path);
+	}
 	if ((rc = seg_reader_open(&r, path, &err)))
 		goto out;
 	for (;;) {
@@ -82,6 +104,7 @@ int cmd_inspect(int argc, char **argv)
 out:
 	seg_reader_close(r);
 	fmt_render_release(&o.r);
+	free(snap);
 	rc = rc < 0 ? cmd_fail("inspect", &err) : 0;
 	sl_opt_release(&cmd);	/* path points into argv, not into cmd */
 	return rc;

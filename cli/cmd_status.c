@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include "banned.h"
 
@@ -12,7 +13,40 @@ static const char about[] =
 	"transaction), the segments' count and bytes, and for each registered consumer\n"
 	"(DIR/consumers/) its checkpoint and its lag in transactions, bytes and seconds.\n"
 	"\"accounts\" counts the account statements (CREATE USER, GRANT, SET PASSWORD ...)\n"
-	"capture left out of the stream: they may carry passwords and are never written.\n";
+	"capture left out of the stream: they may carry passwords and are never written.\n"
+	"When DIR/snapshot holds a snapshot stream, \"snapshot\" shows its progress:\n"
+	"finished (SnapshotEnd written) or in progress, runs, chunks, rows, tables done,\n"
+	"schema objects, and its segments (a finished snapshot is all sealed).\n";
+
+/* DIR/snapshot's progress, when there is one: 0, or 2 after an error line. */
+static int print_snapshot(const char *dir)
+{
+	struct seg_snapshot_status ss;
+	struct sl_err err = SL_ERR_INIT;
+	char pos[256], *snap;
+	int rc = seg_snapshot_exists(dir, &err);
+
+	if (rc <= 0)
+		return rc < 0 ? cmd_fail("status", &err) : 0;
+	snap = seg_snapshot_path(dir);
+	rc = seg_snapshot_status(snap, &ss, &err);
+	free(snap);
+	if (rc)
+		return cmd_fail("status", &err);
+	if (ss.ends)
+		printf("snapshot:  finished, changes up to %s apply in safe mode\n",
+		       ss.position ? fmt_position_str(ss.position, pos, sizeof(pos)) : "-");
+	else
+		printf("snapshot:  in progress (run %" PRIu64 " at %s)\n", ss.runs,
+		       ss.position ? fmt_position_str(ss.position, pos, sizeof(pos)) : "-");
+	printf("           %" PRIu64 " runs, %" PRIu64 " chunks, %" PRIu64 " rows, %" PRIu64
+	       " tables done, %" PRIu64 " schema objects\n", ss.runs, ss.chunks, ss.rows,
+	       ss.tables_done, ss.schema_objects);
+	printf("           %" PRIu64 " segments (%" PRIu64 " sealed), %" PRIu64 " bytes\n", ss.segments,
+	       ss.sealed, ss.bytes);
+	seg_snapshot_status_release(&ss);
+	return 0;
+}
 
 int cmd_status(int argc, char **argv)
 {
@@ -56,5 +90,5 @@ int cmd_status(int argc, char **argv)
 			       l->txns, l->bytes, l->secs);
 	}
 	seg_status_release(&st);
-	return 0;
+	return print_snapshot(dir);
 }

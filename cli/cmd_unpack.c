@@ -11,7 +11,9 @@ static const char about[] =
 	"hmac), every file's size and SHA-256, every segment whole and the chain to DIR's\n"
 	"newest segment before adding a single file. Refuses tampering, truncation, a\n"
 	"foreign stream, a gap, a bundle older than DIR and files the manifest does not\n"
-	"name. Running it twice changes nothing.\n";
+	"name. Running it twice changes nothing. A bundle with a snapshot/ part (the\n"
+	"snapshot stream, FORMAT.md \"Bundle\") rebuilds DIR/snapshot too: both parts\n"
+	"and both directories are checked before either gets a file.\n";
 
 int cmd_unpack(int argc, char **argv)
 {
@@ -41,5 +43,9 @@ int cmd_unpack(int argc, char **argv)
 		return cmd_fail("unpack", &err);
 	printf("bundle segments %" PRIu64 "..%" PRIu64 " checked; %" PRIu64 " added to '%s'%s\n",
 	       res.first_seq, res.last_seq, res.added, o.into, res.added ? "" : " (already there)");
+	if (res.snapshot.present)
+		printf("snapshot segments %" PRIu64 "..%" PRIu64 " checked; %" PRIu64 " added to '%s/snapshot'%s\n",
+		       res.snapshot.first_seq, res.snapshot.last_seq, res.snapshot.added, o.into,
+		       res.snapshot.added ? "" : " (already there)");
 	return 0;
 }

@@ -156,7 +156,7 @@ static void put_comment_lines(struct sl_buf *b, const char *prefix, const char *
 
 	sl_buf_addf(b, "-- %s", prefix);
 	while (*p) {
-		const char *nl = strchr(p, '\n');
+		const char *nl = strpbrk(p, "\r\n");	/* every line break opens a new comment */
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
 
 		sl_buf_add(b, p, n);
@@ -179,8 +179,12 @@ static size_t stmt_len(const char *s)
 	return n;
 }
 
+/* The object's name for a "-- " comment line: a line break in a quoted
+ * name would end the comment and run the rest, so it becomes a space. */
 static void put_schema_name(struct sl_buf *b, const Sluice__SchemaObject *so)
 {
+	size_t from = b->len;
+
 	fmt_sql_ident(b, so->db);
 	if (so->name[0]) {
 		sl_buf_addc(b, '.');
@@ -190,6 +194,9 @@ static void put_schema_name(struct sl_buf *b, const Sluice__SchemaObject *so)
 		sl_buf_adds(b, " on ");
 		fmt_sql_ident(b, so->table);
 	}
+	for (size_t i = from; i < b->len; i++)
+		if (b->data[i] == '\n' || b->data[i] == '\r')
+			b->data[i] = ' ';
 }
 
 void fmt_render_schema_sql(struct fmt_render *o, const Sluice__SchemaObject *so)

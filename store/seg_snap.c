@@ -77,9 +77,19 @@ int seg_snapshot_status(const char *dir, struct seg_snapshot_status *st, struct 
 				pos = ft->end;
 			}
 		} else if (!rc) {
-			/* the open segment: its complete units, by a scan */
-			rc = seg__check_file(fd, path, size, 0, &fi, err);
-			if (!rc) {
+			/* the open segment: its complete units, by a scan; a header
+			 * not written yet (just created) holds nothing yet */
+			rc = seg__header_read(fd, path, size, &h, &hl, err);
+			if (h)
+				sluice__segment_header__free_unpacked(h, NULL);
+			h = NULL;
+			if (rc == 1)
+				rc = seg__check_file(fd, path, size, 0, &fi, err);
+			else if (rc == 0 && i > 0)
+				rc = 0;		/* fi stays empty: nothing counted */
+			else if (rc == 0)
+				rc = sl_err_set(err, -SL_ECORRUPT, "'%s': torn header at offset 0", path);
+			if (!rc && fi.hdr) {
 				h = fi.hdr;
 				fi.hdr = NULL;
 				c = fi.n;
@@ -87,7 +97,7 @@ int seg_snapshot_status(const char *dir, struct seg_snapshot_status *st, struct 
 			}
 		}
 		if (!rc) {
-			if (!st->source)
+			if (!st->source && h)
 				st->source = sl_xstrdup(h->source);
 			st->segments++;
 			st->sealed += l.v[i].sealed ? 1 : 0;

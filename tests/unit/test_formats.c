@@ -453,6 +453,83 @@ static void test_formats__tables_map(void)
 	fmt_tables_release(&t);
 }
 
+/* Snapshot records (fmt_render.c): schema objects as runnable SQL whose
+ * comments a quoted name cannot end, a delimiter the body does not hold,
+ * and chunks as one JSON object with their rows. */
+static void test_formats__render_snapshot(void)
+{
+	struct fmt_render o;
+	Sluice__Record r = SLUICE__RECORD__INIT;
+	Sluice__SchemaObject so = SLUICE__SCHEMA_OBJECT__INIT;
+	Sluice__SnapshotChunk ch = SLUICE__SNAPSHOT_CHUNK__INIT;
+	Sluice__SnapshotChunkEnd ce = SLUICE__SNAPSHOT_CHUNK_END__INIT;
+	Sluice__SnapshotEnd se = SLUICE__SNAPSHOT_END__INIT;
+	Sluice__Position p = SLUICE__POSITION__INIT;
+	char *conv[] = { "collation: a -> b\nDROP DATABASE x;" };
+	const char *out;
+
+	fmt_render_init(&o, 0);
+	so.kind = SLUICE__SCHEMA_OBJECT__KIND__TRIGGER;
+	so.db = "d";
+	so.name = "t\nDROP DATABASE d; --";
+	so.table = "x";
+	so.statement = "CREATE TRIGGER `t` BEFORE INSERT ON `x` FOR EACH ROW BEGIN SET @a = ';;'; END;\n";
+	so.deferred = 1;
+	so.order = 3;
+	so.n_conversions = 1;
+	so.conversions = conv;
+	r.body_case = SLUICE__RECORD__BODY_SCHEMA;
+	r.schema = &so;
+	fmt_render_schema_sql(&o, &so);
+	sl_buf_addc(&o.b, 0);
+	out = (const char *)o.b.data;
+	/* no line outside a comment but USE, DELIMITER and the statement */
+	CU_ASSERT(strstr(out, "\nDROP DATABASE") == NULL);
+	CU_ASSERT(strstr(out, "-- deferred to switchover\n") != NULL);
+	CU_ASSERT(strstr(out, "-- conversion: collation: a -> b\n--   DROP DATABASE x;\n") != NULL);
+	CU_ASSERT(strstr(out, "USE `d`;\nDELIMITER $$\nCREATE TRIGGER") != NULL);
+	CU_ASSERT(strstr(out, "END$$\nDELIMITER ;\n") != NULL);
+	sl_buf_reset(&o.b);
+	fmt_render_release(&o);
+
+	fmt_render_init(&o, 1);
+	fmt_render_record(&o, &r, 1, 99);
+	sl_buf_addc(&o.b, 0);
+	out = (const char *)o.b.data;
+	CU_ASSERT(strncmp(out, "{\"type\":\"schema\",\"kind\":\"trigger\",\"order\":3,", 43) == 0);
+	CU_ASSERT(strstr(out, "\"deferred\":\"switchover\"") != NULL);
+	CU_ASSERT(strstr(out, "\"conversions\":[\"collation: a -> b\\nDROP DATABASE x;\"]") != NULL);
+	sl_buf_reset(&o.b);
+	ch.db = "d";
+	ch.table = "x";
+	ch.index = 4;
+	ch.where = "`id` >= 7";
+	ch.run = 2;
+	r.body_case = SLUICE__RECORD__BODY_CHUNK;
+	r.chunk = &ch;
+	fmt_render_record(&o, &r, 2, 10);
+	ce.rows = 0;
+	ce.table_done = 1;
+	r.body_case = SLUICE__RECORD__BODY_CHUNK_END;
+	r.chunk_end = &ce;
+	fmt_render_record(&o, &r, 2, 10);
+	p.file = "bin.000002";
+	p.offset = 42;
+	se.position = &p;
+	se.tables = 1;
+	r.body_case = SLUICE__RECORD__BODY_SNAPSHOT_END;
+	r.snapshot_end = &se;
+	fmt_render_record(&o, &r, 2, 20);
+	sl_buf_addc(&o.b, 0);
+	CU_ASSERT_STRING_EQUAL((const char *)o.b.data,
+		"{\"type\":\"chunk\",\"db\":\"d\",\"table\":\"x\",\"index\":4,\"run\":2,\"where\":\"`id` >= 7\","
+		"\"segment\":2,\"offset\":10,\"changes\":[],\"rows\":0,\"bytes\":0,\"table_done\":true,"
+		"\"next_where\":\"\"}\n"
+		"{\"type\":\"snapshot_end\",\"tables\":1,\"rows\":0,\"time\":0,\"segment\":2,\"offset\":20,"
+		"\"position\":{\"file\":\"bin.000002\",\"offset\":42,\"gtid\":\"\",\"server_id\":0}}\n");
+	fmt_render_release(&o);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -475,6 +552,7 @@ int main(void)
 	CU_add_test(s, "record round trip", test_formats__record_round_trip);
 	CU_add_test(s, "tables map", test_formats__tables_map);
 	CU_add_test(s, "absent values (partial row images)", test_formats__absent);
+	CU_add_test(s, "snapshot records render (schema sql, chunks)", test_formats__render_snapshot);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();

@@ -139,8 +139,32 @@ static void test_snapshot__round_trip_and_counts(void)
 		CU_ASSERT_EQUAL(s.tables_done, 2);
 		CU_ASSERT_EQUAL(s.snapshot_ends, 1);
 		CU_ASSERT(s.last_pos && s.last_pos->offset == SNAP_P1(2) * 100);
-		seg_verify_summary_release(&s);
+		if (!deep)
+			seg_verify_summary_release(&s);
 	}
+	/* status from the footers; a next segment just created (no header yet)
+	 * counts nothing and is no error */
+	{
+		struct seg_snapshot_status ss;
+		char *next = seg_file(&t, s.last_seq + 1, 0);
+		int fd;
+
+		CU_ASSERT_FATAL(seg_snapshot_status(t.dir, &ss, &err) == 0);
+		CU_ASSERT(ss.ends == 1 && ss.runs == 2 && ss.chunks == 5 && ss.rows == 25 &&
+			  ss.tables_done == 2 && ss.schema_objects == 3 && ss.sealed == ss.segments);
+		CU_ASSERT(ss.position && ss.position->offset == SNAP_P1(2) * 100);
+		CU_ASSERT(ss.source && !strcmp(ss.source, SOURCE));
+		seg_snapshot_status_release(&ss);
+		fd = open(next, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		CU_ASSERT_FATAL(fd >= 0);
+		close(fd);
+		CU_ASSERT_FATAL(seg_snapshot_status(t.dir, &ss, &err) == 0);
+		CU_ASSERT(ss.ends == 1 && ss.chunks == 5 && ss.segments == s.segments + 1);
+		seg_snapshot_status_release(&ss);
+		unlink(next);
+		free(next);
+	}
+	seg_verify_summary_release(&s);
 	/* reopened, the writer stands at SnapshotEnd's position */
 	w = open_writer(&o);
 	CU_ASSERT(seg_writer_position(w) && seg_writer_position(w)->offset == SNAP_P1(2) * 100);
@@ -213,6 +237,14 @@ static void test_snapshot__torn_tail_recovers(void)
 		CU_ASSERT_EQUAL(s.chunks, m.chunks);
 		CU_ASSERT_EQUAL(s.rows, m.rows);
 		seg_verify_summary_release(&s);
+		{
+			struct seg_snapshot_status ss;
+
+			CU_ASSERT_FATAL(seg_snapshot_status(t.dir, &ss, &err) == 0);
+			CU_ASSERT(ss.chunks == m.chunks && ss.rows == m.rows && ss.runs == m.runs &&
+				  ss.schema_objects == m.schema && ss.ends == m.ends && ss.sealed == 0);
+			seg_snapshot_status_release(&ss);
+		}
 		checked++;
 	}
 	CU_ASSERT(checked > 20);
@@ -278,18 +310,233 @@ static void test_snapshot__footer_counts_checked(void)
 	tdir_free(&t);
 }
 
-int main(void)
+/* The rule that closes the class: every record kind of sluice.proto that
+ * carries a source position (a field "position") or is counted in footers
+ * must be known to the store's one table (seg__record_count) and decoded by
+ * the writer's recovery and verify (seg__tag_counted). A kind added to the
+ * proto later fails here until it is classified there. */
+static void test_snapshot__every_record_kind_classified(void)
+{
+	const ProtobufCMessageDescriptor *rd = &sluice__record__descriptor;
+
+	for (unsigned i = 0; i < rd->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &rd->fields[i];
+		const ProtobufCMessageDescriptor *md = f->descriptor;
+		const ProtobufCFieldDescriptor *pf = protobuf_c_message_descriptor_get_field_by_name(md, "position");
+		ProtobufCMessage *sub = calloc(1, md->sizeof_message);
+		Sluice__Record r = SLUICE__RECORD__INIT;
+		Sluice__Position p = SLUICE__POSITION__INIT;
+		struct seg_counts c, zero;
+		const Sluice__Position *got;
+		uint8_t tag = (uint8_t)((f->id << 3) | 2);
+
+		CU_ASSERT_FATAL(sub != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE && f->id < 16);
+		protobuf_c_message_init(md, sub);
+		if (pf && pf->type == PROTOBUF_C_TYPE_MESSAGE && pf->descriptor == &sluice__position__descriptor)
+			*(Sluice__Position **)((char *)sub + pf->offset) = &p;
+		r.body_case = (Sluice__Record__BodyCase)f->id;
+		*(ProtobufCMessage **)((char *)&r + f->offset) = sub;
+		memset(&c, 0, sizeof(c));
+		memset(&zero, 0, sizeof(zero));
+		got = seg__record_count(&c, &r, NULL);
+		if (pf) {
+			CU_ASSERT(got == &p);
+			CU_ASSERT(seg__tag_counted(tag));
+			if (got != &p || !seg__tag_counted(tag))
+				fprintf(stderr, "\n  record kind %s carries a position the store ignores\n", f->name);
+		}
+		if (!seg__counts_equal(&c, &zero) && tag != SEG_TAG_ROW) {
+			CU_ASSERT(seg__tag_counted(tag));
+			if (!seg__tag_counted(tag))
+				fprintf(stderr, "\n  record kind %s is counted but not decoded by recovery\n", f->name);
+		}
+		free(sub);
+	}
+	/* 11 kinds when this was written: a new one must be looked at in
+	 * seg__record_count() (does the footer count it?), then counted here */
+	CU_ASSERT_EQUAL(rd->n_fields, 11);
+	if (rd->n_fields != 11)
+		fprintf(stderr, "\n  Record has %u kinds: classify the new ones in store/seg_frame.c "
+			"seg__record_count() and update this test\n", rd->n_fields);
+}
+
+static int count_segs(const char *dir)
+{
+	struct seg_list l;
+	struct sl_err err = SL_ERR_INIT;
+	int n;
+
+	if (seg__dir_scan(dir, &l, &err))
+		return 0;
+	n = (int)l.n;
+	seg__list_release(&l);
+	return n;
+}
+
+/* pack carries DIR/snapshot as the bundle's snapshot/ part; unpack checks
+ * both parts before it adds a file to either directory, rebuilds both and
+ * adds nothing the second time. */
+static void test_snapshot__pack_unpack(void)
+{
+	struct tdir t;
+	struct seg_writer_opts o;
+	struct seg_writer *w;
+	struct seg_pack_opts po = { 0 };
+	struct seg_unpack_opts uo = { 0 };
+	struct seg_transfer_result res;
+	struct sl_err err = SL_ERR_INIT;
+	struct snap_model m;
+	Sluice__Position start;
+	char snap[128], b[128], r[128], r2[128], rsnap[160], bseg[192];
+	int fd;
+
+	tdir_new(&t);
+	o = opts_for(&t);
+	w = open_writer(&o);
+	write_txns(w, 1, 30);
+	CU_ASSERT(seg_writer_seal(w, &err) == 0);
+	CU_ASSERT(seg_writer_close(w, &err) == 0);
+	snprintf(snap, sizeof(snap), "%s/snapshot", t.dir);
+	o.dir = snap;
+	o.segment_size = 2048;
+	set_pos(&start, SNAP_P1(1));
+	o.start = &start;
+	w = open_writer(&o);
+	write_snapshot(w, NULL, NULL);
+	CU_ASSERT(seg_writer_seal(w, &err) == 0);
+	CU_ASSERT(seg_writer_close(w, &err) == 0);
+
+	snprintf(b, sizeof(b), "%s/b", t.root);
+	snprintf(r, sizeof(r), "%s/r", t.root);
+	snprintf(r2, sizeof(r2), "%s/r2", t.root);
+	snprintf(rsnap, sizeof(rsnap), "%s/snapshot", r);
+	po.dir = t.dir;
+	po.out = b;
+	CU_ASSERT_FATAL(seg_pack(&po, &res, &err) == 0);
+	CU_ASSERT(res.snapshot.present && res.snapshot.first_seq == 1 &&
+		  res.snapshot.files == (uint64_t)count_segs(snap));
+	uo.bundle = b;
+	uo.into = r;
+	CU_ASSERT_FATAL(seg_unpack(&uo, &res, &err) == 0);
+	CU_ASSERT(res.snapshot.present && res.snapshot.added == (uint64_t)count_segs(snap));
+	check_stream(r, 30);
+	CU_ASSERT_FATAL(snap_read(rsnap, &m) == 0);
+	CU_ASSERT(m.bad == 0 && m.units == SNAP_UNITS && m.ends == 1);
+	CU_ASSERT(seg_unpack(&uo, &res, &err) == 0);
+	CU_ASSERT(res.added == 0 && res.snapshot.added == 0);
+
+	/* a damaged snapshot segment: refused, and DIR gets nothing either */
+	snprintf(bseg, sizeof(bseg), "%s/snapshot/00000000000000000002.seg", b);
+	fd = open(bseg, O_WRONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(pwrite(fd, "\xff", 1, 200) == 1);
+	close(fd);
+	uo.into = r2;
+	CU_ASSERT(seg_unpack(&uo, &res, &err) == -SL_ECORRUPT);
+	CU_ASSERT(strstr(err.msg, "00000000000000000002.seg") != NULL);
+	CU_ASSERT_EQUAL(count_segs(r2), 0);
+	snprintf(rsnap, sizeof(rsnap), "%s/snapshot", r2);
+	CU_ASSERT(!exists(rsnap));
+
+	/* --no-snapshot: no snapshot/ part */
+	snprintf(b, sizeof(b), "%s/b3", t.root);
+	po.out = b;
+	po.no_snapshot = 1;
+	CU_ASSERT_FATAL(seg_pack(&po, &res, &err) == 0);
+	CU_ASSERT(!res.snapshot.present);
+	snprintf(bseg, sizeof(bseg), "%s/snapshot", b);
+	CU_ASSERT(!exists(bseg));
+	tdir_free(&t);
+}
+
+/* ---- a fixture for the integration tests ----
+ * test_store_snapshot write SNAPDIR SOURCE [unfinished]: a snapshot stream
+ * of database d (tables t1 with a collation conversion and t2, view v1,
+ * procedure p, a deferred foreign key and trigger), run 1 reads t1 in 3
+ * chunks and the first chunk of t2, run 2 the rest of t2, then SnapshotEnd
+ * and a seal; with "unfinished" it stops after run 1's chunks, its last
+ * segment open. Segments of 4 KiB: several. Until `sluice snapshot` exists
+ * (helper i11-snapshot), this is how tests/integration builds DIR/snapshot. */
+static int write_fixture(const char *dir, const char *source, int unfinished)
+{
+	static const char t1[] =
+		"CREATE TABLE `t1` (\n  `id` int(11) NOT NULL,\n  `b` blob DEFAULT NULL,\n  PRIMARY KEY (`id`)\n)"
+		" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci";
+	static const char t1_src[] =
+		"CREATE TABLE `t1` (\n  `id` int NOT NULL,\n  `b` blob,\n  PRIMARY KEY (`id`)\n)"
+		" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci";
+	static const char t2[] =
+		"CREATE TABLE `t2` (\n  `id` int(11) NOT NULL,\n  `b` blob DEFAULT NULL,\n  PRIMARY KEY (`id`)\n)"
+		" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+	struct seg_writer_opts o;
+	struct seg_writer *w = NULL;
+	struct sl_err err = SL_ERR_INIT;
+	Sluice__Position start;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.dir = dir;
+	o.source = source;
+	o.segment_size = 4096;
+	set_pos(&start, SNAP_P1(1));
+	o.start = &start;
+	if ((rc = seg_writer_open(&w, &o, &err)))
+		goto out;
+#define K(x) SLUICE__SCHEMA_OBJECT__KIND__##x
+	if ((rc = snap_object(w, K(DATABASE), "d", "", "", "CREATE DATABASE `d`", "", NULL, 0, 1, &err)) ||
+	    (rc = snap_object(w, K(TABLE), "d", "t1", "", t1, t1_src,
+			      "collation: utf8mb4_0900_ai_ci -> utf8mb4_general_ci (distinct keys may collide)",
+			      0, 2, &err)) ||
+	    (rc = snap_object(w, K(TABLE), "d", "t2", "", t2, "", NULL, 0, 3, &err)) ||
+	    (rc = snap_object(w, K(VIEW), "d", "v1", "",
+			      "CREATE ALGORITHM=UNDEFINED SQL SECURITY INVOKER VIEW `v1` AS select `t1`.`id` AS `id` from `t1`",
+			      "", NULL, 0, 4, &err)) ||
+	    (rc = snap_object(w, K(ROUTINE), "d", "p", "",
+			      "CREATE PROCEDURE `p`()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND", "", NULL, 0, 5, &err)) ||
+	    (rc = snap_object(w, K(FOREIGN_KEY), "d", "fk_t2", "t2",
+			      "ALTER TABLE `t2` ADD CONSTRAINT `fk_t2` FOREIGN KEY (`id`) REFERENCES `t1` (`id`)",
+			      "", NULL, 1, 6, &err)) ||
+	    (rc = snap_object(w, K(TRIGGER), "d", "trg", "t1",
+			      "CREATE TRIGGER `trg` BEFORE INSERT ON `t1` FOR EACH ROW BEGIN\n  SET @n = 1;\n  SET @m = 2;\nEND",
+			      "", NULL, 1, 7, &err)))
+		goto out;
+#undef K
+	if ((rc = snap_begin(w, 1, 2, &err)))
+		goto out;
+	for (uint64_t c = 0; c < 3 && !rc; c++)
+		rc = snap_chunk(w, 1, 1, c, 5, c == 2, &err);
+	if (rc || (rc = snap_chunk(w, 1, 2, 0, 5, 0, &err)))
+		goto out;
+	if (!unfinished &&
+	    ((rc = snap_begin(w, 2, 1, &err)) || (rc = snap_chunk(w, 2, 2, 1, 5, 1, &err)) ||
+	     (rc = snap_end(w, 2, 2, 25, &err)) || (rc = seg_writer_seal(w, &err))))
+		goto out;
+	rc = seg_writer_close(w, &err);
+	w = NULL;
+out:
+	if (w)
+		seg_writer_close(w, NULL);
+	if (rc)
+		fprintf(stderr, "write_fixture: %s\n", err.msg);
+	return rc ? 2 : 0;
+}
+
+int main(int argc, char **argv)
 {
 	CU_pSuite s;
 	unsigned failed;
 
 	sl_log_init();
+	if (argc >= 4 && !strcmp(argv[1], "write"))
+		return write_fixture(argv[2], argv[3], argc > 4 && !strcmp(argv[4], "unfinished"));
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	s = CU_add_suite("store/snapshot", NULL, NULL);
 	CU_add_test(s, "round trip and counts", test_snapshot__round_trip_and_counts);
 	CU_add_test(s, "torn tail recovers", test_snapshot__torn_tail_recovers);
 	CU_add_test(s, "footer counts checked", test_snapshot__footer_counts_checked);
+	CU_add_test(s, "pack and unpack carry the snapshot", test_snapshot__pack_unpack);
+	CU_add_test(s, "every record kind classified", test_snapshot__every_record_kind_classified);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();

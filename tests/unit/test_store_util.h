@@ -261,6 +261,36 @@ static inline int snap_unit_end(struct seg_writer *w, uint32_t run, struct sl_er
 	return seg_writer_txn_end(w, &p, 2000 + run, err);
 }
 
+/* One SchemaObject unit of any kind (conv: one conversion or NULL). */
+static inline int snap_object(struct seg_writer *w, Sluice__SchemaObject__Kind kind, const char *db,
+			      const char *name, const char *table, const char *stmt, const char *source_stmt,
+			      const char *conv, int deferred, uint32_t order, struct sl_err *err)
+{
+	Sluice__Record r = SLUICE__RECORD__INIT;
+	Sluice__SchemaObject o = SLUICE__SCHEMA_OBJECT__INIT;
+	char *convs[1] = { (char *)conv };
+	int rc;
+
+	o.kind = kind;
+	o.db = (char *)db;
+	o.name = (char *)name;
+	o.table = (char *)table;
+	o.statement = (char *)stmt;
+	o.source_statement = (char *)source_stmt;
+	o.deferred = deferred;
+	o.order = order;
+	o.dest_dialect = "mariadb";
+	if (conv) {
+		o.n_conversions = 1;
+		o.conversions = convs;
+	}
+	r.body_case = SLUICE__RECORD__BODY_SCHEMA;
+	r.schema = &o;
+	if ((rc = seg_writer_append(w, &r, err)))
+		return rc;
+	return snap_unit_end(w, 1, err);
+}
+
 static inline int snap_schema(struct seg_writer *w, uint32_t i, uint32_t run, struct sl_err *err)
 {
 	Sluice__Record r = SLUICE__RECORD__INIT;
