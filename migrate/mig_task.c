@@ -54,6 +54,7 @@ struct task {
 	MYSQL *dst;
 	uint64_t dst_retry_ms;
 	uint64_t loaded_chunks, loaded_rows;	/* `sluice`.`snapshot_chunks` of DIR/snapshot */
+	int loaded_whole;			/* replay marked the snapshot loaded */
 	int chunks_unknown;		/* the destination cannot say: lag alone decides */
 	struct seg_consumer_lag lag;
 	int have_lag;
@@ -284,7 +285,7 @@ static void count_loaded(struct task *t)
 {
 	struct db_opts dop = { .role = DB_ROLE_VERIFY_DEST };
 	struct sl_err e = SL_ERR_INIT;
-	char hex[33], sql[300];
+	char hex[33], sql[512];
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 
@@ -301,9 +302,13 @@ static void count_loaded(struct task *t)
 		}
 	}
 	mig__hex_id(t->sw.stream_id, hex);
-	/* chunk rows, not the marks of deferred indexes (chunk_index all ones) */
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*), COALESCE(SUM(`rows`),0) FROM `sluice`.`snapshot_chunks` "
-		 "WHERE `stream_id`='%s' AND `chunk_index` <> 18446744073709551615", hex);
+	/* chunk rows, not replay's marks (DB_CHUNK_KEYLESS and above, db/db.h);
+	 * the mark of a snapshot loaded whole: db = tbl = '', DB_CHUNK_INDEXES */
+	snprintf(sql, sizeof(sql), "SELECT COALESCE(SUM(`chunk_index` < %" PRIu64 "),0), "
+		 "COALESCE(SUM(IF(`chunk_index` < %" PRIu64 ", `rows`, 0)),0), "
+		 "COALESCE(SUM(`db` = '' AND `tbl` = '' AND `chunk_index` = %" PRIu64 "),0) "
+		 "FROM `sluice`.`snapshot_chunks` WHERE `stream_id`='%s'", (uint64_t)DB_CHUNK_KEYLESS,
+		 (uint64_t)DB_CHUNK_KEYLESS, (uint64_t)DB_CHUNK_INDEXES, hex);
 	if (mysql_query(t->dst, sql) || !(res = mysql_store_result(t->dst))) {
 		unsigned no = mysql_errno(t->dst);
 
@@ -316,9 +321,10 @@ static void count_loaded(struct task *t)
 		}
 		return;
 	}
-	if ((row = mysql_fetch_row(res)) && row[0] && row[1]) {
+	if ((row = mysql_fetch_row(res)) && row[0] && row[1] && row[2]) {
 		t->loaded_chunks = strtoull(row[0], NULL, 10);
 		t->loaded_rows = strtoull(row[1], NULL, 10);
+		t->loaded_whole = strtoull(row[2], NULL, 10) > 0;
 	}
 	mysql_free_result(res);
 	mysql_commit(t->dst);
@@ -340,6 +346,12 @@ static void lag(struct task *t)
 	seg_status_release(&st);
 }
 
+/* Every chunk of the finished snapshot is in the destination. */
+static int loaded(const struct task *t)
+{
+	return t->loaded_whole || t->chunks_unknown || t->loaded_chunks >= t->sw.chunks;
+}
+
 static int watch(struct task *t, int force, struct sl_err *err)
 {
 	uint64_t now = sl_now_ms(), rows_loaded;
@@ -358,15 +370,16 @@ static int watch(struct task *t, int force, struct sl_err *err)
 	sl_progress_update(&t->p_load, rows_loaded, t->sw.est_rows, now);
 	if (t->sw.ended && !t->p_snap.finished)
 		sl_progress_finish(&t->p_snap, now);
-	if (t->sw.ended && (t->chunks_unknown || t->loaded_chunks >= t->sw.chunks) && !t->p_load.finished)
+	if (t->sw.ended && loaded(t) && !t->p_load.finished) {
+		sl_progress_update(&t->p_load, t->sw.rows, t->sw.rows, now);
 		sl_progress_finish(&t->p_load, now);
+	}
 	return 0;
 }
 
 static int caught_up(struct task *t)
 {
-	return t->sw.ended && !t->ch[C_SNAPSHOT].pid &&
-	       (t->chunks_unknown || t->loaded_chunks >= t->sw.chunks) && t->have_lag && !t->lag.gone &&
+	return t->sw.ended && !t->ch[C_SNAPSHOT].pid && loaded(t) && t->have_lag && !t->lag.gone &&
 	       t->lag.txns == 0 && t->ch[C_REPLAY].pid;
 }
 
