@@ -1,7 +1,9 @@
 /* test_precheck.c - unit suite for migrate/'s pure decisions: grants, retention, disk, local_infile, the server_id check row, password-free child URLs, progress lines. */
 #include <CUnit/Basic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "mig.h"
@@ -236,6 +238,50 @@ static void test_precheck__progress(void)
 	CU_ASSERT_FALSE(sl_progress_due(&p, 10000));
 }
 
+/* One migrate per DIR; the state file round-trips. */
+static void test_precheck__lock_and_state(void)
+{
+	char dir[] = "/tmp/sluice-test-mig.XXXXXX";
+	struct sl_err err = SL_ERR_INIT;
+	struct mig_state a = { 0 }, b;
+	int fd1 = -1, fd2 = -1;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	CU_ASSERT_EQUAL(mig__state_read(dir, &b, &err), 0);	/* none yet */
+	CU_ASSERT_EQUAL(b.verify, -1);
+	CU_ASSERT_EQUAL(mig__lock(dir, &fd1, &err), 0);
+	CU_ASSERT_EQUAL(mig__lock(dir, &fd2, &err), -SL_ECONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "another sluice migrate"));
+	CU_ASSERT_EQUAL(fd2, -1);
+	close(fd1);
+	CU_ASSERT_EQUAL(mig__lock(dir, &fd2, &err), 0);	/* released with its holder */
+	close(fd2);
+	snprintf(a.phase, sizeof(a.phase), "catch-up");
+	a.pids[0] = 12;
+	a.pids[2] = 34;
+	a.runs = 3;
+	a.first_started = 1700000000;
+	a.verify = 1;
+	CU_ASSERT_EQUAL(mig__state_write(dir, &a, &err), 0);
+	CU_ASSERT_EQUAL(mig__state_read(dir, &b, &err), 1);
+	CU_ASSERT_STRING_EQUAL(b.phase, "catch-up");
+	CU_ASSERT_EQUAL(b.pids[0], 12);
+	CU_ASSERT_EQUAL(b.pids[1], 0);
+	CU_ASSERT_EQUAL(b.pids[2], 34);
+	CU_ASSERT_EQUAL(b.runs, 3);
+	CU_ASSERT_EQUAL(b.first_started, 1700000000);
+	CU_ASSERT_EQUAL(b.verify, 1);
+	{
+		char *p1 = sl_xasprintf("%s/migrate.state", dir), *p2 = sl_xasprintf("%s/migrate.lock", dir);
+
+		unlink(p1);
+		unlink(p2);
+		free(p1);
+		free(p2);
+	}
+	rmdir(dir);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -252,6 +298,7 @@ int main(void)
 	CU_add_test(s, "server_id check row", test_precheck__server_id_row);
 	CU_add_test(s, "child URLs without passwords", test_precheck__child_urls);
 	CU_add_test(s, "progress lines", test_precheck__progress);
+	CU_add_test(s, "DIR lock and state file", test_precheck__lock_and_state);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();
