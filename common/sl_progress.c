@@ -58,7 +58,7 @@ int64_t sl_progress_eta_s(const struct sl_progress *p)
 {
 	if (p->finished)
 		return 0;
-	if (!p->total || p->rate <= 0)
+	if (!p->total || p->rate < 0.5)	/* stalled: no honest estimate */
 		return -1;
 	if (p->done >= p->total)
 		return 0;

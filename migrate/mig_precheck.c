@@ -177,53 +177,67 @@ static void on_note(void *ctx, const char *rule, const char *object, const char 
 		       "%s: rule %s: %s", object, rule, what);
 }
 
-/* Every definition through the destination dialect's rules (ddl/ddl.h). */
+/* One definition (SHOW CREATE DATABASE/TABLE/VIEW) through the destination
+ * dialect's rules: conversions become warnings (on_note), a refusal a
+ * failure. name NULL: the database itself. */
+static int convert_one(struct side *s, const struct ddl_target *t, const char *db, const char *name,
+		       int view, struct notes *nt, size_t *refused, struct sl_err *err)
+{
+	struct sl_buf q = SL_BUF_INIT(SL_BUF_UNLIMITED), out = SL_BUF_INIT(SL_BUF_UNLIMITED);
+	struct sl_err e = SL_ERR_INIT;
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	char object[600];
+	int rc = 0;
+
+	sl_buf_adds(&q, !name ? "SHOW CREATE DATABASE " : view ? "SHOW CREATE VIEW " : "SHOW CREATE TABLE ");
+	fmt_sql_ident(&q, db);
+	if (name) {
+		sl_buf_adds(&q, ".");
+		fmt_sql_ident(&q, name);
+		snprintf(object, sizeof(object), "%s `%s`.`%s`", view ? "view" : "table", db, name);
+	} else {
+		snprintf(object, sizeof(object), "database `%s`", db);
+	}
+	if (mysql_real_query(s->m, (const char *)q.data, q.len) || !(res = mysql_store_result(s->m))) {
+		rc = db_stmt_error(err, s->m, s->who, (const char *)q.data, q.len);
+		goto out;
+	}
+	row = mysql_fetch_row(res);
+	if (row && row[1] && ddl_convert(t, object, row[1], mysql_fetch_lengths(res)[1], &out, on_note,
+					 nt, &e)) {
+		(*refused)++;
+		mig_report_add(nt->r, "source", "definitions", MIG_FAIL,
+			       "alter the object on the source, or leave it out with --exclude", "%s", e.msg);
+	}
+	mysql_free_result(res);
+out:
+	sl_buf_release(&q);
+	sl_buf_release(&out);
+	return rc;
+}
+
+/* Every database, table and view through the destination dialect's rules
+ * (ddl/ddl.h): l is sorted by database, each database before its tables. */
 static int conversions(struct side *s, const struct ddl_target *t, const struct tbls *l,
 		       struct mig_report *r, struct sl_err *err)
 {
-	struct sl_buf q = SL_BUF_INIT(SL_BUF_UNLIMITED), out = SL_BUF_INIT(SL_BUF_UNLIMITED);
 	struct notes nt = { .r = r };
 	size_t refused = 0;
 	int rc = 0;
 
 	for (size_t i = 0; i < l->n && !rc; i++) {
 		const struct tbl *tb = &l->v[i];
-		struct sl_err e = SL_ERR_INIT;
-		MYSQL_RES *res;
-		MYSQL_ROW row;
-		char object[600];
 
-		sl_buf_reset(&q);
-		sl_buf_adds(&q, tb->view ? "SHOW CREATE VIEW " : "SHOW CREATE TABLE ");
-		fmt_sql_ident(&q, tb->db);
-		sl_buf_adds(&q, ".");
-		fmt_sql_ident(&q, tb->name);
-		if (mysql_real_query(s->m, (const char *)q.data, q.len) || !(res = mysql_store_result(s->m))) {
-			rc = db_stmt_error(err, s->m, s->who, (const char *)q.data, q.len);
-			break;
-		}
-		row = mysql_fetch_row(res);
-		if (row && row[1]) {
-			unsigned long *len = mysql_fetch_lengths(res);
-
-			snprintf(object, sizeof(object), "%s `%s`.`%s`", tb->view ? "view" : "table", tb->db,
-				 tb->name);
-			sl_buf_reset(&out);
-			if (ddl_convert(t, object, row[1], len[1], &out, on_note, &nt, &e)) {
-				refused++;
-				mig_report_add(r, "source", "definitions", MIG_FAIL,
-					       "alter the object on the source, or leave it out with --exclude",
-					       "%s", e.msg);
-			}
-		}
-		mysql_free_result(res);
+		if (i == 0 || strcmp(l->v[i - 1].db, tb->db))
+			rc = convert_one(s, t, tb->db, NULL, 0, &nt, &refused, err);
+		if (!rc)
+			rc = convert_one(s, t, tb->db, tb->name, tb->view, &nt, &refused, err);
 	}
 	if (!rc && !refused)
 		mig_report_add(r, "source", "definitions", MIG_PASS, NULL,
 			       "%zu tables and views convert for %s (%zu conversions)", l->n,
 			       ddl_dialect_name(t->dialect), nt.n);
-	sl_buf_release(&q);
-	sl_buf_release(&out);
 	return rc;
 }
 
