@@ -210,10 +210,28 @@ wait "$pid" || rc=$?
 unset SLUICE_SNAPSHOT_CHUNK_ROWS
 ((rc == 2)) || fail "SIGTERM: exit $rc, want 2 (not complete)"
 grep -q 'stopped by signal' "$WORK/snap4.err" || fail "SIGTERM: no message"
-must_sluice snap5 snapshot --source "$SRC_URL" --dir "$WORK/d3" --threads 1 --include big
+# the rerun takes the MySQL path: a brief global read lock while its readers open
+SLUICE_SNAPSHOT_LOCK=1 must_sluice snap5 snapshot --source "$SRC_URL" --dir "$WORK/d3" --threads 2 --include big
+grep -q 'FLUSH TABLES WITH READ LOCK while they opened' "$WORK/snap5.err" || fail "the lock path was not taken"
+grep -q 'run 2:' "$WORK/snap5.err" || fail "the rerun after SIGTERM is not run 2"
 srv_sql 3 -e "DROP DATABASE big"
 "$LOADER" --load "$WORK/d3/snapshot" "$DST2_URL" >"$WORK/load3.out" 2>&1 || { cat "$WORK/load3.out" >&2; fail "load after SIGTERM failed"; }
 compare_db big 1 3 || fail "the snapshot after SIGTERM differs from the source"
+
+# ---- --max-threads-running: readers pause while the source is busy ----
+src_sql -e "SELECT SLEEP(4)" >/dev/null &
+sleeper1=$!
+track_pid "$sleeper1"
+src_sql -e "SELECT SLEEP(4)" >/dev/null &
+sleeper2=$!
+track_pid "$sleeper2"
+sleep 0.5
+t0=$SECONDS
+must_sluice snap6 snapshot --source "$SRC_URL" --dir "$WORK/d5" --include s2 --max-threads-running 2
+grep -q 'Threads_running [0-9]* is above 2: readers pause' "$WORK/snap6.err" || fail "the readers did not pause"
+grep -q 'readers go on' "$WORK/snap6.err" || fail "the readers did not go on"
+((SECONDS - t0 >= 2)) || fail "the snapshot did not wait for the busy source"
+wait "$sleeper1" "$sleeper2" || true
 
 # ---- capture --snapshot: P0, the snapshot, then the change stream ----
 must_sluice cap1 capture --snapshot --source "$SRC_URL" --dir "$WORK/d4" --include s2
