@@ -148,7 +148,7 @@ static int read_range(struct snap_reader *rd, struct snap_range *r, struct sl_er
 			db_key_val_release(&lo, t->key.n);
 			if (!done)
 				snap__key_val_copy(&lo, &ch->hi, t->key.n);
-			if (snap__submit(c, ch)) {
+			if (snap__submit(c, &rd->pending, ch)) {
 				rc = 1;
 				break;
 			}
@@ -210,7 +210,7 @@ static int read_keyless(struct snap_reader *rd, struct snap_range *r, struct sl_
 		pthread_mutex_lock(&c->mu);
 		snap__table_measured(c, t, ch->nrows, sl_now_ms() - t0, ch->bytes);
 		pthread_mutex_unlock(&c->mu);
-		if (snap__submit(c, ch)) {
+		if (snap__submit(c, &rd->pending, ch)) {
 			rc = 1;
 			break;
 		}
@@ -263,6 +263,7 @@ void *snap__reader_main(void *arg)
 		if (rc > 0)
 			break;
 	}
+	snap__submit(c, &rd->pending, NULL);	/* the last chunk is written, or the run stops */
 	pthread_mutex_lock(&c->mu);
 	c->readers--;
 	pthread_cond_broadcast(&c->cv_ready);
