@@ -200,6 +200,10 @@ struct snap_probe {
 	pthread_t th;
 	int started;
 };
+/* One look at Threads_running: sets c->paused (logged when it changes);
+ * -1 when it cannot be read (no limit from then on). The probe thread
+ * looks every 500 ms; snap_run looks once before the readers start. */
+int snap__probe_once(struct snap_probe *p);
 void *snap__probe_main(void *arg);
 
 #endif
