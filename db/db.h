@@ -308,11 +308,14 @@ void db_key_val_release(struct db_key_val *v, size_t n);
  * (SHOW CREATE DATABASE), base tables (SHOW CREATE TABLE; temporary tables
  * are never in information_schema), views in dependency order (a view after
  * every view its definition names), triggers (SHOW CREATE TRIGGER), and per
- * table its columns, its key and its statistics. A database is listed when
+ * table its columns, its key and its statistics; stored procedures and
+ * functions (SHOW CREATE PROCEDURE/FUNCTION) and events (SHOW CREATE EVENT),
+ * selected by the patterns as db.name. A database is listed when
  * the patterns select it as a whole or select any of its tables.
  * The key: the primary key, else the first UNIQUE key (by name) whose
  * columns are all NOT NULL and not prefixes; none: a keyless table. */
-enum db_obj_kind { DB_OBJ_DATABASE, DB_OBJ_TABLE, DB_OBJ_VIEW, DB_OBJ_TRIGGER };
+enum db_obj_kind { DB_OBJ_DATABASE, DB_OBJ_TABLE, DB_OBJ_VIEW, DB_OBJ_TRIGGER, DB_OBJ_ROUTINE,
+		   DB_OBJ_EVENT };
 struct db_column {
 	char *name;
 	char *data_type;	/* information_schema DATA_TYPE, lowercase: "varchar" */
@@ -349,6 +352,11 @@ struct db_objects {
 	size_t nviews;
 	struct db_object *triggers;	/* by db, table, then creation order */
 	size_t ntriggers;
+	struct db_object *routines;	/* procedures and functions (table: "PROCEDURE"
+					 * or "FUNCTION"), by db and name */
+	size_t nroutines;
+	struct db_object *events;	/* by db and name */
+	size_t nevents;
 };
 int db_objects_read(MYSQL *m, const char *who, const char *include, const char *exclude,
 		    struct db_objects *o, struct sl_err *err);

@@ -185,7 +185,8 @@ static int run_readers(struct run *r, struct sl_err *err)
 		r->probe.c = c;
 		r->probe.m = r->ctl;
 		r->probe.who = r->who;
-		if (pthread_create(&r->probe.th, NULL, snap__probe_main, &r->probe) == 0)
+		if (snap__probe_once(&r->probe) == 0 &&
+		    pthread_create(&r->probe.th, NULL, snap__probe_main, &r->probe) == 0)
 			r->probe.started = 1;
 	}
 	r->rd = sl_xcalloc(r->n, sizeof(*r->rd));

@@ -69,6 +69,9 @@ FROM seq_1_to_150;
 CREATE VIEW v1 AS SELECT id, v FROM ints WHERE id < 100;
 CREATE VIEW v0 AS SELECT id FROM v1;
 CREATE TRIGGER ints_bi BEFORE INSERT ON ints FOR EACH ROW SET NEW.pad = IFNULL(NEW.pad, 'trg');
+CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;
+CREATE VIEW a_fn AS SELECT id, twice(v) AS v2 FROM ints WHERE id < 50;
+CREATE EVENT ev_purge ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM s1.nokey WHERE v < 0;
 USE s2;
 CREATE TABLE lat (k VARCHAR(20) NOT NULL PRIMARY KEY, v INT) ENGINE=InnoDB COLLATE latin1_swedish_ci;
 INSERT INTO lat SELECT CONCAT(ELT(seq % 3 + 1, 'a', 'Ä', 'z'), seq), seq FROM seq_1_to_900;
@@ -109,7 +112,7 @@ schema_and_rows | src_sql
 
 # ---- 1. a snapshot while a writer runs, checked against the source at P1 ----
 read -r P0_FILE P0_POS < <(binlog_pos 1)
-mariadb-dump --no-defaults -uroot -S "$SRC_SOCK" --single-transaction --triggers --skip-dump-date \
+mariadb-dump --no-defaults -uroot -S "$SRC_SOCK" --single-transaction --triggers --routines --events --skip-dump-date \
 	--databases s1 s2 >"$WORK/p0.sql"
 srv_sql 2 <"$WORK/p0.sql"
 writer &
@@ -143,6 +146,9 @@ log "ok: every row of the source at P1 exactly once ($(tail -n 1 "$WORK/load1.ou
 grep -q '^deferred 3 `s1`.`ints_bi` on `ints`: CREATE .*TRIGGER' "$WORK/load1.out" || fail "the trigger is not in the stream"
 grep -q '^deferred 4 `s2`.`fk_p` on `child`: ALTER TABLE `s2`.`child` ADD CONSTRAINT `fk_p` FOREIGN KEY' "$WORK/load1.out" ||
 	fail "the foreign key is not in the stream as a deferred ALTER TABLE"
+grep -q '^deferred 6 `s1`.`ev_purge` on ``: CREATE .*EVENT' "$WORK/load1.out" || fail "the event is not deferred"
+[[ $(srv_sql 3 -N -B -e "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='s1'") == 1 ]] ||
+	fail "the function (used by a view) was not created before its view"
 [[ $(srv_sql 3 -N -B -e "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA='s2'") == 0 ]] ||
 	fail "a deferred foreign key was created with its table"
 [[ $(srv_sql 3 -N -B -e "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='s1'") == 0 ]] ||
@@ -210,10 +216,28 @@ wait "$pid" || rc=$?
 unset SLUICE_SNAPSHOT_CHUNK_ROWS
 ((rc == 2)) || fail "SIGTERM: exit $rc, want 2 (not complete)"
 grep -q 'stopped by signal' "$WORK/snap4.err" || fail "SIGTERM: no message"
-must_sluice snap5 snapshot --source "$SRC_URL" --dir "$WORK/d3" --threads 1 --include big
+# the rerun takes the MySQL path: a brief global read lock while its readers open
+SLUICE_SNAPSHOT_LOCK=1 must_sluice snap5 snapshot --source "$SRC_URL" --dir "$WORK/d3" --threads 2 --include big
+grep -q 'FLUSH TABLES WITH READ LOCK while they opened' "$WORK/snap5.err" || fail "the lock path was not taken"
+grep -q 'run 2:' "$WORK/snap5.err" || fail "the rerun after SIGTERM is not run 2"
 srv_sql 3 -e "DROP DATABASE big"
 "$LOADER" --load "$WORK/d3/snapshot" "$DST2_URL" >"$WORK/load3.out" 2>&1 || { cat "$WORK/load3.out" >&2; fail "load after SIGTERM failed"; }
 compare_db big 1 3 || fail "the snapshot after SIGTERM differs from the source"
+
+# ---- --max-threads-running: readers pause while the source is busy ----
+src_sql -e "SELECT SLEEP(4)" >/dev/null &
+sleeper1=$!
+track_pid "$sleeper1"
+src_sql -e "SELECT SLEEP(4)" >/dev/null &
+sleeper2=$!
+track_pid "$sleeper2"
+sleep 0.5
+t0=$SECONDS
+must_sluice snap6 snapshot --source "$SRC_URL" --dir "$WORK/d5" --include s2 --max-threads-running 2
+grep -q 'Threads_running [0-9]* is above 2: readers pause' "$WORK/snap6.err" || fail "the readers did not pause"
+grep -q 'readers go on' "$WORK/snap6.err" || fail "the readers did not go on"
+((SECONDS - t0 >= 2)) || fail "the snapshot did not wait for the busy source"
+wait "$sleeper1" "$sleeper2" || true
 
 # ---- capture --snapshot: P0, the snapshot, then the change stream ----
 must_sluice cap1 capture --snapshot --source "$SRC_URL" --dir "$WORK/d4" --include s2
