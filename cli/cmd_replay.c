@@ -41,7 +41,8 @@ int cmd_replay(int argc, char **argv)
 		  .help = "parallel destination connections. Transactions touching a\n"
 			  "common row always commit in source order; independent ones\n"
 			  "may commit in any order. 1 keeps the source's commit order\n"
-			  "for every transaction." },
+			  "for every transaction. A snapshot (DIR/snapshot) loads on\n"
+			  "at most 4 of them." },
 		{ "allow-dest-triggers", SL_OPT_FLAG, SL_OPT_TARGET(o.allow_dest_triggers),
 		  .help = "apply rows to destination tables that have triggers (they\n"
 			  "fire again on every replayed row: the rows a source trigger\n"

@@ -119,8 +119,15 @@ int rep__safe_begin(struct rep_ctx *x, const struct seg_cursor *cur, struct sl_e
 			return sl_err_set(err, -SL_ECORRUPT, "reading ahead for safe mode: the "
 					  "transaction at segment %llu offset %llu has no commit",
 					  (unsigned long long)cur->seq, (unsigned long long)cur->offset);
-		if (rep__cursor_cmp(&pc, cur) > 0 && rec->body_case == SLUICE__RECORD__BODY_COMMIT)
+		if (rep__cursor_cmp(&pc, cur) > 0 && rec->body_case == SLUICE__RECORD__BODY_COMMIT) {
 			p = rec->commit->position;
+			if (!p || !p->file || !p->file[0]) {
+				/* no position: it may be in the snapshot, safe mode */
+				fmt_record_free(rec);
+				x->safe_txn = 1;
+				return 0;
+			}
+		}
 		if (p) {
 			if (rep__pos_cmp(p, s->end) > 0) {
 				fmt_record_free(rec);
@@ -143,7 +150,7 @@ int rep__safe_skip_row(struct rep_ctx *x, const Sluice__TableDef *td)
 {
 	const struct rep_safe *s = x->safe;
 
-	if (!x->safe_txn || td->n_primary_key)
+	if (!x->safe_txn || !x->txn_pos || td->n_primary_key)
 		return 0;
 	for (size_t i = 0; i < s->nkeyless; i++)
 		if (!strcmp(s->keyless[i].db, td->db) && !strcmp(s->keyless[i].name, td->name))

@@ -34,7 +34,7 @@
  */
 
 #define REP_LOAD_WORKERS 4
-#define REP_LOAD_QUEUE_BYTES ((uint64_t)48 << 20)
+#define REP_LOAD_QUEUE_BYTES ((uint64_t)32 << 20)	/* packed; decoded about 3x */
 
 struct snap_table {
 	char *db, *name;

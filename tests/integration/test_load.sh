@@ -207,6 +207,9 @@ case_types() {
 	grep -q '`lt`.`ints`: deferred indexes added' "$WORK/types-replay.err" || fail "types: indexes not deferred"
 	grep -q "1 foreign keys\|left for switchover" "$WORK/types-replay.err" || fail "types: deferred objects not reported"
 	check_types_equal types
+	# sql_log_bin=0: no row of the load in the destination's binlog
+	[[ "$(dst_sql -N -B -e "SHOW BINLOG EVENTS" | grep -c 'Table_map.*(lt\.' || true)" == 0 ]] ||
+		fail "types: the loaded rows went to the destination's binlog"
 	n=$(chunks_recorded)
 	# comp: 3000 rows in chunks of 700 = 5; every other table 1
 	((n == 14)) || fail "types: $n chunks recorded, want 14"
@@ -224,7 +227,13 @@ case_fallback() {
 	mksnap "$WORK/types" "$S" 700 "$TYPES_TXNS" "$TYPES_TXNS" 1 $TYPES_OBJS
 	dst_sql -e "SET GLOBAL local_infile = 0"
 	on_exit 'dst_sql -e "SET GLOBAL local_infile = 1" || true'
-	must_sluice fallback-replay replay --dir "$S" --dest "$DST_URL" --workers 2 --no-defer-indexes
+	# an account that may not skip the binlog: the load is logged, and says so
+	dst_sql -e "RESET MASTER; CREATE USER IF NOT EXISTS 'lim'@'127.0.0.1' IDENTIFIED BY $(sql_str "$SLUICE_DEST_PASSWORD");
+		GRANT ALL ON lt.* TO 'lim'@'127.0.0.1'; GRANT ALL ON sluice.* TO 'lim'@'127.0.0.1'"
+	must_sluice fallback-replay replay --dir "$S" --dest "${DST_URL/sluice@/lim@}" --workers 2 --no-defer-indexes
+	grep -q "cannot turn the binary log off" "$WORK/fallback-replay.err" || fail "fallback: the logged load not said"
+	(($(dst_sql -N -B -e "SHOW BINLOG EVENTS" | grep -c 'Table_map.*(lt\.' || true) > 0)) ||
+		fail "fallback: the load is not in the destination's binlog, yet replay said it would be"
 	dst_sql -e "SET GLOBAL local_infile = 1"
 	[[ "$(grep -c "refuses LOAD DATA LOCAL" "$WORK/fallback-replay.err")" == 1 ]] ||
 		{ cat "$WORK/fallback-replay.err" >&2; fail "fallback: the INSERT fallback not logged once"; }
