@@ -62,7 +62,12 @@ struct task {
 	int tty, bar_shown;
 	int interrupted;		/* --follow stopped by a signal before the follow phase */
 	uint64_t t0, last_watch_ms, last_draw_ms, last_log_ms;
+	uint64_t moved_ms, moved_sig;	/* when rows read, rows loaded or the lag last changed */
 };
+
+/* Nothing moved for this long while copying: say so (a hung child is its
+ * own bug, but the user should not stare at a frozen bar). */
+#define MIG_STALL_MS 300000
 
 /* ---- output ---- */
 
@@ -370,6 +375,20 @@ static int watch(struct task *t, int force, struct sl_err *err)
 	sl_progress_update(&t->p_load, rows_loaded, t->sw.est_rows, now);
 	if (t->sw.ended && !t->p_snap.finished)
 		sl_progress_finish(&t->p_snap, now);
+	{
+		uint64_t sig = t->sw.rows * 31 + t->loaded_rows * 17 + t->loaded_chunks + (t->have_lag ? t->lag.txns : 7);
+
+		if (sig != t->moved_sig || !t->moved_ms) {
+			t->moved_sig = sig;
+			t->moved_ms = now;
+		} else if (now - t->moved_ms >= MIG_STALL_MS) {
+			say(t, SL_WARN, "no progress for %" PRIu64 " s in phase %s (snapshot %s, replay %s): "
+			    "look at their last lines above", (now - t->moved_ms) / 1000, t->st.phase,
+			    t->ch[C_SNAPSHOT].pid ? "running" : "not running",
+			    t->ch[C_REPLAY].pid ? "running" : "not running");
+			t->moved_ms = now;
+		}
+	}
 	if (t->sw.ended && loaded(t) && !t->p_load.finished) {
 		sl_progress_update(&t->p_load, t->sw.rows, t->sw.rows, now);
 		sl_progress_finish(&t->p_load, now);
