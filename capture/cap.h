@@ -73,6 +73,9 @@ struct cap_opts {
 	int retain;			/* automatic retention on (see above) */
 	uint64_t retain_bytes;		/* keep at least this much; 0: no byte floor */
 	uint64_t retain_age_s;		/* keep segments younger; 0: no age floor */
+	int start_only;			/* record where a new DIR starts (P0, the
+					 * Heartbeat) and return without streaming:
+					 * capture --snapshot runs the snapshot next */
 };
 
 struct cap_stats {

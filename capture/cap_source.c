@@ -537,6 +537,8 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 		sl_log(SL_INFO, "capture", "new stream in '%s' starts at %s:%llu", o->dir, start_file,
 		       (unsigned long long)start_pos);
 	}
+	if (o->start_only)
+		goto out;
 
 	snprintf(origin, sizeof(origin), "source %s", who);
 	dopts.flavor = db_binlog_flavor(&si.srv);

@@ -1,10 +1,14 @@
 /* cmd_capture.c - `sluice capture`: options, then cap_run() or cap_run_files(). */
 #include "cap.h"
 #include "cmd.h"
+#include "seg.h"
+#include "snap.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "banned.h"
 
 /* modes: the option table's mode bits (common/sl_opt.h) */
@@ -17,11 +21,50 @@ static const char about[] =
 	"Writes every committed transaction and DDL of the source into DIR. An existing\n"
 	"DIR always resumes after its last transaction; --from, --from-start and\n"
 	"--from-gtid only choose where a new DIR starts (default: the source's binlog\n"
-	"end now).\n";
+	"end now).\n"
+	"With --snapshot (full migration): a new DIR records where it starts (P0), then\n"
+	"every selected table is read at one consistent position P1 >= P0 into\n"
+	"DIR/snapshot (as `sluice snapshot` does), then capture streams from P0. A rerun\n"
+	"resumes an unfinished snapshot first.\n";
+
+/* capture --snapshot: P0 recorded, the snapshot (or its resumption), then the stream. */
+static int with_snapshot(struct cap_opts *o, struct snap_opts *so, struct cap_stats *st,
+			 struct sl_err *err)
+{
+	struct snap_stats ss;
+	char *sdir = sl_xasprintf("%s/snapshot", o->dir), *src = NULL;
+	uint8_t sid[16];
+	struct stat sb;
+	int rc, has_stream = seg_dir_identity(o->dir, &src, sid, err) == 0;
+
+	free(src);
+	err->code = 0;
+	err->msg[0] = 0;
+	if (has_stream && stat(sdir, &sb) && errno == ENOENT) {
+		rc = sl_err_set(err, -SL_EINVAL_ARG, "'%s' already holds a stream without a snapshot: "
+				"--snapshot starts a new directory (or resumes its own snapshot)", o->dir);
+		goto out;
+	}
+	o->start_only = 1;
+	if ((rc = cap_run(o, st, err)))
+		goto out;
+	o->start_only = 0;
+	so->source_url = o->source_url;
+	so->dir = o->dir;
+	so->segment_size = o->segment_size;
+	if ((rc = snap_run(so, &ss, err)))
+		goto out;
+	rc = cap_run(o, st, err);
+out:
+	free(sdir);
+	return rc;
+}
 
 int cmd_capture(int argc, char **argv)
 {
 	struct cap_opts o = { 0 };
+	struct snap_opts so = { 0 };
+	int snapshot = 0;
 	struct cap_files_opts fo = { 0 };
 	struct sl_opt_list files = { 0 };
 	struct cap_stats st;
@@ -77,6 +120,23 @@ int cmd_capture(int argc, char **argv)
 			  "at least SIZE of segments (0: no floor); never the open or\n"
 			  "the newest sealed segment. With no registered consumer\n"
 			  "nothing is removed (logged once). Removals are logged." },
+		{ "snapshot", SL_OPT_FLAG, SL_OPT_TARGET(snapshot), .modes = SERVER,
+		  .help = "full migration: record the start, read every selected\n"
+			  "table at one consistent position into DIR/snapshot, then\n"
+			  "stream from the start (see `sluice snapshot`)" },
+		{ "threads", SL_OPT_UINT, SL_OPT_TARGET(so.threads), .min = 1, .max = 64, .def = "2",
+		  .modes = SERVER, .needs = "snapshot", .help = "snapshot reader connections" },
+		{ "include", SL_OPT_STR, SL_OPT_TARGET(so.include), .arg = "PATS", .modes = SERVER,
+		  .needs = "snapshot", .help = "tables the snapshot reads: db, db.table, % * _ ?" },
+		{ "exclude", SL_OPT_STR, SL_OPT_TARGET(so.exclude), .arg = "PATS", .modes = SERVER,
+		  .needs = "snapshot", .help = "tables the snapshot leaves out" },
+		{ "max-threads-running", SL_OPT_UINT, SL_OPT_TARGET(so.max_threads_running), .min = 1,
+		  .modes = SERVER, .needs = "snapshot", .def_text = "no limit",
+		  .help = "pause the snapshot's readers while Threads_running > N" },
+		{ "dest-dialect", SL_OPT_STR, SL_OPT_TARGET(so.dest_dialect), .arg = "D", .modes = SERVER,
+		  .needs = "snapshot", .help = "convert definitions for mariadb, mysql or oceanbase" },
+		{ "chunk-ms", SL_OPT_MS, SL_OPT_TARGET(so.chunk_ms), .min = 1, .max = 600000, .def = "500",
+		  .modes = SERVER, .needs = "snapshot", .help = "target reading time of a snapshot chunk" },
 		{ "retain-age", SL_OPT_AGE, SL_OPT_TARGET(o.retain_age_s),
 		  .help = "retention too (either option turns it on): keep segments\n"
 			  "whose last commit is younger than AGE" },
@@ -110,7 +170,10 @@ int cmd_capture(int argc, char **argv)
 		rc = cmd_unexpected(&cmd);
 		goto out;
 	}
-	rc = cap_run(&o, &st, &err) ? cmd_fail("capture", &err) : 0;
+	if (snapshot)
+		rc = with_snapshot(&o, &so, &st, &err) ? cmd_fail("capture", &err) : 0;
+	else
+		rc = cap_run(&o, &st, &err) ? cmd_fail("capture", &err) : 0;
 out:
 	sl_opt_release(&cmd);	/* frees the --binlog-files list too */
 	return rc;

@@ -174,7 +174,8 @@ enum db_outcome { DB_PASS, DB_WARNED, DB_FAILED };
 struct db_check {
 	const char *name;	/* what is checked: "binlog_format" */
 	const char *variable;	/* the global variable read */
-	const char *expected;	/* values that pass, '|'-separated, case-insensitive */
+	const char *expected;	/* values that pass, '|'-separated, case-insensitive;
+				 * "!a|b": every value but these passes */
 	int absent_passes;	/* a server without the variable passes */
 	enum db_severity severity;
 	const char *fix;	/* what to do, for people */
@@ -194,6 +195,15 @@ int db_check_passes(const struct db_check *c, const char *value);
  * Outcomes do not make it fail: the caller decides. */
 int db_checks_run(MYSQL *m, const char *who, const struct db_check *checks, size_t n,
 		  struct db_check_result *res, struct sl_err *err);
+
+/* ---- triggers (db_triggers.c) ----
+ * The first trigger on table schema.table (information_schema.TRIGGERS, in
+ * the order the server fires them): 1 with its name in name[n], 0 when the
+ * table has none, < 0 on error. Replay refuses such a destination table
+ * (replay/rep_triggers.c: it would fire again on replayed rows) and
+ * precheck reports it before a migration starts. */
+int db_table_trigger(MYSQL *m, const char *schema, const char *table, char *name, size_t n,
+		     struct sl_err *err);
 
 /* ---- the `sluice` schema on a destination (db_schema.c) ----
  * `sluice`.`checkpoint`  one row per consumer: the stream, its cursor and
@@ -298,11 +308,14 @@ void db_key_val_release(struct db_key_val *v, size_t n);
  * (SHOW CREATE DATABASE), base tables (SHOW CREATE TABLE; temporary tables
  * are never in information_schema), views in dependency order (a view after
  * every view its definition names), triggers (SHOW CREATE TRIGGER), and per
- * table its columns, its key and its statistics. A database is listed when
+ * table its columns, its key and its statistics; stored procedures and
+ * functions (SHOW CREATE PROCEDURE/FUNCTION) and events (SHOW CREATE EVENT),
+ * selected by the patterns as db.name. A database is listed when
  * the patterns select it as a whole or select any of its tables.
  * The key: the primary key, else the first UNIQUE key (by name) whose
  * columns are all NOT NULL and not prefixes; none: a keyless table. */
-enum db_obj_kind { DB_OBJ_DATABASE, DB_OBJ_TABLE, DB_OBJ_VIEW, DB_OBJ_TRIGGER };
+enum db_obj_kind { DB_OBJ_DATABASE, DB_OBJ_TABLE, DB_OBJ_VIEW, DB_OBJ_TRIGGER, DB_OBJ_ROUTINE,
+		   DB_OBJ_EVENT };
 struct db_column {
 	char *name;
 	char *data_type;	/* information_schema DATA_TYPE, lowercase: "varchar" */
@@ -339,6 +352,11 @@ struct db_objects {
 	size_t nviews;
 	struct db_object *triggers;	/* by db, table, then creation order */
 	size_t ntriggers;
+	struct db_object *routines;	/* procedures and functions (table: "PROCEDURE"
+					 * or "FUNCTION"), by db and name */
+	size_t nroutines;
+	struct db_object *events;	/* by db and name */
+	size_t nevents;
 };
 int db_objects_read(MYSQL *m, const char *who, const char *include, const char *exclude,
 		    struct db_objects *o, struct sl_err *err);

@@ -25,6 +25,9 @@ const struct db_check db_source_checks[] = {
 	{ "binlog_row_metadata", "binlog_row_metadata", "FULL", 0, DB_WARN,
 	  "column names come from information_schema at start and the stream's DDL after it; "
 	  "SET GLOBAL binlog_row_metadata='FULL' (MySQL 8.0.1+, MariaDB 10.5+) to have them in every event" },
+	{ "server_id", "server_id", "!0", 0, DB_FAIL,
+	  "a server with server_id 0 writes no usable binlog and refuses replicas: "
+	  "set server_id to a unique nonzero number in the server's configuration" },
 };
 const size_t db_source_nchecks = sizeof(db_source_checks) / sizeof(db_source_checks[0]);
 
@@ -34,6 +37,12 @@ int db_check_passes(const struct db_check *c, const char *value)
 
 	if (!value)
 		return c->absent_passes;
+	if (*p == '!') {	/* "!a|b": anything but these */
+		struct db_check not = *c;
+
+		not.expected = p + 1;
+		return !db_check_passes(&not, value);
+	}
 	while (*p) {
 		size_t n = strcspn(p, "|");
 
@@ -65,7 +74,12 @@ int db_checks_run(MYSQL *m, const char *who, const struct db_check *checks, size
 			snprintf(r->message, sizeof(r->message), "%s is %s", c->name,
 				 v ? v : "not available");
 		} else {
-			snprintf(want, sizeof(want), "%.*s", (int)strcspn(c->expected, "|"), c->expected);
+			if (c->expected[0] == '!')
+				snprintf(want, sizeof(want), "other than %.*s",
+					 (int)strcspn(c->expected + 1, "|"), c->expected + 1);
+			else
+				snprintf(want, sizeof(want), "%.*s", (int)strcspn(c->expected, "|"),
+					 c->expected);
 			r->outcome = c->severity == DB_FAIL ? DB_FAILED : DB_WARNED;
 			snprintf(r->message, sizeof(r->message), "%s is %s, %s be %s (%s)", c->name,
 				 v ? v : "not available", c->severity == DB_FAIL ? "must" : "should", want,

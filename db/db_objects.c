@@ -390,6 +390,48 @@ static int read_triggers(MYSQL *m, const char *who, const char *include, const c
 	return rc;
 }
 
+/* Procedures, functions and events: one list query, then SHOW CREATE each. */
+static int read_routines(MYSQL *m, const char *who, const char *include, const char *exclude,
+			 struct db_objects *o, struct sl_err *err)
+{
+	char sql[512];
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int rc;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE, 0 FROM information_schema.ROUTINES "
+		 "WHERE ROUTINE_SCHEMA NOT IN %s AND ROUTINE_TYPE IN ('PROCEDURE','FUNCTION') "
+		 "UNION ALL SELECT EVENT_SCHEMA, EVENT_NAME, 'EVENT', 1 FROM information_schema.EVENTS "
+		 "WHERE EVENT_SCHEMA NOT IN %s ORDER BY 4, 1, 2", sysdbs, sysdbs);
+	if ((rc = query(m, who, sql, &res, err)))
+		return rc;
+	while ((row = mysql_fetch_row(res))) {
+		int ev = row[3][0] == '1';
+		struct db_object **v = ev ? &o->events : &o->routines, *r;
+		size_t *n = ev ? &o->nevents : &o->nroutines;
+
+		if (!sl_table_selected(include, exclude, row[0], row[1]))
+			continue;
+		*v = sl_xrealloc(*v, (*n + 1) * sizeof(**v));
+		r = &(*v)[(*n)++];
+		memset(r, 0, sizeof(*r));
+		r->kind = ev ? DB_OBJ_EVENT : DB_OBJ_ROUTINE;
+		r->db = sl_xstrdup(row[0]);
+		r->name = sl_xstrdup(row[1]);
+		r->table = ev ? NULL : sl_xstrdup(row[2]);
+	}
+	mysql_free_result(res);
+	/* the statement: "Create Procedure"/"Create Function" is column 2, "Create Event" 3 */
+	for (size_t i = 0; i < o->nroutines && !rc; i++)
+		rc = show_create(m, who, o->routines[i].table, o->routines[i].db, o->routines[i].name, 2,
+				 &o->routines[i].create, err);
+	for (size_t i = 0; i < o->nevents && !rc; i++)
+		rc = show_create(m, who, "EVENT", o->events[i].db, o->events[i].name, 3,
+				 &o->events[i].create, err);
+	return rc;
+}
+
 static int read_dbs(MYSQL *m, const char *who, const char *include, const char *exclude,
 		    struct db_objects *o, struct sl_err *err)
 {
@@ -440,6 +482,7 @@ int db_objects_read(MYSQL *m, const char *who, const char *include, const char *
 			goto fail;
 	if ((rc = read_views(m, who, include, exclude, o, err)) ||
 	    (rc = read_triggers(m, who, include, exclude, o, err)) ||
+	    (rc = read_routines(m, who, include, exclude, o, err)) ||
 	    (rc = read_dbs(m, who, include, exclude, o, err)))
 		goto fail;
 	return 0;
@@ -481,5 +524,7 @@ void db_objects_release(struct db_objects *o)
 	obj_release(o->dbs, o->ndbs);
 	obj_release(o->views, o->nviews);
 	obj_release(o->triggers, o->ntriggers);
+	obj_release(o->routines, o->nroutines);
+	obj_release(o->events, o->nevents);
 	memset(o, 0, sizeof(*o));
 }

@@ -6,7 +6,8 @@
  * an AUTO_INCREMENT log table). Replay never runs CREATE TRIGGER from the
  * stream (rep_ddl.c), and refuses a destination table that already has one
  * before it applies the table's first row, unless --allow-dest-triggers.
- * rep_dest_trigger() is the lookup itself, public for a precheck.
+ * rep_dest_trigger() is the lookup (db_table_trigger() in db/, which
+ * precheck uses too).
  */
 #include "rep.h"
 #include "rep_int.h"
@@ -17,38 +18,11 @@
 #include <mysql.h>
 #include "banned.h"
 
+/* The lookup itself lives in db/ (db_table_trigger()), where precheck uses it too. */
 int rep_dest_trigger(MYSQL *db, const char *schema, const char *table, char *name, size_t n,
 		     struct sl_err *err)
 {
-	struct sl_buf q = SL_BUF_INIT(16384);
-	MYSQL_RES *res = NULL;
-	MYSQL_ROW row;
-	int rc = 0;
-
-	if (n)
-		name[0] = 0;
-	if (sl_buf_adds(&q, "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS "
-			"WHERE EVENT_OBJECT_SCHEMA=") || fmt_sql_str(&q, schema) ||
-	    sl_buf_adds(&q, " AND EVENT_OBJECT_TABLE=") || fmt_sql_str(&q, table) ||
-	    sl_buf_adds(&q, " ORDER BY ACTION_TIMING, EVENT_MANIPULATION, "
-			"ACTION_ORDER LIMIT 1")) {
-		rc = sl_err_set(err, -SL_ETOOBIG, "table name of %zu bytes", strlen(schema) + strlen(table));
-		goto out;
-	}
-	if (mysql_real_query(db, (const char *)q.data, q.len) || !(res = mysql_store_result(db))) {
-		rc = sl_err_set(err, -SL_EDB, "cannot list the destination's triggers on `%s`.`%s`: %s (%u)",
-				schema, table, mysql_error(db), mysql_errno(db));
-		goto out;
-	}
-	if ((row = mysql_fetch_row(res)) && row[0]) {
-		snprintf(name, n, "%s", row[0]);
-		rc = 1;
-	}
-out:
-	if (res)
-		mysql_free_result(res);
-	sl_buf_release(&q);
-	return rc;
+	return db_table_trigger(db, schema, table, name, n, err);
 }
 
 /* Seen tables by their rep__deps_table_key(): open addressing, 0 empty. */

@@ -7,9 +7,10 @@
  * capture uses (db_source_identity()):
  *   SchemaObject ...        definitions, before any row (run 1; a rerun
  *                           writes only those still missing): databases,
- *                           tables without their foreign keys, views in
- *                           dependency order, then triggers and foreign keys
- *                           (deferred: created at switchover); each through
+ *                           tables without their foreign keys, procedures
+ *                           and functions, views in dependency order, then
+ *                           triggers, foreign keys and events (deferred:
+ *                           created at switchover); each through
  *                           ddl_convert() when dest_dialect is given, every
  *                           conversion logged as a warning and recorded
  *   SnapshotBegin           one per run, with its P1
@@ -26,11 +27,12 @@
  * collation, temporal, a sparse integer key) by walking the index
  * (db_key_next_bound()). Every reader takes the next range of whatever
  * table has work, so a big table is read by all of them. A range is read
- * with `ORDER BY key LIMIT n` and cut at SNAP_CHUNK_MAX_BYTES: what is left
- * of it is the same reader's next chunk. Chunk sizes start at 4 MiB of rows
+ * with `ORDER BY key LIMIT n` and cut at SNAP_CHUNK_MAX_BYTES of rows as
+ * read (or 4 times that in memory): what is left of it is the same reader's
+ * next chunk. Chunk sizes start at 4 MiB of rows
  * by the table's AVG_ROW_LENGTH and follow the time each chunk took towards
- * chunk_ms (at most twice or half the rows each time). A reader holds one
- * chunk, never a table.
+ * chunk_ms (at most twice or half the rows each time). A reader holds at
+ * most two chunks (one being written, one being read), never a table.
  * Writing (snap_write.c, the calling thread): the chunks of one table are
  * written in key order (a reader whose chunk is ahead waits), so a table's
  * last SnapshotChunkEnd.next_key is its resume point.
@@ -41,8 +43,11 @@
  * table is one streamed SELECT cut into chunks; a rerun reads it again from
  * its start (SnapshotChunk.restart, a warning says so). A stream with its
  * SnapshotEnd makes snap_run() a no-op that says so.
+ * Tests: SLUICE_SNAPSHOT_CHUNK_ROWS=N in the environment fixes every chunk
+ * at N rows (no adaptation), so a small table makes many chunks.
  * Load: --max-threads-running N pauses the readers while the source's
- * Threads_running is above N (polled every 500 ms; logged once per pause).
+ * Threads_running is above N (looked at before the readers start, then
+ * every 500 ms; logged once per pause; the probe's own query counts).
  * Stops: sl_stop_requested (SIGTERM/SIGINT) ends the run after the chunks in
  * flight (written when they are next in key order, else dropped): the
  * stream stays resumable; -SL_EINTR_STOP. A lost connection loses the

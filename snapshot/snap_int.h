@@ -108,6 +108,7 @@ struct snap_ctx {
 	uint32_t run;
 	struct snap_stats *st;
 	uint64_t chunk_ms;
+	uint64_t fixed_rows;		/* SLUICE_SNAPSHOT_CHUNK_ROWS (tests): rows per chunk */
 };
 
 /* ---- snap_plan.c ---- */
@@ -162,8 +163,11 @@ void snap__prev_release(struct snap_prev *p);
 /* One record as a unit of its own, ended at the run's P1. */
 int snap__write_unit(struct snap_ctx *c, const Sluice__Record *rec, struct sl_err *err);
 /* A reader hands over ch (the queue owns it from now on) and waits until
- * it is written; 0 when written, 1 when the run is stopping or failed. */
-int snap__submit(struct snap_ctx *c, struct snap_chunk *ch);
+ * its chunk before, *pending, is written: a reader reads its next chunk
+ * while the writer writes its last one, and holds at most two. *pending
+ * becomes ch. ch NULL: only wait for *pending (the reader's end). 0, or 1
+ * when the run is stopping or failed (nothing left pending). */
+int snap__submit(struct snap_ctx *c, struct snap_chunk **pending, struct snap_chunk *ch);
 /* The writer's loop: writes chunks in each table's key order until every
  * reader is gone; then drops what could not be written. */
 int snap__writer_loop(struct snap_ctx *c, struct sl_err *err);
@@ -184,6 +188,7 @@ struct snap_reader {
 	struct snap_ctx *c;
 	MYSQL *m;
 	const char *who;
+	struct snap_chunk *pending;	/* handed over, maybe not yet written */
 	pthread_t th;
 	int started;
 };
@@ -195,6 +200,10 @@ struct snap_probe {
 	pthread_t th;
 	int started;
 };
+/* One look at Threads_running: sets c->paused (logged when it changes);
+ * -1 when it cannot be read (no limit from then on). The probe thread
+ * looks every 500 ms; snap_run looks once before the readers start. */
+int snap__probe_once(struct snap_probe *p);
 void *snap__probe_main(void *arg);
 
 #endif

@@ -381,6 +381,8 @@ int snap__next_range(struct snap_ctx *c, MYSQL *m, const char *who, struct snap_
 void snap__table_measured(struct snap_ctx *c, struct snap_table *t, uint64_t rows, uint64_t ms,
 			  uint64_t bytes)
 {
-	if (rows >= t->chunk_rows / 2)	/* a short remainder says little about speed */
+	if (c->fixed_rows)
+		t->chunk_rows = c->fixed_rows;
+	else if (rows >= t->chunk_rows / 2)	/* a short remainder says little about speed */
 		t->chunk_rows = snap_chunk_rows_next(rows, ms, bytes, c->chunk_ms);
 }

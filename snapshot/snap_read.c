@@ -56,6 +56,13 @@ static uint64_t chunk_mem(const struct snap_chunk *ch)
 	return ch->mem + ch->cap_rows * ch->t->ncols * sizeof(Sluice__Value);
 }
 
+/* A chunk is full at SNAP_CHUNK_MAX_BYTES of rows as read, or when what it
+ * holds in memory (values and their structures) reaches 4 times that. */
+static int chunk_full(const struct snap_chunk *ch)
+{
+	return ch->nrows && (ch->bytes >= SNAP_CHUNK_MAX_BYTES || chunk_mem(ch) >= 4 * SNAP_CHUNK_MAX_BYTES);
+}
+
 /* The key of the row just read, kept as text (the resume point if the chunk stops there). */
 static void keep_key(struct db_key_val *k, const struct snap_table *t, MYSQL_ROW row,
 		     const unsigned long *len)
@@ -112,7 +119,7 @@ static int read_range(struct snap_reader *rd, struct snap_range *r, struct sl_er
 		while ((row = mysql_fetch_row(res))) {
 			unsigned long *len = mysql_fetch_lengths(res);
 
-			if (ch->nrows && chunk_mem(ch) >= SNAP_CHUNK_MAX_BYTES) {
+			if (chunk_full(ch)) {
 				by_bytes = 1;	/* the rest of the range is the next chunk */
 				break;
 			}
@@ -148,7 +155,7 @@ static int read_range(struct snap_reader *rd, struct snap_range *r, struct sl_er
 			db_key_val_release(&lo, t->key.n);
 			if (!done)
 				snap__key_val_copy(&lo, &ch->hi, t->key.n);
-			if (snap__submit(c, ch)) {
+			if (snap__submit(c, &rd->pending, ch)) {
 				rc = 1;
 				break;
 			}
@@ -189,7 +196,7 @@ static int read_keyless(struct snap_reader *rd, struct snap_range *r, struct sl_
 		for (;;) {
 			unsigned long *len;
 
-			if (ch->nrows >= limit || (ch->nrows && chunk_mem(ch) >= SNAP_CHUNK_MAX_BYTES))
+			if (ch->nrows >= limit || chunk_full(ch))
 				break;
 			if (!(row = mysql_fetch_row(res))) {
 				if (mysql_errno(rd->m))
@@ -210,7 +217,7 @@ static int read_keyless(struct snap_reader *rd, struct snap_range *r, struct sl_
 		pthread_mutex_lock(&c->mu);
 		snap__table_measured(c, t, ch->nrows, sl_now_ms() - t0, ch->bytes);
 		pthread_mutex_unlock(&c->mu);
-		if (snap__submit(c, ch)) {
+		if (snap__submit(c, &rd->pending, ch)) {
 			rc = 1;
 			break;
 		}
@@ -263,6 +270,7 @@ void *snap__reader_main(void *arg)
 		if (rc > 0)
 			break;
 	}
+	snap__submit(c, &rd->pending, NULL);	/* the last chunk is written, or the run stops */
 	pthread_mutex_lock(&c->mu);
 	c->readers--;
 	pthread_cond_broadcast(&c->cv_ready);
@@ -270,33 +278,41 @@ void *snap__reader_main(void *arg)
 	return NULL;
 }
 
+int snap__probe_once(struct snap_probe *p)
+{
+	struct snap_ctx *c = p->c;
+	struct sl_err err = SL_ERR_INIT;
+	uint64_t tr = 0;
+	int above;
+
+	if (db_threads_running(p->m, p->who, &tr, &err)) {
+		sl_log(SL_WARN, "snapshot", "%s: cannot read Threads_running, readers go on "
+		       "without the limit: %s", p->who, err.msg);
+		c->paused = 0;
+		return -1;
+	}
+	above = tr > c->o->max_threads_running;
+	if (above && !c->paused)
+		sl_log(SL_INFO, "snapshot", "source Threads_running %llu is above %u: readers pause",
+		       (unsigned long long)tr, c->o->max_threads_running);
+	else if (!above && c->paused)
+		sl_log(SL_INFO, "snapshot", "source Threads_running %llu: readers go on",
+		       (unsigned long long)tr);
+	c->paused = above;
+	return 0;
+}
+
 void *snap__probe_main(void *arg)
 {
 	struct snap_probe *p = arg;
 	struct snap_ctx *c = p->c;
-	struct sl_err err = SL_ERR_INIT;
 
 	sl_block_stop_signals();
 	while (!c->finished) {
-		uint64_t tr = 0;
-		int above;
-
-		if (db_threads_running(p->m, p->who, &tr, &err)) {
-			sl_log(SL_WARN, "snapshot", "%s: cannot read Threads_running, readers go on "
-			       "without the limit: %s", p->who, err.msg);
-			c->paused = 0;
-			return NULL;
-		}
-		above = tr > c->o->max_threads_running;
-		if (above && !c->paused)
-			sl_log(SL_INFO, "snapshot", "source Threads_running %llu is above %u: readers pause",
-			       (unsigned long long)tr, c->o->max_threads_running);
-		else if (!above && c->paused)
-			sl_log(SL_INFO, "snapshot", "source Threads_running %llu: readers go on",
-			       (unsigned long long)tr);
-		c->paused = above;
 		for (int i = 0; i < 10 && !c->finished; i++)
 			usleep(50 * 1000);
+		if (!c->finished && snap__probe_once(p))
+			return NULL;
 	}
 	return NULL;
 }

@@ -185,7 +185,8 @@ static int run_readers(struct run *r, struct sl_err *err)
 		r->probe.c = c;
 		r->probe.m = r->ctl;
 		r->probe.who = r->who;
-		if (pthread_create(&r->probe.th, NULL, snap__probe_main, &r->probe) == 0)
+		if (snap__probe_once(&r->probe) == 0 &&
+		    pthread_create(&r->probe.th, NULL, snap__probe_main, &r->probe) == 0)
 			r->probe.started = 1;
 	}
 	r->rd = sl_xcalloc(r->n, sizeof(*r->rd));
@@ -276,6 +277,10 @@ int snap_run(const struct snap_opts *o, struct snap_stats *st, struct sl_err *er
 	    (rc = snap__schema_write(c, &r.objs, &r.prev, &st->schema_objects, err)))
 		goto out;
 	plan_tables(&r, r.srv.flavor == DB_MARIADB);
+	if (getenv("SLUICE_SNAPSHOT_CHUNK_ROWS"))	/* tests: many small chunks */
+		c->fixed_rows = strtoull(getenv("SLUICE_SNAPSHOT_CHUNK_ROWS"), NULL, 10);
+	for (size_t i = 0; i < c->nt && c->fixed_rows; i++)
+		c->t[i].chunk_rows = c->fixed_rows;
 	for (size_t i = 0; i < c->nt; i++)
 		est += c->t[i].dt->est_rows;
 	{

@@ -162,6 +162,11 @@ int snap__schema_write(struct snap_ctx *c, const struct db_objects *objs,
 			 objs->dbs[i].create, 0, err);
 	for (size_t i = 0; i < objs->ntables && !rc; i++)
 		rc = put_table(&s, &objs->tables[i], err);
+	/* routines before views (a view may call a function); a routine's body
+	 * is only checked when it runs, so the order among them does not matter */
+	for (size_t i = 0; i < objs->nroutines && !rc; i++)
+		rc = put(&s, SLUICE__SCHEMA_OBJECT__KIND__ROUTINE, objs->routines[i].db,
+			 objs->routines[i].name, NULL, objs->routines[i].create, 0, err);
 	for (size_t i = 0; i < objs->nviews && !rc; i++)
 		rc = put(&s, SLUICE__SCHEMA_OBJECT__KIND__VIEW, objs->views[i].db, objs->views[i].name,
 			 NULL, objs->views[i].create, 0, err);
@@ -170,6 +175,11 @@ int snap__schema_write(struct snap_ctx *c, const struct db_objects *objs,
 			 objs->triggers[i].name, objs->triggers[i].table, objs->triggers[i].create, 1, err);
 	for (size_t i = 0; i < objs->ntables && !rc; i++)
 		rc = put_fks(&s, &objs->tables[i], err);
+	/* events run by themselves on a schedule and would change rows replay
+	 * carries: created at switchover, like triggers */
+	for (size_t i = 0; i < objs->nevents && !rc; i++)
+		rc = put(&s, SLUICE__SCHEMA_OBJECT__KIND__EVENT, objs->events[i].db, objs->events[i].name,
+			 NULL, objs->events[i].create, 1, err);
 	*written = s.written;
 	return rc;
 }

@@ -75,14 +75,11 @@ int snap__write_unit(struct snap_ctx *c, const Sluice__Record *rec, struct sl_er
 	return rc ? rc : seg_writer_txn_end(c->w, c->p1, (uint64_t)time(NULL), err);
 }
 
-int snap__submit(struct snap_ctx *c, struct snap_chunk *ch)
+/* Under mu: wait until ch is written (0) or the run stops (1); frees or abandons it. */
+static int wait_written(struct snap_ctx *c, struct snap_chunk *ch)
 {
 	int written;
 
-	pthread_mutex_lock(&c->mu);
-	ch->next = c->ready;
-	c->ready = ch;
-	pthread_cond_broadcast(&c->cv_ready);
 	while (!ch->written && !c->stop)
 		pthread_cond_wait(&c->cv_written, &c->mu);
 	written = ch->written;
@@ -90,8 +87,30 @@ int snap__submit(struct snap_ctx *c, struct snap_chunk *ch)
 		snap__chunk_free(ch);	/* the writer leaves written chunks to their reader */
 	else
 		ch->abandoned = 1;	/* the writer frees it */
-	pthread_mutex_unlock(&c->mu);
 	return written ? 0 : 1;
+}
+
+int snap__submit(struct snap_ctx *c, struct snap_chunk **pending, struct snap_chunk *ch)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->mu);
+	if (ch) {
+		ch->next = c->ready;
+		c->ready = ch;
+		pthread_cond_broadcast(&c->cv_ready);
+	}
+	if (*pending)
+		rc = wait_written(c, *pending);
+	*pending = ch;
+	if (!ch)
+		rc = 0;
+	else if (rc) {	/* stopping: this one is not waited for either */
+		ch->abandoned = 1;	/* queued under this lock: not written yet */
+		*pending = NULL;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return rc;
 }
 
 static int write_chunk(struct snap_ctx *c, struct snap_chunk *ch, struct sl_err *err)

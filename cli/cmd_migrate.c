@@ -1,0 +1,73 @@
+/* cmd_migrate.c - `sluice migrate`: the whole migration as one command, or with --follow the long-running task. */
+#include "cmd.h"
+#include "mig.h"
+
+#include <stdio.h>
+#include <unistd.h>
+#include "banned.h"
+
+static const char about[] =
+	"Moves a live database: precheck (a failed check stops it), then capture from\n"
+	"the binlog's end now (P0), a consistent snapshot into DIR/snapshot (P1 >= P0),\n"
+	"replay loading the snapshot while it is written and then the changes since P0,\n"
+	"and once replay has caught up, verify of every migrated table. Each runs as a\n"
+	"child process (their lines on stderr are prefixed with [capture], [snapshot],\n"
+	"[replay], [verify]); passwords reach them only through their environment.\n"
+	"On a terminal it draws progress bars, else it logs a progress line every 10 s.\n"
+	"It ends with a summary: exit 0 when verify finds both sides equal, 1 when it\n"
+	"finds differences, 2 on an error. With --follow it then keeps capture and\n"
+	"replay running (restarting one that dies) until SIGTERM or SIGINT, and exits 0.\n"
+	"Run the same command again after a crash or a signal: it continues where it\n"
+	"stopped (DIR/migrate.state; a second migrate on one DIR is refused).\n";
+
+int cmd_migrate(int argc, char **argv)
+{
+	struct mig_opts o = { 0 };
+	struct mig_summary s;
+	struct sl_err err = SL_ERR_INIT;
+	int rc, progress = 0, no_progress = 0;
+	struct sl_opt opts[] = {
+		{ "source", SL_OPT_STR, SL_OPT_TARGET(o.source_url), .arg = "URL",
+		  .flags = SL_OPT_REQUIRED | SL_OPT_URL,
+		  .help = "the source (password from SLUICE_SOURCE_PASSWORD)" },
+		{ "dest", SL_OPT_STR, SL_OPT_TARGET(o.dest_url), .arg = "URL",
+		  .flags = SL_OPT_REQUIRED | SL_OPT_URL,
+		  .help = "the destination (password from SLUICE_DEST_PASSWORD)" },
+		{ "dir", SL_OPT_STR, SL_OPT_TARGET(o.dir), .arg = "DIR", .flags = SL_OPT_REQUIRED,
+		  .help = "the stream directory: changes in DIR, the snapshot in DIR/snapshot" },
+		{ "threads", SL_OPT_UINT, SL_OPT_TARGET(o.threads), .min = 1, .max = 64,
+		  .def_text = "each command's own",
+		  .help = "snapshot readers, replay's workers and verify's threads" },
+		{ "include", SL_OPT_STR, SL_OPT_TARGET(o.include), .arg = "PATS",
+		  .help = "comma-separated db, db.table, with % * _ ? wildcards" },
+		{ "exclude", SL_OPT_STR, SL_OPT_TARGET(o.exclude), .arg = "PATS",
+		  .help = "the same, to leave out" },
+		{ "dest-dialect", SL_OPT_STR, SL_OPT_TARGET(o.dest_dialect), .arg = "D",
+		  .help = "mariadb, mysql or oceanbase (default: from the destination's version)" },
+		{ "follow", SL_OPT_FLAG, SL_OPT_TARGET(o.follow),
+		  .help = "after verify keep capture and replay running until SIGTERM/SIGINT" },
+		{ "progress", SL_OPT_FLAG, SL_OPT_TARGET(progress), .group = 1,
+		  .help = "draw progress bars even when stderr is not a terminal" },
+		{ "no-progress", SL_OPT_FLAG, SL_OPT_TARGET(no_progress), .group = 1,
+		  .help = "plain log lines even on a terminal" },
+	};
+	struct sl_opt_cmd cmd = { .name = "migrate", .about = about, .opts = opts, .n = SL_OPT_COUNT(opts) };
+
+	if ((rc = cmd_parse(&cmd, argc, argv)) != CMD_GO_ON)
+		goto out;
+	if (cmd.args_given.n) {
+		rc = cmd_unexpected(&cmd);
+		goto out;
+	}
+	o.progress = progress || (!no_progress && isatty(2));
+	rc = mig_run(&o, &s, &err);
+	if (rc) {
+		rc = cmd_fail("migrate", &err);
+		goto out;
+	}
+	mig_summary_print(&s, stdout);
+	rc = s.verify == 1 ? 1 : 0;
+out:
+	sl_opt_release(&cmd);
+	return rc;
+}
