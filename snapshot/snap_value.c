@@ -3,6 +3,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,18 @@ int snap_select_expr(const struct snap_col *c, const char *ident, struct sl_buf 
 	return sl_buf_adds(out, ident);
 }
 
+/* strtod() sets ERANGE for a subnormal result too (4.9e-324, the least
+ * DOUBLE a server prints), which it still returns correctly rounded; only
+ * an overflow (an infinity) is a bad value. */
+static int underflow(enum snap_vkind kind, const Sluice__Value *v)
+{
+	if (kind == SNAP_V_DOUBLE)
+		return isfinite(v->d);
+	if (kind == SNAP_V_FLOAT)
+		return isfinite(v->f);
+	return 0;
+}
+
 static int bad(const struct snap_col *c, const char *t, unsigned long len, struct sl_err *err)
 {
 	return sl_err_set(err, -SL_EFORMAT, "column `%s`: unexpected value '%.*s' for its type",
@@ -278,7 +291,7 @@ int snap_value_from_text(const struct snap_col *c, const char *t, unsigned long 
 			v->kind = SLUICE__VALUE__KIND__DOUBLE;
 			v->d = strtod(buf, &end);
 		}
-		if (*end || errno == ERANGE)
+		if (*end || (errno == ERANGE && !underflow(c->kind, v)))
 			return bad(c, t, len, err);
 		return 0;
 	case SNAP_V_DECIMAL:

@@ -81,6 +81,14 @@ static void test_snapshot__values(void)
 	conv("double", "double", NULL, 0, "0.1", NULL, &v, &c);
 	CU_ASSERT_EQUAL(v.d, 0.1);
 	snap_col_release(&c);
+	/* the least subnormal DOUBLE as a server prints it: strtod() says
+	 * ERANGE, the value is still exact */
+	conv("double", "double", NULL, 0, "5e-324", NULL, &v, &c);
+	CU_ASSERT_EQUAL(v.d, 4.9406564584124654e-324);
+	snap_col_release(&c);
+	conv("double", "double", NULL, 0, "-2.2250738585072014e-308", NULL, &v, &c);
+	CU_ASSERT_EQUAL(v.d, -2.2250738585072014e-308);
+	snap_col_release(&c);
 	conv("decimal", "decimal(30,10)", NULL, 0, "-12345678901234567890.0123456789", NULL, &v, &c);
 	CU_ASSERT_EQUAL(v.kind, SLUICE__VALUE__KIND__DECIMAL);
 	CU_ASSERT_EQUAL(c.def.type, FMT_TYPE_NEWDECIMAL);
