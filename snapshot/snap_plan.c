@@ -286,7 +286,7 @@ static int plan_range(struct snap_ctx *c, struct snap_table *t, MYSQL *m, const 
 		rc = int_bounds(t, m, who, &empty, &mn, &mx, err);
 		pthread_mutex_lock(&c->mu);
 		if (rc)
-			return rc;
+			return sl_err_prefix(err, "table %s", t->qname);
 		t->arith_ready = 1;
 		if (empty) {
 			t->imax = 0;
@@ -318,7 +318,7 @@ static int plan_range(struct snap_ctx *c, struct snap_table *t, MYSQL *m, const 
 				       t->chunk_rows, &nb, err);
 		pthread_mutex_lock(&c->mu);
 		if (rc)
-			return rc;
+			return sl_err_prefix(err, "table %s", t->qname);
 		if (!t->lo_open)
 			snap__key_val_copy(&r->lo, &t->next_lo, t->key.n);
 		if (nb.v) {

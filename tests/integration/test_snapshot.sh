@@ -224,6 +224,31 @@ srv_sql 3 -e "DROP DATABASE big"
 "$LOADER" --load "$WORK/d3/snapshot" "$DST2_URL" >"$WORK/load3.out" 2>&1 || { cat "$WORK/load3.out" >&2; fail "load after SIGTERM failed"; }
 compare_db big 1 3 || fail "the snapshot after SIGTERM differs from the source"
 
+# ---- a lost connection ends the run (exit 2, one line naming the server); a rerun resumes ----
+export SLUICE_SNAPSHOT_CHUNK_ROWS=50
+start_bg snap7 snapshot --source "$SRC_URL" --dir "$WORK/d6" --threads 1 --include big
+pid=$BG_PID
+for _ in $(seq 1 600); do
+	grep -q 'snapshot: `big`.`t` chunk 5 ' "$WORK/snap7.err" && break
+	sleep 0.02
+done
+unset SLUICE_SNAPSHOT_CHUNK_ROWS
+src_sql -N -B -e "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'sluice'" |
+	while read -r id; do src_sql -e "KILL CONNECTION $id" 2>/dev/null || true; done
+rc=0
+wait "$pid" || rc=$?
+((rc == 2)) || fail "a killed connection: exit $rc, want 2"
+last=$(grep -v '^[0-9]' "$WORK/snap7.err" | tail -n 1)
+grep -q -E '^sluice snapshot: table `big`.`[a-z]+`: .*source mysql://sluice@' <<<"$last" || fail "a killed connection: $last"
+[[ $(grep -c -v '^[0-9]' "$WORK/snap7.err") == 1 ]] || fail "a killed connection: more than one error line"
+must_sluice snap8 snapshot --source "$SRC_URL" --dir "$WORK/d6" --threads 1 --include big
+grep -q 'on 1 connection (no lock' "$WORK/snap8.err" || fail "one reader on MariaDB took a lock"
+grep -q 'run 2:' "$WORK/snap8.err" || fail "the rerun after a lost connection is not run 2"
+srv_sql 3 -e "DROP DATABASE big"
+"$LOADER" --load "$WORK/d6/snapshot" "$DST2_URL" >"$WORK/load6.out" 2>&1 || { cat "$WORK/load6.out" >&2; fail "load after a lost connection failed"; }
+compare_db big 1 3 || fail "the snapshot after a lost connection differs from the source"
+log "ok: a lost connection: $last"
+
 # ---- --max-threads-running: readers pause while the source is busy ----
 src_sql -e "SELECT SLEEP(4)" >/dev/null &
 sleeper1=$!
