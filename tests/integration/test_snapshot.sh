@@ -270,6 +270,8 @@ must_sluice cap1 capture --snapshot --source "$SRC_URL" --dir "$WORK/d4" --inclu
 grep -q 'snapshot complete' "$WORK/cap1.err" || fail "capture --snapshot did not complete the snapshot"
 "$SLUICE" status "$WORK/d4" >"$WORK/status4.out" 2>&1 || { cat "$WORK/status4.out" >&2; fail "capture --snapshot left no change stream"; }
 grep -q "new stream in .* starts at" "$WORK/cap1.err" || fail "capture --snapshot did not record P0 first"
+expect_error snap9 "unknown dialect 'db2'" snapshot --source "$SRC_URL" --dir "$WORK/d7" --dest-dialect db2
+[[ ! -e "$WORK/d7/snapshot" ]] || fail "a refused --dest-dialect wrote DIR/snapshot"
 expect_error cap2 'already holds a stream without a snapshot' capture --snapshot --source "$SRC_URL" --dir "$WORK/d2/snapshot"
 assert_no_password "$WORK"/*.err "$WORK"/*.out
 log "ok: test_snapshot"
