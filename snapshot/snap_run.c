@@ -313,6 +313,13 @@ int snap_run(const struct snap_opts *o, struct snap_stats *st, struct sl_err *er
 		goto out;
 	for (size_t i = 0; i < c->nt; i++)
 		all_done &= c->t[i].done;
+	if (!all_done && !sl_stop_requested) {
+		for (size_t i = 0; i < c->nt; i++)
+			if (!c->t[i].done)
+				rc = sl_err_set(err, -SL_EBUG, "table %s: the readers ended before its last "
+						"chunk (a bug; a rerun continues it)", c->t[i].qname);
+		goto out;
+	}
 	if (!all_done) {
 		rc = sl_err_set(err, -SL_EINTR_STOP, "stopped by signal with %llu chunk%s of this run "
 				"written: run it again to continue", (unsigned long long)st->chunks,
