@@ -151,6 +151,8 @@ static int read_range(struct snap_reader *rd, struct snap_range *r, struct sl_er
 		ch->where = sl_xstrdup(sl_buf_cstr(&w));
 		pthread_mutex_lock(&c->mu);
 		snap__table_measured(c, t, ch->nrows, sl_now_ms() - t0, ch->bytes);
+		if (ch->range_done && r->hi.v && sub == 0)
+			snap__table_sparse(c, t, ch->nrows, r->rows);
 		pthread_mutex_unlock(&c->mu);
 		{
 			int done = ch->range_done;

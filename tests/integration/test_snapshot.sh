@@ -39,6 +39,10 @@ CREATE TABLE skew (id BIGINT NOT NULL PRIMARY KEY, v INT) ENGINE=InnoDB;
 INSERT INTO skew SELECT seq, seq FROM seq_1_to_800;
 INSERT INTO skew SELECT 1000000000000000 + seq, seq FROM seq_1_to_800;
 INSERT INTO skew SELECT CAST(seq AS SIGNED) - 9000000000000000000, seq FROM seq_1_to_50;
+CREATE TABLE skew2 (id INT NOT NULL PRIMARY KEY, v INT) ENGINE=InnoDB;
+INSERT INTO skew2 SELECT seq, seq FROM seq_1_to_12000;
+INSERT INTO skew2 SELECT 12000 + seq * 100, seq FROM seq_1_to_300;
+ANALYZE TABLE skew2;
 CREATE TABLE nokey (v INT, s VARCHAR(10)) ENGINE=InnoDB;
 INSERT INTO nokey SELECT seq % 100, 'dup' FROM seq_1_to_1500;
 CREATE TABLE types (
@@ -135,7 +139,9 @@ DATADIR=$(srv_sql 1 -N -B -e "SELECT @@datadir")
 mariadb-binlog --no-defaults --start-position="$P0_POS" --stop-position="$P1_POS" \
 	"$DATADIR/$P1_FILE" | srv_sql 2
 # the skewed key was walked, big tables were cut into chunks across both readers
-grep -q 'key `id` is sparse' "$WORK/snap1.err" || fail "the skewed key was not detected"
+grep -q 'table `s1`.`skew`: key `id` is sparse' "$WORK/snap1.err" || fail "the skewed key was not detected"
+grep -q 'table `s1`.`skew2`: a range held .* the key is sparse from here' "$WORK/snap1.err" ||
+	fail "a key dense at first and sparse later was not detected"
 chunks=$(grep -c 'snapshot: `s1`.`ints` chunk' "$WORK/snap1.err")
 ((chunks >= 10)) || fail "s1.ints in $chunks chunks, want many"
 grep -q 'table `s1`.`nokey` has no primary or unique NOT NULL key' "$WORK/snap1.err" || fail "no keyless warning"
