@@ -25,7 +25,8 @@
  * (the primary key, else a NOT NULL unique key): a dense single integer key
  * by arithmetic over MIN..MAX, any other key (composite, strings in their
  * collation, temporal, a sparse integer key) by walking the index
- * (db_key_next_bound()). Every reader takes the next range of whatever
+ * (db_key_next_bound()). A key dense overall but skewed (a range that comes
+ * back with under 1/8 of its planned rows) is walked from there on. Every reader takes the next range of whatever
  * table has work, so a big table is read by all of them. A range is read
  * with `ORDER BY key LIMIT n` and cut at SNAP_CHUNK_MAX_BYTES of rows as
  * read (or 4 times that in memory): what is left of it is the same reader's

@@ -126,6 +126,9 @@ void snap__range_release(struct snap_range *r);
 /* Under ctx->mu: a chunk of t took ms for rows rows of bytes bytes. */
 void snap__table_measured(struct snap_ctx *c, struct snap_table *t, uint64_t rows, uint64_t ms,
 			  uint64_t bytes);
+/* Under ctx->mu: an arithmetic range (not the last) gave rows of planned:
+ * far fewer (a skewed key) and the table walks its key from now on. */
+void snap__table_sparse(struct snap_ctx *c, struct snap_table *t, uint64_t rows, uint64_t planned);
 /* "(key > lo) AND (key <= hi)" of a range into out ("1" when both are open). */
 int snap__range_where(struct sl_buf *out, const struct snap_table *t, const struct db_key_val *lo,
 		      const struct db_key_val *hi);

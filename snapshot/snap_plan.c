@@ -286,7 +286,7 @@ static int plan_range(struct snap_ctx *c, struct snap_table *t, MYSQL *m, const 
 		rc = int_bounds(t, m, who, &empty, &mn, &mx, err);
 		pthread_mutex_lock(&c->mu);
 		if (rc)
-			return rc;
+			return sl_err_prefix(err, "table %s", t->qname);
 		t->arith_ready = 1;
 		if (empty) {
 			t->imax = 0;
@@ -318,7 +318,7 @@ static int plan_range(struct snap_ctx *c, struct snap_table *t, MYSQL *m, const 
 				       t->chunk_rows, &nb, err);
 		pthread_mutex_lock(&c->mu);
 		if (rc)
-			return rc;
+			return sl_err_prefix(err, "table %s", t->qname);
 		if (!t->lo_open)
 			snap__key_val_copy(&r->lo, &t->next_lo, t->key.n);
 		if (nb.v) {
@@ -385,4 +385,21 @@ void snap__table_measured(struct snap_ctx *c, struct snap_table *t, uint64_t row
 		t->chunk_rows = c->fixed_rows;
 	else if (rows >= t->chunk_rows / 2)	/* a short remainder says little about speed */
 		t->chunk_rows = snap_chunk_rows_next(rows, ms, bytes, c->chunk_ms);
+}
+
+void snap__table_sparse(struct snap_ctx *c, struct snap_table *t, uint64_t rows, uint64_t planned)
+{
+	char a[64];
+
+	(void)c;
+	if (t->walk || !t->arith_ready || t->planned_all || rows * 8 >= planned)
+		return;
+	/* arithmetic ranges here come back nearly empty: walk from where they end */
+	t->walk = 1;
+	db_key_val_release(&t->next_lo, t->key.n);
+	int_val(&t->next_lo, t->icur);
+	t->lo_open = 0;
+	sl_log(SL_INFO, "snapshot", "table %s: a range held %llu of %llu rows planned: the key is "
+	       "sparse from here, ranges by walking it after %s", t->qname, (unsigned long long)rows,
+	       (unsigned long long)planned, db_i128_str(t->icur, a, sizeof(a)));
 }

@@ -113,6 +113,7 @@ static int read_range(struct snap_reader *rd, struct snap_range *r, struct sl_er
 		if (mysql_real_query(rd->m, (const char *)q.data, q.len) ||
 		    !(res = mysql_use_result(rd->m))) {
 			rc = db_stmt_error(err, rd->m, rd->who, (const char *)q.data, q.len);
+			sl_err_prefix(err, "table %s", t->qname);
 			snap__chunk_free(ch);
 			break;
 		}
@@ -127,8 +128,10 @@ static int read_range(struct snap_reader *rd, struct snap_range *r, struct sl_er
 				break;
 			keep_key(&last, t, row, len);
 		}
-		if (!rc && !by_bytes && mysql_errno(rd->m))
+		if (!rc && !by_bytes && mysql_errno(rd->m)) {
 			rc = db_stmt_error(err, rd->m, rd->who, (const char *)q.data, q.len);
+			sl_err_prefix(err, "table %s", t->qname);
+		}
 		mysql_free_result(res);
 		if (rc) {
 			snap__chunk_free(ch);
@@ -148,6 +151,8 @@ static int read_range(struct snap_reader *rd, struct snap_range *r, struct sl_er
 		ch->where = sl_xstrdup(sl_buf_cstr(&w));
 		pthread_mutex_lock(&c->mu);
 		snap__table_measured(c, t, ch->nrows, sl_now_ms() - t0, ch->bytes);
+		if (ch->range_done && r->hi.v && sub == 0)
+			snap__table_sparse(c, t, ch->nrows, r->rows);
 		pthread_mutex_unlock(&c->mu);
 		{
 			int done = ch->range_done;
@@ -185,8 +190,10 @@ static int read_keyless(struct snap_reader *rd, struct snap_range *r, struct sl_
 	wait_paused(c);
 	if (c->stop || sl_stop_requested)
 		return 1;
-	if (mysql_query(rd->m, t->select) || !(res = mysql_use_result(rd->m)))
-		return db_stmt_error(err, rd->m, rd->who, t->select, strlen(t->select));
+	if (mysql_query(rd->m, t->select) || !(res = mysql_use_result(rd->m))) {
+		db_stmt_error(err, rd->m, rd->who, t->select, strlen(t->select));
+		return sl_err_prefix(err, "table %s", t->qname);
+	}
 	while (!end) {
 		uint64_t limit = t->chunk_rows;
 
@@ -199,8 +206,10 @@ static int read_keyless(struct snap_reader *rd, struct snap_range *r, struct sl_
 			if (ch->nrows >= limit || chunk_full(ch))
 				break;
 			if (!(row = mysql_fetch_row(res))) {
-				if (mysql_errno(rd->m))
-					rc = db_stmt_error(err, rd->m, rd->who, t->select, strlen(t->select));
+				if (mysql_errno(rd->m)) {
+					db_stmt_error(err, rd->m, rd->who, t->select, strlen(t->select));
+					rc = sl_err_prefix(err, "table %s", t->qname);
+				}
 				end = 1;
 				break;
 			}

@@ -1,5 +1,6 @@
 /* snap_run.c - snap_run(): connections, the consistent snapshot, definitions, then the readers and the writer until every table is in DIR/snapshot. */
 #include "snap_int.h"
+#include "ddl.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -232,6 +233,12 @@ int snap_run(const struct snap_opts *o, struct snap_stats *st, struct sl_err *er
 	c->st = st;
 	c->chunk_ms = o->chunk_ms ? o->chunk_ms : SNAP_DEFAULT_CHUNK_MS;
 	r.sdir = sl_xasprintf("%s/snapshot", o->dir);
+	if (o->dest_dialect) {	/* a bad name before anything is opened */
+		enum ddl_dialect d;
+
+		if ((rc = ddl_dialect_parse(o->dest_dialect, &d, err)))
+			goto out;
+	}
 	if ((rc = snap__prev_read(r.sdir, &r.prev, err)))
 		goto out;
 	if (r.prev.has_end) {
@@ -306,6 +313,13 @@ int snap_run(const struct snap_opts *o, struct snap_stats *st, struct sl_err *er
 		goto out;
 	for (size_t i = 0; i < c->nt; i++)
 		all_done &= c->t[i].done;
+	if (!all_done && !sl_stop_requested) {
+		for (size_t i = 0; i < c->nt; i++)
+			if (!c->t[i].done)
+				rc = sl_err_set(err, -SL_EBUG, "table %s: the readers ended before its last "
+						"chunk (a bug; a rerun continues it)", c->t[i].qname);
+		goto out;
+	}
 	if (!all_done) {
 		rc = sl_err_set(err, -SL_EINTR_STOP, "stopped by signal with %llu chunk%s of this run "
 				"written: run it again to continue", (unsigned long long)st->chunks,

@@ -39,6 +39,10 @@ CREATE TABLE skew (id BIGINT NOT NULL PRIMARY KEY, v INT) ENGINE=InnoDB;
 INSERT INTO skew SELECT seq, seq FROM seq_1_to_800;
 INSERT INTO skew SELECT 1000000000000000 + seq, seq FROM seq_1_to_800;
 INSERT INTO skew SELECT CAST(seq AS SIGNED) - 9000000000000000000, seq FROM seq_1_to_50;
+CREATE TABLE skew2 (id INT NOT NULL PRIMARY KEY, v INT) ENGINE=InnoDB;
+INSERT INTO skew2 SELECT seq, seq FROM seq_1_to_12000;
+INSERT INTO skew2 SELECT 12000 + seq * 100, seq FROM seq_1_to_300;
+ANALYZE TABLE skew2;
 CREATE TABLE nokey (v INT, s VARCHAR(10)) ENGINE=InnoDB;
 INSERT INTO nokey SELECT seq % 100, 'dup' FROM seq_1_to_1500;
 CREATE TABLE types (
@@ -135,7 +139,9 @@ DATADIR=$(srv_sql 1 -N -B -e "SELECT @@datadir")
 mariadb-binlog --no-defaults --start-position="$P0_POS" --stop-position="$P1_POS" \
 	"$DATADIR/$P1_FILE" | srv_sql 2
 # the skewed key was walked, big tables were cut into chunks across both readers
-grep -q 'key `id` is sparse' "$WORK/snap1.err" || fail "the skewed key was not detected"
+grep -q 'table `s1`.`skew`: key `id` is sparse' "$WORK/snap1.err" || fail "the skewed key was not detected"
+grep -q 'table `s1`.`skew2`: a range held .* the key is sparse from here' "$WORK/snap1.err" ||
+	fail "a key dense at first and sparse later was not detected"
 chunks=$(grep -c 'snapshot: `s1`.`ints` chunk' "$WORK/snap1.err")
 ((chunks >= 10)) || fail "s1.ints in $chunks chunks, want many"
 grep -q 'table `s1`.`nokey` has no primary or unique NOT NULL key' "$WORK/snap1.err" || fail "no keyless warning"
@@ -224,6 +230,31 @@ srv_sql 3 -e "DROP DATABASE big"
 "$LOADER" --load "$WORK/d3/snapshot" "$DST2_URL" >"$WORK/load3.out" 2>&1 || { cat "$WORK/load3.out" >&2; fail "load after SIGTERM failed"; }
 compare_db big 1 3 || fail "the snapshot after SIGTERM differs from the source"
 
+# ---- a lost connection ends the run (exit 2, one line naming the server); a rerun resumes ----
+export SLUICE_SNAPSHOT_CHUNK_ROWS=50
+start_bg snap7 snapshot --source "$SRC_URL" --dir "$WORK/d6" --threads 1 --include big
+pid=$BG_PID
+for _ in $(seq 1 600); do
+	grep -q 'snapshot: `big`.`t` chunk 5 ' "$WORK/snap7.err" && break
+	sleep 0.02
+done
+unset SLUICE_SNAPSHOT_CHUNK_ROWS
+src_sql -N -B -e "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'sluice'" |
+	while read -r id; do src_sql -e "KILL CONNECTION $id" 2>/dev/null || true; done
+rc=0
+wait "$pid" || rc=$?
+((rc == 2)) || fail "a killed connection: exit $rc, want 2"
+last=$(grep -v '^[0-9]' "$WORK/snap7.err" | tail -n 1)
+grep -q -E '^sluice snapshot: table `big`.`[a-z]+`: .*source mysql://sluice@' <<<"$last" || fail "a killed connection: $last"
+[[ $(grep -c -v '^[0-9]' "$WORK/snap7.err") == 1 ]] || fail "a killed connection: more than one error line"
+must_sluice snap8 snapshot --source "$SRC_URL" --dir "$WORK/d6" --threads 1 --include big
+grep -q 'on 1 connection (no lock' "$WORK/snap8.err" || fail "one reader on MariaDB took a lock"
+grep -q 'run 2:' "$WORK/snap8.err" || fail "the rerun after a lost connection is not run 2"
+srv_sql 3 -e "DROP DATABASE big"
+"$LOADER" --load "$WORK/d6/snapshot" "$DST2_URL" >"$WORK/load6.out" 2>&1 || { cat "$WORK/load6.out" >&2; fail "load after a lost connection failed"; }
+compare_db big 1 3 || fail "the snapshot after a lost connection differs from the source"
+log "ok: a lost connection: $last"
+
 # ---- --max-threads-running: readers pause while the source is busy ----
 src_sql -e "SELECT SLEEP(4)" >/dev/null &
 sleeper1=$!
@@ -245,6 +276,8 @@ must_sluice cap1 capture --snapshot --source "$SRC_URL" --dir "$WORK/d4" --inclu
 grep -q 'snapshot complete' "$WORK/cap1.err" || fail "capture --snapshot did not complete the snapshot"
 "$SLUICE" status "$WORK/d4" >"$WORK/status4.out" 2>&1 || { cat "$WORK/status4.out" >&2; fail "capture --snapshot left no change stream"; }
 grep -q "new stream in .* starts at" "$WORK/cap1.err" || fail "capture --snapshot did not record P0 first"
+expect_error snap9 "unknown dialect 'db2'" snapshot --source "$SRC_URL" --dir "$WORK/d7" --dest-dialect db2
+[[ ! -e "$WORK/d7/snapshot" ]] || fail "a refused --dest-dialect wrote DIR/snapshot"
 expect_error cap2 'already holds a stream without a snapshot' capture --snapshot --source "$SRC_URL" --dir "$WORK/d2/snapshot"
 assert_no_password "$WORK"/*.err "$WORK"/*.out
 log "ok: test_snapshot"
