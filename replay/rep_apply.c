@@ -203,7 +203,7 @@ static int apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct
 		return sl_err_set(err, -SL_ECORRUPT, "row for unknown table ref %" PRIu32 " at %s",
 				  c->table_ref, rep__where_str(x, cur, wh, sizeof(wh)));
 	x->row_size = sluice__row_change__get_packed_size(c);
-	if ((rc = rep__vers_map(x, &td, &c, cur, err)) <= 0)
+	if ((rc = rep__cols_map(x, &td, &c, cur, err)) <= 0)
 		return rc;	/* 0: a history row of a versioned table */
 	if ((rc = rep__row_deps(x, td, c, err)))
 		return rc;
@@ -511,7 +511,7 @@ static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const stru
 		return begin_txn(x, rec->begin, cur, err);
 	case SLUICE__RECORD__BODY_TABLE:
 		fmt_tables_put(&x->tables, rec->table);
-		rep__vers_forget(x, rec->table->ref);
+		rep__cols_forget(x, rec->table->ref);
 		return rep__check_triggers(x, rec->table, err);
 	case SLUICE__RECORD__BODY_ROW:
 		if (!x->in_txn)
@@ -725,7 +725,7 @@ out:
 	fmt_tables_release(&x.tables);
 	rep__triggers_release(&x);
 	rep__deps_release(&x.deps);
-	rep__vers_release(&x);
+	rep__cols_release(&x);
 	sl_buf_release(&x.row);
 	sl_buf_release(&x.shape);
 	free(x.ring);

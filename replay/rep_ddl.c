@@ -228,7 +228,7 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	if ((rc = rep__fold(x, NULL, err)))
 		goto out;
 	rep__deps_reset_tables(&x->deps);
-	rep__vers_reset(x);
+	rep__cols_reset(x);
 	x->st->ddls++;
 	goto out;
 too_big:

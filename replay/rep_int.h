@@ -376,10 +376,14 @@ struct rep_inflight {
 	uint64_t offset, time;
 };
 
-/* A system-versioned table's period columns, by table_ref (rep_vers.c). */
-struct rep_vers {
+/* What the destination computes itself in a table, by table_ref
+ * (rep_cols.c): its generated columns, and a system-versioned table's
+ * period columns (rep_vers.c). */
+struct rep_tcols {
 	int checked;
 	int32_t start, end;		/* ROW START / ROW END column; -1: not versioned */
+	uint8_t *drop;			/* per column: REP_DROP_*, left out of every
+					 * statement; NULL: none */
 	Sluice__TableDef *td;		/* the definition without them */
 	Sluice__RowChange change;	/* the change being applied, without them */
 	Sluice__Row rows[2];
@@ -416,8 +420,8 @@ struct rep_ctx {
 	size_t row_size;		/* packed bytes of the row change being rendered */
 	struct sl_buf row;		/* scratch: one row's SQL */
 	struct sl_buf shape;		/* scratch: rep__row_shape() of that row */
-	struct rep_vers *vers;		/* by table_ref */
-	size_t nvers;
+	struct rep_tcols *tcols;	/* by table_ref (rep_cols.c) */
+	size_t ntcols;
 	uint64_t *trig_seen;		/* tables checked for triggers (rep_triggers.c) */
 	size_t trig_cap, trig_n;
 	struct rep_safe *safe;		/* a snapshot was loaded: its hand-off (rep_safe.c) */
@@ -471,16 +475,56 @@ int rep__row_deps(struct rep_ctx *x, const Sluice__TableDef *td, const Sluice__R
 int rep__load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_err *err);
 int rep__fold(struct rep_ctx *x, const struct seg_cursor *pending, struct sl_err *err);
 
-/* System-versioned tables (rep_vers.c): the current-row change to apply
- * for c on *td. 1: apply *c on *td (both replaced for a versioned table;
- * valid until the next call), 0: skip it (a history row), <0: error.
- * The destination is asked once per table_ref; forget() after a TableDef
- * for ref, reset() after a DDL. */
-int rep__vers_map(struct rep_ctx *x, const Sluice__TableDef **td, const Sluice__RowChange **c,
+/*
+ * Columns the destination computes itself (rep_cols.c): generated columns
+ * (VIRTUAL, STORED/PERSISTENT) and a system-versioned table's ROW START /
+ * ROW END. The source's binlog carries their values, but the destination
+ * refuses a statement that names them (MariaDB 1906, MySQL 3105) and
+ * computes them from the other columns, so replay leaves them out of every
+ * statement: INSERT and REPLACE column lists, UPDATE SET lists, WHERE
+ * conditions (a VIRTUAL DOUBLE expression need not compare equal to its
+ * binlog value) and the bulk load. The destination is asked once per
+ * table definition (table_ref), and again after a DDL.
+ *
+ * rep__dest_cols(): asks about `db`.`table` on w (autocommit off: ends with
+ * COMMIT); drop[i] = REP_DROP_GENERATED or REP_DROP_PERIOD for each column
+ * of td the destination computes, 0 for the others,
+ * *start / *end the period columns (-1: not versioned). Returns how many
+ * columns are dropped, or <0 with err set.
+ */
+#define REP_DROP_GENERATED 1
+#define REP_DROP_PERIOD 2
+int rep__dest_cols(struct rep_worker *w, const char *db, const char *table,
+		   const Sluice__TableDef *td, uint8_t *drop, int32_t *start, int32_t *end,
+		   struct sl_err *err);
+/* td without the columns drop marks (columns and key renumbered). Period
+ * columns just leave the key (the destination's current rows are unique
+ * without them); a key that loses a generated column is dropped whole
+ * (*key_lost = 1, MySQL only: MariaDB refuses such a key): the remaining
+ * columns find a row, since the generated ones follow from them. */
+Sluice__TableDef *rep__def_strip(const Sluice__TableDef *td, const uint8_t *drop, int *key_lost);
+void rep__def_strip_free(Sluice__TableDef *d);
+/* r without the columns drop marks, into *out with its values in vals
+ * (pointers into r; room for r->n_values). r NULL: NULL. */
+Sluice__Row *rep__row_strip(const Sluice__Row *r, const uint8_t *drop, Sluice__Row *out,
+			    Sluice__Value **vals);
+
+/* The change to apply for c on *td: 1 apply *c on *td (both replaced when
+ * the table has columns the destination computes; valid until the next
+ * call), 0 skip it (a history row of a versioned table), <0 error. Asks
+ * the destination once per table_ref; forget() after a TableDef for ref,
+ * reset() after a DDL. */
+int rep__cols_map(struct rep_ctx *x, const Sluice__TableDef **td, const Sluice__RowChange **c,
 		  const struct seg_cursor *cur, struct sl_err *err);
-void rep__vers_forget(struct rep_ctx *x, uint32_t ref);
-void rep__vers_reset(struct rep_ctx *x);
-void rep__vers_release(struct rep_ctx *x);
+void rep__cols_forget(struct rep_ctx *x, uint32_t ref);
+void rep__cols_reset(struct rep_ctx *x);
+void rep__cols_release(struct rep_ctx *x);
+
+/* System-versioned tables (rep_vers.c): v->change (a copy of the change
+ * for table t, period columns v->start / v->end) becomes the current-row
+ * change to apply. 1: apply it, 0: skip it (a history row), <0: error. */
+int rep__vers_change(struct rep_ctx *x, const Sluice__TableDef *t, struct rep_tcols *v,
+		     const struct seg_cursor *cur, struct sl_err *err);
 
 /* Before the first row of td's table in this run: refuse a destination
  * table with a trigger (rep_triggers.c; rep.h rep_dest_trigger()). */

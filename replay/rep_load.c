@@ -16,6 +16,7 @@ void rep__chunk_release(struct rep_chunk *c)
 	for (size_t i = 0; i < c->n; i++)
 		fmt_record_free(c->recs[i]);
 	free(c->recs);
+	free(c->drop);
 	free(c->db);
 	free(c->table);
 	memset(c, 0, sizeof(*c));
@@ -47,7 +48,7 @@ int rep__load_plan(const struct rep_chunk *c, enum rep_lcol *plan)
 	int rc = 0;
 
 	for (size_t i = 0; i < td->n_columns; i++)
-		plan[i] = RL_DIRECT;
+		plan[i] = c->drop && c->drop[i] ? RL_DISCARD : RL_DIRECT;
 	for (size_t r = 0; r < c->n && !rc; r++) {
 		const Sluice__Row *row = c->recs[r]->row->after;
 
@@ -59,7 +60,7 @@ int rep__load_plan(const struct rep_chunk *c, enum rep_lcol *plan)
 			const Sluice__Value *v = row->values[i];
 			enum rep_lcol m;
 
-			if (v->kind == SLUICE__VALUE__KIND__NULL)
+			if (plan[i] == RL_DISCARD || v->kind == SLUICE__VALUE__KIND__NULL)
 				continue;
 			if (fmt_value_absent(v)) {
 				rc = -SL_EFORMAT;
@@ -92,16 +93,18 @@ int rep__load_stmt(struct sl_buf *out, const Sluice__TableDef *td, const enum re
 			return rc;
 		if (plan[i] == RL_DIRECT)
 			rc = fmt_sql_ident(out, td->columns[i]->name);
+		else if (plan[i] == RL_DISCARD)	/* the destination computes it */
+			rc = sl_buf_adds(out, "@discard");
 		else
 			rc = sl_buf_addf(out, "@v%zu", i);
 		if (rc)
 			return rc;
-		vars |= plan[i] != RL_DIRECT;
+		vars |= plan[i] != RL_DIRECT && plan[i] != RL_DISCARD;
 	}
 	if ((rc = sl_buf_addc(out, ')')))
 		return rc;
 	for (size_t i = 0, n = 0; vars && i < td->n_columns; i++) {
-		if (plan[i] == RL_DIRECT)
+		if (plan[i] == RL_DIRECT || plan[i] == RL_DISCARD)
 			continue;
 		if ((rc = sl_buf_adds(out, n++ ? "," : " SET ")) ||
 		    (rc = fmt_sql_ident(out, td->columns[i]->name)))
@@ -215,13 +218,16 @@ int rep__load_text(struct sl_buf *out, const Sluice__TableDef *td, const enum re
 {
 	int rc;
 
-	(void)plan;
 	if (!row || row->n_values != td->n_columns)
 		return -SL_EINVAL_ARG;
 	for (size_t i = 0; i < td->n_columns; i++) {
 		if (i && (rc = sl_buf_addc(out, '\t')))
 			return rc;
-		if ((rc = add_field(out, row->values[i], td->columns[i])))
+		if (plan && plan[i] == RL_DISCARD)
+			rc = sl_buf_adds(out, "\\N");
+		else
+			rc = add_field(out, row->values[i], td->columns[i]);
+		if (rc)
 			return rc;
 	}
 	return sl_buf_addc(out, '\n');
@@ -359,27 +365,48 @@ static int load_data(struct rep_loader *l, const struct rep_chunk *c, const enum
 	return check_result(l, c, c->n, "LOAD DATA", err);
 }
 
-/* Multi-row INSERTs of at most half of max_allowed_packet each. */
+/* Row r of c, without the columns the destination computes (c->drop:
+ * into *tmp and vals, valid until the next call). */
+static const Sluice__Row *row_of(const struct rep_chunk *c, size_t r, Sluice__Row *tmp,
+				 Sluice__Value **vals)
+{
+	const Sluice__Row *row = c->recs[r]->row->after;
+
+	if (!c->drop || !row || row->n_values != c->td->n_columns)
+		return row;	/* a mismatch: rep_sql.c says so */
+	return rep__row_strip(row, c->drop, tmp, vals);
+}
+
+/* Multi-row INSERTs of at most half of max_allowed_packet each, without
+ * the columns the destination computes. */
 static int load_inserts(struct rep_loader *l, const struct rep_chunk *c, struct sl_err *err)
 {
 	size_t limit = l->w.max_packet / 2, r = 0;
-	int rc;
+	const Sluice__TableDef *td = c->td;
+	Sluice__TableDef *stripped = NULL;
+	Sluice__Value **vals = NULL;
+	Sluice__Row srow;
+	int rc = 0, key_lost;
 
+	if (c->drop) {
+		td = stripped = rep__def_strip(c->td, c->drop, &key_lost);
+		vals = sl_xcalloc(c->td->n_columns + 1, sizeof(*vals));
+	}
 	while (r < c->n) {
 		uint64_t n = 0;
 
 		sl_buf_reset(&l->sql);
-		if ((rc = rep__sql_insert_head_row(&l->sql, c->td, c->recs[r]->row->after)))
+		if ((rc = rep__sql_insert_head_row(&l->sql, td, row_of(c, r, &srow, vals))))
 			goto render;
 		while (r < c->n) {
 			size_t mark = l->sql.len;
-			const Sluice__Row *row = c->recs[r]->row->after;
+			const Sluice__Row *row = row_of(c, r, &srow, vals);
 
 			/* rows of one INSERT name the same columns (partial images) */
 			if (n && !fmt_row_full(row))
 				break;
 			if ((n && (rc = sl_buf_addc(&l->sql, ','))) ||
-			    (rc = rep__sql_row_tuple(&l->sql, c->td, row)))
+			    (rc = rep__sql_row_tuple(&l->sql, td, row)))
 				goto render;
 			if (n && l->sql.len > limit) {
 				l->sql.len = mark;
@@ -390,15 +417,21 @@ static int load_inserts(struct rep_loader *l, const struct rep_chunk *c, struct 
 			if (!fmt_row_full(row))
 				break;
 		}
-		if (mysql_real_query(l->w.db, (const char *)l->sql.data, l->sql.len))
-			return load_error(l, c, sl_buf_cstr(&l->sql), err);
+		if (mysql_real_query(l->w.db, (const char *)l->sql.data, l->sql.len)) {
+			rc = load_error(l, c, sl_buf_cstr(&l->sql), err);
+			goto out;
+		}
 		if ((rc = check_result(l, c, n, "INSERT", err)))
-			return rc;
+			goto out;
 	}
-	return 0;
+	goto out;
 render:
-	return sl_err_set(err, rc, "chunk %" PRIu64 " of `%s`.`%s`: row %zu cannot be rendered (%s)",
-			  c->index, c->db, c->table, r, sl_strerror(rc));
+	rc = sl_err_set(err, rc, "chunk %" PRIu64 " of `%s`.`%s`: row %zu cannot be rendered (%s)",
+			c->index, c->db, c->table, r, sl_strerror(rc));
+out:
+	rep__def_strip_free(stripped);
+	free(vals);
+	return rc;
 }
 
 static int exec_sql(struct rep_loader *l, const struct rep_chunk *c, struct sl_err *err)

@@ -24,7 +24,9 @@
  * text); GEOMETRY (SRID + WKB, the server's own form) as @v. A chunk whose
  * rows do not fit one plan (a partial image, a column given both as label
  * and as number) returns -SL_EFORMAT from rep__load_plan(): it goes the
- * INSERT way, which takes anything replay takes.
+ * INSERT way, which takes anything replay takes. Columns the destination
+ * computes (generated columns, rep_int.h rep__dest_cols()) are read into
+ * @discard from a \N field (RL_DISCARD) and left out of the INSERTs.
  */
 #ifndef REP_SNAP_H
 #define REP_SNAP_H
@@ -34,10 +36,12 @@
 /* ---- one chunk (rep_load.c) ---- */
 
 /* How each column of a chunk is loaded (see above). */
-enum rep_lcol { RL_DIRECT = 0, RL_UNSIGNED, RL_JSON, RL_VAR };
+enum rep_lcol { RL_DIRECT = 0, RL_UNSIGNED, RL_JSON, RL_VAR, RL_DISCARD };
 
 struct rep_chunk {
 	Sluice__TableDef *td;		/* owned */
+	uint8_t *drop;			/* owned, per column of td: REP_DROP_* (the
+					 * destination computes it); NULL: none */
 	char *db, *table;		/* owned */
 	uint64_t index, rows;
 	uint32_t run;

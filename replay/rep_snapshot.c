@@ -46,6 +46,10 @@ struct snap_table {
 	int64_t restart_recorded;	/* highest recorded restart chunk, -1: none */
 	uint32_t run;			/* the run of its chunks (see one_run) */
 	int one_run, any_chunk, keyless;
+	/* the reader's only: what the destination computes (rep__dest_cols()) */
+	uint8_t *drop;			/* NULL: nothing */
+	size_t cols_n;			/* columns of the definition it was asked for; 0: not yet */
+	uint32_t cols_ref;
 };
 
 struct snap_done {			/* a recorded chunk (or mark, db.h) */
@@ -563,6 +567,42 @@ static int queue_chunk(struct snap *s, struct sl_err *err)
 	return 0;
 }
 
+/* The columns of s->cur's table the destination computes (generated
+ * columns): asked once per table definition, on the control connection
+ * (the reader's; the table exists since the schema was applied). */
+static int chunk_drop(struct snap *s, struct sl_err *err)
+{
+	struct rep_chunk *c = &s->cur;
+	struct snap_table *t;
+	int32_t start, end;
+	int n;
+
+	pthread_mutex_lock(&s->mu);
+	t = table_get(s, c->db, c->table);
+	pthread_mutex_unlock(&s->mu);
+	if (t->cols_n != c->td->n_columns + 1 || t->cols_ref != c->td->ref) {
+		free(t->drop);
+		t->drop = sl_xcalloc(c->td->n_columns + 1, 1);
+		n = rep__dest_cols(&s->x->ctl, c->db, c->table, c->td, t->drop, &start, &end, err);
+		if (n < 0)
+			return n;
+		if (!n) {
+			free(t->drop);
+			t->drop = NULL;
+		} else {
+			sl_log(SL_INFO, "replay", "`%s`.`%s`: %d columns the destination computes "
+			       "(generated or period columns) left out of the load", c->db, c->table, n);
+		}
+		t->cols_n = c->td->n_columns + 1;
+		t->cols_ref = c->td->ref;
+	}
+	if (t->drop) {
+		c->drop = sl_xcalloc(c->td->n_columns + 1, 1);
+		memcpy(c->drop, t->drop, c->td->n_columns);
+	}
+	return 0;
+}
+
 static int snap_record(struct snap *s, Sluice__Record *rec, const struct seg_cursor *cur,
 		       int *keep, struct sl_err *err)
 {
@@ -620,7 +660,7 @@ static int snap_record(struct snap *s, Sluice__Record *rec, const struct seg_cur
 		s->cur.run = ch->run;
 		s->cur.restart = ch->restart;
 		s->in_chunk = 1;
-		return 0;
+		return chunk_drop(s, err);
 	}
 	case SLUICE__RECORD__BODY_ROW: {
 		struct rep_chunk *c = &s->cur;
@@ -845,6 +885,7 @@ static void snap_release(struct snap *s)
 		free(s->tables[i]->db);
 		free(s->tables[i]->name);
 		free(s->tables[i]->index_sql);
+		free(s->tables[i]->drop);
 		free(s->tables[i]);
 	}
 	free(s->tables);

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "banned.h"
 
 /* ---- correction SQL ---- */
@@ -43,6 +44,24 @@ static int fix_stmt(struct fixer *fx, const char *sql, size_t n, struct sl_err *
 	return 0;
 }
 
+/* A generated column (EXTRA 'VIRTUAL GENERATED', 'STORED GENERATED'; MariaDB
+ * 10.1 'VIRTUAL', 'PERSISTENT'; not MySQL's 'DEFAULT_GENERATED', an
+ * expression default): compared like any column, since both sides compute
+ * it, but never written: the destination refuses a value for it (MariaDB
+ * 1906, MySQL 3105) and computes it from the others. */
+static int generated(const struct ver_col *c)
+{
+	static const char *const words[] = { "VIRTUAL", "STORED GENERATED", "PERSISTENT" };
+
+	for (const char *p = c->extra; p && *p; p++)
+		for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+			if (!strncasecmp(p, words[k], strlen(words[k])))
+				return 1;
+	return 0;
+}
+
+/* The SELECT list of every column, and in *cols_out the columns a
+ * correction writes (not the generated ones). */
 static char *fetch_list(const struct ver_table *t, char **cols_out)
 {
 	struct sl_buf sel = SL_BUF_INIT(SL_BUF_UNLIMITED), cols = SL_BUF_INIT(SL_BUF_UNLIMITED);
@@ -50,11 +69,13 @@ static char *fetch_list(const struct ver_table *t, char **cols_out)
 	for (size_t i = 0; i < t->ncols; i++) {
 		const struct ver_col *c = &t->cols[i];
 
-		if (i) {
+		if (i)
 			sl_buf_addc(&sel, ',');
-			sl_buf_addc(&cols, ',');
+		if (!generated(c)) {
+			if (cols.len)
+				sl_buf_addc(&cols, ',');
+			fmt_sql_ident(&cols, c->name);
 		}
-		fmt_sql_ident(&cols, c->name);
 		if (c->enc == VER_ENC_FLOAT) {
 			sl_buf_adds(&sel, "CAST(");
 			fmt_sql_ident(&sel, c->name);
@@ -86,8 +107,10 @@ static int copy_rows(struct fixer *fx, struct ver_table *t, struct ver_conn *src
 
 		sl_buf_reset(&s);
 		sl_buf_addf(&s, "%s INTO %s (%s) VALUES (", verb, t->dq, cols);
-		for (size_t i = 0; i < t->ncols && !rc; i++) {
-			if (i)
+		for (size_t i = 0, n = 0; i < t->ncols && !rc; i++) {
+			if (generated(&t->cols[i]))
+				continue;
+			if (n++)
 				sl_buf_addc(&s, ',');
 			rc = ver_sql_literal(&s, t->cols[i].lit, t->cols[i].charset, row[i], len[i]);
 		}

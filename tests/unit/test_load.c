@@ -142,6 +142,71 @@ static void test_load__plan_and_statement(void)
 	sl_buf_release(&out);
 }
 
+/* Generated columns: LOAD DATA reads them into @discard from \N (also when
+ * their values would not fit a plan), INSERTs and the stripped definition
+ * leave them out, a key with one is dropped, a period column just leaves it. */
+static void test_load__generated(void)
+{
+	struct sl_buf out = SL_BUF_INIT(1 << 20);
+	Sluice__RowChange rc = SLUICE__ROW_CHANGE__INIT;
+	Sluice__Record rec = SLUICE__RECORD__INIT, *recs[1] = { &rec };
+	struct rep_chunk c = { 0 };
+	enum rep_lcol plan[NCOL];
+	uint8_t drop[NCOL] = { 0 };
+	uint32_t pk[2] = { 1, 14 };
+	Sluice__TableDef *st;
+	Sluice__Row srow;
+	Sluice__Value *svals[NCOL];
+	int lost;
+
+	setup_row();
+	rc.after = &row;
+	rec.body_case = SLUICE__RECORD__BODY_ROW;
+	rec.row = &rc;
+	c.td = &td;
+	c.recs = recs;
+	c.n = 1;
+	c.drop = drop;
+	drop[1] = drop[12] = REP_DROP_GENERATED;
+	val[12].kind = SLUICE__VALUE__KIND__ABSENT;	/* not even in the image */
+	CU_ASSERT_EQUAL(rep__load_plan(&c, plan), 0);
+	CU_ASSERT_EQUAL(plan[1], RL_DISCARD);
+	CU_ASSERT_EQUAL(plan[12], RL_DISCARD);
+	CU_ASSERT_EQUAL(rep__load_stmt(&out, &td, plan), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sl_buf_cstr(&out), "(`n`,@discard,`u`,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sl_buf_cstr(&out), "`ts`,@discard,`en`,@v14) SET `js`="));
+	CU_ASSERT_PTR_NULL(strstr(sl_buf_cstr(&out), "`bit`"));
+	sl_buf_reset(&out);
+	CU_ASSERT_EQUAL(rep__load_text(&out, &td, plan, &row), 0);
+	CU_ASSERT_EQUAL(strncmp(sl_buf_cstr(&out), "\\N\t\\N\t18446744073709551615\t", 27), 0);
+	/* the INSERT way: stripped definition and row */
+	td.primary_key = pk;
+	td.n_primary_key = 1;
+	st = rep__def_strip(&td, drop, &lost);
+	CU_ASSERT_EQUAL(lost, 1);	/* key column 1 is generated: no key */
+	CU_ASSERT_EQUAL(st->n_columns, NCOL - 2);
+	CU_ASSERT_EQUAL(st->n_primary_key, 0);
+	rep__def_strip_free(st);
+	drop[1] = 0;
+	drop[13] = REP_DROP_PERIOD;
+	td.n_primary_key = 2;
+	st = rep__def_strip(&td, drop, &lost);
+	CU_ASSERT_EQUAL(lost, 0);
+	CU_ASSERT_EQUAL(st->n_primary_key, 2);
+	CU_ASSERT(st->n_primary_key == 2 && st->primary_key[0] == 1 && st->primary_key[1] == 12);
+	CU_ASSERT_PTR_NOT_NULL(rep__row_strip(&row, drop, &srow, svals));
+	CU_ASSERT_EQUAL(srow.n_values, NCOL - 2);
+	sl_buf_reset(&out);
+	CU_ASSERT_EQUAL(rep__sql_insert_head_row(&out, st, &srow), 0);
+	CU_ASSERT_PTR_NULL(strstr(sl_buf_cstr(&out), "`bit`"));
+	CU_ASSERT_PTR_NULL(strstr(sl_buf_cstr(&out), "`en`"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(sl_buf_cstr(&out), "`ts`,`js`)"));
+	rep__def_strip_free(st);
+	td.primary_key = NULL;
+	td.n_primary_key = 0;
+	sl_buf_release(&out);
+}
+
 /* ---- mksnap: a snapshot stream from a change stream, for test_load.sh ----
  *
  * test_load mksnap SOURCE_URL FROM_DIR TO_DIR CHUNK_ROWS CUT END RUNS OBJECT...
@@ -450,6 +515,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "positions: file number, then offset", test_load__pos_cmp);
 	CU_add_test(s, "LOAD DATA text of every value kind", test_load__text_every_kind);
 	CU_add_test(s, "plan and LOAD DATA statement", test_load__plan_and_statement);
+	CU_add_test(s, "generated columns left out of the load", test_load__generated);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();
