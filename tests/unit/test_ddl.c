@@ -267,6 +267,9 @@ static void test_ddl__ob_indexes(void)
 		    "CREATE TABLE t (a INT, b INT, KEY `k` (`a`,`b`), KEY k2 (b))",
 		    "[ob-index-desc] table `d`.`t`: index `k`: descending key parts made ascending");
 	expect_conv(&OB, "CREATE INDEX ix ON t (a DESC)", "CREATE INDEX ix ON t (a)", "index `ix`");
+	/* a repeated order keyword goes in one pass (idempotence; found by fuzz_ddl) */
+	expect_conv(&OB, "CREATE TABLE t (a INT, b INT, KEY k (a DESC DESC))",
+		    "CREATE TABLE t (a INT, b INT, KEY k (a))", "index `k`");
 	expect_same(&MARIADB, "CREATE TABLE t (a INT, KEY `k` (`a` DESC))");
 	/* visibility */
 	expect_conv(&OB, "CREATE TABLE t (a INT, KEY `k` (`a`) /*!80000 INVISIBLE */, KEY k2 (a) IGNORED)",
