@@ -328,7 +328,7 @@ static void test_snapshot__views_fks(void)
 
 static int load(const char *sdir, const char *url)
 {
-	struct sl_dsn dsn;
+	struct sl_dsn dsn = { 0 };
 	struct sl_err err = SL_ERR_INIT;
 	struct db_opts o = { .role = DB_ROLE_REPLAY_CONTROL,
 			     .sql_mode = "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION" };
@@ -428,6 +428,7 @@ out:
 		seg_reader_close(r);
 	if (m)
 		mysql_close(m);
+	sl_dsn_release(&dsn);
 	fmt_tables_release(&tables);
 	sl_buf_release(&q);
 	return rc ? 1 : 0;
