@@ -442,7 +442,7 @@ case_bigrow() {
 			dst_sql -e "SELECT id, time, state, LEFT(info, 70) FROM information_schema.processlist WHERE command = 'Query'" >&2 || true
 			fail "bigrow: replay --workers $w did not end well (status $(cat "$WORK/bigrow-replay$w.rc"))"
 		}
-		compare_all || fail "bigrow: tables differ after the load with --workers $w"
+		compare_db lh || fail "bigrow: tables differ after the load with --workers $w"
 		[[ "$(dst_sql -N -B -e "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema='lh' AND index_name='k_n'")" == 1 ]] ||
 			fail "bigrow: the deferred index of lh.big is missing"
 	done
