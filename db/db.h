@@ -27,6 +27,10 @@
  *                             timeout stays well above that period
  *     DB_ROLE_REPLAY_WORKER   30 / 3600 / 600: one batch of a big transaction
  *                             (lock waits included) and its COMMIT
+ *     DB_ROLE_REPLAY_LOAD     30 / 600 / 600: one snapshot chunk per LOAD
+ *                             DATA (lock waits and deadlock retries are
+ *                             server-side errors well within it); silence
+ *                             past it is a stuck server
  *     DB_ROLE_REPLAY_CONTROL  30 / 86400 / 600: DDL such as an ALTER TABLE of
  *                             a big table runs for hours
  *     DB_ROLE_VERIFY          20 / 86400 / 600: CHECKSUM TABLE or a keyless
@@ -46,7 +50,8 @@
  *                     ON DELETE/UPDATE actions, as the source did) and 0 for
  *                     the control connection (DDL), autocommit=0, READ
  *                     COMMITTED
- *     REPLAY_LOAD     as REPLAY_WORKER (timeouts too), plus CLIENT_LOCAL_FILES
+ *     REPLAY_LOAD     as REPLAY_WORKER, read timeout 600 s (one chunk per
+ *                     statement: longer means a stuck server), plus CLIENT_LOCAL_FILES
  *                     and MYSQL_OPT_LOCAL_INFILE (LOAD DATA LOCAL INFILE fed
  *                     from memory by replay), foreign_key_checks=0 and
  *                     unique_checks=0 (snapshot rows are consistent already)

@@ -38,9 +38,17 @@ void db_role_timeouts(const struct db_opts *o, struct db_timeouts *t)
 		return;
 	}
 	case DB_ROLE_REPLAY_WORKER:
-	case DB_ROLE_REPLAY_LOAD:
 		t->connect_s = 30;
 		t->read_s = 3600;
+		t->write_s = 600;
+		return;
+	case DB_ROLE_REPLAY_LOAD:
+		/* one chunk (at most ~8 MiB of rows, or one big row) per
+		 * statement: a server silent for 10 minutes is stuck, and the
+		 * error names the chunk (index builds run on a control-role
+		 * connection, replay/rep_snapshot.c) */
+		t->connect_s = 30;
+		t->read_s = 600;
 		t->write_s = 600;
 		return;
 	case DB_ROLE_REPLAY_CONTROL:

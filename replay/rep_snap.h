@@ -49,6 +49,7 @@ struct rep_chunk {
 	Sluice__Record **recs;		/* the RowChange records, owned */
 	size_t n, cap;
 	uint64_t bytes;			/* packed size of the rows, for the memory bound */
+	uint64_t maxrow;		/* packed size of its largest row (REP_LOAD_BIG_ROW) */
 };
 void rep__chunk_release(struct rep_chunk *c);
 

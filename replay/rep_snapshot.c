@@ -31,10 +31,33 @@
  * skipped too. The deferred indexes are recorded the same way (chunk_index
  * DB_CHUNK_INDEXES); an ALTER that ran but was not recorded fails with
  * "duplicate key name" on a rerun, which counts as done.
+ *
+ * Big rows load alone. InnoDB writes a row's off-page (BLOB) columns while
+ * it holds the latch of the clustered index page the row went to, a page
+ * changed at the start of that write. Until the write ends that page cannot
+ * be flushed, so no checkpoint passes it: when the other loaders (and an
+ * index build) fill the redo log meanwhile, every writer waits for a
+ * checkpoint that never comes, and the server hangs for good (LOAD DATA in
+ * "Reading file", an ALTER in "Committing alter table to storage engine";
+ * even KILL does not end them). So a chunk with a row of REP_LOAD_BIG_ROW
+ * or more waits until no other chunk or ALTER runs and runs alone (the
+ * gate below: writers share it, a big chunk takes it whole, and a waiting
+ * big chunk stops new writers from starting), and it starts by writing
+ * out its table's dirty pages (flush_table()): the page its row goes to
+ * may hold rows of an earlier chunk, changed long ago and not flushed
+ * yet (an idle page cleaner leaves them), which would hold the checkpoint
+ * back by all the redo written since. A row that is more than
+ * half of the destination's redo log (innodb_redo_log_capacity, or
+ * innodb_log_file_size) would hang the server even alone: it is refused,
+ * naming the table, the chunk and the variable to raise. And a load
+ * connection waits for the server at most DB_ROLE_REPLAY_LOAD's read
+ * timeout, so a server stuck anyway ends in an error naming the chunk; the
+ * deferred indexes, which may take hours, run on a connection of their own.
  */
 
 #define REP_LOAD_WORKERS 4
 #define REP_LOAD_QUEUE_BYTES ((uint64_t)32 << 20)	/* packed; decoded about 3x */
+#define REP_LOAD_BIG_ROW ((uint64_t)1 << 20)		/* packed; loads alone (above) */
 
 struct snap_table {
 	char *db, *name;
@@ -85,6 +108,12 @@ struct snap {
 	struct sl_err err;		/* the first failure of a loader */
 	int no_local;
 	uint64_t chunks, rows, skipped;
+	unsigned writing;		/* the gate: chunks and ALTERs running */
+	unsigned big_waiting;		/* big chunks waiting to run alone */
+	int big_running;		/* a big chunk runs alone */
+	int binlog_off;			/* the load sessions run with sql_log_bin=0 */
+	int flush_warned;		/* flush_table() refused, said once */
+	uint64_t redo_cap;		/* the destination's redo log bytes, 0: unknown */
 
 	struct rep_loader *ld;
 	pthread_t *th;
@@ -340,16 +369,24 @@ static int apply_schema(struct snap *s, struct sl_err *err)
 
 /* ---- loaders ---- */
 
-static int add_indexes(struct rep_loader *l, struct snap *s, struct snap_table *t,
-		       struct sl_err *err)
+/* On a connection of its own (the control role's read timeout: an index
+ * build may take hours, a load connection gives up much sooner). */
+static int add_indexes(struct snap *s, struct snap_table *t, struct sl_err *err)
 {
 	struct sl_buf sql = SL_BUF_INIT((size_t)1 << 20);
+	struct rep_worker w = { 0 };
 	uint64_t t0 = sl_now_ms();
 	int rc;
 
-	if (mysql_real_query(l->w.db, t->index_sql, strlen(t->index_sql))) {
-		if (mysql_errno(l->w.db) != 1061) {	/* ER_DUP_KEYNAME: ran, not recorded */
-			rc = rep__db_error(&l->w, t->index_sql, err);
+	if ((rc = rep__conn_open(&w, s->x->o->dest_url, err))) {
+		sl_err_prefix(err, "deferred indexes of `%s`.`%s`", t->db, t->name);
+		goto out;
+	}
+	if (s->binlog_off && (rc = rep__exec(&w, "SET SESSION sql_log_bin=0", err)))
+		goto out;
+	if (mysql_real_query(w.db, t->index_sql, strlen(t->index_sql))) {
+		if (mysql_errno(w.db) != 1061) {	/* ER_DUP_KEYNAME: ran, not recorded */
+			rc = rep__db_error(&w, t->index_sql, err);
 			sl_err_prefix(err, "deferred indexes of `%s`.`%s`", t->db, t->name);
 			goto out;
 		}
@@ -360,13 +397,83 @@ static int add_indexes(struct rep_loader *l, struct snap *s, struct snap_table *
 	    (rc = fmt_sql_str(&sql, t->name)) ||
 	    (rc = sl_buf_addf(&sql, ",%" PRIu64 ",0,0);COMMIT", (uint64_t)DB_CHUNK_INDEXES)))
 		goto out;
-	rc = rep__exec(&l->w, sl_buf_cstr(&sql), err);
+	rc = rep__exec(&w, sl_buf_cstr(&sql), err);
 	if (!rc)
 		sl_log(SL_INFO, "replay", "`%s`.`%s`: deferred indexes added in %.2f s", t->db, t->name,
 		       (double)(sl_now_ms() - t0) / 1000.0);
 out:
+	rep__conn_close(&w);
 	sl_buf_release(&sql);
 	return rc;
+}
+
+/* Before a big chunk (alone): the table's dirty pages written out (FLUSH
+ * TABLES .. FOR EXPORT), so the page its row goes to was changed no
+ * earlier than the row itself and the checkpoint can follow the row's
+ * writing. Without the privilege (RELOAD, LOCK TABLES) it says so once and
+ * goes on. */
+static void flush_table(struct snap *s, struct rep_loader *l, const struct rep_chunk *c)
+{
+	struct sl_buf q = SL_BUF_INIT(1024);
+	struct sl_err e = SL_ERR_INIT;
+
+	if (sl_buf_adds(&q, "FLUSH TABLES ") || rep__sql_table(&q, c->td) ||
+	    sl_buf_adds(&q, " FOR EXPORT"))
+		goto out;
+	if (rep__exec(&l->w, sl_buf_cstr(&q), &e)) {
+		pthread_mutex_lock(&s->mu);
+		if (!s->flush_warned)
+			sl_log(SL_WARN, "replay", "cannot write out the pages of `%s`.`%s` before its "
+			       "rows of %" PRIu64 " bytes and more (%s): with a small redo log the "
+			       "destination may stall on them (grant RELOAD and LOCK TABLES)", c->db,
+			       c->table, (uint64_t)REP_LOAD_BIG_ROW, e.msg);
+		s->flush_warned = 1;
+		pthread_mutex_unlock(&s->mu);
+		goto out;
+	}
+	if (rep__exec(&l->w, "UNLOCK TABLES", &e))
+		sl_log(SL_WARN, "replay", "%s", e.msg);
+out:
+	sl_buf_release(&q);
+}
+
+/* ---- the gate (above): with s->mu held ---- */
+
+static int is_big(const struct rep_chunk *c)
+{
+	return c->maxrow >= REP_LOAD_BIG_ROW;
+}
+
+/* 0 when in; -1 when the load failed meanwhile (not in). */
+static int gate_enter(struct snap *s, int big)
+{
+	if (big) {
+		s->big_waiting++;
+		while (!s->failed && (s->writing || s->big_running))
+			pthread_cond_wait(&s->cv, &s->mu);
+		s->big_waiting--;
+		if (s->failed) {
+			pthread_cond_broadcast(&s->cv);
+			return -1;
+		}
+		s->big_running = 1;
+		return 0;
+	}
+	while (!s->failed && (s->big_running || s->big_waiting))
+		pthread_cond_wait(&s->cv, &s->mu);
+	if (s->failed)
+		return -1;
+	s->writing++;
+	return 0;
+}
+
+static void gate_leave(struct snap *s, int big)
+{
+	if (big)
+		s->big_running = 0;
+	else
+		s->writing--;
+	pthread_cond_broadcast(&s->cv);
 }
 
 /* With s->mu held: the table's indexes are due now (and claimed). */
@@ -402,7 +509,7 @@ static void *loader_main(void *arg)
 	for (;;) {
 		struct snap_job j;
 		struct sl_err e = SL_ERR_INIT;
-		int rc, due = 0;
+		int rc, due = 0, big;
 
 		/* a chunk; else an index that is due (a table's last chunk was
 		 * skipped, or done by a loader that is gone); else wait */
@@ -417,9 +524,12 @@ static void *loader_main(void *arg)
 			pthread_cond_wait(&s->cv, &s->mu);
 		}
 		if (due) {
+			if (gate_enter(s, 0))
+				continue;
 			pthread_mutex_unlock(&s->mu);
-			rc = add_indexes(l, s, j.t, &e);
+			rc = add_indexes(s, j.t, &e);
 			pthread_mutex_lock(&s->mu);
+			gate_leave(s, 0);
 			if (rc)
 				fail_locked(s, &e);
 			pthread_cond_broadcast(&s->cv);
@@ -432,11 +542,22 @@ static void *loader_main(void *arg)
 		s->qn--;
 		s->qbytes -= j.c.bytes;
 		pthread_cond_broadcast(&s->cv);
+		big = is_big(&j.c);
+		if (gate_enter(s, big)) {
+			j.t->inflight--;
+			pthread_mutex_unlock(&s->mu);
+			rep__chunk_release(&j.c);
+			pthread_mutex_lock(&s->mu);
+			continue;
+		}
 		pthread_mutex_unlock(&s->mu);
 
+		if (big)
+			flush_table(s, l, &j.c);
 		rc = rep__load_chunk(l, &j.c, &e);
 
 		pthread_mutex_lock(&s->mu);
+		gate_leave(s, big);
 		j.t->inflight--;
 		if (rc < 0) {
 			fail_locked(s, &e);
@@ -449,8 +570,13 @@ static void *loader_main(void *arg)
 		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
 		rep__chunk_release(&j.c);
-		rc = due ? add_indexes(l, s, j.t, &e) : 0;
 		pthread_mutex_lock(&s->mu);
+		if (!due || gate_enter(s, 0))
+			continue;
+		pthread_mutex_unlock(&s->mu);
+		rc = add_indexes(s, j.t, &e);
+		pthread_mutex_lock(&s->mu);
+		gate_leave(s, 0);
 		if (rc)
 			fail_locked(s, &e);
 	}
@@ -487,6 +613,7 @@ static int start_loaders(struct snap *s, struct loader_arg *args, struct sl_err 
 		for (unsigned i = 1; i < n; i++)
 			if (mysql_real_query(s->ld[i].w.db, "SET SESSION sql_log_bin=0", 25))
 				return rep__db_error(&s->ld[i].w, "SET SESSION sql_log_bin=0", err);
+		s->binlog_off = 1;
 		sl_log(SL_INFO, "replay", "load sessions skip the destination's binlog (sql_log_bin=0): "
 		       "replicas of the destination do not get the loaded rows");
 	}
@@ -543,6 +670,17 @@ static int queue_chunk(struct snap *s, struct sl_err *err)
 		pthread_mutex_unlock(&s->mu);
 		rep__chunk_release(c);
 		return 0;
+	}
+	if (s->redo_cap && c->maxrow > s->redo_cap / 2) {
+		rc = sl_err_set(err, -SL_EAPPLY, "chunk %" PRIu64 " of `%s`.`%s` holds a row of %" PRIu64
+				" bytes, more than half of the destination's redo log (%" PRIu64 " bytes): "
+				"InnoDB cannot checkpoint while it writes such a row and the server would "
+				"hang; raise innodb_redo_log_capacity (MySQL) or innodb_log_file_size "
+				"(MariaDB) on the destination", c->index, c->db, c->table, c->maxrow,
+				s->redo_cap);
+		pthread_mutex_unlock(&s->mu);
+		rep__chunk_release(c);
+		return rc;
 	}
 	if (c->restart)
 		t->exclusive = 1;
@@ -674,7 +812,13 @@ static int snap_record(struct snap *s, Sluice__Record *rec, const struct seg_cur
 			c->recs = sl_xrealloc(c->recs, c->cap * sizeof(*c->recs));
 		}
 		c->recs[c->n++] = rec;
-		c->bytes += sluice__row_change__get_packed_size(rec->row) + 64;
+		{
+			uint64_t sz = sluice__row_change__get_packed_size(rec->row);
+
+			c->bytes += sz + 64;
+			if (sz > c->maxrow)
+				c->maxrow = sz;
+		}
 		*keep = 1;
 		return 0;
 	}
@@ -829,6 +973,29 @@ static int loaded_before(struct snap *s)
 	return 1;
 }
 
+/* The destination's redo log size (s->redo_cap), 0 when it has none to
+ * tell (not InnoDB, or the variable is hidden). */
+static void read_redo_cap(struct snap *s)
+{
+	static const char *const q[] = {
+		"SELECT @@innodb_redo_log_capacity",	/* MySQL 8.0.30 and later */
+		"SELECT @@innodb_log_file_size * @@innodb_log_files_in_group",	/* older MySQL */
+		"SELECT @@innodb_log_file_size",	/* MariaDB: one file */
+	};
+	MYSQL *m = s->x->ctl.db;
+
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]) && !s->redo_cap; i++) {
+		MYSQL_RES *res;
+		MYSQL_ROW row;
+
+		if (mysql_real_query(m, q[i], strlen(q[i])) || !(res = mysql_store_result(m)))
+			continue;
+		if ((row = mysql_fetch_row(res)) && row[0])
+			s->redo_cap = strtoull(row[0], NULL, 10);
+		mysql_free_result(res);
+	}
+}
+
 /* ---- the phase ---- */
 
 /* The destination's dialect: --dest-dialect, else its version() (the same
@@ -962,6 +1129,7 @@ int rep__snapshot_phase(struct rep_ctx *x, struct sl_err *err)
 		goto out;
 	if (loaded_before(&s))
 		goto out;
+	read_redo_cap(&s);
 	if ((rc = detect_target(&s, err)) || (rc = start_loaders(&s, args, err)))
 		goto out;
 	rc = read_stream(&s, err);

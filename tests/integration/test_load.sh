@@ -23,6 +23,10 @@
 #            strictly; every table equal
 #  partial   no SnapshotEnd and no --follow: loads what is there, exit 0,
 #            "snapshot incomplete", no change applied
+#  bigrow    rows of several MB on 4 and 2 connections with a 16 MB redo
+#            log on the destination and a deferred index built meanwhile:
+#            no hang (big rows load alone); a row over half the redo log
+#            is refused naming its chunk
 # LT_CASES picks cases.
 set -euo pipefail
 TEST_NAME=test_load
@@ -35,7 +39,7 @@ MKSNAP=${SLUICE_TEST_LOAD:-$SLUICE_SOURCE_DIR/build/tests/test_load}
 [[ -x "$MKSNAP" ]] || skip "test_load helper not built"
 require_sluice
 start_servers 2
-LT_CASES=${LT_CASES:-types fallback kill safe follow partial real}
+LT_CASES=${LT_CASES:-types fallback kill safe follow partial real bigrow}
 
 mksnap() { mkdir -p "$2"; "$MKSNAP" mksnap "$SRC_URL" "$@"; }
 
@@ -408,6 +412,54 @@ case_real() {
 	check_types_equal real
 	src_sql -e "DROP DATABASE lw"
 	log "ok real ($(grep -o 'loaded [0-9]* chunks, [0-9]* rows' "$WORK/real-replay.err"))"
+}
+
+# Rows of several MB loaded on 4 connections while another table's chunks
+# load and its deferred index is built, with the destination's redo log at
+# 16 MB: InnoDB writes a row's BLOB pages holding the latch of the page the
+# row went to, so when the other loaders fill the redo log meanwhile no
+# checkpoint can pass that page and the server hangs for good (LOAD DATA in
+# "Reading file", the ALTER in "Committing alter table"). Each replay must
+# end within 120 s with the tables equal; a row over half the redo log is
+# refused with an error naming its chunk.
+case_bigrow() {
+	reset_dest
+	local D=$WORK/bigrow w logsz
+	logsz=$(dst_sql -N -B -e "SELECT @@innodb_log_file_size")
+	src_sql -e "DROP DATABASE IF EXISTS lh; CREATE DATABASE lh;
+		CREATE TABLE lh.bins (id INT NOT NULL PRIMARY KEY, mb MEDIUMBLOB, lb LONGBLOB) ENGINE=InnoDB;
+		CREATE TABLE lh.big (id INT NOT NULL PRIMARY KEY, v VARCHAR(60), n BIGINT, r DOUBLE, KEY k_n (n)) ENGINE=InnoDB"
+	src_sql lh -e "INSERT INTO bins SELECT seq, REPEAT(x'00ff7f80', 100000), REPEAT(CONCAT(x'5c0a09', seq), 1500000) FROM seq_1_to_8;
+		INSERT INTO bins VALUES (20, '', ''), (21, NULL, NULL);
+		INSERT INTO big SELECT seq, CONCAT('row ', seq), seq * 1000003 % 999983, seq / 3e0 FROM seq_1_to_100000"
+	must_sluice bigrow-capture0 capture --source "$SRC_URL" --dir "$D"
+	must_sluice bigrow-snapshot snapshot --source "$SRC_URL" --dir "$D" --threads 2 --chunk-ms 5 --include 'lh.*'
+	dst_sql -e "SET GLOBAL innodb_log_file_size = 16 * 1024 * 1024"
+	for w in 4 2; do
+		reset_dest
+		SLUICE_TIMEOUT=120 run_sluice "bigrow-replay$w" replay --dir "$D" --dest "$DST_URL" --workers "$w" || {
+			tail -n 5 "$WORK/bigrow-replay$w.err" >&2
+			dst_sql -e "SELECT id, time, state, LEFT(info, 70) FROM information_schema.processlist WHERE command = 'Query'" >&2 || true
+			fail "bigrow: replay --workers $w did not end well (status $(cat "$WORK/bigrow-replay$w.rc"))"
+		}
+		compare_db lh || fail "bigrow: tables differ after the load with --workers $w"
+		[[ "$(dst_sql -N -B -e "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema='lh' AND index_name='k_n'")" == 1 ]] ||
+			fail "bigrow: the deferred index of lh.big is missing"
+	done
+	# a row over half the redo log (9 MB of 16): refused, naming the chunk, no hang
+	reset_dest
+	src_sql -e "CREATE TABLE lh.huge (id INT NOT NULL PRIMARY KEY, lb LONGBLOB) ENGINE=InnoDB;
+		INSERT INTO lh.huge VALUES (1, REPEAT('h', 9000000))"
+	must_sluice bigrow-capture2 capture --source "$SRC_URL" --dir "$D.huge"
+	must_sluice bigrow-snapshot2 snapshot --source "$SRC_URL" --dir "$D.huge" --include 'lh.huge'
+	SLUICE_TIMEOUT=120 run_sluice bigrow-refused replay --dir "$D.huge" --dest "$DST_URL" --workers 4 || true
+	[[ "$(cat "$WORK/bigrow-refused.rc")" == 2 ]] || fail "bigrow: a row over half the redo log: status $(cat "$WORK/bigrow-refused.rc"), want 2"
+	grep -q 'chunk [0-9]* of `lh`.`huge` holds a row of [0-9]* bytes, more than half of the destination.s redo log' "$WORK/bigrow-refused.err" ||
+		{ cat "$WORK/bigrow-refused.err" >&2; fail "bigrow: the refusal does not name the chunk"; }
+	dst_sql -e "SET GLOBAL innodb_log_file_size = $logsz"
+	reset_dest
+	src_sql -e "DROP DATABASE lh"
+	log "ok bigrow"
 }
 
 for c in $LT_CASES; do

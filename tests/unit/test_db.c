@@ -211,6 +211,11 @@ static void test_db__timeouts(void)
 	o.role = DB_ROLE_VERIFY_SOURCE;
 	db_role_timeouts(&o, &t);
 	CU_ASSERT_EQUAL(t.connect_s, 20);
+	/* a load statement is one chunk: a stuck server ends in an error
+	 * within minutes, not after the control role's hours */
+	o.role = DB_ROLE_REPLAY_LOAD;
+	db_role_timeouts(&o, &t);
+	CU_ASSERT_TRUE(t.read_s > 0 && t.read_s <= 900);
 }
 
 int main(void)
