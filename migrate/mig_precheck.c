@@ -187,7 +187,9 @@ static int convert_one(struct side *s, const struct ddl_target *t, const char *d
 	struct sl_err e = SL_ERR_INIT;
 	MYSQL_RES *res;
 	MYSQL_ROW row;
-	char object[600];
+	char *object = fmt_schema_object_label(!name ? SLUICE__SCHEMA_OBJECT__KIND__DATABASE
+					       : view ? SLUICE__SCHEMA_OBJECT__KIND__VIEW
+					       : SLUICE__SCHEMA_OBJECT__KIND__TABLE, db, name, NULL);
 	int rc = 0;
 
 	sl_buf_adds(&q, !name ? "SHOW CREATE DATABASE " : view ? "SHOW CREATE VIEW " : "SHOW CREATE TABLE ");
@@ -195,9 +197,6 @@ static int convert_one(struct side *s, const struct ddl_target *t, const char *d
 	if (name) {
 		sl_buf_adds(&q, ".");
 		fmt_sql_ident(&q, name);
-		snprintf(object, sizeof(object), "%s `%s`.`%s`", view ? "view" : "table", db, name);
-	} else {
-		snprintf(object, sizeof(object), "database `%s`", db);
 	}
 	if (mysql_real_query(s->m, (const char *)q.data, q.len) || !(res = mysql_store_result(s->m))) {
 		rc = db_stmt_error(err, s->m, s->who, (const char *)q.data, q.len);
@@ -214,6 +213,7 @@ static int convert_one(struct side *s, const struct ddl_target *t, const char *d
 out:
 	sl_buf_release(&q);
 	sl_buf_release(&out);
+	free(object);
 	return rc;
 }
 

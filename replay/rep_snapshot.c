@@ -207,20 +207,6 @@ out:
 	return rc;
 }
 
-static const char *kind_name(Sluice__SchemaObject__Kind k)
-{
-	switch (k) {
-	case SLUICE__SCHEMA_OBJECT__KIND__DATABASE: return "database";
-	case SLUICE__SCHEMA_OBJECT__KIND__TABLE: return "table";
-	case SLUICE__SCHEMA_OBJECT__KIND__VIEW: return "view";
-	case SLUICE__SCHEMA_OBJECT__KIND__TRIGGER: return "trigger";
-	case SLUICE__SCHEMA_OBJECT__KIND__FOREIGN_KEY: return "foreign key";
-	case SLUICE__SCHEMA_OBJECT__KIND__ROUTINE: return "routine";
-	case SLUICE__SCHEMA_OBJECT__KIND__EVENT: return "event";
-	default: return "object";
-	}
-}
-
 static int apply_table(struct snap *s, const Sluice__SchemaObject *o, const char *object,
 		       const char *stmt, size_t len, struct sl_err *err)
 {
@@ -262,13 +248,9 @@ out:
 static int apply_object(struct snap *s, const Sluice__SchemaObject *o, struct sl_err *err)
 {
 	struct sl_buf conv = SL_BUF_INIT((size_t)64 << 20);
-	char object[400];
+	char *object = fmt_schema_object_label(o->kind, o->db, o->name, o->table);
 	int rc;
 
-	if (o->kind == SLUICE__SCHEMA_OBJECT__KIND__DATABASE)
-		snprintf(object, sizeof(object), "database `%s`", o->db);
-	else
-		snprintf(object, sizeof(object), "%s `%s`.`%s`", kind_name(o->kind), o->db, o->name);
 	if ((rc = ddl_convert(&s->target, object, o->statement, strlen(o->statement), &conv,
 			      note_conv, NULL, err)))
 		goto out;
@@ -279,6 +261,7 @@ static int apply_object(struct snap *s, const Sluice__SchemaObject *o, struct sl
 			     sl_buf_cstr(&conv), err);
 out:
 	sl_buf_release(&conv);
+	free(object);
 	return rc;
 }
 

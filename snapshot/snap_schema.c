@@ -21,19 +21,6 @@ static void note(void *ctx, const char *rule, const char *object, const char *wh
 	ns->v[ns->n++] = sl_xasprintf("%s: %s", rule, what);
 }
 
-static const char *kind_name(Sluice__SchemaObject__Kind k)
-{
-	switch (k) {
-	case SLUICE__SCHEMA_OBJECT__KIND__TABLE: return "table";
-	case SLUICE__SCHEMA_OBJECT__KIND__VIEW: return "view";
-	case SLUICE__SCHEMA_OBJECT__KIND__TRIGGER: return "trigger";
-	case SLUICE__SCHEMA_OBJECT__KIND__FOREIGN_KEY: return "foreign key";
-	case SLUICE__SCHEMA_OBJECT__KIND__ROUTINE: return "routine";
-	case SLUICE__SCHEMA_OBJECT__KIND__EVENT: return "event";
-	default: return "database";
-	}
-}
-
 struct schema_w {
 	struct snap_ctx *c;
 	const struct snap_prev *prev;
@@ -57,9 +44,7 @@ static int put(struct schema_w *s, Sluice__SchemaObject__Kind kind, const char *
 	if (snap__prev_has_object(s->prev, (int)kind, db, name, table ? table : ""))
 		return 0;
 	/* how notes and refusals name it: "table `db`.`t`", "foreign key `db`.`fk` on `t`" */
-	object = kind == SLUICE__SCHEMA_OBJECT__KIND__DATABASE ? sl_xasprintf("database `%s`", db)
-		 : table ? sl_xasprintf("%s `%s`.`%s` on `%s`", kind_name(kind), db, name, table)
-		 : sl_xasprintf("%s `%s`.`%s`", kind_name(kind), db, name);
+	object = fmt_schema_object_label((int)kind, db, name, table);
 	so.kind = kind;
 	so.db = (char *)db;
 	so.name = (char *)name;
