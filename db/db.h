@@ -143,6 +143,7 @@ struct db_server {
 	enum db_flavor flavor;
 	unsigned major, minor, patch;	/* 0.0.0 when the text has no version */
 	char version[64];		/* as the server said it */
+	char comment[128];		/* @@version_comment (db_server_detect), else "" */
 };
 
 /* From the text of version() (and @@version_comment, may be NULL): MariaDB

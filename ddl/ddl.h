@@ -68,6 +68,10 @@ int ddl_dialect_parse(const char *name, enum ddl_dialect *d, struct sl_err *err)
 /* The destination from the text of version() and @@version_comment (may be
  * NULL). Pure. */
 void ddl_target_from_version(struct ddl_target *t, const char *version, const char *comment);
+/* --dest-dialect name (NULL or "": nothing) over t as the server said it:
+ * t keeps its version only when name is its dialect, else 0.0.0 (the
+ * oldest supported). -SL_EINVAL_ARG for an unknown name. */
+int ddl_target_override(struct ddl_target *t, const char *name, struct sl_err *err);
 
 /* A conversion made: rule name, the object ("table `db`.`t`"), what changed. */
 typedef void (*ddl_note_fn)(void *ctx, const char *rule, const char *object, const char *what);

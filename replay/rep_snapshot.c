@@ -774,37 +774,6 @@ static int loaded_before(struct snap *s)
 
 /* ---- the phase ---- */
 
-/* The destination's dialect: --dest-dialect, else its version() (the same
- * rule as captured DDL, rep_ddl.c). */
-static int detect_target(struct snap *s, struct sl_err *err)
-{
-	const char *forced = s->x->o->dest_dialect;
-	struct db_server srv;
-	enum ddl_dialect d;
-	int rc;
-
-	if ((rc = db_server_detect(s->x->ctl.db, "destination", &srv, err)))
-		return rc;
-	memset(&s->target, 0, sizeof(s->target));
-	if (srv.flavor == DB_OCEANBASE) {
-		ddl_target_from_version(&s->target, srv.version, "OceanBase");
-	} else {
-		s->target.dialect = srv.flavor == DB_MARIADB ? DDL_MARIADB : DDL_MYSQL;
-		s->target.major = srv.major;
-		s->target.minor = srv.minor;
-		s->target.patch = srv.patch;
-	}
-	if (forced && forced[0]) {
-		if ((rc = ddl_dialect_parse(forced, &d, err)))
-			return rc;
-		if (d != s->target.dialect) {
-			memset(&s->target, 0, sizeof(s->target));
-			s->target.dialect = d;
-		}
-	}
-	return 0;
-}
-
 static void keyless_tables(struct snap *s, struct rep_safe *safe)
 {
 	for (size_t i = 0; i < s->ntables; i++) {
@@ -904,7 +873,7 @@ int rep__snapshot_phase(struct rep_ctx *x, struct sl_err *err)
 		goto out;
 	if (loaded_before(&s))
 		goto out;
-	if ((rc = detect_target(&s, err)) || (rc = start_loaders(&s, args, err)))
+	if ((rc = rep__dest_target(s.x, &s.target, err)) || (rc = start_loaders(&s, args, err)))
 		goto out;
 	rc = read_stream(&s, err);
 	if (!rc && !s.schema_done)

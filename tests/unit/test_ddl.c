@@ -599,6 +599,20 @@ static void test_ddl__versions(void)
 	CU_ASSERT_STRING_EQUAL(ddl_dialect_name(d), "oceanbase");
 	CU_ASSERT_EQUAL(ddl_dialect_parse("postgres", &d, &err), -SL_EINVAL_ARG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown dialect 'postgres'"));
+
+	/* --dest-dialect over the server's answer (replay and precheck alike):
+	 * the version stays only for the server's own dialect */
+	ddl_target_from_version(&t, "10.11.6-MariaDB-log", "MariaDB Server");
+	CU_ASSERT_EQUAL(ddl_target_override(&t, NULL, &err), 0);
+	CU_ASSERT_TRUE(t.dialect == DDL_MARIADB && t.major == 10 && t.minor == 11);
+	CU_ASSERT_EQUAL(ddl_target_override(&t, "", &err), 0);
+	CU_ASSERT_TRUE(t.dialect == DDL_MARIADB && t.major == 10 && t.minor == 11);
+	CU_ASSERT_EQUAL(ddl_target_override(&t, "MariaDB", &err), 0);
+	CU_ASSERT_TRUE(t.dialect == DDL_MARIADB && t.major == 10 && t.minor == 11);
+	CU_ASSERT_EQUAL(ddl_target_override(&t, "mysql", &err), 0);
+	CU_ASSERT_TRUE(t.dialect == DDL_MYSQL && t.major == 0 && t.minor == 0 && t.patch == 0);
+	CU_ASSERT_EQUAL(ddl_target_override(&t, "db2", &err), -SL_EINVAL_ARG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown dialect 'db2'"));
 }
 
 /* Every prefix of statements that exercise every rule, through every
