@@ -293,44 +293,6 @@ void db_views_order(size_t n, const char *const *db, const char *const *name,
 	free(done);
 }
 
-char *db_create_without_fks(const char *create, char ***fks, size_t *nfk)
-{
-	struct sl_buf b = SL_BUF_INIT(SL_BUF_UNLIMITED);
-	const char *p = create;
-	size_t len;
-
-	*nfk = 0;
-	if (fks)
-		*fks = NULL;
-	while (*p) {
-		const char *e = strchr(p, '\n');
-		size_t n = e ? (size_t)(e - p) + 1 : strlen(p);
-
-		if (!strncmp(p, "  CONSTRAINT ", 13) && memmem(p, n, " FOREIGN KEY ", 13)) {
-			if (fks) {
-				size_t k = n;
-
-				while (k > 2 && (p[k - 1] == '\n' || p[k - 1] == ',' || p[k - 1] == '\r'))
-					k--;
-				*fks = sl_xrealloc(*fks, (*nfk + 1) * sizeof(char *));
-				(*fks)[*nfk] = sl_xstrndup(p + 2, k - 2);
-			}
-			(*nfk)++;
-			p += n;
-			continue;
-		}
-		if (*nfk && p[0] == ')' && b.len >= 2 && b.data[b.len - 2] == ',') {
-			/* the line before now ends the list: no comma */
-			b.data[b.len - 2] = '\n';
-			b.len--;
-		}
-		sl_buf_add(&b, p, n);
-		p += n;
-	}
-	sl_buf_cstr(&b);
-	return (char *)sl_buf_detach(&b, &len);
-}
-
 static int read_views(MYSQL *m, const char *who, const char *include, const char *exclude,
 		      struct db_objects *o, struct sl_err *err)
 {

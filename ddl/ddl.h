@@ -38,6 +38,7 @@
  *   rows are in (one ALTER TABLE ... ADD ... statement for all of them, so
  *   the server builds them in one pass), and its foreign keys (one ALTER
  *   TABLE ... ADD CONSTRAINT each, created at switchover).
+ *   ddl_table_without_fks() cuts only the foreign keys off.
  *
  * Errors: 0 or a negative code (common/sl.h) with err filled.
  * Threads: no state; every function is safe from any thread.
@@ -106,5 +107,11 @@ void ddl_list_release(struct ddl_list *l);
  * foreign key. table is the quoted name the ALTERs use ("`db`.`t`"). */
 int ddl_table_split(const char *create, size_t len, const char *table, struct sl_buf *base,
 		    struct ddl_list *indexes, struct ddl_list *fks, struct sl_err *err);
+/* The same cut for foreign keys only: base gets create without its FOREIGN
+ * KEY clauses (every index and key stays), *fks one ALTER TABLE ... ADD
+ * CONSTRAINT per foreign key, as ddl_table_split() gives them. A snapshot
+ * writes the table this way; replay splits the indexes off later. */
+int ddl_table_without_fks(const char *create, size_t len, const char *table, struct sl_buf *base,
+			  struct ddl_list *fks, struct sl_err *err);
 
 #endif
