@@ -50,5 +50,24 @@ int cmd_parse(struct sl_opt_cmd *c, int argc, char **argv);
 /* "sluice NAME: unexpected argument 'ARG'" for c's first positional argument,
  * a URL's password hidden; returns 2. */
 int cmd_unexpected(const struct sl_opt_cmd *c);
+/* An sl_opt check: value names a dialect ddl_dialect_parse() knows. */
+int cmd_dialect_check(const char *value, struct sl_err *err);
+
+/* Option rows several commands share, so that they say and check the same
+ * (mode_bits: the .modes they act in, 0 for all). */
+#define CMD_OPT_SOURCE(field, mode_bits)                                               \
+	{ "source", SL_OPT_STR, SL_OPT_TARGET(field), .arg = "URL", .modes = (mode_bits), \
+	  .flags = SL_OPT_REQUIRED | SL_OPT_URL,                                          \
+	  .help = "the source, mysql://user@host:port/ (SLUICE_SOURCE_PASSWORD)" }
+#define CMD_OPT_INCLUDE(field, mode_bits)                                                \
+	{ "include", SL_OPT_STR, SL_OPT_TARGET(field), .arg = "PATS", .modes = (mode_bits), \
+	  .help = "comma-separated db, db.table, with % * _ ? wildcards" }
+#define CMD_OPT_EXCLUDE(field, mode_bits)                                                \
+	{ "exclude", SL_OPT_STR, SL_OPT_TARGET(field), .arg = "PATS", .modes = (mode_bits), \
+	  .help = "the same, to leave out" }
+/* --dest-dialect of precheck and migrate: the rules definitions are checked by */
+#define CMD_OPT_DEST_DIALECT(field)                                                     \
+	{ "dest-dialect", SL_OPT_STR, SL_OPT_TARGET(field), .arg = "D", .check = cmd_dialect_check, \
+	  .help = "mariadb, mysql or oceanbase (default: from the destination's version)" }
 
 #endif

@@ -134,7 +134,7 @@ int cmd_capture(int argc, char **argv)
 		  .modes = SERVER, .needs = "snapshot", .def_text = "no limit",
 		  .help = "pause the snapshot's readers while Threads_running > N" },
 		{ "dest-dialect", SL_OPT_STR, SL_OPT_TARGET(so.dest_dialect), .arg = "D", .modes = SERVER,
-		  .needs = "snapshot", .help = "convert definitions for mariadb, mysql or oceanbase" },
+		  .check = cmd_dialect_check, .needs = "snapshot", .help = "convert definitions for mariadb, mysql or oceanbase" },
 		{ "chunk-ms", SL_OPT_MS, SL_OPT_TARGET(so.chunk_ms), .min = 1, .max = 600000, .def = "500",
 		  .modes = SERVER, .needs = "snapshot", .help = "target reading time of a snapshot chunk" },
 		{ "retain-age", SL_OPT_AGE, SL_OPT_TARGET(o.retain_age_s),

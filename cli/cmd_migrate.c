@@ -27,9 +27,7 @@ int cmd_migrate(int argc, char **argv)
 	struct sl_err err = SL_ERR_INIT;
 	int rc, progress = 0, no_progress = 0;
 	struct sl_opt opts[] = {
-		{ "source", SL_OPT_STR, SL_OPT_TARGET(o.source_url), .arg = "URL",
-		  .flags = SL_OPT_REQUIRED | SL_OPT_URL,
-		  .help = "the source (password from SLUICE_SOURCE_PASSWORD)" },
+		CMD_OPT_SOURCE(o.source_url, 0),
 		{ "dest", SL_OPT_STR, SL_OPT_TARGET(o.dest_url), .arg = "URL",
 		  .flags = SL_OPT_REQUIRED | SL_OPT_URL,
 		  .help = "the destination (password from SLUICE_DEST_PASSWORD)" },
@@ -38,12 +36,9 @@ int cmd_migrate(int argc, char **argv)
 		{ "threads", SL_OPT_UINT, SL_OPT_TARGET(o.threads), .min = 1, .max = 64,
 		  .def_text = "each command's own",
 		  .help = "snapshot readers, replay's workers and verify's threads" },
-		{ "include", SL_OPT_STR, SL_OPT_TARGET(o.include), .arg = "PATS",
-		  .help = "comma-separated db, db.table, with % * _ ? wildcards" },
-		{ "exclude", SL_OPT_STR, SL_OPT_TARGET(o.exclude), .arg = "PATS",
-		  .help = "the same, to leave out" },
-		{ "dest-dialect", SL_OPT_STR, SL_OPT_TARGET(o.dest_dialect), .arg = "D",
-		  .help = "mariadb, mysql or oceanbase (default: from the destination's version)" },
+		CMD_OPT_INCLUDE(o.include, 0),
+		CMD_OPT_EXCLUDE(o.exclude, 0),
+		CMD_OPT_DEST_DIALECT(o.dest_dialect),
 		{ "follow", SL_OPT_FLAG, SL_OPT_TARGET(o.follow),
 		  .help = "after verify keep capture and replay running until SIGTERM/SIGINT" },
 		{ "progress", SL_OPT_FLAG, SL_OPT_TARGET(progress), .group = 1,

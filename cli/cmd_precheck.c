@@ -21,20 +21,15 @@ int cmd_precheck(int argc, char **argv)
 	struct sl_err err = SL_ERR_INIT;
 	int rc;
 	struct sl_opt opts[] = {
-		{ "source", SL_OPT_STR, SL_OPT_TARGET(o.source_url), .arg = "URL",
-		  .flags = SL_OPT_REQUIRED | SL_OPT_URL,
-		  .help = "the source (password from SLUICE_SOURCE_PASSWORD)" },
+		CMD_OPT_SOURCE(o.source_url, 0),
 		{ "dest", SL_OPT_STR, SL_OPT_TARGET(o.dest_url), .arg = "URL", .flags = SL_OPT_URL,
 		  .help = "the destination (SLUICE_DEST_PASSWORD); without it only the\n"
 			  "source (and with --dest-dialect its definitions) is checked" },
 		{ "dir", SL_OPT_STR, SL_OPT_TARGET(o.dir), .arg = "DIR",
 		  .help = "the stream directory: is there room for the snapshot?" },
-		{ "include", SL_OPT_STR, SL_OPT_TARGET(o.include), .arg = "PATS",
-		  .help = "comma-separated db, db.table, with % * _ ? wildcards" },
-		{ "exclude", SL_OPT_STR, SL_OPT_TARGET(o.exclude), .arg = "PATS",
-		  .help = "the same, to leave out" },
-		{ "dest-dialect", SL_OPT_STR, SL_OPT_TARGET(o.dest_dialect), .arg = "D",
-		  .help = "mariadb, mysql or oceanbase (default: from the destination's version)" },
+		CMD_OPT_INCLUDE(o.include, 0),
+		CMD_OPT_EXCLUDE(o.exclude, 0),
+		CMD_OPT_DEST_DIALECT(o.dest_dialect),
 	};
 	struct sl_opt_cmd cmd = { .name = "precheck", .about = about, .opts = opts, .n = SL_OPT_COUNT(opts) };
 

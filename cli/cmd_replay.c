@@ -1,17 +1,9 @@
 /* cmd_replay.c - `sluice replay`: options, then rep_run(). */
 #include "cmd.h"
-#include "ddl.h"
 #include "rep.h"
 
 #include <stdio.h>
 #include "banned.h"
-
-static int dialect_check(const char *value, struct sl_err *err)
-{
-	enum ddl_dialect d;
-
-	return ddl_dialect_parse(value, &d, err);
-}
 
 int cmd_replay(int argc, char **argv)
 {
@@ -54,7 +46,7 @@ int cmd_replay(int argc, char **argv)
 		{ "no-defer-indexes", SL_OPT_FLAG, SL_OPT_TARGET(o.no_defer_indexes),
 		  .help = "snapshot tables: create them with every index before loading" },
 		{ "dest-dialect", SL_OPT_STR, SL_OPT_TARGET(o.dest_dialect), .arg = "D",
-		  .check = dialect_check, .def_text = "from the destination's version()",
+		  .check = cmd_dialect_check, .def_text = "from the destination's version()",
 		  .help = "mariadb, mysql or oceanbase: the rules DDL from the stream\n"
 			  "is converted by (README \"Dialect rules\"); each conversion\n"
 			  "is logged, a statement a rule refuses stops replay" },

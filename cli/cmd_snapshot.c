@@ -19,23 +19,19 @@ int cmd_snapshot(int argc, char **argv)
 	int rc;
 	/* One line per option, in the order -h lists them. */
 	struct sl_opt opts[] = {
-		{ "source", SL_OPT_STR, SL_OPT_TARGET(o.source_url), .arg = "URL",
-		  .flags = SL_OPT_REQUIRED | SL_OPT_URL,
-		  .help = "the source, mysql://user@host:port/ (SLUICE_SOURCE_PASSWORD)" },
+		CMD_OPT_SOURCE(o.source_url, 0),
 		{ "dir", SL_OPT_STR, SL_OPT_TARGET(o.dir), .arg = "DIR", .flags = SL_OPT_REQUIRED,
 		  .help = "the stream directory; the snapshot goes into DIR/snapshot" },
 		{ "threads", SL_OPT_UINT, SL_OPT_TARGET(o.threads), .min = 1, .max = 64, .def = "2",
 		  .help = "reader connections (one consistent view)" },
-		{ "include", SL_OPT_STR, SL_OPT_TARGET(o.include), .arg = "PATS",
-		  .help = "comma-separated db, db.table, with % * _ ? wildcards" },
-		{ "exclude", SL_OPT_STR, SL_OPT_TARGET(o.exclude), .arg = "PATS",
-		  .help = "the same, to leave out" },
+		CMD_OPT_INCLUDE(o.include, 0),
+		CMD_OPT_EXCLUDE(o.exclude, 0),
 		{ "max-threads-running", SL_OPT_UINT, SL_OPT_TARGET(o.max_threads_running), .min = 1,
 		  .def_text = "no limit",
 		  .help = "pause the readers while the source's Threads_running is\n"
 			  "above N (the readers' own queries count too)" },
 		{ "dest-dialect", SL_OPT_STR, SL_OPT_TARGET(o.dest_dialect), .arg = "D",
-		  .help = "convert definitions for mariadb, mysql or oceanbase\n"
+		  .check = cmd_dialect_check, .help = "convert definitions for mariadb, mysql or oceanbase\n"
 			  "(default: as the source gives them)" },
 		{ "chunk-ms", SL_OPT_MS, SL_OPT_TARGET(o.chunk_ms), .min = 1, .max = 600000, .def = "500",
 		  .help = "target reading time of one chunk" },

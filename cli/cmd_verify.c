@@ -29,16 +29,12 @@ int cmd_verify(int argc, char **argv)
 	int progress = 0, deep = 0, rc;
 	/* One line per option, in the order -h lists them. */
 	struct sl_opt opts[] = {
-		{ "source", SL_OPT_STR, SL_OPT_TARGET(o.source_url), .arg = "URL", .modes = COMPARE,
-		  .flags = SL_OPT_REQUIRED | SL_OPT_URL,
-		  .help = "the source, mysql://user@host:port/ (SLUICE_SOURCE_PASSWORD)" },
+		CMD_OPT_SOURCE(o.source_url, COMPARE),
 		{ "dest", SL_OPT_STR, SL_OPT_TARGET(o.dest_url), .arg = "URL", .modes = COMPARE,
 		  .flags = SL_OPT_REQUIRED | SL_OPT_URL,
 		  .help = "the destination (SLUICE_DEST_PASSWORD)" },
-		{ "include", SL_OPT_STR, SL_OPT_TARGET(o.include), .arg = "PATS", .modes = COMPARE,
-		  .help = "comma-separated db, db.table, with % * _ ? wildcards" },
-		{ "exclude", SL_OPT_STR, SL_OPT_TARGET(o.exclude), .arg = "PATS", .modes = COMPARE,
-		  .help = "the same, to leave out" },
+		CMD_OPT_INCLUDE(o.include, COMPARE),
+		CMD_OPT_EXCLUDE(o.exclude, COMPARE),
 		{ "map", SL_OPT_STR, SL_OPT_TARGET(o.map), .arg = "SRC=DST", .modes = COMPARE,
 		  .help = "rename: db=db2 or db.t=db2.t2 (comma-separated)" },
 		{ "threads", SL_OPT_UINT, SL_OPT_TARGET(o.threads), .min = 1, .max = 256, .def = "4",

@@ -1,5 +1,6 @@
 /* sluice.c - main(): find the subcommand in the table and run it. */
 #include "cmd.h"
+#include "ddl.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -88,6 +89,13 @@ int cmd_unexpected(const struct sl_opt_cmd *c)
 	rc = cmd_usage_error(c->name, "unexpected argument '%s'", sl_buf_cstr(&b));
 	sl_buf_release(&b);
 	return rc;
+}
+
+int cmd_dialect_check(const char *value, struct sl_err *err)
+{
+	enum ddl_dialect d;
+
+	return ddl_dialect_parse(value, &d, err);
 }
 
 /* A password given in a URL (mysql://user:secret@host/) is still in our

@@ -148,6 +148,7 @@ struct db_server {
 	enum db_flavor flavor;
 	unsigned major, minor, patch;	/* 0.0.0 when the text has no version */
 	char version[64];		/* as the server said it */
+	char comment[128];		/* @@version_comment (db_server_detect), else "" */
 };
 
 /* From the text of version() (and @@version_comment, may be NULL): MariaDB
@@ -372,12 +373,6 @@ void db_objects_release(struct db_objects *o);
  * Pure (tests). */
 void db_views_order(size_t n, const char *const *db, const char *const *name,
 		    const char *const *def, size_t *order);
-/* Removes the FOREIGN KEY lines of a SHOW CREATE TABLE text ("  CONSTRAINT
- * `x` FOREIGN KEY ..." each on its own line) into a malloc'd copy, fixing
- * the comma of the line before; *fks (malloc'd array of malloc'd strings,
- * may be NULL) gets each removed clause without its comma, *nfk how many.
- * Pure. */
-char *db_create_without_fks(const char *create, char ***fks, size_t *nfk);
 
 /* ---- consistent snapshots (db_snapshot.c) ----
  * db_snapshot_open() gives n connections (DB_ROLE_SNAPSHOT, already

@@ -8,7 +8,7 @@
 #include <strings.h>
 #include "banned.h"
 
-static const char sysdbs[] = "('mysql','information_schema','performance_schema','sys','sluice')";
+#define SYSDBS "('mysql','information_schema','performance_schema','sys','sluice')"
 
 static int query(MYSQL *m, const char *who, const char *sql, MYSQL_RES **res, struct sl_err *err)
 {
@@ -29,7 +29,8 @@ static void lower(char *s)
 			*s = (char)(*s - 'A' + 'a');
 }
 
-/* Column `col` (0-based) of SHOW CREATE <what> `db`.`name`, malloc'd. */
+/* Column `col` (0-based) of SHOW CREATE <what> `db`.`name` (name NULL or
+ * "": the database), malloc'd. */
 static int show_create(MYSQL *m, const char *who, const char *what, const char *db,
 		       const char *name, unsigned col, char **out, struct sl_err *err)
 {
@@ -41,6 +42,8 @@ static int show_create(MYSQL *m, const char *who, const char *what, const char *
 	*out = NULL;
 	sl_buf_addf(&q, "SHOW CREATE %s ", what);
 	fmt_sql_ident(&q, db);
+	if (name && !name[0])
+		name = NULL;
 	if (name) {
 		sl_buf_addc(&q, '.');
 		fmt_sql_ident(&q, name);
@@ -61,6 +64,47 @@ out:
 	return rc;
 }
 
+/* SHOW CREATE <what> of each of v[0..n) into its create (column col); what
+ * NULL: each object's table field names it (routines: PROCEDURE, FUNCTION). */
+static int show_create_each(MYSQL *m, const char *who, const char *what, unsigned col,
+			    struct db_object *v, size_t n, struct sl_err *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = show_create(m, who, what ? what : v[i].table, v[i].db, v[i].name, col, &v[i].create,
+				 err);
+	return rc;
+}
+
+/* A new object at the end of *v (*n of them): kind, db, name and table (may
+ * be NULL) copied, no statement yet. */
+static struct db_object *add_object(struct db_object **v, size_t *n, enum db_obj_kind kind,
+				    const char *db, const char *name, const char *table)
+{
+	struct db_object *d;
+
+	*v = sl_xrealloc(*v, (*n + 1) * sizeof(**v));
+	d = &(*v)[(*n)++];
+	memset(d, 0, sizeof(*d));
+	d->kind = kind;
+	d->db = sl_xstrdup(db);
+	d->name = sl_xstrdup(name);
+	d->table = table ? sl_xstrdup(table) : NULL;
+	return d;
+}
+
+static void obj_release(struct db_object *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].db);
+		free(v[i].name);
+		free(v[i].table);
+		free(v[i].create);
+	}
+	free(v);
+}
+
 static struct db_table *find_table(struct db_objects *o, const char *db, const char *name)
 {
 	for (size_t i = 0; i < o->ntables; i++)	/* sorted: a binary search would do */
@@ -78,16 +122,14 @@ static int db_selected(const char *include, const char *exclude, const char *db)
 static int read_tables(MYSQL *m, const char *who, const char *include, const char *exclude,
 		       struct db_objects *o, struct sl_err *err)
 {
-	char sql[512];
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	int rc;
 
-	snprintf(sql, sizeof(sql),
-		 "SELECT TABLE_SCHEMA, TABLE_NAME, IFNULL(TABLE_ROWS,0), IFNULL(AVG_ROW_LENGTH,0) "
-		 "FROM information_schema.TABLES WHERE TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED') "
-		 "AND TABLE_SCHEMA NOT IN %s ORDER BY TABLE_SCHEMA, TABLE_NAME", sysdbs);
-	if ((rc = query(m, who, sql, &res, err)))
+	if ((rc = query(m, who, "SELECT TABLE_SCHEMA, TABLE_NAME, IFNULL(TABLE_ROWS,0), "
+			"IFNULL(AVG_ROW_LENGTH,0) FROM information_schema.TABLES "
+			"WHERE TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED') AND TABLE_SCHEMA NOT IN "
+			SYSDBS " ORDER BY TABLE_SCHEMA, TABLE_NAME", &res, err)))
 		return rc;
 	while ((row = mysql_fetch_row(res))) {
 		struct db_table *t;
@@ -108,12 +150,7 @@ static int read_tables(MYSQL *m, const char *who, const char *include, const cha
 
 static int read_columns(MYSQL *m, const char *who, struct db_objects *o, struct sl_err *err)
 {
-	char sql[1024];
-	MYSQL_RES *res;
-	MYSQL_ROW row;
-	int rc;
-
-	snprintf(sql, sizeof(sql),
+	static const char sql[] =
 		 "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, LOWER(c.DATA_TYPE), c.COLUMN_TYPE, "
 		 "c.IS_NULLABLE, c.CHARACTER_SET_NAME, c.COLLATION_NAME, "
 		 "(SELECT MIN(co.ID) FROM information_schema.COLLATIONS co WHERE co.COLLATION_NAME = c.COLLATION_NAME), "
@@ -121,8 +158,12 @@ static int read_columns(MYSQL *m, const char *who, struct db_objects *o, struct 
 		 "IFNULL(c.CHARACTER_MAXIMUM_LENGTH, 0), IFNULL(c.CHARACTER_OCTET_LENGTH, 0) "
 		 "FROM information_schema.COLUMNS c JOIN information_schema.TABLES t "
 		 "ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
-		 "WHERE t.TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED') AND c.TABLE_SCHEMA NOT IN %s "
-		 "ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION", sysdbs);
+		 "WHERE t.TABLE_TYPE IN ('BASE TABLE','SYSTEM VERSIONED') AND c.TABLE_SCHEMA NOT IN "
+		 SYSDBS " ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION";
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int rc;
+
 	if ((rc = query(m, who, sql, &res, err)))
 		return rc;
 	while ((row = mysql_fetch_row(res))) {
@@ -161,7 +202,10 @@ static int read_columns(MYSQL *m, const char *who, struct db_objects *o, struct 
 /* The key: PRIMARY, else the first unique key on NOT NULL whole columns. */
 static int read_keys(MYSQL *m, const char *who, struct db_objects *o, struct sl_err *err)
 {
-	char sql[768];
+	static const char sql[] =
+		 "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, COLUMN_NAME, SUB_PART "
+		 "FROM information_schema.STATISTICS WHERE NON_UNIQUE = 0 AND TABLE_SCHEMA NOT IN " SYSDBS
+		 " ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX";
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	char cur_db[256] = "", cur_t[256] = "", cur_idx[256] = "";
@@ -169,11 +213,6 @@ static int read_keys(MYSQL *m, const char *who, struct db_objects *o, struct sl_
 	int bad = 0, rc;
 	struct db_table *t = NULL;
 
-	snprintf(sql, sizeof(sql),
-		 "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, COLUMN_NAME, SUB_PART "
-		 "FROM information_schema.STATISTICS WHERE NON_UNIQUE = 0 AND TABLE_SCHEMA NOT IN %s "
-		 "ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX",
-		 sysdbs);
 	if ((rc = query(m, who, sql, &res, err)))
 		return rc;
 	for (;;) {
@@ -254,48 +293,9 @@ void db_views_order(size_t n, const char *const *db, const char *const *name,
 	free(done);
 }
 
-char *db_create_without_fks(const char *create, char ***fks, size_t *nfk)
-{
-	struct sl_buf b = SL_BUF_INIT(SL_BUF_UNLIMITED);
-	const char *p = create;
-	size_t len;
-
-	*nfk = 0;
-	if (fks)
-		*fks = NULL;
-	while (*p) {
-		const char *e = strchr(p, '\n');
-		size_t n = e ? (size_t)(e - p) + 1 : strlen(p);
-
-		if (!strncmp(p, "  CONSTRAINT ", 13) && memmem(p, n, " FOREIGN KEY ", 13)) {
-			if (fks) {
-				size_t k = n;
-
-				while (k > 2 && (p[k - 1] == '\n' || p[k - 1] == ',' || p[k - 1] == '\r'))
-					k--;
-				*fks = sl_xrealloc(*fks, (*nfk + 1) * sizeof(char *));
-				(*fks)[*nfk] = sl_xstrndup(p + 2, k - 2);
-			}
-			(*nfk)++;
-			p += n;
-			continue;
-		}
-		if (*nfk && p[0] == ')' && b.len >= 2 && b.data[b.len - 2] == ',') {
-			/* the line before now ends the list: no comma */
-			b.data[b.len - 2] = '\n';
-			b.len--;
-		}
-		sl_buf_add(&b, p, n);
-		p += n;
-	}
-	sl_buf_cstr(&b);
-	return (char *)sl_buf_detach(&b, &len);
-}
-
 static int read_views(MYSQL *m, const char *who, const char *include, const char *exclude,
 		      struct db_objects *o, struct sl_err *err)
 {
-	char sql[512];
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	struct db_object *v = NULL;
@@ -303,26 +303,19 @@ static int read_views(MYSQL *m, const char *who, const char *include, const char
 	size_t n = 0, *order;
 	int rc;
 
-	snprintf(sql, sizeof(sql),
-		 "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS "
-		 "WHERE TABLE_SCHEMA NOT IN %s ORDER BY TABLE_SCHEMA, TABLE_NAME", sysdbs);
-	if ((rc = query(m, who, sql, &res, err)))
+	if ((rc = query(m, who, "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM "
+			"information_schema.VIEWS WHERE TABLE_SCHEMA NOT IN " SYSDBS
+			" ORDER BY TABLE_SCHEMA, TABLE_NAME", &res, err)))
 		return rc;
 	while ((row = mysql_fetch_row(res))) {
 		if (!sl_table_selected(include, exclude, row[0], row[1]))
 			continue;
-		v = sl_xrealloc(v, (n + 1) * sizeof(*v));
 		defs = sl_xrealloc(defs, (n + 1) * sizeof(*defs));
-		memset(&v[n], 0, sizeof(v[n]));
-		v[n].kind = DB_OBJ_VIEW;
-		v[n].db = sl_xstrdup(row[0]);
-		v[n].name = sl_xstrdup(row[1]);
 		defs[n] = sl_xstrdup(row[2] ? row[2] : "");
-		n++;
+		add_object(&v, &n, DB_OBJ_VIEW, row[0], row[1], NULL);
 	}
 	mysql_free_result(res);
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = show_create(m, who, "VIEW", v[i].db, v[i].name, 1, &v[i].create, err);
+	rc = show_create_each(m, who, "VIEW", 1, v, n, err);
 	if (!rc && n) {
 		const char **dbs = sl_xcalloc(n, sizeof(char *)), **names = sl_xcalloc(n, sizeof(char *));
 
@@ -345,126 +338,81 @@ static int read_views(MYSQL *m, const char *who, const char *include, const char
 	for (size_t i = 0; i < n; i++)
 		free(defs[i]);
 	free(defs);
-	if (v) {	/* failed: give back what is not in o */
-		for (size_t i = 0; i < n; i++) {
-			free(v[i].db);
-			free(v[i].name);
-			free(v[i].create);
-		}
-		free(v);
-	}
+	if (v)	/* failed: give back what is not in o */
+		obj_release(v, n);
 	return rc;
 }
 
 static int read_triggers(MYSQL *m, const char *who, const char *include, const char *exclude,
 			 struct db_objects *o, struct sl_err *err)
 {
-	char sql[512];
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	int rc;
 
-	snprintf(sql, sizeof(sql),
-		 "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS "
-		 "WHERE TRIGGER_SCHEMA NOT IN %s ORDER BY TRIGGER_SCHEMA, EVENT_OBJECT_TABLE, ACTION_ORDER, "
-		 "TRIGGER_NAME", sysdbs);
-	if ((rc = query(m, who, sql, &res, err)))
+	if ((rc = query(m, who, "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_OBJECT_TABLE FROM "
+			"information_schema.TRIGGERS WHERE TRIGGER_SCHEMA NOT IN " SYSDBS
+			" ORDER BY TRIGGER_SCHEMA, EVENT_OBJECT_TABLE, ACTION_ORDER, TRIGGER_NAME", &res,
+			err)))
 		return rc;
-	while ((row = mysql_fetch_row(res))) {
-		struct db_object *t;
-
-		if (!sl_table_selected(include, exclude, row[0], row[2]))
-			continue;
-		o->triggers = sl_xrealloc(o->triggers, (o->ntriggers + 1) * sizeof(*o->triggers));
-		t = &o->triggers[o->ntriggers++];
-		memset(t, 0, sizeof(*t));
-		t->kind = DB_OBJ_TRIGGER;
-		t->db = sl_xstrdup(row[0]);
-		t->name = sl_xstrdup(row[1]);
-		t->table = sl_xstrdup(row[2]);
-	}
+	while ((row = mysql_fetch_row(res)))
+		if (sl_table_selected(include, exclude, row[0], row[2]))
+			add_object(&o->triggers, &o->ntriggers, DB_OBJ_TRIGGER, row[0], row[1], row[2]);
 	mysql_free_result(res);
-	for (size_t i = 0; i < o->ntriggers && !rc; i++)
-		rc = show_create(m, who, "TRIGGER", o->triggers[i].db, o->triggers[i].name, 2,
-				 &o->triggers[i].create, err);
-	return rc;
+	return show_create_each(m, who, "TRIGGER", 2, o->triggers, o->ntriggers, err);
 }
 
 /* Procedures, functions and events: one list query, then SHOW CREATE each. */
 static int read_routines(MYSQL *m, const char *who, const char *include, const char *exclude,
 			 struct db_objects *o, struct sl_err *err)
 {
-	char sql[512];
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	int rc;
 
-	snprintf(sql, sizeof(sql),
-		 "SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE, 0 FROM information_schema.ROUTINES "
-		 "WHERE ROUTINE_SCHEMA NOT IN %s AND ROUTINE_TYPE IN ('PROCEDURE','FUNCTION') "
-		 "UNION ALL SELECT EVENT_SCHEMA, EVENT_NAME, 'EVENT', 1 FROM information_schema.EVENTS "
-		 "WHERE EVENT_SCHEMA NOT IN %s ORDER BY 4, 1, 2", sysdbs, sysdbs);
-	if ((rc = query(m, who, sql, &res, err)))
+	if ((rc = query(m, who, "SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE, 0 FROM "
+			"information_schema.ROUTINES WHERE ROUTINE_SCHEMA NOT IN " SYSDBS
+			" AND ROUTINE_TYPE IN ('PROCEDURE','FUNCTION') UNION ALL SELECT EVENT_SCHEMA, "
+			"EVENT_NAME, 'EVENT', 1 FROM information_schema.EVENTS WHERE EVENT_SCHEMA NOT IN "
+			SYSDBS " ORDER BY 4, 1, 2", &res, err)))
 		return rc;
 	while ((row = mysql_fetch_row(res))) {
-		int ev = row[3][0] == '1';
-		struct db_object **v = ev ? &o->events : &o->routines, *r;
-		size_t *n = ev ? &o->nevents : &o->nroutines;
-
 		if (!sl_table_selected(include, exclude, row[0], row[1]))
 			continue;
-		*v = sl_xrealloc(*v, (*n + 1) * sizeof(**v));
-		r = &(*v)[(*n)++];
-		memset(r, 0, sizeof(*r));
-		r->kind = ev ? DB_OBJ_EVENT : DB_OBJ_ROUTINE;
-		r->db = sl_xstrdup(row[0]);
-		r->name = sl_xstrdup(row[1]);
-		r->table = ev ? NULL : sl_xstrdup(row[2]);
+		if (row[3][0] == '1')
+			add_object(&o->events, &o->nevents, DB_OBJ_EVENT, row[0], row[1], NULL);
+		else
+			add_object(&o->routines, &o->nroutines, DB_OBJ_ROUTINE, row[0], row[1], row[2]);
 	}
 	mysql_free_result(res);
 	/* the statement: "Create Procedure"/"Create Function" is column 2, "Create Event" 3 */
-	for (size_t i = 0; i < o->nroutines && !rc; i++)
-		rc = show_create(m, who, o->routines[i].table, o->routines[i].db, o->routines[i].name, 2,
-				 &o->routines[i].create, err);
-	for (size_t i = 0; i < o->nevents && !rc; i++)
-		rc = show_create(m, who, "EVENT", o->events[i].db, o->events[i].name, 3,
-				 &o->events[i].create, err);
-	return rc;
+	if ((rc = show_create_each(m, who, NULL, 2, o->routines, o->nroutines, err)))
+		return rc;
+	return show_create_each(m, who, "EVENT", 3, o->events, o->nevents, err);
 }
 
 static int read_dbs(MYSQL *m, const char *who, const char *include, const char *exclude,
 		    struct db_objects *o, struct sl_err *err)
 {
-	char sql[256];
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	int rc;
 
-	snprintf(sql, sizeof(sql), "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA "
-		 "WHERE SCHEMA_NAME NOT IN %s ORDER BY SCHEMA_NAME", sysdbs);
-	if ((rc = query(m, who, sql, &res, err)))
+	if ((rc = query(m, who, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA "
+			"WHERE SCHEMA_NAME NOT IN " SYSDBS " ORDER BY SCHEMA_NAME", &res, err)))
 		return rc;
 	while ((row = mysql_fetch_row(res))) {
 		int used = db_selected(include, exclude, row[0]);
-		struct db_object *d;
 
 		for (size_t i = 0; i < o->ntables && !used; i++)
 			used = !strcmp(o->tables[i].db, row[0]);
 		for (size_t i = 0; i < o->nviews && !used; i++)
 			used = !strcmp(o->views[i].db, row[0]);
-		if (!used)
-			continue;
-		o->dbs = sl_xrealloc(o->dbs, (o->ndbs + 1) * sizeof(*o->dbs));
-		d = &o->dbs[o->ndbs++];
-		memset(d, 0, sizeof(*d));
-		d->kind = DB_OBJ_DATABASE;
-		d->db = sl_xstrdup(row[0]);
-		d->name = sl_xstrdup("");
+		if (used)
+			add_object(&o->dbs, &o->ndbs, DB_OBJ_DATABASE, row[0], "", NULL);
 	}
 	mysql_free_result(res);
-	for (size_t i = 0; i < o->ndbs && !rc; i++)
-		rc = show_create(m, who, "DATABASE", o->dbs[i].db, NULL, 1, &o->dbs[i].create, err);
-	return rc;
+	return show_create_each(m, who, "DATABASE", 1, o->dbs, o->ndbs, err);
 }
 
 int db_objects_read(MYSQL *m, const char *who, const char *include, const char *exclude,
@@ -489,17 +437,6 @@ int db_objects_read(MYSQL *m, const char *who, const char *include, const char *
 fail:
 	db_objects_release(o);
 	return rc;
-}
-
-static void obj_release(struct db_object *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].db);
-		free(v[i].name);
-		free(v[i].table);
-		free(v[i].create);
-	}
-	free(v);
 }
 
 void db_objects_release(struct db_objects *o)

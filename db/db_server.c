@@ -42,6 +42,7 @@ void db_server_parse(struct db_server *s, const char *version, const char *comme
 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->version, sizeof(s->version), "%s", p);
+	snprintf(s->comment, sizeof(s->comment), "%s", comment ? comment : "");
 	if (strstr(p, "OceanBase") || (comment && strstr(comment, "OceanBase")))
 		s->flavor = DB_OCEANBASE;
 	else if (strstr(p, "MariaDB"))

@@ -38,6 +38,7 @@
  *   rows are in (one ALTER TABLE ... ADD ... statement for all of them, so
  *   the server builds them in one pass), and its foreign keys (one ALTER
  *   TABLE ... ADD CONSTRAINT each, created at switchover).
+ *   ddl_table_without_fks() cuts only the foreign keys off.
  *
  * Errors: 0 or a negative code (common/sl.h) with err filled.
  * Threads: no state; every function is safe from any thread.
@@ -68,6 +69,10 @@ int ddl_dialect_parse(const char *name, enum ddl_dialect *d, struct sl_err *err)
 /* The destination from the text of version() and @@version_comment (may be
  * NULL). Pure. */
 void ddl_target_from_version(struct ddl_target *t, const char *version, const char *comment);
+/* --dest-dialect name (NULL or "": nothing) over t as the server said it:
+ * t keeps its version only when name is its dialect, else 0.0.0 (the
+ * oldest supported). -SL_EINVAL_ARG for an unknown name. */
+int ddl_target_override(struct ddl_target *t, const char *name, struct sl_err *err);
 
 /* A conversion made: rule name, the object ("table `db`.`t`"), what changed. */
 typedef void (*ddl_note_fn)(void *ctx, const char *rule, const char *object, const char *what);
@@ -102,5 +107,11 @@ void ddl_list_release(struct ddl_list *l);
  * foreign key. table is the quoted name the ALTERs use ("`db`.`t`"). */
 int ddl_table_split(const char *create, size_t len, const char *table, struct sl_buf *base,
 		    struct ddl_list *indexes, struct ddl_list *fks, struct sl_err *err);
+/* The same cut for foreign keys only: base gets create without its FOREIGN
+ * KEY clauses (every index and key stays), *fks one ALTER TABLE ... ADD
+ * CONSTRAINT per foreign key, as ddl_table_split() gives them. A snapshot
+ * writes the table this way; replay splits the indexes off later. */
+int ddl_table_without_fks(const char *create, size_t len, const char *table, struct sl_buf *base,
+			  struct ddl_list *fks, struct sl_err *err);
 
 #endif

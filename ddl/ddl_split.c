@@ -67,6 +67,87 @@ static int not_null(const struct ddl_toks *t, const struct ddl_part *p)
 	return 0;
 }
 
+/* Foreign key p as "ALTER TABLE <table> ADD CONSTRAINT ..." into fks. */
+static void add_fk(struct ddl_list *fks, const char *create, const struct ddl_toks *t,
+		   const struct ddl_part *p, const char *table)
+{
+	list_add(fks, sl_xasprintf("ALTER TABLE %s ADD %.*s", table,
+				   (int)(part_stop(t, p) - part_start(t, p)), create + part_start(t, p)));
+}
+
+/* The statement with the parts keep[] marks, and the text between them and
+ * around them as it was, into base. */
+static int put_kept(const char *create, size_t len, const struct ddl_stmt *st,
+		    const unsigned char *keep, struct sl_buf *base)
+{
+	const struct ddl_toks *t = &st->t;
+	size_t nkept = 0, last;
+	int rc = 0;
+
+	for (size_t i = 0; i < st->nparts && !rc; i++) {
+		if (!keep[i])
+			continue;
+		if (!nkept++)
+			rc = sl_buf_add(base, create, part_start(t, &st->parts[i]));
+		else	/* the separator before it: ",\n  " */
+			rc = sl_buf_add(base, create + part_stop(t, &st->parts[i - 1]),
+					part_start(t, &st->parts[i]) - part_stop(t, &st->parts[i - 1]));
+		if (!rc)
+			rc = sl_buf_add(base, create + part_start(t, &st->parts[i]),
+					part_stop(t, &st->parts[i]) - part_start(t, &st->parts[i]));
+	}
+	last = part_stop(t, &st->parts[st->nparts - 1]);
+	return rc ? rc : sl_buf_add(base, create + last, len - last);
+}
+
+/* create parsed into *st; 1 when it is a CREATE TABLE with a list of parts
+ * to cut, 0 when base got it as it is (LIKE, AS SELECT ...). */
+static int parse_table(const char *create, size_t len, const char *table, struct ddl_stmt *st,
+		       struct sl_buf *base, struct sl_err *err)
+{
+	int rc;
+
+	if ((rc = ddl__parse(create, len, st, err))) {
+		char m[sizeof(err->msg)];
+
+		snprintf(m, sizeof(m), "%s", err->msg);
+		return sl_err_set(err, rc, "table %s: cannot read its CREATE TABLE: %s", table, m);
+	}
+	if (st->kind != DDL_K_CREATE_TABLE || !st->open || !st->nparts)
+		return (rc = sl_buf_add(base, create, len)) ? rc : 0;
+	return 1;
+}
+
+int ddl_table_without_fks(const char *create, size_t len, const char *table, struct sl_buf *base,
+			  struct ddl_list *fks, struct sl_err *err)
+{
+	struct ddl_stmt st;
+	unsigned char *keep = NULL;
+	int rc;
+
+	fks->n = 0;
+	fks->v = NULL;
+	if ((rc = parse_table(create, len, table, &st, base, err)) <= 0)
+		goto out;
+	keep = calloc(st.nparts, 1);
+	if (!keep)
+		abort();
+	for (size_t i = 0; i < st.nparts; i++) {
+		if (st.parts[i].kind == DDL_P_FOREIGN)
+			add_fk(fks, create, &st.t, &st.parts[i], table);
+		else
+			keep[i] = 1;
+	}
+	if ((rc = put_kept(create, len, &st, keep, base)))
+		rc = sl_err_set(err, -SL_ETOOBIG, "table %s: statement too large", table);
+out:
+	if (rc)
+		ddl_list_release(fks);
+	free(keep);
+	ddl__stmt_release(&st);
+	return rc;
+}
+
 /* The UNIQUE key p covers whole NOT NULL columns only: without a primary
  * key, InnoDB clusters the table by the first such key, and adding it
  * after the rows would rebuild the table. */
@@ -109,21 +190,12 @@ int ddl_table_split(const char *create, size_t len, const char *table, struct sl
 	char ai[256] = "", b[256];
 	unsigned char *keep = NULL;
 	int pk_ai = 0, ai_kept = 0, has_pk = 0, cluster_kept = 0, rc;
-	size_t last = 0, nkept = 0;
 
 	indexes->n = fks->n = 0;
 	indexes->v = fks->v = NULL;
-	if ((rc = ddl__parse(create, len, &st, err))) {
-		char m[sizeof(err->msg)];
-
-		snprintf(m, sizeof(m), "%s", err->msg);
-		rc = sl_err_set(err, rc, "table %s: cannot read its CREATE TABLE: %s", table, m);
+	if ((rc = parse_table(create, len, table, &st, base, err)) <= 0)
 		goto out;
-	}
-	if (st.kind != DDL_K_CREATE_TABLE || !st.open || !st.nparts) {
-		rc = sl_buf_add(base, create, len);	/* LIKE, AS SELECT ...: nothing to cut */
-		goto out;
-	}
+	rc = 0;
 	/* the AUTO_INCREMENT column, and whether the primary key starts with it */
 	for (size_t i = 0; i < st.nparts; i++) {
 		const struct ddl_part *p = &st.parts[i];
@@ -151,9 +223,7 @@ int ddl_table_split(const char *create, size_t len, const char *table, struct sl
 
 		switch (p->kind) {
 		case DDL_P_FOREIGN:
-			list_add(fks, sl_xasprintf("ALTER TABLE %s ADD %.*s", table,
-						   (int)(part_stop(t, p) - part_start(t, p)),
-						   create + part_start(t, p)));
+			add_fk(fks, create, t, p, table);
 			continue;
 		case DDL_P_UNIQUE:
 		case DDL_P_INDEX:
@@ -183,21 +253,7 @@ int ddl_table_split(const char *create, size_t len, const char *table, struct sl
 		}
 		keep[i] = 1;
 	}
-	/* the kept parts with the text between them as it was */
-	for (size_t i = 0; i < st.nparts; i++) {
-		if (!keep[i])
-			continue;
-		if (!nkept++)
-			rc = sl_buf_add(base, create, part_start(t, &st.parts[i]));
-		else	/* the separator before it: ",\n  " */
-			rc = sl_buf_add(base, create + part_stop(t, &st.parts[i - 1]),
-					part_start(t, &st.parts[i]) - part_stop(t, &st.parts[i - 1]));
-		if (rc || (rc = sl_buf_add(base, create + part_start(t, &st.parts[i]),
-					   part_stop(t, &st.parts[i]) - part_start(t, &st.parts[i]))))
-			goto too_big;
-	}
-	last = part_stop(t, &st.parts[st.nparts - 1]);
-	if ((rc = sl_buf_add(base, create + last, len - last)))
+	if ((rc = put_kept(create, len, &st, keep, base)))
 		goto too_big;
 	if (alter.len)
 		list_add(indexes, sl_xasprintf("ALTER TABLE %s %s", table, sl_buf_cstr(&alter)));

@@ -78,6 +78,22 @@ static int oceanbase_version(struct ddl_target *t, const char *s)
 	return parse_triple(t, p);
 }
 
+int ddl_target_override(struct ddl_target *t, const char *name, struct sl_err *err)
+{
+	enum ddl_dialect d;
+	int rc;
+
+	if (!name || !name[0])
+		return 0;
+	if ((rc = ddl_dialect_parse(name, &d, err)))
+		return rc;
+	if (d != t->dialect) {
+		memset(t, 0, sizeof(*t));
+		t->dialect = d;
+	}
+	return 0;
+}
+
 void ddl_target_from_version(struct ddl_target *t, const char *version, const char *comment)
 {
 	memset(t, 0, sizeof(*t));

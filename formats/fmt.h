@@ -185,6 +185,10 @@ void fmt_render_release(struct fmt_render *o);
 void fmt_render_schema_sql(struct fmt_render *o, const Sluice__SchemaObject *so);
 /* "database", "table", "view", "trigger", "foreign_key", "routine", "event". */
 const char *fmt_schema_kind_name(int kind);
+/* How messages and conversion notes name a schema object: "database `db`",
+ * "table `db`.`t`", "foreign key `db`.`fk` on `t`" (table given, not empty).
+ * The caller frees it. */
+char *fmt_schema_object_label(int kind, const char *db, const char *name, const char *table);
 
 /* Statements of binlog QUERY events (fmt_stmt.c), by their leading keywords
  * after white space, comments and executable-comment markers:

@@ -149,6 +149,18 @@ const char *fmt_schema_kind_name(int kind)
 	return kind >= 0 && (size_t)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "unknown";
 }
 
+char *fmt_schema_object_label(int kind, const char *db, const char *name, const char *table)
+{
+	const char *word = kind == SLUICE__SCHEMA_OBJECT__KIND__FOREIGN_KEY ? "foreign key"
+			   : fmt_schema_kind_name(kind);
+
+	if (kind == SLUICE__SCHEMA_OBJECT__KIND__DATABASE)
+		return sl_xasprintf("database `%s`", db);
+	if (table && table[0])
+		return sl_xasprintf("%s `%s`.`%s` on `%s`", word, db, name, table);
+	return sl_xasprintf("%s `%s`.`%s`", word, db, name);
+}
+
 /* Each line of s as a "-- " comment line (after prefix on the first). */
 static void put_comment_lines(struct sl_buf *b, const char *prefix, const char *s)
 {

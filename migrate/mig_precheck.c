@@ -187,7 +187,9 @@ static int convert_one(struct side *s, const struct ddl_target *t, const char *d
 	struct sl_err e = SL_ERR_INIT;
 	MYSQL_RES *res;
 	MYSQL_ROW row;
-	char object[600];
+	char *object = fmt_schema_object_label(!name ? SLUICE__SCHEMA_OBJECT__KIND__DATABASE
+					       : view ? SLUICE__SCHEMA_OBJECT__KIND__VIEW
+					       : SLUICE__SCHEMA_OBJECT__KIND__TABLE, db, name, NULL);
 	int rc = 0;
 
 	sl_buf_adds(&q, !name ? "SHOW CREATE DATABASE " : view ? "SHOW CREATE VIEW " : "SHOW CREATE TABLE ");
@@ -195,9 +197,6 @@ static int convert_one(struct side *s, const struct ddl_target *t, const char *d
 	if (name) {
 		sl_buf_adds(&q, ".");
 		fmt_sql_ident(&q, name);
-		snprintf(object, sizeof(object), "%s `%s`.`%s`", view ? "view" : "table", db, name);
-	} else {
-		snprintf(object, sizeof(object), "database `%s`", db);
 	}
 	if (mysql_real_query(s->m, (const char *)q.data, q.len) || !(res = mysql_store_result(s->m))) {
 		rc = db_stmt_error(err, s->m, s->who, (const char *)q.data, q.len);
@@ -214,6 +213,7 @@ static int convert_one(struct side *s, const struct ddl_target *t, const char *d
 out:
 	sl_buf_release(&q);
 	sl_buf_release(&out);
+	free(object);
 	return rc;
 }
 
@@ -420,32 +420,20 @@ int mig_precheck(const struct mig_precheck_opts *o, struct mig_report *r, struct
 	keyless(&l, r);
 
 	if (o->dest_url) {
-		MYSQL_RES *res;
-		MYSQL_ROW row;
-
 		if ((rc = side_open(&dst, "destination", o->dest_url, "SLUICE_DEST_PASSWORD",
 				    DB_ROLE_VERIFY_DEST, err)))
 			goto out;
 		mig_report_add(r, "destination", "server", MIG_PASS, NULL, "%s %s",
 			       db_flavor_name(dst.srv.flavor), dst.srv.version);
-		if (mysql_query(dst.m, "SELECT version(), @@version_comment") ||
-		    !(res = mysql_store_result(dst.m))) {
-			rc = db_stmt_error(err, dst.m, dst.who, "SELECT version()", 16);
-			goto out;
-		}
-		row = mysql_fetch_row(res);
-		ddl_target_from_version(&target, row ? row[0] : NULL, row ? row[1] : NULL);
-		mysql_free_result(res);
+		ddl_target_from_version(&target, dst.srv.version, dst.srv.comment);
 		have_target = 1;
 	}
-	if (o->dest_dialect) {
-		enum ddl_dialect dd;
-
-		if ((rc = ddl_dialect_parse(o->dest_dialect, &dd, err)))
-			goto out;
+	if (o->dest_dialect && o->dest_dialect[0]) {
+		/* the rule replay converts by: the version only when the server is of that dialect */
 		if (!have_target)
 			memset(&target, 0, sizeof(target));
-		target.dialect = dd;
+		if ((rc = ddl_target_override(&target, o->dest_dialect, err)))
+			goto out;
 		have_target = 1;
 	}
 	if (have_target) {

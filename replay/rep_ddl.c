@@ -45,36 +45,15 @@ static void log_warnings(struct rep_ctx *x, struct rep_worker *c, const struct s
 
 /* ---- dialect conversion ---- */
 
-/* The destination's dialect and version: its version() (db_server_detect),
- * or o->dest_dialect when given (then the version only when the server is
- * of that dialect). */
-static int dest_target(struct rep_ctx *x, struct ddl_target *t, struct sl_err *err)
+int rep__dest_target(struct rep_ctx *x, struct ddl_target *t, struct sl_err *err)
 {
 	struct db_server s;
-	enum ddl_dialect forced;
 	int rc;
 
 	if ((rc = db_server_detect(x->ctl.db, "destination", &s, err)))
 		return rc;
-	memset(t, 0, sizeof(*t));
-	t->dialect = s.flavor == DB_OCEANBASE ? DDL_OCEANBASE : s.flavor == DB_MARIADB ? DDL_MARIADB :
-		     DDL_MYSQL;
-	if (s.flavor == DB_OCEANBASE)
-		ddl_target_from_version(t, s.version, "OceanBase");
-	else {
-		t->major = s.major;
-		t->minor = s.minor;
-		t->patch = s.patch;
-	}
-	if (x->o->dest_dialect && x->o->dest_dialect[0]) {
-		if ((rc = ddl_dialect_parse(x->o->dest_dialect, &forced, err)))
-			return rc;
-		if (forced != t->dialect) {
-			memset(t, 0, sizeof(*t));	/* version unknown: the oldest supported */
-			t->dialect = forced;
-		}
-	}
-	return 0;
+	ddl_target_from_version(t, s.version, s.comment);
+	return ddl_target_override(t, x->o->dest_dialect, err);
 }
 
 struct ddl_note_ctx {
@@ -102,7 +81,7 @@ static int convert(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	struct sl_err e2 = SL_ERR_INIT;
 	int rc;
 
-	if ((rc = dest_target(x, &t, err)))
+	if ((rc = rep__dest_target(x, &t, err)))
 		return rc;
 	if (d->position && d->position->flavor)
 		src = !strcmp(d->position->flavor, "mysql") ? DDL_SOURCE_MYSQL :

@@ -38,6 +38,7 @@
 #include "sl.h"
 
 typedef struct st_mysql MYSQL;
+struct ddl_target;
 
 /*
  * The sql_mode of every replay session. MariaDB's own replication applies
@@ -530,6 +531,12 @@ int rep__vers_change(struct rep_ctx *x, const Sluice__TableDef *t, struct rep_tc
  * table with a trigger (rep_triggers.c; rep.h rep_dest_trigger()). */
 int rep__check_triggers(struct rep_ctx *x, const Sluice__TableDef *td, struct sl_err *err);
 void rep__triggers_release(struct rep_ctx *x);
+
+/* The destination's dialect and version for ddl_convert (rep_ddl.c): its
+ * version() and @@version_comment, with --dest-dialect over them (the
+ * version kept only when the server is of that dialect). Captured DDL and
+ * the snapshot's schema objects both convert for this target. */
+int rep__dest_target(struct rep_ctx *x, struct ddl_target *t, struct sl_err *err);
 
 /* A DDL record, alone, after every earlier transaction (rep_ddl.c). */
 int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cursor *cur,

@@ -240,20 +240,6 @@ out:
 	return rc;
 }
 
-static const char *kind_name(Sluice__SchemaObject__Kind k)
-{
-	switch (k) {
-	case SLUICE__SCHEMA_OBJECT__KIND__DATABASE: return "database";
-	case SLUICE__SCHEMA_OBJECT__KIND__TABLE: return "table";
-	case SLUICE__SCHEMA_OBJECT__KIND__VIEW: return "view";
-	case SLUICE__SCHEMA_OBJECT__KIND__TRIGGER: return "trigger";
-	case SLUICE__SCHEMA_OBJECT__KIND__FOREIGN_KEY: return "foreign key";
-	case SLUICE__SCHEMA_OBJECT__KIND__ROUTINE: return "routine";
-	case SLUICE__SCHEMA_OBJECT__KIND__EVENT: return "event";
-	default: return "object";
-	}
-}
-
 static int apply_table(struct snap *s, const Sluice__SchemaObject *o, const char *object,
 		       const char *stmt, size_t len, struct sl_err *err)
 {
@@ -295,13 +281,9 @@ out:
 static int apply_object(struct snap *s, const Sluice__SchemaObject *o, struct sl_err *err)
 {
 	struct sl_buf conv = SL_BUF_INIT((size_t)64 << 20);
-	char object[400];
+	char *object = fmt_schema_object_label(o->kind, o->db, o->name, o->table);
 	int rc;
 
-	if (o->kind == SLUICE__SCHEMA_OBJECT__KIND__DATABASE)
-		snprintf(object, sizeof(object), "database `%s`", o->db);
-	else
-		snprintf(object, sizeof(object), "%s `%s`.`%s`", kind_name(o->kind), o->db, o->name);
 	if ((rc = ddl_convert(&s->target, object, o->statement, strlen(o->statement), &conv,
 			      note_conv, NULL, err)))
 		goto out;
@@ -312,6 +294,7 @@ static int apply_object(struct snap *s, const Sluice__SchemaObject *o, struct sl
 			     sl_buf_cstr(&conv), err);
 out:
 	sl_buf_release(&conv);
+	free(object);
 	return rc;
 }
 
@@ -998,37 +981,6 @@ static void read_redo_cap(struct snap *s)
 
 /* ---- the phase ---- */
 
-/* The destination's dialect: --dest-dialect, else its version() (the same
- * rule as captured DDL, rep_ddl.c). */
-static int detect_target(struct snap *s, struct sl_err *err)
-{
-	const char *forced = s->x->o->dest_dialect;
-	struct db_server srv;
-	enum ddl_dialect d;
-	int rc;
-
-	if ((rc = db_server_detect(s->x->ctl.db, "destination", &srv, err)))
-		return rc;
-	memset(&s->target, 0, sizeof(s->target));
-	if (srv.flavor == DB_OCEANBASE) {
-		ddl_target_from_version(&s->target, srv.version, "OceanBase");
-	} else {
-		s->target.dialect = srv.flavor == DB_MARIADB ? DDL_MARIADB : DDL_MYSQL;
-		s->target.major = srv.major;
-		s->target.minor = srv.minor;
-		s->target.patch = srv.patch;
-	}
-	if (forced && forced[0]) {
-		if ((rc = ddl_dialect_parse(forced, &d, err)))
-			return rc;
-		if (d != s->target.dialect) {
-			memset(&s->target, 0, sizeof(s->target));
-			s->target.dialect = d;
-		}
-	}
-	return 0;
-}
-
 static void keyless_tables(struct snap *s, struct rep_safe *safe)
 {
 	for (size_t i = 0; i < s->ntables; i++) {
@@ -1130,7 +1082,7 @@ int rep__snapshot_phase(struct rep_ctx *x, struct sl_err *err)
 	if (loaded_before(&s))
 		goto out;
 	read_redo_cap(&s);
-	if ((rc = detect_target(&s, err)) || (rc = start_loaders(&s, args, err)))
+	if ((rc = rep__dest_target(s.x, &s.target, err)) || (rc = start_loaders(&s, args, err)))
 		goto out;
 	rc = read_stream(&s, err);
 	if (!rc && !s.schema_done)

@@ -21,19 +21,6 @@ static void note(void *ctx, const char *rule, const char *object, const char *wh
 	ns->v[ns->n++] = sl_xasprintf("%s: %s", rule, what);
 }
 
-static const char *kind_name(Sluice__SchemaObject__Kind k)
-{
-	switch (k) {
-	case SLUICE__SCHEMA_OBJECT__KIND__TABLE: return "table";
-	case SLUICE__SCHEMA_OBJECT__KIND__VIEW: return "view";
-	case SLUICE__SCHEMA_OBJECT__KIND__TRIGGER: return "trigger";
-	case SLUICE__SCHEMA_OBJECT__KIND__FOREIGN_KEY: return "foreign key";
-	case SLUICE__SCHEMA_OBJECT__KIND__ROUTINE: return "routine";
-	case SLUICE__SCHEMA_OBJECT__KIND__EVENT: return "event";
-	default: return "database";
-	}
-}
-
 struct schema_w {
 	struct snap_ctx *c;
 	const struct snap_prev *prev;
@@ -57,9 +44,7 @@ static int put(struct schema_w *s, Sluice__SchemaObject__Kind kind, const char *
 	if (snap__prev_has_object(s->prev, (int)kind, db, name, table ? table : ""))
 		return 0;
 	/* how notes and refusals name it: "table `db`.`t`", "foreign key `db`.`fk` on `t`" */
-	object = kind == SLUICE__SCHEMA_OBJECT__KIND__DATABASE ? sl_xasprintf("database `%s`", db)
-		 : table ? sl_xasprintf("%s `%s`.`%s` on `%s`", kind_name(kind), db, name, table)
-		 : sl_xasprintf("%s `%s`.`%s`", kind_name(kind), db, name);
+	object = fmt_schema_object_label((int)kind, db, name, table);
 	so.kind = kind;
 	so.db = (char *)db;
 	so.name = (char *)name;
@@ -115,47 +100,35 @@ static char *fk_name(const char *clause)
 	return (char *)sl_buf_detach(&b, &n);
 }
 
-/* A table without its foreign keys (they come last, deferred: put_fks()). */
-static int put_table(struct schema_w *s, const struct db_table *t, struct sl_err *err)
+/* The table without its foreign keys (TABLE, with every index: replay
+ * defers them), or with fks set its foreign keys (FOREIGN_KEY, deferred,
+ * one ALTER TABLE each: they come last). */
+static int put_table(struct schema_w *s, const struct db_table *t, int fks_only, struct sl_err *err)
 {
-	size_t nfk = 0;
-	char *stmt = db_create_without_fks(t->create, NULL, &nfk);
-	int rc = put(s, SLUICE__SCHEMA_OBJECT__KIND__TABLE, t->db, t->name, NULL, stmt, 0, err);
-
-	free(stmt);
-	return rc;
-}
-
-/* Its foreign keys: the ones ddl_table_split() gives, else the lines
- * db_create_without_fks() took out, as ALTER TABLE ... ADD CONSTRAINT. */
-static int put_fks(struct schema_w *s, const struct db_table *t, struct sl_err *err)
-{
-	struct sl_buf base = SL_BUF_INIT(SL_BUF_UNLIMITED);
-	struct ddl_list idx = { 0 }, fks = { 0 };
-	char **mine = NULL, *qn = sl_xasprintf("`%s`.`%s`", t->db, t->name), *stmt;
-	size_t nmine = 0;
+	struct sl_buf base = SL_BUF_INIT(SL_BUF_UNLIMITED), qn = SL_BUF_INIT(SL_BUF_UNLIMITED);
+	struct ddl_list fks = { 0 };
 	int rc;
 
-	if ((rc = ddl_table_split(t->create, strlen(t->create), qn, &base, &idx, &fks, err)))
+	fmt_sql_ident(&qn, t->db);
+	sl_buf_addc(&qn, '.');
+	fmt_sql_ident(&qn, t->name);
+	if ((rc = ddl_table_without_fks(t->create, strlen(t->create), sl_buf_cstr(&qn), &base, &fks,
+					err)))
 		goto out;
-	stmt = db_create_without_fks(t->create, &mine, &nmine);
-	free(stmt);
-	for (size_t i = 0; i < (fks.n ? fks.n : nmine) && !rc; i++) {
-		char *fk = fks.n ? sl_xstrdup(fks.v[i]) : sl_xasprintf("ALTER TABLE %s ADD %s", qn, mine[i]);
-		char *name = fk_name(fk);
+	if (!fks_only)
+		rc = put(s, SLUICE__SCHEMA_OBJECT__KIND__TABLE, t->db, t->name, NULL, sl_buf_cstr(&base),
+			 0, err);
+	for (size_t i = 0; fks_only && i < fks.n && !rc; i++) {
+		char *name = fk_name(fks.v[i]);
 
-		rc = put(s, SLUICE__SCHEMA_OBJECT__KIND__FOREIGN_KEY, t->db, name, t->name, fk, 1, err);
+		rc = put(s, SLUICE__SCHEMA_OBJECT__KIND__FOREIGN_KEY, t->db, name, t->name, fks.v[i], 1,
+			 err);
 		free(name);
-		free(fk);
 	}
 out:
-	for (size_t i = 0; i < nmine; i++)
-		free(mine[i]);
-	free(mine);
-	ddl_list_release(&idx);
 	ddl_list_release(&fks);
 	sl_buf_release(&base);
-	free(qn);
+	sl_buf_release(&qn);
 	return rc;
 }
 
@@ -175,7 +148,7 @@ int snap__schema_write(struct snap_ctx *c, const struct db_objects *objs,
 		rc = put(&s, SLUICE__SCHEMA_OBJECT__KIND__DATABASE, objs->dbs[i].db, "", NULL,
 			 objs->dbs[i].create, 0, err);
 	for (size_t i = 0; i < objs->ntables && !rc; i++)
-		rc = put_table(&s, &objs->tables[i], err);
+		rc = put_table(&s, &objs->tables[i], 0, err);
 	/* routines before views (a view may call a function); a routine's body
 	 * is only checked when it runs, so the order among them does not matter */
 	for (size_t i = 0; i < objs->nroutines && !rc; i++)
@@ -188,7 +161,7 @@ int snap__schema_write(struct snap_ctx *c, const struct db_objects *objs,
 		rc = put(&s, SLUICE__SCHEMA_OBJECT__KIND__TRIGGER, objs->triggers[i].db,
 			 objs->triggers[i].name, objs->triggers[i].table, objs->triggers[i].create, 1, err);
 	for (size_t i = 0; i < objs->ntables && !rc; i++)
-		rc = put_fks(&s, &objs->tables[i], err);
+		rc = put_table(&s, &objs->tables[i], 1, err);
 	/* events run by themselves on a schedule and would change rows replay
 	 * carries: created at switchover, like triggers */
 	for (size_t i = 0; i < objs->nevents && !rc; i++)

@@ -28,6 +28,46 @@ static void set_last_pos(Sluice__Position **dst, const Sluice__Position *p)
 	*dst = p ? fmt_position_dup(p) : NULL;
 }
 
+int seg__summary(const char *dir, const struct seg_entry *e, int torn_ok, struct seg_file_info *fi,
+		 struct sl_err *err)
+{
+	char *path = seg__path(dir, e->seq, e->sealed);
+	uint64_t size = 0;
+	uint32_t hl = 0;
+	int fd = -1, rc;
+
+	memset(fi, 0, sizeof(*fi));
+	if ((rc = seg__open_regular(path, 0, &fd, &size, err)))
+		goto out;
+	rc = seg__header_read(fd, path, size, &fi->hdr, &hl, err);
+	if (rc == 1 && e->sealed) {
+		if (!(rc = seg__footer_read(fd, path, size, e->seq, &fi->footer, NULL, err))) {
+			seg__counts_from_footer(&fi->n, fi->footer);
+			fi->first_time = fi->footer->first_time;
+			fi->last_time = fi->footer->last_time;
+			set_last_pos(&fi->last_pos, fi->footer->end);
+		}
+	} else if (rc == 1) {
+		sluice__segment_header__free_unpacked(fi->hdr, NULL);
+		fi->hdr = NULL;
+		rc = seg__check_file(fd, path, size, 0, fi, err);	/* reads it again */
+	} else if (rc == 0 && !e->sealed && torn_ok) {
+		rc = 0;		/* nothing written yet */
+	} else if (rc == 0) {
+		rc = sl_err_set(err, -SL_ECORRUPT, "'%s': torn header at offset 0", path);
+	}
+	fi->size = size;
+	fi->header_len = hl;
+	fi->sealed = e->sealed;
+out:
+	if (rc)
+		seg__file_info_release(fi);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
 /* Count the records of one decompressed frame into c (seg__record_count()),
  * starting after record skip_to (-1: all). Keeps the last position and
  * time. With full (verify --deep) every record is decoded the way the

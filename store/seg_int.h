@@ -231,6 +231,15 @@ struct seg_file_info {
 int seg__check_file(int fd, const char *path, uint64_t size, unsigned flags,
 		    struct seg_file_info *fi, struct sl_err *err);
 void seg__file_info_release(struct seg_file_info *fi);
+/* One segment of dir as status and purge see it, without reading a sealed
+ * one's body: sealed, its header and footer (fi->n its counts, last_pos its
+ * end, first/last_time); open, a scan of its complete units
+ * (seg__check_file). fi->size and fi->sealed always. An open segment whose
+ * header is not written yet (just created) holds nothing: 0 with fi->hdr
+ * NULL when torn_ok (a segment before it tells where the stream is), else
+ * -SL_ECORRUPT. */
+int seg__summary(const char *dir, const struct seg_entry *e, int torn_ok, struct seg_file_info *fi,
+		 struct sl_err *err);
 /* Count TxnCommit records after (offset, index) of an open or sealed file,
  * up to its last valid frame, and the commit time of the last one. */
 int seg__count_after(int fd, const char *path, uint64_t size, uint64_t offset,

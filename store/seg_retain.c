@@ -139,61 +139,29 @@ static int facts(const char *dir, struct seg_fact **fv, size_t *fn, struct seg_s
 		return rc;
 	*fv = sl_xcalloc(l.n ? l.n : 1, sizeof(**fv));
 	for (size_t i = 0; i < l.n; i++) {
-		char *path = seg__path(dir, l.v[i].seq, l.v[i].sealed);
 		struct seg_fact *f = &(*fv)[*fn];
 		struct seg_file_info fi;
-		Sluice__SegmentFooter *ft = NULL;
-		Sluice__SegmentHeader *h = NULL;
-		uint64_t size = 0;
-		uint32_t hl;
-		int fd = -1;
 
-		memset(&fi, 0, sizeof(fi));
+		if ((rc = seg__summary(dir, &l.v[i], i > 0, &fi, err)))
+			break;
 		f->seq = l.v[i].seq;
 		f->sealed = l.v[i].sealed;
-		rc = seg__open_regular(path, 0, &fd, &size, err);
-		f->size = size;
-		if (!rc && l.v[i].sealed) {
-			rc = seg__header_read(fd, path, size, &h, &hl, err);
-			rc = rc == 1 ? seg__footer_read(fd, path, size, f->seq, &ft, NULL, err) :
-			     rc == 0 ? sl_err_set(err, -SL_ECORRUPT, "'%s': torn header at offset 0", path) : rc;
-			if (!rc) {
-				f->transactions = ft->transactions;
-				f->last_time = ft->last_time;
-				f->account_statements = ft->account_statements;
-			}
-		} else if (!rc) {
-			/* the open segment: counted by a scan (only complete transactions) */
-			rc = seg__check_file(fd, path, size, 0, &fi, err);
-			if (!rc) {
-				f->transactions = fi.n.transactions;
-				f->last_time = fi.last_time;
-				f->account_statements = fi.n.account_statements;
-			}
-		}
-		if (!rc && st) {
-			const Sluice__SegmentHeader *hh = h ? h : fi.hdr;
-
+		f->size = fi.size;
+		/* a sealed one's from its footer, the open one's complete transactions */
+		f->transactions = fi.n.transactions;
+		f->last_time = fi.last_time;
+		f->account_statements = fi.n.account_statements;
+		if (st && fi.hdr) {
 			if (!st->source) {
-				st->source = sl_xstrdup(hh->source);
-				memcpy(st->stream_id, hh->stream_id.data, 16);
+				st->source = sl_xstrdup(fi.hdr->source);
+				memcpy(st->stream_id, fi.hdr->stream_id.data, 16);
 			}
 			fmt_position_free(st->head);
-			st->head = ft ? fmt_position_dup(ft->end) :
-				   fi.last_pos ? fmt_position_dup(fi.last_pos) : NULL;
+			st->head = fi.last_pos ? fmt_position_dup(fi.last_pos) : NULL;
 			if (f->last_time)
 				st->head_time = f->last_time;
 		}
-		if (ft)
-			sluice__segment_footer__free_unpacked(ft, NULL);
-		if (h)
-			sluice__segment_header__free_unpacked(h, NULL);
 		seg__file_info_release(&fi);
-		if (fd >= 0)
-			close(fd);
-		free(path);
-		if (rc)
-			break;
 		(*fn)++;
 	}
 	seg__list_release(&l);

@@ -69,4 +69,11 @@ assert_no_password "$WORK/mig.out" "$WORK/mig.err"
 
 # 4. a bad URL is one error line, exit 2
 expect_error badurl 'cannot connect to source' precheck --source "mysql://sluice@127.0.0.1:1/"
+# 5. an unknown --dest-dialect is refused by the option itself, before any
+#    server is asked (the same check as replay, snapshot and capture)
+expect_error baddialect "option '--dest-dialect': unknown dialect 'postgres'" \
+	precheck --source "mysql://sluice@127.0.0.1:1/" --dest-dialect postgres
+expect_error baddialect2 "option '--dest-dialect': unknown dialect 'postgres'" \
+	migrate --source "mysql://sluice@127.0.0.1:1/" --dest "mysql://sluice@127.0.0.1:1/" \
+	--dir "$WORK/bd" --dest-dialect postgres
 log "ok"

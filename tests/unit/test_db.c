@@ -44,8 +44,13 @@ static void test_db__versions(void)
 		db_server_parse(&s, "5.7.25-OceanBase-v4", NULL);
 		CU_ASSERT_STRING_EQUAL(db_binlog_flavor(&s), "mysql");	/* speaks MySQL's binlog */
 		CU_ASSERT_STRING_EQUAL(db_flavor_name(s.flavor), "oceanbase");
+		CU_ASSERT_STRING_EQUAL(s.comment, "");
 		db_server_parse(&s, "10.11.6-MariaDB", NULL);
 		CU_ASSERT_STRING_EQUAL(db_binlog_flavor(&s), "mariadb");
+		/* the comment is kept: OceanBase names its own version there, which the
+		 * destination's DDL target needs (ddl_target_from_version) */
+		db_server_parse(&s, "5.7.25", "OceanBase 4.2.5.0 (r1-abc)");
+		CU_ASSERT_STRING_EQUAL(s.comment, "OceanBase 4.2.5.0 (r1-abc)");
 	}
 }
 

@@ -569,6 +569,46 @@ static void test_ddl__split(void)
 	split("CREATE TABLE `t7` LIKE `t6`", "`t7`", "CREATE TABLE `t7` LIKE `t6`", NULL, NULL);
 }
 
+static void without_fks(const char *create, const char *want_base, size_t want_nfk,
+			const char *want_fk0)
+{
+	struct sl_buf base = SL_BUF_INIT(SL_BUF_UNLIMITED);
+	struct ddl_list fks;
+	struct sl_err err = SL_ERR_INIT;
+
+	CU_ASSERT_EQUAL_FATAL(ddl_table_without_fks(create, strlen(create), "`d`.`c`", &base, &fks, &err), 0);
+	if (strcmp(sl_buf_cstr(&base), want_base))
+		fprintf(stderr, "\n  base: %s\n  want: %s\n", sl_buf_cstr(&base), want_base);
+	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&base), want_base);
+	CU_ASSERT_EQUAL(fks.n, want_nfk);
+	if (want_fk0 && fks.n)
+		CU_ASSERT_STRING_EQUAL(fks.v[0], want_fk0);
+	ddl_list_release(&fks);
+	sl_buf_release(&base);
+}
+
+/* The snapshot's TABLE object: only the foreign keys go (indexes stay for
+ * replay to split), the same clauses ddl_table_split() gives. */
+static void test_ddl__without_fks(void)
+{
+	without_fks("CREATE TABLE `c` (\n  `id` int(11) NOT NULL,\n  `p` int(11) DEFAULT NULL,\n"
+		    "  `q` int(11) DEFAULT NULL,\n  PRIMARY KEY (`id`),\n  KEY `p` (`p`),\n"
+		    "  CONSTRAINT `c_ibfk_1` FOREIGN KEY (`p`) REFERENCES `par` (`id`) ON DELETE CASCADE,\n"
+		    "  CONSTRAINT `chk` CHECK (`q` <> 7),\n"
+		    "  CONSTRAINT `c,2` FOREIGN KEY (`q`) REFERENCES `par` (`id`)\n"
+		    ") ENGINE=InnoDB COMMENT='  CONSTRAINT `x` FOREIGN KEY (`y`)'",
+		    "CREATE TABLE `c` (\n  `id` int(11) NOT NULL,\n  `p` int(11) DEFAULT NULL,\n"
+		    "  `q` int(11) DEFAULT NULL,\n  PRIMARY KEY (`id`),\n  KEY `p` (`p`),\n"
+		    "  CONSTRAINT `chk` CHECK (`q` <> 7)\n"
+		    ") ENGINE=InnoDB COMMENT='  CONSTRAINT `x` FOREIGN KEY (`y`)'",
+		    2, "ALTER TABLE `d`.`c` ADD CONSTRAINT `c_ibfk_1` FOREIGN KEY (`p`) REFERENCES `par` (`id`) "
+		    "ON DELETE CASCADE");
+	/* no foreign key: byte for byte */
+	without_fks("CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  KEY `k` (`id`)\n)",
+		    "CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  KEY `k` (`id`)\n)", 0, NULL);
+	without_fks("CREATE TABLE `t7` LIKE `t6`", "CREATE TABLE `t7` LIKE `t6`", 0, NULL);
+}
+
 /* ---- version detection ---- */
 
 static void test_ddl__versions(void)
@@ -602,6 +642,20 @@ static void test_ddl__versions(void)
 	CU_ASSERT_STRING_EQUAL(ddl_dialect_name(d), "oceanbase");
 	CU_ASSERT_EQUAL(ddl_dialect_parse("postgres", &d, &err), -SL_EINVAL_ARG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown dialect 'postgres'"));
+
+	/* --dest-dialect over the server's answer (replay and precheck alike):
+	 * the version stays only for the server's own dialect */
+	ddl_target_from_version(&t, "10.11.6-MariaDB-log", "MariaDB Server");
+	CU_ASSERT_EQUAL(ddl_target_override(&t, NULL, &err), 0);
+	CU_ASSERT_TRUE(t.dialect == DDL_MARIADB && t.major == 10 && t.minor == 11);
+	CU_ASSERT_EQUAL(ddl_target_override(&t, "", &err), 0);
+	CU_ASSERT_TRUE(t.dialect == DDL_MARIADB && t.major == 10 && t.minor == 11);
+	CU_ASSERT_EQUAL(ddl_target_override(&t, "MariaDB", &err), 0);
+	CU_ASSERT_TRUE(t.dialect == DDL_MARIADB && t.major == 10 && t.minor == 11);
+	CU_ASSERT_EQUAL(ddl_target_override(&t, "mysql", &err), 0);
+	CU_ASSERT_TRUE(t.dialect == DDL_MYSQL && t.major == 0 && t.minor == 0 && t.patch == 0);
+	CU_ASSERT_EQUAL(ddl_target_override(&t, "db2", &err), -SL_EINVAL_ARG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "unknown dialect 'db2'"));
 }
 
 /* Every prefix of statements that exercise every rule, through every
@@ -697,6 +751,7 @@ int main(void)
 	CU_add_test(s, "or-replace, if-exists, functional-index", test_ddl__forms);
 	CU_add_test(s, "mysql-comments", test_ddl__mysql_comments);
 	CU_add_test(s, "table split of SHOW CREATE TABLE", test_ddl__split);
+	CU_add_test(s, "foreign keys cut off a SHOW CREATE TABLE", test_ddl__without_fks);
 	CU_add_test(s, "dialect from version()", test_ddl__versions);
 	CU_add_test(s, "the object a statement names", test_ddl__describe);
 	CU_add_test(s, "every prefix of every rule's input", test_ddl__prefixes);

@@ -530,6 +530,34 @@ static void test_formats__render_snapshot(void)
 	fmt_render_release(&o);
 }
 
+/* One name per schema object kind, for messages and conversion notes of
+ * snapshot, replay and precheck alike. */
+static void test_formats__schema_object_label(void)
+{
+	static const struct {
+		int kind;
+		const char *table, *want;
+	} cases[] = {
+		{ SLUICE__SCHEMA_OBJECT__KIND__DATABASE, NULL, "database `d`" },
+		{ SLUICE__SCHEMA_OBJECT__KIND__TABLE, NULL, "table `d`.`n`" },
+		{ SLUICE__SCHEMA_OBJECT__KIND__VIEW, "", "view `d`.`n`" },
+		{ SLUICE__SCHEMA_OBJECT__KIND__FOREIGN_KEY, "t", "foreign key `d`.`n` on `t`" },
+		{ SLUICE__SCHEMA_OBJECT__KIND__TRIGGER, "t", "trigger `d`.`n` on `t`" },
+		{ SLUICE__SCHEMA_OBJECT__KIND__ROUTINE, NULL, "routine `d`.`n`" },
+		{ SLUICE__SCHEMA_OBJECT__KIND__EVENT, NULL, "event `d`.`n`" },
+		{ 99, NULL, "unknown `d`.`n`" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = fmt_schema_object_label(cases[i].kind, "d", "n", cases[i].table);
+
+		CU_ASSERT_STRING_EQUAL(got, cases[i].want);
+		free(got);
+	}
+	CU_ASSERT_STRING_EQUAL(fmt_schema_kind_name(SLUICE__SCHEMA_OBJECT__KIND__FOREIGN_KEY),
+			       "foreign_key");
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -553,6 +581,7 @@ int main(void)
 	CU_add_test(s, "tables map", test_formats__tables_map);
 	CU_add_test(s, "absent values (partial row images)", test_formats__absent);
 	CU_add_test(s, "snapshot records render (schema sql, chunks)", test_formats__render_snapshot);
+	CU_add_test(s, "schema object labels", test_formats__schema_object_label);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();

@@ -171,6 +171,12 @@ static void test_store__retain(void)
 	p = seg_file(&t, last, 0);
 	CU_ASSERT(truncate(p, 10) == 0);
 	free(p);
+	/* status reads it as snapshot status does (seg__summary): an open segment
+	 * without its header holds nothing, the sealed one before is the head */
+	CU_ASSERT(seg_status(t.dir, &st, &err) == 0);
+	CU_ASSERT_PTR_NOT_NULL(st.head);
+	CU_ASSERT_EQUAL(st.segments, 2);
+	seg_status_release(&st);
 	w = open_writer(&o);
 	CU_ASSERT_EQUAL(seg_writer_seq(w), last);
 	CU_ASSERT_EQUAL(writer_txn(w), midtxn);
