@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 /* Our error codes, listed once (libuv UV_ERRNO_MAP style). Values are positive
@@ -220,8 +221,12 @@ int sl_fsync_dir(const char *dir, struct sl_err *err);
 
 /* Signals: cli installs handlers for SIGINT/SIGTERM that set this flag;
  * long loops poll it and finish cleanly. Threads other than main call
- * sl_block_stop_signals() first, so the handler runs on the main thread. */
-extern volatile sig_atomic_t sl_stop_requested;
+ * sl_block_stop_signals() first, so the handler runs on the main thread.
+ * An atomic, not a volatile sig_atomic_t: worker threads (the snapshot's
+ * readers, replay's loaders) read it while the handler writes it on the
+ * main thread, and only an atomic makes that a defined read (lock-free
+ * atomics are safe in a signal handler; TSan found the race). */
+extern atomic_int sl_stop_requested;
 void sl_install_stop_handlers(void);
 void sl_block_stop_signals(void);
 

@@ -12,7 +12,8 @@
 
 int sl_log_level = SL_INFO;
 static char trace_modules[256];
-volatile sig_atomic_t sl_stop_requested;
+atomic_int sl_stop_requested;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag is written in a signal handler");
 
 static const char *level_name[] = { "debug", "info", "warn", "error" };
 

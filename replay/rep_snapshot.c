@@ -245,25 +245,30 @@ static int apply_table(struct snap *s, const Sluice__SchemaObject *o, const char
 {
 	struct sl_buf base = SL_BUF_INIT((size_t)64 << 20), qname = SL_BUF_INIT(1024);
 	struct ddl_list idx = { 0 }, fks = { 0 };
-	struct snap_table *t = table_get(s, o->db, o->name);
+	struct snap_table *t;
 	int rc;
 
 	if (s->x->o->no_defer_indexes) {
 		if ((rc = sl_buf_add(&base, stmt, len)))
 			goto out;
-		t->indexed = 1;
+		pthread_mutex_lock(&s->mu);	/* the loaders walk s->tables */
+		table_get(s, o->db, o->name)->indexed = 1;
+		pthread_mutex_unlock(&s->mu);
 	} else {
 		if ((rc = fmt_sql_ident(&qname, o->db)) || (rc = sl_buf_addc(&qname, '.')) ||
 		    (rc = fmt_sql_ident(&qname, o->name)))
 			goto out;
 		if ((rc = ddl_table_split(stmt, len, sl_buf_cstr(&qname), &base, &idx, &fks, err)))
 			goto out;
+		pthread_mutex_lock(&s->mu);
+		t = table_get(s, o->db, o->name);
 		if (idx.n && !t->indexed) {
 			free(t->index_sql);
 			t->index_sql = sl_xstrdup(idx.v[0]);
 		} else if (!idx.n) {
 			t->indexed = 1;
 		}
+		pthread_mutex_unlock(&s->mu);
 		if (fks.n)
 			sl_log(SL_INFO, "replay", "%s: %zu foreign keys left for switchover", object, fks.n);
 	}

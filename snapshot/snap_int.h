@@ -98,10 +98,13 @@ struct snap_ctx {
 	pthread_cond_t cv_ready, cv_written;
 	struct snap_chunk *ready;	/* submitted, not yet written */
 	unsigned readers;		/* still running */
-	int stop, failed;
+	/* stop, paused and finished are read by threads that do not hold mu
+	 * (polls between rows, the probe): atomics, so those reads are defined */
+	atomic_int stop;
+	int failed;
 	struct sl_err err;		/* the first failure */
-	volatile int paused;		/* Threads_running above the limit */
-	int finished;			/* the run is over (the probe stops) */
+	atomic_int paused;		/* Threads_running above the limit */
+	atomic_int finished;		/* the run is over (the probe stops) */
 	/* the writer */
 	struct seg_writer *w;
 	Sluice__Position *p1;

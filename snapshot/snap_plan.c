@@ -312,10 +312,11 @@ static int plan_range(struct snap_ctx *c, struct snap_table *t, MYSQL *m, const 
 	}
 	if (t->walk) {
 		struct db_key_val nb = { 0 };
+		uint64_t want = t->chunk_rows;	/* other readers' measurements move it, under mu */
 
 		pthread_mutex_unlock(&c->mu);
 		rc = db_key_next_bound(m, who, t->qname, &t->key, t->lo_open ? NULL : &t->next_lo,
-				       t->chunk_rows, &nb, err);
+				       want, &nb, err);
 		pthread_mutex_lock(&c->mu);
 		if (rc)
 			return sl_err_prefix(err, "table %s", t->qname);

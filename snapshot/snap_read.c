@@ -195,7 +195,11 @@ static int read_keyless(struct snap_reader *rd, struct snap_range *r, struct sl_
 		return sl_err_prefix(err, "table %s", t->qname);
 	}
 	while (!end) {
-		uint64_t limit = t->chunk_rows;
+		uint64_t limit;
+
+		pthread_mutex_lock(&c->mu);	/* snap__table_measured() moves it */
+		limit = t->chunk_rows;
+		pthread_mutex_unlock(&c->mu);
 
 		t0 = sl_now_ms();
 		ch = snap__chunk_new(t, r->seq, sub);
