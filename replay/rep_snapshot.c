@@ -487,6 +487,23 @@ struct loader_arg {
 	struct rep_loader *l;
 };
 
+/* Builds t's deferred indexes, called with s->mu held and the gate entered
+ * (gate_enter(s, 0)): the ALTER runs without the lock, then the gate is
+ * left and the other loaders are woken. */
+static void index_locked(struct snap *s, struct snap_table *t)
+{
+	struct sl_err e = SL_ERR_INIT;
+	int rc;
+
+	pthread_mutex_unlock(&s->mu);
+	rc = add_indexes(s, t, &e);
+	pthread_mutex_lock(&s->mu);
+	gate_leave(s, 0);
+	if (rc)
+		fail_locked(s, &e);
+	pthread_cond_broadcast(&s->cv);
+}
+
 static void *loader_main(void *arg)
 {
 	struct loader_arg *a = arg;
@@ -512,15 +529,8 @@ static void *loader_main(void *arg)
 			pthread_cond_wait(&s->cv, &s->mu);
 		}
 		if (due) {
-			if (gate_enter(s, 0))
-				continue;
-			pthread_mutex_unlock(&s->mu);
-			rc = add_indexes(s, j.t, &e);
-			pthread_mutex_lock(&s->mu);
-			gate_leave(s, 0);
-			if (rc)
-				fail_locked(s, &e);
-			pthread_cond_broadcast(&s->cv);
+			if (!gate_enter(s, 0))
+				index_locked(s, j.t);
 			continue;
 		}
 		if (s->failed || !s->qn)
@@ -559,14 +569,8 @@ static void *loader_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		rep__chunk_release(&j.c);
 		pthread_mutex_lock(&s->mu);
-		if (!due || gate_enter(s, 0))
-			continue;
-		pthread_mutex_unlock(&s->mu);
-		rc = add_indexes(s, j.t, &e);
-		pthread_mutex_lock(&s->mu);
-		gate_leave(s, 0);
-		if (rc)
-			fail_locked(s, &e);
+		if (due && !gate_enter(s, 0))
+			index_locked(s, j.t);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
