@@ -84,6 +84,34 @@ int fmt_record_unpack(const uint8_t *p, size_t n, size_t *used,
 		      Sluice__Record **rec, struct sl_err *err);
 void fmt_record_free(Sluice__Record *rec);
 
+/* Records decoded from an arena (fmt_arena.c), for readers that decode many
+ * records and drop them together (replay's bulk load: a chunk's rows):
+ *   fmt_arena_init(&a); fmt_record_decode(body, len, &a, &rec, err) ...
+ *   fmt_arena_reset(&a) drops every record decoded since the last reset at
+ *   once (never fmt_record_free() one of them); fmt_arena_release(&a) at the end.
+ * fmt_record_decode() takes a record's body without its length prefix (what
+ * seg_reader_next_raw() gives); a NULL arena decodes with malloc (free it
+ * with fmt_record_free()). -SL_ECORRUPT when it does not decode or holds no
+ * known body. An arena is one thread's. */
+struct fmt_arena_block;
+struct fmt_arena {
+	ProtobufCAllocator pa;
+	struct fmt_arena_block *head, *cur;
+	size_t bytes;			/* held */
+};
+void fmt_arena_init(struct fmt_arena *a);
+void fmt_arena_reset(struct fmt_arena *a);
+void fmt_arena_release(struct fmt_arena *a);
+int fmt_record_decode(const uint8_t *p, size_t len, struct fmt_arena *a, Sluice__Record **rec,
+		      struct sl_err *err);
+/* The body a packed record holds, from its first byte (the field tag of the
+ * oneof: (number << 3) | 2); SLUICE__RECORD__BODY__NOT_SET when it is none. */
+static inline Sluice__Record__BodyCase fmt_record_peek(const uint8_t *p, size_t len)
+{
+	return len && (p[0] & 7) == 2 && p[0] >> 3 >= 1 && p[0] >> 3 <= 15 ?
+	       (Sluice__Record__BodyCase)(p[0] >> 3) : SLUICE__RECORD__BODY__NOT_SET;
+}
+
 /* Varints (protobuf encoding). get returns bytes consumed, 0 when bad/short. */
 static inline size_t fmt_varint_put(uint8_t *p, uint64_t v)	/* p needs 10 bytes */
 {

@@ -362,7 +362,8 @@ static int watch(struct task *t, int force, struct sl_err *err)
 	uint64_t now = sl_now_ms(), rows_loaded;
 	int rc;
 
-	if (!force && now - t->last_watch_ms < 1000)
+	/* once the snapshot is read, the end of the load is what is waited for */
+	if (!force && now - t->last_watch_ms < (t->sw.ended ? 250u : 1000u))
 		return 0;
 	t->last_watch_ms = now;
 	if ((rc = mig__snapwatch_poll(&t->sw, err)))
@@ -425,7 +426,7 @@ static int record_start(struct task *t, struct sl_err *err)
 	if (mig__child_start(c, &t->env, err))
 		return err->code;
 	while (!mig__child_reap(c, on_line, t))
-		pump(t, 200);
+		pump(t, 20);	/* it takes milliseconds: do not wait longer */
 	if (mig__child_code(c) != 0) {
 		char how[64];
 
@@ -460,7 +461,10 @@ static int copy_phase(struct task *t, struct sl_err *err)
 	for (;;) {
 		if (sl_stop_requested)
 			return stopped(t, err);
-		pump(t, 200);
+		/* replay starts as soon as DIR/snapshot exists: look often until then */
+		pump(t, t->ch[C_REPLAY].pid ? 200 : 20);
+		if (!t->sw.have_id && (rc = mig__snapwatch_poll(&t->sw, err)))
+			return rc;
 		for (int i = C_CAPTURE; i <= C_REPLAY; i++) {
 			struct mig_child *c = &t->ch[i];
 

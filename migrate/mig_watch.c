@@ -1,6 +1,7 @@
 /* mig_watch.c - follow DIR/snapshot as the snapshot child writes it: runs, chunks, rows, the estimate, its end. */
 #include "mig_int.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,10 +107,18 @@ int mig__snapwatch_poll(struct mig_snapwatch *w, struct sl_err *err)
 	for (;;) {
 		Sluice__Record *rec = NULL;
 		struct seg_cursor cur;
+		const uint8_t *body;
+		size_t len;
 
-		rc = seg_reader_next(w->r, &rec, &cur, err);
+		rc = seg_reader_next_raw(w->r, &body, &len, &cur, err);
 		if (rc <= 0)
 			return rc;
+		/* rows are most of the stream and say nothing the chunk ends do not */
+		if (fmt_record_peek(body, len) == SLUICE__RECORD__BODY_ROW)
+			continue;
+		if ((rc = fmt_record_decode(body, len, NULL, &rec, err)))
+			return sl_err_prefix(err, "'%s' segment %" PRIu64 " offset %" PRIu64 " record %"
+					     PRIu32, w->path, cur.seq, cur.offset, cur.index);
 		record(w, rec);
 		fmt_record_free(rec);
 	}

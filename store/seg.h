@@ -139,6 +139,12 @@ int seg_reader_seek_after(struct seg_reader *r, const struct seg_cursor *cur,
 			  struct sl_err *err);
 int seg_reader_next(struct seg_reader *r, Sluice__Record **rec,
 		    struct seg_cursor *cur, struct sl_err *err);
+/* The next record undecoded: *body and *len are its packed Record (without
+ * the length prefix), valid until the next call on r. For readers that
+ * decode only some records (fmt_record_peek()) or decode them elsewhere
+ * (fmt_record_decode()). Same results and cursor as seg_reader_next(). */
+int seg_reader_next_raw(struct seg_reader *r, const uint8_t **body, size_t *len,
+			struct seg_cursor *cur, struct sl_err *err);
 /* The header of the segment the last record came from (NULL before any). */
 const Sluice__SegmentHeader *seg_reader_header(const struct seg_reader *r);
 /* The segment the reader is in: right after seg_reader_open() on a

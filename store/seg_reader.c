@@ -422,35 +422,21 @@ static int next_segment(struct seg_reader *r, struct sl_err *err)
 	return rc;
 }
 
-int seg_reader_next(struct seg_reader *r, Sluice__Record **rec,
-		    struct seg_cursor *cur, struct sl_err *err)
+/* Moves r to its next record: 1 with *p and *n its bytes (a varint length
+ * and the body) in the loaded frame, 0 when there is none yet, <0. */
+static int next_record(struct seg_reader *r, const uint8_t **p, size_t *n, struct sl_err *err)
 {
 	int rc;
 
-	*rec = NULL;
 	for (;;) {
 		if (r->loaded && r->pos < r->raw.len) {
-			size_t used;
-
 			if (r->cur.end > r->safe_end) {
 				if ((rc = scan(r, err)) <= 0)
 					return rc;
 				continue;
 			}
-			rc = seg__record_decode(r->path, r->cur.off, r->index, r->raw.data + r->pos,
-						r->raw.len - r->pos, &used, rec, err);
-			if (rc)
-				return rc;
-			cur->seq = r->seq;
-			cur->offset = r->cur.off;
-			cur->index = r->index++;
-			r->pos += used;
-			if (r->last_hdr != r->hdr) {
-				Sluice__SegmentHeader *old = r->last_hdr;
-
-				r->last_hdr = r->hdr;
-				free_hdr(r, old);
-			}
+			*p = r->raw.data + r->pos;
+			*n = r->raw.len - r->pos;
 			return 1;
 		}
 		if (r->loaded) {
@@ -480,6 +466,57 @@ int seg_reader_next(struct seg_reader *r, Sluice__Record **rec,
 		if ((rc = scan(r, err)) <= 0)
 			return rc;
 	}
+}
+
+/* The record at p was delivered: its cursor, and the reader past it. */
+static void delivered(struct seg_reader *r, size_t used, struct seg_cursor *cur)
+{
+	cur->seq = r->seq;
+	cur->offset = r->cur.off;
+	cur->index = r->index++;
+	r->pos += used;
+	if (r->last_hdr != r->hdr) {
+		Sluice__SegmentHeader *old = r->last_hdr;
+
+		r->last_hdr = r->hdr;
+		free_hdr(r, old);
+	}
+}
+
+int seg_reader_next(struct seg_reader *r, Sluice__Record **rec,
+		    struct seg_cursor *cur, struct sl_err *err)
+{
+	const uint8_t *p;
+	size_t n, used;
+	int rc;
+
+	*rec = NULL;
+	if ((rc = next_record(r, &p, &n, err)) <= 0)
+		return rc;
+	if ((rc = seg__record_decode(r->path, r->cur.off, r->index, p, n, &used, rec, err)))
+		return rc;
+	delivered(r, used, cur);
+	return 1;
+}
+
+int seg_reader_next_raw(struct seg_reader *r, const uint8_t **body, size_t *len,
+			struct seg_cursor *cur, struct sl_err *err)
+{
+	const uint8_t *p;
+	size_t n, hl;
+	uint64_t l;
+	int rc;
+
+	if ((rc = next_record(r, &p, &n, err)) <= 0)
+		return rc;
+	hl = fmt_varint_get(p, n, &l);
+	if (!hl || l > FMT_RECORD_MAX || l > n - hl)
+		return sl_err_set(err, -SL_ECORRUPT, "'%s': frame at offset %llu, record %u: bad "
+				  "record length", r->path, (unsigned long long)r->cur.off, r->index);
+	*body = p + hl;
+	*len = (size_t)l;
+	delivered(r, hl + (size_t)l, cur);
+	return 1;
 }
 
 /* Skip the first n records of the loaded frame without decoding them. */

@@ -1,0 +1,105 @@
+/* fmt_arena.c - decoding records with memory from an arena: many records, one reset, no per-field malloc/free. */
+#include "fmt.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "banned.h"
+
+#define ARENA_BLOCK ((size_t)256 << 10)
+#define ARENA_KEEP ((size_t)8 << 20)	/* what a reset keeps for reuse */
+
+struct fmt_arena_block {
+	struct fmt_arena_block *next;
+	size_t cap, used;
+	_Alignas(16) unsigned char data[];
+};
+
+static void *arena_alloc(void *ctx, size_t n)
+{
+	struct fmt_arena *a = ctx;
+	struct fmt_arena_block *b = a->cur;
+
+	n = (n + 15) & ~(size_t)15;
+	while (b && b->cap - b->used < n) {
+		b = b->next;	/* blocks after cur are empty (kept by a reset) */
+		if (b)
+			a->cur = b;
+	}
+	if (!b) {
+		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+
+		b = sl_xmalloc(sizeof(*b) + cap);
+		b->cap = cap;
+		b->used = 0;
+		b->next = NULL;
+		if (a->cur)
+			a->cur->next = b;
+		else
+			a->head = b;
+		a->cur = b;
+		a->bytes += cap;
+	}
+	b->used += n;
+	return b->data + b->used - n;
+}
+
+static void arena_free(void *ctx, void *p)
+{
+	(void)ctx;
+	(void)p;	/* all at once, in fmt_arena_reset() */
+}
+
+void fmt_arena_init(struct fmt_arena *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->pa.alloc = arena_alloc;
+	a->pa.free = arena_free;
+	a->pa.allocator_data = a;
+}
+
+void fmt_arena_reset(struct fmt_arena *a)
+{
+	struct fmt_arena_block **pb = &a->head;
+	size_t kept = 0;
+
+	while (*pb) {
+		struct fmt_arena_block *b = *pb;
+
+		if (kept + b->cap > ARENA_KEEP) {	/* a big row's block, or too many */
+			*pb = b->next;
+			a->bytes -= b->cap;
+			free(b);
+			continue;
+		}
+		kept += b->cap;
+		b->used = 0;
+		pb = &b->next;
+	}
+	a->cur = a->head;
+}
+
+void fmt_arena_release(struct fmt_arena *a)
+{
+	while (a->head) {
+		struct fmt_arena_block *b = a->head;
+
+		a->head = b->next;
+		free(b);
+	}
+	fmt_arena_init(a);
+}
+
+int fmt_record_decode(const uint8_t *p, size_t len, struct fmt_arena *a, Sluice__Record **rec,
+		      struct sl_err *err)
+{
+	*rec = sluice__record__unpack(a ? &a->pa : NULL, len, p);
+	if (!*rec)
+		return sl_err_set(err, -SL_ECORRUPT, "record does not decode");
+	if ((*rec)->body_case == SLUICE__RECORD__BODY__NOT_SET) {
+		if (!a)
+			sluice__record__free_unpacked(*rec, NULL);
+		*rec = NULL;
+		return sl_err_set(err, -SL_ECORRUPT, "record of no known type");
+	}
+	return 0;
+}
