@@ -13,7 +13,11 @@
 # Every tool gets its own destination server, started with the same settings
 # as the others (harness, HARNESS_MARIADBD_ARGS), and runs alone on the machine.
 # Prints wall seconds (median of BENCH_ROUNDS), rows/s, peak RSS (sum over the
-# tool's process tree, sampled), and the ratios sluice / peer. Each destination
+# tool's process tree, sampled), the CPU seconds the tool (its whole process
+# tree), the source server and the tool's destination server used, and the
+# ratios sluice / peer. All servers share this machine's CPUs with the tool, so
+# the wall time follows the sum of the three; where source, destination and
+# tool are separate machines the destination's CPU is what bounds a load. Each destination
 # must equal the source (table list, COUNT(*) and CHECKSUM TABLE per table).
 # Exit: 0 report printed, every tool that ran left its destination equal to the
 # source; 1 a tool failed or left a destination that differs; 77 sysbench or the
@@ -52,11 +56,22 @@ print("ok" if {"ge": operator.ge, "lt": operator.lt}[op](a, b) else "MISSED")' "
 # and all its descendants, sampled every 100 ms: /usr/bin/time -v gives one
 # process's peak, not the sum of a tree running at once); returns its status.
 # The sampler starts the command itself, so that no short run escapes it.
-measure() { # LOG CMD
+measure() { # LOG CMD DEST_SERVER
 	local rc=0
-	python3 - "$1" "$2" "$WORK/measure.out" "$BENCH_TIMEOUT" <<'EOF' || rc=$?
-import os, signal, subprocess, sys, time
+	python3 - "$1" "$2" "$WORK/measure.out" "$BENCH_TIMEOUT" "${_H_PIDS[0]}" "${_H_PIDS[$3 - 1]}" <<'EOF' || rc=$?
+import os, resource, signal, subprocess, sys, time
 log, cmd, out, limit = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+servers = sys.argv[5:7]
+def server_cpu():
+    t = []
+    for pid in servers:
+        with open('/proc/%s/stat' % pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        t.append((int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK'))
+    return t
+def own_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 def tree_rss(root):
     kids = {}
     for d in os.listdir('/proc'):
@@ -80,6 +95,7 @@ def tree_rss(root):
             pass
         todo += kids.get(p, [])
     return total
+cpu0, own0 = server_cpu(), own_cpu()
 with open(log, 'w') as lf:
     t0 = time.monotonic()
     p = subprocess.Popen(['bash', '-c', cmd], stdout=lf, stderr=subprocess.STDOUT,
@@ -92,11 +108,13 @@ with open(log, 'w') as lf:
             os.killpg(p.pid, signal.SIGKILL)
         time.sleep(0.1)
     secs = time.monotonic() - t0
+cpu1, own1 = server_cpu(), own_cpu()
 with open(out, 'w') as f:
-    f.write('%.3f %d\n' % (secs, peak))
+    f.write('%.3f %d %.2f %.2f %.2f\n' % (secs, peak, own1 - own0, cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]))
 sys.exit(p.returncode)
 EOF
-	read -r RUN_SECS RUN_RSS_KIB <"$WORK/measure.out" || { RUN_SECS=0 RUN_RSS_KIB=0; }
+	read -r RUN_SECS RUN_RSS_KIB RUN_CPU_TOOL RUN_CPU_SRC RUN_CPU_DST <"$WORK/measure.out" ||
+		{ RUN_SECS=0 RUN_RSS_KIB=0 RUN_CPU_TOOL=0 RUN_CPU_SRC=0 RUN_CPU_DST=0; }
 	return "$rc"
 }
 
@@ -168,7 +186,7 @@ run_sluice() { # ROUND
 		     '$SLUICE' replay --dir '$dir' --dest '$DST_URL' --workers $THREADS &&
 		     '$SLUICE' verify --source '$SRC_URL' --dest '$DST_URL' --include sbtest --threads 4"
 	fi
-	measure "$WORK/sluice.log.$1" "$cmd"
+	measure "$WORK/sluice.log.$1" "$cmd" 2
 }
 
 run_mydumper() { # ROUND
@@ -176,18 +194,18 @@ run_mydumper() { # ROUND
 	rm -rf "$out"
 	measure "$WORK/mydumper.log.$1" \
 		"mydumper -S '$SRC_SOCK' -u root -B sbtest --threads $THREADS -o '$out' &&
-		 myloader -S '${_H_SOCKS[2]}' -u root -d '$out' --threads $THREADS"
+		 myloader -S '${_H_SOCKS[2]}' -u root -d '$out' --threads $THREADS" 3
 }
 
 run_dump() { # ROUND
 	measure "$WORK/dump.log.$1" \
 		"set -o pipefail; mariadb-dump --no-defaults -uroot -S '$SRC_SOCK' --single-transaction \
-		   --databases sbtest | mariadb --no-defaults -uroot -S '${_H_SOCKS[3]}'"
+		   --databases sbtest | mariadb --no-defaults -uroot -S '${_H_SOCKS[3]}'" 4
 }
 
 main() {
 	local tool r n status=0
-	declare -A SERVER=([sluice]=2 [mydumper]=3 [dump]=4) T=() RSS=() OK=()
+	declare -A SERVER=([sluice]=2 [mydumper]=3 [dump]=4) T=() RSS=() OK=() CT=() CS=() CD=()
 	for tool in $TOOLS; do
 		[[ -n "${SERVER[$tool]:-}" ]] || fail "unknown tool '$tool' in BENCH_TOOLS (sluice mydumper dump)"
 	done
@@ -230,32 +248,40 @@ main() {
 				status=1
 			fi
 			T[$tool]="${T[$tool]:-} $RUN_SECS"
+			CT[$tool]="${CT[$tool]:-} $RUN_CPU_TOOL"
+			CS[$tool]="${CS[$tool]:-} $RUN_CPU_SRC"
+			CD[$tool]="${CD[$tool]:-} $RUN_CPU_DST"
 			if [[ -z "${RSS[$tool]:-}" || $RUN_RSS_KIB -gt ${RSS[$tool]} ]]; then
 				RSS[$tool]=$RUN_RSS_KIB
 			fi
 		done
 	done
 	local rows=$((TABLES * TABLE_SIZE))
-	local -A MED LABEL=(
+	local -A MED CPU MED_CD LABEL=(
 		[sluice]="sluice $SLUICE_MODE --threads $THREADS"
 		[mydumper]="mydumper + myloader --threads $THREADS"
 		[dump]="mariadb-dump --single-transaction | mariadb")
 	[[ $SLUICE_MODE == steps ]] && LABEL[sluice]="sluice snapshot+replay+verify ($THREADS)"
 	echo
 	echo "== migrate benchmark: $TABLES tables x $TABLE_SIZE rows (sysbench), source and destinations on this machine ($(nproc) CPUs), median of $ROUNDS round(s) =="
-	printf '%-44s %8s %9s %9s  %s\n' tool seconds rows/s "peak RSS" "dest = source"
+	printf '%-44s %8s %9s %9s  %-22s %s\n' tool seconds rows/s "peak RSS" "CPU s tool/src/dest" "dest = source"
 	for tool in sluice mydumper dump; do
 		[[ " $TOOLS " == *" $tool "* ]] || continue
-		# shellcheck disable=SC2086 # a list of numbers
+		# shellcheck disable=SC2086 # lists of numbers
 		MED[$tool]=$(median ${T[$tool]})
-		printf '%-44s %8s %9s %6s MiB  %s\n' "${LABEL[$tool]}" "${MED[$tool]}" \
+		# shellcheck disable=SC2086
+		CPU[$tool]="$(median ${CT[$tool]}) / $(median ${CS[$tool]}) / $(median ${CD[$tool]})"
+		# shellcheck disable=SC2086
+		MED_CD[$tool]=$(median ${CD[$tool]})
+		printf '%-44s %8s %9s %6s MiB  %-22s %s\n' "${LABEL[$tool]}" "${MED[$tool]}" \
 			"$(python3 -c "print(int($rows / max(${MED[$tool]}, 0.001)))")" \
-			"$((RSS[$tool] / 1024))" "${OK[$tool]}"
+			"$((RSS[$tool] / 1024))" "${CPU[$tool]}" "${OK[$tool]}"
 	done
 	echo "each round, seconds:$(for tool in $TOOLS; do printf ' %s:%s |' "$tool" "${T[$tool]}"; done)"
 	if [[ -n "${MED[sluice]:-}" ]]; then
 		[[ -n "${MED[mydumper]:-}" ]] && echo "sluice vs mydumper+myloader: $(ratio "${MED[mydumper]}" "${MED[sluice]}")x its speed (target >= 1.5x: $(verdict "$(ratio "${MED[mydumper]}" "${MED[sluice]}")" ge 1.5); aim 2x)"
 		[[ -n "${MED[dump]:-}" ]] && echo "sluice vs mariadb-dump|mariadb: $(ratio "${MED[dump]}" "${MED[sluice]}")x its speed"
+		[[ -n "${MED[mydumper]:-}" ]] && echo "destination server CPU: sluice needs $(ratio "${MED_CD[sluice]}" "${MED_CD[mydumper]}")x what myloader needs (what bounds a migration whose servers are separate machines)"
 		echo "sluice peak RSS (process tree): $((RSS[sluice] / 1024)) MiB (target < 512 MiB: $(verdict "${RSS[sluice]}" lt 524288))"
 	else
 		echo "sluice not run: ratios not available"

@@ -363,7 +363,7 @@ static int watch(struct task *t, int force, struct sl_err *err)
 	int rc;
 
 	/* once the snapshot is read, the end of the load is what is waited for */
-	if (!force && now - t->last_watch_ms < (t->sw.ended ? 250u : 1000u))
+	if (!force && now - t->last_watch_ms < (t->sw.ended ? 100u : 1000u))
 		return 0;
 	t->last_watch_ms = now;
 	if ((rc = mig__snapwatch_poll(&t->sw, err)))
