@@ -72,9 +72,22 @@ struct fmt_packer {
 	size_t n, cap, next;
 	int fallback;			/* protobuf-c packs this one (unknown fields) */
 	int value_ok;			/* Value's own code applies: 1; no: -1; not known: 0 */
+	int insert_ok;			/* the same for fmt_pack_insert()'s Record/RowChange/Row */
+	const Sluice__Value **vp;	/* fmt_pack_insert()'s generic path: the values */
+	size_t vp_cap;
 };
 size_t fmt_pack_size(struct fmt_packer *p, const ProtobufCMessage *m);
 size_t fmt_pack(struct fmt_packer *p, const ProtobufCMessage *m, uint8_t *out);
+/* The Record of a RowChange INSERT of table_ref whose after image is the n
+ * values of v (contiguous, as a snapshot reader holds them), without building
+ * the Record, RowChange, Row and pointer array around them:
+ * fmt_pack_insert_size() sizes it, fmt_pack_insert() then packs the same
+ * values into out (that many bytes), byte for byte what fmt_pack() and
+ * protobuf_c_message_pack() write for that Record. */
+size_t fmt_pack_insert_size(struct fmt_packer *p, uint32_t table_ref, const Sluice__Value *v,
+			    size_t n);
+size_t fmt_pack_insert(struct fmt_packer *p, uint32_t table_ref, const Sluice__Value *v, size_t n,
+		       uint8_t *out);
 void fmt_packer_release(struct fmt_packer *p);
 
 /* Decode one length-delimited record at p (n bytes available). On success
@@ -125,6 +138,16 @@ static inline size_t fmt_varint_put(uint8_t *p, uint64_t v)	/* p needs 10 bytes 
 	return n;
 }
 size_t fmt_varint_get(const uint8_t *p, size_t n, uint64_t *v);
+static inline size_t fmt_varint_len(uint64_t v)	/* bytes fmt_varint_put() writes */
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
 
 /* Deep copies of messages (pack + unpack), freed with the matching __free_unpacked. */
 Sluice__TableDef *fmt_tabledef_dup(const Sluice__TableDef *t);

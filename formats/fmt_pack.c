@@ -20,6 +20,10 @@
  * has the eight fields that code was written for (value_layout_ok()); a
  * Value changed in formats/sluice.proto takes the generic path until that
  * code is updated.
+ *
+ * A snapshot row (fmt_pack_insert()) is written without its Record,
+ * RowChange and Row: their bytes are a few tags and lengths around the
+ * values, under the same kind of layout check (insert_layout_ok()).
  */
 #include "fmt.h"
 
@@ -456,8 +460,144 @@ size_t fmt_pack(struct fmt_packer *p, const ProtobufCMessage *m, uint8_t *out)
 	return n;
 }
 
+/* ---- a snapshot row: Record{row: RowChange{table_ref, INSERT, after: Row{values}}} ---- */
+
+static const ProtobufCFieldDescriptor *field(const ProtobufCMessageDescriptor *d, uint32_t id)
+{
+	for (unsigned i = 0; i < d->n_fields; i++)
+		if (d->fields[i].id == id)
+			return d->fields + i;
+	return NULL;
+}
+
+/* The messages around the values still have the fields the code below
+ * writes by hand: Record.row = 2 (in the oneof), RowChange exactly
+ * table_ref = 1, op = 2, before = 3, after = 4, no_fk_checks = 5 (a new
+ * field there takes the generic path until this code knows it), Row
+ * exactly values = 1; and Value's own code applies. Record's other fields
+ * are never set here, and an unset proto3 field is never written. */
+static int insert_layout_ok(void)
+{
+	static const struct {
+		uint32_t id;
+		ProtobufCType type;
+		const void *sub;
+	} want[] = {
+		{ 1, PROTOBUF_C_TYPE_UINT32, NULL },
+		{ 2, PROTOBUF_C_TYPE_ENUM, NULL },
+		{ 3, PROTOBUF_C_TYPE_MESSAGE, &sluice__row__descriptor },
+		{ 4, PROTOBUF_C_TYPE_MESSAGE, &sluice__row__descriptor },
+		{ 5, PROTOBUF_C_TYPE_BOOL, NULL },
+	};
+	const ProtobufCMessageDescriptor *rc = &sluice__row_change__descriptor;
+	const ProtobufCMessageDescriptor *row = &sluice__row__descriptor;
+	const ProtobufCFieldDescriptor *f = field(&sluice__record__descriptor, 2);
+
+	if (!value_layout_ok() || !f || f->type != PROTOBUF_C_TYPE_MESSAGE ||
+	    !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) || f->descriptor != rc)
+		return 0;
+	if (rc->n_fields != sizeof(want) / sizeof(want[0]))
+		return 0;
+	for (unsigned i = 0; i < rc->n_fields; i++) {
+		f = rc->fields + i;
+		if (f->id != want[i].id || f->type != want[i].type ||
+		    f->label != PROTOBUF_C_LABEL_NONE || (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
+		    (want[i].sub && f->descriptor != want[i].sub))
+			return 0;
+	}
+	f = row->fields;
+	return row->n_fields == 1 && f->id == 1 && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+	       f->label == PROTOBUF_C_LABEL_REPEATED && f->descriptor == &sluice__value__descriptor;
+}
+
+/* The generic path: the messages built around the values. */
+static void insert_build(struct fmt_packer *p, uint32_t table_ref, const Sluice__Value *v,
+			 size_t n, Sluice__Record *rec, Sluice__RowChange *rc, Sluice__Row *row)
+{
+	if (n > p->vp_cap) {
+		p->vp_cap = n;
+		p->vp = sl_xrealloc(p->vp, n * sizeof(*p->vp));
+	}
+	for (size_t i = 0; i < n; i++)
+		p->vp[i] = v + i;
+	row->n_values = n;
+	row->values = (Sluice__Value **)p->vp;
+	rc->table_ref = table_ref;
+	rc->op = SLUICE__ROW_CHANGE__OP__INSERT;
+	rc->after = row;
+	rec->body_case = SLUICE__RECORD__BODY_ROW;
+	rec->row = rc;
+}
+
+size_t fmt_pack_insert_size(struct fmt_packer *p, uint32_t table_ref, const Sluice__Value *v,
+			    size_t n)
+{
+	size_t row = 0, rc;
+
+	if (!p->insert_ok) {
+		if (!p->value_ok)
+			p->value_ok = value_layout_ok() ? 1 : -1;
+		p->insert_ok = insert_layout_ok() ? 1 : -1;
+	}
+	if (p->insert_ok < 0) {
+		Sluice__Record rec = SLUICE__RECORD__INIT;
+		Sluice__RowChange rchg = SLUICE__ROW_CHANGE__INIT;
+		Sluice__Row r = SLUICE__ROW__INIT;
+
+		insert_build(p, table_ref, v, n, &rec, &rchg, &r);
+		return fmt_pack_size(p, &rec.base);
+	}
+	if (n + 2 > p->cap) {
+		p->cap = n + 2 > 256 ? n + 2 : 256;
+		p->sizes = sl_xrealloc(p->sizes, p->cap * sizeof(*p->sizes));
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t s = value_size(v + i);
+
+		p->sizes[2 + i] = s;
+		row += 1 + vsize(s) + s;
+	}
+	rc = (table_ref ? 1 + vsize(table_ref) : 0) + 1 + vsize(row) + row;
+	p->sizes[0] = rc;
+	p->sizes[1] = row;
+	p->n = n + 2;
+	return 1 + vsize(rc) + rc;
+}
+
+size_t fmt_pack_insert(struct fmt_packer *p, uint32_t table_ref, const Sluice__Value *v, size_t n,
+		       uint8_t *out)
+{
+	size_t o = 0;
+
+	if (p->insert_ok < 0) {
+		Sluice__Record rec = SLUICE__RECORD__INIT;
+		Sluice__RowChange rchg = SLUICE__ROW_CHANGE__INIT;
+		Sluice__Row r = SLUICE__ROW__INIT;
+
+		insert_build(p, table_ref, v, n, &rec, &rchg, &r);
+		return fmt_pack(p, &rec.base, out);
+	}
+	if (p->n != n + 2)
+		sl_bug("fmt_pack_insert: sized for %zu values, packing %zu", p->n - 2, n);
+	out[o++] = 2 << 3 | 2;			/* Record.row */
+	o += fmt_varint_put(out + o, p->sizes[0]);
+	if (table_ref) {
+		out[o++] = 1 << 3;		/* RowChange.table_ref; op INSERT is 0: not written */
+		o += fmt_varint_put(out + o, table_ref);
+	}
+	out[o++] = 4 << 3 | 2;			/* RowChange.after */
+	o += fmt_varint_put(out + o, p->sizes[1]);
+	for (size_t i = 0; i < n; i++) {
+		out[o++] = 1 << 3 | 2;		/* Row.values */
+		o += fmt_varint_put(out + o, p->sizes[2 + i]);
+		o += value_put(v + i, out + o);
+	}
+	return o;
+}
+
 void fmt_packer_release(struct fmt_packer *p)
 {
 	free(p->sizes);
+	free(p->vp);
 	memset(p, 0, sizeof(*p));
 }

@@ -33,7 +33,11 @@
  * next chunk. Chunk sizes start at 4 MiB of rows
  * by the table's AVG_ROW_LENGTH and follow the time each chunk took towards
  * chunk_ms (at most twice or half the rows each time). A reader holds at
- * most two chunks (one being written, one being read), never a table.
+ * most two chunks (one being written, one being read), never a table, and
+ * the blocks of its written chunks for its next ones (snap_int.h, snap_pool).
+ * A reader packs each row into its RowChange record as it reads it
+ * (fmt_pack_insert(): the row's text is copied once, into the record); the
+ * writer appends a chunk's packed records as they are (seg_writer_append_rows()).
  * Writing (snap_write.c, the calling thread): the chunks of one table are
  * written in key order (a reader whose chunk is ahead waits), so a table's
  * last SnapshotChunkEnd.next_key is its resume point.

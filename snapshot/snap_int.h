@@ -65,12 +65,24 @@ struct snap_table {
 	uint64_t rows_total;		/* rows in the stream (this attempt of a keyless table) */
 };
 
-/* Memory of one chunk's values: blocks that never move. */
+/* Memory of one chunk's rows: blocks that never move, each holding whole
+ * packed records (SNAP_BLOCK bytes, or one larger record). */
 struct snap_block {
 	struct snap_block *next;
 	size_t len, cap;
-	char data[];
+	uint8_t data[];
 };
+#define SNAP_BLOCK ((size_t)256 << 10)
+/* A reader's free blocks: the blocks of its chunks once written, for its
+ * next chunks (no fresh pages, no mmap/munmap per chunk). Only the reader's
+ * thread touches it; it keeps at most SNAP_POOL_MAX blocks (the rows of
+ * about two full chunks), so a reader holds at most its two chunks (the one
+ * being read and the one being written) and that much besides. */
+struct snap_pool {
+	struct snap_block *free;
+	size_t n;
+};
+#define SNAP_POOL_MAX (2 * SNAP_CHUNK_MAX_BYTES / SNAP_BLOCK)
 
 /* One chunk read, handed from a reader to the writer. */
 struct snap_chunk {
@@ -81,9 +93,11 @@ struct snap_chunk {
 	int table_done;
 	char *where;
 	struct db_key_val hi;		/* upper bound read (v NULL: none) */
-	size_t nrows, cap_rows;
-	Sluice__Value *vals;		/* nrows x ncols */
-	struct snap_block *blocks;
+	size_t nrows;
+	/* nrows packed Records (varint size + RowChange INSERT, as the segment
+	 * writer frames them: seg_writer_append_rows()) in block order */
+	struct snap_block *blocks, *tail;
+	struct snap_pool *pool;		/* its reader's, where its blocks go back (NULL: none) */
 	uint64_t bytes;			/* row bytes as read */
 	uint64_t mem;			/* bytes held */
 	int written;
@@ -179,10 +193,16 @@ int snap__submit(struct snap_ctx *c, struct snap_chunk **pending, struct snap_ch
 int snap__writer_loop(struct snap_ctx *c, struct sl_err *err);
 /* Records a failure (the first one wins) and stops the run. */
 void snap__fail(struct snap_ctx *c, const struct sl_err *err);
-/* Chunk memory. */
-struct snap_chunk *snap__chunk_new(struct snap_table *t, uint64_t seq, uint64_t sub);
-char *snap__chunk_alloc(struct snap_chunk *ch, size_t n);
+/* Chunk memory. snap__chunk_alloc() returns n contiguous bytes after the
+ * chunk's last ones (from pool when it has a block). snap__chunk_free()
+ * frees a chunk in any thread; snap__chunk_recycle() only in the thread
+ * that owns ch->pool: its blocks go back there. */
+struct snap_chunk *snap__chunk_new(struct snap_table *t, uint64_t seq, uint64_t sub,
+				   struct snap_pool *pool);
+uint8_t *snap__chunk_alloc(struct snap_chunk *ch, size_t n);
 void snap__chunk_free(struct snap_chunk *ch);
+void snap__chunk_recycle(struct snap_chunk *ch);
+void snap__pool_release(struct snap_pool *pool);
 
 /* ---- snap_schema.c ---- */
 /* Writes the SchemaObjects prev does not have yet; *written counts them. */
@@ -197,6 +217,14 @@ struct snap_reader {
 	struct snap_chunk *pending;	/* handed over, maybe not yet written */
 	pthread_t th;
 	int started;
+	/* the reader thread's own */
+	struct snap_pool pool;		/* its chunks' blocks, once written */
+	Sluice__Value *vals;		/* one row's values, packed at once */
+	size_t vals_cap;
+	struct fmt_packer pk;
+	struct db_key_val last;		/* key of the last row read (buffers reused) */
+	size_t *last_cap;
+	size_t last_n;
 };
 void *snap__reader_main(void *arg);
 struct snap_probe {

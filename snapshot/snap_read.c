@@ -13,67 +13,72 @@ static void wait_paused(struct snap_ctx *c)
 		usleep(100 * 1000);
 }
 
-static int keeps_bytes(enum snap_vkind k)
-{
-	return !(k == SNAP_V_INT || k == SNAP_V_UINT || k == SNAP_V_FLOAT || k == SNAP_V_DOUBLE ||
-		 k == SNAP_V_YEAR || k == SNAP_V_TIMESTAMP || k == SNAP_V_BIT);
-}
-
-/* One row of the result into ch. */
-static int add_row(struct snap_chunk *ch, MYSQL_ROW row, const unsigned long *len,
-		   struct sl_err *err)
+/* One row of the result into ch, packed at once as its record (the row's
+ * text is read where libmariadb holds it, copied once, into the record). */
+static int add_row(struct snap_reader *rd, struct snap_chunk *ch, MYSQL_ROW row,
+		   const unsigned long *len, struct sl_err *err)
 {
 	struct snap_table *t = ch->t;
+	size_t sz, hl;
+	uint64_t bytes = 0;
+	uint8_t *p;
 
-	if (ch->nrows == ch->cap_rows) {
-		ch->cap_rows = ch->cap_rows ? ch->cap_rows * 2 : 256;
-		ch->vals = sl_xrealloc(ch->vals, ch->cap_rows * t->ncols * sizeof(*ch->vals));
+	if (t->ncols > rd->vals_cap) {
+		rd->vals_cap = t->ncols;
+		rd->vals = sl_xrealloc(rd->vals, rd->vals_cap * sizeof(*rd->vals));
 	}
 	for (size_t j = 0, e = 0; j < t->ncols; j++) {
-		const struct snap_col *col = &t->cols[j];
-		const char *num = NULL, *text = row[j];
-		int rc;
+		const char *num = NULL;
 
 		if (e < t->nextra && t->extra_of[e] == j)
 			num = row[t->ncols + e++];
-		if (text && keeps_bytes(col->kind)) {
-			char *p = snap__chunk_alloc(ch, len[j] ? len[j] : 1);
-
-			memcpy(p, row[j], len[j]);
-			text = p;
-		}
-		rc = snap_value_from_text(col, text, len[j], num, &ch->vals[ch->nrows * t->ncols + j], err);
-		if (rc)
+		if (snap_value_from_text(&t->cols[j], row[j], len[j], num, &rd->vals[j], err))
 			return sl_err_prefix(err, "table %s", t->qname);
-		ch->bytes += len[j];
+		bytes += len[j];
 	}
+	sz = fmt_pack_insert_size(&rd->pk, t->ref, rd->vals, t->ncols);
+	hl = fmt_varint_len(sz);
+	p = snap__chunk_alloc(ch, hl + sz);
+	fmt_varint_put(p, sz);
+	if (fmt_pack_insert(&rd->pk, t->ref, rd->vals, t->ncols, p + hl) != sz)
+		sl_bug("snapshot row packed to another size than computed");
+	ch->bytes += bytes;
 	ch->nrows++;
 	return 0;
 }
 
-static uint64_t chunk_mem(const struct snap_chunk *ch)
-{
-	return ch->mem + ch->cap_rows * ch->t->ncols * sizeof(Sluice__Value);
-}
-
 /* A chunk is full at SNAP_CHUNK_MAX_BYTES of rows as read, or when what it
- * holds in memory (values and their structures) reaches 4 times that. */
+ * holds in memory (its packed rows) reaches 4 times that. */
 static int chunk_full(const struct snap_chunk *ch)
 {
-	return ch->nrows && (ch->bytes >= SNAP_CHUNK_MAX_BYTES || chunk_mem(ch) >= 4 * SNAP_CHUNK_MAX_BYTES);
+	return ch->nrows && (ch->bytes >= SNAP_CHUNK_MAX_BYTES || ch->mem >= 4 * SNAP_CHUNK_MAX_BYTES);
 }
 
-/* The key of the row just read, kept as text (the resume point if the chunk stops there). */
-static void keep_key(struct db_key_val *k, const struct snap_table *t, MYSQL_ROW row,
+/* The key of the row just read into rd->last, kept as text (the resume
+ * point if the chunk stops there), in buffers kept from row to row. */
+static void keep_key(struct snap_reader *rd, const struct snap_table *t, MYSQL_ROW row,
 		     const unsigned long *len)
 {
-	db_key_val_release(k, t->key.n);
-	k->v = sl_xcalloc(t->key.n, sizeof(char *));
-	k->len = sl_xcalloc(t->key.n, sizeof(unsigned long));
+	struct db_key_val *k = &rd->last;
+
+	if (rd->last_n < t->key.n) {
+		db_key_val_release(k, rd->last_n);
+		free(rd->last_cap);
+		rd->last_n = t->key.n;
+		k->v = sl_xcalloc(rd->last_n, sizeof(char *));
+		k->len = sl_xcalloc(rd->last_n, sizeof(unsigned long));
+		rd->last_cap = sl_xcalloc(rd->last_n, sizeof(size_t));
+	}
 	for (size_t i = 0; i < t->key.n; i++) {
 		size_t col = t->dt->key[i];
 
-		k->v[i] = sl_xstrndup(row[col], len[col]);
+		if (len[col] + 1 > rd->last_cap[i]) {
+			rd->last_cap[i] = len[col] + 1 > 64 ? len[col] + 1 : 64;
+			k->v[i] = sl_xrealloc(k->v[i], rd->last_cap[i]);
+		}
+		if (len[col])
+			memcpy(k->v[i], row[col], len[col]);
+		k->v[i][len[col]] = 0;
 		k->len[i] = len[col];
 	}
 }
@@ -83,7 +88,7 @@ static int read_range(struct snap_reader *rd, struct snap_range *r, struct sl_er
 {
 	struct snap_ctx *c = rd->c;
 	struct snap_table *t = r->t;
-	struct db_key_val lo = { 0 }, last = { 0 };
+	struct db_key_val lo = { 0 };
 	struct sl_buf q = SL_BUF_INIT(SL_BUF_UNLIMITED), w = SL_BUF_INIT(SL_BUF_UNLIMITED);
 	uint64_t sub = 0;
 	int rc = 0;
@@ -109,7 +114,7 @@ static int read_range(struct snap_reader *rd, struct snap_range *r, struct sl_er
 			sl_buf_addf(&q, "%s%s", i ? "," : "", t->key.ident[i]);
 		sl_buf_addf(&q, " LIMIT %llu", (unsigned long long)cap);
 		t0 = sl_now_ms();
-		ch = snap__chunk_new(t, r->seq, sub);
+		ch = snap__chunk_new(t, r->seq, sub, &rd->pool);
 		if (mysql_real_query(rd->m, (const char *)q.data, q.len) ||
 		    !(res = mysql_use_result(rd->m))) {
 			rc = db_stmt_error(err, rd->m, rd->who, (const char *)q.data, q.len);
@@ -124,9 +129,9 @@ static int read_range(struct snap_reader *rd, struct snap_range *r, struct sl_er
 				by_bytes = 1;	/* the rest of the range is the next chunk */
 				break;
 			}
-			if ((rc = add_row(ch, row, len, err)))
+			if ((rc = add_row(rd, ch, row, len, err)))
 				break;
-			keep_key(&last, t, row, len);
+			keep_key(rd, t, row, len);
 		}
 		if (!rc && !by_bytes && mysql_errno(rd->m)) {
 			rc = db_stmt_error(err, rd->m, rd->who, (const char *)q.data, q.len);
@@ -138,9 +143,7 @@ static int read_range(struct snap_reader *rd, struct snap_range *r, struct sl_er
 			break;
 		}
 		if (by_bytes || ch->nrows == cap) {
-			ch->hi = last;
-			last.v = NULL;
-			last.len = NULL;
+			snap__key_val_copy(&ch->hi, &rd->last, t->key.n);
 		} else {
 			snap__key_val_copy(&ch->hi, &r->hi, t->key.n);
 			ch->range_done = 1;
@@ -170,7 +173,6 @@ static int read_range(struct snap_reader *rd, struct snap_range *r, struct sl_er
 		sub++;
 	}
 	db_key_val_release(&lo, t->key.n);
-	db_key_val_release(&last, t->key.n);
 	sl_buf_release(&q);
 	sl_buf_release(&w);
 	return rc;
@@ -202,7 +204,7 @@ static int read_keyless(struct snap_reader *rd, struct snap_range *r, struct sl_
 		pthread_mutex_unlock(&c->mu);
 
 		t0 = sl_now_ms();
-		ch = snap__chunk_new(t, r->seq, sub);
+		ch = snap__chunk_new(t, r->seq, sub, &rd->pool);
 		ch->where = sl_xstrdup("1");
 		for (;;) {
 			unsigned long *len;
@@ -218,7 +220,7 @@ static int read_keyless(struct snap_reader *rd, struct snap_range *r, struct sl_
 				break;
 			}
 			len = mysql_fetch_lengths(res);
-			if ((rc = add_row(ch, row, len, err)))
+			if ((rc = add_row(rd, ch, row, len, err)))
 				break;
 		}
 		if (rc) {
@@ -284,6 +286,11 @@ void *snap__reader_main(void *arg)
 			break;
 	}
 	snap__submit(c, &rd->pending, NULL);	/* the last chunk is written, or the run stops */
+	snap__pool_release(&rd->pool);
+	free(rd->vals);
+	fmt_packer_release(&rd->pk);
+	db_key_val_release(&rd->last, rd->last_n);
+	free(rd->last_cap);
 	pthread_mutex_lock(&c->mu);
 	c->readers--;
 	pthread_cond_broadcast(&c->cv_ready);

@@ -251,12 +251,36 @@ int snap_utc_seconds(const char *t, size_t len, int64_t *sec, uint32_t *usec)
 	return 0;
 }
 
+/* A server's integer text (digits, a leading '-' when signed) short enough
+ * that it cannot overflow: 1 with its value; else 0 and strtoll()/strtoull()
+ * decide (and find what is wrong with it). */
+static int small_int(const char *t, unsigned long len, int sign, uint64_t *u, int *neg)
+{
+	unsigned long i = sign && len && t[0] == '-';
+	uint64_t x = 0;
+
+	if (len == i || len - i > 18)	/* 10^18 - 1 fits either type */
+		return 0;
+	*neg = i;
+	for (; i < len; i++) {
+		unsigned d = (unsigned)(unsigned char)t[i] - '0';
+
+		if (d > 9)
+			return 0;
+		x = x * 10 + d;
+	}
+	*u = x;
+	return 1;
+}
+
 int snap_value_from_text(const struct snap_col *c, const char *t, unsigned long len,
 			 const char *num, Sluice__Value *v, struct sl_err *err)
 {
 	char buf[96], *end;
+	uint64_t x;
+	int neg;
 
-	sluice__value__init(v);
+	*v = (Sluice__Value)SLUICE__VALUE__INIT;
 	if (!t) {
 		v->kind = SLUICE__VALUE__KIND__NULL;
 		return 0;
@@ -265,10 +289,27 @@ int snap_value_from_text(const struct snap_col *c, const char *t, unsigned long 
 	v->b.len = len;
 	switch (c->kind) {
 	case SNAP_V_INT:
+		if (small_int(t, len, 1, &x, &neg)) {
+			v->kind = SLUICE__VALUE__KIND__INT;
+			v->i = neg ? -(int64_t)x : (int64_t)x;
+			v->b.data = NULL;
+			v->b.len = 0;
+			return 0;
+		}
+		/* fall through */
 	case SNAP_V_UINT:
+	case SNAP_V_YEAR:
+		if (c->kind != SNAP_V_INT && small_int(t, len, 0, &x, &neg)) {
+			v->kind = c->kind == SNAP_V_YEAR ? SLUICE__VALUE__KIND__YEAR
+							 : SLUICE__VALUE__KIND__UINT;
+			v->u = x;
+			v->b.data = NULL;
+			v->b.len = 0;
+			return 0;
+		}
+		/* fall through */
 	case SNAP_V_FLOAT:
 	case SNAP_V_DOUBLE:
-	case SNAP_V_YEAR:
 		if (len == 0 || len >= sizeof(buf))
 			return bad(c, t, len, err);
 		memcpy(buf, t, len);

@@ -7,39 +7,49 @@
 #include <time.h>
 #include "banned.h"
 
-#define SNAP_BLOCK ((size_t)256 << 10)
-
-struct snap_chunk *snap__chunk_new(struct snap_table *t, uint64_t seq, uint64_t sub)
+struct snap_chunk *snap__chunk_new(struct snap_table *t, uint64_t seq, uint64_t sub,
+				   struct snap_pool *pool)
 {
 	struct snap_chunk *ch = sl_xcalloc(1, sizeof(*ch));
 
 	ch->t = t;
 	ch->seq = seq;
 	ch->sub = sub;
+	ch->pool = pool;
 	return ch;
 }
 
-char *snap__chunk_alloc(struct snap_chunk *ch, size_t n)
+uint8_t *snap__chunk_alloc(struct snap_chunk *ch, size_t n)
 {
-	struct snap_block *b = ch->blocks;
-	char *p;
+	struct snap_block *b = ch->tail;
+	uint8_t *p;
 
 	if (!b || b->cap - b->len < n) {
-		size_t cap = n > SNAP_BLOCK ? n : SNAP_BLOCK;
+		if (n <= SNAP_BLOCK && ch->pool && ch->pool->free) {
+			b = ch->pool->free;
+			ch->pool->free = b->next;
+			ch->pool->n--;
+		} else {
+			size_t cap = n > SNAP_BLOCK ? n : SNAP_BLOCK;
 
-		b = sl_xmalloc(sizeof(*b) + cap);
-		b->cap = cap;
+			b = sl_xmalloc(sizeof(*b) + cap);
+			b->cap = cap;
+		}
 		b->len = 0;
-		b->next = ch->blocks;
-		ch->blocks = b;
-		ch->mem += cap;
+		b->next = NULL;
+		if (ch->tail)
+			ch->tail->next = b;
+		else
+			ch->blocks = b;
+		ch->tail = b;
+		ch->mem += b->cap;
 	}
 	p = b->data + b->len;
 	b->len += n;
 	return p;
 }
 
-void snap__chunk_free(struct snap_chunk *ch)
+static void chunk_free(struct snap_chunk *ch, struct snap_pool *pool)
 {
 	if (!ch)
 		return;
@@ -47,12 +57,39 @@ void snap__chunk_free(struct snap_chunk *ch)
 		struct snap_block *b = ch->blocks;
 
 		ch->blocks = b->next;
-		free(b);
+		if (pool && b->cap == SNAP_BLOCK && pool->n < SNAP_POOL_MAX) {
+			b->next = pool->free;
+			pool->free = b;
+			pool->n++;
+		} else {
+			free(b);
+		}
 	}
 	db_key_val_release(&ch->hi, ch->t ? ch->t->key.n : 0);
-	free(ch->vals);
 	free(ch->where);
 	free(ch);
+}
+
+void snap__chunk_free(struct snap_chunk *ch)
+{
+	chunk_free(ch, NULL);
+}
+
+void snap__chunk_recycle(struct snap_chunk *ch)
+{
+	if (ch)
+		chunk_free(ch, ch->pool);
+}
+
+void snap__pool_release(struct snap_pool *pool)
+{
+	while (pool->free) {
+		struct snap_block *b = pool->free;
+
+		pool->free = b->next;
+		free(b);
+	}
+	pool->n = 0;
 }
 
 void snap__fail(struct snap_ctx *c, const struct sl_err *err)
@@ -84,7 +121,7 @@ static int wait_written(struct snap_ctx *c, struct snap_chunk *ch)
 		pthread_cond_wait(&c->cv_written, &c->mu);
 	written = ch->written;
 	if (written)
-		snap__chunk_free(ch);	/* the writer leaves written chunks to their reader */
+		snap__chunk_recycle(ch);	/* the writer leaves written chunks to their reader */
 	else
 		ch->abandoned = 1;	/* the writer frees it */
 	return written ? 0 : 1;
@@ -119,9 +156,6 @@ static int write_chunk(struct snap_ctx *c, struct snap_chunk *ch, struct sl_err 
 	Sluice__Record rec = SLUICE__RECORD__INIT;
 	Sluice__SnapshotChunk sc = SLUICE__SNAPSHOT_CHUNK__INIT;
 	Sluice__SnapshotChunkEnd se = SLUICE__SNAPSHOT_CHUNK_END__INIT;
-	Sluice__RowChange rchg = SLUICE__ROW_CHANGE__INIT;
-	Sluice__Row row = SLUICE__ROW__INIT;
-	Sluice__Value **vp = sl_xcalloc(t->ncols ? t->ncols : 1, sizeof(*vp));
 	struct sl_buf nw = SL_BUF_INIT(SL_BUF_UNLIMITED);
 	ProtobufCBinaryData *nk = NULL;
 	int rc;
@@ -144,19 +178,9 @@ static int write_chunk(struct snap_ctx *c, struct snap_chunk *ch, struct sl_err 
 	rec.chunk = &sc;
 	if ((rc = seg_writer_append(c->w, &rec, err)))
 		goto out;
-	rchg.table_ref = t->ref;
-	rchg.op = SLUICE__ROW_CHANGE__OP__INSERT;
-	rchg.after = &row;
-	row.n_values = t->ncols;
-	row.values = vp;
-	rec.body_case = SLUICE__RECORD__BODY_ROW;
-	rec.row = &rchg;
-	for (size_t r = 0; r < ch->nrows; r++) {
-		for (size_t j = 0; j < t->ncols; j++)
-			vp[j] = &ch->vals[r * t->ncols + j];
-		if ((rc = seg_writer_append(c->w, &rec, err)))
+	for (const struct snap_block *b = ch->blocks; b; b = b->next)
+		if ((rc = seg_writer_append_rows(c->w, b->data, b->len, err)))
 			goto out;
-	}
 	se.rows = ch->nrows;
 	se.bytes = ch->bytes;
 	se.table_done = ch->table_done;
@@ -199,7 +223,6 @@ static int write_chunk(struct snap_ctx *c, struct snap_chunk *ch, struct sl_err 
 	}
 out:
 	free(nk);
-	free(vp);
 	sl_buf_release(&nw);
 	return rc;
 }

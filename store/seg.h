@@ -108,6 +108,13 @@ const Sluice__Position *seg_writer_position(const struct seg_writer *w);
 uint64_t seg_writer_seq(const struct seg_writer *w);
 int seg_writer_append(struct seg_writer *w, const Sluice__Record *rec,
 		      struct sl_err *err);
+/* Appends records packed by the caller: recs[0, len) is a run of
+ * varint(size) + packed Record, each a RowChange (Record.row, first byte
+ * 0x12: a snapshot's rows, fmt_pack_insert()), copied as they are. The same
+ * frames and counts as seg_writer_append() of each. -SL_EINVAL_ARG for a
+ * run that does not parse so (nothing of it appended past the bad record). */
+int seg_writer_append_rows(struct seg_writer *w, const uint8_t *recs, size_t len,
+			   struct sl_err *err);
 int seg_writer_txn_end(struct seg_writer *w, const Sluice__Position *pos,
 		       uint64_t commit_time, struct sl_err *err);
 int seg_writer_flush(struct seg_writer *w, struct sl_err *err);

@@ -459,6 +459,59 @@ int seg_writer_append(struct seg_writer *w, const Sluice__Record *rec,
 	return 0;
 }
 
+#ifndef NDEBUG
+/* A packed row decodes to a RowChange record that packs back to the same bytes. */
+static void check_packed_row(const uint8_t *body, size_t sz)
+{
+	Sluice__Record *rec = sluice__record__unpack(NULL, sz, body);
+	uint8_t *chk;
+
+	if (!rec || rec->body_case != SLUICE__RECORD__BODY_ROW)
+		sl_bug("seg_writer_append_rows: a record that is not a RowChange");
+	chk = sl_xmalloc(sz ? sz : 1);
+	if (sluice__record__pack(rec, chk) != sz || memcmp(chk, body, sz))
+		sl_bug("seg_writer_append_rows: a row packed otherwise than protobuf-c packs it");
+	free(chk);
+	sluice__record__free_unpacked(rec, NULL);
+}
+#endif
+
+int seg_writer_append_rows(struct seg_writer *w, const uint8_t *recs, size_t len,
+			   struct sl_err *err)
+{
+	size_t off = 0;
+	int rc;
+
+	if ((rc = check_usable(w, err)) || (rc = pipe_check(w, err)))
+		return rc;
+	assert(writer_ok(w));
+	while (off < len) {
+		uint64_t sz;
+		size_t hl = fmt_varint_get(recs + off, len - off, &sz);
+
+		if (!hl || sz > len - off - hl || sz == 0 || recs[off + hl] != SEG_TAG_ROW)
+			return sl_err_set(err, -SL_EINVAL_ARG, "'%s': packed rows: bad record at "
+					  "byte %zu of %zu", w->dir, off, len);
+		if (sz > SEG_RAW_MAX - 10)
+			return sl_err_set(err, -SL_ETOOBIG, "'%s': record of %llu bytes exceeds the "
+					  "limit of %zu", w->dir, (unsigned long long)sz,
+					  (size_t)SEG_RAW_MAX - 10);
+#ifndef NDEBUG
+		check_packed_row(recs + off + hl, sz);
+#endif
+		if (w->state == SEG_W_EMPTY && w->start && (rc = create_segment(w, err)))
+			return rc;
+		if ((rc = make_room(w, sz + 10, err)))
+			return rc;
+		if (sl_buf_add(&w->buf, recs + off, hl + sz))
+			sl_bug("record buffer limit");
+		w->in_txn = 1;
+		w->txn.n.rows++;
+		off += hl + sz;
+	}
+	return 0;
+}
+
 int seg_writer_txn_end(struct seg_writer *w, const Sluice__Position *pos,
 		       uint64_t commit_time, struct sl_err *err)
 {

@@ -338,6 +338,66 @@ static void test_formats__json_str_invalid_utf8(void)
 	sl_buf_release(&b);
 }
 
+/* fmt_pack_insert() writes what protobuf-c writes for the same Record
+ * (RowChange INSERT of the values): every field of Value set and unset,
+ * lengths of one and more varint bytes, table_ref 0 (not written) and
+ * large, no values and more values than the packer first sizes for. */
+static void test_formats__pack_insert_matches_protobuf(void)
+{
+	static const uint32_t refs[] = { 0, 1, 127, 128, 300000, UINT32_MAX };
+	static uint8_t big[20000];
+	struct fmt_packer pk = { 0 };
+	Sluice__Value v[300];
+	Sluice__Value *vp[300];
+	size_t nv[] = { 0, 1, 4, 300 };
+
+	memset(big, 'x', sizeof(big));
+	for (size_t i = 0; i < 300; i++) {
+		v[i] = val((Sluice__Value__Kind)(i % 20));
+		switch (i % 10) {
+		case 0: v[i].i = -(int64_t)i * 1000003; break;
+		case 1: v[i].u = UINT64_MAX - i; break;
+		case 2: v[i].f = (float)i / 3; break;
+		case 3: v[i].d = -(double)i / 7; break;
+		case 4: v[i].b.data = big; v[i].b.len = i * 60; break;
+		case 5: v[i].usec = 999999 - (uint32_t)i; v[i].i = INT64_MIN; break;
+		case 6: v[i].has_b = 1; v[i].u = 3; v[i].b.data = big; v[i].b.len = 1; break;
+		case 7: v[i].b.data = big; v[i].b.len = i == 7 ? sizeof(big) : 127; break;
+		case 8: v[i].d = -0.0; v[i].f = -0.0f; break;	/* zero: not written */
+		default: break;	/* only the kind (NULL, or kind 0: an empty Value) */
+		}
+		vp[i] = &v[i];
+	}
+	for (size_t r = 0; r < sizeof(refs) / sizeof(refs[0]); r++) {
+		for (size_t k = 0; k < sizeof(nv) / sizeof(nv[0]); k++) {
+			Sluice__Record rec = SLUICE__RECORD__INIT;
+			Sluice__RowChange rc = SLUICE__ROW_CHANGE__INIT;
+			Sluice__Row after = SLUICE__ROW__INIT;
+			size_t want, got;
+			uint8_t *a, *b;
+
+			after.n_values = nv[k];
+			after.values = vp;
+			rc.table_ref = refs[r];
+			rc.op = SLUICE__ROW_CHANGE__OP__INSERT;
+			rc.after = &after;
+			rec.body_case = SLUICE__RECORD__BODY_ROW;
+			rec.row = &rc;
+			want = sluice__record__get_packed_size(&rec);
+			got = fmt_pack_insert_size(&pk, refs[r], v, nv[k]);
+			CU_ASSERT_EQUAL_FATAL(got, want);
+			a = malloc(want);
+			b = malloc(want);
+			CU_ASSERT_EQUAL(sluice__record__pack(&rec, a), want);
+			CU_ASSERT_EQUAL(fmt_pack_insert(&pk, refs[r], v, nv[k], b), want);
+			CU_ASSERT(memcmp(a, b, want) == 0);
+			free(a);
+			free(b);
+		}
+	}
+	fmt_packer_release(&pk);
+}
+
 static void test_formats__record_round_trip(void)
 {
 	Sluice__Record rec = SLUICE__RECORD__INIT, *back = NULL;
@@ -578,6 +638,7 @@ int main(void)
 	CU_add_test(s, "json str invalid utf8", test_formats__json_str_invalid_utf8);
 	CU_add_test(s, "json values are exact (bytes, charsets, unknown kinds)", test_formats__json_exact);
 	CU_add_test(s, "record round trip", test_formats__record_round_trip);
+	CU_add_test(s, "pack insert matches protobuf-c", test_formats__pack_insert_matches_protobuf);
 	CU_add_test(s, "tables map", test_formats__tables_map);
 	CU_add_test(s, "absent values (partial row images)", test_formats__absent);
 	CU_add_test(s, "snapshot records render (schema sql, chunks)", test_formats__render_snapshot);

@@ -53,6 +53,46 @@ static void sql_is(const Sluice__Value *v, const struct snap_col *c, const char 
 	sl_buf_release(&b);
 }
 
+/* Integers short enough to skip strtoll() and the ones that take it give
+ * what strtoll()/strtoull() give; what they refuse stays refused. */
+static void test_snapshot__integers_either_path(void)
+{
+	static const char *const sgn[] = { "0", "-0", "7", "-7", "999999999999999999",
+		"-999999999999999999", "1000000000000000000", "-1000000000000000000",
+		"9223372036854775807", "-9223372036854775808", "0000000000000000000042" };
+	static const char *const uns[] = { "0", "42", "999999999999999999", "1000000000000000000",
+		"9999999999999999999", "18446744073709551615", "00000000000000000000000001" };
+	static const char *const bad[] = { "-", "1-2", "12x", "9223372036854775808",
+		"-9223372036854775809", "" };
+	static const char *const ubad[] = { "-1", "-0", "18446744073709551616", "1.5", "x" };
+	struct sl_err err = SL_ERR_INIT;
+	struct snap_col c;
+	Sluice__Value v;
+
+	for (size_t i = 0; i < sizeof(sgn) / sizeof(sgn[0]); i++) {
+		conv("bigint", "bigint(20)", NULL, 0, sgn[i], NULL, &v, &c);
+		CU_ASSERT_EQUAL(v.kind, SLUICE__VALUE__KIND__INT);
+		CU_ASSERT_EQUAL(v.i, strtoll(sgn[i], NULL, 10));
+		CU_ASSERT_PTR_NULL(v.b.data);
+		for (size_t j = 0; j < sizeof(bad) / sizeof(bad[0]); j++)
+			CU_ASSERT_EQUAL(snap_value_from_text(&c, bad[j], strlen(bad[j]), NULL, &v, &err),
+					-SL_EFORMAT);
+		snap_col_release(&c);
+	}
+	for (size_t i = 0; i < sizeof(uns) / sizeof(uns[0]); i++) {
+		conv("bigint", "bigint(20) unsigned", NULL, 1, uns[i], NULL, &v, &c);
+		CU_ASSERT_EQUAL(v.kind, SLUICE__VALUE__KIND__UINT);
+		CU_ASSERT_EQUAL(v.u, strtoull(uns[i], NULL, 10));
+		for (size_t j = 0; j < sizeof(ubad) / sizeof(ubad[0]); j++)
+			CU_ASSERT_EQUAL(snap_value_from_text(&c, ubad[j], strlen(ubad[j]), NULL, &v, &err),
+					-SL_EFORMAT);
+		snap_col_release(&c);
+	}
+	conv("year", "year(4)", NULL, 0, "2155", NULL, &v, &c);
+	CU_ASSERT(v.kind == SLUICE__VALUE__KIND__YEAR && v.u == 2155);
+	snap_col_release(&c);
+}
+
 /* every type: the Value kind capture decodes, rendered back exactly */
 static void test_snapshot__values(void)
 {
@@ -428,6 +468,7 @@ int main(int argc, char **argv)
 		return 1;
 	s = CU_add_suite("snapshot", NULL, NULL);
 	CU_add_test(s, "every column type as capture writes it", test_snapshot__values);
+	CU_add_test(s, "integers: the short path and strtoll agree", test_snapshot__integers_either_path);
 	CU_add_test(s, "key literals in the column's collation", test_snapshot__key_literals);
 	CU_add_test(s, "chunk boundaries: composite, string and skewed keys", test_snapshot__boundaries);
 	CU_add_test(s, "chunk sizes", test_snapshot__sizes);

@@ -521,6 +521,136 @@ out:
 	return rc ? 2 : 0;
 }
 
+/* One INSERT of n_bytes bytes (i: which) as a Record. */
+static void packed_row_record(Sluice__Record *r, Sluice__RowChange *rc, Sluice__Row *row,
+			      Sluice__Value *v, Sluice__Value **vp, uint8_t *data, size_t n_bytes,
+			      unsigned i)
+{
+	sluice__value__init(&v[0]);
+	sluice__value__init(&v[1]);
+	v[0].kind = SLUICE__VALUE__KIND__INT;
+	v[0].i = (int64_t)i - 3;
+	v[1].kind = SLUICE__VALUE__KIND__BYTES;
+	fill(data, n_bytes, i);
+	v[1].b.data = data;
+	v[1].b.len = n_bytes;
+	vp[0] = &v[0];
+	vp[1] = &v[1];
+	sluice__row__init(row);
+	row->n_values = 2;
+	row->values = vp;
+	sluice__row_change__init(rc);
+	rc->table_ref = 3;
+	rc->after = row;
+	sluice__record__init(r);
+	r->body_case = SLUICE__RECORD__BODY_ROW;
+	r->row = rc;
+}
+
+/* Rows handed to the writer packed (seg_writer_append_rows(), a snapshot
+ * reader's chunk) give the stream seg_writer_append() of each gives: the
+ * same records in the same frames at the same places, the same counts;
+ * a run that is not packed rows is refused. */
+static void test_snapshot__append_rows_as_append(void)
+{
+	static const size_t sizes[] = { 10, 300, 1500, 0, 70, 5000, 200, 200, 200, 900 };
+	struct tdir ta, tb;
+	struct seg_writer *wa, *wb;
+	struct seg_writer_opts oa, ob;
+	struct sl_buf packed = SL_BUF_INIT(SL_BUF_UNLIMITED);
+	struct seg_reader *ra, *rb;
+	struct seg_verify_summary s;
+	struct sl_err err = SL_ERR_INIT;
+	Sluice__Position start;
+	uint8_t data[5000];
+	size_t half = 0, n = 0;
+	int ka, kb;
+
+	tdir_new(&ta);
+	tdir_new(&tb);
+	set_pos(&start, SNAP_P1(1));
+	oa = opts_for(&ta);
+	ob = opts_for(&tb);
+	oa.frame_bytes = ob.frame_bytes = 1024;	/* rows span frames; one is larger */
+	oa.start = ob.start = &start;
+	wa = open_writer(&oa);
+	wb = open_writer(&ob);
+	for (unsigned u = 0; u < 2; u++) {
+		sl_buf_reset(&packed);
+		for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			Sluice__Record r;
+			Sluice__RowChange rc;
+			Sluice__Row row;
+			Sluice__Value v[2], *vp[2];
+
+			packed_row_record(&r, &rc, &row, v, vp, data, sizes[i], u * 100 + i);
+			CHECK(seg_writer_append(wa, &r, E));
+			CU_ASSERT_FATAL(fmt_record_pack(&r, &packed) == 0);
+			if (i == 4)
+				half = packed.len;
+			n++;
+		}
+		CHECK(seg_writer_append_rows(wb, packed.data, half, E));
+		CHECK(seg_writer_append_rows(wb, packed.data + half, packed.len - half, E));
+		CHECK(snap_unit_end(wa, 1, E));
+		CHECK(snap_unit_end(wb, 1, E));
+	}
+	/* not rows, or cut short: refused */
+	{
+		Sluice__Record r = SLUICE__RECORD__INIT;
+		Sluice__SnapshotChunk sc = SLUICE__SNAPSHOT_CHUNK__INIT;
+
+		sl_buf_reset(&packed);
+		r.body_case = SLUICE__RECORD__BODY_CHUNK;
+		r.chunk = &sc;
+		sc.table = (char *)"t";
+		CU_ASSERT_FATAL(fmt_record_pack(&r, &packed) == 0);
+		CU_ASSERT_EQUAL(seg_writer_append_rows(wb, packed.data, packed.len, &err), -SL_EINVAL_ARG);
+		sl_buf_reset(&packed);
+		{
+			Sluice__RowChange rc;
+			Sluice__Row row;
+			Sluice__Value v[2], *vp[2];
+
+			packed_row_record(&r, &rc, &row, v, vp, data, 100, 1);
+			CU_ASSERT_FATAL(fmt_record_pack(&r, &packed) == 0);
+		}
+		CU_ASSERT_EQUAL(seg_writer_append_rows(wb, packed.data, packed.len - 1, &err),
+				-SL_EINVAL_ARG);
+	}
+	CU_ASSERT(seg_writer_seal(wa, &err) == 0);
+	CU_ASSERT(seg_writer_close(wa, &err) == 0);
+	CU_ASSERT(seg_writer_seal(wb, &err) == 0);
+	CU_ASSERT(seg_writer_close(wb, &err) == 0);
+
+	CU_ASSERT_FATAL(seg_reader_open(&ra, ta.dir, &err) == 0);
+	CU_ASSERT_FATAL(seg_reader_open(&rb, tb.dir, &err) == 0);
+	for (size_t got = 0;; got++) {
+		const uint8_t *ba, *bb;
+		size_t la, lb;
+		struct seg_cursor ca, cb;
+
+		ka = seg_reader_next_raw(ra, &ba, &la, &ca, &err);
+		kb = seg_reader_next_raw(rb, &bb, &lb, &cb, &err);
+		CU_ASSERT_EQUAL_FATAL(ka, kb);
+		if (ka != 1) {
+			CU_ASSERT_EQUAL(ka, 0);
+			CU_ASSERT_EQUAL(got, n);
+			break;
+		}
+		CU_ASSERT(la == lb && memcmp(ba, bb, la) == 0);
+		CU_ASSERT(ca.seq == cb.seq && ca.offset == cb.offset && ca.index == cb.index);
+	}
+	seg_reader_close(ra);
+	seg_reader_close(rb);
+	verify_clean(tb.dir, SEG_VERIFY_DEEP, &s);
+	CU_ASSERT_EQUAL(s.rows, n);
+	seg_verify_summary_release(&s);
+	sl_buf_release(&packed);
+	tdir_free(&ta);
+	tdir_free(&tb);
+}
+
 int main(int argc, char **argv)
 {
 	CU_pSuite s;
@@ -537,6 +667,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "footer counts checked", test_snapshot__footer_counts_checked);
 	CU_add_test(s, "pack and unpack carry the snapshot", test_snapshot__pack_unpack);
 	CU_add_test(s, "every record kind classified", test_snapshot__every_record_kind_classified);
+	CU_add_test(s, "packed rows append as records do", test_snapshot__append_rows_as_append);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();
