@@ -112,6 +112,11 @@ static inline Sluice__Record__BodyCase fmt_record_peek(const uint8_t *p, size_t 
 	       (Sluice__Record__BodyCase)(p[0] >> 3) : SLUICE__RECORD__BODY__NOT_SET;
 }
 
+/* The table_ref and op of a packed RowChange record (what fmt_record_peek()
+ * says is SLUICE__RECORD__BODY_ROW), read from its top-level fields without
+ * decoding it: 0, or -SL_ECORRUPT when its framing is bad (fmt_arena.c). */
+int fmt_row_peek(const uint8_t *p, size_t len, uint32_t *table_ref, int *op);
+
 /* Varints (protobuf encoding). get returns bytes consumed, 0 when bad/short. */
 static inline size_t fmt_varint_put(uint8_t *p, uint64_t v)	/* p needs 10 bytes */
 {

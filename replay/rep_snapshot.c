@@ -56,8 +56,10 @@
  */
 
 #define REP_LOAD_WORKERS 4
-#define REP_LOAD_QUEUE_BYTES ((uint64_t)32 << 20)	/* packed; decoded about 3x */
+#define REP_LOAD_QUEUE_BYTES ((uint64_t)32 << 20)	/* held by queued chunks (packed rows) */
 #define REP_LOAD_BIG_ROW ((uint64_t)1 << 20)		/* packed; loads alone (above) */
+#define REP_POOL_MAX 16				/* chunk buffers kept for reuse */
+#define REP_POOL_BUF ((size_t)32 << 20)		/* and at most this big each */
 
 struct snap_table {
 	char *db, *name;
@@ -128,7 +130,49 @@ struct snap {
 	struct fmt_tables tds;
 	struct rep_chunk cur;
 	int in_chunk;
+	struct snap_mem {		/* buffers of loaded chunks, for the next ones */
+		uint8_t *raw;
+		size_t raw_cap;
+		size_t *off;
+		size_t off_cap;
+	} pool[REP_POOL_MAX];
+	size_t npool;			/* guarded by mu */
 };
+
+/* ---- chunk memory: reused, so the rows of every chunk do not land in
+ * fresh pages (page faults) ---- */
+
+/* c's buffers into the pool (or freed), then c released: with s->mu held. */
+static void chunk_recycle_locked(struct snap *s, struct rep_chunk *c)
+{
+	if (c->raw && s->npool < REP_POOL_MAX && c->raw_cap <= REP_POOL_BUF &&
+	    c->off_cap * sizeof(*c->off) <= REP_POOL_BUF) {
+		s->pool[s->npool++] = (struct snap_mem){ .raw = c->raw, .raw_cap = c->raw_cap,
+							 .off = c->off, .off_cap = c->off_cap };
+		c->raw = NULL;
+		c->off = NULL;
+	}
+	rep__chunk_release(c);
+}
+
+/* A new chunk in s->cur takes buffers from the pool. */
+static void chunk_mem(struct snap *s)
+{
+	struct rep_chunk *c = &s->cur;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->npool) {
+		struct snap_mem *m = &s->pool[--s->npool];
+
+		c->raw = m->raw;
+		c->raw_cap = m->raw_cap;
+		c->off = m->off;
+		c->off_cap = m->off_cap;
+	}
+	pthread_mutex_unlock(&s->mu);
+	c->raw_len = c->n = 0;
+	c->bytes = c->raw_cap + c->off_cap * sizeof(*c->off);
+}
 
 /* ---- tables and recorded chunks ---- */
 
@@ -543,9 +587,7 @@ static void *loader_main(void *arg)
 		big = is_big(&j.c);
 		if (gate_enter(s, big)) {
 			j.t->inflight--;
-			pthread_mutex_unlock(&s->mu);
-			rep__chunk_release(&j.c);
-			pthread_mutex_lock(&s->mu);
+			chunk_recycle_locked(s, &j.c);
 			continue;
 		}
 		pthread_mutex_unlock(&s->mu);
@@ -566,9 +608,7 @@ static void *loader_main(void *arg)
 			due = index_due(j.t);
 		}
 		pthread_cond_broadcast(&s->cv);
-		pthread_mutex_unlock(&s->mu);
-		rep__chunk_release(&j.c);
-		pthread_mutex_lock(&s->mu);
+		chunk_recycle_locked(s, &j.c);
 		if (due && !gate_enter(s, 0))
 			index_locked(s, j.t);
 	}
@@ -659,8 +699,8 @@ static int queue_chunk(struct snap *s, struct sl_err *err)
 	if (chunk_recorded(s, t, c->index)) {
 		s->skipped++;
 		pthread_cond_broadcast(&s->cv);	/* maybe an index is due */
+		chunk_recycle_locked(s, c);
 		pthread_mutex_unlock(&s->mu);
-		rep__chunk_release(c);
 		return 0;
 	}
 	if (s->redo_cap && c->maxrow > s->redo_cap / 2) {
@@ -733,8 +773,9 @@ static int chunk_drop(struct snap *s, struct sl_err *err)
 	return 0;
 }
 
+/* A record other than a row (snap_row()), decoded: kept where it says. */
 static int snap_record(struct snap *s, Sluice__Record *rec, const struct seg_cursor *cur,
-		       int *keep, struct sl_err *err)
+		       struct sl_err *err)
 {
 	char where[4400];
 
@@ -790,29 +831,8 @@ static int snap_record(struct snap *s, Sluice__Record *rec, const struct seg_cur
 		s->cur.run = ch->run;
 		s->cur.restart = ch->restart;
 		s->in_chunk = 1;
+		chunk_mem(s);
 		return chunk_drop(s, err);
-	}
-	case SLUICE__RECORD__BODY_ROW: {
-		struct rep_chunk *c = &s->cur;
-
-		if (!s->in_chunk || rec->row->op != SLUICE__ROW_CHANGE__OP__INSERT ||
-		    rec->row->table_ref != c->td->ref)
-			return sl_err_set(err, -SL_ECORRUPT, "row outside its chunk, or not an insert "
-					  "of the chunk's table, at %s", where);
-		if (c->n == c->cap) {
-			c->cap = c->cap ? 2 * c->cap : 1024;
-			c->recs = sl_xrealloc(c->recs, c->cap * sizeof(*c->recs));
-		}
-		c->recs[c->n++] = rec;
-		{
-			uint64_t sz = sluice__row_change__get_packed_size(rec->row);
-
-			c->bytes += sz + 64;
-			if (sz > c->maxrow)
-				c->maxrow = sz;
-		}
-		*keep = 1;
-		return 0;
 	}
 	case SLUICE__RECORD__BODY_CHUNK_END:
 		if (!s->in_chunk)
@@ -836,6 +856,34 @@ static int snap_record(struct snap *s, Sluice__Record *rec, const struct seg_cur
 	}
 }
 
+/* A row record, packed: checked (an insert into the chunk's table) and
+ * kept as it is, for a loader to decode. */
+static int snap_row(struct snap *s, const uint8_t *body, size_t len, const struct seg_cursor *cur,
+		    struct sl_err *err)
+{
+	struct rep_chunk *c = &s->cur;
+	uint32_t ref;
+	int op;
+	uint64_t sz;
+	size_t k;
+
+	if (fmt_row_peek(body, len, &ref, &op))
+		return sl_err_set(err, -SL_ECORRUPT, "row record does not decode at '%s' segment %"
+				  PRIu64 " offset %" PRIu64 " record %" PRIu32, s->path, cur->seq,
+				  cur->offset, cur->index);
+	if (!s->in_chunk || op != SLUICE__ROW_CHANGE__OP__INSERT || ref != c->td->ref)
+		return sl_err_set(err, -SL_ECORRUPT, "row outside its chunk, or not an insert of the "
+				  "chunk's table, at '%s' segment %" PRIu64 " offset %" PRIu64 " record %"
+				  PRIu32, s->path, cur->seq, cur->offset, cur->index);
+	rep__chunk_add(c, body, len);
+	/* the RowChange's size: the record less its tag and length */
+	k = fmt_varint_get(body + 1, len - 1, &sz);
+	sz = len - 1 - k;
+	if (sz > c->maxrow)
+		c->maxrow = sz;
+	return 0;
+}
+
 static void sleep_ms(uint32_t ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
@@ -854,9 +902,10 @@ static int read_stream(struct snap *s, struct sl_err *err)
 	while (!s->end && !sl_stop_requested) {
 		Sluice__Record *rec = NULL;
 		struct seg_cursor cur;
-		int keep = 0;
+		const uint8_t *body;
+		size_t len;
 
-		rc = seg_reader_next(r, &rec, &cur, err);
+		rc = seg_reader_next_raw(r, &body, &len, &cur, err);
 		if (rc < 0)
 			break;
 		if (rc == 0) {
@@ -872,9 +921,19 @@ static int read_stream(struct snap *s, struct sl_err *err)
 			sleep_ms(s->x->o->poll_ms ? s->x->o->poll_ms : 20);
 			continue;
 		}
-		rc = snap_record(s, rec, &cur, &keep, err);
-		if (!keep)
-			fmt_record_free(rec);
+		/* rows stay packed (the loaders decode them); the rest is decoded */
+		if (fmt_record_peek(body, len) == SLUICE__RECORD__BODY_ROW) {
+			if ((rc = snap_row(s, body, len, &cur, err)))
+				break;
+			continue;
+		}
+		if ((rc = fmt_record_decode(body, len, NULL, &rec, err))) {
+			sl_err_prefix(err, "'%s' segment %" PRIu64 " offset %" PRIu64 " record %" PRIu32,
+				      s->path, cur.seq, cur.offset, cur.index);
+			break;
+		}
+		rc = snap_record(s, rec, &cur, err);
+		fmt_record_free(rec);
 		if (rc)
 			break;
 	}
@@ -1040,6 +1099,10 @@ static void snap_release(struct snap *s)
 	}
 	free(s->q);
 	rep__chunk_release(&s->cur);
+	for (size_t i = 0; i < s->npool; i++) {
+		free(s->pool[i].raw);
+		free(s->pool[i].off);
+	}
 	fmt_tables_release(&s->tds);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
