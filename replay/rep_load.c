@@ -42,14 +42,30 @@ void rep__chunk_add(struct rep_chunk *c, const uint8_t *body, size_t len)
 	c->bytes = c->raw_cap + c->off_cap * sizeof(*c->off);
 }
 
-int rep__chunk_row(const struct rep_chunk *c, size_t r, struct fmt_arena *a,
+void rep__rowdec_init(struct rep_rowdec *d)
+{
+	memset(&d->view, 0, sizeof(d->view));
+	fmt_arena_init(&d->arena);
+}
+
+void rep__rowdec_release(struct rep_rowdec *d)
+{
+	fmt_rowview_release(&d->view);
+	fmt_arena_release(&d->arena);
+}
+
+int rep__chunk_row(const struct rep_chunk *c, size_t r, struct rep_rowdec *d,
 		   const Sluice__Row **row, struct sl_err *err)
 {
-	Sluice__Record *rec;
+	const uint8_t *p = c->raw + c->off[r];
+	size_t len = c->off[r + 1] - c->off[r];
 	struct sl_err e = SL_ERR_INIT;
+	Sluice__Record *rec;
 
-	if (fmt_record_decode(c->raw + c->off[r], c->off[r + 1] - c->off[r], a, &rec, &e) ||
-	    rec->body_case != SLUICE__RECORD__BODY_ROW)
+	if (!fmt_rowview_decode(&d->view, p, len, row))
+		return 0;
+	fmt_arena_reset(&d->arena);
+	if (fmt_record_decode(p, len, &d->arena, &rec, &e) || rec->body_case != SLUICE__RECORD__BODY_ROW)
 		return sl_err_set(err, -SL_ECORRUPT, "chunk %" PRIu64 " of `%s`.`%s`: row %zu does "
 				  "not decode", c->index, c->db, c->table, r);
 	*row = rec->row->after;
@@ -317,7 +333,7 @@ int rep__loader_open(struct rep_loader *l, const char *url, const char *consumer
 	l->w.load = 1;
 	sl_buf_init(&l->text, (size_t)1 << 30);
 	sl_buf_init(&l->sql, (size_t)1 << 30);
-	fmt_arena_init(&l->arena);
+	rep__rowdec_init(&l->dec);
 	if ((rc = rep__conn_open(&l->w, url, err)) ||
 	    (rc = rep__conn_lock(&l->w, consumer, id, 10, 1, err)))
 		return rc;
@@ -330,7 +346,7 @@ void rep__loader_close(struct rep_loader *l)
 	rep__conn_close(&l->w);
 	sl_buf_release(&l->text);
 	sl_buf_release(&l->sql);
-	fmt_arena_release(&l->arena);
+	rep__rowdec_release(&l->dec);
 }
 
 /* The error and the first warning of the last statement as err. */
@@ -381,7 +397,7 @@ static int is_local_refused(unsigned e)
 	return e == 1148 || e == 3948 || e == 4166 || e == 2068;
 }
 
-/* Each row of c decoded (into l->arena, one at a time), folded into the
+/* Each row of c decoded (l->dec, one at a time), folded into the
  * plan and rendered as LOAD DATA text, then the statement. 2: the rows do
  * not fit one plan (the INSERT way); 1: the server refused LOAD DATA LOCAL
  * (nothing loaded); 0 loaded; <0. */
@@ -397,8 +413,7 @@ static int load_data(struct rep_loader *l, const struct rep_chunk *c, enum rep_l
 	for (size_t r = 0; r < c->n; r++) {
 		const Sluice__Row *row;
 
-		fmt_arena_reset(&l->arena);
-		if ((rc = rep__chunk_row(c, r, &l->arena, &row, err)))
+		if ((rc = rep__chunk_row(c, r, &l->dec, &row, err)))
 			goto out;
 		if (rep__load_plan_row(c->td, row, plan, seen)) {
 			rc = 2;
@@ -426,12 +441,12 @@ static int load_data(struct rep_loader *l, const struct rep_chunk *c, enum rep_l
 	}
 	rc = check_result(l, c, c->n, "LOAD DATA", err);
 out:
-	fmt_arena_reset(&l->arena);
+	fmt_arena_reset(&l->dec.arena);
 	free(seen);
 	return rc;
 }
 
-/* Row r of c decoded (l->arena, reset first), without the columns the
+/* Row r of c decoded (l->dec), without the columns the
  * destination computes (c->drop: into *tmp and vals): valid until the
  * next call. */
 static int row_of(struct rep_loader *l, const struct rep_chunk *c, size_t r, Sluice__Row *tmp,
@@ -439,8 +454,7 @@ static int row_of(struct rep_loader *l, const struct rep_chunk *c, size_t r, Slu
 {
 	int rc;
 
-	fmt_arena_reset(&l->arena);
-	if ((rc = rep__chunk_row(c, r, &l->arena, row, err)))
+	if ((rc = rep__chunk_row(c, r, &l->dec, row, err)))
 		return rc;
 	if (c->drop && *row && (*row)->n_values == c->td->n_columns)
 		*row = rep__row_strip(*row, c->drop, tmp, vals);
@@ -505,7 +519,7 @@ render:
 	rc = sl_err_set(err, rc, "chunk %" PRIu64 " of `%s`.`%s`: row %zu cannot be rendered (%s)",
 			c->index, c->db, c->table, r, sl_strerror(rc));
 out:
-	fmt_arena_reset(&l->arena);
+	fmt_arena_reset(&l->dec.arena);
 	rep__def_strip_free(stripped);
 	free(vals);
 	return rc;

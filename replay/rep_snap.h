@@ -41,7 +41,7 @@ enum rep_lcol { RL_DIRECT = 0, RL_UNSIGNED, RL_JSON, RL_VAR, RL_DISCARD };
 /* A chunk's rows are kept packed, as the stream holds them (the Record of
  * each, seg_reader_next_raw()), one after the other in raw: the reader
  * copies them without decoding, and the loader that takes the chunk
- * decodes one row at a time into its arena (rep__chunk_row()), renders it
+ * reads one row at a time (rep__chunk_row()), renders it
  * and drops it. The memory a queued chunk holds is what it says (bytes). */
 struct rep_chunk {
 	Sluice__TableDef *td;		/* owned */
@@ -61,10 +61,17 @@ struct rep_chunk {
 void rep__chunk_release(struct rep_chunk *c);
 /* Append one packed row record to c (the reader). */
 void rep__chunk_add(struct rep_chunk *c, const uint8_t *body, size_t len);
-/* Row r of c (its RowChange's after image, which may be NULL) decoded with
- * a's memory: valid until a is reset. -SL_ECORRUPT naming the chunk and
- * row when it does not decode. */
-int rep__chunk_row(const struct rep_chunk *c, size_t r, struct fmt_arena *a,
+/* Row r of c (its RowChange's after image, which may be NULL), read in
+ * place with rv (fmt_rowview_decode()) or, in a form that does not read,
+ * decoded with a's memory: valid until the next call with rv and a, and a
+ * reset of a. -SL_ECORRUPT naming the chunk and row when it does not decode. */
+struct rep_rowdec {
+	struct fmt_rowview view;
+	struct fmt_arena arena;
+};
+void rep__rowdec_init(struct rep_rowdec *d);
+void rep__rowdec_release(struct rep_rowdec *d);
+int rep__chunk_row(const struct rep_chunk *c, size_t r, struct rep_rowdec *d,
 		   const Sluice__Row **row, struct sl_err *err);
 
 /* The plan of a chunk's rows: one rep_lcol per column into
@@ -90,7 +97,7 @@ struct rep_loader {
 	int *no_local;			/* shared: the server refused LOAD DATA LOCAL */
 	pthread_mutex_t *mu;		/* guards *no_local */
 	struct sl_buf text, sql;	/* scratch, kept from chunk to chunk */
-	struct fmt_arena arena;		/* the row being rendered (rep__chunk_row()) */
+	struct rep_rowdec dec;		/* the row being rendered (rep__chunk_row()) */
 	const uint8_t *feed;		/* the local-infile callbacks read from here */
 	size_t feed_len, feed_off;
 };

@@ -89,7 +89,7 @@ static void setup_row(void)
 }
 
 /* The plan of a chunk of one row (row), as a loader makes it: the row's
- * record packed into the chunk, decoded back with an arena. */
+ * record packed into the chunk, decoded back as a loader does. */
 static int plan_of(const uint8_t *drop, enum rep_lcol *plan)
 {
 	Sluice__RowChange rc = SLUICE__ROW_CHANGE__INIT;
@@ -97,7 +97,7 @@ static int plan_of(const uint8_t *drop, enum rep_lcol *plan)
 	struct rep_chunk c = { 0 };
 	struct sl_err e = SL_ERR_INIT;
 	const Sluice__Row *r = NULL;
-	struct fmt_arena a;
+	struct rep_rowdec a;
 	uint8_t *buf, seen[NCOL];
 	size_t n;
 	int ret;
@@ -112,7 +112,7 @@ static int plan_of(const uint8_t *drop, enum rep_lcol *plan)
 	free(buf);
 	CU_ASSERT_EQUAL(c.n, 1);
 	CU_ASSERT_EQUAL(c.raw_len, n);
-	fmt_arena_init(&a);
+	rep__rowdec_init(&a);
 	ret = rep__chunk_row(&c, 0, &a, &r, &e);
 	CU_ASSERT_EQUAL(ret, 0);
 	CU_ASSERT_PTR_NOT_NULL(r);
@@ -121,7 +121,7 @@ static int plan_of(const uint8_t *drop, enum rep_lcol *plan)
 		rep__load_plan_init(&td, drop, plan, seen);
 		ret = rep__load_plan_row(&td, r, plan, seen);
 	}
-	fmt_arena_release(&a);
+	rep__rowdec_release(&a);
 	rep__chunk_release(&c);
 	return ret;
 }
