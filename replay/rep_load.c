@@ -409,6 +409,9 @@ static int load_data(struct rep_loader *l, const struct rep_chunk *c, enum rep_l
 
 	sl_buf_reset(&l->text);
 	sl_buf_reset(&l->sql);
+	/* the text is about as long as the packed rows: one allocation, not doublings */
+	if ((rc = sl_buf_reserve(&l->text, c->raw_len + c->raw_len / 4)))
+		goto out;
 	rep__load_plan_init(c->td, c->drop, plan, seen);
 	for (size_t r = 0; r < c->n; r++) {
 		const Sluice__Row *row;

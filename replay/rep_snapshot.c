@@ -137,6 +137,7 @@ struct snap {
 		size_t off_cap;
 	} pool[REP_POOL_MAX];
 	size_t npool;			/* guarded by mu */
+	size_t raw_hint, off_hint;	/* the reader's: the largest chunk so far */
 };
 
 /* ---- chunk memory: reused, so the rows of every chunk do not land in
@@ -155,21 +156,33 @@ static void chunk_recycle_locked(struct snap *s, struct rep_chunk *c)
 	rep__chunk_release(c);
 }
 
-/* A new chunk in s->cur takes buffers from the pool. */
+/* A new chunk in s->cur takes the largest buffers of the pool, else new
+ * ones at the size of the largest chunk so far (not grown from small by
+ * copies). */
 static void chunk_mem(struct snap *s)
 {
 	struct rep_chunk *c = &s->cur;
 
 	pthread_mutex_lock(&s->mu);
 	if (s->npool) {
-		struct snap_mem *m = &s->pool[--s->npool];
+		size_t best = 0;
 
-		c->raw = m->raw;
-		c->raw_cap = m->raw_cap;
-		c->off = m->off;
-		c->off_cap = m->off_cap;
+		for (size_t i = 1; i < s->npool; i++)
+			if (s->pool[i].raw_cap > s->pool[best].raw_cap)
+				best = i;
+		c->raw = s->pool[best].raw;
+		c->raw_cap = s->pool[best].raw_cap;
+		c->off = s->pool[best].off;
+		c->off_cap = s->pool[best].off_cap;
+		s->pool[best] = s->pool[--s->npool];
 	}
 	pthread_mutex_unlock(&s->mu);
+	if (!c->raw && s->raw_hint) {
+		c->raw = sl_xmalloc(s->raw_hint);
+		c->raw_cap = s->raw_hint;
+		c->off = sl_xmalloc(s->off_hint * sizeof(*c->off));
+		c->off_cap = s->off_hint;
+	}
 	c->raw_len = c->n = 0;
 	c->bytes = c->raw_cap + c->off_cap * sizeof(*c->off);
 }
@@ -838,6 +851,10 @@ static int snap_record(struct snap *s, Sluice__Record *rec, const struct seg_cur
 		if (!s->in_chunk)
 			return sl_err_set(err, -SL_ECORRUPT, "chunk end outside a chunk at %s", where);
 		s->in_chunk = 0;
+		if (s->cur.raw_len > s->raw_hint && s->cur.raw_len <= REP_POOL_BUF)
+			s->raw_hint = s->cur.raw_len + s->cur.raw_len / 8;
+		if (s->cur.n + 2 > s->off_hint && (s->cur.n + 2) * sizeof(size_t) <= REP_POOL_BUF)
+			s->off_hint = s->cur.n + 2 + s->cur.n / 8;
 		s->cur.table_done = rec->chunk_end->table_done;
 		s->cur.rows = rec->chunk_end->rows;
 		if (s->cur.rows != s->cur.n)
