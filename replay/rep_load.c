@@ -172,6 +172,14 @@ int rep__load_stmt(struct sl_buf *out, const Sluice__TableDef *td, const enum re
 /* What follows the backslash for a byte that needs one; 0: none. */
 static const uint8_t esc_char[256] = { ['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', [0] = '0' };
 
+/* Non-zero when a byte of w is c (the "has zero byte" test on w ^ c...c). */
+static inline uint64_t has_byte(uint64_t w, uint8_t c)
+{
+	uint64_t x = w ^ (0x0101010101010101ULL * c);
+
+	return (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+}
+
 /* Raw bytes with \ TAB LF NUL escaped: runs without them copied whole. */
 static int add_escaped(struct sl_buf *out, const uint8_t *p, size_t n)
 {
@@ -185,6 +193,15 @@ static int add_escaped(struct sl_buf *out, const uint8_t *p, size_t n)
 	while (i < n) {
 		size_t j = i;
 
+		/* eight bytes at a time while none of them is NUL TAB LF or \ */
+		while (n - j >= 8) {
+			uint64_t w;
+
+			memcpy(&w, p + j, 8);
+			if (has_byte(w, 0) | has_byte(w, '\t') | has_byte(w, '\n') | has_byte(w, '\\'))
+				break;
+			j += 8;
+		}
 		while (j < n && !esc_char[p[j]])
 			j++;
 		memcpy(o, p + i, j - i);

@@ -144,6 +144,57 @@ static void test_load__text_every_kind(void)
 	sl_buf_release(&out);
 }
 
+/* Escaping at every position of strings of every length up to 40 (the
+ * escaper looks at eight bytes at a time): the same as byte by byte. */
+static void test_load__escape_every_position(void)
+{
+	static const uint8_t special[] = { 0, '\t', '\n', '\\', 'x' };
+	struct sl_buf out = SL_BUF_INIT(1 << 20), want = SL_BUF_INIT(1 << 20);
+	Sluice__ColumnDef c = SLUICE__COLUMN_DEF__INIT, *cp = &c;
+	Sluice__Value v = SLUICE__VALUE__INIT, *vp = &v;
+	Sluice__TableDef t = SLUICE__TABLE_DEF__INIT;
+	Sluice__Row r = SLUICE__ROW__INIT;
+	uint8_t s[48];
+	int bad = 0;
+
+	c.name = "s";
+	t.n_columns = 1;
+	t.columns = &cp;
+	r.n_values = 1;
+	r.values = &vp;
+	v.kind = SLUICE__VALUE__KIND__BYTES;
+	v.b.data = s;
+	for (size_t len = 0; len <= 40; len++) {
+		for (size_t k = 0; k < len; k++) {
+			for (size_t x = 0; x < sizeof(special); x++) {
+				for (size_t i = 0; i < len; i++)
+					s[i] = (uint8_t)(0x20 + (i * 7 + len) % 0x5c + (i % 3 == 0 ? 0x80 : 0));
+				s[k] = special[x];
+				if (k + 9 < len)
+					s[k + 9] = special[(x + 1) % sizeof(special)];
+				v.b.len = len;
+				sl_buf_reset(&out);
+				sl_buf_reset(&want);
+				CU_ASSERT_EQUAL(rep__load_text(&out, &t, NULL, &r), 0);
+				for (size_t i = 0; i < len; i++) {
+					const char *e = s[i] == 0 ? "\\0" : s[i] == '\t' ? "\\t" :
+							s[i] == '\n' ? "\\n" : s[i] == '\\' ? "\\\\" : NULL;
+
+					if (e)
+						sl_buf_adds(&want, e);
+					else
+						sl_buf_addc(&want, s[i]);
+				}
+				sl_buf_addc(&want, '\n');
+				bad += out.len != want.len || memcmp(out.data, want.data, out.len);
+			}
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	sl_buf_release(&out);
+	sl_buf_release(&want);
+}
+
 static void test_load__plan_and_statement(void)
 {
 	struct sl_buf out = SL_BUF_INIT(1 << 20);
@@ -533,6 +584,7 @@ int main(int argc, char **argv)
 	s = CU_add_suite("replay/load", NULL, NULL);
 	CU_add_test(s, "positions: file number, then offset", test_load__pos_cmp);
 	CU_add_test(s, "LOAD DATA text of every value kind", test_load__text_every_kind);
+	CU_add_test(s, "escapes at every position, eight bytes at a time", test_load__escape_every_position);
 	CU_add_test(s, "plan and LOAD DATA statement", test_load__plan_and_statement);
 	CU_add_test(s, "generated columns left out of the load", test_load__generated);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
