@@ -104,6 +104,7 @@ struct snap {
 	pthread_cond_t cv;		/* a job queued or finished, or failed */
 	struct snap_job *q;		/* ring of queued jobs */
 	size_t qhead, qn, qcap;
+	size_t qmax;			/* queued chunks at most: one per loader and one */
 	uint64_t qbytes;
 	int reading;			/* the reader may still queue jobs */
 	int failed;
@@ -640,6 +641,9 @@ static int start_loaders(struct snap *s, struct loader_arg *args, struct sl_err 
 	s->ld = sl_xcalloc(n, sizeof(*s->ld));
 	s->th = sl_xcalloc(n, sizeof(*s->th));
 	s->nld = n;
+	/* a chunk ready for each loader when it finishes one: more queued
+	 * would only hold memory (the reader is the faster side) */
+	s->qmax = n + 1 < s->qcap ? n + 1 : s->qcap;
 	for (unsigned i = 0; i < n; i++) {
 		struct rep_loader *l = &s->ld[i];
 
@@ -730,7 +734,7 @@ static int queue_chunk(struct snap *s, struct sl_err *err)
 	if (c->restart)
 		t->exclusive = 1;
 	/* bounded memory; a restarted table one chunk at a time */
-	while (!s->failed && (s->qn >= s->qcap || (s->qn && s->qbytes + c->bytes > REP_LOAD_QUEUE_BYTES) ||
+	while (!s->failed && (s->qn >= s->qmax || (s->qn && s->qbytes + c->bytes > REP_LOAD_QUEUE_BYTES) ||
 			      (t->exclusive && t->inflight)))
 		pthread_cond_wait(&s->cv, &s->mu);
 	if (s->failed) {
