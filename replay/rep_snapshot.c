@@ -19,7 +19,13 @@
  * SnapshotBegin comes), then chunks. A chunk is buffered whole (the
  * snapshot bounds one to about 8 MiB of rows) and queued; loader threads
  * (up to REP_LOAD_WORKERS connections) take chunks of any table in any
- * order. Per table the reader counts chunks handed out and the loaders
+ * order. The reader keeps a chunk's rows as the packed records they are
+ * (rep_snap.h struct rep_chunk): it decodes only the other records, and
+ * each loader reads its chunk's rows one at a time (fmt_rowview.c),
+ * renders and drops them, so the decoding runs on the loaders in parallel,
+ * no row is allocated, and the memory bound counts the bytes held. Chunk
+ * buffers go back to a pool for the next chunks (no fresh pages each
+ * time). Per table the reader counts chunks handed out and the loaders
  * count them done: after the table's last chunk (table_done) is done, the
  * loader that finished it adds the deferred indexes.
  *
