@@ -125,6 +125,27 @@ static inline Sluice__Record__BodyCase fmt_record_peek(const uint8_t *p, size_t 
 	       (Sluice__Record__BodyCase)(p[0] >> 3) : SLUICE__RECORD__BODY__NOT_SET;
 }
 
+/* The table_ref and op of a packed RowChange record (what fmt_record_peek()
+ * says is SLUICE__RECORD__BODY_ROW), read from its top-level fields without
+ * decoding it: 0, or -SL_ECORRUPT when its framing is bad (fmt_arena.c). */
+int fmt_row_peek(const uint8_t *p, size_t len, uint32_t *table_ref, int *op);
+
+/* The after image of a packed RowChange record read in place (fmt_rowview.c),
+ * for readers of many rows that render each and drop it (replay's bulk
+ * load): no protobuf-c, no malloc per row. *after (NULL when the record has
+ * none) is valid until the next decode into rv and while p lives (bytes
+ * point into it). 0, or 1 when the record is not in the form this reads
+ * (decode it with fmt_record_decode(): same row, or its error). */
+struct fmt_rowview {
+	Sluice__Row row;
+	Sluice__Value *vals, **ptrs;
+	size_t cap;
+	int layout;			/* Value as the code knows it: 1, no: -1, not checked: 0 */
+};
+int fmt_rowview_decode(struct fmt_rowview *rv, const uint8_t *p, size_t len,
+		       const Sluice__Row **after);
+void fmt_rowview_release(struct fmt_rowview *rv);
+
 /* Varints (protobuf encoding). get returns bytes consumed, 0 when bad/short. */
 static inline size_t fmt_varint_put(uint8_t *p, uint64_t v)	/* p needs 10 bytes */
 {

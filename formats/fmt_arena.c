@@ -103,3 +103,70 @@ int fmt_record_decode(const uint8_t *p, size_t len, struct fmt_arena *a, Sluice_
 	}
 	return 0;
 }
+
+/* One field of a message at p[*i..n): its number and wire type, the value
+ * of a varint in *v, the field skipped. 0, or -1 when it runs past n. */
+static int wire_field(const uint8_t *p, size_t n, size_t *i, uint32_t *num, uint64_t *v)
+{
+	uint64_t tag, len;
+	size_t k = fmt_varint_get(p + *i, n - *i, &tag);
+
+	if (!k)
+		return -1;
+	*i += k;
+	*num = (uint32_t)(tag >> 3);
+	*v = 0;
+	switch (tag & 7) {
+	case 0:
+		k = fmt_varint_get(p + *i, n - *i, v);
+		if (!k)
+			return -1;
+		*i += k;
+		return 0;
+	case 1:
+		len = 8;
+		break;
+	case 5:
+		len = 4;
+		break;
+	case 2:
+		k = fmt_varint_get(p + *i, n - *i, &len);
+		if (!k)
+			return -1;
+		*i += k;
+		break;
+	default:
+		return -1;
+	}
+	if (len > n - *i)
+		return -1;
+	*i += (size_t)len;
+	return 0;
+}
+
+int fmt_row_peek(const uint8_t *p, size_t len, uint32_t *table_ref, int *op)
+{
+	size_t i, end;
+	uint64_t v;
+	uint32_t num;
+
+	*table_ref = 0;
+	*op = 0;
+	if (fmt_record_peek(p, len) != SLUICE__RECORD__BODY_ROW)
+		return -SL_ECORRUPT;
+	/* the record's first field: the RowChange, length-delimited */
+	i = 1;
+	if (!(end = fmt_varint_get(p + i, len - i, &v)) || v > len - i - end)
+		return -SL_ECORRUPT;
+	i += end;
+	end = i + (size_t)v;
+	while (i < end) {
+		if (wire_field(p, end, &i, &num, &v))
+			return -SL_ECORRUPT;
+		if (num == 1)
+			*table_ref = (uint32_t)v;
+		else if (num == 2)
+			*op = (int)v;
+	}
+	return 0;
+}

@@ -13,13 +13,63 @@ void rep__chunk_release(struct rep_chunk *c)
 {
 	if (c->td)
 		sluice__table_def__free_unpacked(c->td, NULL);
-	for (size_t i = 0; i < c->n; i++)
-		fmt_record_free(c->recs[i]);
-	free(c->recs);
+	free(c->raw);
+	free(c->off);
 	free(c->drop);
 	free(c->db);
 	free(c->table);
 	memset(c, 0, sizeof(*c));
+}
+
+void rep__chunk_add(struct rep_chunk *c, const uint8_t *body, size_t len)
+{
+	if (c->n + 2 > c->off_cap) {
+		c->off_cap = c->off_cap ? 2 * c->off_cap : 1024;
+		c->off = sl_xrealloc(c->off, c->off_cap * sizeof(*c->off));
+	}
+	if (len > c->raw_cap - c->raw_len) {
+		size_t cap = c->raw_cap ? c->raw_cap : (size_t)64 << 10;
+
+		while (cap - c->raw_len < len)
+			cap *= 2;
+		c->raw = sl_xrealloc(c->raw, cap);
+		c->raw_cap = cap;
+	}
+	memcpy(c->raw + c->raw_len, body, len);
+	c->off[c->n] = c->raw_len;
+	c->raw_len += len;
+	c->off[++c->n] = c->raw_len;
+	c->bytes = c->raw_cap + c->off_cap * sizeof(*c->off);
+}
+
+void rep__rowdec_init(struct rep_rowdec *d)
+{
+	memset(&d->view, 0, sizeof(d->view));
+	fmt_arena_init(&d->arena);
+}
+
+void rep__rowdec_release(struct rep_rowdec *d)
+{
+	fmt_rowview_release(&d->view);
+	fmt_arena_release(&d->arena);
+}
+
+int rep__chunk_row(const struct rep_chunk *c, size_t r, struct rep_rowdec *d,
+		   const Sluice__Row **row, struct sl_err *err)
+{
+	const uint8_t *p = c->raw + c->off[r];
+	size_t len = c->off[r + 1] - c->off[r];
+	struct sl_err e = SL_ERR_INIT;
+	Sluice__Record *rec;
+
+	if (!fmt_rowview_decode(&d->view, p, len, row))
+		return 0;
+	fmt_arena_reset(&d->arena);
+	if (fmt_record_decode(p, len, &d->arena, &rec, &e) || rec->body_case != SLUICE__RECORD__BODY_ROW)
+		return sl_err_set(err, -SL_ECORRUPT, "chunk %" PRIu64 " of `%s`.`%s`: row %zu does "
+				  "not decode", c->index, c->db, c->table, r);
+	*row = rec->row->after;
+	return 0;
 }
 
 /* ---- the LOAD DATA text (rep_snap.h) ---- */
@@ -41,42 +91,35 @@ static enum rep_lcol kind_mode(const Sluice__Value *v)
 	}
 }
 
-int rep__load_plan(const struct rep_chunk *c, enum rep_lcol *plan)
+void rep__load_plan_init(const Sluice__TableDef *td, const uint8_t *drop, enum rep_lcol *plan,
+			 uint8_t *seen)
 {
-	const Sluice__TableDef *td = c->td;
-	unsigned char *seen = sl_xcalloc(td->n_columns ? td->n_columns : 1, 1);
-	int rc = 0;
-
-	for (size_t i = 0; i < td->n_columns; i++)
-		plan[i] = c->drop && c->drop[i] ? RL_DISCARD : RL_DIRECT;
-	for (size_t r = 0; r < c->n && !rc; r++) {
-		const Sluice__Row *row = c->recs[r]->row->after;
-
-		if (!row || row->n_values != td->n_columns) {
-			rc = -SL_EFORMAT;
-			break;
-		}
-		for (size_t i = 0; i < td->n_columns; i++) {
-			const Sluice__Value *v = row->values[i];
-			enum rep_lcol m;
-
-			if (plan[i] == RL_DISCARD || v->kind == SLUICE__VALUE__KIND__NULL)
-				continue;
-			if (fmt_value_absent(v)) {
-				rc = -SL_EFORMAT;
-				break;
-			}
-			m = kind_mode(v);
-			if (seen[i] && plan[i] != m) {
-				rc = -SL_EFORMAT;	/* an ENUM by label here, by number there */
-				break;
-			}
-			seen[i] = 1;
-			plan[i] = m;
-		}
+	for (size_t i = 0; i < td->n_columns; i++) {
+		plan[i] = drop && drop[i] ? RL_DISCARD : RL_DIRECT;
+		seen[i] = 0;
 	}
-	free(seen);
-	return rc;
+}
+
+int rep__load_plan_row(const Sluice__TableDef *td, const Sluice__Row *row, enum rep_lcol *plan,
+		       uint8_t *seen)
+{
+	if (!row || row->n_values != td->n_columns)
+		return -SL_EFORMAT;
+	for (size_t i = 0; i < td->n_columns; i++) {
+		const Sluice__Value *v = row->values[i];
+		enum rep_lcol m;
+
+		if (plan[i] == RL_DISCARD || v->kind == SLUICE__VALUE__KIND__NULL)
+			continue;
+		if (fmt_value_absent(v))
+			return -SL_EFORMAT;
+		m = kind_mode(v);
+		if (seen[i] && plan[i] != m)
+			return -SL_EFORMAT;	/* an ENUM by label here, by number there */
+		seen[i] = 1;
+		plan[i] = m;
+	}
+	return 0;
 }
 
 int rep__load_stmt(struct sl_buf *out, const Sluice__TableDef *td, const enum rep_lcol *plan)
@@ -126,41 +169,70 @@ int rep__load_stmt(struct sl_buf *out, const Sluice__TableDef *td, const enum re
 	return 0;
 }
 
-/* Raw bytes with \ TAB LF NUL escaped. */
+/* What follows the backslash for a byte that needs one; 0: none. */
+static const uint8_t esc_char[256] = { ['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', [0] = '0' };
+
+/* Non-zero when a byte of w is c (the "has zero byte" test on w ^ c...c). */
+static inline uint64_t has_byte(uint64_t w, uint8_t c)
+{
+	uint64_t x = w ^ (0x0101010101010101ULL * c);
+
+	return (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+}
+
+/* Raw bytes with \ TAB LF NUL escaped: runs without them copied whole. */
 static int add_escaped(struct sl_buf *out, const uint8_t *p, size_t n)
 {
 	int rc = sl_buf_reserve(out, 2 * n);
 	uint8_t *o;
+	size_t i = 0;
 
 	if (rc)
 		return rc;
 	o = out->data + out->len;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t ch = p[i];
+	while (i < n) {
+		size_t j = i;
 
-		switch (ch) {
-		case '\\':
-			*o++ = '\\';
-			*o++ = '\\';
-			break;
-		case '\t':
-			*o++ = '\\';
-			*o++ = 't';
-			break;
-		case '\n':
-			*o++ = '\\';
-			*o++ = 'n';
-			break;
-		case 0:
-			*o++ = '\\';
-			*o++ = '0';
-			break;
-		default:
-			*o++ = ch;
+		/* eight bytes at a time while none of them is NUL TAB LF or \ */
+		while (n - j >= 8) {
+			uint64_t w;
+
+			memcpy(&w, p + j, 8);
+			if (has_byte(w, 0) | has_byte(w, '\t') | has_byte(w, '\n') | has_byte(w, '\\'))
+				break;
+			j += 8;
 		}
+		while (j < n && !esc_char[p[j]])
+			j++;
+		memcpy(o, p + i, j - i);
+		o += j - i;
+		if (j == n)
+			break;
+		*o++ = '\\';
+		*o++ = esc_char[p[j]];
+		i = j + 1;
 	}
 	out->len = (size_t)(o - out->data);
 	return 0;
+}
+
+/* Decimal digits of v (after a '-' when neg), without printf. */
+static int add_u64(struct sl_buf *out, uint64_t v, int neg)
+{
+	char tmp[24], *end = tmp + sizeof(tmp), *q = end;
+
+	do {
+		*--q = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (neg)
+		*--q = '-';
+	return sl_buf_add(out, q, (size_t)(end - q));
+}
+
+static int add_i64(struct sl_buf *out, int64_t v)
+{
+	return v < 0 ? add_u64(out, -(uint64_t)v, 1) : add_u64(out, (uint64_t)v, 0);
 }
 
 /* fmt_value_sql()'s literal as a field: quotes dropped, NULL as \N. */
@@ -189,17 +261,17 @@ static int add_field(struct sl_buf *out, const Sluice__Value *v, const Sluice__C
 	case SLUICE__VALUE__KIND__NULL:
 		return sl_buf_adds(out, "\\N");
 	case SLUICE__VALUE__KIND__INT:
-		return sl_buf_addf(out, "%" PRId64, v->i);
+		return add_i64(out, v->i);
 	case SLUICE__VALUE__KIND__UINT:
 	case SLUICE__VALUE__KIND__BIT:
-		return sl_buf_addf(out, "%" PRIu64, v->u);
+		return add_u64(out, v->u, 0);
 	case SLUICE__VALUE__KIND__YEAR:
 		/* the text "0" would be the year 2000 */
-		return v->u ? sl_buf_addf(out, "%" PRIu64, v->u) : sl_buf_adds(out, "0000");
+		return v->u ? add_u64(out, v->u, 0) : sl_buf_adds(out, "0000");
 	case SLUICE__VALUE__KIND__ENUM:
 	case SLUICE__VALUE__KIND__SET:
 		if (!v->has_b)
-			return sl_buf_addf(out, "%" PRIu64, v->u);
+			return add_u64(out, v->u, 0);
 		return add_escaped(out, v->b.data, v->b.len);
 	case SLUICE__VALUE__KIND__STRING:
 	case SLUICE__VALUE__KIND__BYTES:
@@ -278,6 +350,7 @@ int rep__loader_open(struct rep_loader *l, const char *url, const char *consumer
 	l->w.load = 1;
 	sl_buf_init(&l->text, (size_t)1 << 30);
 	sl_buf_init(&l->sql, (size_t)1 << 30);
+	rep__rowdec_init(&l->dec);
 	if ((rc = rep__conn_open(&l->w, url, err)) ||
 	    (rc = rep__conn_lock(&l->w, consumer, id, 10, 1, err)))
 		return rc;
@@ -290,6 +363,7 @@ void rep__loader_close(struct rep_loader *l)
 	rep__conn_close(&l->w);
 	sl_buf_release(&l->text);
 	sl_buf_release(&l->sql);
+	rep__rowdec_release(&l->dec);
 }
 
 /* The error and the first warning of the last statement as err. */
@@ -340,41 +414,72 @@ static int is_local_refused(unsigned e)
 	return e == 1148 || e == 3948 || e == 4166 || e == 2068;
 }
 
-/* 1: the server refused LOAD DATA LOCAL (nothing loaded); 0 loaded; <0. */
-static int load_data(struct rep_loader *l, const struct rep_chunk *c, const enum rep_lcol *plan,
+/* Each row of c decoded (l->dec, one at a time), folded into the
+ * plan and rendered as LOAD DATA text, then the statement. 2: the rows do
+ * not fit one plan (the INSERT way); 1: the server refused LOAD DATA LOCAL
+ * (nothing loaded); 0 loaded; <0. */
+static int load_data(struct rep_loader *l, const struct rep_chunk *c, enum rep_lcol *plan,
 		     struct sl_err *err)
 {
-	int rc;
+	uint8_t *seen = sl_xcalloc(c->td->n_columns + 1, 1);
+	int rc = 0;
 
 	sl_buf_reset(&l->text);
 	sl_buf_reset(&l->sql);
-	for (size_t r = 0; r < c->n; r++)
-		if ((rc = rep__load_text(&l->text, c->td, plan, c->recs[r]->row->after)))
-			return sl_err_set(err, rc, "chunk %" PRIu64 " of `%s`.`%s`: row %zu cannot be "
-					  "rendered (%s)", c->index, c->db, c->table, r, sl_strerror(rc));
-	if ((rc = rep__load_stmt(&l->sql, c->td, plan)))
-		return sl_err_set(err, rc, "chunk %" PRIu64 " of `%s`.`%s`: LOAD DATA statement: %s",
-				  c->index, c->db, c->table, sl_strerror(rc));
+	/* the text is about as long as the packed rows: one allocation, not doublings */
+	if ((rc = sl_buf_reserve(&l->text, c->raw_len + c->raw_len / 4)))
+		goto out;
+	rep__load_plan_init(c->td, c->drop, plan, seen);
+	for (size_t r = 0; r < c->n; r++) {
+		const Sluice__Row *row;
+
+		if ((rc = rep__chunk_row(c, r, &l->dec, &row, err)))
+			goto out;
+		if (rep__load_plan_row(c->td, row, plan, seen)) {
+			rc = 2;
+			goto out;
+		}
+		if ((rc = rep__load_text(&l->text, c->td, plan, row))) {
+			rc = sl_err_set(err, rc, "chunk %" PRIu64 " of `%s`.`%s`: row %zu cannot be "
+					"rendered (%s)", c->index, c->db, c->table, r, sl_strerror(rc));
+			goto out;
+		}
+	}
+	if ((rc = rep__load_stmt(&l->sql, c->td, plan))) {
+		rc = sl_err_set(err, rc, "chunk %" PRIu64 " of `%s`.`%s`: LOAD DATA statement: %s",
+				c->index, c->db, c->table, sl_strerror(rc));
+		goto out;
+	}
 	l->feed = l->text.data;
 	l->feed_len = l->text.len;
 	if (mysql_real_query(l->w.db, (const char *)l->sql.data, l->sql.len)) {
 		if (is_local_refused(mysql_errno(l->w.db)))
-			return 1;
-		return load_error(l, c, sl_buf_cstr(&l->sql), err);
+			rc = 1;
+		else
+			rc = load_error(l, c, sl_buf_cstr(&l->sql), err);
+		goto out;
 	}
-	return check_result(l, c, c->n, "LOAD DATA", err);
+	rc = check_result(l, c, c->n, "LOAD DATA", err);
+out:
+	fmt_arena_reset(&l->dec.arena);
+	free(seen);
+	return rc;
 }
 
-/* Row r of c, without the columns the destination computes (c->drop:
- * into *tmp and vals, valid until the next call). */
-static const Sluice__Row *row_of(const struct rep_chunk *c, size_t r, Sluice__Row *tmp,
-				 Sluice__Value **vals)
+/* Row r of c decoded (l->dec), without the columns the
+ * destination computes (c->drop: into *tmp and vals): valid until the
+ * next call. */
+static int row_of(struct rep_loader *l, const struct rep_chunk *c, size_t r, Sluice__Row *tmp,
+		  Sluice__Value **vals, const Sluice__Row **row, struct sl_err *err)
 {
-	const Sluice__Row *row = c->recs[r]->row->after;
+	int rc;
 
-	if (!c->drop || !row || row->n_values != c->td->n_columns)
-		return row;	/* a mismatch: rep_sql.c says so */
-	return rep__row_strip(row, c->drop, tmp, vals);
+	if ((rc = rep__chunk_row(c, r, &l->dec, row, err)))
+		return rc;
+	if (c->drop && *row && (*row)->n_values == c->td->n_columns)
+		*row = rep__row_strip(*row, c->drop, tmp, vals);
+	/* else a mismatch: rep_sql.c says so */
+	return 0;
 }
 
 /* Multi-row INSERTs of at most half of max_allowed_packet each, without
@@ -393,14 +498,19 @@ static int load_inserts(struct rep_loader *l, const struct rep_chunk *c, struct 
 		vals = sl_xcalloc(c->td->n_columns + 1, sizeof(*vals));
 	}
 	while (r < c->n) {
+		const Sluice__Row *row;
 		uint64_t n = 0;
 
 		sl_buf_reset(&l->sql);
-		if ((rc = rep__sql_insert_head_row(&l->sql, td, row_of(c, r, &srow, vals))))
+		if ((rc = row_of(l, c, r, &srow, vals, &row, err)))
+			goto out;
+		if ((rc = rep__sql_insert_head_row(&l->sql, td, row)))
 			goto render;
 		while (r < c->n) {
 			size_t mark = l->sql.len;
-			const Sluice__Row *row = row_of(c, r, &srow, vals);
+
+			if ((rc = row_of(l, c, r, &srow, vals, &row, err)))
+				goto out;
 
 			/* rows of one INSERT name the same columns (partial images) */
 			if (n && !fmt_row_full(row))
@@ -429,6 +539,7 @@ render:
 	rc = sl_err_set(err, rc, "chunk %" PRIu64 " of `%s`.`%s`: row %zu cannot be rendered (%s)",
 			c->index, c->db, c->table, r, sl_strerror(rc));
 out:
+	fmt_arena_reset(&l->dec.arena);
 	rep__def_strip_free(stripped);
 	free(vals);
 	return rc;
@@ -478,8 +589,8 @@ static int load_chunk_once(struct rep_loader *l, const struct rep_chunk *c, unsi
 	if (!c->n)
 		rc = 0;		/* an empty table's chunk: only its record */
 	else
-		rc = no_local ? 1 : rep__load_plan(c, plan) ? 1 : load_data(l, c, plan, err);
-	if (rc == 1 && !no_local && !rep__load_plan(c, plan)) {
+		rc = no_local ? 2 : load_data(l, c, plan, err);
+	if (rc == 1) {
 		/* the server refused LOAD DATA LOCAL: once for every loader */
 		rep__rollback(&l->w);
 		pthread_mutex_lock(l->mu);
@@ -490,7 +601,7 @@ static int load_chunk_once(struct rep_loader *l, const struct rep_chunk *c, unsi
 		*l->no_local = 1;
 		pthread_mutex_unlock(l->mu);
 	}
-	if (rc == 1)
+	if (rc == 1 || rc == 2)
 		rc = load_inserts(l, c, err);
 	if (rc)
 		goto fail;

@@ -23,7 +23,7 @@
  * UNSIGNED); JSON as CONVERT(@v USING utf8mb4) (MySQL refuses binary JSON
  * text); GEOMETRY (SRID + WKB, the server's own form) as @v. A chunk whose
  * rows do not fit one plan (a partial image, a column given both as label
- * and as number) returns -SL_EFORMAT from rep__load_plan(): it goes the
+ * and as number) returns -SL_EFORMAT from rep__load_plan_row(): it goes the
  * INSERT way, which takes anything replay takes. Columns the destination
  * computes (generated columns, rep_int.h rep__dest_cols()) are read into
  * @discard from a \N field (RL_DISCARD) and left out of the INSERTs.
@@ -38,6 +38,11 @@
 /* How each column of a chunk is loaded (see above). */
 enum rep_lcol { RL_DIRECT = 0, RL_UNSIGNED, RL_JSON, RL_VAR, RL_DISCARD };
 
+/* A chunk's rows are kept packed, as the stream holds them (the Record of
+ * each, seg_reader_next_raw()), one after the other in raw: the reader
+ * copies them without decoding, and the loader that takes the chunk
+ * reads one row at a time (rep__chunk_row()), renders it
+ * and drops it. The memory a queued chunk holds is what it says (bytes). */
 struct rep_chunk {
 	Sluice__TableDef *td;		/* owned */
 	uint8_t *drop;			/* owned, per column of td: REP_DROP_* (the
@@ -46,16 +51,38 @@ struct rep_chunk {
 	uint64_t index, rows;
 	uint32_t run;
 	int restart, table_done;
-	Sluice__Record **recs;		/* the RowChange records, owned */
-	size_t n, cap;
-	uint64_t bytes;			/* packed size of the rows, for the memory bound */
+	uint8_t *raw;			/* the rows' packed records, owned */
+	size_t raw_len, raw_cap;
+	size_t *off;			/* row r is raw[off[r] .. off[r + 1]), n + 1 of them */
+	size_t n, off_cap;
+	uint64_t bytes;			/* memory held by raw and off, for the memory bound */
 	uint64_t maxrow;		/* packed size of its largest row (REP_LOAD_BIG_ROW) */
 };
 void rep__chunk_release(struct rep_chunk *c);
+/* Append one packed row record to c (the reader). */
+void rep__chunk_add(struct rep_chunk *c, const uint8_t *body, size_t len);
+/* Row r of c (its RowChange's after image, which may be NULL), read in
+ * place with rv (fmt_rowview_decode()) or, in a form that does not read,
+ * decoded with a's memory: valid until the next call with rv and a, and a
+ * reset of a. -SL_ECORRUPT naming the chunk and row when it does not decode. */
+struct rep_rowdec {
+	struct fmt_rowview view;
+	struct fmt_arena arena;
+};
+void rep__rowdec_init(struct rep_rowdec *d);
+void rep__rowdec_release(struct rep_rowdec *d);
+int rep__chunk_row(const struct rep_chunk *c, size_t r, struct rep_rowdec *d,
+		   const Sluice__Row **row, struct sl_err *err);
 
-/* The plan of c's rows: one rep_lcol per column into plan[td->n_columns].
- * -SL_EFORMAT when LOAD DATA cannot take them (use INSERTs). */
-int rep__load_plan(const struct rep_chunk *c, enum rep_lcol *plan);
+/* The plan of a chunk's rows: one rep_lcol per column into
+ * plan[td->n_columns], row by row: rep__load_plan_init() (drop: the
+ * columns the destination computes, or NULL; seen: td->n_columns bytes of
+ * scratch), then rep__load_plan_row() for every row, which returns
+ * -SL_EFORMAT when LOAD DATA cannot take the rows so far (use INSERTs). */
+void rep__load_plan_init(const Sluice__TableDef *td, const uint8_t *drop, enum rep_lcol *plan,
+			 uint8_t *seen);
+int rep__load_plan_row(const Sluice__TableDef *td, const Sluice__Row *row, enum rep_lcol *plan,
+		       uint8_t *seen);
 /* "LOAD DATA LOCAL INFILE 'sluice-chunk' INTO TABLE `db`.`t` CHARACTER SET
  * binary FIELDS ... (`a`,@v1) SET `b`=CAST(@v1 AS UNSIGNED)" */
 int rep__load_stmt(struct sl_buf *out, const Sluice__TableDef *td, const enum rep_lcol *plan);
@@ -69,7 +96,8 @@ struct rep_loader {
 	char sid[33];			/* hex stream id of DIR/snapshot */
 	int *no_local;			/* shared: the server refused LOAD DATA LOCAL */
 	pthread_mutex_t *mu;		/* guards *no_local */
-	struct sl_buf text, sql;	/* scratch */
+	struct sl_buf text, sql;	/* scratch, kept from chunk to chunk */
+	struct rep_rowdec dec;		/* the row being rendered (rep__chunk_row()) */
 	const uint8_t *feed;		/* the local-infile callbacks read from here */
 	size_t feed_len, feed_off;
 };

@@ -19,7 +19,13 @@
  * SnapshotBegin comes), then chunks. A chunk is buffered whole (the
  * snapshot bounds one to about 8 MiB of rows) and queued; loader threads
  * (up to REP_LOAD_WORKERS connections) take chunks of any table in any
- * order. Per table the reader counts chunks handed out and the loaders
+ * order. The reader keeps a chunk's rows as the packed records they are
+ * (rep_snap.h struct rep_chunk): it decodes only the other records, and
+ * each loader reads its chunk's rows one at a time (fmt_rowview.c),
+ * renders and drops them, so the decoding runs on the loaders in parallel,
+ * no row is allocated, and the memory bound counts the bytes held. Chunk
+ * buffers go back to a pool for the next chunks (no fresh pages each
+ * time). Per table the reader counts chunks handed out and the loaders
  * count them done: after the table's last chunk (table_done) is done, the
  * loader that finished it adds the deferred indexes.
  *
@@ -56,8 +62,10 @@
  */
 
 #define REP_LOAD_WORKERS 4
-#define REP_LOAD_QUEUE_BYTES ((uint64_t)32 << 20)	/* packed; decoded about 3x */
+#define REP_LOAD_QUEUE_BYTES ((uint64_t)32 << 20)	/* held by queued chunks (packed rows) */
 #define REP_LOAD_BIG_ROW ((uint64_t)1 << 20)		/* packed; loads alone (above) */
+#define REP_POOL_MAX 16				/* chunk buffers kept for reuse */
+#define REP_POOL_BUF ((size_t)32 << 20)		/* and at most this big each */
 
 struct snap_table {
 	char *db, *name;
@@ -102,6 +110,7 @@ struct snap {
 	pthread_cond_t cv;		/* a job queued or finished, or failed */
 	struct snap_job *q;		/* ring of queued jobs */
 	size_t qhead, qn, qcap;
+	size_t qmax;			/* queued chunks at most: one per loader and one */
 	uint64_t qbytes;
 	int reading;			/* the reader may still queue jobs */
 	int failed;
@@ -128,7 +137,62 @@ struct snap {
 	struct fmt_tables tds;
 	struct rep_chunk cur;
 	int in_chunk;
+	struct snap_mem {		/* buffers of loaded chunks, for the next ones */
+		uint8_t *raw;
+		size_t raw_cap;
+		size_t *off;
+		size_t off_cap;
+	} pool[REP_POOL_MAX];
+	size_t npool;			/* guarded by mu */
+	size_t raw_hint, off_hint;	/* the reader's: the largest chunk so far */
 };
+
+/* ---- chunk memory: reused, so the rows of every chunk do not land in
+ * fresh pages (page faults) ---- */
+
+/* c's buffers into the pool (or freed), then c released: with s->mu held. */
+static void chunk_recycle_locked(struct snap *s, struct rep_chunk *c)
+{
+	if (c->raw && s->npool < REP_POOL_MAX && c->raw_cap <= REP_POOL_BUF &&
+	    c->off_cap * sizeof(*c->off) <= REP_POOL_BUF) {
+		s->pool[s->npool++] = (struct snap_mem){ .raw = c->raw, .raw_cap = c->raw_cap,
+							 .off = c->off, .off_cap = c->off_cap };
+		c->raw = NULL;
+		c->off = NULL;
+	}
+	rep__chunk_release(c);
+}
+
+/* A new chunk in s->cur takes the largest buffers of the pool, else new
+ * ones at the size of the largest chunk so far (not grown from small by
+ * copies). */
+static void chunk_mem(struct snap *s)
+{
+	struct rep_chunk *c = &s->cur;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->npool) {
+		size_t best = 0;
+
+		for (size_t i = 1; i < s->npool; i++)
+			if (s->pool[i].raw_cap > s->pool[best].raw_cap)
+				best = i;
+		c->raw = s->pool[best].raw;
+		c->raw_cap = s->pool[best].raw_cap;
+		c->off = s->pool[best].off;
+		c->off_cap = s->pool[best].off_cap;
+		s->pool[best] = s->pool[--s->npool];
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (!c->raw && s->raw_hint) {
+		c->raw = sl_xmalloc(s->raw_hint);
+		c->raw_cap = s->raw_hint;
+		c->off = sl_xmalloc(s->off_hint * sizeof(*c->off));
+		c->off_cap = s->off_hint;
+	}
+	c->raw_len = c->n = 0;
+	c->bytes = c->raw_cap + c->off_cap * sizeof(*c->off);
+}
 
 /* ---- tables and recorded chunks ---- */
 
@@ -543,9 +607,7 @@ static void *loader_main(void *arg)
 		big = is_big(&j.c);
 		if (gate_enter(s, big)) {
 			j.t->inflight--;
-			pthread_mutex_unlock(&s->mu);
-			rep__chunk_release(&j.c);
-			pthread_mutex_lock(&s->mu);
+			chunk_recycle_locked(s, &j.c);
 			continue;
 		}
 		pthread_mutex_unlock(&s->mu);
@@ -566,9 +628,7 @@ static void *loader_main(void *arg)
 			due = index_due(j.t);
 		}
 		pthread_cond_broadcast(&s->cv);
-		pthread_mutex_unlock(&s->mu);
-		rep__chunk_release(&j.c);
-		pthread_mutex_lock(&s->mu);
+		chunk_recycle_locked(s, &j.c);
 		if (due && !gate_enter(s, 0))
 			index_locked(s, j.t);
 	}
@@ -587,6 +647,9 @@ static int start_loaders(struct snap *s, struct loader_arg *args, struct sl_err 
 	s->ld = sl_xcalloc(n, sizeof(*s->ld));
 	s->th = sl_xcalloc(n, sizeof(*s->th));
 	s->nld = n;
+	/* a chunk ready for each loader when it finishes one: more queued
+	 * would only hold memory (the reader is the faster side) */
+	s->qmax = n + 1 < s->qcap ? n + 1 : s->qcap;
 	for (unsigned i = 0; i < n; i++) {
 		struct rep_loader *l = &s->ld[i];
 
@@ -659,8 +722,8 @@ static int queue_chunk(struct snap *s, struct sl_err *err)
 	if (chunk_recorded(s, t, c->index)) {
 		s->skipped++;
 		pthread_cond_broadcast(&s->cv);	/* maybe an index is due */
+		chunk_recycle_locked(s, c);
 		pthread_mutex_unlock(&s->mu);
-		rep__chunk_release(c);
 		return 0;
 	}
 	if (s->redo_cap && c->maxrow > s->redo_cap / 2) {
@@ -677,7 +740,7 @@ static int queue_chunk(struct snap *s, struct sl_err *err)
 	if (c->restart)
 		t->exclusive = 1;
 	/* bounded memory; a restarted table one chunk at a time */
-	while (!s->failed && (s->qn >= s->qcap || (s->qn && s->qbytes + c->bytes > REP_LOAD_QUEUE_BYTES) ||
+	while (!s->failed && (s->qn >= s->qmax || (s->qn && s->qbytes + c->bytes > REP_LOAD_QUEUE_BYTES) ||
 			      (t->exclusive && t->inflight)))
 		pthread_cond_wait(&s->cv, &s->mu);
 	if (s->failed) {
@@ -733,8 +796,9 @@ static int chunk_drop(struct snap *s, struct sl_err *err)
 	return 0;
 }
 
+/* A record other than a row (snap_row()), decoded: kept where it says. */
 static int snap_record(struct snap *s, Sluice__Record *rec, const struct seg_cursor *cur,
-		       int *keep, struct sl_err *err)
+		       struct sl_err *err)
 {
 	char where[4400];
 
@@ -790,34 +854,17 @@ static int snap_record(struct snap *s, Sluice__Record *rec, const struct seg_cur
 		s->cur.run = ch->run;
 		s->cur.restart = ch->restart;
 		s->in_chunk = 1;
+		chunk_mem(s);
 		return chunk_drop(s, err);
-	}
-	case SLUICE__RECORD__BODY_ROW: {
-		struct rep_chunk *c = &s->cur;
-
-		if (!s->in_chunk || rec->row->op != SLUICE__ROW_CHANGE__OP__INSERT ||
-		    rec->row->table_ref != c->td->ref)
-			return sl_err_set(err, -SL_ECORRUPT, "row outside its chunk, or not an insert "
-					  "of the chunk's table, at %s", where);
-		if (c->n == c->cap) {
-			c->cap = c->cap ? 2 * c->cap : 1024;
-			c->recs = sl_xrealloc(c->recs, c->cap * sizeof(*c->recs));
-		}
-		c->recs[c->n++] = rec;
-		{
-			uint64_t sz = sluice__row_change__get_packed_size(rec->row);
-
-			c->bytes += sz + 64;
-			if (sz > c->maxrow)
-				c->maxrow = sz;
-		}
-		*keep = 1;
-		return 0;
 	}
 	case SLUICE__RECORD__BODY_CHUNK_END:
 		if (!s->in_chunk)
 			return sl_err_set(err, -SL_ECORRUPT, "chunk end outside a chunk at %s", where);
 		s->in_chunk = 0;
+		if (s->cur.raw_len > s->raw_hint && s->cur.raw_len <= REP_POOL_BUF)
+			s->raw_hint = s->cur.raw_len + s->cur.raw_len / 8;
+		if (s->cur.n + 2 > s->off_hint && (s->cur.n + 2) * sizeof(size_t) <= REP_POOL_BUF)
+			s->off_hint = s->cur.n + 2 + s->cur.n / 8;
 		s->cur.table_done = rec->chunk_end->table_done;
 		s->cur.rows = rec->chunk_end->rows;
 		if (s->cur.rows != s->cur.n)
@@ -834,6 +881,34 @@ static int snap_record(struct snap *s, Sluice__Record *rec, const struct seg_cur
 	default:
 		return 0;	/* heartbeats and the like */
 	}
+}
+
+/* A row record, packed: checked (an insert into the chunk's table) and
+ * kept as it is, for a loader to decode. */
+static int snap_row(struct snap *s, const uint8_t *body, size_t len, const struct seg_cursor *cur,
+		    struct sl_err *err)
+{
+	struct rep_chunk *c = &s->cur;
+	uint32_t ref;
+	int op;
+	uint64_t sz;
+	size_t k;
+
+	if (fmt_row_peek(body, len, &ref, &op))
+		return sl_err_set(err, -SL_ECORRUPT, "row record does not decode at '%s' segment %"
+				  PRIu64 " offset %" PRIu64 " record %" PRIu32, s->path, cur->seq,
+				  cur->offset, cur->index);
+	if (!s->in_chunk || op != SLUICE__ROW_CHANGE__OP__INSERT || ref != c->td->ref)
+		return sl_err_set(err, -SL_ECORRUPT, "row outside its chunk, or not an insert of the "
+				  "chunk's table, at '%s' segment %" PRIu64 " offset %" PRIu64 " record %"
+				  PRIu32, s->path, cur->seq, cur->offset, cur->index);
+	rep__chunk_add(c, body, len);
+	/* the RowChange's size: the record less its tag and length */
+	k = fmt_varint_get(body + 1, len - 1, &sz);
+	sz = len - 1 - k;
+	if (sz > c->maxrow)
+		c->maxrow = sz;
+	return 0;
 }
 
 static void sleep_ms(uint32_t ms)
@@ -854,9 +929,10 @@ static int read_stream(struct snap *s, struct sl_err *err)
 	while (!s->end && !sl_stop_requested) {
 		Sluice__Record *rec = NULL;
 		struct seg_cursor cur;
-		int keep = 0;
+		const uint8_t *body;
+		size_t len;
 
-		rc = seg_reader_next(r, &rec, &cur, err);
+		rc = seg_reader_next_raw(r, &body, &len, &cur, err);
 		if (rc < 0)
 			break;
 		if (rc == 0) {
@@ -872,9 +948,19 @@ static int read_stream(struct snap *s, struct sl_err *err)
 			sleep_ms(s->x->o->poll_ms ? s->x->o->poll_ms : 20);
 			continue;
 		}
-		rc = snap_record(s, rec, &cur, &keep, err);
-		if (!keep)
-			fmt_record_free(rec);
+		/* rows stay packed (the loaders decode them); the rest is decoded */
+		if (fmt_record_peek(body, len) == SLUICE__RECORD__BODY_ROW) {
+			if ((rc = snap_row(s, body, len, &cur, err)))
+				break;
+			continue;
+		}
+		if ((rc = fmt_record_decode(body, len, NULL, &rec, err))) {
+			sl_err_prefix(err, "'%s' segment %" PRIu64 " offset %" PRIu64 " record %" PRIu32,
+				      s->path, cur.seq, cur.offset, cur.index);
+			break;
+		}
+		rc = snap_record(s, rec, &cur, err);
+		fmt_record_free(rec);
 		if (rc)
 			break;
 	}
@@ -1040,6 +1126,10 @@ static void snap_release(struct snap *s)
 	}
 	free(s->q);
 	rep__chunk_release(&s->cur);
+	for (size_t i = 0; i < s->npool; i++) {
+		free(s->pool[i].raw);
+		free(s->pool[i].off);
+	}
 	fmt_tables_release(&s->tds);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);

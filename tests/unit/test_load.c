@@ -88,6 +88,44 @@ static void setup_row(void)
 	val[14].kind = SLUICE__VALUE__KIND__JSON, val[14].b.data = (uint8_t *)"{\"a\": 1}", val[14].b.len = 8;
 }
 
+/* The plan of a chunk of one row (row), as a loader makes it: the row's
+ * record packed into the chunk, decoded back as a loader does. */
+static int plan_of(const uint8_t *drop, enum rep_lcol *plan)
+{
+	Sluice__RowChange rc = SLUICE__ROW_CHANGE__INIT;
+	Sluice__Record rec = SLUICE__RECORD__INIT;
+	struct rep_chunk c = { 0 };
+	struct sl_err e = SL_ERR_INIT;
+	const Sluice__Row *r = NULL;
+	struct rep_rowdec a;
+	uint8_t *buf, seen[NCOL];
+	size_t n;
+	int ret;
+
+	rc.after = &row;
+	rec.body_case = SLUICE__RECORD__BODY_ROW;
+	rec.row = &rc;
+	n = sluice__record__get_packed_size(&rec);
+	buf = sl_xmalloc(n);
+	sluice__record__pack(&rec, buf);
+	rep__chunk_add(&c, buf, n);
+	free(buf);
+	CU_ASSERT_EQUAL(c.n, 1);
+	CU_ASSERT_EQUAL(c.raw_len, n);
+	rep__rowdec_init(&a);
+	ret = rep__chunk_row(&c, 0, &a, &r, &e);
+	CU_ASSERT_EQUAL(ret, 0);
+	CU_ASSERT_PTR_NOT_NULL(r);
+	if (!ret && r) {
+		CU_ASSERT_EQUAL(r->n_values, NCOL);
+		rep__load_plan_init(&td, drop, plan, seen);
+		ret = rep__load_plan_row(&td, r, plan, seen);
+	}
+	rep__rowdec_release(&a);
+	rep__chunk_release(&c);
+	return ret;
+}
+
 static void test_load__text_every_kind(void)
 {
 	struct sl_buf out = SL_BUF_INIT(1 << 20);
@@ -106,12 +144,60 @@ static void test_load__text_every_kind(void)
 	sl_buf_release(&out);
 }
 
+/* Escaping at every position of strings of every length up to 40 (the
+ * escaper looks at eight bytes at a time): the same as byte by byte. */
+static void test_load__escape_every_position(void)
+{
+	static const uint8_t special[] = { 0, '\t', '\n', '\\', 'x' };
+	struct sl_buf out = SL_BUF_INIT(1 << 20), want = SL_BUF_INIT(1 << 20);
+	Sluice__ColumnDef c = SLUICE__COLUMN_DEF__INIT, *cp = &c;
+	Sluice__Value v = SLUICE__VALUE__INIT, *vp = &v;
+	Sluice__TableDef t = SLUICE__TABLE_DEF__INIT;
+	Sluice__Row r = SLUICE__ROW__INIT;
+	uint8_t s[48];
+	int bad = 0;
+
+	c.name = "s";
+	t.n_columns = 1;
+	t.columns = &cp;
+	r.n_values = 1;
+	r.values = &vp;
+	v.kind = SLUICE__VALUE__KIND__BYTES;
+	v.b.data = s;
+	for (size_t len = 0; len <= 40; len++) {
+		for (size_t k = 0; k < len; k++) {
+			for (size_t x = 0; x < sizeof(special); x++) {
+				for (size_t i = 0; i < len; i++)
+					s[i] = (uint8_t)(0x20 + (i * 7 + len) % 0x5c + (i % 3 == 0 ? 0x80 : 0));
+				s[k] = special[x];
+				if (k + 9 < len)
+					s[k + 9] = special[(x + 1) % sizeof(special)];
+				v.b.len = len;
+				sl_buf_reset(&out);
+				sl_buf_reset(&want);
+				CU_ASSERT_EQUAL(rep__load_text(&out, &t, NULL, &r), 0);
+				for (size_t i = 0; i < len; i++) {
+					const char *e = s[i] == 0 ? "\\0" : s[i] == '\t' ? "\\t" :
+							s[i] == '\n' ? "\\n" : s[i] == '\\' ? "\\\\" : NULL;
+
+					if (e)
+						sl_buf_adds(&want, e);
+					else
+						sl_buf_addc(&want, s[i]);
+				}
+				sl_buf_addc(&want, '\n');
+				bad += out.len != want.len || memcmp(out.data, want.data, out.len);
+			}
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	sl_buf_release(&out);
+	sl_buf_release(&want);
+}
+
 static void test_load__plan_and_statement(void)
 {
 	struct sl_buf out = SL_BUF_INIT(1 << 20);
-	Sluice__RowChange rc = SLUICE__ROW_CHANGE__INIT;
-	Sluice__Record rec = SLUICE__RECORD__INIT, *recs[1] = { &rec };
-	struct rep_chunk c = { 0 };
 	enum rep_lcol plan[NCOL];
 	static const char want[] =
 		"LOAD DATA LOCAL INFILE 'sluice-chunk' INTO TABLE `d`.`t` CHARACTER SET binary "
@@ -120,13 +206,7 @@ static void test_load__plan_and_statement(void)
 		"SET `bit`=CAST(@v12 AS UNSIGNED),`js`=CONVERT(@v14 USING utf8mb4)";
 
 	setup_row();
-	rc.after = &row;
-	rec.body_case = SLUICE__RECORD__BODY_ROW;
-	rec.row = &rc;
-	c.td = &td;
-	c.recs = recs;
-	c.n = 1;
-	CU_ASSERT_EQUAL(rep__load_plan(&c, plan), 0);
+	CU_ASSERT_EQUAL(plan_of(NULL, plan), 0);
 	CU_ASSERT_EQUAL(plan[12], RL_UNSIGNED);
 	CU_ASSERT_EQUAL(plan[13], RL_DIRECT);	/* an ENUM by label */
 	CU_ASSERT_EQUAL(plan[14], RL_JSON);
@@ -134,11 +214,11 @@ static void test_load__plan_and_statement(void)
 	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&out), want);
 	/* an ENUM given by number: through a variable */
 	val[13].has_b = 0;
-	CU_ASSERT_EQUAL(rep__load_plan(&c, plan), 0);
+	CU_ASSERT_EQUAL(plan_of(NULL, plan), 0);
 	CU_ASSERT_EQUAL(plan[13], RL_UNSIGNED);
 	/* a partial image cannot be loaded: the INSERT way */
 	val[3].kind = SLUICE__VALUE__KIND__ABSENT;
-	CU_ASSERT_EQUAL(rep__load_plan(&c, plan), -SL_EFORMAT);
+	CU_ASSERT_EQUAL(plan_of(NULL, plan), -SL_EFORMAT);
 	sl_buf_release(&out);
 }
 
@@ -148,9 +228,6 @@ static void test_load__plan_and_statement(void)
 static void test_load__generated(void)
 {
 	struct sl_buf out = SL_BUF_INIT(1 << 20);
-	Sluice__RowChange rc = SLUICE__ROW_CHANGE__INIT;
-	Sluice__Record rec = SLUICE__RECORD__INIT, *recs[1] = { &rec };
-	struct rep_chunk c = { 0 };
 	enum rep_lcol plan[NCOL];
 	uint8_t drop[NCOL] = { 0 };
 	uint32_t pk[2] = { 1, 14 };
@@ -160,16 +237,9 @@ static void test_load__generated(void)
 	int lost;
 
 	setup_row();
-	rc.after = &row;
-	rec.body_case = SLUICE__RECORD__BODY_ROW;
-	rec.row = &rc;
-	c.td = &td;
-	c.recs = recs;
-	c.n = 1;
-	c.drop = drop;
 	drop[1] = drop[12] = REP_DROP_GENERATED;
 	val[12].kind = SLUICE__VALUE__KIND__ABSENT;	/* not even in the image */
-	CU_ASSERT_EQUAL(rep__load_plan(&c, plan), 0);
+	CU_ASSERT_EQUAL(plan_of(drop, plan), 0);
 	CU_ASSERT_EQUAL(plan[1], RL_DISCARD);
 	CU_ASSERT_EQUAL(plan[12], RL_DISCARD);
 	CU_ASSERT_EQUAL(rep__load_stmt(&out, &td, plan), 0);
@@ -514,6 +584,7 @@ int main(int argc, char **argv)
 	s = CU_add_suite("replay/load", NULL, NULL);
 	CU_add_test(s, "positions: file number, then offset", test_load__pos_cmp);
 	CU_add_test(s, "LOAD DATA text of every value kind", test_load__text_every_kind);
+	CU_add_test(s, "escapes at every position, eight bytes at a time", test_load__escape_every_position);
 	CU_add_test(s, "plan and LOAD DATA statement", test_load__plan_and_statement);
 	CU_add_test(s, "generated columns left out of the load", test_load__generated);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
