@@ -461,8 +461,9 @@ static int copy_phase(struct task *t, struct sl_err *err)
 	for (;;) {
 		if (sl_stop_requested)
 			return stopped(t, err);
-		/* replay starts as soon as DIR/snapshot exists: look often until then */
-		pump(t, t->ch[C_REPLAY].pid ? 200 : 20);
+		/* replay starts as soon as DIR/snapshot exists: look often until
+		 * then, and once the snapshot is read, for the end of the load */
+		pump(t, !t->ch[C_REPLAY].pid ? 20 : t->sw.ended ? 50 : 200);
 		if (!t->sw.have_id && (rc = mig__snapwatch_poll(&t->sw, err)))
 			return rc;
 		for (int i = C_CAPTURE; i <= C_REPLAY; i++) {

@@ -70,6 +70,7 @@
 struct snap_table {
 	char *db, *name;
 	unsigned inflight;		/* chunks queued or loading */
+	unsigned loading;		/* chunks loading now */
 	int done_read;			/* its table_done chunk was read */
 	int indexed;			/* indexes added, recorded, or none to add */
 	int exclusive;			/* a restart seen: one chunk at a time */
@@ -568,6 +569,34 @@ static void index_locked(struct snap *s, struct snap_table *t)
 	pthread_cond_broadcast(&s->cv);
 }
 
+/*
+ * With s->mu held and a job queued: the next job for a loader, the first
+ * queued one of a table no loader is loading, else the oldest. Two sessions
+ * inserting into one InnoDB table take hardly less time than one (they
+ * queue on the index's latches at every page split), so the loaders keep to
+ * different tables while the queue offers them (the snapshot's readers
+ * interleave the tables in the stream for that). Chunks of a table load in
+ * any order.
+ */
+static void take_job(struct snap *s, struct snap_job *j)
+{
+	size_t pick = 0;
+
+	for (size_t k = 0; k < s->qn; k++)
+		if (!s->q[(s->qhead + k) % s->qcap].t->loading) {
+			pick = k;
+			break;
+		}
+	if (pick) {
+		struct snap_job *a = &s->q[s->qhead], *b = &s->q[(s->qhead + pick) % s->qcap], tmp = *a;
+
+		*a = *b;
+		*b = tmp;
+	}
+	*j = s->q[s->qhead];
+	s->qhead = (s->qhead + 1) % s->qcap;
+}
+
 static void *loader_main(void *arg)
 {
 	struct loader_arg *a = arg;
@@ -599,8 +628,7 @@ static void *loader_main(void *arg)
 		}
 		if (s->failed || !s->qn)
 			break;
-		j = s->q[s->qhead];
-		s->qhead = (s->qhead + 1) % s->qcap;
+		take_job(s, &j);
 		s->qn--;
 		s->qbytes -= j.c.bytes;
 		pthread_cond_broadcast(&s->cv);
@@ -610,6 +638,7 @@ static void *loader_main(void *arg)
 			chunk_recycle_locked(s, &j.c);
 			continue;
 		}
+		j.t->loading++;
 		pthread_mutex_unlock(&s->mu);
 
 		if (big)
@@ -618,6 +647,7 @@ static void *loader_main(void *arg)
 
 		pthread_mutex_lock(&s->mu);
 		gate_leave(s, big);
+		j.t->loading--;
 		j.t->inflight--;
 		if (rc < 0) {
 			fail_locked(s, &e);
@@ -647,9 +677,10 @@ static int start_loaders(struct snap *s, struct loader_arg *args, struct sl_err 
 	s->ld = sl_xcalloc(n, sizeof(*s->ld));
 	s->th = sl_xcalloc(n, sizeof(*s->th));
 	s->nld = n;
-	/* a chunk ready for each loader when it finishes one: more queued
-	 * would only hold memory (the reader is the faster side) */
-	s->qmax = n + 1 < s->qcap ? n + 1 : s->qcap;
+	/* a chunk ready for each loader when it finishes one, and a choice of
+	 * tables (take_job()): more queued would only hold memory (the reader
+	 * is the faster side) */
+	s->qmax = 2 * n < s->qcap ? 2 * n : s->qcap;
 	for (unsigned i = 0; i < n; i++) {
 		struct rep_loader *l = &s->ld[i];
 

@@ -50,10 +50,12 @@ struct snap_table {
 	int walk;			/* boundaries by walking the key (else arithmetic) */
 	int arith_ready;		/* MIN/MAX known */
 	__int128 imax, icur;		/* arithmetic: ranges so far end at icur */
+	__int128 ispan;			/* arithmetic: the key span the row estimate covers */
 	int lo_open;			/* the next range has no lower bound */
 	struct db_key_val next_lo;	/* else its lower bound (exclusive) */
 	int planned_all;		/* the last range is handed out */
 	int planning;			/* a reader is finding the next boundary */
+	const void *owner;		/* the reader that took it first (snap__next_range()) */
 	uint64_t chunk_rows;		/* adaptive */
 	uint64_t seq_next;
 	/* writing: the writer only */
@@ -137,7 +139,7 @@ void snap__table_resume(struct snap_table *t, char *const *key, const unsigned l
 /* Under ctx->mu: the next range of a table with work into *r (1), or 0 when
  * no table has work now (*wait 1: some table is being planned, try again).
  * A walked boundary or a first MIN/MAX is queried on m with ctx->mu released. */
-int snap__next_range(struct snap_ctx *c, MYSQL *m, const char *who, struct snap_range *r,
+int snap__next_range(struct snap_ctx *c, const void *owner, MYSQL *m, const char *who, struct snap_range *r,
 		     int *wait, struct sl_err *err);
 void snap__range_release(struct snap_range *r);
 /* Under ctx->mu: a chunk of t took ms for rows rows of bytes bytes. */

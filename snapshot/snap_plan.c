@@ -308,6 +308,7 @@ static int plan_range(struct snap_ctx *c, struct snap_table *t, MYSQL *m, const 
 				t->icur = mn - 1;
 			else if (parse_i128(t->next_lo.v[0], t->next_lo.len[0], &t->icur))
 				return sl_err_set(err, -SL_EFORMAT, "table %s: bad resume key", t->qname);
+			t->ispan = t->imax - t->icur;
 		}
 	}
 	if (t->walk) {
@@ -331,8 +332,12 @@ static int plan_range(struct snap_ctx *c, struct snap_table *t, MYSQL *m, const 
 			t->planned_all = 1;
 		}
 	} else {
-		__int128 span = t->imax - t->icur, est = t->dt->est_rows ? t->dt->est_rows : 1;
-		__int128 step = (__int128)t->chunk_rows * span / est;
+		/* keys per row over the span the estimate covers, not over what is
+		 * left of it: that shrank every range (ranges of 503, 461, 422 ...
+		 * rows for 500 asked), until one came back so short that the key
+		 * looked sparse and the table was walked */
+		__int128 est = t->dt->est_rows ? t->dt->est_rows : 1;
+		__int128 step = (__int128)t->chunk_rows * t->ispan / est;
 
 		if (step < 1)
 			step = 1;
@@ -352,30 +357,40 @@ take:
 	return 0;
 }
 
-int snap__next_range(struct snap_ctx *c, MYSQL *m, const char *who, struct snap_range *r,
-		     int *wait, struct sl_err *err)
+int snap__next_range(struct snap_ctx *c, const void *owner, MYSQL *m, const char *who,
+		     struct snap_range *r, int *wait, struct sl_err *err)
 {
 	*wait = 0;
 	memset(r, 0, sizeof(*r));
-	for (size_t i = 0; i < c->nt; i++) {
-		struct snap_table *t = &c->t[i];
-		int rc;
+	/* The reader's own table (the one it took first), else a table no
+	 * reader has taken, else any (a big table split across the readers).
+	 * Readers in different tables interleave the tables in the stream, so
+	 * that replay's loaders, which take different tables at once, load in
+	 * parallel: two sessions inserting into one InnoDB table take hardly
+	 * less time than one. */
+	for (int pass = 0; pass < 3; pass++)
+		for (size_t i = 0; i < c->nt; i++) {
+			struct snap_table *t = &c->t[i];
+			int rc;
 
-		if (t->planned_all || t->done)
-			continue;
-		if (t->planning) {
-			*wait = 1;
-			continue;
+			if (t->planned_all || t->done || (pass == 0 && t->owner != owner) ||
+			    (pass == 1 && t->owner))
+				continue;
+			if (t->planning) {
+				*wait = 1;
+				continue;
+			}
+			t->planning = 1;
+			rc = plan_range(c, t, m, who, r, err);
+			t->planning = 0;
+			if (rc) {
+				snap__range_release(r);
+				return rc;
+			}
+			if (!t->owner)
+				t->owner = owner;
+			return 1;
 		}
-		t->planning = 1;
-		rc = plan_range(c, t, m, who, r, err);
-		t->planning = 0;
-		if (rc) {
-			snap__range_release(r);
-			return rc;
-		}
-		return 1;
-	}
 	return 0;
 }
 

@@ -263,7 +263,7 @@ void *snap__reader_main(void *arg)
 		int wait = 0, got, rc;
 
 		pthread_mutex_lock(&c->mu);
-		got = c->stop ? 0 : snap__next_range(c, rd->m, rd->who, &r, &wait, &err);
+		got = c->stop ? 0 : snap__next_range(c, rd, rd->m, rd->who, &r, &wait, &err);
 		pthread_mutex_unlock(&c->mu);
 		if (got < 0) {
 			snap__fail(c, &err);

@@ -227,19 +227,24 @@ out:
 	return rc;
 }
 
-/* Under mu: unlink and return a chunk that is next in its table's order. */
+/* Under mu: unlink and return the oldest chunk that is next in its table's
+ * order. c->ready is newest first: taking the first writable one starved a
+ * reader whose chunk waited behind another reader's newer ones (its next
+ * chunk waits for that one to be written), and the stream held one table's
+ * chunks after the other's instead of both interleaved. */
 static struct snap_chunk *take_writable(struct snap_ctx *c)
 {
-	for (struct snap_chunk **pp = &c->ready; *pp; pp = &(*pp)->next) {
-		struct snap_chunk *ch = *pp;
+	struct snap_chunk **found = NULL, *ch;
 
-		if (ch->seq == ch->t->w_seq && ch->sub == ch->t->w_sub) {
-			*pp = ch->next;
-			ch->next = NULL;
-			return ch;
-		}
-	}
-	return NULL;
+	for (struct snap_chunk **pp = &c->ready; *pp; pp = &(*pp)->next)
+		if ((*pp)->seq == (*pp)->t->w_seq && (*pp)->sub == (*pp)->t->w_sub)
+			found = pp;
+	if (!found)
+		return NULL;
+	ch = *found;
+	*found = ch->next;
+	ch->next = NULL;
+	return ch;
 }
 
 int snap__writer_loop(struct snap_ctx *c, struct sl_err *err)

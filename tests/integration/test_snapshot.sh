@@ -30,7 +30,7 @@ CREATE DATABASE s1 CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;
 CREATE DATABASE s2 CHARACTER SET latin1;
 USE s1;
 CREATE TABLE ints (id INT NOT NULL PRIMARY KEY, v INT, pad VARCHAR(64)) ENGINE=InnoDB;
-INSERT INTO ints SELECT seq, seq * 3, REPEAT('p', seq % 50) FROM seq_1_to_6000;
+INSERT INTO ints SELECT seq, seq * 3, REPEAT('p', seq % 50) FROM il.seq_1_to_6000;
 CREATE TABLE comp (a INT NOT NULL, b VARCHAR(20) NOT NULL, v INT, PRIMARY KEY (a, b)) ENGINE=InnoDB;
 INSERT INTO comp SELECT seq % 7, CONCAT(IF(seq % 2, 'k', 'K'), seq), seq FROM seq_1_to_2000;
 CREATE TABLE skey (k VARCHAR(30) NOT NULL PRIMARY KEY, v INT) ENGINE=InnoDB COLLATE utf8mb4_general_ci;
@@ -269,6 +269,23 @@ grep -q 'Threads_running [0-9]* is above 2: readers pause' "$WORK/snap6.err" || 
 grep -q 'readers go on' "$WORK/snap6.err" || fail "the readers did not go on"
 ((SECONDS - t0 >= 2)) || fail "the snapshot did not wait for the busy source"
 wait "$sleeper1" "$sleeper2" || true
+
+# ---- readers take different tables: the stream interleaves them ----
+# (replay's loaders load different tables at once; two sessions inserting
+# into one InnoDB table take hardly less time than one)
+src_sql -e "CREATE DATABASE il; CREATE TABLE il.a (id INT PRIMARY KEY, v VARCHAR(40));
+	CREATE TABLE il.b LIKE il.a;
+	INSERT INTO il.a SELECT seq, REPEAT('x', 40) FROM il.seq_1_to_6000;
+	INSERT INTO il.b SELECT * FROM il.a; ANALYZE TABLE il.a, il.b" >/dev/null
+SLUICE_SNAPSHOT_CHUNK_ROWS=500 must_sluice snap10 snapshot --source "$SRC_URL" --dir "$WORK/d8" --include il --threads 2
+a_before_b=$(awk '/snapshot: `il`.`b` chunk/ { exit } /snapshot: `il`.`a` chunk/ { n++ } END { print n + 0 }' "$WORK/snap10.err")
+b_chunks=$(grep -c 'snapshot: `il`.`b` chunk' "$WORK/snap10.err" || true)
+a_chunks=$(grep -c 'snapshot: `il`.`a` chunk' "$WORK/snap10.err" || true)
+# ranges hold the rows asked for (they shrank by 8 % each, to 27 chunks)
+((a_chunks >= 11 && a_chunks <= 14 && b_chunks >= 11 && b_chunks <= 14)) ||
+	fail "6000 rows in chunks of 500 took $a_chunks and $b_chunks chunks, expected about 12"
+((a_before_b < 6)) || fail "the readers did not take different tables: $a_before_b chunks of il.a before the first of il.b"
+log "ok: two readers, two tables: $a_before_b chunks of il.a before the first of il.b"
 
 # ---- capture --snapshot: P0, the snapshot, then the change stream ----
 must_sluice cap1 capture --snapshot --source "$SRC_URL" --dir "$WORK/d4" --include s2
