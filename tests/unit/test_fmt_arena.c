@@ -13,12 +13,25 @@
 
 /* A packed RowChange record (without length prefix) of one INT and one
  * STRING of len bytes of fill, for table ref. */
+/* rc as a packed Record (malloc'd, *n bytes). */
+static uint8_t *pack_row(Sluice__RowChange *rc, size_t *n)
+{
+	Sluice__Record rec = SLUICE__RECORD__INIT;
+	uint8_t *out;
+
+	rec.body_case = SLUICE__RECORD__BODY_ROW;
+	rec.row = rc;
+	*n = sluice__record__get_packed_size(&rec);
+	out = sl_xmalloc(*n);
+	sluice__record__pack(&rec, out);
+	return out;
+}
+
 static uint8_t *row_record(uint32_t ref, int op, int64_t id, size_t len, uint8_t fill, size_t *n)
 {
 	Sluice__Value v[2] = { SLUICE__VALUE__INIT, SLUICE__VALUE__INIT }, *vp[2] = { &v[0], &v[1] };
 	Sluice__Row row = SLUICE__ROW__INIT;
 	Sluice__RowChange rc = SLUICE__ROW_CHANGE__INIT;
-	Sluice__Record rec = SLUICE__RECORD__INIT;
 	uint8_t *s = sl_xmalloc(len + 1), *out;
 
 	memset(s, fill, len);
@@ -32,11 +45,7 @@ static uint8_t *row_record(uint32_t ref, int op, int64_t id, size_t len, uint8_t
 	rc.table_ref = ref;
 	rc.op = (Sluice__RowChange__Op)op;
 	rc.after = &row;
-	rec.body_case = SLUICE__RECORD__BODY_ROW;
-	rec.row = &rc;
-	*n = sluice__record__get_packed_size(&rec);
-	out = sl_xmalloc(*n);
-	sluice__record__pack(&rec, out);
+	out = pack_row(&rc, n);
 	free(s);
 	return out;
 }
@@ -225,7 +234,6 @@ static uint8_t *pack_values(Sluice__Value *v, size_t nv, int with_after, size_t 
 	Sluice__Value **vp = sl_xcalloc(nv + 1, sizeof(*vp));
 	Sluice__Row row = SLUICE__ROW__INIT;
 	Sluice__RowChange rc = SLUICE__ROW_CHANGE__INIT;
-	Sluice__Record rec = SLUICE__RECORD__INIT;
 	uint8_t *out;
 
 	for (size_t i = 0; i < nv; i++)
@@ -237,11 +245,7 @@ static uint8_t *pack_values(Sluice__Value *v, size_t nv, int with_after, size_t 
 	rc.before = with_after ? NULL : &row;
 	rc.op = with_after ? SLUICE__ROW_CHANGE__OP__INSERT : SLUICE__ROW_CHANGE__OP__DELETE;
 	rc.after = with_after ? &row : NULL;
-	rec.body_case = SLUICE__RECORD__BODY_ROW;
-	rec.row = &rc;
-	*n = sluice__record__get_packed_size(&rec);
-	out = sl_xmalloc(*n);
-	sluice__record__pack(&rec, out);
+	out = pack_row(&rc, n);
 	free(vp);
 	return out;
 }
