@@ -294,12 +294,20 @@ static int cmp_edit(const void *a, const void *b)
 int ddl__edits_apply(const struct ddl_edits *e, const char *s, size_t len, struct sl_buf *out)
 {
 	size_t at = 0;
-	int rc = 0;
+	int rc = 0, removed = 0;
 
 	qsort(e->v, e->n, sizeof(*e->v), cmp_edit);
 	for (size_t i = 0; i < e->n && !rc; i++) {
-		if (e->v[i].off < at)
-			continue;	/* overlaps the one before: left for the next pass */
+		if (e->v[i].off < at) {
+			/* removals that overlap remove their union (two table options
+			 * side by side, one taking the blank after it, the next the
+			 * blank before it); anything else that overlaps the edit
+			 * before is left for the next pass */
+			if (removed && !e->v[i].text[0] && e->v[i].off + e->v[i].len > at)
+				at = e->v[i].off + e->v[i].len;
+			continue;
+		}
+		removed = !e->v[i].text[0];
 		if ((rc = sl_buf_add(out, s + at, e->v[i].off - at)) ||
 		    (rc = sl_buf_adds(out, e->v[i].text)))
 			break;
