@@ -264,7 +264,7 @@ main() {
 	[[ $SLUICE_MODE == steps ]] && LABEL[sluice]="sluice snapshot+replay+verify ($THREADS)"
 	echo
 	echo "== migrate benchmark: $TABLES tables x $TABLE_SIZE rows (sysbench), source and destinations on this machine ($(nproc) CPUs), median of $ROUNDS round(s) =="
-	printf '%-44s %8s %9s %9s  %-22s %s\n' tool seconds rows/s "peak RSS" "CPU s tool/src/dest" "dest = source"
+	printf '%-44s %8s %9s %9s  %-33s %s\n' tool seconds rows/s "peak RSS" "CPU s tool/src/dest (CPUs busy)" "dest = source"
 	for tool in sluice mydumper dump; do
 		[[ " $TOOLS " == *" $tool "* ]] || continue
 		# shellcheck disable=SC2086 # lists of numbers
@@ -273,7 +273,11 @@ main() {
 		CPU[$tool]="$(median ${CT[$tool]}) / $(median ${CS[$tool]}) / $(median ${CD[$tool]})"
 		# shellcheck disable=SC2086
 		MED_CD[$tool]=$(median ${CD[$tool]})
-		printf '%-44s %8s %9s %6s MiB  %-22s %s\n' "${LABEL[$tool]}" "${MED[$tool]}" \
+		# how much of the machine the three kept busy: idle CPUs are time lost
+		# shellcheck disable=SC2086
+		CPU[$tool]+=" ($(python3 -c "import sys; a = [float(x) for x in sys.argv[1:]]; print('%d%%' % (100 * (a[0] + a[1] + a[2]) / max(a[3] * a[4], 0.001)))" \
+			"$(median ${CT[$tool]})" "$(median ${CS[$tool]})" "${MED_CD[$tool]}" "${MED[$tool]}" "$(nproc)") busy)"
+		printf '%-44s %8s %9s %6s MiB  %-33s %s\n' "${LABEL[$tool]}" "${MED[$tool]}" \
 			"$(python3 -c "print(int($rows / max(${MED[$tool]}, 0.001)))")" \
 			"$((RSS[$tool] / 1024))" "${CPU[$tool]}" "${OK[$tool]}"
 	done
