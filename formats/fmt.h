@@ -90,14 +90,21 @@ size_t fmt_pack_insert(struct fmt_packer *p, uint32_t table_ref, const Sluice__V
 		       uint8_t *out);
 void fmt_packer_release(struct fmt_packer *p);
 
+/* The body of the length-delimited record at p (n bytes available): 0 with
+ * *body and *len (the packed Record) and *used (prefix and body), or
+ * -SL_ECORRUPT when the varint is bad or the record runs past n or
+ * FMT_RECORD_MAX. */
+int fmt_record_body(const uint8_t *p, size_t n, const uint8_t **body, size_t *len, size_t *used);
 /* Decode one length-delimited record at p (n bytes available). On success
  * *used is the bytes consumed and *rec the record (free with fmt_record_free).
- * -SL_ECORRUPT when the varint or the message is bad or runs past n. */
+ * -SL_ECORRUPT when the varint or the message is bad or runs past n, or the
+ * record holds no known body (fmt_record_decode() below, with malloc). */
 int fmt_record_unpack(const uint8_t *p, size_t n, size_t *used,
 		      Sluice__Record **rec, struct sl_err *err);
 void fmt_record_free(Sluice__Record *rec);
 
-/* Records decoded from an arena (fmt_arena.c), for readers that decode many
+/* Records decoded with memory from an arena (fmt_arena.c; fmt_record_decode()
+ * in fmt_record.c), for readers that decode many
  * records and drop them together (replay's bulk load: a chunk's rows):
  *   fmt_arena_init(&a); fmt_record_decode(body, len, &a, &rec, err) ...
  *   fmt_arena_reset(&a) drops every record decoded since the last reset at

@@ -89,21 +89,6 @@ void fmt_arena_release(struct fmt_arena *a)
 	fmt_arena_init(a);
 }
 
-int fmt_record_decode(const uint8_t *p, size_t len, struct fmt_arena *a, Sluice__Record **rec,
-		      struct sl_err *err)
-{
-	*rec = sluice__record__unpack(a ? &a->pa : NULL, len, p);
-	if (!*rec)
-		return sl_err_set(err, -SL_ECORRUPT, "record does not decode");
-	if ((*rec)->body_case == SLUICE__RECORD__BODY__NOT_SET) {
-		if (!a)
-			sluice__record__free_unpacked(*rec, NULL);
-		*rec = NULL;
-		return sl_err_set(err, -SL_ECORRUPT, "record of no known type");
-	}
-	return 0;
-}
-
 /* One field of a message at p[*i..n): its number and wire type, the value
  * of a varint in *v, the field skipped. 0, or -1 when it runs past n. */
 static int wire_field(const uint8_t *p, size_t n, size_t *i, uint32_t *num, uint64_t *v)

@@ -38,18 +38,45 @@ int fmt_record_pack(const Sluice__Record *rec, struct sl_buf *out)
 	return 0;
 }
 
+int fmt_record_decode(const uint8_t *p, size_t len, struct fmt_arena *a, Sluice__Record **rec,
+		      struct sl_err *err)
+{
+	*rec = sluice__record__unpack(a ? &a->pa : NULL, len, p);
+	if (!*rec)
+		return sl_err_set(err, -SL_ECORRUPT, "record does not decode");
+	if ((*rec)->body_case == SLUICE__RECORD__BODY__NOT_SET) {
+		if (!a)
+			sluice__record__free_unpacked(*rec, NULL);
+		*rec = NULL;
+		return sl_err_set(err, -SL_ECORRUPT, "record of no known type");
+	}
+	return 0;
+}
+
+int fmt_record_body(const uint8_t *p, size_t n, const uint8_t **body, size_t *len, size_t *used)
+{
+	uint64_t l;
+	size_t hl = fmt_varint_get(p, n, &l);
+
+	if (!hl || l > FMT_RECORD_MAX || l > n - hl)
+		return -SL_ECORRUPT;
+	*body = p + hl;
+	*len = (size_t)l;
+	*used = hl + (size_t)l;
+	return 0;
+}
+
 int fmt_record_unpack(const uint8_t *p, size_t n, size_t *used,
 		      Sluice__Record **rec, struct sl_err *err)
 {
-	uint64_t len;
-	size_t hl = fmt_varint_get(p, n, &len);
+	const uint8_t *body;
+	size_t len;
+	int rc;
 
-	if (!hl || len > FMT_RECORD_MAX || len > n - hl)
+	if (fmt_record_body(p, n, &body, &len, used))
 		return sl_err_set(err, -SL_ECORRUPT, "bad record length");
-	*rec = sluice__record__unpack(NULL, (size_t)len, p + hl);
-	if (!*rec)
-		return sl_err_set(err, -SL_ECORRUPT, "record does not decode");
-	*used = hl + (size_t)len;
+	if ((rc = fmt_record_decode(body, len, NULL, rec, err)))
+		return rc;
 	return 0;
 }
 

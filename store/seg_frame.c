@@ -154,13 +154,8 @@ int seg__frame_judge(int fd, const char *path, uint64_t off, uint64_t *size, int
 int seg__record_decode(const char *path, uint64_t frame_off, uint32_t index, const uint8_t *p,
 		       size_t n, size_t *used, Sluice__Record **rec, struct sl_err *err)
 {
-	int rc = fmt_record_unpack(p, n, used, rec, err);
+	int rc = fmt_record_unpack(p, n, used, rec, err);	/* a known body too */
 
-	if (!rc && (*rec)->body_case == SLUICE__RECORD__BODY__NOT_SET) {
-		fmt_record_free(*rec);
-		*rec = NULL;
-		rc = sl_err_set(err, -SL_ECORRUPT, "record of no known type");
-	}
 	if (rc)
 		return sl_err_prefix(err, "'%s': frame at offset %llu, record %u", path,
 				     (unsigned long long)frame_off, index);

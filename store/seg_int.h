@@ -303,8 +303,8 @@ int seg__frame_read(int fd, const char *path, uint64_t off, uint64_t size,
 int seg__frame_judge(int fd, const char *path, uint64_t off, uint64_t *size, int sealed,
 		     struct seg_frame *f, struct sl_buf *payload, struct sl_err *err);
 /* Decode one length-delimited record of a decompressed frame (index-th of
- * the frame at frame_off): fmt_record_unpack() and a known record type, as
- * replay needs it. The reader and verify --segments --deep both decode
+ * the frame at frame_off): fmt_record_unpack(), which wants a known record
+ * type, as replay does. The reader and verify --segments --deep both decode
  * through here. 0 with *rec and *used, or -SL_ECORRUPT naming file, frame
  * offset and record index. */
 int seg__record_decode(const char *path, uint64_t frame_off, uint32_t index, const uint8_t *p,

@@ -503,19 +503,15 @@ int seg_reader_next_raw(struct seg_reader *r, const uint8_t **body, size_t *len,
 			struct seg_cursor *cur, struct sl_err *err)
 {
 	const uint8_t *p;
-	size_t n, hl;
-	uint64_t l;
+	size_t n, used;
 	int rc;
 
 	if ((rc = next_record(r, &p, &n, err)) <= 0)
 		return rc;
-	hl = fmt_varint_get(p, n, &l);
-	if (!hl || l > FMT_RECORD_MAX || l > n - hl)
+	if (fmt_record_body(p, n, body, len, &used))
 		return sl_err_set(err, -SL_ECORRUPT, "'%s': frame at offset %llu, record %u: bad "
 				  "record length", r->path, (unsigned long long)r->cur.off, r->index);
-	*body = p + hl;
-	*len = (size_t)l;
-	delivered(r, hl + (size_t)l, cur);
+	delivered(r, used, cur);
 	return 1;
 }
 

@@ -208,14 +208,20 @@ done
 compare_db big 1 3 || fail "the resumed snapshot differs from the source"
 log "ok: kill -9 and rerun: $kept chunks kept, nothing read twice ($(tail -n 1 "$WORK/load2.out"))"
 
+# Waits (at most 12 s) until the snapshot logging to $WORK/NAME.err has
+# written chunk 5 of big.t.
+wait_chunk5() { # NAME
+	for _ in $(seq 1 600); do
+		grep -q 'snapshot: `big`.`t` chunk 5 ' "$WORK/$1.err" && return 0
+		sleep 0.02
+	done
+}
+
 # ---- 3. SIGTERM stops cleanly; a rerun completes ----
 export SLUICE_SNAPSHOT_CHUNK_ROWS=100
 start_bg snap4 snapshot --source "$SRC_URL" --dir "$WORK/d3" --threads 2 --include big
 pid=$BG_PID
-for _ in $(seq 1 600); do
-	grep -q 'snapshot: `big`.`t` chunk 5 ' "$WORK/snap4.err" && break
-	sleep 0.02
-done
+wait_chunk5 snap4
 kill -TERM "$pid"
 rc=0
 wait "$pid" || rc=$?
@@ -234,10 +240,7 @@ compare_db big 1 3 || fail "the snapshot after SIGTERM differs from the source"
 export SLUICE_SNAPSHOT_CHUNK_ROWS=50
 start_bg snap7 snapshot --source "$SRC_URL" --dir "$WORK/d6" --threads 1 --include big
 pid=$BG_PID
-for _ in $(seq 1 600); do
-	grep -q 'snapshot: `big`.`t` chunk 5 ' "$WORK/snap7.err" && break
-	sleep 0.02
-done
+wait_chunk5 snap7
 unset SLUICE_SNAPSHOT_CHUNK_ROWS
 src_sql -N -B -e "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'sluice'" |
 	while read -r id; do src_sql -e "KILL CONNECTION $id" 2>/dev/null || true; done
