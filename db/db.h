@@ -348,6 +348,9 @@ struct db_object {
 	char *db, *name;	/* name "" for DATABASE */
 	char *table;		/* TRIGGER: its table, else NULL */
 	char *create;		/* the server's CREATE statement */
+	char *sql_mode;		/* TRIGGER, ROUTINE, EVENT: the sql_mode it was
+				 * created under (its body is parsed and runs
+				 * under it), as SHOW CREATE says; else NULL */
 };
 struct db_objects {
 	struct db_object *dbs;	/* databases, by name */

@@ -30,9 +30,10 @@ static void lower(char *s)
 }
 
 /* Column `col` (0-based) of SHOW CREATE <what> `db`.`name` (name NULL or
- * "": the database), malloc'd. */
+ * "": the database), malloc'd; with mode, column 1 too (a stored program's
+ * sql_mode), malloc'd. */
 static int show_create(MYSQL *m, const char *who, const char *what, const char *db,
-		       const char *name, unsigned col, char **out, struct sl_err *err)
+		       const char *name, unsigned col, char **out, char **mode, struct sl_err *err)
 {
 	struct sl_buf q = SL_BUF_INIT(SL_BUF_UNLIMITED);
 	MYSQL_RES *res = NULL;
@@ -40,6 +41,8 @@ static int show_create(MYSQL *m, const char *who, const char *what, const char *
 	int rc;
 
 	*out = NULL;
+	if (mode)
+		*mode = NULL;
 	sl_buf_addf(&q, "SHOW CREATE %s ", what);
 	fmt_sql_ident(&q, db);
 	if (name && !name[0])
@@ -57,6 +60,8 @@ static int show_create(MYSQL *m, const char *who, const char *what, const char *
 		goto out;
 	}
 	*out = dup_field(row, mysql_fetch_lengths(res), col);
+	if (mode)
+		*mode = sl_xstrdup(row[1] ? row[1] : "");
 out:
 	if (res)
 		mysql_free_result(res);
@@ -65,7 +70,9 @@ out:
 }
 
 /* SHOW CREATE <what> of each of v[0..n) into its create (column col); what
- * NULL: each object's table field names it (routines: PROCEDURE, FUNCTION). */
+ * NULL: each object's table field names it (routines: PROCEDURE, FUNCTION).
+ * Stored programs (col >= 2: triggers, routines, events) say their sql_mode
+ * in column 1: into sql_mode. */
 static int show_create_each(MYSQL *m, const char *who, const char *what, unsigned col,
 			    struct db_object *v, size_t n, struct sl_err *err)
 {
@@ -73,7 +80,7 @@ static int show_create_each(MYSQL *m, const char *who, const char *what, unsigne
 
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = show_create(m, who, what ? what : v[i].table, v[i].db, v[i].name, col, &v[i].create,
-				 err);
+				 col >= 2 ? &v[i].sql_mode : NULL, err);
 	return rc;
 }
 
@@ -101,6 +108,7 @@ static void obj_release(struct db_object *v, size_t n)
 		free(v[i].name);
 		free(v[i].table);
 		free(v[i].create);
+		free(v[i].sql_mode);
 	}
 	free(v);
 }
@@ -426,7 +434,7 @@ int db_objects_read(MYSQL *m, const char *who, const char *include, const char *
 		goto fail;
 	for (size_t i = 0; i < o->ntables; i++)
 		if ((rc = show_create(m, who, "TABLE", o->tables[i].db, o->tables[i].name, 1,
-				      &o->tables[i].create, err)))
+				      &o->tables[i].create, NULL, err)))
 			goto fail;
 	if ((rc = read_views(m, who, include, exclude, o, err)) ||
 	    (rc = read_triggers(m, who, include, exclude, o, err)) ||

@@ -31,7 +31,8 @@ struct schema_w {
 };
 
 static int put(struct schema_w *s, Sluice__SchemaObject__Kind kind, const char *db, const char *name,
-	       const char *table, const char *stmt, int deferred, struct sl_err *err)
+	       const char *table, const char *stmt, const char *sql_mode, int deferred,
+	       struct sl_err *err)
 {
 	Sluice__SchemaObject so = SLUICE__SCHEMA_OBJECT__INIT;
 	Sluice__Record rec = SLUICE__RECORD__INIT;
@@ -51,6 +52,7 @@ static int put(struct schema_w *s, Sluice__SchemaObject__Kind kind, const char *
 	so.table = (char *)(table ? table : "");
 	so.deferred = deferred;
 	so.order = s->order;
+	so.sql_mode = (char *)(sql_mode ? sql_mode : "");
 	if (s->convert) {
 		if ((rc = ddl_convert(&s->target, object, stmt, strlen(stmt), &out, note, &ns, err)))
 			goto out;
@@ -117,12 +119,12 @@ static int put_table(struct schema_w *s, const struct db_table *t, int fks_only,
 		goto out;
 	if (!fks_only)
 		rc = put(s, SLUICE__SCHEMA_OBJECT__KIND__TABLE, t->db, t->name, NULL, sl_buf_cstr(&base),
-			 0, err);
+			 NULL, 0, err);
 	for (size_t i = 0; fks_only && i < fks.n && !rc; i++) {
 		char *name = fk_name(fks.v[i]);
 
-		rc = put(s, SLUICE__SCHEMA_OBJECT__KIND__FOREIGN_KEY, t->db, name, t->name, fks.v[i], 1,
-			 err);
+		rc = put(s, SLUICE__SCHEMA_OBJECT__KIND__FOREIGN_KEY, t->db, name, t->name, fks.v[i], NULL,
+			 1, err);
 		free(name);
 	}
 out:
@@ -146,27 +148,29 @@ int snap__schema_write(struct snap_ctx *c, const struct db_objects *objs,
 	}
 	for (size_t i = 0; i < objs->ndbs && !rc; i++)
 		rc = put(&s, SLUICE__SCHEMA_OBJECT__KIND__DATABASE, objs->dbs[i].db, "", NULL,
-			 objs->dbs[i].create, 0, err);
+			 objs->dbs[i].create, NULL, 0, err);
 	for (size_t i = 0; i < objs->ntables && !rc; i++)
 		rc = put_table(&s, &objs->tables[i], 0, err);
 	/* routines before views (a view may call a function); a routine's body
 	 * is only checked when it runs, so the order among them does not matter */
 	for (size_t i = 0; i < objs->nroutines && !rc; i++)
 		rc = put(&s, SLUICE__SCHEMA_OBJECT__KIND__ROUTINE, objs->routines[i].db,
-			 objs->routines[i].name, NULL, objs->routines[i].create, 0, err);
+			 objs->routines[i].name, NULL, objs->routines[i].create,
+			 objs->routines[i].sql_mode, 0, err);
 	for (size_t i = 0; i < objs->nviews && !rc; i++)
 		rc = put(&s, SLUICE__SCHEMA_OBJECT__KIND__VIEW, objs->views[i].db, objs->views[i].name,
-			 NULL, objs->views[i].create, 0, err);
+			 NULL, objs->views[i].create, NULL, 0, err);
 	for (size_t i = 0; i < objs->ntriggers && !rc; i++)
 		rc = put(&s, SLUICE__SCHEMA_OBJECT__KIND__TRIGGER, objs->triggers[i].db,
-			 objs->triggers[i].name, objs->triggers[i].table, objs->triggers[i].create, 1, err);
+			 objs->triggers[i].name, objs->triggers[i].table, objs->triggers[i].create,
+			 objs->triggers[i].sql_mode, 1, err);
 	for (size_t i = 0; i < objs->ntables && !rc; i++)
 		rc = put_table(&s, &objs->tables[i], 1, err);
 	/* events run by themselves on a schedule and would change rows replay
 	 * carries: created at switchover, like triggers */
 	for (size_t i = 0; i < objs->nevents && !rc; i++)
 		rc = put(&s, SLUICE__SCHEMA_OBJECT__KIND__EVENT, objs->events[i].db, objs->events[i].name,
-			 NULL, objs->events[i].create, 1, err);
+			 NULL, objs->events[i].create, objs->events[i].sql_mode, 1, err);
 	*written = s.written;
 	return rc;
 }
