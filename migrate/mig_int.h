@@ -106,4 +106,52 @@ int mig__state_write(const char *dir, const struct mig_state *s, struct sl_err *
  * line is a sluice child on this DIR is touched. */
 void mig__state_reap_old(const char *dir, const struct mig_state *s, unsigned timeout_ms);
 
+/* ---- switchover objects (mig_objects.c) ----
+ * Step 7 of the switchover (ISSUE12.md), called by its state machine. What
+ * was migrated and what was deferred is what DIR/snapshot records (its
+ * SchemaObjects). Each function is idempotent: after a crash it is called
+ * again and does only what is left. The connections are the caller's; the
+ * functions change their session only as each says, and set sql_log_bin,
+ * sql_mode and the character set back. Each adds to *r (the caller zeroes
+ * it) and returns 0 or a negative code with err naming the object and the
+ * server in one line. */
+#include <mysql.h>
+
+struct mig_objects_result {
+	size_t created, present, changed, saved, dropped, restored;
+};
+/* Creates on dst every deferred FOREIGN_KEY and TRIGGER of DIR/snapshot in
+ * the stream's order, each in its database, a trigger under its recorded
+ * sql_mode (SchemaObject.sql_mode; a stream without it: the session's), with
+ * sql_log_bin off so the reverse capture never carries them (BINLOG ADMIN or
+ * SUPER on dst). One already there (by name) counts in present and is
+ * skipped: a rerun is a no-op. who names dst in errors. The session's
+ * sql_mode, character set and default database are set back (a session
+ * with no default database keeps the last one used). */
+int mig__deferred_create(const char *dir, MYSQL *dst, const char *who,
+			 struct mig_objects_result *r, struct sl_err *err);
+/* For every TABLE of DIR/snapshot with an AUTO_INCREMENT column on src:
+ * raises dst's counter to src's next value, the larger of
+ * information_schema.TABLES.AUTO_INCREMENT and MAX(col) + 1 (changed, with
+ * sql_log_bin off on dst); a counter already as high counts in present and
+ * is never lowered. A migrated table on src and missing on dst is an error. */
+int mig__autoinc_sync(const char *dir, MYSQL *src, MYSQL *dst, struct mig_objects_result *r,
+		      struct sl_err *err);
+/* Saves src's triggers on the tables of DIR/snapshot (SHOW CREATE TRIGGER:
+ * statement with its definer, sql_mode, character sets) to
+ * RDIR/source-triggers (sl_write_file_atomic(); RDIR made when missing;
+ * saved), then drops each (dropped). A file already there is kept, and only
+ * the triggers it names still on src are dropped. Trigger statements stay
+ * in src's binlog: replay never runs one. */
+int mig__source_triggers_park(const char *dir, const char *rdir, MYSQL *src,
+			      struct mig_objects_result *r, struct sl_err *err);
+/* Creates again on src every trigger of RDIR/source-triggers not there
+ * (restored; present when it is), in the saved order, each with its saved
+ * sql_mode, character set, database and definer (SUPER or SET USER on src
+ * for another definer); the session's sql_mode, character set and default
+ * database are set back. Then renames the file to source-triggers.restored.
+ * No file: 0 and nothing done. */
+int mig__source_triggers_restore(const char *rdir, MYSQL *src, struct mig_objects_result *r,
+				 struct sl_err *err);
+
 #endif
