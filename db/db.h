@@ -139,6 +139,13 @@ int db_stmt_error(struct sl_err *err, MYSQL *m, const char *who, const char *sql
  * version answers it, with no row for an unknown name). *out is malloc'd,
  * or NULL when the server has no such variable. */
 int db_variable(MYSQL *m, const char *who, const char *name, char **out, struct sl_err *err);
+/* SET SESSION sql_mode = mode (comma-separated names, as SHOW CREATE and
+ * @@sql_mode give them). A mode recorded on another flavor may name modes
+ * this server does not know (MySQL's and MariaDB's lists differ): those are
+ * left out, each with a warning naming it and who, the rest set. Stored
+ * programs are created under their own mode this way (the snapshot's
+ * SchemaObject.sql_mode). */
+int db_set_sql_mode(MYSQL *m, const char *who, const char *mode, struct sl_err *err);
 
 /* ---- the server (db_server.c) ---- */
 

@@ -1,5 +1,6 @@
 /* db_conn.c - opening a connection: TLS policy, timeouts and session set-up per role. */
 #include "db.h"
+#include "fmt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -86,6 +87,53 @@ int db_exec(MYSQL *m, const char *who, const char *sql, struct sl_err *err)
 	return 0;
 fail:
 	return db_stmt_error(err, m, who, sql, strlen(sql));
+}
+
+/* Unknown names are left out (db.h). */
+int db_set_sql_mode(MYSQL *m, const char *who, const char *mode, struct sl_err *err)
+{
+	struct sl_buf q = SL_BUF_INIT(SL_BUF_UNLIMITED), kept = SL_BUF_INIT(SL_BUF_UNLIMITED);
+	char *names = sl_xstrdup(mode), *p = names;
+	int rc = 0;
+
+	sl_buf_adds(&q, "SET SESSION sql_mode=");
+	fmt_sql_str(&q, mode);
+	if (mysql_real_query(m, sl_buf_cstr(&q), q.len) == 0)
+		goto out;
+	if (mysql_errno(m) != 1231) {	/* ER_WRONG_VALUE_FOR_VAR */
+		rc = db_stmt_error(err, m, who, sl_buf_cstr(&q), q.len);
+		goto out;
+	}
+	while (p && *p) {
+		char *comma = strchr(p, ',');
+
+		if (comma)
+			*comma = 0;
+		sl_buf_reset(&q);
+		sl_buf_adds(&q, "SET SESSION sql_mode=");
+		fmt_sql_str(&q, p);
+		if (mysql_real_query(m, sl_buf_cstr(&q), q.len) == 0) {
+			if (kept.len)
+				sl_buf_addc(&kept, ',');
+			sl_buf_adds(&kept, p);
+		} else if (mysql_errno(m) == 1231) {
+			sl_log(SL_WARN, "db", "sql_mode %s is unknown to %s: left out", p, who);
+		} else {
+			rc = db_stmt_error(err, m, who, sl_buf_cstr(&q), q.len);
+			goto out;
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	sl_buf_reset(&q);
+	sl_buf_adds(&q, "SET SESSION sql_mode=");
+	fmt_sql_str(&q, kept.len ? sl_buf_cstr(&kept) : "");
+	if (mysql_real_query(m, sl_buf_cstr(&q), q.len))
+		rc = db_stmt_error(err, m, who, sl_buf_cstr(&q), q.len);
+out:
+	free(names);
+	sl_buf_release(&q);
+	sl_buf_release(&kept);
+	return rc;
 }
 
 /* The TLS policy (db.h): one mapping from the URL's ssl-mode to the library. */

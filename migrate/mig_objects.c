@@ -280,15 +280,16 @@ static int session_save(MYSQL *m, const char *who, struct session *ss, struct sl
 }
 
 /* SET SESSION sql_mode, character_set_client, collation_connection. */
+/* The session's sql_mode, character_set_client and collation_connection. */
 static int session_set(MYSQL *m, const char *who, const char *mode, const char *cs,
 		       const char *coll, struct sl_err *err)
 {
 	struct sl_buf q = SL_BUF_INIT(SL_BUF_UNLIMITED);
 	int rc;
 
-	sl_buf_adds(&q, "SET SESSION sql_mode=");
-	fmt_sql_str(&q, mode);
-	sl_buf_adds(&q, ", character_set_client=");
+	if ((rc = db_set_sql_mode(m, who, mode, err)))
+		return rc;
+	sl_buf_adds(&q, "SET SESSION character_set_client=");
 	fmt_sql_str(&q, cs);
 	sl_buf_adds(&q, ", collation_connection=");
 	fmt_sql_str(&q, coll);

@@ -357,11 +357,26 @@ static int apply_object(struct snap *s, const Sluice__SchemaObject *o, struct sl
 	if ((rc = ddl_convert(&s->target, object, o->statement, strlen(o->statement), &conv,
 			      note_conv, NULL, err)))
 		goto out;
-	if (o->kind == SLUICE__SCHEMA_OBJECT__KIND__TABLE)
+	if (o->kind == SLUICE__SCHEMA_OBJECT__KIND__TABLE) {
 		rc = apply_table(s, o, object, (const char *)conv.data, conv.len, err);
-	else
+	} else if (o->sql_mode && o->sql_mode[0]) {
+		/* a routine's body is parsed and runs under the sql_mode it was
+		 * created with (|| concatenates under PIPES_AS_CONCAT) */
+		struct sl_err e2 = SL_ERR_INIT;
+		int rc2;
+
+		rc = db_set_sql_mode(s->x->ctl.db, s->x->ctl.dest, o->sql_mode, err);
+		if (!rc)
+			rc = run_ddl(s, o->db, object, sl_buf_cstr(&conv), err);
+		rc2 = rep__exec(&s->x->ctl, "SET SESSION sql_mode='" REP_SESSION_SQL_MODE "'", &e2);
+		if (rc2 && !rc) {
+			*err = e2;
+			rc = rc2;
+		}
+	} else {
 		rc = run_ddl(s, o->kind == SLUICE__SCHEMA_OBJECT__KIND__DATABASE ? NULL : o->db, object,
 			     sl_buf_cstr(&conv), err);
+	}
 out:
 	sl_buf_release(&conv);
 	free(object);

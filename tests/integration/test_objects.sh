@@ -4,7 +4,9 @@
 # three triggers (one under a non-default sql_mode with another definer, one
 # that FOLLOWS it, one writing an audit table) and AUTO_INCREMENT tables is
 # migrated by `sluice migrate` (no --follow); then tests/unit/test_objects.c
-# (--servers) calls the functions on those servers:
+# (--servers) calls the functions on those servers. Before them:
+#   0. a function created under PIPES_AS_CONCAT concatenates on the
+#      destination too (replay creates it under its recorded sql_mode);
 #   1. mig__deferred_create() creates the foreign key and the triggers on the
 #      destination, out of its binlog; a second call creates nothing;
 #   2. mig__autoinc_sync() raises the destination's counters to the source's
@@ -51,6 +53,7 @@ INSERT INTO ahead (v) VALUES (1), (2), (3);
 SET SESSION sql_mode = 'PIPES_AS_CONCAT,NO_ENGINE_SUBSTITUTION';
 CREATE DEFINER = 'appuser'@'%' TRIGGER child_bi BEFORE INSERT ON child
   FOR EACH ROW SET NEW.note = NEW.note || '!';
+CREATE FUNCTION cat2(a VARCHAR(20), b VARCHAR(20)) RETURNS VARCHAR(40) DETERMINISTIC RETURN a || b;
 SET SESSION sql_mode = DEFAULT;
 CREATE TRIGGER child_bi2 BEFORE INSERT ON child FOR EACH ROW FOLLOWS child_bi
   SET NEW.note = CONCAT(NEW.note, '?');
@@ -65,6 +68,10 @@ SQL
 DIR=$WORK/stream
 must_sluice migrate migrate --source "$SRC_URL" --dest "$DST_URL" --dir "$DIR"
 compare_db shop || fail "migrate left the destination different from the source"
+# A routine runs under the sql_mode it was created with, on either side.
+[[ $(src_sql -N -e "SELECT shop.cat2('a', 'b')") == ab ]] || fail "the source's cat2() does not concatenate"
+got=$(dst_sql -N -e "SELECT shop.cat2('a', 'b')")
+[[ $got == ab ]] || fail "the destination's cat2() gives '$got', not 'ab': created under another sql_mode"
 
 # Created after the migration: not a migrated table, its trigger is not parked.
 src_sql <<'SQL'
