@@ -125,9 +125,12 @@ struct mig_objects_result {
  * sql_mode (SchemaObject.sql_mode; a stream without it: the session's), with
  * sql_log_bin off so the reverse capture never carries them (BINLOG ADMIN or
  * SUPER on dst). One already there (by name) counts in present and is
- * skipped: a rerun is a no-op. who names dst in errors. The session's
- * sql_mode, character set and default database are set back (a session
- * with no default database keeps the last one used). */
+ * skipped: a rerun is a no-op. Foreign keys are added with
+ * foreign_key_checks off: the rows are the source's, which had the keys,
+ * and checking them makes MariaDB copy the table (minutes of downtime).
+ * who names dst in errors. The session's sql_mode, foreign_key_checks,
+ * character set and default database are set back (a session with no
+ * default database keeps the last one used). */
 int mig__deferred_create(const char *dir, MYSQL *dst, const char *who,
 			 struct mig_objects_result *r, struct sl_err *err);
 /* For every TABLE of DIR/snapshot with an AUTO_INCREMENT column on src:

@@ -256,12 +256,13 @@ static void end_reads(MYSQL *m)
 /* The session settings the functions change, to set them back. */
 struct session {
 	char *sql_mode, *cs_client, *coll_conn, *db;	/* db NULL: none chosen */
+	int fk_checks;
 };
 
 static int session_save(MYSQL *m, const char *who, struct session *ss, struct sl_err *err)
 {
 	static const char sql[] = "SELECT @@SESSION.sql_mode, @@SESSION.character_set_client, "
-				  "@@SESSION.collation_connection, DATABASE()";
+				  "@@SESSION.collation_connection, DATABASE(), @@SESSION.foreign_key_checks";
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	int rc;
@@ -274,6 +275,7 @@ static int session_save(MYSQL *m, const char *who, struct session *ss, struct sl
 		ss->cs_client = sl_xstrdup(row[1] ? row[1] : "utf8mb4");
 		ss->coll_conn = sl_xstrdup(row[2] ? row[2] : "utf8mb4_general_ci");
 		ss->db = row[3] ? sl_xstrdup(row[3]) : NULL;
+		ss->fk_checks = row[4] && strcmp(row[4], "0");
 	}
 	mysql_free_result(res);
 	return ss->sql_mode ? 0 : sl_err_set(err, -SL_EDB, "%s: no session variables", who);
@@ -305,7 +307,12 @@ static int session_restore(MYSQL *m, const char *who, struct session *ss, int rc
 	int rc2 = 0;
 
 	if (ss->sql_mode) {
+		const char *fkc = ss->fk_checks ? "SET SESSION foreign_key_checks=1" :
+						   "SET SESSION foreign_key_checks=0";
+
 		rc2 = session_set(m, who, ss->sql_mode, ss->cs_client, ss->coll_conn, &e2);
+		if (!rc2)
+			rc2 = run(m, who, fkc, strlen(fkc), &e2);
 		if (!rc2 && ss->db)
 			rc2 = use_db(m, who, ss->db, &e2);
 	}
@@ -326,13 +333,18 @@ static int session_restore(MYSQL *m, const char *who, struct session *ss, int rc
 int mig__deferred_create(const char *dir, MYSQL *dst, const char *who, struct mig_objects_result *r,
 			 struct sl_err *err)
 {
+	static const char fkc_off[] = "SET SESSION foreign_key_checks=0";
 	struct snap_objs o;
 	struct session ss = { 0 };
 	int rc, was = 0;
 
 	if ((rc = snap_objs_read(dir, &o, err)))
 		return rc;
-	if ((rc = session_save(dst, who, &ss, err)) || (rc = binlog_off(dst, who, &was, err)))
+	/* foreign keys added without checking the rows: they are the source's,
+	 * which had the keys (and checking makes MariaDB copy the table) */
+	if ((rc = session_save(dst, who, &ss, err)) ||
+	    (rc = run(dst, who, fkc_off, sizeof(fkc_off) - 1, err)) ||
+	    (rc = binlog_off(dst, who, &was, err)))
 		goto out;
 	for (size_t i = 0; i < o.n && !rc; i++) {
 		const Sluice__SchemaObject *so = o.v[i]->schema;

@@ -190,12 +190,19 @@ static void test_objects__deferred_create(void)
 	struct mig_objects_result r = { 0 };
 	struct sl_err err = SL_ERR_INIT;
 	char *pos0, *pos1, *mode0, *mode1, *d[8];
+	long long table_id;
 
 	/* what migrate left: no foreign key, no trigger on the destination */
 	CU_ASSERT_EQUAL(number(dstw, "SELECT COUNT(*) FROM information_schema.TABLE_CONSTRAINTS "
 			       "WHERE CONSTRAINT_SCHEMA='shop' AND CONSTRAINT_TYPE='FOREIGN KEY'"), 0);
 	CU_ASSERT_EQUAL(triggers_on(dstw, "child") + triggers_on(dstw, "parent"), 0);
 	pos0 = binlog_end(dstw);	/* created out of the binlog: it stays */
+	/* a caller's session that checks foreign keys: the key is added
+	 * without a table copy all the same (the table keeps its id) */
+	CU_ASSERT_EQUAL_FATAL(exec(dst, "SET SESSION foreign_key_checks=1"), 0);
+	table_id = number(dstw, "SELECT TABLE_ID FROM information_schema.INNODB_SYS_TABLES "
+			  "WHERE NAME='shop/child'");
+	CU_ASSERT_TRUE(table_id > 0);
 	mode0 = value(dst, "SELECT CONCAT(@@SESSION.sql_mode, '/', IFNULL(DATABASE(), '-'))");
 
 	CU_ASSERT_EQUAL_FATAL(mig__deferred_create(dir, dst, "destination", &r, &err), 0);
@@ -224,6 +231,9 @@ static void test_objects__deferred_create(void)
 	free(pos0);
 	free(pos1);
 	CU_ASSERT_EQUAL(number(dst, "SELECT @@SESSION.sql_log_bin"), 1);
+	CU_ASSERT_EQUAL(number(dst, "SELECT @@SESSION.foreign_key_checks"), 1);
+	CU_ASSERT_EQUAL(number(dstw, "SELECT TABLE_ID FROM information_schema.INNODB_SYS_TABLES "
+			       "WHERE NAME='shop/child'"), table_id);
 	/* the caller's session as it was */
 	mode1 = value(dst, "SELECT CONCAT(@@SESSION.sql_mode, '/', IFNULL(DATABASE(), '-'))");
 	CU_ASSERT_STRING_EQUAL(mode0 ? mode0 : "?", SQL_MODE "/-");
