@@ -245,10 +245,23 @@ void fmt_render_schema_sql(struct fmt_render *o, const Sluice__SchemaObject *so)
 			if (!memmem(so->statement, n, delims[i], strlen(delims[i])))
 				delim = delims[i];
 	}
+	if (delim && so->sql_mode && so->sql_mode[0]) {
+		/* a stored program is parsed under its own sql_mode (|| under
+		 * PIPES_AS_CONCAT): set for it alone, the client's set back after */
+		sl_buf_adds(b, "SET @sluice_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = ");
+		if (strspn(so->sql_mode, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			   "0123456789_,") == strlen(so->sql_mode))
+			sl_buf_addf(b, "'%s'", so->sql_mode);	/* readable: names only */
+		else
+			fmt_sql_str(b, so->sql_mode);
+		sl_buf_adds(b, ";\n");
+	}
 	if (delim) {
 		sl_buf_addf(b, "DELIMITER %s\n", delim);
 		sl_buf_add(b, so->statement, n);
 		sl_buf_addf(b, "%s\nDELIMITER ;\n", delim);
+		if (so->sql_mode && so->sql_mode[0])
+			sl_buf_adds(b, "SET SESSION sql_mode = @sluice_sql_mode;\n");
 	} else {
 		sl_buf_add(b, so->statement, n);
 		sl_buf_adds(b, ";\n");
@@ -282,6 +295,8 @@ static void render_schema(struct fmt_render *o, const Sluice__SchemaObject *so, 
 		sl_buf_adds(b, ",\"deferred\":\"switchover\"");
 	if (so->dest_dialect[0])
 		put_json_field(b, "dest_dialect", so->dest_dialect);
+	if (so->sql_mode && so->sql_mode[0])
+		put_json_field(b, "sql_mode", so->sql_mode);
 	put_json_field(b, "statement", so->statement);
 	if (so->source_statement[0])
 		put_json_field(b, "source_statement", so->source_statement);

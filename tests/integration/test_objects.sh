@@ -73,6 +73,13 @@ compare_db shop || fail "migrate left the destination different from the source"
 got=$(dst_sql -N -e "SELECT shop.cat2('a', 'b')")
 [[ $got == ab ]] || fail "the destination's cat2() gives '$got', not 'ab': created under another sql_mode"
 
+# The snapshot recorded each stored program's sql_mode; schema --print sets it.
+must_sluice schema schema --dir "$DIR" --print
+grep -q "^SET @sluice_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = 'PIPES_AS_CONCAT,NO_ENGINE_SUBSTITUTION';$" \
+	"$WORK/schema.out" || fail "schema --print does not set the trigger's sql_mode: $(cat "$WORK/schema.out")"
+grep -q '^SET SESSION sql_mode = @sluice_sql_mode;$' "$WORK/schema.out" ||
+	fail "schema --print does not set the client's sql_mode back"
+
 # Created after the migration: not a migrated table, its trigger is not parked.
 src_sql <<'SQL'
 CREATE TABLE shop.later (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;

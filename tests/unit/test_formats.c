@@ -538,6 +538,7 @@ static void test_formats__render_snapshot(void)
 	so.order = 3;
 	so.n_conversions = 1;
 	so.conversions = conv;
+	so.sql_mode = "PIPES_AS_CONCAT,ANSI_QUOTES";
 	r.body_case = SLUICE__RECORD__BODY_SCHEMA;
 	r.schema = &so;
 	fmt_render_schema_sql(&o, &so);
@@ -547,8 +548,10 @@ static void test_formats__render_snapshot(void)
 	CU_ASSERT(strstr(out, "\nDROP DATABASE") == NULL);
 	CU_ASSERT(strstr(out, "-- deferred to switchover\n") != NULL);
 	CU_ASSERT(strstr(out, "-- conversion: collation: a -> b\n--   DROP DATABASE x;\n") != NULL);
-	CU_ASSERT(strstr(out, "USE `d`;\nDELIMITER $$\nCREATE TRIGGER") != NULL);
-	CU_ASSERT(strstr(out, "END$$\nDELIMITER ;\n") != NULL);
+	/* created under its own sql_mode, the client's set back after it */
+	CU_ASSERT(strstr(out, "USE `d`;\nSET @sluice_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = "
+			 "'PIPES_AS_CONCAT,ANSI_QUOTES';\nDELIMITER $$\nCREATE TRIGGER") != NULL);
+	CU_ASSERT(strstr(out, "END$$\nDELIMITER ;\nSET SESSION sql_mode = @sluice_sql_mode;\n") != NULL);
 	sl_buf_reset(&o.b);
 	fmt_render_release(&o);
 
@@ -558,6 +561,7 @@ static void test_formats__render_snapshot(void)
 	out = (const char *)o.b.data;
 	CU_ASSERT(strncmp(out, "{\"type\":\"schema\",\"kind\":\"trigger\",\"order\":3,", 43) == 0);
 	CU_ASSERT(strstr(out, "\"deferred\":\"switchover\"") != NULL);
+	CU_ASSERT(strstr(out, "\"sql_mode\":\"PIPES_AS_CONCAT,ANSI_QUOTES\"") != NULL);
 	CU_ASSERT(strstr(out, "\"conversions\":[\"collation: a -> b\\nDROP DATABASE x;\"]") != NULL);
 	sl_buf_reset(&o.b);
 	ch.db = "d";
