@@ -14,10 +14,12 @@
 #      only; a second call changes nothing;
 #   3. mig__source_triggers_park() saves the source's triggers on migrated
 #      tables to RDIR/source-triggers and drops them (a trigger on a table
-#      created after the migration stays); a second park changes nothing;
+#      created after the migration stays); a rerun after a crash between
+#      the file and the drops drops what is left; another changes nothing;
 #   4. mig__source_triggers_restore() creates them again identical (SHOW
-#      CREATE TRIGGER, firing order, definer), renames the file; a second
-#      restore does nothing;
+#      CREATE TRIGGER, firing order, definer; one already back, as after a
+#      crash, is counted present), renames the file; a second restore does
+#      nothing;
 #   5. the destination's new foreign key cascades and its triggers fire.
 set -euo pipefail
 TEST_NAME=test_objects
