@@ -211,6 +211,48 @@ static void put_schema_name(struct sl_buf *b, const Sluice__SchemaObject *so)
 			b->data[i] = ' ';
 }
 
+/* sql_mode names MariaDB has and MySQL 8 (and OceanBase's MySQL mode) does not. */
+static const char *const mariadb_only_modes[] = {
+	"POSTGRESQL", "ORACLE", "MSSQL", "DB2", "MAXDB", "NO_KEY_OPTIONS", "NO_TABLE_OPTIONS",
+	"NO_FIELD_OPTIONS", "MYSQL323", "MYSQL40", "NO_AUTO_CREATE_USER", "EMPTY_STRING_IS_NULL",
+	"SIMULTANEOUS_ASSIGNMENT", "TIME_ROUND_FRACTIONAL",
+};
+
+/* SET ... sql_mode for a stored program: its recorded mode, without the
+ * names a MySQL-dialect destination would refuse (the SET would stop a
+ * client running the printed schema). Names only: printed as is. */
+static void put_sql_mode(struct sl_buf *b, const Sluice__SchemaObject *so)
+{
+	int mysql = !strcmp(so->dest_dialect, "mysql") || !strcmp(so->dest_dialect, "oceanbase");
+	char *names = sl_xstrdup(so->sql_mode), *p = names;
+	struct sl_buf m = SL_BUF_INIT(SL_BUF_UNLIMITED);
+
+	while (p) {
+		char *comma = strchr(p, ',');
+		int drop = 0;
+
+		if (comma)
+			*comma = 0;
+		for (size_t i = 0; mysql && i < sizeof(mariadb_only_modes) / sizeof(char *); i++)
+			drop |= !strcmp(p, mariadb_only_modes[i]);
+		if (*p && !drop) {
+			if (m.len)
+				sl_buf_addc(&m, ',');
+			sl_buf_adds(&m, p);
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	sl_buf_adds(b, "SET @sluice_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = ");
+	if (strspn(sl_buf_cstr(&m), "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		   "0123456789_,") == m.len)
+		sl_buf_addf(b, "'%s'", sl_buf_cstr(&m));
+	else
+		fmt_sql_str(b, sl_buf_cstr(&m));
+	sl_buf_adds(b, ";\n");
+	sl_buf_release(&m);
+	free(names);
+}
+
 void fmt_render_schema_sql(struct fmt_render *o, const Sluice__SchemaObject *so)
 {
 	static const char *delims[] = { ";;", "$$", "//", "@@@@" };
@@ -245,17 +287,10 @@ void fmt_render_schema_sql(struct fmt_render *o, const Sluice__SchemaObject *so)
 			if (!memmem(so->statement, n, delims[i], strlen(delims[i])))
 				delim = delims[i];
 	}
-	if (delim && so->sql_mode && so->sql_mode[0]) {
-		/* a stored program is parsed under its own sql_mode (|| under
-		 * PIPES_AS_CONCAT): set for it alone, the client's set back after */
-		sl_buf_adds(b, "SET @sluice_sql_mode = @@SESSION.sql_mode, SESSION sql_mode = ");
-		if (strspn(so->sql_mode, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			   "0123456789_,") == strlen(so->sql_mode))
-			sl_buf_addf(b, "'%s'", so->sql_mode);	/* readable: names only */
-		else
-			fmt_sql_str(b, so->sql_mode);
-		sl_buf_adds(b, ";\n");
-	}
+	/* a stored program is parsed under its own sql_mode (|| under
+	 * PIPES_AS_CONCAT): set for it alone, the client's set back after */
+	if (delim && so->sql_mode && so->sql_mode[0])
+		put_sql_mode(b, so);
 	if (delim) {
 		sl_buf_addf(b, "DELIMITER %s\n", delim);
 		sl_buf_add(b, so->statement, n);

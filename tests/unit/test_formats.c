@@ -553,6 +553,16 @@ static void test_formats__render_snapshot(void)
 			 "'PIPES_AS_CONCAT,ANSI_QUOTES';\nDELIMITER $$\nCREATE TRIGGER") != NULL);
 	CU_ASSERT(strstr(out, "END$$\nDELIMITER ;\nSET SESSION sql_mode = @sluice_sql_mode;\n") != NULL);
 	sl_buf_reset(&o.b);
+	/* for MySQL, without the modes it would refuse */
+	so.dest_dialect = "mysql";
+	so.sql_mode = "STRICT_TRANS_TABLES,NO_AUTO_CREATE_USER,PIPES_AS_CONCAT,SIMULTANEOUS_ASSIGNMENT";
+	fmt_render_schema_sql(&o, &so);
+	sl_buf_addc(&o.b, 0);
+	CU_ASSERT(strstr((const char *)o.b.data, "SESSION sql_mode = 'STRICT_TRANS_TABLES,PIPES_AS_CONCAT';\n")
+		  != NULL);
+	sl_buf_reset(&o.b);
+	so.dest_dialect = "";
+	so.sql_mode = "PIPES_AS_CONCAT,ANSI_QUOTES";
 	fmt_render_release(&o);
 
 	fmt_render_init(&o, 1);
