@@ -230,4 +230,17 @@ extern atomic_int sl_stop_requested;
 void sl_install_stop_handlers(void);
 void sl_block_stop_signals(void);
 
+/* ---- failpoints (sl_fail.c) ----
+ * Named crash points for tests: sl_failpoint("switchover.freeze-source")
+ * kills the process with SIGKILL (after one log line) when the environment
+ * variable SLUICE_FAILPOINT holds that name (a comma-separated list may name
+ * several). Compiled in when SLUICE_FAILPOINTS is defined (CMake option of
+ * that name, on by default: a getenv() at a point that runs rarely), else
+ * an empty statement. Names: "<module>.<where>", listed in README.md. */
+#ifdef SLUICE_FAILPOINTS
+void sl_failpoint(const char *name);
+#else
+#define sl_failpoint(name) ((void)(name))
+#endif
+
 #endif
