@@ -21,6 +21,7 @@
 int cmd_capture(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_switchover(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_precheck(int argc, char **argv);
 int cmd_purge(int argc, char **argv);

@@ -1,5 +1,6 @@
 /* cmd_inspect.c - `sluice inspect`: print every record of a DIR or a segment, as text or JSON lines. */
 #include "cmd.h"
+#include "mig.h"
 #include "fmt.h"
 #include "seg.h"
 
@@ -85,6 +86,12 @@ int cmd_inspect(int argc, char **argv)
 	} else if (!o.json && seg_snapshot_exists(path, NULL) == 1) {
 		printf("# '%s/%s' holds a snapshot stream (schema and existing rows): "
 		       "sluice inspect --snapshot %s\n", path, SEG_SNAPSHOT_DIR, path);
+	}
+	if (!snapshot && !o.json) {
+		char pair[1200];
+
+		if (mig_switch_pair(path, pair, sizeof(pair)))
+			printf("# switchover: %s\n", pair);
 	}
 	if ((rc = seg_reader_open(&r, path, &err)))
 		goto out;

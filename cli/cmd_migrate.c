@@ -41,6 +41,11 @@ int cmd_migrate(int argc, char **argv)
 		CMD_OPT_DEST_DIALECT(o.dest_dialect),
 		{ "follow", SL_OPT_FLAG, SL_OPT_TARGET(o.follow),
 		  .help = "after verify keep capture and replay running until SIGTERM/SIGINT" },
+		{ "bidirectional", SL_OPT_FLAG, SL_OPT_TARGET(o.bidirectional), .needs = "follow",
+		  .help = "once following, replay the destination's own changes into the\n"
+			  "source as well (a fall-back window; both sides may be written)" },
+		{ "reverse-dir", SL_OPT_STR, SL_OPT_TARGET(o.reverse_dir), .arg = "RDIR",
+		  .needs = "bidirectional", .help = "the reverse stream of --bidirectional" },
 		{ "progress", SL_OPT_FLAG, SL_OPT_TARGET(progress), .group = 1,
 		  .help = "draw progress bars even when stderr is not a terminal" },
 		{ "no-progress", SL_OPT_FLAG, SL_OPT_TARGET(no_progress), .group = 1,
@@ -52,6 +57,10 @@ int cmd_migrate(int argc, char **argv)
 		goto out;
 	if (cmd.args_given.n) {
 		rc = cmd_unexpected(&cmd);
+		goto out;
+	}
+	if (o.bidirectional && !o.reverse_dir) {
+		rc = cmd_usage_error("migrate", "--bidirectional needs --reverse-dir RDIR");
 		goto out;
 	}
 	o.progress = progress || (!no_progress && isatty(2));

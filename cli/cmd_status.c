@@ -1,5 +1,6 @@
 /* cmd_status.c - `sluice status`: a stream directory's identity, head, size and consumers' lag. */
 #include "cmd.h"
+#include "mig.h"
 #include "seg.h"
 
 #include <inttypes.h>
@@ -90,5 +91,11 @@ int cmd_status(int argc, char **argv)
 			       l->txns, l->bytes, l->secs);
 	}
 	seg_status_release(&st);
+	{
+		char pair[1200];
+
+		if (mig_switch_pair(dir, pair, sizeof(pair)))
+			printf("switchover: %s\n", pair);
+	}
 	return print_snapshot(dir);
 }

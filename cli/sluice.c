@@ -19,6 +19,7 @@ static const struct cmd commands[] = {
 	{ "capture", cmd_capture, "read the source binlog into segments" },
 	{ "inspect", cmd_inspect, "print the records of segments as text or JSON" },
 	{ "migrate", cmd_migrate, "move a live database: precheck, snapshot, load, changes, verify" },
+	{ "switchover", cmd_switchover, "switch writes to the destination; reverse sync to the source" },
 	{ "pack", cmd_pack, "bundle sealed segments and a manifest for air-gapped transfer" },
 	{ "precheck", cmd_precheck, "check source, destination and disk before a migration" },
 	{ "purge", cmd_purge, "remove old segments every registered consumer has passed" },

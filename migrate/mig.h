@@ -125,6 +125,9 @@ struct mig_opts {
 	const char *include, *exclude;
 	const char *dest_dialect;	/* NULL: detected */
 	int follow;			/* the long-running task */
+	int bidirectional;		/* with follow: D's changes replayed into S as well,
+					 * through reverse_dir, while forward sync runs */
+	const char *reverse_dir;	/* bidirectional: RDIR */
 	int progress;			/* 1: bars (a terminal), 0: log lines */
 	const char *self;		/* the binary to run children of; NULL: /proc/self/exe */
 };
@@ -139,5 +142,29 @@ struct mig_summary {
 int mig_run(const struct mig_opts *o, struct mig_summary *s, struct sl_err *err);
 /* The summary block (mig_summary.c). */
 void mig_summary_print(const struct mig_summary *s, FILE *f);
+
+/* ---- switchover (issue 12) ----
+ * mig_switchover() is the client (mig_client.c): it asks the running task
+ * (`migrate --follow` on o.dir, which holds DIR/migrate.lock) for a
+ * switchover by writing DIR/switchover.request, then prints each step the
+ * task journals (DIR/switchover.journal) until the switchover is done (0) or
+ * failed or rolled back (< 0, err says why). No task running, a task not in
+ * its follow phase, or no confirmation: -SL_ECONFIG. Killed, it can be run
+ * again: it follows the switchover under way. The steps themselves run in
+ * the task (mig_switch.c). o.rollback asks the task to undo a switchover
+ * whose forward sync is not stopped yet. mig_switch_status() prints the
+ * journal (text or one JSON object); -ENOENT when there is none. */
+struct mig_switch_opts {
+	const char *dir;			/* required */
+	const char *source_url, *dest_url;	/* the task's, to check they match */
+	const char *reverse_dir;		/* RDIR: the reverse stream */
+	int yes, freeze, skip_verify, rollback;
+	unsigned max_lag_s, timeout_s, quiet_s;
+};
+int mig_switchover(const struct mig_switch_opts *o, struct sl_err *err);
+int mig_switch_status(const char *dir, int json, FILE *out, struct sl_err *err);
+/* "source_final X, destination start Y" from DIR/switchover.pair, into out;
+ * 0 when DIR has none. */
+int mig_switch_pair(const char *dir, char *out, size_t n);
 
 #endif

@@ -5,12 +5,15 @@
 #ifndef MIG_INT_H
 #define MIG_INT_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <mysql.h>
 
 #include "mig.h"
 #include "seg.h"
 #include "sl.h"
+#include "sl_progress.h"
 
 /* ---- children (mig_child.c) ---- */
 
@@ -90,7 +93,8 @@ void mig__hex_id(const uint8_t id[16], char out[33]);
 
 struct mig_state {
 	char phase[24];		/* "snapshot", "catch-up", "verify", "done", "follow" */
-	pid_t pids[4];		/* capture, snapshot, replay, verify of the run that wrote it */
+	pid_t pids[6];		/* capture, snapshot, replay, verify, and after a switchover
+				 * the reverse capture and replay, of the run that wrote it */
 	uint64_t runs;		/* runs of migrate on DIR so far */
 	uint64_t first_started;	/* unix seconds of the first run */
 	int verify;		/* last verify's status, -1: none */
@@ -103,8 +107,115 @@ int mig__state_read(const char *dir, struct mig_state *s, struct sl_err *err);
 int mig__state_write(const char *dir, const struct mig_state *s, struct sl_err *err);
 /* Waits (up to timeout_ms) for processes an earlier run left, by their
  * pids in s, and kills those still there. Only a process whose command
- * line is a sluice child on this DIR is touched. */
-void mig__state_reap_old(const char *dir, const struct mig_state *s, unsigned timeout_ms);
+ * line is a sluice child on dir or rdir (NULL: none) is touched. */
+void mig__state_reap_old(const char *dir, const char *rdir, const struct mig_state *s,
+			 unsigned timeout_ms);
+
+/* ---- switchover: request and journal files (mig_journal.c) ----
+ * `sluice switchover` (a client) writes DIR/switchover.request; the task
+ * walks the steps and journals each one in DIR/switchover.journal, both
+ * with sl_write_file_atomic(). A rollback is asked for by
+ * DIR/switchover.rollback. The pair (source's final position, destination's
+ * start position) also goes to DIR/switchover.pair and RDIR/switchover.pair. */
+enum mig_sw_step {
+	SW_CONFIRM, SW_PRECHECK, SW_RCAPTURE, SW_FREEZE, SW_WAIT, SW_STOP_FORWARD, SW_OBJECTS,
+	SW_REVERSE, SW_NSTEPS
+};
+struct mig_sw_request {
+	uint64_t id;			/* wall ms when asked: a new request has a new id */
+	char reverse_dir[PATH_MAX];
+	char source[512], dest[512];	/* URLs without passwords, as the client named them */
+	int freeze, skip_verify;
+	unsigned max_lag_s, timeout_s, quiet_s;
+};
+struct mig_sw_step_rec {
+	char status[12];		/* pending, running, done, failed, undone, skipped */
+	uint64_t start_ms, end_ms;	/* wall clock */
+	char note[640];
+};
+struct mig_sw_journal {
+	struct mig_sw_request req;	/* the request it carries out */
+	char state[16];			/* running, done, failed, rolled-back */
+	char error[512];
+	char source_final[320];		/* "mariadb mysql-bin.000002:1234 gtid 0-1-99" */
+	char dest_start[320];
+	int froze, read_only_before;	/* the task set S read-only; S's value before */
+	struct mig_sw_step_rec step[SW_NSTEPS];
+};
+extern const char *const mig__sw_step_names[SW_NSTEPS];
+/* 1 read, 0 no such file, < 0 err. */
+int mig__sw_request_read(const char *dir, struct mig_sw_request *r, struct sl_err *err);
+int mig__sw_request_write(const char *dir, const struct mig_sw_request *r, struct sl_err *err);
+int mig__sw_journal_read(const char *dir, struct mig_sw_journal *j, struct sl_err *err);
+int mig__sw_journal_write(const char *dir, const struct mig_sw_journal *j, struct sl_err *err);
+/* DIR/switchover.rollback exists (its request id in *id): 1, else 0. */
+int mig__sw_rollback_asked(const char *dir, uint64_t *id);
+int mig__sw_pair_write(const char *dir, const struct mig_sw_journal *j, struct sl_err *err);
+/* A journal has ended: done, failed or rolled-back. */
+int mig__sw_ended(const struct mig_sw_journal *j);
+/* "the forward sync is stopped": the steps from stop-forward on have begun. */
+int mig__sw_forward_stopped(const struct mig_sw_journal *j);
+/* Binlog positions: < 0, 0, > 0. "mysql-bin.000012" after "mysql-bin.000009"
+ * (the number after the last dot when the names share the rest), then the
+ * offset. */
+int mig__pos_cmp(const char *fa, uint64_t oa, const char *fb, uint64_t ob);
+
+/* ---- the task (mig_task.c; the switchover steps in mig_switch.c) ---- */
+
+enum { C_CAPTURE, C_SNAPSHOT, C_REPLAY, C_VERIFY, C_RCAPTURE, C_RREPLAY, C_N };
+
+struct mig_task {
+	const struct mig_opts *o;
+	struct mig_summary *sum;
+	char dir[PATH_MAX];
+	char *src_url, *dst_url;	/* without passwords */
+	struct sl_dsn sdsn, ddsn;
+	struct mig_env env;
+	struct mig_env renv;		/* the reverse direction: D is its source, S its destination */
+	struct mig_child ch[C_N];
+	struct mig_snapwatch sw;
+	struct mig_state st;
+	MYSQL *dst;
+	uint64_t dst_retry_ms;
+	uint64_t loaded_chunks, loaded_rows;	/* `sluice`.`snapshot_chunks` of DIR/snapshot */
+	int loaded_whole;			/* replay marked the snapshot loaded */
+	int chunks_unknown;		/* the destination cannot say: lag alone decides */
+	struct seg_consumer_lag lag;
+	int have_lag;
+	struct sl_progress p_snap, p_load;
+	int tty, bar_shown;
+	int interrupted;		/* --follow stopped by a signal before the follow phase */
+	uint64_t t0, last_watch_ms, last_draw_ms, last_log_ms;
+	uint64_t moved_ms, moved_sig;	/* when rows read, rows loaded or the lag last changed */
+	/* switchover */
+	struct mig_sw_journal sw_j;
+	int have_journal;
+	char rdir[PATH_MAX];		/* "" until a switchover names it */
+};
+
+void mig__task_say(struct mig_task *t, enum sl_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void mig__task_pump(struct mig_task *t, int timeout_ms);
+int mig__task_start(struct mig_task *t, int which, struct sl_err *err);
+/* SIGTERM (then SIGKILL after 30 s) to one child, said in the log. */
+void mig__task_stop(struct mig_task *t, int which);
+/* Reaps the children in [first, last] that ended and restarts those due
+ * (backoff), as the follow phase does. */
+void mig__task_supervise(struct mig_task *t, int first, int last);
+/* Replay's lag on DIR (t->lag, t->have_lag). */
+void mig__task_lag(struct mig_task *t);
+/* One-shot capture recording where url's binlog ends now into dir, when dir
+ * holds no stream yet. */
+int mig__task_record_start(struct mig_task *t, int which, struct sl_err *err);
+
+/* The switchover in the task (mig_switch.c). Called from the follow phase:
+ * takes a new request, walks the steps of a running journal (blocking,
+ * pumping children), answers a rollback. 0, or < 0 when the task itself
+ * cannot go on. */
+int mig__switch_poll(struct mig_task *t, struct sl_err *err);
+/* The journal says forward sync was stopped: the task runs the reverse
+ * direction only. */
+int mig__switch_reverse_only(struct mig_task *t);
 
 /* ---- switchover objects (mig_objects.c) ----
  * Step 7 of the switchover (ISSUE12.md), called by its state machine. What
@@ -115,8 +226,6 @@ void mig__state_reap_old(const char *dir, const struct mig_state *s, unsigned ti
  * sql_mode and the character set back. Each adds to *r (the caller zeroes
  * it) and returns 0 or a negative code with err naming the object and the
  * server in one line. */
-#include <mysql.h>
-
 struct mig_objects_result {
 	size_t created, present, changed, saved, dropped, restored;
 };

@@ -13,7 +13,8 @@
 #include <unistd.h>
 #include "banned.h"
 
-static const char *const roles[4] = { "capture", "snapshot", "replay", "verify" };
+static const char *const roles[6] = { "capture", "snapshot", "replay", "verify", "rcapture", "rreplay" };
+#define NROLES (sizeof(roles) / sizeof(roles[0]))
 
 int mig__lock(const char *dir, int *fd, struct sl_err *err)
 {
@@ -80,7 +81,7 @@ int mig__state_read(const char *dir, struct mig_state *s, struct sl_err *err)
 			s->first_started = strtoull(eq, NULL, 10);
 		else if (!strcmp(line, "verify"))
 			s->verify = atoi(eq);
-		for (int i = 0; i < 4; i++)
+		for (size_t i = 0; i < NROLES; i++)
 			if (!strncmp(line, "pid.", 4) && !strcmp(line + 4, roles[i]))
 				s->pids[i] = (pid_t)atoi(eq);
 	}
@@ -99,7 +100,7 @@ int mig__state_write(const char *dir, const struct mig_state *s, struct sl_err *
 	sl_buf_addf(&b, "# sluice migrate: where the migration in this directory got to\n"
 		    "phase=%s\nruns=%" PRIu64 "\nfirst_started=%" PRIu64 "\nverify=%d\n", s->phase,
 		    s->runs, s->first_started, s->verify);
-	for (int i = 0; i < 4; i++)
+	for (size_t i = 0; i < NROLES; i++)
 		sl_buf_addf(&b, "pid.%s=%d\n", roles[i], (int)s->pids[i]);
 	rc = sl_write_file_atomic(path, b.data, b.len, 0600, err);
 	sl_buf_release(&b);
@@ -107,8 +108,8 @@ int mig__state_write(const char *dir, const struct mig_state *s, struct sl_err *
 	return rc;
 }
 
-/* Is pid a sluice child working on dir (its argv holds "--dir" "dir")? */
-static int ours(pid_t pid, const char *dir)
+/* Is pid a sluice child working on dir or rdir (its argv holds "--dir" and one of them)? */
+static int ours(pid_t pid, const char *dir, const char *rdir)
 {
 	char path[64], buf[8192];
 	ssize_t n;
@@ -123,28 +124,29 @@ static int ours(pid_t pid, const char *dir)
 		return 0;
 	buf[n] = 0;
 	for (char *p = buf; p < buf + n; p += strlen(p) + 1) {
-		if (prev_dir && !strcmp(p, dir))
+		if (prev_dir && (!strcmp(p, dir) || (rdir && !strcmp(p, rdir))))
 			found = 1;
 		prev_dir = !strcmp(p, "--dir");
 	}
 	return found;
 }
 
-void mig__state_reap_old(const char *dir, const struct mig_state *s, unsigned timeout_ms)
+void mig__state_reap_old(const char *dir, const char *rdir, const struct mig_state *s,
+			 unsigned timeout_ms)
 {
 	uint64_t deadline = sl_now_ms() + timeout_ms;
 
-	for (int i = 0; i < 4; i++) {
+	for (size_t i = 0; i < NROLES; i++) {
 		pid_t pid = s->pids[i];
 
-		if (pid <= 0 || pid == getpid() || !ours(pid, dir))
+		if (pid <= 0 || pid == getpid() || !ours(pid, dir, rdir))
 			continue;
 		sl_log(SL_INFO, "migrate", "waiting for %s (pid %d) of the earlier run to end", roles[i],
 		       (int)pid);
 		kill(pid, SIGTERM);
-		while (ours(pid, dir) && sl_now_ms() < deadline)
+		while (ours(pid, dir, rdir) && sl_now_ms() < deadline)
 			usleep(100 * 1000);
-		if (ours(pid, dir)) {
+		if (ours(pid, dir, rdir)) {
 			sl_log(SL_WARN, "migrate", "%s (pid %d) of the earlier run is still there: killing it",
 			       roles[i], (int)pid);
 			kill(pid, SIGKILL);

@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,39 +40,13 @@
 #include "banned.h"
 #include "sl_progress.h"
 
-enum { C_CAPTURE, C_SNAPSHOT, C_REPLAY, C_VERIFY, C_N };
-
-struct task {
-	const struct mig_opts *o;
-	struct mig_summary *sum;
-	char dir[PATH_MAX];
-	char *src_url, *dst_url;	/* without passwords */
-	struct sl_dsn sdsn, ddsn;
-	struct mig_env env;
-	struct mig_child ch[C_N];
-	struct mig_snapwatch sw;
-	struct mig_state st;
-	MYSQL *dst;
-	uint64_t dst_retry_ms;
-	uint64_t loaded_chunks, loaded_rows;	/* `sluice`.`snapshot_chunks` of DIR/snapshot */
-	int loaded_whole;			/* replay marked the snapshot loaded */
-	int chunks_unknown;		/* the destination cannot say: lag alone decides */
-	struct seg_consumer_lag lag;
-	int have_lag;
-	struct sl_progress p_snap, p_load;
-	int tty, bar_shown;
-	int interrupted;		/* --follow stopped by a signal before the follow phase */
-	uint64_t t0, last_watch_ms, last_draw_ms, last_log_ms;
-	uint64_t moved_ms, moved_sig;	/* when rows read, rows loaded or the lag last changed */
-};
-
 /* Nothing moved for this long while copying: say so (a hung child is its
  * own bug, but the user should not stare at a frozen bar). */
 #define MIG_STALL_MS 300000
 
 /* ---- output ---- */
 
-static void clear_bar(struct task *t)
+static void clear_bar(struct mig_task *t)
 {
 	if (t->bar_shown) {
 		fputs("\r\033[K", stderr);
@@ -81,7 +56,7 @@ static void clear_bar(struct task *t)
 
 static void on_line(void *ctx, const char *role, const char *line)
 {
-	struct task *t = ctx;
+	struct mig_task *t = ctx;
 
 	clear_bar(t);
 	fprintf(stderr, "[%s] %s\n", role, line);
@@ -89,7 +64,18 @@ static void on_line(void *ctx, const char *role, const char *line)
 
 #define say(t, lvl, ...) do { clear_bar(t); sl_log((lvl), "migrate", __VA_ARGS__); } while (0)
 
-static void draw(struct task *t, const char *phase)
+void mig__task_say(struct mig_task *t, enum sl_level lvl, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	say(t, lvl, "%s", msg);
+}
+
+static void draw(struct mig_task *t, const char *phase)
 {
 	char a[200], b[200];
 	uint64_t now = sl_now_ms();
@@ -120,7 +106,7 @@ static void draw(struct task *t, const char *phase)
 
 /* ---- state ---- */
 
-static int set_phase(struct task *t, const char *phase, struct sl_err *err)
+static int set_phase(struct mig_task *t, const char *phase, struct sl_err *err)
 {
 	if (phase != t->st.phase) {
 		if (strcmp(t->st.phase, phase))
@@ -134,7 +120,7 @@ static int set_phase(struct task *t, const char *phase, struct sl_err *err)
 
 /* ---- children ---- */
 
-static void add_common(struct task *t, struct mig_argv *a, int source, int dest)
+static void add_common(struct mig_task *t, struct mig_argv *a, int source, int dest)
 {
 	if (source) {
 		mig__argv_add(a, "--source");
@@ -148,7 +134,22 @@ static void add_common(struct task *t, struct mig_argv *a, int source, int dest)
 	mig__argv_add(a, t->dir);
 }
 
-static void add_filters(struct task *t, struct mig_argv *a)
+/* The reverse direction: D is the source of RDIR, S its destination. */
+static void add_reverse(struct mig_task *t, struct mig_argv *a, int source, int dest)
+{
+	if (source) {
+		mig__argv_add(a, "--source");
+		mig__argv_add(a, t->dst_url);
+	}
+	if (dest) {
+		mig__argv_add(a, "--dest");
+		mig__argv_add(a, t->src_url);
+	}
+	mig__argv_add(a, "--dir");
+	mig__argv_add(a, t->rdir);
+}
+
+static void add_filters(struct mig_task *t, struct mig_argv *a)
 {
 	if (t->o->include) {
 		mig__argv_add(a, "--include");
@@ -160,7 +161,7 @@ static void add_filters(struct task *t, struct mig_argv *a)
 	}
 }
 
-static void build_argv(struct task *t, int which)
+static void build_argv(struct mig_task *t, int which)
 {
 	struct mig_argv a = { 0 };
 	char n[32];
@@ -210,25 +211,44 @@ static void build_argv(struct task *t, int which)
 		}
 		add_filters(t, &a);
 		break;
+	case C_RCAPTURE:
+		mig__argv_add(&a, "capture");
+		add_reverse(t, &a, 1, 0);
+		mig__argv_add(&a, "--follow");
+		break;
+	case C_RREPLAY:
+		mig__argv_add(&a, "replay");
+		add_reverse(t, &a, 0, 1);
+		mig__argv_add(&a, "--follow");
+		if (t->o->threads) {
+			mig__argv_add(&a, "--workers");
+			mig__argv_add(&a, n);
+		}
+		break;
 	}
 	mig__child_set_argv(&t->ch[which], &a);
 }
 
-static int start(struct task *t, int which, struct sl_err *err)
+static int start(struct mig_task *t, int which, struct sl_err *err)
 {
 	int rc;
 
 	build_argv(t, which);
 	clear_bar(t);
-	if ((rc = mig__child_start(&t->ch[which], &t->env, err)))
+	if ((rc = mig__child_start(&t->ch[which], which >= C_RCAPTURE ? &t->renv : &t->env, err)))
 		return rc;
 	return set_phase(t, t->st.phase, err);
 }
 
-static void stop_all(struct task *t)
+int mig__task_start(struct mig_task *t, int which, struct sl_err *err)
+{
+	return start(t, which, err);
+}
+
+static void stop_all(struct mig_task *t)
 {
 	/* replay first: it settles its last batch while capture still runs */
-	static const int order[] = { C_VERIFY, C_SNAPSHOT, C_REPLAY, C_CAPTURE };
+	static const int order[] = { C_VERIFY, C_SNAPSHOT, C_REPLAY, C_CAPTURE, C_RREPLAY, C_RCAPTURE };
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		struct mig_child *c = &t->ch[order[i]];
@@ -242,7 +262,24 @@ static void stop_all(struct task *t)
 	}
 }
 
-static void pump(struct task *t, int timeout_ms)
+void mig__task_stop(struct mig_task *t, int which)
+{
+	struct mig_child *c = &t->ch[which];
+	char how[64];
+	struct sl_err e = SL_ERR_INIT;
+
+	if (!c->pid) {
+		c->next_start_ms = 0;
+		return;
+	}
+	clear_bar(t);
+	mig__child_stop(c, 30000, on_line, t);
+	c->next_start_ms = 0;
+	say(t, SL_INFO, "%s stopped (%s)", c->role, mig__child_how(c, how, sizeof(how)));
+	set_phase(t, t->st.phase, &e);
+}
+
+static void pump(struct mig_task *t, int timeout_ms)
 {
 	struct mig_child *v[C_N];
 
@@ -251,10 +288,15 @@ static void pump(struct task *t, int timeout_ms)
 	mig__children_pump(v, C_N, timeout_ms, on_line, t);
 }
 
+void mig__task_pump(struct mig_task *t, int timeout_ms)
+{
+	pump(t, timeout_ms);
+}
+
 /* A child ended. follow: restart it after a backoff. Otherwise a clean exit
  * is the caller's to judge, a death by signal is restarted (it resumes by
  * itself) up to 3 times in a row, and an error status ends the migration. */
-static int ended(struct task *t, int which, int follow, struct sl_err *err)
+static int ended(struct mig_task *t, int which, int follow, struct sl_err *err)
 {
 	struct mig_child *c = &t->ch[which];
 	char how[64];
@@ -278,7 +320,7 @@ static int ended(struct task *t, int which, int follow, struct sl_err *err)
 
 /* ---- watching ---- */
 
-static void dst_close(struct task *t)
+static void dst_close(struct mig_task *t)
 {
 	if (t->dst)
 		mysql_close(t->dst);
@@ -286,7 +328,7 @@ static void dst_close(struct task *t)
 }
 
 /* Chunks of DIR/snapshot the destination has loaded. */
-static void count_loaded(struct task *t)
+static void count_loaded(struct mig_task *t)
 {
 	struct db_opts dop = { .role = DB_ROLE_VERIFY_DEST };
 	struct sl_err e = SL_ERR_INIT;
@@ -335,29 +377,42 @@ static void count_loaded(struct task *t)
 	mysql_commit(t->dst);
 }
 
-static void lag(struct task *t)
+/* The "default" consumer's lag on dir, and the bytes of dir's segments. */
+static int lag_of(const char *dir, struct seg_consumer_lag *lag, uint64_t *bytes)
 {
 	struct seg_status st;
 	struct sl_err e = SL_ERR_INIT;
+	int found = 0;
 
-	if (seg_status(t->dir, &st, &e))
-		return;
-	t->have_lag = 0;
+	if (seg_status(dir, &st, &e))
+		return 0;
 	for (size_t i = 0; i < st.nconsumers; i++)
 		if (!strcmp(st.consumers[i].c.name, "default")) {
-			t->lag = st.consumers[i];
-			t->have_lag = 1;
+			*lag = st.consumers[i];
+			found = 1;
 		}
+	if (bytes)
+		*bytes = st.bytes;
 	seg_status_release(&st);
+	return found;
+}
+
+void mig__task_lag(struct mig_task *t)
+{
+	struct seg_consumer_lag l;
+
+	t->have_lag = lag_of(t->dir, &l, NULL);
+	if (t->have_lag)
+		t->lag = l;
 }
 
 /* Every chunk of the finished snapshot is in the destination. */
-static int loaded(const struct task *t)
+static int loaded(const struct mig_task *t)
 {
 	return t->loaded_whole || t->chunks_unknown || t->loaded_chunks >= t->sw.chunks;
 }
 
-static int watch(struct task *t, int force, struct sl_err *err)
+static int watch(struct mig_task *t, int force, struct sl_err *err)
 {
 	uint64_t now = sl_now_ms(), rows_loaded;
 	int rc;
@@ -369,7 +424,7 @@ static int watch(struct task *t, int force, struct sl_err *err)
 	if ((rc = mig__snapwatch_poll(&t->sw, err)))
 		return rc;
 	count_loaded(t);
-	lag(t);
+	mig__task_lag(t);
 	sl_progress_update(&t->p_snap, t->sw.rows, t->sw.est_rows, now);
 	/* a keyless table read again leaves its earlier chunks' rows counted */
 	rows_loaded = t->loaded_rows < t->sw.rows ? t->loaded_rows : t->sw.rows;
@@ -397,7 +452,7 @@ static int watch(struct task *t, int force, struct sl_err *err)
 	return 0;
 }
 
-static int caught_up(struct task *t)
+static int caught_up(struct mig_task *t)
 {
 	return t->sw.ended && !t->ch[C_SNAPSHOT].pid && loaded(t) && t->have_lag && !t->lag.gone &&
 	       t->lag.txns == 0 && t->ch[C_REPLAY].pid;
@@ -406,24 +461,29 @@ static int caught_up(struct task *t)
 /* ---- the phases ---- */
 
 /* A new DIR: record where the source's binlog ends now (P0). */
-static int record_start(struct task *t, struct sl_err *err)
+int mig__task_record_start(struct mig_task *t, int which, struct sl_err *err)
 {
 	struct sl_err e = SL_ERR_INIT;
 	char *source = NULL;
 	uint8_t sid[16];
-	struct mig_child *c = &t->ch[C_CAPTURE];
+	struct mig_child *c = &t->ch[which];
 	struct mig_argv a = { 0 };
+	int reverse = which == C_RCAPTURE;
 
-	if (!seg_dir_identity(t->dir, &source, sid, &e)) {
+	if (!seg_dir_identity(reverse ? t->rdir : t->dir, &source, sid, &e)) {
 		free(source);
-		t->sum->resumed = 1;
+		if (!reverse)
+			t->sum->resumed = 1;
 		return 0;
 	}
 	mig__argv_add(&a, "sluice");
 	mig__argv_add(&a, "capture");
-	add_common(t, &a, 1, 0);
+	if (reverse)
+		add_reverse(t, &a, 1, 0);
+	else
+		add_common(t, &a, 1, 0);
 	mig__child_set_argv(c, &a);
-	if (mig__child_start(c, &t->env, err))
+	if (mig__child_start(c, reverse ? &t->renv : &t->env, err))
 		return err->code;
 	while (!mig__child_reap(c, on_line, t))
 		pump(t, 20);	/* it takes milliseconds: do not wait longer */
@@ -439,7 +499,7 @@ static int record_start(struct task *t, struct sl_err *err)
 /* SIGTERM/SIGINT before the end: the task (--follow) stops cleanly (0), a
  * one-shot migration reports that it did not finish (2). Either way a rerun
  * continues. */
-static int stopped(struct task *t, struct sl_err *err)
+static int stopped(struct mig_task *t, struct sl_err *err)
 {
 	if (t->o->follow) {
 		say(t, SL_INFO, "stopping on a signal in phase %s: run the same command again to continue",
@@ -451,7 +511,7 @@ static int stopped(struct task *t, struct sl_err *err)
 			  "command again to continue the migration", t->st.phase);
 }
 
-static int copy_phase(struct task *t, struct sl_err *err)
+static int copy_phase(struct mig_task *t, struct sl_err *err)
 {
 	int rc;
 
@@ -503,7 +563,7 @@ static int copy_phase(struct task *t, struct sl_err *err)
 	return 0;
 }
 
-static int verify_phase(struct task *t, struct sl_err *err)
+static int verify_phase(struct mig_task *t, struct sl_err *err)
 {
 	struct mig_child *v = &t->ch[C_VERIFY];
 	int rc, code;
@@ -541,32 +601,84 @@ static int verify_phase(struct task *t, struct sl_err *err)
 	return 0;
 }
 
-static int follow_phase(struct task *t, struct sl_err *err)
+void mig__task_supervise(struct mig_task *t, int first, int last)
 {
-	uint64_t last_report = sl_now_ms();
-	int rc;
+	struct sl_err e = SL_ERR_INIT;
 
-	if ((rc = set_phase(t, "follow", err)))
-		return rc;
-	say(t, SL_INFO, "following: capture and replay keep running until SIGTERM or SIGINT");
-	while (!sl_stop_requested) {
-		pump(t, 200);
-		for (int i = C_CAPTURE; i <= C_REPLAY; i += 2) {
-			struct mig_child *c = &t->ch[i];
+	for (int i = first; i <= last; i++) {
+		struct mig_child *c = &t->ch[i];
 
-			if (c->pid && mig__child_reap(c, on_line, t))
-				ended(t, i, 1, err);
-			if (!c->pid && c->next_start_ms && sl_now_ms() >= c->next_start_ms && !sl_stop_requested) {
-				c->next_start_ms = 0;
-				if ((rc = start(t, i, err))) {
-					say(t, SL_WARN, "%s", err->msg);
-					c->next_start_ms = sl_now_ms() + 60000;
-				}
+		if (i == C_SNAPSHOT || i == C_VERIFY)
+			continue;	/* one-shot children: never restarted here */
+		if (c->pid && mig__child_reap(c, on_line, t))
+			ended(t, i, 1, &e);
+		if (!c->pid && c->next_start_ms && sl_now_ms() >= c->next_start_ms && !sl_stop_requested) {
+			c->next_start_ms = 0;
+			if (start(t, i, &e)) {
+				say(t, SL_WARN, "%s", e.msg);
+				c->next_start_ms = sl_now_ms() + 60000;
 			}
 		}
-		if (sl_now_ms() - last_report >= 60000) {
+	}
+}
+
+/* Forward capture and replay, or after a switchover the reverse ones, until
+ * SIGTERM/SIGINT; a switchover asked for meanwhile runs from here. */
+/* Reverse sync's latency (how far S's replay is behind D's last captured
+ * commit) and traffic (the reverse stream's growth), every 10 s. */
+static void reverse_report(struct mig_task *t, uint64_t *last_bytes, uint64_t *last_ms)
+{
+	struct seg_consumer_lag l;
+	uint64_t bytes = 0, now = sl_now_ms();
+
+	if (!t->rdir[0] || !lag_of(t->rdir, &l, &bytes)) {
+		say(t, SL_INFO, "reverse sync: replay has no position in '%s' yet", t->rdir);
+		return;
+	}
+	say(t, SL_INFO, "reverse sync: %" PRIu64 " s latency, %" PRIu64 " transactions behind, %.2f MB/s "
+	    "into the source", l.secs, l.txns,
+	    *last_ms && now > *last_ms && bytes >= *last_bytes ?
+	    (double)(bytes - *last_bytes) / 1e6 / ((double)(now - *last_ms) / 1000) : 0.0);
+	*last_bytes = bytes;
+	*last_ms = now;
+}
+
+static int follow_phase(struct mig_task *t, struct sl_err *err)
+{
+	uint64_t last_report = sl_now_ms(), rbytes = 0, rms = 0;
+	int rc, reverse = mig__switch_reverse_only(t);
+
+	if ((rc = set_phase(t, reverse ? "reverse" : "follow", err)))
+		return rc;
+	if (t->o->bidirectional && !reverse) {
+		/* both ways at once: D's own changes from now on go to S too (what
+		 * replay writes on either side is marked and never comes back) */
+		if ((rc = mig__task_record_start(t, C_RCAPTURE, err)) ||
+		    (!t->ch[C_RCAPTURE].pid && (rc = start(t, C_RCAPTURE, err))) ||
+		    (!t->ch[C_RREPLAY].pid && (rc = start(t, C_RREPLAY, err))))
+			return rc;
+		say(t, SL_INFO, "bidirectional: the destination's changes go to the source through '%s'",
+		    t->rdir);
+	}
+	say(t, SL_INFO, "following%s: capture and replay keep running until SIGTERM or SIGINT",
+	    reverse ? " in reverse (destination to source)" : "");
+	while (!sl_stop_requested) {
+		pump(t, 200);
+		mig__task_supervise(t, C_CAPTURE, C_RREPLAY);
+		if ((rc = mig__switch_poll(t, err)))
+			return rc;
+		if (!reverse && mig__switch_reverse_only(t)) {
+			reverse = 1;
+			if ((rc = set_phase(t, "reverse", err)))
+				return rc;
+		}
+		if (sl_now_ms() - last_report >= (reverse ? 10000u : 60000u)) {
 			last_report = sl_now_ms();
-			lag(t);
+			if (reverse) {
+				reverse_report(t, &rbytes, &rms);
+				continue;
+			}
+			mig__task_lag(t);
 			if (t->have_lag)
 				say(t, SL_INFO, "replay is %" PRIu64 " transactions (%" PRIu64 " bytes, %" PRIu64
 				    " s) behind capture", t->lag.txns, t->lag.bytes, t->lag.secs);
@@ -577,7 +689,7 @@ static int follow_phase(struct task *t, struct sl_err *err)
 
 /* ---- set-up ---- */
 
-static int prepare(struct task *t, struct sl_err *err)
+static int prepare(struct mig_task *t, struct sl_err *err)
 {
 	const struct mig_opts *o = t->o;
 	int rc;
@@ -599,10 +711,15 @@ static int prepare(struct task *t, struct sl_err *err)
 	t->env.self = o->self ? o->self : "/proc/self/exe";
 	t->env.source_password = t->sdsn.password;
 	t->env.dest_password = t->ddsn.password;
+	t->renv.self = t->env.self;
+	t->renv.source_password = t->ddsn.password;
+	t->renv.dest_password = t->sdsn.password;
 	mig__child_init(&t->ch[C_CAPTURE], "capture");
 	mig__child_init(&t->ch[C_SNAPSHOT], "snapshot");
 	mig__child_init(&t->ch[C_REPLAY], "replay");
 	mig__child_init(&t->ch[C_VERIFY], "verify");
+	mig__child_init(&t->ch[C_RCAPTURE], "rcapture");
+	mig__child_init(&t->ch[C_RREPLAY], "rreplay");
 	mig__snapwatch_init(&t->sw, t->dir);
 	sl_progress_init(&t->p_snap, "snapshot", sl_now_ms());
 	sl_progress_init(&t->p_load, "load", sl_now_ms());
@@ -611,7 +728,7 @@ static int prepare(struct task *t, struct sl_err *err)
 	return 0;
 }
 
-static int precheck(struct task *t, int resuming, struct sl_err *err)
+static int precheck(struct mig_task *t, int resuming, struct sl_err *err)
 {
 	struct mig_precheck_opts po = {
 		.source_url = t->o->source_url, .dest_url = t->o->dest_url, .dir = t->dir,
@@ -645,9 +762,34 @@ out:
 	return rc;
 }
 
+/* --bidirectional: RDIR made and resolved; a switchover that named another
+ * reverse stream wins (the forward direction may be over). */
+static int bidirectional_dir(struct mig_task *t, struct sl_err *err)
+{
+	char path[PATH_MAX];
+
+	if (mkdir(t->o->reverse_dir, 0700) < 0 && errno != EEXIST) {
+		int e = errno;
+
+		return sl_err_set(err, -e, "cannot create '%s': %s", t->o->reverse_dir, strerror(e));
+	}
+	if (!realpath(t->o->reverse_dir, path)) {
+		int e = errno;
+
+		return sl_err_set(err, -e, "cannot resolve '%s': %s", t->o->reverse_dir, strerror(e));
+	}
+	if (!strcmp(path, t->dir))
+		return sl_err_set(err, -SL_EINVAL_ARG, "--reverse-dir must not be DIR '%s'", t->dir);
+	if (t->rdir[0] && strcmp(t->rdir, path))
+		return sl_err_set(err, -SL_ECONFIG, "--reverse-dir '%s' is not the reverse stream '%s' "
+				  "of the switchover in '%s'", path, t->rdir, t->dir);
+	snprintf(t->rdir, sizeof(t->rdir), "%s", path);
+	return 0;
+}
+
 int mig_run(const struct mig_opts *o, struct mig_summary *s, struct sl_err *err)
 {
-	struct task t = { .o = o, .sum = s };
+	struct mig_task t = { .o = o, .sum = s };
 	int rc, lock = -1, had_state;
 
 	memset(s, 0, sizeof(*s));
@@ -659,10 +801,17 @@ int mig_run(const struct mig_opts *o, struct mig_summary *s, struct sl_err *err)
 		rc = had_state;
 		goto out;
 	}
+	if ((rc = mig__sw_journal_read(t.dir, &t.sw_j, err)) < 0)
+		goto out;
+	t.have_journal = rc;
+	if (t.have_journal)
+		snprintf(t.rdir, sizeof(t.rdir), "%s", t.sw_j.req.reverse_dir);
+	if (o->bidirectional && (rc = bidirectional_dir(&t, err)))
+		goto out;
 	if (had_state) {
 		say(&t, SL_INFO, "continuing the migration in '%s' (phase %s of run %" PRIu64 ")", t.dir,
 		    t.st.phase, t.st.runs);
-		mig__state_reap_old(t.dir, &t.st, 30000);
+		mig__state_reap_old(t.dir, t.rdir[0] ? t.rdir : NULL, &t.st, 30000);
 		s->resumed = 1;
 	} else {
 		t.st.first_started = sl_wall_us() / 1000000;
@@ -670,8 +819,23 @@ int mig_run(const struct mig_opts *o, struct mig_summary *s, struct sl_err *err)
 	}
 	t.st.runs++;
 	memset(t.st.pids, 0, sizeof(t.st.pids));
+	if (mig__switch_reverse_only(&t)) {
+		/* switched over: the forward direction is over for good */
+		if (!o->follow) {
+			rc = sl_err_set(err, -SL_ECONFIG, "the migration in '%s' was switched over (sluice "
+					"switchover --dir %s --status): run it with --follow to keep the reverse "
+					"sync running", t.dir, t.dir);
+			goto out;
+		}
+		s->verify = t.st.verify;
+		if ((rc = follow_phase(&t, err)))
+			goto out;
+		stop_all(&t);
+		rc = set_phase(&t, t.st.phase, err);
+		goto out;
+	}
 	if ((rc = set_phase(&t, "precheck", err)) || (rc = precheck(&t, had_state, err)) ||
-	    (rc = set_phase(&t, "start", err)) || (rc = record_start(&t, err)) ||
+	    (rc = set_phase(&t, "start", err)) || (rc = mig__task_record_start(&t, C_CAPTURE, err)) ||
 	    (rc = copy_phase(&t, err)) < 0 || (!t.interrupted && (rc = verify_phase(&t, err)) < 0))
 		goto out;
 	rc = 0;
