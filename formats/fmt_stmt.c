@@ -277,3 +277,15 @@ const char *fmt_stmt_kind_name(enum fmt_stmt_kind k)
 	}
 	return "ddl";
 }
+
+int fmt_stmt_replayed(const char *s, size_t n)
+{
+	static const char mark[] = FMT_REPLAY_MARK;
+	size_t m = sizeof(mark) - 2;	/* without its trailing blank */
+
+	while (n && is_space(*s)) {
+		s++;
+		n--;
+	}
+	return n >= m && !memcmp(s, mark, m);
+}
