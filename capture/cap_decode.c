@@ -61,6 +61,7 @@ struct cap_decoder *cap_decoder_new(const struct cap_decoder_opts *o)
 	sl_buf_init(&d->text, CAP_MAX_UNCOMPRESSED);
 	sl_buf_init(&d->pay, CAP_PAYLOAD_MAX);
 	d->allow_positional = o ? o->allow_positional : 0;
+	d->keep_replayed = o ? o->keep_replayed : 0;
 	d->schema = cap__schema_new();
 	return d;
 }

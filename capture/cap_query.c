@@ -171,7 +171,7 @@ int cap__on_query(struct cap_decoder *d, int compressed, const uint8_t *b, size_
 		d->accounts++;
 		if (d->in_txn && d->begun)
 			return 0;	/* the heartbeat follows the commit */
-		return cap__account_flush(d, ts, log_pos, server_id, sink, err);
+		return cap__left_out_flush(d, ts, log_pos, server_id, sink, err);
 	}
 	if (kind == FMT_STMT_DML && (d->in_txn && d->begun ? 1 :
 				     !(db_len && cap__dec_skipped(d, db, db_len) && !memchr(s, '.', qn))))
@@ -195,6 +195,9 @@ int cap__on_query(struct cap_decoder *d, int compressed, const uint8_t *b, size_
 			d->gtid_pending = 0;
 		return 0;
 	}
+	/* A DDL sluice replay ran here: left out, counted (cap_loop.c). */
+	if (cap__loop_ddl(d, s, qn))
+		return cap__left_out_flush(d, ts, log_pos, server_id, sink, err);
 	{
 		Sluice__Record rec = SLUICE__RECORD__INIT;
 		Sluice__Ddl ddl = SLUICE__DDL__INIT;
