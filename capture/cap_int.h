@@ -348,6 +348,8 @@ int cap_gtid_dump_packet(uint32_t server_id, const char *file, uint64_t pos,
 #define CAP_FL_STANDALONE 1
 #define CAP_FL_GROUP_COMMIT_ID 2
 
+#define CAP_REPLAY_THREADS 16	/* replay connections with a DDL pending (cap_loop.c) */
+
 struct cap_dec_tmap {
 	uint64_t table_id;
 	uint32_t ref;		/* 0 when skipped */
@@ -386,6 +388,8 @@ struct cap_decoder {
 	uint64_t accounts;		/* account statements left out, not yet in a heartbeat */
 	int keep_replayed;		/* capture --keep-replayed */
 	uint64_t replayed_txns, replayed_ddls;	/* left out (cap_loop.c), not yet in a heartbeat */
+	uint32_t replay_threads[CAP_REPLAY_THREADS];	/* connections whose next DDL is replay's */
+	unsigned n_replay_threads;
 	struct cap_schema *schema;
 	int schema_frozen;		/* DDL does not change the history (cap_decoder_freeze_schema) */
 	int have_fde, crc;
@@ -472,9 +476,12 @@ int cap__on_table_map(struct cap_decoder *d, const uint8_t *b, size_t bl, struct
 #define CAP_MARK_CHUNKS 2		/* `sluice`.`snapshot_chunks` */
 unsigned cap__loop_mark(const char *db, size_t dbl, const char *tbl, size_t tl);
 int cap__loop_rows(struct cap_decoder *d, unsigned mark);
-/* A DDL s (n bytes) sluice replay ran (FMT_REPLAY_MARK): 1 when it is left
- * out (counted, flushed like an account statement). */
-int cap__loop_ddl(struct cap_decoder *d, const char *s, size_t n);
+/* A DDL s (n bytes) of connection thread that sluice replay ran
+ * (FMT_REPLAY_MARK, or after FMT_REPLAY_BEACON): 1 when it is left out
+ * (counted, flushed like an account statement). cap__loop_restart(): a
+ * format description (a server start): thread ids start again. */
+int cap__loop_ddl(struct cap_decoder *d, uint32_t thread, const char *s, size_t n);
+void cap__loop_restart(struct cap_decoder *d);
 
 /* cap_rows.c */
 int cap__on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_t bl,

@@ -15,7 +15,11 @@
  * and leaves the whole transaction out: only its end moves the stream, as a
  * Heartbeat counting it (replayed_transactions), like an account statement.
  * A marked DDL is left out alike (replayed_ddls); the schema history still
- * follows it. Transactions on the `sluice` tables alone (replay's
+ * follows it. The server rewrites a few DDL and loses the mark (fmt.h
+ * FMT_REPLAY_BEACON): replay runs a marked no-op just before each DDL, and
+ * the next DDL of that connection (the QUERY event's thread id) is replay's.
+ * Thread ids start again when the server does: a format description event
+ * forgets them. Transactions on the `sluice` tables alone (replay's
  * checkpoint) are left out as a skipped schema already.
  *
  * A replay older than this marks at the end of its transactions: an
@@ -63,12 +67,48 @@ int cap__loop_rows(struct cap_decoder *d, unsigned mark)
 	return 0;
 }
 
-int cap__loop_ddl(struct cap_decoder *d, const char *s, size_t n)
+/* The index of thread t among those whose next DDL is replay's, or -1. */
+static int pending(const struct cap_decoder *d, uint32_t t)
 {
-	if (d->keep_replayed || !fmt_stmt_replayed(s, n))
+	for (unsigned i = 0; i < d->n_replay_threads; i++)
+		if (d->replay_threads[i] == t)
+			return (int)i;
+	return -1;
+}
+
+int cap__loop_ddl(struct cap_decoder *d, uint32_t thread, const char *s, size_t n)
+{
+	int marked = fmt_stmt_replayed(s, n), i = pending(d, thread);
+
+	if (d->keep_replayed)
 		return 0;
+	if (marked == 2) {
+		/* the next DDL of this connection is replay's (the server may rewrite it) */
+		if (i < 0) {
+			if (d->n_replay_threads == CAP_REPLAY_THREADS)
+				memmove(d->replay_threads, d->replay_threads + 1,
+					(CAP_REPLAY_THREADS - 1) * sizeof(*d->replay_threads));
+			else
+				d->n_replay_threads++;
+			d->replay_threads[d->n_replay_threads - 1] = thread;
+		}
+		return 1;	/* not counted: it stands for the next one */
+	}
+	if (!marked && i < 0)
+		return 0;
+	if (i >= 0) {
+		d->n_replay_threads--;
+		memmove(d->replay_threads + i, d->replay_threads + i + 1,
+			(d->n_replay_threads - (unsigned)i) * sizeof(*d->replay_threads));
+	}
 	sl_log(SL_DEBUG, "capture", "binlog '%s' at offset %llu: ddl written by sluice replay left "
-	       "out: %.60s", cap__dec_file(d), (unsigned long long)d->ev_off, s);
+	       "out%s: %.60s", cap__dec_file(d), (unsigned long long)d->ev_off,
+	       marked ? "" : " (rewritten by the server, after its beacon)", s);
 	d->replayed_ddls++;
 	return 1;
+}
+
+void cap__loop_restart(struct cap_decoder *d)
+{
+	d->n_replay_threads = 0;
 }

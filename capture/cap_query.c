@@ -188,6 +188,10 @@ int cap__on_query(struct cap_decoder *d, int compressed, const uint8_t *b, size_
 	/* The schema history follows every table DDL, in stream order. */
 	if (!d->schema_frozen)
 		cap__schema_apply(d->schema, db, s, qn);
+	/* A DDL sluice replay ran here: left out, counted (cap_loop.c); its
+	 * beacon first, whose event names the `sluice` schema. */
+	if (cap__loop_ddl(d, sl_le32(b), s, qn))
+		return cap__left_out_flush(d, ts, log_pos, server_id, sink, err);
 	/* Statements in a skipped schema that name no other (no qualified names). */
 	if (db_len && cap__dec_skipped(d, db, db_len) && !memchr(s, '.', qn)) {
 		sl_log(SL_DEBUG, "capture", "statement in skipped schema %s: %.60s", db, s);
@@ -195,9 +199,6 @@ int cap__on_query(struct cap_decoder *d, int compressed, const uint8_t *b, size_
 			d->gtid_pending = 0;
 		return 0;
 	}
-	/* A DDL sluice replay ran here: left out, counted (cap_loop.c). */
-	if (cap__loop_ddl(d, s, qn))
-		return cap__left_out_flush(d, ts, log_pos, server_id, sink, err);
 	{
 		Sluice__Record rec = SLUICE__RECORD__INIT;
 		Sluice__Ddl ddl = SLUICE__DDL__INIT;

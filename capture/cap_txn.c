@@ -83,8 +83,11 @@ int cap__left_out_flush(struct cap_decoder *d, uint32_t ts, uint64_t log_pos, ui
 	Sluice__Position p;
 	int rc;
 
-	if (!n.accounts && !n.replayed_txns && !n.replayed_ddls)
+	if (!n.accounts && !n.replayed_txns && !n.replayed_ddls) {
+		if (!d->in_txn)
+			d->gtid_pending = 0;	/* its GTID named what was left out */
 		return 0;
+	}
 	if (!d->in_txn && !d->gtid_pending)
 		d->gtid[0] = 0;
 	cap__fill_pos(d, &p, log_pos, server_id);

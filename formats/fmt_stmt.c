@@ -287,5 +287,11 @@ int fmt_stmt_replayed(const char *s, size_t n)
 		s++;
 		n--;
 	}
-	return n >= m && !memcmp(s, mark, m);
+	if (n < m || memcmp(s, mark, m))
+		return 0;
+	while (n && (is_space(s[n - 1]) || s[n - 1] == ';'))
+		n--;
+	return n >= sizeof(FMT_REPLAY_NEXT) - 1 &&
+	       !memcmp(s + n - (sizeof(FMT_REPLAY_NEXT) - 1), FMT_REPLAY_NEXT, sizeof(FMT_REPLAY_NEXT) - 1) ?
+	       2 : 1;
 }

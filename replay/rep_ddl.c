@@ -174,6 +174,8 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	/* 4. the statement itself, marked as replay's (a capture of the
 	 * destination leaves it out) */
 	marked = rep__ddl_marked(stmt);
+	if ((rc = rep__ddl_beacon(c, err)))
+		goto out;
 	if (rep__exec(c, marked, &e3)) {
 		unsigned e = mysql_errno(c->db);
 		char reason[600], ctx[REP_WHERE_LEN + 16];

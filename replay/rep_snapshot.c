@@ -292,6 +292,8 @@ static int run_ddl(struct snap *s, const char *db, const char *object, const cha
 			goto out;
 	}
 	marked = rep__ddl_marked(sql);
+	if ((rc = rep__ddl_beacon(w, err)))
+		goto out;
 	if (mysql_real_query(w->db, marked, strlen(marked))) {
 		if (is_exists_error(mysql_errno(w->db))) {
 			sl_log(SL_INFO, "replay", "%s exists already: kept", object);

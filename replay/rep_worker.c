@@ -64,6 +64,11 @@ char *rep__ddl_marked(const char *sql)
 	return s;
 }
 
+int rep__ddl_beacon(struct rep_worker *w, struct sl_err *err)
+{
+	return rep__exec(w, FMT_REPLAY_BEACON, err);
+}
+
 void rep__rollback(struct rep_worker *w)
 {
 	struct sl_err ignored = SL_ERR_INIT;
