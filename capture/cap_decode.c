@@ -10,6 +10,9 @@
  *   IDLE --other QUERY: Ddl + txn_end (unless it only touches a skipped schema)
  *   any  --account statement: never written; a Heartbeat counting it + txn_end
  *          (after the commit when inside a transaction)
+ *   TXN  --first rows event on `sluice`.`applied`/`snapshot_chunks`: sluice
+ *          replay's, left out whole; at its end a Heartbeat counting it
+ *          (cap_loop.c; a DDL marked by replay alike)
  *   any  --statement-format DML (INSERT ... as a QUERY): an error, nothing of
  *          its transaction written (cap_stmt.c)
  *

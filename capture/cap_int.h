@@ -335,6 +335,7 @@ int cap_gtid_dump_packet(uint32_t server_id, const char *file, uint64_t pos,
  *   cap_query.c     QUERY and QUERY_COMPRESSED
  *   cap_tablemap.c  TABLE_MAP: column definitions, de-duplicated by body
  *   cap_rows.c      WRITE/UPDATE/DELETE/PARTIAL_UPDATE rows events
+ *   cap_loop.c      loop prevention: sluice replay's marks (rows, DDL)
  * The cap__on_*() handlers get the event body b (bl bytes, after the common
  * header, checksum removed) and return 0 or a negative code with err filled
  * (CAP_EV_ERR names origin, file and offset). */

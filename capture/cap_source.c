@@ -280,7 +280,8 @@ static int event_bytes(const MARIADB_RPL_EVENT *ev, const uint8_t **p, size_t *n
 /*
  * One event from either dump loop (n bytes at p, the event header first):
  * decode it; on a heartbeat (either version: MySQL 8.0.26+ sends v2 on
- * either protocol) between transactions make what we hold durable; let
+ * either protocol) between transactions move the head to the decoder's
+ * position when events were left out since, and make what we hold durable; let
  * retention run; without --follow, stop at the binlog end seen at start.
  * Returns <0 an error, 1 stop here, 0 go on.
  */

@@ -219,6 +219,12 @@ main() {
 	((quiet)) || fail "the streams keep growing with no writes: D1 $s1 -> $t1, D2 $s2 -> $t2"
 	head_reaches 1 "$d1" "the writes stopped (A)"
 	head_reaches 2 "$d2" "the writes stopped (B)"
+	# each replay has passed the heartbeat-only units at the end of its stream
+	local d lag
+	for d in "$d1" "$d2"; do
+		lag=$("$SLUICE" status "$d" | grep -o 'lag [0-9]* transactions' || true)
+		[[ "$lag" == "lag 0 transactions" ]] || fail "consumer of $(basename "$d"): '$lag', want lag 0 transactions"
+	done
 
 	inspect_json "$d1"
 	other=$(grep -o '"op":"[a-z]*","db":"[^"]*","table":"[^"]*"' "$WORK/d1.json" |
