@@ -19,8 +19,8 @@
  * `sluice`.`applied` naming the transaction first (so the destination's
  * binlog marks the transaction as replay's at its first row event: capture
  * leaves such transactions out, cap_loop.c), then its rows as batched
- * statements with guards, then COMMIT. Several small transactions may share a q (one
- * round trip), each still its own destination transaction; q goes to the
+ * statements with guards, then COMMIT. Several small transactions may share
+ * a q (one round trip), each still its own destination transaction; q goes to the
  * worker's thread when it holds REP_GROUP_TXNS transactions or
  * REP_GROUP_BYTES, or as soon as another worker is idle.
  *

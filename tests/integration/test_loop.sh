@@ -8,7 +8,8 @@
 # (sluice inspect --json), none of replay's rows, applied/checkpoint rows or
 # DDL. The head of D2 equals B's SHOW MASTER STATUS within 2 s after FLUSH
 # BINARY LOGS, a write to a skipped schema and a replayed transaction on an
-# otherwise idle B. capture --keep-replayed keeps replay's writes. Then both
+# otherwise idle B. capture --keep-replayed keeps replay's writes. A snapshot
+# (from server 3) loaded into B through B's binlog is left out too. Then both
 # directions at once (D2 replayed into A too): every write appears once on
 # the other side and never comes back, and both streams stop growing when
 # the writes stop.
@@ -105,8 +106,8 @@ workload_b() {
 
 main() {
 	require_sluice
-	start_servers 2
-	local d1=$WORK/d1 d2=$WORK/d2 d3=$WORK/d3 capa capb repb repa n
+	start_servers 3
+	local d1=$WORK/d1 d2=$WORK/d2 d3=$WORK/d3 d4=$WORK/d4 capa capb repb repa n
 
 	log "the same application tables on A and B, before any capture"
 	for s in 1 2; do
@@ -183,6 +184,25 @@ main() {
 	grep -q 'written by sluice replay left out' "$WORK/cap_k1.err" || fail "no summary of what was left out"
 	grep -q '0 transactions and 0 DDL written by sluice replay left out' "$WORK/cap_k1.err" ||
 		fail "--keep-replayed left something out: $(grep 'left out' "$WORK/cap_k1.err")"
+
+	log "a snapshot loaded into B through its binlog (an account that may not skip it) is left out too"
+	srv_sql 3 -e "CREATE DATABASE sdb; USE sdb; CREATE TABLE sdb.s (id INT PRIMARY KEY, v VARCHAR(20), n INT) ENGINE=InnoDB;
+		INSERT INTO sdb.s SELECT seq, 's', seq FROM seq_1_to_3000"
+	mkdir -p "$d4"
+	must_sluice snap4 capture --snapshot --source "$DST2_URL" --dir "$d4" --server-id 304 --include 'sdb.*'
+	dst_sql -e "CREATE USER 'lim'@'127.0.0.1' IDENTIFIED BY $(sql_str "$SLUICE_DEST_PASSWORD");
+		GRANT ALL ON sdb.* TO 'lim'@'127.0.0.1'; GRANT ALL ON sluice.* TO 'lim'@'127.0.0.1'"
+	must_sluice rep4 replay --dir "$d4" --dest "${DST_URL/sluice@/lim@}" --consumer snap --workers 2
+	grep -q "cannot turn the binary log off" "$WORK/rep4.err" || fail "the snapshot load did not go to B's binlog"
+	[[ "$(srv_sql 2 -N -B -e "SELECT COUNT(*) FROM sdb.s")" == 3000 ]] || fail "sdb.s not loaded on B"
+	(($(dst_sql -N -B -e "SHOW BINLOG EVENTS IN '$(master_of 2 | cut -d: -f1)'" | grep -c 'Table_map.*(sdb\.' || true) > 0)) ||
+		fail "the load is not in B's binlog"
+	head_reaches 2 "$d2" "the snapshot load"
+	inspect_json "$d2"
+	[[ $(count_json "$d2" '"db":"sdb"') == 0 ]] || fail "D2 holds $(count_json "$d2" '"db":"sdb"') rows or DDL of the snapshot load"
+	[[ $(count_json "$d2" '"type":"ddl"') == 0 ]] || fail "D2 holds DDL of the snapshot load: $(grep '"type":"ddl"' "$WORK/d2.json" | head -3)"
+	# A never had it: B forgets it without its binlog
+	dst_sql -e "SET SESSION sql_log_bin=0; DROP DATABASE sdb; DELETE FROM sluice.checkpoint WHERE consumer='snap'"
 
 	log "both directions at once: replay D2 -> A too, writes on both sides"
 	start_bg repa replay --dir "$d2" --dest "$SRC_URL" --follow --workers 2
