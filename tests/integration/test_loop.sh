@@ -158,7 +158,9 @@ main() {
 	[[ $(count_json "$d2" '"db":"ldb","table":"nopk_b"') == 4 ]] || fail "D2: nopk_b rows"
 	other=$(grep -o '"op":"[a-z]*","db":"[^"]*","table":"[^"]*"' "$WORK/d2.json" |
 		grep -v '"table":"b_app"\|"table":"nopk_b"' | sort | uniq -c || true)
-	[[ -z "$other" ]] || fail "D2 holds rows replay wrote on B: $other"
+	[[ -z "$other" ]] || fail "D2 holds rows replay wrote on B: $other
+($(grep -c 'older than this capture' "$WORK/capb.err" || true) transactions warned of as an older replay's)"
+	! grep -q 'older than this capture' "$WORK/capb.err" || fail "capture warned of an older replay"
 	ddl=$(count_json "$d2" '"type":"ddl"')
 	[[ "$ddl" == 0 ]] || fail "D2 holds $ddl DDL records (replay's), want none: $(grep '"type":"ddl"' "$WORK/d2.json" | head -3)"
 	"$SLUICE" status "$d2" >"$WORK/status_d2.out"
