@@ -56,7 +56,9 @@ int cap__loop_rows(struct cap_decoder *d, unsigned mark)
 	}
 	if (d->replayed)
 		return 1;
-	if (mark == CAP_MARK_APPLIED && !d->keep_replayed && !d->warned_mark) {
+	/* after data rows written (replay's own checkpoint transaction
+	 * deletes applied rows after its checkpoint row: not a data row) */
+	if (mark == CAP_MARK_APPLIED && d->begun && !d->keep_replayed && !d->warned_mark) {
 		d->warned_mark = 1;
 		sl_log(SL_WARN, "capture", "binlog '%s' at offset %llu: a `sluice`.`applied` row after "
 		       "other rows of transaction %s: written by a sluice replay older than this "

@@ -582,7 +582,11 @@ static void test_cap_codecs__replay_marks(void)
 	cap__txn_reset(d);
 	cap__txn_open(d, 0, 1);
 	CU_ASSERT_EQUAL(cap__loop_rows(d, 0), 0);
+	CU_ASSERT_EQUAL(cap__loop_rows(d, CAP_MARK_APPLIED), 0);	/* replay's checkpoint: no data row */
+	CU_ASSERT_EQUAL(d->warned_mark, 0);
+	d->begun = 1;	/* a data row was written */
 	CU_ASSERT_EQUAL(cap__loop_rows(d, CAP_MARK_APPLIED), 0);	/* an older replay: kept, warned */
+	CU_ASSERT_EQUAL(d->warned_mark, 1);
 	cap__txn_reset(d);
 	cap_decoder_free(d);
 	/* --keep-replayed keeps everything */
