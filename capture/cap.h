@@ -68,6 +68,7 @@ struct cap_opts {
 	uint32_t segment_age_ms;	/* seal segments this old at a txn boundary; 0: never */
 	uint32_t heartbeat_ms;		/* idle heartbeat from the source; 0: 200 ms */
 	int allow_positional;		/* tables without known column names: @1, @2... */
+	int keep_replayed;		/* keep what sluice replay wrote (cap_loop.c) */
 	const char *from_gtid;		/* MySQL/OceanBase: start with COM_BINLOG_DUMP_GTID
 					 * from this GTID set (new DIR only) */
 	int retain;			/* automatic retention on (see above) */
@@ -84,6 +85,8 @@ struct cap_stats {
 	uint64_t transactions;		/* committed transactions written */
 	uint64_t rows;			/* row changes written */
 	uint64_t ddls;			/* DDL records written */
+	uint64_t replayed_txns;		/* written by sluice replay: left out */
+	uint64_t replayed_ddls;
 };
 
 int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err);
@@ -113,6 +116,7 @@ struct cap_files_opts {
 	size_t n_files;
 	int sort;			/* sort the files by name (length, then bytes) */
 	int allow_positional;
+	int keep_replayed;
 	uint64_t segment_size;
 	uint32_t commit_interval_ms;
 	int retain;			/* as in cap_opts */

@@ -10,6 +10,9 @@
  *   IDLE --other QUERY: Ddl + txn_end (unless it only touches a skipped schema)
  *   any  --account statement: never written; a Heartbeat counting it + txn_end
  *          (after the commit when inside a transaction)
+ *   TXN  --first rows event on `sluice`.`applied`/`snapshot_chunks`: sluice
+ *          replay's, left out whole; at its end a Heartbeat counting it
+ *          (cap_loop.c; a DDL marked by replay alike)
  *   any  --statement-format DML (INSERT ... as a QUERY): an error, nothing of
  *          its transaction written (cap_stmt.c)
  *
@@ -61,6 +64,7 @@ struct cap_decoder *cap_decoder_new(const struct cap_decoder_opts *o)
 	sl_buf_init(&d->text, CAP_MAX_UNCOMPRESSED);
 	sl_buf_init(&d->pay, CAP_PAYLOAD_MAX);
 	d->allow_positional = o ? o->allow_positional : 0;
+	d->keep_replayed = o ? o->keep_replayed : 0;
 	d->schema = cap__schema_new();
 	return d;
 }

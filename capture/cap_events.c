@@ -28,6 +28,10 @@ int cap__on_fde(struct cap_decoder *d, const uint8_t *ev, size_t n, struct sl_er
 	memcpy(ver, b + 2, 50);
 	ver[50] = 0;
 	version_triple(ver, t);
+	/* "created" is set in the first binlog of a server start: its
+	 * connection (thread) ids start again */
+	if (sl_le32(b + 52))
+		cap__loop_restart(d);
 	d->maria = strstr(ver, "MariaDB") != NULL;
 	if (d->maria)
 		has_alg = t[0] > 5 || (t[0] == 5 && t[1] >= 3);

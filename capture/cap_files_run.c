@@ -130,6 +130,7 @@ int cap_run_files(const struct cap_files_opts *o, struct cap_stats *st, struct s
 	dopts.flavor = flavor;
 	dopts.origin = NULL;
 	dopts.allow_positional = o->allow_positional;
+	dopts.keep_replayed = o->keep_replayed;
 	d = cap_decoder_new(&dopts);
 	cap__seg_sink_init(&sk, w, d, st, &sink);
 	{
@@ -218,10 +219,12 @@ out:
 	}
 	if (!rc)
 		sl_log(SL_INFO, "capture",
-		       "captured %llu transactions, %llu rows, %llu ddls from %.1f MB of binlog files in %.2fs",
+		       "captured %llu transactions, %llu rows, %llu ddls from %.1f MB of binlog files in %.2fs; "
+		       "%llu transactions and %llu DDL written by sluice replay left out%s",
 		       (unsigned long long)st->transactions, (unsigned long long)st->rows,
 		       (unsigned long long)st->ddls, (double)st->binlog_bytes / 1e6,
-		       (double)(sl_now_ms() - t0) / 1000.0);
+		       (double)(sl_now_ms() - t0) / 1000.0, (unsigned long long)st->replayed_txns,
+		       (unsigned long long)st->replayed_ddls, o->keep_replayed ? " (--keep-replayed: none)" : "");
 	(void)origin;
 	cap_decoder_free(d);
 	cap__seg_sink_release(&sk);

@@ -105,6 +105,7 @@ struct cap_decoder_opts {
 	const char *const *skip_schemas;
 	const char *origin;		/* "file 'x'" or "source 'host:port'", for messages */
 	int allow_positional;		/* no names anywhere: call columns @1, @2, ... */
+	int keep_replayed;		/* keep what sluice replay wrote (cap_loop.c) */
 };
 
 /* The largest decompressed TRANSACTION_PAYLOAD accepted (MySQL's own limit
@@ -269,18 +270,27 @@ struct cap_seg_sink {
 void cap__seg_sink_init(struct cap_seg_sink *s, struct seg_writer *w, struct cap_decoder *d,
 			struct cap_stats *st, struct cap_sink *sink);
 void cap__seg_sink_release(struct cap_seg_sink *s);
+/* The source is idle (a heartbeat event between transactions) and the
+ * decoder has read past the stream's head (events left out: skipped
+ * schemas, sluice replay's writes, a binlog rotate): a Heartbeat at the
+ * decoder's position, so the head reaches the source's binlog end (what
+ * switchover waits for). Nothing when the head is there already. */
+int cap__seg_sink_catch_up(struct cap_seg_sink *s, struct sl_err *err);
 /* A new stream: record where it starts (a heartbeat at start as its first,
  * durable transaction) before anything else; *resume: the writer's position. */
 int cap__stream_start(struct seg_writer *w, Sluice__Position *start,
 		      const Sluice__Position **resume, struct sl_err *err);
 
-/* Statements by kind (cap_stmt.c has the table). An account statement is
- * never written: count of them that ended at pos become one Heartbeat with
- * account_statements = count, ending a transaction of its own (so the
- * position moves past them durably and no later run counts them again).
- * Nothing when count is 0. */
-int cap__account_skipped(const struct cap_sink *sink, Sluice__Position *pos, uint64_t time,
-			 uint64_t count, struct sl_err *err);
+/* What capture leaves out and only counts: account statements (cap_stmt.c
+ * has the table) and what sluice replay wrote (cap_loop.c). Those that
+ * ended at pos become one Heartbeat with the counts, ending a transaction
+ * of its own (so the position moves past them durably and no later run
+ * counts them again). Nothing when every count is 0. */
+struct cap_left_out {
+	uint64_t accounts, replayed_txns, replayed_ddls;
+};
+int cap__left_out_write(const struct cap_sink *sink, Sluice__Position *pos, uint64_t time,
+			const struct cap_left_out *n, struct sl_err *err);
 
 /* Automatic retention while capture runs (cap_retain.c; cap.h has the
  * policy): seg_retain() when the writer has moved to a new segment since the
@@ -325,6 +335,7 @@ int cap_gtid_dump_packet(uint32_t server_id, const char *file, uint64_t pos,
  *   cap_query.c     QUERY and QUERY_COMPRESSED
  *   cap_tablemap.c  TABLE_MAP: column definitions, de-duplicated by body
  *   cap_rows.c      WRITE/UPDATE/DELETE/PARTIAL_UPDATE rows events
+ *   cap_loop.c      loop prevention: sluice replay's marks (rows, DDL)
  * The cap__on_*() handlers get the event body b (bl bytes, after the common
  * header, checksum removed) and return 0 or a negative code with err filled
  * (CAP_EV_ERR names origin, file and offset). */
@@ -338,9 +349,12 @@ int cap_gtid_dump_packet(uint32_t server_id, const char *file, uint64_t pos,
 #define CAP_FL_STANDALONE 1
 #define CAP_FL_GROUP_COMMIT_ID 2
 
+#define CAP_REPLAY_THREADS 16	/* replay connections with a DDL pending (cap_loop.c) */
+
 struct cap_dec_tmap {
 	uint64_t table_id;
 	uint32_t ref;		/* 0 when skipped */
+	unsigned mark;		/* CAP_MARK_*: a table whose row marks replay's writes */
 };
 
 struct cap_dec_def {
@@ -373,6 +387,10 @@ struct cap_decoder {
 	int warned_partial;		/* live: a partial row image was seen (warned once) */
 	int warned_account;		/* an account statement was left out (warned once) */
 	uint64_t accounts;		/* account statements left out, not yet in a heartbeat */
+	int keep_replayed;		/* capture --keep-replayed */
+	uint64_t replayed_txns, replayed_ddls;	/* left out (cap_loop.c), not yet in a heartbeat */
+	uint32_t replay_threads[CAP_REPLAY_THREADS];	/* connections whose next DDL is replay's */
+	unsigned n_replay_threads;
 	struct cap_schema *schema;
 	int schema_frozen;		/* DDL does not change the history (cap_decoder_freeze_schema) */
 	int have_fde, crc;
@@ -382,6 +400,9 @@ struct cap_decoder {
 	Sluice__Position pos;		/* after the last event; pos.gtid last committed */
 
 	int in_txn, begun;
+	int row_seen;			/* a rows event of the open transaction was read */
+	int replayed;			/* the open transaction is sluice replay's: left out */
+	int warned_mark;		/* the open transaction's late applied row was warned of */
 	int implicit;			/* opened by a rows event (no BEGIN/GTID): ends at CAP_STMT_END_F */
 	uint64_t cur_end;		/* position after the event being decoded */
 	uint64_t rows, txn_time;
@@ -420,8 +441,9 @@ void cap__txn_reset(struct cap_decoder *d);
 void cap__txn_open(struct cap_decoder *d, uint32_t ts, uint32_t server_id);
 void cap__fill_pos(struct cap_decoder *d, Sluice__Position *p, uint64_t log_pos,
 		     uint32_t server_id);
-int cap__account_flush(struct cap_decoder *d, uint32_t ts, uint64_t log_pos, uint32_t server_id,
-			 const struct cap_sink *sink, struct sl_err *err);
+/* What was left out up to log_pos (accounts, replay's writes): one heartbeat there. */
+int cap__left_out_flush(struct cap_decoder *d, uint32_t ts, uint64_t log_pos, uint32_t server_id,
+			const struct cap_sink *sink, struct sl_err *err);
 int cap__txn_commit(struct cap_decoder *d, uint32_t ts, uint64_t xid, uint64_t log_pos,
 		      uint32_t server_id, const struct cap_sink *sink, struct sl_err *err);
 /* A MariaDB compressed body (p, n bytes) into d->unz. */
@@ -447,6 +469,20 @@ int cap__on_query(struct cap_decoder *d, int compressed, const uint8_t *b, size_
 
 /* cap_tablemap.c */
 int cap__on_table_map(struct cap_decoder *d, const uint8_t *b, size_t bl, struct sl_err *err);
+
+/* cap_loop.c: loop prevention. The table a TABLE_MAP names (db, table:
+ * their lengths) as a CAP_MARK_*; a rows event of table map mark: 1 when
+ * its rows are left out (its transaction is sluice replay's). */
+#define CAP_MARK_APPLIED 1		/* `sluice`.`applied` */
+#define CAP_MARK_CHUNKS 2		/* `sluice`.`snapshot_chunks` */
+unsigned cap__loop_mark(const char *db, size_t dbl, const char *tbl, size_t tl);
+int cap__loop_rows(struct cap_decoder *d, unsigned mark);
+/* A DDL s (n bytes) of connection thread that sluice replay ran
+ * (FMT_REPLAY_MARK, or after FMT_REPLAY_BEACON): 1 when it is left out
+ * (counted, flushed like an account statement). cap__loop_restart(): a
+ * format description (a server start): thread ids start again. */
+int cap__loop_ddl(struct cap_decoder *d, uint32_t thread, const char *s, size_t n);
+void cap__loop_restart(struct cap_decoder *d);
 
 /* cap_rows.c */
 int cap__on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_t bl,

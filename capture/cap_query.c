@@ -171,7 +171,7 @@ int cap__on_query(struct cap_decoder *d, int compressed, const uint8_t *b, size_
 		d->accounts++;
 		if (d->in_txn && d->begun)
 			return 0;	/* the heartbeat follows the commit */
-		return cap__account_flush(d, ts, log_pos, server_id, sink, err);
+		return cap__left_out_flush(d, ts, log_pos, server_id, sink, err);
 	}
 	if (kind == FMT_STMT_DML && (d->in_txn && d->begun ? 1 :
 				     !(db_len && cap__dec_skipped(d, db, db_len) && !memchr(s, '.', qn))))
@@ -188,6 +188,10 @@ int cap__on_query(struct cap_decoder *d, int compressed, const uint8_t *b, size_
 	/* The schema history follows every table DDL, in stream order. */
 	if (!d->schema_frozen)
 		cap__schema_apply(d->schema, db, s, qn);
+	/* A DDL sluice replay ran here: left out, counted (cap_loop.c); its
+	 * beacon first, whose event names the `sluice` schema. */
+	if (cap__loop_ddl(d, sl_le32(b), s, qn))
+		return cap__left_out_flush(d, ts, log_pos, server_id, sink, err);
 	/* Statements in a skipped schema that name no other (no qualified names). */
 	if (db_len && cap__dec_skipped(d, db, db_len) && !memchr(s, '.', qn)) {
 		sl_log(SL_DEBUG, "capture", "statement in skipped schema %s: %.60s", db, s);

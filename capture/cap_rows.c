@@ -179,6 +179,7 @@ int cap__on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_t 
 	const uint8_t *present[2] = { NULL, NULL };
 	size_t k, nb, i;
 	uint32_t ref = 0;
+	unsigned mark = 0;
 	int found = 0, rc = 0;
 
 	if ((ph != 6 && ph != 8 && ph != 10) || bl < ph)
@@ -198,6 +199,7 @@ int cap__on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_t 
 		if (d->maps[i].table_id == table_id) {
 			found = 1;
 			ref = d->maps[i].ref;
+			mark = d->maps[i].mark;
 			break;
 		}
 	if (!(k = cap__packed_int(p, (size_t)(end - p), &width)) || width > 4096)
@@ -215,6 +217,8 @@ int cap__on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_t 
 		cap__txn_open(d, ts, server_id);
 		d->implicit = 1;
 	}
+	if (cap__loop_rows(d, mark))
+		goto stmt_end;	/* sluice replay's transaction: left out whole */
 	if (ref == 0)
 		goto stmt_end;	/* a skipped schema */
 	t = d->defs[ref - 1].t;

@@ -45,6 +45,9 @@ static int sink_record(void *ctx, const Sluice__Record *rec, struct sl_err *err)
 		c->st->transactions++;
 	} else if (rec->body_case == SLUICE__RECORD__BODY_DDL) {
 		c->st->ddls++;
+	} else if (rec->body_case == SLUICE__RECORD__BODY_HEARTBEAT) {
+		c->st->replayed_txns += rec->heartbeat->replayed_transactions;
+		c->st->replayed_ddls += rec->heartbeat->replayed_ddls;
 	}
 	return seg_writer_append(c->w, rec, err);
 }
@@ -67,6 +70,30 @@ void cap__seg_sink_init(struct cap_seg_sink *s, struct seg_writer *w, struct cap
 	sink->ctx = s;
 	sink->record = sink_record;
 	sink->txn_end = sink_txn_end;
+}
+
+int cap__seg_sink_catch_up(struct cap_seg_sink *s, struct sl_err *err)
+{
+	const Sluice__Position *at = cap_decoder_position(s->d), *w = seg_writer_position(s->w);
+	Sluice__Record r = SLUICE__RECORD__INIT;
+	Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
+	Sluice__Position p;
+	int rc;
+
+	if (cap_decoder_in_txn(s->d) || !at->file || !at->file[0] || at->offset < 4)
+		return 0;
+	/* the decoder only moves forward: another file is a later one */
+	if (w && w->file && !strcmp(w->file, at->file) && w->offset >= at->offset)
+		return 0;
+	p = *at;
+	hb.position = &p;
+	hb.time = sl_wall_us() / 1000000;
+	r.body_case = SLUICE__RECORD__BODY_HEARTBEAT;
+	r.heartbeat = &hb;
+	if ((rc = seg_writer_append(s->w, &r, err)) || (rc = seg_writer_txn_end(s->w, &p, hb.time, err)))
+		return rc;
+	s->last_write_ms = sl_now_ms();
+	return 0;
 }
 
 void cap__seg_sink_release(struct cap_seg_sink *s)

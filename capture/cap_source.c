@@ -280,7 +280,8 @@ static int event_bytes(const MARIADB_RPL_EVENT *ev, const uint8_t **p, size_t *n
 /*
  * One event from either dump loop (n bytes at p, the event header first):
  * decode it; on a heartbeat (either version: MySQL 8.0.26+ sends v2 on
- * either protocol) between transactions make what we hold durable; let
+ * either protocol) between transactions move the head to the decoder's
+ * position when events were left out since, and make what we hold durable; let
  * retention run; without --follow, stop at the binlog end seen at start.
  * Returns <0 an error, 1 stop here, 0 go on.
  */
@@ -296,8 +297,9 @@ static int on_event(struct cap_ctx *c, const struct cap_sink *sink, const uint8_
 		return rc;
 	if (cap_decoder_in_txn(c->d))
 		return 0;
+	/* idle source: the head at its binlog end, durable now */
 	if ((p[4] == CAP_EV_HEARTBEAT || p[4] == CAP_EV_HEARTBEAT_V2) &&
-	    (rc = seg_writer_flush(c->w, err)))	/* idle source: durable now */
+	    ((rc = cap__seg_sink_catch_up(&c->sk, err)) || (rc = seg_writer_flush(c->w, err))))
 		return rc;
 	cap__retain_tick(&c->rt, c->w, 0);
 	at = cap_decoder_position(c->d);
@@ -544,6 +546,7 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 	dopts.flavor = db_binlog_flavor(&si.srv);
 	dopts.origin = origin;
 	dopts.allow_positional = o->allow_positional;
+	dopts.keep_replayed = o->keep_replayed;
 	c.d = cap_decoder_new(&dopts);
 	if (!si.full_metadata) {
 		/* the history as of the resume point: saved by the last run, or
@@ -605,10 +608,12 @@ out:
 		double secs = (double)(sl_now_ms() - t0) / 1000.0;
 
 		sl_log(SL_INFO, "capture",
-		       "captured %llu transactions, %llu rows, %llu ddls from %llu events (%.1f MB of binlog) in %.2fs",
+		       "captured %llu transactions, %llu rows, %llu ddls from %llu events (%.1f MB of binlog) in %.2fs; "
+		       "%llu transactions and %llu DDL written by sluice replay left out%s",
 		       (unsigned long long)st->transactions, (unsigned long long)st->rows,
 		       (unsigned long long)st->ddls, (unsigned long long)st->events,
-		       (double)st->binlog_bytes / 1e6, secs);
+		       (double)st->binlog_bytes / 1e6, secs, (unsigned long long)st->replayed_txns,
+		       (unsigned long long)st->replayed_ddls, o->keep_replayed ? " (--keep-replayed: none)" : "");
 	}
 	cap_decoder_free(c.d);
 	cap__seg_sink_release(&c.sk);

@@ -540,5 +540,6 @@ int cap__on_table_map(struct cap_decoder *d, const uint8_t *b, size_t bl, struct
 	}
 	d->maps[i].table_id = table_id;
 	d->maps[i].ref = ref;
+	d->maps[i].mark = cap__loop_mark((const char *)key + 1, dbl, (const char *)key + dbl + 3, tl);
 	return 0;
 }

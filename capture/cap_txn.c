@@ -43,6 +43,7 @@ void cap__txn_reset(struct cap_decoder *d)
 	d->begun = 0;
 	d->implicit = 0;
 	d->rows = 0;
+	d->row_seen = d->replayed = d->warned_mark = 0;
 	d->gtid_pending = 0;
 	d->gtid[0] = 0;
 	d->n_maps = 0;
@@ -54,6 +55,7 @@ void cap__txn_open(struct cap_decoder *d, uint32_t ts, uint32_t server_id)
 	d->begun = 0;
 	d->implicit = 0;
 	d->rows = 0;
+	d->row_seen = d->replayed = d->warned_mark = 0;
 	d->txn_time = ts;
 	d->txn_server = server_id;
 	if (!d->gtid_pending)
@@ -72,21 +74,26 @@ void cap__fill_pos(struct cap_decoder *d, Sluice__Position *p, uint64_t log_pos,
 	p->server_id = server_id;
 }
 
-/* The account statements left out up to log_pos: one heartbeat there. */
-int cap__account_flush(struct cap_decoder *d, uint32_t ts, uint64_t log_pos, uint32_t server_id,
-			 const struct cap_sink *sink, struct sl_err *err)
+/* What was left out up to log_pos (account statements, sluice replay's
+ * transactions and DDL): one heartbeat there. */
+int cap__left_out_flush(struct cap_decoder *d, uint32_t ts, uint64_t log_pos, uint32_t server_id,
+			const struct cap_sink *sink, struct sl_err *err)
 {
+	struct cap_left_out n = { d->accounts, d->replayed_txns, d->replayed_ddls };
 	Sluice__Position p;
 	int rc;
 
-	if (!d->accounts)
+	if (!n.accounts && !n.replayed_txns && !n.replayed_ddls) {
+		if (!d->in_txn)
+			d->gtid_pending = 0;	/* its GTID named what was left out */
 		return 0;
+	}
 	if (!d->in_txn && !d->gtid_pending)
 		d->gtid[0] = 0;
 	cap__fill_pos(d, &p, log_pos, server_id);
-	rc = cap__account_skipped(sink, &p, ts, d->accounts, err);
+	rc = cap__left_out_write(sink, &p, ts, &n, err);
 	if (rc == 0) {
-		d->accounts = 0;
+		d->accounts = d->replayed_txns = d->replayed_ddls = 0;
 		cap__set_str(&d->pos.gtid, d->gtid);
 	}
 	if (!d->in_txn)
@@ -116,8 +123,10 @@ int cap__txn_commit(struct cap_decoder *d, uint32_t ts, uint64_t xid, uint64_t l
 		if (rc == 0)
 			rc = sink->txn_end(sink->ctx, &p, ts, err);
 	}
+	if (d->replayed)
+		d->replayed_txns++;	/* left out whole: only its end moves the stream */
 	if (rc == 0)	/* left out inside it: counted after it, at its position */
-		rc = cap__account_flush(d, ts, log_pos, server_id, sink, err);
+		rc = cap__left_out_flush(d, ts, log_pos, server_id, sink, err);
 	cap__txn_reset(d);
 	return rc;
 }

@@ -112,6 +112,10 @@ int cmd_capture(int argc, char **argv)
 		  .help = "name columns @1, @2... when neither the binlog (FULL row\n"
 			  "metadata) nor a schema history that fits the binlog's\n"
 			  "column types gives their names" },
+		{ "keep-replayed", SL_OPT_FLAG, SL_OPT_TARGET(o.keep_replayed),
+		  .help = "keep the transactions and DDL that sluice replay wrote on\n"
+			  "this server (default: left out and counted, so changes\n"
+			  "never go back where they came from)" },
 		{ "retain-bytes", SL_OPT_SIZE, SL_OPT_TARGET(o.retain_bytes),
 		  .help = "automatic retention, like `sluice purge --keep-bytes`: while\n"
 			  "capture runs (after a segment is sealed, at least every 3 s)\n"
@@ -158,6 +162,7 @@ int cmd_capture(int argc, char **argv)
 		fo.n_files = files.n;
 		fo.sort = sort_files;
 		fo.allow_positional = o.allow_positional;
+		fo.keep_replayed = o.keep_replayed;
 		fo.segment_size = o.segment_size;
 		fo.commit_interval_ms = o.commit_interval_ms;
 		fo.retain = o.retain;

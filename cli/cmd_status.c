@@ -15,6 +15,8 @@ static const char about[] =
 	"(DIR/consumers/) its checkpoint and its lag in transactions, bytes and seconds.\n"
 	"\"accounts\" counts the account statements (CREATE USER, GRANT, SET PASSWORD ...)\n"
 	"capture left out of the stream: they may carry passwords and are never written.\n"
+	"\"replayed\" counts the transactions and DDL statements sluice replay wrote on the\n"
+	"captured server, which capture left out (loop prevention; capture --keep-replayed).\n"
 	"When DIR/snapshot holds a snapshot stream, \"snapshot\" shows its progress:\n"
 	"finished (SnapshotEnd written) or in progress, runs, chunks, rows, tables done,\n"
 	"schema objects, and its segments (a finished snapshot is all sealed).\n";
@@ -78,6 +80,8 @@ int cmd_status(int argc, char **argv)
 	       st.bytes, st.transactions);
 	printf("accounts:  %" PRIu64 " account statements left out by capture (never written)\n",
 	       st.account_statements);
+	printf("replayed:  %" PRIu64 " transactions and %" PRIu64 " DDL written by sluice replay "
+	       "left out by capture\n", st.replayed_transactions, st.replayed_ddls);
 	printf("consumers: %zu\n", st.nconsumers);
 	for (size_t i = 0; i < st.nconsumers; i++) {
 		const struct seg_consumer_lag *l = &st.consumers[i];

@@ -128,7 +128,8 @@ int db_exec(MYSQL *m, const char *who, const char *sql, struct sl_err *err);
  * db_reason() writes "<server message> (error N)" into out, its first letter
  * lowercased when it begins a sentence ("Duplicate entry" -> "duplicate
  * entry"; "InnoDB" stays). db_sql_snippet() copies at most max bytes of sql
- * as one printable line, with "..." when cut. Both return out.
+ * as one printable line, with "..." when cut, without the mark replay puts
+ * before its DDL (FMT_REPLAY_MARK). Both return out.
  * db_stmt_error() fills err from m's last error that way; returns -SL_EDB.
  */
 #define DB_SNIPPET 120

@@ -274,12 +274,20 @@ int db_variable(MYSQL *m, const char *who, const char *name, char **out, struct 
 
 char *db_sql_snippet(const char *sql, size_t len, size_t max, char *out, size_t n)
 {
+	static const char mark[] = FMT_REPLAY_MARK;
 	size_t o = 0, i;
 
 	if (!n)
 		return out;
 	for (i = 0; i < len && i < max && o + 4 < n; i++) {
 		unsigned char ch = (unsigned char)sql[i];
+
+		/* the mark replay puts on its DDL is not the user's statement */
+		if (ch == '/' && len - i >= sizeof(mark) - 1 && !memcmp(sql + i, mark, sizeof(mark) - 1)) {
+			i += sizeof(mark) - 2;
+			max += sizeof(mark) - 1;
+			continue;
+		}
 
 		out[o++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
 	}

@@ -1,14 +1,17 @@
 /* db_schema.c - the `sluice` schema on a destination: its tables and their migrations. */
 #include "db.h"
+#include "fmt.h"
 
 #include <string.h>
 #include "banned.h"
 
-/* One stream, one consumer per destination: a second consumer name would
+/* Each statement marked as sluice's (FMT_REPLAY_MARK): a capture of this
+ * server leaves them out.
+ * One stream, one consumer per destination: a second consumer name would
  * apply every transaction again, so `stream_id` is a unique key. */
 const char db_sql_sluice_schema[] =
-	"CREATE DATABASE IF NOT EXISTS `sluice`;"
-	"CREATE TABLE IF NOT EXISTS `sluice`.`checkpoint` ("
+	FMT_REPLAY_MARK "CREATE DATABASE IF NOT EXISTS `sluice`;"
+	FMT_REPLAY_MARK "CREATE TABLE IF NOT EXISTS `sluice`.`checkpoint` ("
 	"`consumer` VARCHAR(64) NOT NULL,"
 	"`stream_id` CHAR(32) NOT NULL,"
 	"`seq` BIGINT UNSIGNED NOT NULL,"
@@ -23,7 +26,7 @@ const char db_sql_sluice_schema[] =
 	"`updated_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
 	"PRIMARY KEY (`consumer`),"
 	"UNIQUE KEY `one_consumer_per_stream` (`stream_id`)) ENGINE=InnoDB;"
-	"CREATE TABLE IF NOT EXISTS `sluice`.`applied` ("
+	FMT_REPLAY_MARK "CREATE TABLE IF NOT EXISTS `sluice`.`applied` ("
 	"`consumer` VARCHAR(64) NOT NULL,"
 	"`seq` BIGINT UNSIGNED NOT NULL,"
 	"`frame_offset` BIGINT UNSIGNED NOT NULL,"
@@ -32,7 +35,7 @@ const char db_sql_sluice_schema[] =
 	/* snapshot chunks loaded by replay (rep_snapshot.c), each row committed
 	 * with the chunk's rows; chunk_index 2^64-1: deferred indexes created
 	 * (db.h says what the other marks are) */
-	"CREATE TABLE IF NOT EXISTS `sluice`.`snapshot_chunks` ("
+	FMT_REPLAY_MARK "CREATE TABLE IF NOT EXISTS `sluice`.`snapshot_chunks` ("
 	"`stream_id` CHAR(32) NOT NULL,"
 	"`db` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,"
 	"`tbl` VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,"
@@ -50,7 +53,7 @@ static const char key_exists[] =
 	"SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA='sluice' AND "
 	"TABLE_NAME='checkpoint' AND INDEX_NAME='one_consumer_per_stream'";
 static const char key_add[] =
-	"ALTER TABLE `sluice`.`checkpoint` ADD UNIQUE KEY `one_consumer_per_stream` (`stream_id`)";
+	FMT_REPLAY_MARK "ALTER TABLE `sluice`.`checkpoint` ADD UNIQUE KEY `one_consumer_per_stream` (`stream_id`)";
 
 static int ensure_stream_key(MYSQL *m, const char *who, struct sl_err *err)
 {

@@ -297,4 +297,21 @@ enum fmt_stmt_kind fmt_stmt_classify(const char *s, size_t n);
 /* "ddl", "trigger", "account statement", "statement-format DML", ... */
 const char *fmt_stmt_kind_name(enum fmt_stmt_kind k);
 
+/* The comment sluice replay puts first in every DDL it runs on a destination
+ * (stream DDL, snapshot schema, its own `sluice` tables). MariaDB and MySQL
+ * keep a leading comment in the binlog's QUERY event for most DDL, so a
+ * capture of that destination knows the statement as replay's and leaves it
+ * out (README "Loop prevention" lists what the servers rewrite and lose). */
+#define FMT_REPLAY_MARK "/* sluice:replay */ "
+/* The server rewrites some DDL in its binlog and drops the comment (MariaDB
+ * 10.11: DROP TABLE, CREATE TABLE ... SELECT, CREATE VIEW, CREATE TRIGGER).
+ * So replay runs this marked no-op on the same connection just before each
+ * DDL: capture takes the next DDL of that connection (the QUERY event's
+ * thread id) as replay's, marked or not. */
+#define FMT_REPLAY_NEXT "/* sluice:next */"
+#define FMT_REPLAY_BEACON FMT_REPLAY_MARK "CREATE DATABASE IF NOT EXISTS `sluice` " FMT_REPLAY_NEXT
+/* 1 when s (n bytes) begins, after white space, with FMT_REPLAY_MARK; 2
+ * when it is FMT_REPLAY_BEACON. */
+int fmt_stmt_replayed(const char *s, size_t n);
+
 #endif

@@ -533,6 +533,12 @@ void fmt_render_record(struct fmt_render *o, const Sluice__Record *r, uint64_t s
 			if (r->heartbeat->account_statements)
 				sl_buf_addf(b, "\"account_statements_left_out\":%llu,",
 					    (unsigned long long)r->heartbeat->account_statements);
+			if (r->heartbeat->replayed_transactions)
+				sl_buf_addf(b, "\"replayed_transactions_left_out\":%llu,",
+					    (unsigned long long)r->heartbeat->replayed_transactions);
+			if (r->heartbeat->replayed_ddls)
+				sl_buf_addf(b, "\"replayed_ddls_left_out\":%llu,",
+					    (unsigned long long)r->heartbeat->replayed_ddls);
 			sl_buf_adds(b, "\"position\":");
 			put_position_json(b, r->heartbeat->position);
 			sl_buf_adds(b, "}\n");
@@ -543,6 +549,11 @@ void fmt_render_record(struct fmt_render *o, const Sluice__Record *r, uint64_t s
 			if (r->heartbeat->account_statements)
 				sl_buf_addf(b, ", %llu account statement(s) left out (never written)",
 					    (unsigned long long)r->heartbeat->account_statements);
+			if (r->heartbeat->replayed_transactions || r->heartbeat->replayed_ddls)
+				sl_buf_addf(b, ", %llu transaction(s) and %llu DDL written by sluice "
+					    "replay left out",
+					    (unsigned long long)r->heartbeat->replayed_transactions,
+					    (unsigned long long)r->heartbeat->replayed_ddls);
 			sl_buf_addc(b, '\n');
 		}
 		break;

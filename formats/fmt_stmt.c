@@ -277,3 +277,21 @@ const char *fmt_stmt_kind_name(enum fmt_stmt_kind k)
 	}
 	return "ddl";
 }
+
+int fmt_stmt_replayed(const char *s, size_t n)
+{
+	static const char mark[] = FMT_REPLAY_MARK;
+	size_t m = sizeof(mark) - 2;	/* without its trailing blank */
+
+	while (n && is_space(*s)) {
+		s++;
+		n--;
+	}
+	if (n < m || memcmp(s, mark, m))
+		return 0;
+	while (n && (is_space(s[n - 1]) || s[n - 1] == ';'))
+		n--;
+	return n >= sizeof(FMT_REPLAY_NEXT) - 1 &&
+	       !memcmp(s + n - (sizeof(FMT_REPLAY_NEXT) - 1), FMT_REPLAY_NEXT, sizeof(FMT_REPLAY_NEXT) - 1) ?
+	       2 : 1;
+}

@@ -15,10 +15,12 @@
 
 /*
  * The coordinator reads records in order and renders each transaction into
- * the query q of one worker (rep_worker.c): its rows as batched statements
- * with guards, then the INSERT into `sluice`.`applied` naming the
- * transaction, then COMMIT. Several small transactions may share a q (one
- * round trip), each still its own destination transaction; q goes to the
+ * the query q of one worker (rep_worker.c): the INSERT into
+ * `sluice`.`applied` naming the transaction first (so the destination's
+ * binlog marks the transaction as replay's at its first row event: capture
+ * leaves such transactions out, cap_loop.c), then its rows as batched
+ * statements with guards, then COMMIT. Several small transactions may share
+ * a q (one round trip), each still its own destination transaction; q goes to the
  * worker's thread when it holds REP_GROUP_TXNS transactions or
  * REP_GROUP_BYTES, or as soon as another worker is idle.
  *
@@ -252,6 +254,36 @@ static int apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct
 	return rc ? render_error(x, rc, td->ref, cur, err) : 0;
 }
 
+/*
+ * The transaction's `applied` row is its first statement: the destination's
+ * binlog then shows, at the first row event of the transaction, that sluice
+ * replay wrote it, and a capture of the destination leaves it out whole
+ * (cap_loop.c) without holding it back. Its place changes nothing for
+ * exactly-once: the row commits with the transaction either way, and a retry
+ * runs the transaction again from this statement (its first).
+ */
+static int mark_txn(struct rep_ctx *x, const struct seg_cursor *begin, struct sl_err *err)
+{
+	struct rep_worker *w = x->cur;
+	int rc;
+
+	sl_buf_reset(&x->row);
+	if ((rc = rep__sql_applied_insert(&x->row, x->consumer, begin)) || (rc = rep__close_open(w)))
+		goto out;
+	/* the transactions before it go first when q is full (this one has
+	 * nothing in q yet: no meta, no row lock held) */
+	if (w->q.len && w->q.len + x->row.len + 64 > w->batch_max &&
+	    ((rc = rep__dispatch(x, err)) || (rc = rep__wait_idle(x, w, err))))
+		goto out;
+	rep__txn_meta(w, x->tno, x->gtid, x->txn_after);
+	rc = rep__add_stmt(w, K_CHECKPOINT, 0, begin, x->row.data, x->row.len, 1);
+out:
+	if (rc && !err->code)
+		rc = sl_err_set(err, rc, "cannot build the start of the transaction at %s: %s",
+				x->last_pos, sl_strerror(rc));
+	return rc;
+}
+
 static int begin_txn(struct rep_ctx *x, const Sluice__TxnBegin *b, const struct seg_cursor *cur,
 		     struct sl_err *err)
 {
@@ -279,24 +311,20 @@ static int begin_txn(struct rep_ctx *x, const Sluice__TxnBegin *b, const struct 
 	if (!x->skipping && x->safe && (rc = rep__safe_begin(x, cur, err)))
 		return rc;
 	snprintf(x->txn_after, sizeof(x->txn_after), "%s", x->last_pos);
-	if (!x->skipping)
-		rep__txn_meta(x->cur, x->tno, x->gtid, x->txn_after);
-	return rc;
+	if (x->skipping)
+		return rc;
+	return mark_txn(x, cur, err);
 }
 
 static int commit_txn(struct rep_ctx *x, const Sluice__TxnCommit *c, const struct seg_cursor *cur,
-		      const struct seg_cursor *begin, struct sl_err *err)
+		      struct sl_err *err)
 {
 	struct rep_inflight *e = &x->ring[x->tno % REP_RING];
 	struct rep_worker *w = x->cur;
 	int rc = 0;
 
 	if (!x->skipping) {
-		/* its applied row, rendered in the row scratch (free at a commit) */
-		sl_buf_reset(&x->row);
-		if ((rc = rep__sql_applied_insert(&x->row, x->consumer, begin)) ||
-		    (rc = rep__close_open(w)) || (rc = make_room(x, x->row.len + 16, 0, cur, err)) ||
-		    (rc = rep__add_stmt(w, K_CHECKPOINT, 0, cur, x->row.data, x->row.len, 1)) ||
+		if ((rc = rep__close_open(w)) || (rc = make_room(x, 16, 0, cur, err)) ||
 		    (rc = rep__add_stmt(w, K_COMMIT, 0, cur, "COMMIT", 6, -1)))
 			goto out;
 		if (x->fk_off) {
@@ -492,7 +520,7 @@ static int prime_tables(struct rep_ctx *x, struct sl_err *err)
 }
 
 static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const struct seg_cursor *cur,
-			struct seg_cursor *begin, struct sl_err *err)
+			struct sl_err *err)
 {
 	char wh[REP_WHERE_LEN];
 
@@ -507,7 +535,6 @@ static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const stru
 		if (x->in_txn)
 			return sl_err_set(err, -SL_ECORRUPT, "transaction begins inside another at %s",
 					  rep__where_str(x, cur, wh, sizeof(wh)));
-		*begin = *cur;
 		return begin_txn(x, rec->begin, cur, err);
 	case SLUICE__RECORD__BODY_TABLE:
 		fmt_tables_put(&x->tables, rec->table);
@@ -525,7 +552,7 @@ static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const stru
 		if (!x->in_txn)
 			return sl_err_set(err, -SL_ECORRUPT, "commit outside a transaction at %s",
 					  rep__where_str(x, cur, wh, sizeof(wh)));
-		return commit_txn(x, rec->commit, cur, begin, err);
+		return commit_txn(x, rec->commit, cur, err);
 	case SLUICE__RECORD__BODY_DDL:
 		if (x->in_txn)
 			return sl_err_set(err, -SL_ECORRUPT, "ddl inside a transaction at %s",
@@ -560,7 +587,7 @@ static int settle(struct rep_ctx *x, struct sl_err *err)
 static int run_loop(struct rep_ctx *x, struct sl_err *err)
 {
 	struct seg_reader *r = NULL;
-	struct seg_cursor begin = { 0 }, registered = { 0 };
+	struct seg_cursor registered = { 0 };
 	uint64_t registered_ms = 0, need;
 	int rc;
 
@@ -608,11 +635,18 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 			sleep_ms(x->o->poll_ms ? x->o->poll_ms : 20);
 			continue;
 		}
-		rc = apply_record(x, rec, &cur, &begin, err);
+		rc = apply_record(x, rec, &cur, err);
 		fmt_record_free(rec);
 		if (rc)
 			goto out;
 		if (!x->in_txn && sl_now_ms() - x->fold_ms >= REP_FOLD_MS) {
+			/* A transaction sent in parts holds its `applied` row (its
+			 * first statement) while its worker waits for the rest in
+			 * q; the fold's DELETE of the rows below the mark waits
+			 * for that row's lock: send the rest first, or both wait
+			 * for the lock wait timeout. */
+			if (x->cur && x->cur->txn_open && (rc = rep__dispatch(x, err)))
+				goto out;
 			rep__advance_lwm(x);
 			if ((rc = rep__fold(x, NULL, err)))
 				goto out;

@@ -108,6 +108,7 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	int was_pending = x->cp.ddl_pending && rep__cursor_eq(&x->cp.ddl_cur, cur);
 	int src_mysql = d->position && d->position->flavor && !strcmp(d->position->flavor, "mysql");
 	struct sl_err e3 = SL_ERR_INIT;
+	char *marked = NULL;
 	enum fmt_stmt_kind kind = fmt_stmt_classify(stmt, strlen(stmt));
 	int rc;
 
@@ -170,8 +171,12 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 		goto too_big;
 	if ((rc = rep__exec(c, sl_buf_cstr(&pre), err)))
 		goto out;
-	/* 4. the statement itself */
-	if (rep__exec(c, stmt, &e3)) {
+	/* 4. the statement itself, marked as replay's (a capture of the
+	 * destination leaves it out) */
+	marked = rep__ddl_marked(stmt);
+	if ((rc = rep__ddl_beacon(c, err)))
+		goto out;
+	if (rep__exec(c, marked, &e3)) {
 		unsigned e = mysql_errno(c->db);
 		char reason[600], ctx[REP_WHERE_LEN + 16];
 
@@ -214,6 +219,7 @@ too_big:
 	rc = sl_err_set(err, rc, "ddl at %s: cannot build its session settings: %s",
 			rep__where_str(x, cur, wh, sizeof(wh)), sl_strerror(rc));
 out:
+	free(marked);
 	sl_buf_release(&pre);
 	sl_buf_release(&conv);
 	return rc;

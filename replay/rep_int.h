@@ -276,6 +276,12 @@ struct rep_pool {
 int rep__conn_open(struct rep_worker *w, const char *url, struct sl_err *err);
 void rep__conn_close(struct rep_worker *w);
 /* Run sql (maybe several statements), discarding results. */
+/* sql with FMT_REPLAY_MARK before it, for a DDL replay runs (a capture of
+ * the destination leaves it out); the caller frees it. */
+char *rep__ddl_marked(const char *sql);
+/* FMT_REPLAY_BEACON on w: run just before each DDL, so a capture of the
+ * destination knows the DDL as replay's where the server rewrites it. */
+int rep__ddl_beacon(struct rep_worker *w, struct sl_err *err);
 int rep__exec(struct rep_worker *w, const char *sql, struct sl_err *err);
 /* Drain pending results, then ROLLBACK (failures only logged). */
 void rep__rollback(struct rep_worker *w);

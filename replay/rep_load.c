@@ -564,6 +564,44 @@ static int chunk_where(struct sl_buf *b, const struct rep_loader *l, const struc
 	return 0;
 }
 
+/*
+ * The chunk's `sluice`.`snapshot_chunks` row (and, for a keyless table read
+ * again, the forgetting of its earlier chunks) is the first statement of
+ * the chunk's transaction: when the load goes to the destination's binlog,
+ * its first row event marks the transaction as sluice replay's, and a
+ * capture of the destination leaves it out whole (capture/cap_loop.c).
+ * 1 when a session of an earlier replay loaded the chunk already.
+ */
+static int mark_chunk(struct rep_loader *l, const struct rep_chunk *c, unsigned *errnum,
+		      struct sl_err *err)
+{
+	int rc;
+
+	sl_buf_reset(&l->sql);
+	if (c->restart &&
+	    ((rc = sl_buf_adds(&l->sql, "DELETE FROM `sluice`.`snapshot_chunks`")) ||
+	     (rc = chunk_where(&l->sql, l, c)) ||
+	     (rc = sl_buf_addf(&l->sql, " AND `chunk_index`<%" PRIu64 ";", c->index))))
+		return rc;
+	if ((rc = sl_buf_addf(&l->sql, "INSERT INTO `sluice`.`snapshot_chunks` (`stream_id`,`db`,`tbl`,"
+			      "`chunk_index`,`run`,`rows`,`restart`) VALUES ('%s',", l->sid)) ||
+	    (rc = fmt_sql_str(&l->sql, c->db)) || (rc = sl_buf_addc(&l->sql, ',')) ||
+	    (rc = fmt_sql_str(&l->sql, c->table)) ||
+	    (rc = sl_buf_addf(&l->sql, ",%" PRIu64 ",%" PRIu32 ",%zu,%d)", c->index, c->run,
+			      c->n, c->restart ? 1 : 0)))
+		return rc;
+	if ((rc = rep__exec(&l->w, sl_buf_cstr(&l->sql), err))) {
+		*errnum = mysql_errno(l->w.db);
+		rep__rollback(&l->w);
+		if (*errnum == 1062) {
+			/* a session of an earlier replay loaded it meanwhile */
+			*err = (struct sl_err)SL_ERR_INIT;
+			return 1;
+		}
+	}
+	return rc;
+}
+
 static int load_chunk_once(struct rep_loader *l, const struct rep_chunk *c, unsigned *errnum,
 			   struct sl_err *err)
 {
@@ -575,7 +613,7 @@ static int load_chunk_once(struct rep_loader *l, const struct rep_chunk *c, unsi
 		 * (TRUNCATE commits by itself; the forgetting of their rows commits
 		 * with this chunk, so a crash in between truncates again) */
 		sl_buf_reset(&l->sql);
-		if ((rc = sl_buf_adds(&l->sql, "TRUNCATE TABLE ")) ||
+		if ((rc = sl_buf_adds(&l->sql, FMT_REPLAY_MARK "TRUNCATE TABLE ")) ||
 		    (rc = rep__sql_table(&l->sql, c->td)))
 			goto out;
 		if ((rc = exec_sql(l, c, err)))
@@ -583,6 +621,8 @@ static int load_chunk_once(struct rep_loader *l, const struct rep_chunk *c, unsi
 		sl_log(SL_INFO, "replay", "`%s`.`%s`: read again from its start (no key): earlier "
 		       "chunks dropped", c->db, c->table);
 	}
+	if ((rc = mark_chunk(l, c, errnum, err)))
+		goto marked;
 	pthread_mutex_lock(l->mu);
 	no_local = *l->no_local;
 	pthread_mutex_unlock(l->mu);
@@ -600,35 +640,23 @@ static int load_chunk_once(struct rep_loader *l, const struct rep_chunk *c, unsi
 			       "slower", l->w.dest);
 		*l->no_local = 1;
 		pthread_mutex_unlock(l->mu);
+		/* the rollback took the mark too: first again */
+		if ((rc = mark_chunk(l, c, errnum, err)))
+			goto marked;
+		rc = 2;
 	}
-	if (rc == 1 || rc == 2)
+	if (rc == 2)
 		rc = load_inserts(l, c, err);
 	if (rc)
 		goto fail;
-	sl_buf_reset(&l->sql);
-	if (c->restart &&
-	    ((rc = sl_buf_adds(&l->sql, "DELETE FROM `sluice`.`snapshot_chunks`")) ||
-	     (rc = chunk_where(&l->sql, l, c)) ||
-	     (rc = sl_buf_addf(&l->sql, " AND `chunk_index`<%" PRIu64 ";", c->index))))
-		goto fail;
-	if ((rc = sl_buf_addf(&l->sql, "INSERT INTO `sluice`.`snapshot_chunks` (`stream_id`,`db`,`tbl`,"
-			      "`chunk_index`,`run`,`rows`,`restart`) VALUES ('%s',", l->sid)) ||
-	    (rc = fmt_sql_str(&l->sql, c->db)) || (rc = sl_buf_addc(&l->sql, ',')) ||
-	    (rc = fmt_sql_str(&l->sql, c->table)) ||
-	    (rc = sl_buf_addf(&l->sql, ",%" PRIu64 ",%" PRIu32 ",%zu,%d);COMMIT", c->index, c->run,
-			      c->n, c->restart ? 1 : 0)))
-		goto fail;
-	if ((rc = rep__exec(&l->w, sl_buf_cstr(&l->sql), err))) {
+	if ((rc = rep__exec(&l->w, "COMMIT", err))) {
 		*errnum = mysql_errno(l->w.db);
 		rep__rollback(&l->w);
-		if (*errnum == 1062) {
-			/* a session of an earlier replay loaded it meanwhile */
-			*err = (struct sl_err)SL_ERR_INIT;
-			rc = 1;
-		}
-		goto out;
 	}
 	goto out;
+marked:
+	if (rc > 0 || err->code)
+		goto out;	/* loaded already (1), or err says why */
 fail:
 	*errnum = mysql_errno(l->w.db);
 	if (!err->code)

@@ -283,6 +283,7 @@ static int run_ddl(struct snap *s, const char *db, const char *object, const cha
 {
 	struct rep_worker *w = &s->x->ctl;
 	struct sl_buf use = SL_BUF_INIT(1024);
+	char *marked = NULL;
 	int rc = 0;
 
 	if (db && db[0]) {
@@ -290,7 +291,10 @@ static int run_ddl(struct snap *s, const char *db, const char *object, const cha
 		    (rc = rep__exec(w, sl_buf_cstr(&use), err)))
 			goto out;
 	}
-	if (mysql_real_query(w->db, sql, strlen(sql))) {
+	marked = rep__ddl_marked(sql);
+	if ((rc = rep__ddl_beacon(w, err)))
+		goto out;
+	if (mysql_real_query(w->db, marked, strlen(marked))) {
 		if (is_exists_error(mysql_errno(w->db))) {
 			sl_log(SL_INFO, "replay", "%s exists already: kept", object);
 			goto out;
@@ -301,6 +305,7 @@ static int run_ddl(struct snap *s, const char *db, const char *object, const cha
 	}
 	rc = rep__exec(w, "COMMIT", err);
 out:
+	free(marked);
 	sl_buf_release(&use);
 	return rc;
 }
@@ -444,6 +449,7 @@ static int add_indexes(struct snap *s, struct snap_table *t, struct sl_err *err)
 	struct sl_buf sql = SL_BUF_INIT((size_t)1 << 20);
 	struct rep_worker w = { 0 };
 	uint64_t t0 = sl_now_ms();
+	char *marked = NULL;
 	int rc;
 
 	if ((rc = rep__conn_open(&w, s->x->o->dest_url, err))) {
@@ -452,7 +458,8 @@ static int add_indexes(struct snap *s, struct snap_table *t, struct sl_err *err)
 	}
 	if (s->binlog_off && (rc = rep__exec(&w, "SET SESSION sql_log_bin=0", err)))
 		goto out;
-	if (mysql_real_query(w.db, t->index_sql, strlen(t->index_sql))) {
+	marked = rep__ddl_marked(t->index_sql);
+	if (mysql_real_query(w.db, marked, strlen(marked))) {
 		if (mysql_errno(w.db) != 1061) {	/* ER_DUP_KEYNAME: ran, not recorded */
 			rc = rep__db_error(&w, t->index_sql, err);
 			sl_err_prefix(err, "deferred indexes of `%s`.`%s`", t->db, t->name);
@@ -470,6 +477,7 @@ static int add_indexes(struct snap *s, struct snap_table *t, struct sl_err *err)
 		sl_log(SL_INFO, "replay", "`%s`.`%s`: deferred indexes added in %.2f s", t->db, t->name,
 		       (double)(sl_now_ms() - t0) / 1000.0);
 out:
+	free(marked);
 	rep__conn_close(&w);
 	sl_buf_release(&sql);
 	return rc;

@@ -54,6 +54,21 @@ int rep__exec(struct rep_worker *w, const char *sql, struct sl_err *err)
 	return 0;
 }
 
+char *rep__ddl_marked(const char *sql)
+{
+	size_t m = strlen(FMT_REPLAY_MARK), n = strlen(sql);
+	char *s = sl_xmalloc(m + n + 1);
+
+	memcpy(s, FMT_REPLAY_MARK, m);
+	memcpy(s + m, sql, n + 1);
+	return s;
+}
+
+int rep__ddl_beacon(struct rep_worker *w, struct sl_err *err)
+{
+	return rep__exec(w, FMT_REPLAY_BEACON, err);
+}
+
 void rep__rollback(struct rep_worker *w)
 {
 	struct sl_err ignored = SL_ERR_INIT;

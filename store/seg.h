@@ -257,6 +257,9 @@ struct seg_status {
 	uint64_t transactions, head_time;
 	uint64_t account_statements;	/* left out by capture (FORMAT.md): the segments
 					 * still in DIR, purged ones not counted */
+	/* written by sluice replay on the source, left out by capture (loop
+	 * prevention), counted like account_statements */
+	uint64_t replayed_transactions, replayed_ddls;
 	Sluice__Position *head;		/* owned: after the last complete transaction */
 	struct seg_consumer_lag *consumers;	/* owned */
 	size_t nconsumers;

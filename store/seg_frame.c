@@ -203,6 +203,8 @@ const Sluice__Position *seg__record_count(struct seg_counts *c, const Sluice__Re
 		break;
 	case SLUICE__RECORD__BODY_HEARTBEAT:
 		c->account_statements += r->heartbeat->account_statements;
+		c->replayed_transactions += r->heartbeat->replayed_transactions;
+		c->replayed_ddls += r->heartbeat->replayed_ddls;
 		p = r->heartbeat->position;
 		tm = r->heartbeat->time;
 		break;
@@ -237,6 +239,8 @@ void seg__counts_add(struct seg_counts *to, const struct seg_counts *from)
 	to->rows += from->rows;
 	to->ddls += from->ddls;
 	to->account_statements += from->account_statements;
+	to->replayed_transactions += from->replayed_transactions;
+	to->replayed_ddls += from->replayed_ddls;
 	to->chunks += from->chunks;
 	to->schema_objects += from->schema_objects;
 	to->snapshot_runs += from->snapshot_runs;
@@ -250,6 +254,8 @@ void seg__counts_to_footer(const struct seg_counts *c, Sluice__SegmentFooter *f)
 	f->rows = c->rows;
 	f->ddls = c->ddls;
 	f->account_statements = c->account_statements;
+	f->replayed_transactions = c->replayed_transactions;
+	f->replayed_ddls = c->replayed_ddls;
 	f->chunks = c->chunks;
 	f->schema_objects = c->schema_objects;
 	f->snapshot_runs = c->snapshot_runs;
@@ -264,6 +270,8 @@ void seg__counts_from_footer(struct seg_counts *c, const Sluice__SegmentFooter *
 	c->rows = f->rows;
 	c->ddls = f->ddls;
 	c->account_statements = f->account_statements;
+	c->replayed_transactions = f->replayed_transactions;
+	c->replayed_ddls = f->replayed_ddls;
 	c->chunks = f->chunks;
 	c->schema_objects = f->schema_objects;
 	c->snapshot_runs = f->snapshot_runs;
@@ -274,7 +282,9 @@ void seg__counts_from_footer(struct seg_counts *c, const Sluice__SegmentFooter *
 int seg__counts_equal(const struct seg_counts *a, const struct seg_counts *b)
 {
 	return a->transactions == b->transactions && a->rows == b->rows && a->ddls == b->ddls &&
-	       a->account_statements == b->account_statements && a->chunks == b->chunks &&
+	       a->account_statements == b->account_statements &&
+	       a->replayed_transactions == b->replayed_transactions &&
+	       a->replayed_ddls == b->replayed_ddls && a->chunks == b->chunks &&
 	       a->schema_objects == b->schema_objects && a->snapshot_runs == b->snapshot_runs &&
 	       a->tables_done == b->tables_done && a->snapshot_ends == b->snapshot_ends;
 }

@@ -184,12 +184,13 @@ int seg__footer_read(int fd, const char *path, uint64_t size, uint64_t seq,
  * through it, so a record kind added to sluice.proto is added here once.
  * Records that carry a source position: TxnCommit, Ddl, Heartbeat,
  * SnapshotBegin, SnapshotEnd (FORMAT.md "Snapshot streams"). Footer counts:
- * transactions (TxnCommit), rows (RowChange), ddls, account_statements
- * (Heartbeat), and for snapshot streams chunks (SnapshotChunkEnd),
+ * transactions (TxnCommit), rows (RowChange), ddls, account_statements,
+ * replayed_transactions and replayed_ddls (Heartbeat), and for snapshot streams chunks (SnapshotChunkEnd),
  * schema_objects, snapshot_runs (SnapshotBegin), tables_done
  * (SnapshotChunkEnd.table_done) and snapshot_ends (SnapshotEnd). */
 struct seg_counts {
 	uint64_t transactions, rows, ddls, account_statements;
+	uint64_t replayed_transactions, replayed_ddls;
 	uint64_t chunks, schema_objects, snapshot_runs, tables_done, snapshot_ends;
 };
 #define SEG_TAG_ROW 0x12		/* Record.row: counted from its tag alone */

@@ -124,6 +124,7 @@ int seg_consumer_list(const char *dir, struct seg_consumer **v, size_t *np, stru
 
 struct seg_fact {
 	uint64_t seq, size, transactions, last_time, account_statements;
+	uint64_t replayed_transactions, replayed_ddls;
 	int sealed;
 };
 
@@ -151,6 +152,8 @@ static int facts(const char *dir, struct seg_fact **fv, size_t *fn, struct seg_s
 		f->transactions = fi.n.transactions;
 		f->last_time = fi.last_time;
 		f->account_statements = fi.n.account_statements;
+		f->replayed_transactions = fi.n.replayed_transactions;
+		f->replayed_ddls = fi.n.replayed_ddls;
 		if (st && fi.hdr) {
 			if (!st->source) {
 				st->source = sl_xstrdup(fi.hdr->source);
@@ -299,6 +302,8 @@ int seg_status(const char *dir, struct seg_status *st, struct sl_err *err)
 		st->bytes += fv[i].size;
 		st->transactions += fv[i].transactions;
 		st->account_statements += fv[i].account_statements;
+		st->replayed_transactions += fv[i].replayed_transactions;
+		st->replayed_ddls += fv[i].replayed_ddls;
 		if (!st->first_seq)
 			st->first_seq = fv[i].seq;
 		st->last_seq = fv[i].seq;

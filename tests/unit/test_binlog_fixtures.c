@@ -220,7 +220,7 @@ static const char *const keep_all[] = { NULL };
 static int decode(const char *path, struct run *r, struct sl_err *err)
 {
 	/* -vv names columns @1, @2...: so do we where the binlog has no names */
-	struct cap_decoder_opts o = { "mysql", keep_all, NULL, 1 };
+	struct cap_decoder_opts o = { "mysql", keep_all, NULL, 1, 0 };
 	struct cap_sink s = { r, rec, txn_end };
 
 	memset(r, 0, sizeof(*r));

@@ -128,7 +128,7 @@ static const char *const no_skip[] = { NULL };
 
 static int feed(const char *rel, const char *const *skip, struct counts *c, struct sl_err *err)
 {
-	struct cap_decoder_opts o = { "mariadb", skip, "file", 0 };
+	struct cap_decoder_opts o = { "mariadb", skip, "file", 0, 0 };
 	struct cap_sink s = { c, count_record, count_end };
 	char path[1024];
 	int rc;
@@ -277,7 +277,7 @@ static void test_capture__mysql8_fixtures(void)
 
 static void test_capture__minimal_metadata_error(void)
 {
-	struct cap_decoder_opts po = { "mariadb", NULL, "file", 1 };
+	struct cap_decoder_opts po = { "mariadb", NULL, "file", 1, 0 };
 	struct sl_err err = SL_ERR_INIT;
 	struct counts c;
 	const Sluice__TableDef *t;
@@ -383,7 +383,7 @@ static void test_capture__bad_files(void)
 	/* the last event (XID at 1043) cut short */
 	CU_ASSERT_EQUAL_FATAL(temp_copy("rust_mysql_common/mariadb-bin.000001", 1060, -1, tmp, sizeof(tmp)), 0);
 	{
-		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0 };
+		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0, 0 };
 		struct cap_sink s = { &c, count_record, count_end };
 
 		memset(&c, 0, sizeof(c));
@@ -400,7 +400,7 @@ static void test_capture__bad_files(void)
 	/* cut inside the XID's body: header read, body short */
 	CU_ASSERT_EQUAL_FATAL(temp_copy("rust_mysql_common/mariadb-bin.000001", 1070, -1, tmp, sizeof(tmp)), 0);
 	{
-		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0 };
+		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0, 0 };
 		struct cap_sink s = { &c, count_record, count_end };
 
 		memset(&c, 0, sizeof(c));
@@ -415,7 +415,7 @@ static void test_capture__bad_files(void)
 	/* a flipped byte inside the second TABLE_MAP (744..984): bad CRC named with its offset */
 	CU_ASSERT_EQUAL_FATAL(temp_copy("rust_mysql_common/mariadb-bin.000001", 0, 900, tmp, sizeof(tmp)), 0);
 	{
-		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0 };
+		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0, 0 };
 		struct cap_sink s = { &c, count_record, count_end };
 
 		memset(&c, 0, sizeof(c));
@@ -486,7 +486,7 @@ static int ev_feed(struct evb *e, uint32_t *pos, struct cap_decoder *d, const st
 
 static void test_capture__compressed_events(void)
 {
-	struct cap_decoder_opts o = { "mariadb", NULL, "test", 0 };
+	struct cap_decoder_opts o = { "mariadb", NULL, "test", 0, 0 };
 	struct sl_err err = SL_ERR_INIT;
 	struct counts c;
 	struct cap_sink s = { &c, count_record, count_end };
@@ -649,7 +649,7 @@ static void test_capture__fuzz_prefixes(void)
 	CU_ASSERT_EQUAL_FATAL(n, 1074);
 	/* events: FDE 4..256, ..., TABLE_MAP 476..612, WRITE_ROWS 612..671 */
 	for (size_t bit = 0; bit < (612 - 476 - 4 - 19) * 8 + (671 - 612 - 4 - 19) * 8; bit++) {
-		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0 };
+		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0, 0 };
 		uint8_t ev[256];
 		size_t at, len, off;
 
@@ -727,7 +727,7 @@ static int last_row_end(void *ctx, const Sluice__Position *pos, uint64_t t, stru
 
 static void test_capture__partial_json_update(void)
 {
-	struct cap_decoder_opts o = { "mysql", NULL, "test", 0 };
+	struct cap_decoder_opts o = { "mysql", NULL, "test", 0, 0 };
 	struct sl_err err = SL_ERR_INIT;
 	struct last_row l;
 	struct cap_sink s = { &l, last_row_record, last_row_end };
@@ -799,7 +799,7 @@ static void test_capture__fuzz_regressions(void)
 	static const char *const keep[] = { NULL };
 
 	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
-		struct cap_decoder_opts o = { "mysql", keep, "fuzz", 1 };
+		struct cap_decoder_opts o = { "mysql", keep, "fuzz", 1, 0 };
 		struct counts c;
 		struct cap_sink s = { &c, count_record, count_end };
 		struct sl_err err = SL_ERR_INIT;
@@ -838,7 +838,7 @@ static void test_capture__fuzz_regressions(void)
 /* Names without FULL metadata: seeded history, then DDL in stream order. */
 static void test_capture__schema_history(void)
 {
-	struct cap_decoder_opts o = { "mariadb", NULL, "test", 0 };
+	struct cap_decoder_opts o = { "mariadb", NULL, "test", 0, 0 };
 	struct sl_err err = SL_ERR_INIT;
 	struct counts c;
 	struct cap_sink s = { &c, count_record, count_end };
@@ -880,7 +880,7 @@ static void test_capture__schema_history(void)
 	/* a history whose types do not fit the map (b dropped and re-added
 	 * after c since): an error naming the column, or positional names */
 	for (int positional = 0; positional < 2; positional++) {
-		struct cap_decoder_opts o2 = { "mariadb", NULL, "test", positional };
+		struct cap_decoder_opts o2 = { "mariadb", NULL, "test", positional, 0 };
 		static const char *const now[] = { "id", "c", "b" };
 		static const char *const types[] = { "int", "int", "varchar(10) bytes=10" };
 		struct counts c2;
@@ -997,7 +997,7 @@ static int has_bytes(const struct sl_buf *b, const char *s)
 
 static void test_capture__statement_records(void)
 {
-	struct cap_decoder_opts o = { "mariadb", NULL, "test", 0 };
+	struct cap_decoder_opts o = { "mariadb", NULL, "test", 0, 0 };
 	struct sl_err err = SL_ERR_INIT;
 	struct packed p;
 	struct cap_sink s = { &p, pack_record, pack_end };
