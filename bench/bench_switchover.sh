@@ -85,23 +85,32 @@ for i in range(1, int(sys.argv[1]) + 1):
     print("INSERT INTO sbtest.probe VALUES (%d, NOW(6)); DO SLEEP(0.02);" % i)' "$PROBES" | dst_sql &
 PROBE=$!
 track_pid "$PROBE"
-python3 -c 'import sys
-for i in range(int(sys.argv[1])):
-    print("INSERT IGNORE INTO bench.seen SELECT id, NOW(6) FROM sbtest.probe; DO SLEEP(0.01);")' \
-	"$(((SECS + 15) * 100))" | src_sql &
+# the poller runs in S itself: every 10 ms the probes not seen yet, with S's
+# time, until every probe is seen or SECS + 15 s have passed
+src_sql <<SQL
+DELIMITER //
+CREATE PROCEDURE bench.poll(n INT, secs INT)
+BEGIN
+  DECLARE t0 DATETIME(6) DEFAULT NOW(6);
+  WHILE (SELECT COUNT(*) FROM bench.seen) < n AND TIMESTAMPDIFF(SECOND, t0, NOW(6)) < secs DO
+    INSERT IGNORE INTO bench.seen SELECT id, NOW(6) FROM sbtest.probe;
+    DO SLEEP(0.01);
+  END WHILE;
+END//
+DELIMITER ;
+SQL
+# READ COMMITTED: the INSERT ... SELECT must not lock probe rows and gaps
+# that reverse replay is inserting into
+src_sql -e "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; CALL bench.poll($PROBES, $((SECS + 15)))" &
 POLL=$!
 track_pid "$POLL"
 wait "$LOAD" || fail "sysbench on D failed: $(tail -n 3 "$WORK/load-d.log")"
 wait "$PROBE" || fail "the probe writer on D failed"
-deadline=$((SECONDS + 15))
-while ((SECONDS < deadline)); do
-	[[ "$(src_sql -N -B -e "SELECT COUNT(*) FROM bench.seen")" == "$PROBES" ]] && break
-	sleep 0.5
-done
-kill "$POLL" 2>/dev/null || true
-wait "$POLL" 2>/dev/null || true
+wait "$POLL" || fail "the poller on S failed"
 src_sql -N -B -e "SELECT TIMESTAMPDIFF(MICROSECOND, p.ts, s.at) FROM bench.seen s JOIN sbtest.probe p USING (id)" \
 	>"$WORK/latency.us"
+[[ -n "${BENCH_KEEP:-}" ]] && src_sql -N -B -e "SELECT p.id, TIMESTAMPDIFF(MICROSECOND, p.ts, s.at) FROM bench.seen s
+	JOIN sbtest.probe p USING (id) ORDER BY p.id" >"$BENCH_KEEP"
 read -r N P50 P99 MAX < <(python3 -c 'import sys
 v = sorted(int(x) / 1e6 for x in open(sys.argv[1]))
 q = lambda f: v[min(len(v) - 1, int(f * len(v)))]
