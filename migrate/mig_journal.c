@@ -193,7 +193,7 @@ int mig__sw_journal_write(const char *dir, const struct mig_sw_journal *j, struc
 	add_kv(&b, "dest_start", j->dest_start);
 	sl_buf_addf(&b, "froze=%d\nread_only_before=%d\n", j->froze, j->read_only_before);
 	for (int i = 0; i < SW_NSTEPS; i++) {
-		char k[48], v[400];
+		char k[48], v[800];
 
 		snprintf(k, sizeof(k), "step.%s", mig__sw_step_names[i]);
 		snprintf(v, sizeof(v), "%s %" PRIu64 " %" PRIu64 " %s", j->step[i].status,

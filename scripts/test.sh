@@ -30,7 +30,7 @@ echo "== tests: unit + integration"
 
 echo "== tests under ASan + UBSan: unit, the pipeline, parallel replay, snapshot, migrate"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd build-asan && ctest --output-on-failure --timeout 900 -R 'unit/|integration/test_(pipeline|parallel_replay|snapshot|migrate)$') || status=1
+(cd build-asan && ctest --output-on-failure --timeout 900 -R 'unit/|integration/test_(pipeline|parallel_replay|snapshot|migrate|switchover)$') || status=1
 
 echo "== tests under ThreadSanitizer: the threaded suites"
 # A race makes sluice exit 66 (TSan's exit code), which every test treats as
