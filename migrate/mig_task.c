@@ -120,33 +120,30 @@ static int set_phase(struct mig_task *t, const char *phase, struct sl_err *err)
 
 /* ---- children ---- */
 
-static void add_common(struct mig_task *t, struct mig_argv *a, int source, int dest)
+/* --source, --dest (each when asked for) and --dir of one direction: S to D
+ * into DIR, or, reverse, D to S through RDIR. */
+static void add_direction(struct mig_task *t, struct mig_argv *a, int reverse, int source, int dest)
 {
 	if (source) {
 		mig__argv_add(a, "--source");
-		mig__argv_add(a, t->src_url);
+		mig__argv_add(a, reverse ? t->dst_url : t->src_url);
 	}
 	if (dest) {
 		mig__argv_add(a, "--dest");
-		mig__argv_add(a, t->dst_url);
+		mig__argv_add(a, reverse ? t->src_url : t->dst_url);
 	}
 	mig__argv_add(a, "--dir");
-	mig__argv_add(a, t->dir);
+	mig__argv_add(a, reverse ? t->rdir : t->dir);
 }
 
-/* The reverse direction: D is the source of RDIR, S its destination. */
+static void add_common(struct mig_task *t, struct mig_argv *a, int source, int dest)
+{
+	add_direction(t, a, 0, source, dest);
+}
+
 static void add_reverse(struct mig_task *t, struct mig_argv *a, int source, int dest)
 {
-	if (source) {
-		mig__argv_add(a, "--source");
-		mig__argv_add(a, t->dst_url);
-	}
-	if (dest) {
-		mig__argv_add(a, "--dest");
-		mig__argv_add(a, t->src_url);
-	}
-	mig__argv_add(a, "--dir");
-	mig__argv_add(a, t->rdir);
+	add_direction(t, a, 1, source, dest);
 }
 
 static void add_filters(struct mig_task *t, struct mig_argv *a)

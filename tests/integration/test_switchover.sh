@@ -86,6 +86,11 @@ start_task() { # NAME
 }
 
 read_only() { src_sql -N -B -e "SELECT @@global.read_only"; }
+# Waits until the task waits for forward replay (step wait-forward running).
+until_waiting() {
+	for _ in $(seq 1 100); do [[ "$(journal_step wait-forward)" == running ]] && return 0; sleep 0.2; done
+	fail "the switchover never waited for forward replay"
+}
 journal_state() { sed -n 's/^state=//p' "$DIR/switchover.journal" 2>/dev/null; }
 journal_step() { sed -n "s/^step\\.$1=\\([a-z-]*\\) .*/\\1/p" "$DIR/switchover.journal" 2>/dev/null; }
 
@@ -133,8 +138,7 @@ start_app
 hold_dest 60
 start_bg rb-sw "${SW[@]}" --yes --freeze-source --timeout 120 --max-lag 3600
 RB_PID=$BG_PID
-for _ in $(seq 1 100); do [[ "$(journal_step wait-forward)" == running ]] && break; sleep 0.2; done
-[[ "$(journal_step wait-forward)" == running ]] || fail "the switchover never waited for forward replay"
+until_waiting
 [[ "$(read_only)" == 1 ]] || fail "the source is not read-only while the switchover waits"
 must_sluice rollback switchover --dir "$DIR" --rollback
 grep -q 'rolled back' "$WORK/rollback.out" || fail "--rollback did not say rolled back"
@@ -150,8 +154,7 @@ start_app
 hold_dest 60
 start_bg sw-a "${SW[@]}" --yes --freeze-source --timeout 60 --max-lag 3600
 SWA=$BG_PID
-for _ in $(seq 1 100); do [[ "$(journal_step wait-forward)" == running ]] && break; sleep 0.2; done
-[[ "$(journal_step wait-forward)" == running ]] || fail "the switchover never waited for forward replay"
+until_waiting
 kill -9 "$TASK_PID"
 wait "$TASK_PID" 2>/dev/null || true
 wait "$SWA" 2>/dev/null || true		# the client: "the migrate task ... stopped"
