@@ -584,8 +584,47 @@ static int settle(struct rep_ctx *x, struct sl_err *err)
 	return rc ? rc : rep__fold(x, NULL, err);
 }
 
+/* --follow's progress line, every REP_RATE_MS while transactions arrive:
+ * rates, the stream's bytes read (frame offsets moved through: compressed,
+ * as on disk), and the latency of the last committed transaction (now minus
+ * its commit time on the source, in seconds) - for a reverse sync after a
+ * switchover, D's commit to S's. */
+#define REP_RATE_MS 10000
+struct rep_rate {
+	uint64_t ms, bytes, txns, rows;
+	struct seg_cursor last;
+};
+
+static void rate_note(struct rep_rate *r, const struct seg_cursor *cur)
+{
+	if (cur->seq == r->last.seq)
+		r->bytes += cur->offset > r->last.offset ? cur->offset - r->last.offset : 0;
+	else
+		r->bytes += cur->offset;
+	r->last = *cur;
+}
+
+static void rate_report(struct rep_ctx *x, struct rep_rate *r)
+{
+	uint64_t now = sl_now_ms(), txns = x->st->transactions - r->txns, rows = x->st->rows - r->rows;
+	uint64_t wall = sl_wall_us() / 1000000;
+	double secs = (double)(now - r->ms) / 1000;
+
+	if (now - r->ms < REP_RATE_MS)
+		return;
+	if (txns || rows)
+		sl_log(SL_INFO, "replay", "%.0f transactions/s, %.0f rows/s, %.2f MB/s of stream; latency %" PRIu64
+		       " s (commit on the source to commit here)", (double)txns / secs, (double)rows / secs,
+		       (double)r->bytes / 1e6 / secs, x->lwm.time && wall > x->lwm.time ? wall - x->lwm.time : 0);
+	r->ms = now;
+	r->bytes = 0;
+	r->txns = x->st->transactions;
+	r->rows = x->st->rows;
+}
+
 static int run_loop(struct rep_ctx *x, struct sl_err *err)
 {
+	struct rep_rate rate = { .ms = sl_now_ms() };
 	struct seg_reader *r = NULL;
 	struct seg_cursor registered = { 0 };
 	uint64_t registered_ms = 0, need;
@@ -632,9 +671,11 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 			}
 			if (!x->o->follow || sl_stop_requested)
 				break;
+			rate_report(x, &rate);
 			sleep_ms(x->o->poll_ms ? x->o->poll_ms : 20);
 			continue;
 		}
+		rate_note(&rate, &cur);
 		rc = apply_record(x, rec, &cur, err);
 		fmt_record_free(rec);
 		if (rc)
@@ -651,6 +692,8 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 			if ((rc = rep__fold(x, NULL, err)))
 				goto out;
 		}
+		if (!x->in_txn && x->o->follow)
+			rate_report(x, &rate);	/* also under a backlog that never ends */
 		/* Retention: tell DIR how far we are, about once a second. */
 		if (!x->in_txn && x->folded.seq && sl_now_ms() - registered_ms >= 1000) {
 			register_consumer(x);
