@@ -198,6 +198,45 @@ static void undo(struct mig_task *t, const char *state, const char *why)
 
 /* ---- the steps: 0 done, < 0 failed (err) ---- */
 
+/* S as reverse replay's destination: the grants a forward destination needs
+ * (mig_dest_grants_decide()), and with --freeze-source a way through
+ * read_only. */
+static int source_grants(struct mig_task *t, MYSQL *m, const char *who, const struct db_server *srv,
+			 struct sl_err *err)
+{
+	const char *sql = "SHOW GRANTS FOR CURRENT_USER()";
+	const char *through = srv->flavor == DB_MARIADB ? "READ_ONLY ADMIN" : "CONNECTION_ADMIN";
+	struct mig_report r = { 0 };
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	char **g = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (mysql_query(m, sql) || !(res = mysql_store_result(m)))
+		return db_stmt_error(err, m, who, sql, strlen(sql));
+	while ((row = mysql_fetch_row(res)))
+		if (row[0]) {
+			g = sl_xrealloc(g, (n + 1) * sizeof(*g));
+			g[n++] = sl_xstrdup(row[0]);
+		}
+	mysql_free_result(res);
+	mig_dest_grants_decide(&r, (const char *const *)g, n);
+	for (size_t i = 0; i < r.n && !rc; i++)
+		if (r.v[i].outcome == MIG_FAIL)
+			rc = sl_err_set(err, -SL_ECONFIG, "reverse replay could not write to the source: %s "
+					"(fix: %s)", r.v[i].detail, r.v[i].fix);
+	if (!rc && t->sw_j.req.freeze && !mig_grants_have((const char *const *)g, n, through, NULL) &&
+	    !mig_grants_have((const char *const *)g, n, "SUPER", NULL))
+		rc = sl_err_set(err, -SL_ECONFIG, "the source account cannot write through read_only, so "
+				"reverse replay could not run on a frozen source: GRANT %s ON *.* TO it", through);
+	mig_report_release(&r);
+	for (size_t i = 0; i < n; i++)
+		free(g[i]);
+	free(g);
+	return rc;
+}
+
 static int do_precheck(struct mig_task *t, struct sl_err *err)
 {
 	const struct mig_sw_request *q = &t->sw_j.req;
@@ -248,32 +287,8 @@ static int do_precheck(struct mig_task *t, struct sl_err *err)
 	if ((rc = connect_side(t, 1, &m, who, sizeof(who), err)) ||
 	    (rc = db_server_detect(m, who, &srv, err)))
 		goto out;
-	if (q->freeze) {
-		const char *sql = srv.flavor == DB_MARIADB ?
-			"SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE GRANTEE=CONCAT("
-			"'''',SUBSTRING_INDEX(CURRENT_USER(),'@',1),'''@''',SUBSTRING_INDEX(CURRENT_USER(),'@',-1),'''') "
-			"AND PRIVILEGE_TYPE IN ('SUPER','READ_ONLY ADMIN')" :
-			"SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE GRANTEE=CONCAT("
-			"'''',SUBSTRING_INDEX(CURRENT_USER(),'@',1),'''@''',SUBSTRING_INDEX(CURRENT_USER(),'@',-1),'''') "
-			"AND PRIVILEGE_TYPE IN ('SUPER','CONNECTION_ADMIN')";
-		MYSQL_RES *res2;
-		MYSQL_ROW row;
-		int ok = 0;
-
-		if (mysql_query(m, sql) || !(res2 = mysql_store_result(m))) {
-			rc = db_stmt_error(err, m, who, sql, strlen(sql));
-			goto out;
-		}
-		if ((row = mysql_fetch_row(res2)) && row[0])
-			ok = atoi(row[0]) > 0;
-		mysql_free_result(res2);
-		if (!ok) {
-			rc = sl_err_set(err, -SL_ECONFIG, "the source account cannot write through read_only, "
-					"so reverse replay could not run on a frozen source: GRANT %s ON *.* to it",
-					srv.flavor == DB_MARIADB ? "READ_ONLY ADMIN" : "CONNECTION_ADMIN");
-			goto out;
-		}
-	}
+	if ((rc = source_grants(t, m, who, &srv, err)))
+		goto out;
 out:
 	if (m)
 		mysql_close(m);

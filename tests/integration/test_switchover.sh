@@ -112,6 +112,18 @@ release_dest() { [[ -n "$HOLD_PID" ]] && kill "$HOLD_PID" 2>/dev/null; wait "$HO
 mkdir -p "$WORK/empty"
 expect_error no-task 'no migrate task runs on' switchover --dir "$WORK/empty" --source "$SRC_URL" \
 	--dest "$DST_URL" --reverse-dir "$RDIR" --yes
+# a source account that may read the binlog but not write: reverse replay could not run
+src_sql -e "CREATE USER 'reader'@'127.0.0.1' IDENTIFIED BY '$HARNESS_PASSWORD';
+	GRANT SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'reader'@'127.0.0.1'"
+READER_URL="mysql://reader@127.0.0.1:$SRC_PORT/"
+start_bg task0 migrate --source "$READER_URL" --dest "$DST_URL" --dir "$WORK/stream0" --follow --no-progress
+TASK_PID=$BG_PID
+for _ in $(seq 1 600); do grep -q 'following' "$WORK/task0.err" && break; sleep 0.2; done
+grep -q 'following' "$WORK/task0.err" || { tail -n 20 "$WORK/task0.err" >&2; fail "migrate as reader did not follow"; }
+expect_error no-write-grants 'reverse replay could not write to the source: .*INSERT' switchover --dir "$WORK/stream0" \
+	--source "$READER_URL" --dest "$DST_URL" --reverse-dir "$WORK/reverse0" --yes
+stop_bg "$TASK_PID" task0 TERM
+dst_sql -e "DROP DATABASE shop; DROP DATABASE sluice"
 start_task task1
 start_app
 expect_error no-yes 'confirm with --yes' "${SW[@]}"
