@@ -160,7 +160,9 @@ int mig__sw_forward_stopped(const struct mig_sw_journal *j);
  * offset. */
 int mig__pos_cmp(const char *fa, uint64_t oa, const char *fb, uint64_t ob);
 
-/* ---- the task (mig_task.c; the switchover steps in mig_switch.c) ---- */
+/* ---- the task: its phases and children (mig_task.c), run in order by
+ * mig_run() (mig_run.c); the follow phase and the switchover steps in
+ * mig_switch.c. mig_task.c calls neither of the other two. ---- */
 
 enum { C_CAPTURE, C_SNAPSHOT, C_REPLAY, C_VERIFY, C_RCAPTURE, C_RREPLAY, C_N };
 
@@ -193,6 +195,24 @@ struct mig_task {
 	char rdir[PATH_MAX];		/* "" until a switchover names it */
 };
 
+/* Set-up from t->o (dir, URLs, children); precheck (a fail: -SL_ECONFIG). */
+int mig__task_prepare(struct mig_task *t, struct sl_err *err);
+int mig__task_precheck(struct mig_task *t, int resuming, struct sl_err *err);
+/* The phase in DIR/migrate.state, with the children's pids. */
+int mig__task_set_phase(struct mig_task *t, const char *phase, struct sl_err *err);
+/* copy: capture, snapshot and replay until caught up; verify while capture
+ * and replay go on. < 0 an error; t->interrupted when a signal ended copy
+ * of a --follow task. */
+int mig__task_copy(struct mig_task *t, struct sl_err *err);
+int mig__task_verify(struct mig_task *t, struct sl_err *err);
+/* DIR/snapshot and the destination's progress, at most every 100 ms-1 s
+ * unless force. */
+int mig__task_watch(struct mig_task *t, int force, struct sl_err *err);
+void mig__task_stop_all(struct mig_task *t);
+/* Every child stopped, the summary filled, t's resources released. */
+void mig__task_finish(struct mig_task *t);
+/* The reverse stream's latency and MB/s, logged (every 10 s by the caller). */
+void mig__task_reverse_report(struct mig_task *t, uint64_t *last_bytes, uint64_t *last_ms);
 void mig__task_say(struct mig_task *t, enum sl_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void mig__task_pump(struct mig_task *t, int timeout_ms);
@@ -216,6 +236,11 @@ int mig__switch_poll(struct mig_task *t, struct sl_err *err);
 /* The journal says forward sync was stopped: the task runs the reverse
  * direction only. */
 int mig__switch_reverse_only(struct mig_task *t);
+/* The follow phase: forward capture and replay (and with --bidirectional the
+ * reverse ones), or after a switchover the reverse ones only, restarted when
+ * they die, until SIGTERM/SIGINT; a switchover asked for meanwhile runs from
+ * here (mig__switch_poll()). */
+int mig__follow(struct mig_task *t, struct sl_err *err);
 
 /* ---- switchover objects (mig_objects.c) ----
  * Step 7 of the switchover (ISSUE12.md), called by its state machine. What

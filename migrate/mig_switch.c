@@ -630,3 +630,50 @@ int mig__switch_reverse_only(struct mig_task *t)
 {
 	return t->have_journal && mig__sw_forward_stopped(&t->sw_j);
 }
+
+/* ---- the follow phase ---- */
+
+int mig__follow(struct mig_task *t, struct sl_err *err)
+{
+	uint64_t last_report = sl_now_ms(), rbytes = 0, rms = 0;
+	int rc, reverse = mig__switch_reverse_only(t);
+
+	if ((rc = mig__task_set_phase(t, reverse ? "reverse" : "follow", err)))
+		return rc;
+	if (t->o->bidirectional && !reverse) {
+		/* both ways at once: D's own changes from now on go to S too (what
+		 * replay writes on either side is marked and never comes back) */
+		if ((rc = mig__task_record_start(t, C_RCAPTURE, err)) ||
+		    (!t->ch[C_RCAPTURE].pid && (rc = mig__task_start(t, C_RCAPTURE, err))) ||
+		    (!t->ch[C_RREPLAY].pid && (rc = mig__task_start(t, C_RREPLAY, err))))
+			return rc;
+		mig__task_say(t, SL_INFO, "bidirectional: the destination's changes go to the source through '%s'",
+		    t->rdir);
+	}
+	mig__task_say(t, SL_INFO, "following%s: capture and replay keep running until SIGTERM or SIGINT",
+	    reverse ? " in reverse (destination to source)" : "");
+	while (!sl_stop_requested) {
+		mig__task_pump(t, 200);
+		mig__task_supervise(t, C_CAPTURE, C_RREPLAY);
+		if ((rc = mig__switch_poll(t, err)))
+			return rc;
+		if (!reverse && mig__switch_reverse_only(t)) {
+			reverse = 1;
+			if ((rc = mig__task_set_phase(t, "reverse", err)))
+				return rc;
+		}
+		if (sl_now_ms() - last_report >= (reverse ? 10000u : 60000u)) {
+			last_report = sl_now_ms();
+			if (reverse) {
+				mig__task_reverse_report(t, &rbytes, &rms);
+				continue;
+			}
+			mig__task_lag(t);
+			if (t->have_lag)
+				mig__task_say(t, SL_INFO, "replay is %" PRIu64 " transactions (%" PRIu64 " bytes, %" PRIu64
+				    " s) behind capture", t->lag.txns, t->lag.bytes, t->lag.secs);
+		}
+	}
+	return 0;
+}
+

@@ -1,4 +1,4 @@
-/* mig_task.c - `sluice migrate`: precheck, then capture, snapshot, replay and verify as supervised children. */
+/* mig_task.c - the task's phases: precheck, then capture, snapshot, replay and verify as supervised children (mig_run.c runs them in order). */
 /*
  * The phases (each written to DIR/migrate.state as it is entered):
  *
@@ -106,7 +106,7 @@ static void draw(struct mig_task *t, const char *phase)
 
 /* ---- state ---- */
 
-static int set_phase(struct mig_task *t, const char *phase, struct sl_err *err)
+int mig__task_set_phase(struct mig_task *t, const char *phase, struct sl_err *err)
 {
 	if (phase != t->st.phase) {
 		if (strcmp(t->st.phase, phase))
@@ -234,7 +234,7 @@ static int start(struct mig_task *t, int which, struct sl_err *err)
 	clear_bar(t);
 	if ((rc = mig__child_start(&t->ch[which], which >= C_RCAPTURE ? &t->renv : &t->env, err)))
 		return rc;
-	return set_phase(t, t->st.phase, err);
+	return mig__task_set_phase(t, t->st.phase, err);
 }
 
 int mig__task_start(struct mig_task *t, int which, struct sl_err *err)
@@ -242,7 +242,7 @@ int mig__task_start(struct mig_task *t, int which, struct sl_err *err)
 	return start(t, which, err);
 }
 
-static void stop_all(struct mig_task *t)
+void mig__task_stop_all(struct mig_task *t)
 {
 	/* replay first: it settles its last batch while capture still runs */
 	static const int order[] = { C_VERIFY, C_SNAPSHOT, C_REPLAY, C_CAPTURE, C_RREPLAY, C_RCAPTURE };
@@ -273,7 +273,7 @@ void mig__task_stop(struct mig_task *t, int which)
 	mig__child_stop(c, 30000, on_line, t);
 	c->next_start_ms = 0;
 	say(t, SL_INFO, "%s stopped (%s)", c->role, mig__child_how(c, how, sizeof(how)));
-	set_phase(t, t->st.phase, &e);
+	mig__task_set_phase(t, t->st.phase, &e);
 }
 
 static void pump(struct mig_task *t, int timeout_ms)
@@ -409,7 +409,7 @@ static int loaded(const struct mig_task *t)
 	return t->loaded_whole || t->chunks_unknown || t->loaded_chunks >= t->sw.chunks;
 }
 
-static int watch(struct mig_task *t, int force, struct sl_err *err)
+int mig__task_watch(struct mig_task *t, int force, struct sl_err *err)
 {
 	uint64_t now = sl_now_ms(), rows_loaded;
 	int rc;
@@ -508,11 +508,11 @@ static int stopped(struct mig_task *t, struct sl_err *err)
 			  "command again to continue the migration", t->st.phase);
 }
 
-static int copy_phase(struct mig_task *t, struct sl_err *err)
+int mig__task_copy(struct mig_task *t, struct sl_err *err)
 {
 	int rc;
 
-	if ((rc = set_phase(t, "copy", err)) || (rc = start(t, C_CAPTURE, err)) ||
+	if ((rc = mig__task_set_phase(t, "copy", err)) || (rc = start(t, C_CAPTURE, err)) ||
 	    (rc = start(t, C_SNAPSHOT, err)))
 		return rc;
 	for (;;) {
@@ -529,7 +529,7 @@ static int copy_phase(struct mig_task *t, struct sl_err *err)
 			if (c->pid && mig__child_reap(c, on_line, t)) {
 				if (i == C_SNAPSHOT && mig__child_code(c) == 0) {
 					say(t, SL_INFO, "snapshot finished");
-					watch(t, 1, err);
+					mig__task_watch(t, 1, err);
 					continue;
 				}
 				/* the task restarts capture and replay whatever ended them */
@@ -542,14 +542,14 @@ static int copy_phase(struct mig_task *t, struct sl_err *err)
 					return rc;
 			}
 		}
-		if ((rc = watch(t, 0, err)))
+		if ((rc = mig__task_watch(t, 0, err)))
 			return rc;
 		/* replay only once DIR/snapshot exists: before it, it would take
 		 * DIR for a stream without a snapshot */
 		if (!t->ch[C_REPLAY].pid && !t->ch[C_REPLAY].next_start_ms && t->sw.have_id &&
 		    (rc = start(t, C_REPLAY, err)))
 			return rc;
-		if (t->sw.ended && strcmp(t->st.phase, "catch-up") && (rc = set_phase(t, "catch-up", err)))
+		if (t->sw.ended && strcmp(t->st.phase, "catch-up") && (rc = mig__task_set_phase(t, "catch-up", err)))
 			return rc;
 		draw(t, t->st.phase);
 		if (caught_up(t))
@@ -560,12 +560,12 @@ static int copy_phase(struct mig_task *t, struct sl_err *err)
 	return 0;
 }
 
-static int verify_phase(struct mig_task *t, struct sl_err *err)
+int mig__task_verify(struct mig_task *t, struct sl_err *err)
 {
 	struct mig_child *v = &t->ch[C_VERIFY];
 	int rc, code;
 
-	if ((rc = set_phase(t, "verify", err)) || (rc = start(t, C_VERIFY, err)))
+	if ((rc = mig__task_set_phase(t, "verify", err)) || (rc = start(t, C_VERIFY, err)))
 		return rc;
 	for (;;) {
 		if (sl_stop_requested)
@@ -619,11 +619,9 @@ void mig__task_supervise(struct mig_task *t, int first, int last)
 	}
 }
 
-/* Forward capture and replay, or after a switchover the reverse ones, until
- * SIGTERM/SIGINT; a switchover asked for meanwhile runs from here. */
 /* Reverse sync's latency (how far S's replay is behind D's last captured
  * commit) and traffic (the reverse stream's growth), every 10 s. */
-static void reverse_report(struct mig_task *t, uint64_t *last_bytes, uint64_t *last_ms)
+void mig__task_reverse_report(struct mig_task *t, uint64_t *last_bytes, uint64_t *last_ms)
 {
 	struct seg_consumer_lag l;
 	uint64_t bytes = 0, now = sl_now_ms();
@@ -640,53 +638,9 @@ static void reverse_report(struct mig_task *t, uint64_t *last_bytes, uint64_t *l
 	*last_ms = now;
 }
 
-static int follow_phase(struct mig_task *t, struct sl_err *err)
-{
-	uint64_t last_report = sl_now_ms(), rbytes = 0, rms = 0;
-	int rc, reverse = mig__switch_reverse_only(t);
-
-	if ((rc = set_phase(t, reverse ? "reverse" : "follow", err)))
-		return rc;
-	if (t->o->bidirectional && !reverse) {
-		/* both ways at once: D's own changes from now on go to S too (what
-		 * replay writes on either side is marked and never comes back) */
-		if ((rc = mig__task_record_start(t, C_RCAPTURE, err)) ||
-		    (!t->ch[C_RCAPTURE].pid && (rc = start(t, C_RCAPTURE, err))) ||
-		    (!t->ch[C_RREPLAY].pid && (rc = start(t, C_RREPLAY, err))))
-			return rc;
-		say(t, SL_INFO, "bidirectional: the destination's changes go to the source through '%s'",
-		    t->rdir);
-	}
-	say(t, SL_INFO, "following%s: capture and replay keep running until SIGTERM or SIGINT",
-	    reverse ? " in reverse (destination to source)" : "");
-	while (!sl_stop_requested) {
-		pump(t, 200);
-		mig__task_supervise(t, C_CAPTURE, C_RREPLAY);
-		if ((rc = mig__switch_poll(t, err)))
-			return rc;
-		if (!reverse && mig__switch_reverse_only(t)) {
-			reverse = 1;
-			if ((rc = set_phase(t, "reverse", err)))
-				return rc;
-		}
-		if (sl_now_ms() - last_report >= (reverse ? 10000u : 60000u)) {
-			last_report = sl_now_ms();
-			if (reverse) {
-				reverse_report(t, &rbytes, &rms);
-				continue;
-			}
-			mig__task_lag(t);
-			if (t->have_lag)
-				say(t, SL_INFO, "replay is %" PRIu64 " transactions (%" PRIu64 " bytes, %" PRIu64
-				    " s) behind capture", t->lag.txns, t->lag.bytes, t->lag.secs);
-		}
-	}
-	return 0;
-}
-
 /* ---- set-up ---- */
 
-static int prepare(struct mig_task *t, struct sl_err *err)
+int mig__task_prepare(struct mig_task *t, struct sl_err *err)
 {
 	const struct mig_opts *o = t->o;
 	int rc;
@@ -725,7 +679,7 @@ static int prepare(struct mig_task *t, struct sl_err *err)
 	return 0;
 }
 
-static int precheck(struct mig_task *t, int resuming, struct sl_err *err)
+int mig__task_precheck(struct mig_task *t, int resuming, struct sl_err *err)
 {
 	struct mig_precheck_opts po = {
 		.source_url = t->o->source_url, .dest_url = t->o->dest_url, .dir = t->dir,
@@ -759,117 +713,28 @@ out:
 	return rc;
 }
 
-/* --bidirectional: RDIR made and resolved; a switchover that named another
- * reverse stream wins (the forward direction may be over). */
-static int bidirectional_dir(struct mig_task *t, struct sl_err *err)
+void mig__task_finish(struct mig_task *t)
 {
-	char path[PATH_MAX];
+	struct mig_summary *s = t->sum;
 
-	if (mkdir(t->o->reverse_dir, 0700) < 0 && errno != EEXIST) {
-		int e = errno;
-
-		return sl_err_set(err, -e, "cannot create '%s': %s", t->o->reverse_dir, strerror(e));
-	}
-	if (!realpath(t->o->reverse_dir, path)) {
-		int e = errno;
-
-		return sl_err_set(err, -e, "cannot resolve '%s': %s", t->o->reverse_dir, strerror(e));
-	}
-	if (!strcmp(path, t->dir))
-		return sl_err_set(err, -SL_EINVAL_ARG, "--reverse-dir must not be DIR '%s'", t->dir);
-	if (t->rdir[0] && strcmp(t->rdir, path))
-		return sl_err_set(err, -SL_ECONFIG, "--reverse-dir '%s' is not the reverse stream '%s' "
-				  "of the switchover in '%s'", path, t->rdir, t->dir);
-	snprintf(t->rdir, sizeof(t->rdir), "%s", path);
-	return 0;
-}
-
-int mig_run(const struct mig_opts *o, struct mig_summary *s, struct sl_err *err)
-{
-	struct mig_task t = { .o = o, .sum = s };
-	int rc, lock = -1, had_state;
-
-	memset(s, 0, sizeof(*s));
-	s->verify = -1;
-	t.t0 = sl_now_ms();
-	if ((rc = prepare(&t, err)) || (rc = mig__lock(t.dir, &lock, err)))
-		goto out;
-	if ((had_state = mig__state_read(t.dir, &t.st, err)) < 0) {
-		rc = had_state;
-		goto out;
-	}
-	if ((rc = mig__sw_journal_read(t.dir, &t.sw_j, err)) < 0)
-		goto out;
-	t.have_journal = rc;
-	if (t.have_journal)
-		snprintf(t.rdir, sizeof(t.rdir), "%s", t.sw_j.req.reverse_dir);
-	if (o->bidirectional && (rc = bidirectional_dir(&t, err)))
-		goto out;
-	if (had_state) {
-		say(&t, SL_INFO, "continuing the migration in '%s' (phase %s of run %" PRIu64 ")", t.dir,
-		    t.st.phase, t.st.runs);
-		mig__state_reap_old(t.dir, t.rdir[0] ? t.rdir : NULL, &t.st, 30000);
-		s->resumed = 1;
-	} else {
-		t.st.first_started = sl_wall_us() / 1000000;
-		t.st.verify = -1;
-	}
-	t.st.runs++;
-	memset(t.st.pids, 0, sizeof(t.st.pids));
-	if (mig__switch_reverse_only(&t)) {
-		/* switched over: the forward direction is over for good */
-		if (!o->follow) {
-			rc = sl_err_set(err, -SL_ECONFIG, "the migration in '%s' was switched over (sluice "
-					"switchover --dir %s --status): run it with --follow to keep the reverse "
-					"sync running", t.dir, t.dir);
-			goto out;
-		}
-		s->verify = t.st.verify;
-		if ((rc = follow_phase(&t, err)))
-			goto out;
-		stop_all(&t);
-		rc = set_phase(&t, t.st.phase, err);
-		goto out;
-	}
-	if ((rc = set_phase(&t, "precheck", err)) || (rc = precheck(&t, had_state, err)) ||
-	    (rc = set_phase(&t, "start", err)) || (rc = mig__task_record_start(&t, C_CAPTURE, err)) ||
-	    (rc = copy_phase(&t, err)) < 0 || (!t.interrupted && (rc = verify_phase(&t, err)) < 0))
-		goto out;
-	rc = 0;
-	if (o->follow && !t.interrupted && (rc = follow_phase(&t, err)))
-		goto out;
-	stop_all(&t);
-	watch(&t, 1, err);
-	rc = set_phase(&t, o->follow ? t.st.phase : "done", err);
-out:
-	stop_all(&t);
-	clear_bar(&t);
-	s->tables = t.sw.tables_done;
-	s->chunks = t.sw.chunks;
-	s->rows = t.sw.rows;
-	s->bytes = t.sw.bytes;
-	s->ms = sl_now_ms() - t.t0;
-	if (t.have_lag) {
-		s->lag_txns = t.lag.txns;
-		s->lag_bytes = t.lag.bytes;
-		s->lag_s = t.lag.secs;
-	}
-	if (rc && t.dir[0] && lock >= 0) {
-		struct sl_err e = SL_ERR_INIT;
-
-		for (int i = 0; i < C_N; i++)
-			t.st.pids[i] = 0;
-		mig__state_write(t.dir, &t.st, &e);
+	mig__task_stop_all(t);
+	clear_bar(t);
+	s->tables = t->sw.tables_done;
+	s->chunks = t->sw.chunks;
+	s->rows = t->sw.rows;
+	s->bytes = t->sw.bytes;
+	s->ms = sl_now_ms() - t->t0;
+	if (t->have_lag) {
+		s->lag_txns = t->lag.txns;
+		s->lag_bytes = t->lag.bytes;
+		s->lag_s = t->lag.secs;
 	}
 	for (int i = 0; i < C_N; i++)
-		mig__child_release(&t.ch[i]);
-	mig__snapwatch_release(&t.sw);
-	dst_close(&t);
-	sl_dsn_release(&t.sdsn);
-	sl_dsn_release(&t.ddsn);
-	free(t.src_url);
-	free(t.dst_url);
-	if (lock >= 0)
-		close(lock);
-	return rc;
+		mig__child_release(&t->ch[i]);
+	mig__snapwatch_release(&t->sw);
+	dst_close(t);
+	sl_dsn_release(&t->sdsn);
+	sl_dsn_release(&t->ddsn);
+	free(t->src_url);
+	free(t->dst_url);
 }

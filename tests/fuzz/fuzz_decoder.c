@@ -38,7 +38,8 @@ static const char *const keep_all[] = { NULL };
 
 static void events(const uint8_t *p, size_t n, int positional)
 {
-	struct cap_decoder_opts o = { "mysql", keep_all, "fuzz", positional };
+	struct cap_decoder_opts o = { .flavor = "mysql", .skip_schemas = keep_all, .origin = "fuzz",
+				      .allow_positional = positional };
 	struct cap_decoder *d = cap_decoder_new(&o);
 	struct cap_sink s = { d, rec, end };
 	struct sl_err err = SL_ERR_INIT;
