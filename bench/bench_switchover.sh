@@ -128,6 +128,6 @@ switchover under load (sysbench oltp_write_only, $TABLES x $TABLE_SIZE rows, --r
   downtime, freeze of S to reverse sync running:   $DOWN s   (target < 5 s: $(python3 -c "import sys; print('ok' if float(sys.argv[1]) < 5 else 'MISSED')" "$DOWN"))
   reverse sync latency D commit -> S visible:      p50 $P50 s, p99 $P99 s, max $MAX s over $N probes (target p99 < 1 s: $(python3 -c "import sys; print('ok' if float(sys.argv[1]) < 1 else 'MISSED')" "$P99"))
   load on D meanwhile:                             ${TPS_D:-?} txn/s
-  reverse replay's own last progress line:         $(grep -o 'replay: [0-9].*' "$WORK/task.err" | tail -n 1)
+  reverse replay's own last progress line:         $(grep -o '[0-9]* transactions/s.*' "$WORK/task.err" | tail -n 1)
   (latency includes the 10 ms poll period; all on one machine: both servers and sluice share its CPUs)
 EOF
