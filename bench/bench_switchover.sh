@@ -53,12 +53,7 @@ src_sql -e "CREATE TABLE sbtest.probe (id INT PRIMARY KEY, ts DATETIME(6) NOT NU
 
 start_bg task migrate --source "$SRC_URL" --dest "$DST_URL" --dir "$DIR" --follow --no-progress
 TASK=$BG_PID
-for _ in $(seq 1 1500); do
-	grep -q 'following' "$WORK/task.err" && break
-	kill -0 "$TASK" 2>/dev/null || { tail -n 20 "$WORK/task.err" >&2; fail "migrate --follow ended early"; }
-	sleep 0.2
-done
-grep -q 'following' "$WORK/task.err" || fail "migrate --follow did not reach its follow phase"
+wait_line task "$TASK" following 300
 
 log "load on S: $RATE txn/s, then the switchover"
 sb "$SRC_SOCK" app app-pw-7 --threads=4 --rate="$RATE" --time=$((SECS + 60)) --report-interval=0 \

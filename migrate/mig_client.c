@@ -220,7 +220,7 @@ static int confirm(const struct mig_switch_opts *o, struct sl_err *err)
 
 int mig_switchover(const struct mig_switch_opts *o, struct sl_err *err)
 {
-	char dir[PATH_MAX], *rollback;
+	char dir[PATH_MAX];
 	struct mig_sw_journal j;
 	struct mig_sw_request q;
 	struct mig_state st;
@@ -244,18 +244,7 @@ int mig_switchover(const struct mig_switch_opts *o, struct sl_err *err)
 			return sl_err_set(err, -SL_ECONFIG, "forward sync was stopped at the source's %s: "
 					  "the switchover can no longer be rolled back (reverse sync carries "
 					  "the destination's writes to the source)", j.source_final);
-		rollback = sl_xasprintf("%s/switchover.rollback", dir);
-		memset(&q, 0, sizeof(q));
-		q.id = j.req.id;
-		{
-			struct sl_buf b = SL_BUF_INIT(SL_BUF_UNLIMITED);
-
-			sl_buf_addf(&b, "request=%" PRIu64 "\n", q.id);
-			rc = sl_write_file_atomic(rollback, b.data, b.len, 0600, err);
-			sl_buf_release(&b);
-		}
-		free(rollback);
-		if (rc)
+		if ((rc = mig__sw_rollback_ask(dir, j.req.id, err)))
 			return rc;
 		rc = follow(dir, j.req.id, err);
 		if (rc && (mig__sw_journal_read(dir, &j, err) == 1) && !strcmp(j.state, "rolled-back")) {
@@ -320,10 +309,7 @@ int mig_switchover(const struct mig_switch_opts *o, struct sl_err *err)
 	q.max_lag_s = o->max_lag_s;
 	q.timeout_s = o->timeout_s;
 	q.quiet_s = o->quiet_s;
-	rollback = sl_xasprintf("%s/switchover.rollback", dir);
-	unlink(rollback);
-	free(rollback);
-	if ((rc = mig__sw_request_write(dir, &q, err)))
+	if ((rc = mig__sw_rollback_ask(dir, 0, err)) || (rc = mig__sw_request_write(dir, &q, err)))
 		return rc;
 	printf("switchover asked of the task on %s\n", dir);
 	fflush(stdout);

@@ -148,7 +148,9 @@ int mig__sw_request_read(const char *dir, struct mig_sw_request *r, struct sl_er
 int mig__sw_request_write(const char *dir, const struct mig_sw_request *r, struct sl_err *err);
 int mig__sw_journal_read(const char *dir, struct mig_sw_journal *j, struct sl_err *err);
 int mig__sw_journal_write(const char *dir, const struct mig_sw_journal *j, struct sl_err *err);
-/* DIR/switchover.rollback exists (its request id in *id): 1, else 0. */
+/* DIR/switchover.rollback exists (its request id in *id): 1, else 0.
+ * mig__sw_rollback_ask() writes it for request id, or with id 0 removes it. */
+int mig__sw_rollback_ask(const char *dir, uint64_t id, struct sl_err *err);
 int mig__sw_rollback_asked(const char *dir, uint64_t *id);
 int mig__sw_pair_write(const char *dir, const struct mig_sw_journal *j, struct sl_err *err);
 /* A journal has ended: done, failed or rolled-back. */

@@ -219,6 +219,23 @@ int mig__sw_rollback_asked(const char *dir, uint64_t *id)
 	return rc == 1;
 }
 
+int mig__sw_rollback_ask(const char *dir, uint64_t id, struct sl_err *err)
+{
+	char *path = sl_xasprintf("%s/switchover.rollback", dir);
+	struct sl_buf b = SL_BUF_INIT(SL_BUF_UNLIMITED);
+	int rc = 0;
+
+	if (id) {
+		sl_buf_addf(&b, "request=%" PRIu64 "\n", id);
+		rc = sl_write_file_atomic(path, b.data, b.len, 0600, err);
+	} else if (unlink(path) < 0 && errno != ENOENT) {
+		rc = sl_err_set(err, -errno, "cannot remove '%s': %s", path, strerror(errno));
+	}
+	sl_buf_release(&b);
+	free(path);
+	return rc;
+}
+
 int mig__sw_pair_write(const char *dir, const struct mig_sw_journal *j, struct sl_err *err)
 {
 	struct sl_buf b = SL_BUF_INIT(SL_BUF_UNLIMITED);

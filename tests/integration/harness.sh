@@ -480,6 +480,21 @@ start_bg() {
 	track_pid "$BG_PID"
 }
 
+# wait_line NAME PID REGEX [SECONDS]: waits (default 120 s) until
+# $WORK/NAME.err has a line matching REGEX (grep); fails when PID ends first
+# or the time runs out, with the tail of that file.
+wait_line() {
+	local name=$1 pid=$2 re=$3 secs=${4:-120}
+	local deadline=$((SECONDS + secs))
+	while ((SECONDS < deadline)); do
+		grep -q -- "$re" "$WORK/$name.err" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || { tail -n 20 "$WORK/$name.err" >&2; fail "$name ended before it said '$re'"; }
+		sleep 0.2
+	done
+	tail -n 20 "$WORK/$name.err" >&2
+	fail "$name did not say '$re' within $secs s"
+}
+
 # stop_bg PID NAME SIGNAL: signals PID and expects exit 0 within 30 s.
 stop_bg() {
 	local pid=$1 name=$2 sig=$3 rc=0

@@ -29,12 +29,7 @@ expect_error no-rdir 'bidirectional needs --reverse-dir' migrate --source "$SRC_
 start_bg task migrate --source "$SRC_URL" --dest "$DST_URL" --dir "$DIR" --follow --bidirectional \
 	--reverse-dir "$RDIR" --no-progress
 TASK=$BG_PID
-for _ in $(seq 1 600); do
-	grep -q 'bidirectional: the destination' "$WORK/task.err" && break
-	kill -0 "$TASK" 2>/dev/null || { tail -n 20 "$WORK/task.err" >&2; fail "migrate ended early"; }
-	sleep 0.2
-done
-grep -q 'bidirectional: the destination' "$WORK/task.err" || fail "the task never ran both directions"
+wait_line task "$TASK" 'bidirectional: the destination'
 
 # S writes rows 100.., D writes rows 200..; each side updates and deletes its own
 for i in $(seq 1 20); do

@@ -77,12 +77,7 @@ SW=(switchover --dir "$DIR" --source "$SRC_URL" --dest "$DST_URL" --reverse-dir 
 start_task() { # NAME
 	start_bg "$1" "${TASK[@]}"
 	TASK_PID=$BG_PID
-	for _ in $(seq 1 600); do
-		grep -q 'following' "$WORK/$1.err" && return 0
-		kill -0 "$TASK_PID" 2>/dev/null || { tail -n 30 "$WORK/$1.err" >&2; fail "migrate --follow ended early"; }
-		sleep 0.2
-	done
-	fail "migrate --follow did not reach its follow phase"
+	wait_line "$1" "$TASK_PID" following
 }
 
 read_only() { src_sql -N -B -e "SELECT @@global.read_only"; }
@@ -118,8 +113,7 @@ src_sql -e "CREATE USER 'reader'@'127.0.0.1' IDENTIFIED BY '$HARNESS_PASSWORD';
 READER_URL="mysql://reader@127.0.0.1:$SRC_PORT/"
 start_bg task0 migrate --source "$READER_URL" --dest "$DST_URL" --dir "$WORK/stream0" --follow --no-progress
 TASK_PID=$BG_PID
-for _ in $(seq 1 600); do grep -q 'following' "$WORK/task0.err" && break; sleep 0.2; done
-grep -q 'following' "$WORK/task0.err" || { tail -n 20 "$WORK/task0.err" >&2; fail "migrate as reader did not follow"; }
+wait_line task0 "$TASK_PID" following
 expect_error no-write-grants 'reverse replay could not write to the source: .*INSERT' switchover --dir "$WORK/stream0" \
 	--source "$READER_URL" --dest "$DST_URL" --reverse-dir "$WORK/reverse0" --yes
 stop_bg "$TASK_PID" task0 TERM
@@ -235,8 +229,7 @@ PY
 stop_bg "$TASK_PID" task2 TERM
 start_bg task3 "${TASK[@]}"
 TASK_PID=$BG_PID
-for _ in $(seq 1 300); do grep -q 'following in reverse' "$WORK/task3.err" && break; sleep 0.2; done
-grep -q 'following in reverse' "$WORK/task3.err" || { tail -n 20 "$WORK/task3.err" >&2; fail "the restarted task does not run in reverse"; }
+wait_line task3 "$TASK_PID" 'following in reverse' 60
 grep -q '\[capture\]\|\[replay\]' "$WORK/task3.err" && fail "the restarted task ran the forward direction"
 dst_sql -e "INSERT INTO shop.notes VALUES ('after restart', 4)"
 wait_equal 60 || fail "reverse sync does not carry writes after the task's restart"

@@ -40,15 +40,6 @@ INSERT INTO orders (customer_id) VALUES (1), (2);
 SQL
 }
 
-wait_following() { # NAME PID WORD
-	for _ in $(seq 1 600); do
-		grep -q "$3" "$WORK/$1.err" && return 0
-		kill -0 "$2" 2>/dev/null || { tail -n 20 "$WORK/$1.err" >&2; fail "$1 ended early"; }
-		sleep 0.2
-	done
-	fail "$1 never said '$3'"
-}
-
 trial=0
 for point in "${POINTS[@]}"; do
 	trial=$((trial + 1))
@@ -60,7 +51,7 @@ for point in "${POINTS[@]}"; do
 
 	SLUICE_FAILPOINT="switchover.$point" start_bg "task$trial.a" "${TASK[@]}"
 	PID=$BG_PID
-	wait_following "task$trial.a" "$PID" 'following'
+	wait_line "task$trial.a" "$PID" 'following'
 	src_sql -e "INSERT INTO shop.customer (name) VALUES ('before $point')"
 	rc=0
 	run_sluice "sw$trial.a" "${SW[@]}" || rc=$?
@@ -71,7 +62,7 @@ for point in "${POINTS[@]}"; do
 
 	start_bg "task$trial.b" "${TASK[@]}"
 	PID=$BG_PID
-	wait_following "task$trial.b" "$PID" 'following'
+	wait_line "task$trial.b" "$PID" 'following'
 	must_sluice "sw$trial.b" "${SW[@]}"
 	[[ "$(sed -n 's/^state=//p' "$DIR/switchover.journal")" == done ]] || fail "$point: the journal does not say done"
 	[[ "$(src_sql -N -B -e 'SELECT @@global.read_only')" == 1 ]] || fail "$point: the source is not read-only"
