@@ -70,7 +70,15 @@ void seg__list_release(struct seg_list *l)
 	l->n = 0;
 }
 
-int seg__dir_scan(const char *dir, struct seg_list *l, struct sl_err *err)
+/*
+ * One pass of readdir. Capture seals a segment by renaming NNN.open to
+ * NNN.seg and retention unlinks old segments while others read the
+ * directory, and readdir is no snapshot: a pass may list a name that is
+ * gone by the time it is stat'ed, see a segment under both names, or under
+ * neither. *racy is set for each of these; the caller reads the directory
+ * again, and only what a second look still shows is an error.
+ */
+static int scan_once(const char *dir, struct seg_list *l, int *racy, struct sl_err *err)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -93,6 +101,11 @@ int seg__dir_scan(const char *dir, struct seg_list *l, struct sl_err *err)
 		/* Never follow or read what only looks like a segment. */
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			int er = errno;
+
+			if (er == ENOENT) {	/* sealed or purged since readdir */
+				*racy = 1;
+				continue;
+			}
 			rc = sl_err_set(err, -er, "cannot stat '%s/%s': %s", dir, de->d_name, strerror(er));
 			goto out;
 		}
@@ -124,6 +137,7 @@ int seg__dir_scan(const char *dir, struct seg_list *l, struct sl_err *err)
 
 		if (l->v[i].seq == l->v[i - 1].seq || l->v[i].seq == l->v[i - 1].seq + 1)
 			continue;
+		*racy = 1;
 		seg__name(a, l->v[i - 1].seq, l->v[i - 1].sealed);
 		seg__name(b, l->v[i].seq, l->v[i].sealed);
 		rc = sl_err_set(err, -SL_ECORRUPT, "'%s/%s' breaks the sequence of segments: it "
@@ -135,6 +149,7 @@ int seg__dir_scan(const char *dir, struct seg_list *l, struct sl_err *err)
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		if (i > 0 && l->v[i].seq == l->v[i - 1].seq) {
+			*racy = 1;
 			rc = sl_err_set(err, -SL_ECORRUPT,
 					"'%s': segment %llu is both open and sealed",
 					dir, (unsigned long long)l->v[i].seq);
@@ -143,6 +158,7 @@ int seg__dir_scan(const char *dir, struct seg_list *l, struct sl_err *err)
 		if (!l->v[i].sealed && i + 1 < l->n) {
 			char a[SEG_NAME_LEN], b[SEG_NAME_LEN];
 
+			*racy = 1;
 			seg__name(a, l->v[i].seq, 0);
 			seg__name(b, l->v[i + 1].seq, l->v[i + 1].sealed);
 			rc = sl_err_set(err, -SL_ECORRUPT, "'%s/%s' follows the open segment '%s': "
@@ -155,6 +171,22 @@ out:
 	if (rc)
 		seg__list_release(l);
 	return rc;
+}
+
+int seg__dir_scan(const char *dir, struct seg_list *l, struct sl_err *err)
+{
+	for (int tries = 0;; tries++) {
+		int racy = 0, rc = scan_once(dir, l, &racy, err);
+
+		if (!racy || tries == 20)
+			return rc;
+		if (!rc)
+			seg__list_release(l);
+		*err = (struct sl_err)SL_ERR_INIT;
+		/* a writer between rename and the next entry: give it a moment */
+		if (tries >= 2)
+			usleep(1000);
+	}
 }
 
 int seg__open_regular(const char *path, int rw, int *fdp, uint64_t *size, struct sl_err *err)

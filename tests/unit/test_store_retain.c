@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -242,6 +244,64 @@ static void test_store__account_counts(void)
 	tdir_free(&t);
 }
 
+/* A reader lists DIR while capture seals (renames NNN.open to NNN.seg) and
+ * retention unlinks the oldest segment: readdir is no snapshot, and a name
+ * listed may be gone when it is looked at. A scan must never report that
+ * as a broken directory (replay --follow died of it: "cannot stat"). A
+ * child process plays writer and retention as fast as it can. */
+static void test_store__scan_while_sealing(void)
+{
+	struct tdir t;
+	struct seg_list l = { 0 };
+	struct sl_err err = SL_ERR_INIT;
+	unsigned scans = 0, bad = 0;
+	pid_t pid;
+	int st = 0;
+
+	tdir_new(&t);
+	CU_ASSERT_FATAL(mkdir(t.dir, 0700) == 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		char a[200], b[200];
+		int fd;
+
+		/* the writer's order (seg_writer.c): seal k, then open k + 1 */
+		for (uint64_t k = 1; k <= 20000; k++) {
+			snprintf(a, sizeof(a), "%s/%020llu.open", t.dir, (unsigned long long)k);
+			snprintf(b, sizeof(b), "%s/%020llu.seg", t.dir, (unsigned long long)k);
+			if (k > 1 && rename(a, b) < 0)
+				_exit(1);
+			snprintf(a, sizeof(a), "%s/%020llu.open", t.dir, (unsigned long long)k + 1);
+			if ((fd = open(a, O_CREAT | O_WRONLY, 0600)) < 0)
+				_exit(1);
+			close(fd);
+			if (k > 4) {
+				snprintf(b, sizeof(b), "%s/%020llu.seg", t.dir, (unsigned long long)k - 3);
+				if (unlink(b) < 0)
+					_exit(1);
+			}
+		}
+		_exit(0);
+	}
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		int rc = seg__dir_scan(t.dir, &l, &err);
+
+		scans++;
+		if (rc) {
+			if (!bad++)
+				fprintf(stderr, "\n  scan %u: %s\n", scans, err.msg);
+			err = (struct sl_err)SL_ERR_INIT;
+		} else {
+			seg__list_release(&l);
+		}
+	}
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CU_ASSERT(scans > 100);
+	CU_ASSERT_EQUAL(bad, 0);
+	tdir_free(&t);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -253,6 +313,7 @@ int main(void)
 	s = CU_add_suite("store/retain", NULL, NULL);
 	CU_add_test(s, "account statement counts: footers, open scan, status", test_store__account_counts);
 	CU_add_test(s, "retain", test_store__retain);
+	CU_add_test(s, "scan while segments are sealed and purged", test_store__scan_while_sealing);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();
