@@ -35,6 +35,14 @@ int cmd_replay(int argc, char **argv)
 			  "may commit in any order. 1 keeps the source's commit order\n"
 			  "for every transaction. A snapshot (DIR/snapshot) loads on\n"
 			  "at most 4 of them." },
+		{ "batch-txns", SL_OPT_UINT, SL_OPT_TARGET(o.batch_txns), .arg = "N", .min = 1,
+		  .max = 4096, .def = "100",
+		  .help = "under a backlog, apply up to N consecutive source\n"
+			  "transactions as one destination transaction (each still\n"
+			  "recorded in `sluice`.`applied` with it: exactly once holds).\n"
+			  "1: one destination transaction per source transaction" },
+		{ "batch-bytes", SL_OPT_SIZE, SL_OPT_TARGET(o.batch_bytes), .arg = "SIZE", .min = 1,
+		  .def = "1M", .help = "... and close a batch once its row changes reach SIZE" },
 		{ "allow-dest-triggers", SL_OPT_FLAG, SL_OPT_TARGET(o.allow_dest_triggers),
 		  .help = "apply rows to destination tables that have triggers (they\n"
 			  "fire again on every replayed row: the rows a source trigger\n"

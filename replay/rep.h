@@ -64,6 +64,9 @@ struct rep_opts {
 					 * else sl_consumer_name_check() or an error */
 	uint32_t poll_ms;		/* follow: wait between looks; 0: 20 ms */
 	unsigned workers;		/* parallel connections; 0: 16 */
+	unsigned batch_txns;		/* source transactions per destination transaction
+					 * at most; 0: REP_DEFAULT_BATCH_TXNS, 1: one to one */
+	uint64_t batch_bytes;		/* ... and packed row bytes; 0: the default */
 	int allow_dest_triggers;	/* a destination table with a trigger: warn, not refuse */
 	int no_defer_indexes;		/* snapshot tables created whole, not indexed after the load */
 	const char *dest_dialect;	/* "mariadb", "mysql", "oceanbase"; NULL: from the

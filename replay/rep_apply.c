@@ -54,7 +54,7 @@ static int make_room(struct rep_ctx *x, size_t n, uint32_t ref, const struct seg
 	char tn[200], wh[REP_WHERE_LEN];
 	int rc;
 
-	if (w->q.len && w->q.len + n + 64 > w->batch_max) {
+	if (w->q.len && w->q.len + n + 64 > w->q_max) {
 		if (x->in_txn && !x->serial && x->nworkers > 1) {
 			/* The transaction goes out in parts, and between them its
 			 * worker sits idle holding row locks. A statement of another
@@ -78,7 +78,7 @@ static int make_room(struct rep_ctx *x, size_t n, uint32_t ref, const struct seg
 		 * worker forgot its meta with q, so start it again (its first
 		 * statement must be marked first, for retries and messages) */
 		if (x->in_txn && !w->ntxns)
-			rep__txn_meta(w, x->tno, x->gtid, x->txn_after);
+			rep__txn_meta(w, x->tno, x->gtid, x->txn_after, 0);
 	}
 	if (n + 64 > w->stmt_max)
 		return sl_err_set(err, -SL_ETOOBIG, "statement of %zu bytes too large for the "
@@ -131,7 +131,7 @@ static int add_batched(struct rep_ctx *x, enum rep_kind kind, const Sluice__Tabl
 	    (kind != K_INSERT || (x->shape.len == w->open_shape.len &&
 				  (!x->shape.len ||
 				   !memcmp(x->shape.data, w->open_shape.data, x->shape.len)))) &&
-	    w->q.len + x->row.len + 64 <= w->batch_max) {
+	    w->q.len + x->row.len + 64 <= w->q_max) {
 		rc = sl_buf_addc(&w->q, ',');
 		if (!rc)
 			rc = sl_buf_add(&w->q, x->row.data, x->row.len);
@@ -205,6 +205,7 @@ static int apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct
 		return sl_err_set(err, -SL_ECORRUPT, "row for unknown table ref %" PRIu32 " at %s",
 				  c->table_ref, rep__where_str(x, cur, wh, sizeof(wh)));
 	x->row_size = sluice__row_change__get_packed_size(c);
+	x->cur->batch_bytes += x->row_size;
 	if ((rc = rep__cols_map(x, &td, &c, cur, err)) <= 0)
 		return rc;	/* 0: a history row of a versioned table */
 	if ((rc = rep__row_deps(x, td, c, err)))
@@ -271,11 +272,12 @@ static int mark_txn(struct rep_ctx *x, const struct seg_cursor *begin, struct sl
 	if ((rc = rep__sql_applied_insert(&x->row, x->consumer, begin)) || (rc = rep__close_open(w)))
 		goto out;
 	/* the transactions before it go first when q is full (this one has
-	 * nothing in q yet: no meta, no row lock held) */
-	if (w->q.len && w->q.len + x->row.len + 64 > w->batch_max &&
+	 * nothing in q yet: no meta, no row lock held); an open batch goes on
+	 * in the next q */
+	if (w->q.len && w->q.len + x->row.len + 64 > w->q_max &&
 	    ((rc = rep__dispatch(x, err)) || (rc = rep__wait_idle(x, w, err))))
 		goto out;
-	rep__txn_meta(w, x->tno, x->gtid, x->txn_after);
+	rep__txn_meta(w, x->tno, x->gtid, x->txn_after, !w->batch_txns);
 	rc = rep__add_stmt(w, K_CHECKPOINT, 0, begin, x->row.data, x->row.len, 1);
 out:
 	if (rc && !err->code)
@@ -324,19 +326,24 @@ static int commit_txn(struct rep_ctx *x, const Sluice__TxnCommit *c, const struc
 	int rc = 0;
 
 	if (!x->skipping) {
-		if ((rc = rep__close_open(w)) || (rc = make_room(x, 16, 0, cur, err)) ||
-		    (rc = rep__add_stmt(w, K_COMMIT, 0, cur, "COMMIT", 6, -1)))
+		if ((rc = rep__close_open(w)))
 			goto out;
 		if (x->fk_off) {
+			/* back on for the next transaction of the batch */
 			static const char on[] = "SET SESSION foreign_key_checks=1";
 
-			if ((rc = rep__add_stmt(w, K_OTHER, 0, cur, on, sizeof(on) - 1, -1)))
+			if ((rc = make_room(x, sizeof(on) + 8, 0, cur, err)) ||
+			    (rc = rep__add_stmt(w, K_OTHER, 0, cur, on, sizeof(on) - 1, -1)))
 				goto out;
 			x->fk_off = 0;
 		}
-		w->q_tno = x->tno;
-		w->queued_txns++;
+		w->batch_txns++;
+		w->batch_tno = x->tno;
 		x->st->transactions++;
+		if (w->batch_txns >= x->batch_txns || w->batch_bytes >= x->batch_bytes || x->serial)
+			rc = rep__batch_close(x, w, err);
+		if (rc)
+			goto out;
 	} else {
 		x->st->skipped++;
 	}
@@ -357,8 +364,9 @@ static int commit_txn(struct rep_ctx *x, const Sluice__TxnCommit *c, const struc
 		goto out;
 	if (x->serial)
 		rc = rep__wait_all(x, err);
-	else if (w->queued_txns >= REP_GROUP_TXNS || w->q.len >= REP_GROUP_BYTES ||
-		 (x->nworkers > 1 && rep__other_idle(x)))
+	else if (!w->batch_txns &&	/* a batch fills up under a backlog */
+		 (w->queued_txns >= REP_GROUP_TXNS || w->q.len >= REP_GROUP_BYTES ||
+		  (x->nworkers > 1 && rep__other_idle(x))))
 		rc = rep__dispatch(x, err);
 out:
 	if (rc && !err->code)
@@ -681,12 +689,13 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 		if (rc)
 			goto out;
 		if (!x->in_txn && sl_now_ms() - x->fold_ms >= REP_FOLD_MS) {
-			/* A transaction sent in parts holds its `applied` row (its
-			 * first statement) while its worker waits for the rest in
-			 * q; the fold's DELETE of the rows below the mark waits
-			 * for that row's lock: send the rest first, or both wait
-			 * for the lock wait timeout. */
-			if (x->cur && x->cur->txn_open && (rc = rep__dispatch(x, err)))
+			/* The open batch goes out (committed) first: a batch or
+			 * transaction sent in parts holds its `applied` rows while
+			 * its worker waits for the rest in q, and the fold's DELETE
+			 * of the rows below the mark would wait for their locks
+			 * until the lock wait timeout. It also bounds a batch's
+			 * life to about a second. */
+			if (x->cur && (rc = rep__dispatch(x, err)))
 				goto out;
 			rep__advance_lwm(x);
 			if ((rc = rep__fold(x, NULL, err)))
@@ -724,6 +733,8 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	x.st = st;
 	x.consumer = o->consumer && o->consumer[0] ? o->consumer : "default";
 	x.nworkers = o->workers ? o->workers : REP_DEFAULT_WORKERS;
+	x.batch_txns = o->batch_txns ? o->batch_txns : REP_DEFAULT_BATCH_TXNS;
+	x.batch_bytes = o->batch_bytes ? o->batch_bytes : REP_DEFAULT_BATCH_BYTES;
 	x.next_tno = x.ring_lo = 1;
 	x.fold_ms = sl_now_ms();
 	snprintf(x.last_pos, sizeof(x.last_pos), "(start)");

@@ -125,7 +125,24 @@ void rep__advance_lwm(struct rep_ctx *x)
 	pthread_mutex_unlock(&x->pool.mu);
 }
 
-/* Give the current worker's q to its thread. */
+int rep__batch_close(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err)
+{
+	int rc;
+
+	(void)x;
+	if (!w->batch_txns)
+		return 0;
+	if ((rc = rep__close_open(w)) || (rc = rep__add_stmt(w, K_COMMIT, 0, NULL, "COMMIT", 6, -1)))
+		return sl_err_set(err, rc, "cannot close a batch: %s", sl_strerror(rc));
+	w->q_tno = w->batch_tno;
+	w->queued_txns++;
+	w->batch_txns = 0;
+	w->batch_bytes = 0;
+	return 0;
+}
+
+/* Give the current worker's q to its thread; between transactions, with
+ * its open batch closed (committed). */
 int rep__dispatch(struct rep_ctx *x, struct sl_err *err)
 {
 	struct rep_worker *w = x->cur;
@@ -133,6 +150,8 @@ int rep__dispatch(struct rep_ctx *x, struct sl_err *err)
 
 	if (!w)
 		return 0;
+	if (!x->in_txn && (rc = rep__batch_close(x, w, err)))
+		return rc;
 	if ((rc = rep__close_open(w)))
 		return sl_err_set(err, rc, "cannot close a statement: %s", sl_strerror(rc));
 	if (!w->q.len) {

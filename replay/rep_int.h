@@ -236,7 +236,7 @@ struct rep_worker {
 	int dest_mariadb;
 	size_t max_packet;		/* the destination's max_allowed_packet, read at connect */
 	size_t stmt_max;		/* one query must stay below max_allowed_packet */
-	size_t batch_max;		/* flush threshold */
+	size_t q_max;		/* flush threshold */
 
 	struct sl_buf q;
 	struct rep_part *parts;
@@ -252,6 +252,13 @@ struct rep_worker {
 	unsigned queued_txns;		/* complete transactions in q */
 	uint64_t q_tno;			/* highest tno whose COMMIT is in q */
 	int txn_open;			/* a transaction has statements but no COMMIT sent */
+	/* The batch: consecutive source transactions applied as one
+	 * destination transaction (rep_opts.batch_txns). Complete ones whose
+	 * COMMIT is not in q yet, the last one's tno, and the bytes of q
+	 * they took (q may have been sent in parts meanwhile). */
+	unsigned batch_txns;
+	uint64_t batch_tno;
+	size_t batch_bytes;
 	int split_commits;		/* no guards: each COMMIT is sent alone, after the
 					 * client checked its transaction's statements */
 
@@ -301,8 +308,12 @@ int rep__add_stmt(struct rep_worker *w, enum rep_kind kind, uint32_t ref,
 int rep__add_guard(struct rep_worker *w, const struct seg_cursor *cur, int64_t n);
 /* Close the open batched statement (INSERT ... VALUES / DELETE ... IN). */
 int rep__close_open(struct rep_worker *w);
-/* Start the meta of a new transaction in q (parts added next belong to it). */
-void rep__txn_meta(struct rep_worker *w, uint64_t tno, const char *gtid, const char *after);
+/* Start the meta of a new source transaction in q (parts added next belong
+ * to it). starts: its first statement also starts a destination
+ * transaction (a retry after a deadlock begins there); 0 when it joins the
+ * open batch. */
+void rep__txn_meta(struct rep_worker *w, uint64_t tno, const char *gtid, const char *after,
+		   int starts);
 /* Send q and check it (see struct rep_worker). 0, or -SL_EAPPLY with w->fail set. */
 int rep__run_q(struct rep_worker *w);
 /* Forget q (after success or after the failure was reported). */
@@ -372,6 +383,8 @@ uint64_t rep__deps_key(const Sluice__TableDef *td, const Sluice__Row *row,
 #define REP_SNIPPET DB_SNIPPET
 #define REP_WHERE_LEN 640
 #define REP_DEFAULT_WORKERS 16
+#define REP_DEFAULT_BATCH_TXNS 100
+#define REP_DEFAULT_BATCH_BYTES ((uint64_t)1 << 20)
 
 /* A transaction handed out and not yet known committed (by tno). */
 struct rep_inflight {
@@ -416,6 +429,8 @@ struct rep_ctx {
 	struct seg_cursor folded;	/* what the checkpoint row says */
 	uint64_t fold_ms;
 
+	unsigned batch_txns;		/* close a batch at this many transactions */
+	uint64_t batch_bytes;		/* ... or at this many bytes of row changes */
 	struct rep_worker *cur;		/* the worker being filled */
 	int in_txn, skipping, serial;
 	int fk_off;			/* this transaction turned foreign_key_checks off */
@@ -466,6 +481,8 @@ int rep__fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *er
  * any worker as err. */
 void rep__advance_lwm(struct rep_ctx *x);		/* the low-water mark over what committed */
 int rep__dispatch(struct rep_ctx *x, struct sl_err *err);	/* x->cur's q to its thread */
+/* End w's open batch: its COMMIT into q (nothing when none is open). */
+int rep__batch_close(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err);
 int rep__wait_idle(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err);
 int rep__wait_all(struct rep_ctx *x, struct sl_err *err);	/* everything handed out committed */
 int rep__acquire(struct rep_ctx *x, struct sl_err *err);	/* an idle worker as x->cur */

@@ -11,7 +11,7 @@
 #include <mysql.h>
 #include "banned.h"
 
-#define REP_BATCH_MAX ((size_t)4 << 20)	/* flush statements at 4 MiB */
+#define REP_Q_MAX ((size_t)4 << 20)	/* flush statements at 4 MiB */
 #define REP_RETRIES 10			/* deadlock / lock wait timeout */
 
 /* The server's reason first, then the destination, then what was running
@@ -109,7 +109,7 @@ int rep__conn_open(struct rep_worker *w, const char *url, struct sl_err *err)
 		map = 1 << 20;
 	w->max_packet = (size_t)map;
 	w->stmt_max = (size_t)map - 4096;
-	w->batch_max = w->stmt_max < REP_BATCH_MAX ? w->stmt_max : REP_BATCH_MAX;
+	w->q_max = w->stmt_max < REP_Q_MAX ? w->stmt_max : REP_Q_MAX;
 	sl_buf_init(&w->q, w->stmt_max);
 	sl_buf_init(&w->open_shape, 1 << 16);
 out:
@@ -191,7 +191,8 @@ out:
 
 /* ---- building q ---- */
 
-void rep__txn_meta(struct rep_worker *w, uint64_t tno, const char *gtid, const char *after)
+void rep__txn_meta(struct rep_worker *w, uint64_t tno, const char *gtid, const char *after,
+		   int starts)
 {
 	struct rep_txn_meta *m;
 
@@ -203,7 +204,7 @@ void rep__txn_meta(struct rep_worker *w, uint64_t tno, const char *gtid, const c
 	m->tno = tno;
 	snprintf(m->gtid, sizeof(m->gtid), "%s", gtid ? gtid : "");
 	snprintf(m->after, sizeof(m->after), "%s", after ? after : "");
-	w->next_first = 1;
+	w->next_first = starts;
 }
 
 struct rep_part *rep__part_new(struct rep_worker *w, enum rep_kind kind, uint32_t ref,
@@ -217,7 +218,7 @@ struct rep_part *rep__part_new(struct rep_worker *w, enum rep_kind kind, uint32_
 		w->parts = sl_xrealloc(w->parts, w->capparts * sizeof(*w->parts));
 	}
 	if (!w->ntxns) {	/* statements outside any transaction meta (control connection) */
-		rep__txn_meta(w, 0, NULL, NULL);
+		rep__txn_meta(w, 0, NULL, NULL, 0);
 		w->next_first = 0;
 	}
 	if (w->q.len && sl_buf_addc(&w->q, ';'))
@@ -290,7 +291,7 @@ void rep__q_reset(struct rep_worker *w)
 	/* A row near max_allowed_packet grows q to its size, and q kept
 	 * that capacity for good: one such row per worker made the resident
 	 * size about workers x max_allowed_packet. Give it back. */
-	if (w->q.cap > 2 * w->batch_max)
+	if (w->q.cap > 2 * w->q_max)
 		sl_buf_release(&w->q);
 	else
 		sl_buf_reset(&w->q);
