@@ -43,218 +43,6 @@
  * restart between the two does not run it twice.
  */
 
-/* ---- rendering rows into the current worker's q ---- */
-
-/* Make sure n more bytes (plus separators and a guard) fit in q: send what
- * is there first when they would not (a transaction may span queries). */
-static int make_room(struct rep_ctx *x, size_t n, uint32_t ref, const struct seg_cursor *cur,
-		     struct sl_err *err)
-{
-	struct rep_worker *w = x->cur;
-	char tn[200], wh[REP_WHERE_LEN];
-	int rc;
-
-	if (w->q.len && w->q.len + n + 64 > w->q_max) {
-		if (x->in_txn && !x->serial && x->nworkers > 1) {
-			/* The transaction goes out in parts, and between them its
-			 * worker sits idle holding row locks. A statement of another
-			 * worker can wait for those locks without sharing a key (a
-			 * DELETE ... IN the optimizer runs as a table scan locks every
-			 * row it reads), and if the coordinator then waits for that
-			 * worker (depend(), rep__wait_all()) nobody moves until the lock
-			 * wait times out. So run such a transaction alone: let every
-			 * other worker finish first, before any part of it is sent,
-			 * and commit it before the next one is handed out. */
-			x->serial = 1;
-			x->cur = NULL;
-			rc = rep__wait_all(x, err);
-			x->cur = w;
-			if (rc)
-				return rc;
-		}
-		if ((rc = rep__dispatch(x, err)) || (rc = rep__wait_idle(x, w, err)))
-			return rc;
-		/* q held none of the current transaction's statements yet: the
-		 * worker forgot its meta with q, so start it again (its first
-		 * statement must be marked first, for retries and messages) */
-		if (x->in_txn && !w->ntxns)
-			rep__txn_meta(w, x->tno, x->gtid, x->txn_after, 0);
-	}
-	if (n + 64 > w->stmt_max)
-		return sl_err_set(err, -SL_ETOOBIG, "statement of %zu bytes too large for the "
-				  "destination's max_allowed_packet (%zu bytes): a row of %zu bytes in %s "
-				  "at %s; raise max_allowed_packet on the destination", n + 64,
-				  w->max_packet, x->row_size, rep__table_name(x, ref, tn, sizeof(tn)),
-				  rep__where_str(x, cur, wh, sizeof(wh)));
-	return 0;
-}
-
-static int render_error(struct rep_ctx *x, int rc, uint32_t ref, const struct seg_cursor *cur,
-			struct sl_err *err)
-{
-	char tn[200], wh[REP_WHERE_LEN];
-
-	if (err->code)
-		return err->code;
-	if (rc == -SL_ETOOBIG)	/* the row's SQL hit the limit of x->row (stmt_max) */
-		return sl_err_set(err, rc, "row of %zu bytes too large for the destination's "
-				  "max_allowed_packet (%zu bytes; its statement would be larger still) "
-				  "in %s at %s; raise max_allowed_packet on the destination",
-				  x->row_size, x->ctl.max_packet, rep__table_name(x, ref, tn, sizeof(tn)),
-				  rep__where_str(x, cur, wh, sizeof(wh)));
-	if (rc == -SL_ECONFIG)
-		return sl_err_set(err, rc, "%s at %s: the before image cannot name its row: it lacks "
-				  "a primary key column, or holds no column of a table without one "
-				  "(binlog_row_image=MINIMAL or NOBLOB at the source)",
-				  rep__table_name(x, ref, tn, sizeof(tn)), rep__where_str(x, cur, wh, sizeof(wh)));
-	return sl_err_set(err, rc, "%s at %s: row does not match its table definition (%s)",
-			  rep__table_name(x, ref, tn, sizeof(tn)), rep__where_str(x, cur, wh, sizeof(wh)),
-			  sl_strerror(rc));
-}
-
-/* Add the row in x->row to a batched statement kind (K_INSERT or K_DELETE by
- * PK). safe (safe mode, rep_safe.c): REPLACE for INSERT, any row count. */
-static int add_batched(struct rep_ctx *x, enum rep_kind kind, const Sluice__TableDef *td,
-		       const Sluice__Row *row, const struct seg_cursor *cur, int safe,
-		       struct sl_err *err)
-{
-	struct rep_worker *w = x->cur;
-	struct sl_buf head = SL_BUF_INIT(4096 + 260 * (size_t)td->n_columns + 1024);
-	struct rep_part *p;
-	int rc;
-
-	/* the rows of one INSERT name the same columns (partial images differ) */
-	sl_buf_reset(&x->shape);
-	if (kind == K_INSERT && (rc = rep__row_shape(&x->shape, td, row)))
-		return render_error(x, rc, td->ref, cur, err);
-	if (w->open_kind == kind && w->open_ref == td->ref && w->open_safe == safe &&
-	    (kind != K_INSERT || (x->shape.len == w->open_shape.len &&
-				  (!x->shape.len ||
-				   !memcmp(x->shape.data, w->open_shape.data, x->shape.len)))) &&
-	    w->q.len + x->row.len + 64 <= w->q_max) {
-		rc = sl_buf_addc(&w->q, ',');
-		if (!rc)
-			rc = sl_buf_add(&w->q, x->row.data, x->row.len);
-		if (rc)
-			return render_error(x, rc, td->ref, cur, err);
-		w->open_rows++;
-		return 0;
-	}
-	if ((rc = rep__close_open(w)))
-		goto render;
-	rc = kind == K_INSERT ? rep__sql_insert_head_row(&head, td, row) :
-				rep__sql_delete_in_head(&head, td);
-	if (rc)
-		goto render;
-	if (safe && kind == K_INSERT) {	/* "INSERT INTO" -> "REPLACE INTO" */
-		if ((rc = sl_buf_reserve(&head, 1)))
-			goto render;
-		memmove(head.data + 7, head.data + 6, head.len - 6);
-		memcpy(head.data, "REPLACE", 7);
-		head.len++;
-	}
-	if ((rc = make_room(x, head.len + x->row.len, td->ref, cur, err)))
-		goto out;
-	p = rep__part_new(w, kind, td->ref, cur);
-	if ((rc = sl_buf_add(&w->q, head.data, head.len)) ||
-	    (rc = sl_buf_add(&w->q, x->row.data, x->row.len)))
-		goto render;
-	rep__part_end(w, p);
-	w->open_kind = kind;
-	w->open_ref = td->ref;
-	w->open_rows = 1;
-	w->open_safe = safe;
-	sl_buf_reset(&w->open_shape);
-	if (kind == K_INSERT && (rc = sl_buf_add(&w->open_shape, x->shape.data, x->shape.len)))
-		goto render;
-	goto out;
-render:
-	rc = render_error(x, rc, td->ref, cur, err);
-out:
-	sl_buf_release(&head);
-	return rc;
-}
-
-/* Safe mode's UPDATE (rep_safe.c): the before image's row deleted if it is
- * there, then the after image REPLACEd in: an upsert. */
-static int safe_update(struct rep_ctx *x, const Sluice__TableDef *td, const Sluice__RowChange *c,
-		       const struct seg_cursor *cur, struct sl_err *err)
-{
-	int rc;
-
-	sl_buf_reset(&x->row);
-	if ((rc = rep__sql_delete_one(&x->row, td, c->before)) ||
-	    (rc = rep__close_open(x->cur)) || (rc = make_room(x, x->row.len + 32, td->ref, cur, err)) ||
-	    (rc = rep__add_stmt(x->cur, K_DELETE, td->ref, cur, x->row.data, x->row.len, -1)) ||
-	    (rc = rep__add_guard(x->cur, cur, -1)))
-		return err->code ? rc : render_error(x, rc, td->ref, cur, err);
-	sl_buf_reset(&x->row);
-	if ((rc = rep__sql_row_tuple(&x->row, td, c->after)))
-		return render_error(x, rc, td->ref, cur, err);
-	return add_batched(x, K_INSERT, td, c->after, cur, 1, err);
-}
-
-static int apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct seg_cursor *cur,
-		     struct sl_err *err)
-{
-	const Sluice__TableDef *td = fmt_tables_get(&x->tables, c->table_ref);
-	char wh[REP_WHERE_LEN];
-	int rc;
-
-	if (!td)
-		return sl_err_set(err, -SL_ECORRUPT, "row for unknown table ref %" PRIu32 " at %s",
-				  c->table_ref, rep__where_str(x, cur, wh, sizeof(wh)));
-	x->row_size = sluice__row_change__get_packed_size(c);
-	x->cur->batch_bytes += x->row_size;
-	if ((rc = rep__cols_map(x, &td, &c, cur, err)) <= 0)
-		return rc;	/* 0: a history row of a versioned table */
-	if ((rc = rep__row_deps(x, td, c, err)))
-		return rc;
-	if (x->safe_txn && rep__safe_skip_row(x, td))
-		return 0;	/* a keyless table read after this transaction */
-	if (c->no_fk_checks && !x->fk_off) {
-		/* as the source session ran it; back on after the COMMIT */
-		static const char off[] = "SET SESSION foreign_key_checks=0";
-
-		if ((rc = rep__close_open(x->cur)) || (rc = make_room(x, sizeof(off) + 8, td->ref, cur, err)) ||
-		    (rc = rep__add_stmt(x->cur, K_OTHER, td->ref, cur, off, sizeof(off) - 1, -1)))
-			return err->code ? rc : render_error(x, rc, td->ref, cur, err);
-		x->fk_off = 1;
-	}
-	sl_buf_reset(&x->row);
-	switch (c->op) {
-	case SLUICE__ROW_CHANGE__OP__INSERT:
-		if ((rc = rep__sql_row_tuple(&x->row, td, c->after)))
-			return render_error(x, rc, td->ref, cur, err);
-		return add_batched(x, K_INSERT, td, c->after, cur, x->safe_txn, err);
-	case SLUICE__ROW_CHANGE__OP__DELETE:
-		if (td->n_primary_key) {
-			if ((rc = rep__sql_pk_tuple(&x->row, td, c->before)))
-				return render_error(x, rc, td->ref, cur, err);
-			return add_batched(x, K_DELETE, td, c->before, cur, x->safe_txn, err);
-		}
-		rc = rep__sql_delete_one(&x->row, td, c->before);
-		break;
-	case SLUICE__ROW_CHANGE__OP__UPDATE:
-		if (x->safe_txn && fmt_row_full(c->after))
-			return safe_update(x, td, c, cur, err);
-		rc = rep__sql_update(&x->row, td, c->before, c->after);
-		break;
-	default:
-		return sl_err_set(err, -SL_ECORRUPT, "row change with unknown op %d at %s",
-				  (int)c->op, rep__where_str(x, cur, wh, sizeof(wh)));
-	}
-	if (rc)
-		return render_error(x, rc, td->ref, cur, err);
-	if ((rc = rep__close_open(x->cur)) || (rc = make_room(x, x->row.len + 32, td->ref, cur, err)))
-		return rc ? render_error(x, rc, td->ref, cur, err) : 0;
-	rc = rep__add_stmt(x->cur, c->op == SLUICE__ROW_CHANGE__OP__UPDATE ? K_UPDATE : K_DELETE,
-			   td->ref, cur, x->row.data, x->row.len, x->safe_txn ? -1 : 1);
-	if (!rc)
-		rc = rep__add_guard(x->cur, cur, x->safe_txn ? -1 : 1);
-	return rc ? render_error(x, rc, td->ref, cur, err) : 0;
-}
-
 /*
  * The transaction's `applied` row is its first statement: the destination's
  * binlog then shows, at the first row event of the transaction, that sluice
@@ -275,7 +63,7 @@ static int mark_txn(struct rep_ctx *x, const struct seg_cursor *begin, struct sl
 	 * nothing in q yet: no meta, no row lock held); an open batch goes on
 	 * in the next q */
 	if (w->q.len && w->q.len + x->row.len + 64 > w->q_max &&
-	    ((rc = rep__dispatch(x, err)) || (rc = rep__wait_idle(x, w, err))))
+	    ((rc = rep__send(x, err)) || (rc = rep__wait_idle(x, w, err))))
 		goto out;
 	rep__txn_meta(w, x->tno, x->gtid, x->txn_after, !w->batch_txns);
 	rc = rep__add_stmt(w, K_CHECKPOINT, 0, begin, x->row.data, x->row.len, 1);
@@ -332,7 +120,7 @@ static int commit_txn(struct rep_ctx *x, const Sluice__TxnCommit *c, const struc
 			/* back on for the next transaction of the batch */
 			static const char on[] = "SET SESSION foreign_key_checks=1";
 
-			if ((rc = make_room(x, sizeof(on) + 8, 0, cur, err)) ||
+			if ((rc = rep__make_room(x, sizeof(on) + 8, 0, cur, err)) ||
 			    (rc = rep__add_stmt(w, K_OTHER, 0, cur, on, sizeof(on) - 1, -1)))
 				goto out;
 			x->fk_off = 0;
@@ -531,6 +319,7 @@ static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const stru
 			struct sl_err *err)
 {
 	char wh[REP_WHERE_LEN];
+	int rc;
 
 	/* The renderers tell "err already says why" by err->code (a lookup on
 	 * the destination that failed) from a bare code they must explain: a
@@ -545,6 +334,9 @@ static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const stru
 					  rep__where_str(x, cur, wh, sizeof(wh)));
 		return begin_txn(x, rec->begin, cur, err);
 	case SLUICE__RECORD__BODY_TABLE:
+		/* the plan points at the definition this one replaces */
+		if (x->cur && (rc = rep__plan_emit(x, err)))
+			return rc;
 		fmt_tables_put(&x->tables, rec->table);
 		rep__cols_forget(x, rec->table->ref);
 		return rep__check_triggers(x, rec->table, err);
@@ -555,7 +347,7 @@ static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const stru
 		if (x->skipping)
 			return 0;
 		x->st->rows++;
-		return apply_row(x, rec->row, cur, err);
+		return rep__apply_row(x, rec->row, cur, err);
 	case SLUICE__RECORD__BODY_COMMIT:
 		if (!x->in_txn)
 			return sl_err_set(err, -SL_ECORRUPT, "commit outside a transaction at %s",
@@ -684,10 +476,13 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 			continue;
 		}
 		rate_note(&rate, &cur);
+		x->read_upto = cur;
 		rc = apply_record(x, rec, &cur, err);
 		fmt_record_free(rec);
 		if (rc)
 			goto out;
+		if (!x->in_txn && x->stop.seq && rep__cursor_cmp(&cur, &x->stop) >= 0)
+			break;
 		if (!x->in_txn && sl_now_ms() - x->fold_ms >= REP_FOLD_MS) {
 			/* The open batch goes out (committed) first: a batch or
 			 * transaction sent in parts holds its `applied` rows while
@@ -716,7 +511,10 @@ out:
 	return rc;
 }
 
-int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
+/* One run: stop (seq 0: none) ends it after the record there; *read_upto
+ * tells where reading got to. */
+static int run(const struct rep_opts *o, const struct seg_cursor *stop, struct seg_cursor *read_upto,
+	       struct rep_stats *st, struct sl_err *err)
 {
 	struct rep_ctx x = { 0 };
 	uint8_t sid[16];
@@ -724,12 +522,8 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	double secs;
 	int rc;
 
-	memset(st, 0, sizeof(*st));
-	/* before anything else: a bad name would be a broken checkpoint row and an
-	 * unregistered consumer that retention does not protect */
-	if (o->consumer && o->consumer[0] && (rc = sl_consumer_name_check(o->consumer, err)))
-		return rc;
 	x.o = o;
+	x.stop = *stop;
 	x.st = st;
 	x.consumer = o->consumer && o->consumer[0] ? o->consumer : "default";
 	x.nworkers = o->workers ? o->workers : REP_DEFAULT_WORKERS;
@@ -743,6 +537,7 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	x.ring = sl_xcalloc(REP_RING, sizeof(*x.ring));
 	sl_buf_init(&x.row, 1);
 	sl_buf_init(&x.shape, 1 << 16);
+	sl_buf_init(&x.plan.text, SIZE_MAX);
 	/* An empty DIR has nothing to apply yet (capture has not written);
 	 * a missing one is a mistyped path, not an empty stream. */
 	if ((rc = dir_exists(o->dir, err)))
@@ -814,10 +609,46 @@ out:
 	rep__triggers_release(&x);
 	rep__deps_release(&x.deps);
 	rep__cols_release(&x);
+	rep__plan_release(&x);
 	sl_buf_release(&x.row);
 	sl_buf_release(&x.shape);
 	free(x.ring);
 	free(x.applied);
 	rep__safe_release(x.safe);
+	*read_upto = x.read_upto;
 	return rc;
+}
+
+/*
+ * A failed statement rolls back its whole batch, the transactions before
+ * the failed one too, and the message names the statement's, whatever
+ * batch it was in. So when a batch fails, replay runs again from the
+ * checkpoint one transaction per destination transaction up to where it
+ * had read: a failure then stops exactly at its transaction, with every
+ * one before it committed, as --batch-txns 1 would; when nothing fails
+ * (the cause was passing), it goes on in batches.
+ */
+int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
+{
+	struct seg_cursor none = { 0 }, upto = { 0 };
+	struct rep_opts one = *o;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	/* before anything else: a bad name would be a broken checkpoint row and an
+	 * unregistered consumer that retention does not protect */
+	if (o->consumer && o->consumer[0] && (rc = sl_consumer_name_check(o->consumer, err)))
+		return rc;
+	rc = run(o, &none, &upto, st, err);
+	if (rc != -SL_EAPPLY || o->batch_txns == 1 || !upto.seq)
+		return rc;
+	sl_log(SL_WARN, "replay", "a batch failed: %s", err->msg);
+	sl_log(SL_INFO, "replay", "applying its transactions one by one, up to segment %" PRIu64
+	       " offset %" PRIu64 ", to stop at the failing one", upto.seq, upto.offset);
+	*err = (struct sl_err)SL_ERR_INIT;
+	one.batch_txns = 1;
+	one.follow = 0;
+	if ((rc = run(&one, &upto, &upto, st, err)))
+		return rc;
+	return run(o, &none, &upto, st, err);
 }

@@ -13,7 +13,7 @@
 
 const char *const rep__kind_name[] = {
 	"", "insert into", "update of", "delete from", "row count check", "checkpoint update",
-	"commit", "statement",
+	"commit", "statement", "replace into",
 };
 
 const char *rep__table_name(struct rep_ctx *x, uint32_t ref, char *out, size_t n)
@@ -59,7 +59,7 @@ int rep__fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *er
 	if (!f->count && p->kind == K_GUARD && f->part > 0)
 		p--;	/* name the statement the guard checks */
 	m = &w->txns[p->txn];
-	if (p->kind == K_INSERT || p->kind == K_UPDATE || p->kind == K_DELETE)
+	if (p->kind == K_INSERT || p->kind == K_UPDATE || p->kind == K_DELETE || p->kind == K_REPLACE)
 		snprintf(stmt, sizeof(stmt), "%s %s", rep__kind_name[p->kind],
 			 rep__table_name(x, p->ref, tn, sizeof(tn)));
 	else
@@ -129,9 +129,12 @@ int rep__batch_close(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err
 {
 	int rc;
 
-	(void)x;
 	if (!w->batch_txns)
 		return 0;
+	if (w != x->cur)
+		sl_bug("closing the batch of a worker not being filled");
+	if ((rc = rep__plan_emit(x, err)))
+		return rc;
 	if ((rc = rep__close_open(w)) || (rc = rep__add_stmt(w, K_COMMIT, 0, NULL, "COMMIT", 6, -1)))
 		return sl_err_set(err, rc, "cannot close a batch: %s", sl_strerror(rc));
 	w->q_tno = w->batch_tno;
@@ -141,28 +144,36 @@ int rep__batch_close(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err
 	return 0;
 }
 
-/* Give the current worker's q to its thread; between transactions, with
- * its open batch closed (committed). */
-int rep__dispatch(struct rep_ctx *x, struct sl_err *err)
+int rep__send(struct rep_ctx *x, struct sl_err *err)
 {
 	struct rep_worker *w = x->cur;
 	int rc;
 
 	if (!w)
 		return 0;
-	if (!x->in_txn && (rc = rep__batch_close(x, w, err)))
-		return rc;
 	if ((rc = rep__close_open(w)))
 		return sl_err_set(err, rc, "cannot close a statement: %s", sl_strerror(rc));
-	if (!w->q.len) {
-		if (!x->in_txn)
-			x->cur = NULL;
+	if (!w->q.len)
 		return 0;
-	}
 	pthread_mutex_lock(&x->pool.mu);
 	w->state = W_BUSY;
 	pthread_cond_signal(&w->go);
 	pthread_mutex_unlock(&x->pool.mu);
+	return 0;
+}
+
+/* Give the current worker's q to its thread; between transactions, with
+ * its open batch closed (committed), and fill another worker next. */
+int rep__dispatch(struct rep_ctx *x, struct sl_err *err)
+{
+	int rc;
+
+	if (!x->cur)
+		return 0;
+	if (!x->in_txn && (rc = rep__batch_close(x, x->cur, err)))
+		return rc;
+	if ((rc = rep__send(x, err)))
+		return rc;
 	if (!x->in_txn)
 		x->cur = NULL;
 	return 0;
@@ -282,7 +293,7 @@ static int lookup(struct rep_ctx *x, struct sl_buf *q, MYSQL_RES **res, const ch
  * transactions on related tables keep their order: the table's changes also
  * take the table keys of every table it is related to).
  */
-static int table_mode(struct rep_ctx *x, const Sluice__TableDef *td, struct sl_err *err)
+int rep__table_mode(struct rep_ctx *x, const Sluice__TableDef *td, struct sl_err *err)
 {
 	struct sl_buf q = SL_BUF_INIT(4096);
 	MYSQL_RES *res = NULL;
@@ -352,7 +363,7 @@ int rep__row_deps(struct rep_ctx *x, const Sluice__TableDef *td, const Sluice__R
 
 	if (x->nworkers < 2)
 		return 0;
-	if ((mode = table_mode(x, td, err)) < 0)
+	if ((mode = rep__table_mode(x, td, err)) < 0)
 		return mode;
 	if (c->before)
 		k1 = rep__deps_key(td, c->before, NULL, mode);

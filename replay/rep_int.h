@@ -181,7 +181,8 @@ int rep__checkpoint_parse(struct rep_checkpoint *cp, char **row, unsigned nfield
 
 /* ---- one destination connection and its query (rep_worker.c) ---- */
 
-enum rep_kind { K_INSERT = 1, K_UPDATE, K_DELETE, K_GUARD, K_CHECKPOINT, K_COMMIT, K_OTHER };
+enum rep_kind { K_INSERT = 1, K_UPDATE, K_DELETE, K_GUARD, K_CHECKPOINT, K_COMMIT, K_OTHER,
+	K_REPLACE };
 
 /* One statement of the multi-statement query q. */
 struct rep_part {
@@ -243,7 +244,7 @@ struct rep_worker {
 	size_t nparts, capparts;
 	struct rep_txn_meta *txns;
 	size_t ntxns, captxns;
-	enum rep_kind open_kind;	/* K_INSERT or K_DELETE (batched by PK), 0: none */
+	enum rep_kind open_kind;	/* K_INSERT, K_REPLACE or K_DELETE (by PK), 0: none */
 	int open_safe;			/* the open batch is safe mode's (any row count) */
 	uint32_t open_ref;
 	int64_t open_rows;
@@ -306,7 +307,8 @@ int rep__add_stmt(struct rep_worker *w, enum rep_kind kind, uint32_t ref,
  * the warnings of the statement before it in place, the next row
  * statement clears them). */
 int rep__add_guard(struct rep_worker *w, const struct seg_cursor *cur, int64_t n);
-/* Close the open batched statement (INSERT ... VALUES / DELETE ... IN). */
+/* Close the open batched statement (INSERT ... VALUES / DELETE ... IN); a
+ * REPLACE's rows count twice (rep_plan.c). */
 int rep__close_open(struct rep_worker *w);
 /* Start the meta of a new source transaction in q (parts added next belong
  * to it). starts: its first statement also starts a destination
@@ -338,6 +340,31 @@ int rep__conn_lock(struct rep_worker *w, const char *consumer, unsigned i, int t
 void rep__pool_stop(struct rep_pool *p);
 
 /* ---- conflicts between transactions (rep_deps.c) ---- */
+
+/* ---- a batch's planned row changes (rep_plan.c) ---- */
+
+/* One primary key's net change in the open batch; texts in plan.text. */
+struct rep_pchange {
+	uint32_t ref;
+	uint8_t state;			/* rep_plan.c P_* */
+	uint32_t next;			/* hash chain: index + 1, 0 ends it */
+	uint64_t hash;
+	const Sluice__TableDef *td;
+	size_t key, key_len;		/* the key tuple */
+	size_t before, before_len;	/* the first before image's row tuple */
+	size_t after, after_len;	/* the last after image's */
+	struct seg_cursor cur;		/* of the first change (messages) */
+};
+
+struct rep_plan {
+	struct rep_pchange *v;
+	size_t n, cap;
+	uint32_t *head;			/* buckets: index + 1 */
+	size_t mask;
+	uint8_t *nref_of;		/* by table_ref: has planned changes */
+	size_t nref;
+	struct sl_buf text;
+};
 
 /*
  * A fixed table of slots, each holding the tno of the newest transaction
@@ -383,6 +410,7 @@ uint64_t rep__deps_key(const Sluice__TableDef *td, const Sluice__Row *row,
 #define REP_SNIPPET DB_SNIPPET
 #define REP_WHERE_LEN 640
 #define REP_DEFAULT_WORKERS 16
+#define REP_PLAN_MAX ((size_t)8 << 20)	/* bytes of planned text, at most about */
 #define REP_DEFAULT_BATCH_TXNS 100
 #define REP_DEFAULT_BATCH_BYTES ((uint64_t)1 << 20)
 
@@ -432,6 +460,9 @@ struct rep_ctx {
 	unsigned batch_txns;		/* close a batch at this many transactions */
 	uint64_t batch_bytes;		/* ... or at this many bytes of row changes */
 	struct rep_worker *cur;		/* the worker being filled */
+	struct rep_plan plan;		/* its batch's planned row changes */
+	struct seg_cursor stop;		/* seq 0, or stop after the record there */
+	struct seg_cursor read_upto;	/* the last record read */
 	int in_txn, skipping, serial;
 	int fk_off;			/* this transaction turned foreign_key_checks off */
 	int loaded;			/* DIR holds what the checkpoint needs: register */
@@ -481,6 +512,10 @@ int rep__fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *er
  * any worker as err. */
 void rep__advance_lwm(struct rep_ctx *x);		/* the low-water mark over what committed */
 int rep__dispatch(struct rep_ctx *x, struct sl_err *err);	/* x->cur's q to its thread */
+/* The same without closing the batch, and x->cur stays (a query in parts). */
+int rep__send(struct rep_ctx *x, struct sl_err *err);
+/* 1 rows keyed by primary key, 2 one key for the table (see rep_coord.c). */
+int rep__table_mode(struct rep_ctx *x, const Sluice__TableDef *td, struct sl_err *err);
 /* End w's open batch: its COMMIT into q (nothing when none is open). */
 int rep__batch_close(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err);
 int rep__wait_idle(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err);
@@ -493,6 +528,17 @@ int rep__room_in_ring(struct rep_ctx *x, struct sl_err *err);
 /* Order the current transaction after every earlier one touching c's rows. */
 int rep__row_deps(struct rep_ctx *x, const Sluice__TableDef *td, const Sluice__RowChange *c,
 		  struct sl_err *err);
+
+/* The plan stage (rep_plan.c): a row change into x->cur's query, planned
+ * or as it comes; the plan into q (before the batch's COMMIT, a TableDef
+ * that replaces a planned table's, a DDL); make room in q for n bytes,
+ * sending what it holds first. */
+int rep__apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct seg_cursor *cur,
+		   struct sl_err *err);
+int rep__plan_emit(struct rep_ctx *x, struct sl_err *err);
+void rep__plan_release(struct rep_ctx *x);
+int rep__make_room(struct rep_ctx *x, size_t n, uint32_t ref, const struct seg_cursor *cur,
+		   struct sl_err *err);
 
 /* The checkpoint row (rep_mark.c): read it and `applied` at the start;
  * fold the low-water mark into it (pending: mark that DDL pending). */

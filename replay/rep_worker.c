@@ -278,7 +278,7 @@ int rep__close_open(struct rep_worker *w)
 	if (w->open_kind == K_DELETE)
 		rc = sl_buf_addc(&w->q, ')');
 	rep__part_end(w, p);
-	p->expect = w->open_safe ? -1 : w->open_rows;
+	p->expect = w->open_safe ? -1 : w->open_kind == K_REPLACE ? 2 * w->open_rows : w->open_rows;
 	/* an INSERT too: its warnings must stop the query before its COMMIT */
 	if (!rc)
 		rc = rep__add_guard(w, &p->cur, p->expect);
@@ -340,7 +340,7 @@ static size_t txn_start(const struct rep_worker *w, size_t i, size_t from)
 
 static int row_kind(enum rep_kind k)
 {
-	return k == K_INSERT || k == K_UPDATE || k == K_DELETE;
+	return k == K_INSERT || k == K_UPDATE || k == K_DELETE || k == K_REPLACE;
 }
 
 /*

@@ -180,8 +180,13 @@ main() {
 	log "capture --keep-replayed keeps them"
 	must_sluice cap_k1 capture --source "$DST_URL" --dir "$d3" --server-id 303 --keep-replayed
 	inspect_json "$d3"
-	[[ $(count_json "$d3" '"op":"insert","db":"ldb","table":"t"') == 161 ]] ||
-		fail "D3 (--keep-replayed) holds $(count_json "$d3" '"op":"insert","db":"ldb","table":"t"') inserts of t, want 161"
+	# 4 x 40 inserts and the probe, 4 x 5 of them deleted again: replay's
+	# batches coalesce an insert and a delete of one key, so B's binlog
+	# holds between the 141 rows that remain and all 161
+	local kept
+	kept=$(count_json "$d3" '"op":"insert","db":"ldb","table":"t"')
+	((kept >= 141 && kept <= 161)) ||
+		fail "D3 (--keep-replayed) holds $kept inserts of t, want 141 to 161"
 	grep -q '"type":"ddl".*sluice:replay.*ALTER TABLE' "$WORK/d3.json" || fail "D3 lacks replay's ALTER TABLE"
 	grep -q 'written by sluice replay left out' "$WORK/cap_k1.err" || fail "no summary of what was left out"
 	grep -q '0 transactions and 0 DDL written by sluice replay left out' "$WORK/cap_k1.err" ||
