@@ -117,7 +117,7 @@ int fmt_filter_open(struct fmt_filter **out, const struct fmt_filter_opts *o, fm
 	f->o.exclude_columns = nonempty(o->exclude_columns);
 	f->ops = ops;
 	f->ddl = ddl;
-	sl_buf_init(&f->stmt, 0);
+	sl_buf_init(&f->stmt, FMT_RECORD_MAX);
 	*out = f;
 	return 0;
 }
@@ -339,7 +339,7 @@ static int ddl_view(struct fmt_filter *f, const Sluice__Record *in, const Sluice
 	if (rc == 0)
 		return 0;
 	f->ddlv = *d;
-	f->ddlv.statement = (char *)f->stmt.data;
+	f->ddlv.statement = (char *)sl_buf_cstr(&f->stmt);
 	f->ddlv.db = f->ddl_db;
 	f->rec = *in;
 	f->rec.ddl = &f->ddlv;
