@@ -676,7 +676,13 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 			continue;
 		}
 		rate_note(&rate, &cur);
-		rc = apply_record(x, rec, &cur, err);
+		{
+			const Sluice__Record *use;
+
+			rc = rep__filter(x, rec, &use, &cur, err);
+			if (!rc && use)
+				rc = apply_record(x, use, &cur, err);
+		}
 		fmt_record_free(rec);
 		if (rc)
 			goto out;
