@@ -182,7 +182,7 @@ int sl_map_check(const char *map, struct sl_err *err)
 
 		free(one);
 		if (bad)
-			return sl_err_set(err, -SL_EINVAL_ARG, "bad map '%.*s' at position %zu of --map: "
+			return sl_err_set(err, -SL_EINVAL_ARG, "bad map entry '%.*s' (character %zu): "
 					  "use SRC=DST with a database on both sides (db=db2) or a "
 					  "table on both sides (db.t=db2.t2)", (int)n, p,
 					  (size_t)(p - map) + 1);

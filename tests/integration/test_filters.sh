@@ -165,7 +165,7 @@ main() {
 		fail "fd.t lacks the row inserted after the ALTER"
 
 	log "4. refusals"
-	expect_error bad_map "bad map 'fa=fb\.x'" replay --dir "$d2" --dest "$DST_URL" --map 'fa=fb.x'
+	expect_error bad_map "bad map entry 'fa=fb\.x'" replay --dir "$d2" --dest "$DST_URL" --map 'fa=fb.x'
 	expect_error bad_ops "bad operation 'upsert'" replay --dir "$d2" --dest "$DST_URL" --ops insert,upsert
 	must_sluice cap4b capture --source "$SRC_URL" --dir "$d4"
 	expect_error key_column "column .id. of .fa.\..t. is in its primary key" \
