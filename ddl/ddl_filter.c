@@ -87,16 +87,20 @@ static size_t skip_if_exists(const struct ddl_toks *k, size_t i)
 	return i;
 }
 
-/* REFERENCES t, LIKE t and RENAME [TO|AS] t after i, at any depth. */
-static void scan_tail(const struct ddl_toks *k, size_t i, const char *dflt, struct refs *r)
+/* REFERENCES t, and in an ALTER TABLE (alter set) RENAME [TO|AS] t and
+ * EXCHANGE PARTITION p WITH TABLE t, after i, at any depth. */
+static void scan_tail(const struct ddl_toks *k, size_t i, const char *dflt, struct refs *r,
+		      int alter)
 {
 	size_t next;
 
 	for (; i < k->n; i++) {
-		if (ddl__is(k, i, "REFERENCES") || ddl__is(k, i, "LIKE")) {
+		if (ddl__is(k, i, "REFERENCES") ||
+		    (alter && ddl__is(k, i, "WITH") && ddl__is(k, i + 1, "TABLE"))) {
+			i += ddl__is(k, i, "WITH");
 			if (table_at(k, i + 1, dflt, r, &next))
 				i = next - 1;
-		} else if (ddl__is(k, i, "RENAME") && !ddl__is(k, i + 1, "COLUMN") &&
+		} else if (alter && ddl__is(k, i, "RENAME") && !ddl__is(k, i + 1, "COLUMN") &&
 			   !ddl__is(k, i + 1, "INDEX") && !ddl__is(k, i + 1, "KEY") &&
 			   !ddl__is(k, i + 1, "CONSTRAINT")) {
 			size_t j = i + 1 + (ddl__is(k, i + 1, "TO") || ddl__is(k, i + 1, "AS"));
@@ -122,7 +126,12 @@ static int understand(const struct ddl_toks *k, const char *dflt, struct refs *r
 		if (ddl__is(k, i, "TABLE")) {
 			if (!table_at(k, skip_if_exists(k, i + 1), dflt, r, &next))
 				return 0;
-			scan_tail(k, next, dflt, r);
+			/* CREATE TABLE t LIKE s, CREATE TABLE t (LIKE s) */
+			if (ddl__is(k, next, "LIKE"))
+				table_at(k, next + 1, dflt, r, &next);
+			else if (ddl__isp(k, next, '(') && ddl__is(k, next + 1, "LIKE"))
+				table_at(k, next + 2, dflt, r, &next);
+			scan_tail(k, next, dflt, r, 0);
 			return 1;
 		}
 		if (ddl__is(k, i, "DATABASE") || ddl__is(k, i, "SCHEMA")) {
@@ -142,7 +151,7 @@ static int understand(const struct ddl_toks *k, const char *dflt, struct refs *r
 		if (ddl__is(k, i, "TABLE")) {
 			if (!table_at(k, skip_if_exists(k, i + 1), dflt, r, &next))
 				return 0;
-			scan_tail(k, next, dflt, r);
+			scan_tail(k, next, dflt, r, 1);
 			return 1;
 		}
 		if (ddl__is(k, i, "DATABASE") || ddl__is(k, i, "SCHEMA")) {

@@ -239,6 +239,17 @@ static void test_filter__ddl(void)
 	DDL_IS(&m, "s", "RENAME TABLE t TO t_old, u.a TO u.b",
 	       "s|RENAME TABLE `d`.`t2` TO t_old, `u2`.`a` TO `u2`.`b`");
 	DDL_IS(&m, "s", "TRUNCATE t", "s|TRUNCATE `d`.`t2`");
+	DDL_IS(&m, "s", "CREATE TABLE IF NOT EXISTS other LIKE t",
+	       "s|CREATE TABLE IF NOT EXISTS other LIKE `d`.`t2`");
+	DDL_IS(&m, "s", "CREATE TABLE other (a VARCHAR(9), CHECK (a LIKE t))",
+	       "s|CREATE TABLE other (a VARCHAR(9), CHECK (a LIKE t))");	/* t: a column */
+	DDL_IS(&m, "s", "ALTER TABLE other EXCHANGE PARTITION p WITH TABLE t",
+	       "s|ALTER TABLE other EXCHANGE PARTITION p WITH TABLE `d`.`t2`");
+	DDL_IS(&m, "s", "ALTER TABLE other RENAME COLUMN t TO t2, RENAME TO t",
+	       "s|ALTER TABLE other RENAME COLUMN t TO t2, RENAME TO `d`.`t2`");
+	DDL_IS(&m, "s", "ALTER TABLE other RENAME TO xa",
+	       "!it names `s`.`other` (kept) and `s`.`xa` (left out by the filters): a statement "
+	       "cannot be split");
 	DDL_IS(&m, "s", "DROP TABLE IF EXISTS t, other", "s|DROP TABLE IF EXISTS `d`.`t2`, other");
 	DDL_IS(&m, "s", "CREATE INDEX i ON t (a)", "s|CREATE INDEX i ON `d`.`t2` (a)");
 	DDL_IS(&m, "s", "DROP INDEX i ON s.t", "s|DROP INDEX i ON `d`.`t2`");
