@@ -8,8 +8,9 @@
 #   1. capture with the filters: the left-out data is not in the segments
 #      (inspect --json), and a plain replay gives exactly the chosen tables
 #      under their new names, equal to the source's under the mapping;
-#   2. capture without filters, replay with the same filters (other names):
-#      the same result; a stream ending in a transaction the filters empty
+#   2. capture --follow without filters, replay with the same filters (other
+#      names) twice, the second resuming inside the segment the first left
+#      (after the table definitions it needs): the same result; a stream ending in a transaction the filters empty
 #      leaves the checkpoint at the source's last GTID, and a rerun applies
 #      nothing;
 #   3. capture --ops insert,ddl: no update or delete in the segments, and
@@ -99,14 +100,26 @@ check_mapped() {
 		WHERE schema_name IN ('fa', 'fx')") == 0 ]] || fail "fa or fx exists on the destination"
 }
 
+# in_stream DIR MARK: waits until inspect --json shows MARK in DIR.
+in_stream() {
+	local deadline=$((SECONDS + 60))
+	while ((SECONDS < deadline)); do
+		"$SLUICE" inspect "$1" --json 2>/dev/null | grep -q "$2" && return 0
+		sleep 0.2
+	done
+	fail "$2 did not reach $1 within 60 s"
+}
+
 main() {
 	require_sluice
 	start_servers 2
-	local d1=$WORK/filtered d2=$WORK/plain d3=$WORK/inserts d4=$WORK/plain4
+	local d1=$WORK/filtered d2=$WORK/plain d3=$WORK/inserts d4=$WORK/plain4 cap2
 
 	log "streams start: one captured with filters, one without"
 	must_sluice cap1 capture --source "$SRC_URL" --dir "$d1" "${FILTERS[@]}" --map 'fa=fb,fa.t=fb.t2'
-	must_sluice cap2 capture --source "$SRC_URL" --dir "$d2"
+	start_bg cap2 capture --source "$SRC_URL" --dir "$d2" --follow
+	cap2=$BG_PID
+	wait_line cap2 "$cap2" "new stream in"
 	must_sluice cap3 capture --source "$SRC_URL" --dir "$d3" --include 'fa.keep2,fa.t,fa.tcopy' \
 		--map fa=fd --ops insert,ddl --exclude-columns 'fa.t%.secret'
 	must_sluice cap4 capture --source "$SRC_URL" --dir "$d4"
@@ -114,11 +127,18 @@ main() {
 	# the source at this point: every row inserted, none updated or deleted yet
 	src_sql -N -B -e "SELECT id, v FROM fa.keep2 ORDER BY id" >"$WORK/keep2.inserted"
 	src_sql -N -B -e "SELECT id, a, b FROM fa.t ORDER BY id" >"$WORK/t.inserted"
+	# replay with filters the first half of the stream capture --follow
+	# writes: the second replay resumes inside the same segment, after the
+	# table definitions its rows use
+	in_stream "$d2" SKIPMARK-2
+	must_sluice rep2a replay --dir "$d2" --dest "$DST_URL" --consumer c2 "${FILTERS[@]}" \
+		--map fa=fc --map fa.t=fc.t2
 	workload_2 | src_sql
+	in_stream "$d2" FXMARK-2
+	stop_bg "$cap2" cap2 TERM
 
 	log "1. capture with the filters"
 	must_sluice cap1b capture --source "$SRC_URL" --dir "$d1" "${FILTERS[@]}" --map 'fa=fb,fa.t=fb.t2'
-	must_sluice cap2b capture --source "$SRC_URL" --dir "$d2"
 	must_sluice insp1 inspect "$d1" --json
 	must_sluice insp2 inspect "$d2" --json
 	for mark in SECRETMARK SKIPMARK FXMARK; do
@@ -134,7 +154,7 @@ main() {
 	must_sluice rep1 replay --dir "$d1" --dest "$DST_URL" --consumer c1
 	check_mapped fb
 
-	log "2. capture without filters, replay with them"
+	log "2. capture --follow without filters, replay with them"
 	must_sluice rep2 replay --dir "$d2" --dest "$DST_URL" --consumer c2 "${FILTERS[@]}" \
 		--map fa=fc --map fa.t=fc.t2
 	check_mapped fc
