@@ -56,6 +56,7 @@
 
 #include "sl.h"
 
+struct fmt_filter;
 struct cap_opts {
 	const char *source_url;		/* mysql://...; password from SLUICE_SOURCE_PASSWORD */
 	const char *dir;
@@ -74,6 +75,10 @@ struct cap_opts {
 	int retain;			/* automatic retention on (see above) */
 	uint64_t retain_bytes;		/* keep at least this much; 0: no byte floor */
 	uint64_t retain_age_s;		/* keep segments younger; 0: no age floor */
+	struct fmt_filter *filter;	/* borrowed; NULL: every table, column and
+					 * operation (formats/fmt.h "Filters and
+					 * renames"): what it leaves out never
+					 * reaches the segments */
 	int start_only;			/* record where a new DIR starts (P0, the
 					 * Heartbeat) and return without streaming:
 					 * capture --snapshot runs the snapshot next */
@@ -121,6 +126,7 @@ struct cap_files_opts {
 	uint32_t commit_interval_ms;
 	int retain;			/* as in cap_opts */
 	uint64_t retain_bytes, retain_age_s;
+	struct fmt_filter *filter;	/* as in cap_opts */
 };
 
 int cap_run_files(const struct cap_files_opts *o, struct cap_stats *st, struct sl_err *err);

@@ -132,7 +132,7 @@ int cap_run_files(const struct cap_files_opts *o, struct cap_stats *st, struct s
 	dopts.allow_positional = o->allow_positional;
 	dopts.keep_replayed = o->keep_replayed;
 	d = cap_decoder_new(&dopts);
-	cap__seg_sink_init(&sk, w, d, st, &sink);
+	cap__seg_sink_init(&sk, w, d, st, o->filter, &sink);
 	{
 		/* the column names the stream's DDL gave so far, as of the resume point */
 		int loaded = 0;

@@ -265,10 +265,13 @@ struct cap_seg_sink {
 	uint64_t *emitted_seq;		/* by table_ref: the segment its def was last written to */
 	size_t emitted_cap;
 	uint64_t last_write_ms;
+	struct fmt_filter *filter;	/* NULL: everything passes */
 };
-/* Fill sink (callbacks) for s; s must outlive its use. */
+/* Fill sink (callbacks) for s; s must outlive its use. filter (borrowed,
+ * may be NULL) decides what reaches the segments: TableDefs, rows and DDL
+ * as formats/fmt.h "Filters and renames" says. */
 void cap__seg_sink_init(struct cap_seg_sink *s, struct seg_writer *w, struct cap_decoder *d,
-			struct cap_stats *st, struct cap_sink *sink);
+			struct cap_stats *st, struct fmt_filter *filter, struct cap_sink *sink);
 void cap__seg_sink_release(struct cap_seg_sink *s);
 /* The source is idle (a heartbeat event between transactions) and the
  * decoder has read past the stream's head (events left out: skipped

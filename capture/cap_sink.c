@@ -34,12 +34,22 @@ static int sink_record(void *ctx, const Sluice__Record *rec, struct sl_err *err)
 
 			if (!def)
 				return sl_err_set(err, -SL_EBUG, "no table definition for ref %u", ref);
+			/* the filter learns the table here, and renames or cuts it */
+			if (c->filter && (rc = fmt_filter_tabledef(c->filter, def, &def, err)))
+				return rc;
 			tr.body_case = SLUICE__RECORD__BODY_TABLE;
 			tr.table = (Sluice__TableDef *)def;
-			if ((rc = seg_writer_append(c->w, &tr, err)))
+			if (def && (rc = seg_writer_append(c->w, &tr, err)))
 				return rc;
 			c->emitted_seq[ref] = seq;
 		}
+	}
+	/* --include, --exclude, --map, --exclude-columns, --ops (fmt.h): what
+	 * they leave out never reaches the segments */
+	if (c->filter && rec->body_case != SLUICE__RECORD__BODY_TABLE &&
+	    ((rc = fmt_filter_record(c->filter, rec, &rec, err)) || !rec))
+		return rc;
+	if (rec->body_case == SLUICE__RECORD__BODY_ROW) {
 		c->st->rows++;
 	} else if (rec->body_case == SLUICE__RECORD__BODY_COMMIT) {
 		c->st->transactions++;
@@ -61,9 +71,10 @@ static int sink_txn_end(void *ctx, const Sluice__Position *pos, uint64_t t, stru
 }
 
 void cap__seg_sink_init(struct cap_seg_sink *s, struct seg_writer *w, struct cap_decoder *d,
-			struct cap_stats *st, struct cap_sink *sink)
+			struct cap_stats *st, struct fmt_filter *filter, struct cap_sink *sink)
 {
 	memset(s, 0, sizeof(*s));
+	s->filter = filter;
 	s->w = w;
 	s->d = d;
 	s->st = st;

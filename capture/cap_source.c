@@ -338,7 +338,7 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 	char sql[128];
 	int rc = 0;
 
-	cap__seg_sink_init(&c->sk, c->w, c->d, c->st, &sink);
+	cap__seg_sink_init(&c->sk, c->w, c->d, c->st, o->filter, &sink);
 	if (mysql_query(m, "SET @master_binlog_checksum=@@global.binlog_checksum") ||
 	    mysql_query(m, "SET @mariadb_slave_capability=4"))
 		return db_error(err, m, who, "cannot set up the binlog dump");
@@ -414,7 +414,7 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 	char sql[128];
 	int rc;
 
-	cap__seg_sink_init(&c->sk, c->w, c->d, c->st, &sink);
+	cap__seg_sink_init(&c->sk, c->w, c->d, c->st, o->filter, &sink);
 	if (mysql_query(m, "SET @master_binlog_checksum=@@global.binlog_checksum"))
 		return db_error(err, m, who, "cannot set up the binlog dump");
 	snprintf(sql, sizeof(sql), "SET @master_heartbeat_period=%llu",

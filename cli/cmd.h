@@ -66,6 +66,40 @@ int cmd_dialect_check(const char *value, struct sl_err *err);
 #define CMD_OPT_EXCLUDE(field, mode_bits)                                                \
 	{ "exclude", SL_OPT_STR, SL_OPT_TARGET(field), .arg = "PATS", .modes = (mode_bits), \
 	  .help = "the same, to leave out" }
+/* Filters and renames of capture and replay (formats/fmt.h "Filters and
+ * renames", README "Filters and renames"): the rows of the option table
+ * and cmd_filter_open() (cmd_filter.c), which checks them and opens the
+ * filter (NULL when none is given) with ddl_filter_stmt() for DDL.
+ * --map may be repeated (the values are joined). */
+struct cmd_filter {
+	const char *include, *exclude, *exclude_columns, *ops;
+	struct sl_opt_list map;
+	char *map_joined;
+};
+#define CMD_OPT_FILTERS(cf, mode_bits, what)                                                \
+	{ "include", SL_OPT_STR, SL_OPT_TARGET((cf).include), .arg = "PATS",                  \
+	  .modes = (mode_bits),                                                               \
+	  .help = "tables " what ": comma-separated db, db.table, with\n"                    \
+		  "% * _ ? wildcards (source names; default: all)" },                          \
+	{ "exclude", SL_OPT_STR, SL_OPT_TARGET((cf).exclude), .arg = "PATS",                  \
+	  .modes = (mode_bits), .help = "the same, to leave out" },                           \
+	{ "map", SL_OPT_LIST, SL_OPT_TARGET((cf).map), .arg = "SRC=DST", .modes = (mode_bits), \
+	  .check = sl_map_check,                                                              \
+	  .help = "rename: db=db2 (a database) or db.t=db2.t2 (a table);\n"                  \
+		  "comma-separated; DDL follows" },                                            \
+	{ "exclude-columns", SL_OPT_STR, SL_OPT_TARGET((cf).exclude_columns), .arg = "PATS",  \
+	  .modes = (mode_bits),                                                               \
+	  .help = "columns to leave out of rows and table definitions:\n"                    \
+		  "db.table.column, wildcards allowed (never a key column)" },                 \
+	{ "ops", SL_OPT_STR, SL_OPT_TARGET((cf).ops), .arg = "LIST", .modes = (mode_bits),    \
+	  .def_text = "insert,update,delete,ddl",                                              \
+	  .help = "the operations passed: insert, update, delete, ddl" }
+struct fmt_filter;
+int cmd_filter_open(struct cmd_filter *cf, struct fmt_filter **f, struct sl_err *err);
+/* Something beyond --include/--exclude is asked (what a snapshot cannot do). */
+int cmd_filter_rewrites(const struct cmd_filter *cf);
+void cmd_filter_release(struct cmd_filter *cf);
+
 /* --dest-dialect of precheck and migrate: the rules definitions are checked by */
 #define CMD_OPT_DEST_DIALECT(field)                                                     \
 	{ "dest-dialect", SL_OPT_STR, SL_OPT_TARGET(field), .arg = "D", .check = cmd_dialect_check, \

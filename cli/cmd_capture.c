@@ -1,6 +1,7 @@
 /* cmd_capture.c - `sluice capture`: options, then cap_run() or cap_run_files(). */
 #include "cap.h"
 #include "cmd.h"
+#include "fmt.h"
 #include "seg.h"
 #include "snap.h"
 
@@ -25,7 +26,10 @@ static const char about[] =
 	"With --snapshot (full migration): a new DIR records where it starts (P0), then\n"
 	"every selected table is read at one consistent position P1 >= P0 into\n"
 	"DIR/snapshot (as `sluice snapshot` does), then capture streams from P0. A rerun\n"
-	"resumes an unfinished snapshot first.\n";
+	"resumes an unfinished snapshot first.\n"
+	"--include/--exclude/--map/--exclude-columns/--ops filter the change stream\n"
+	"itself: what they leave out never reaches DIR (--include/--exclude also choose\n"
+	"the --snapshot's tables; the others do not combine with --snapshot).\n";
 
 /* capture --snapshot: P0 recorded, the snapshot (or its resumption), then the stream. */
 static int with_snapshot(struct cap_opts *o, struct snap_opts *so, struct cap_stats *st,
@@ -66,6 +70,8 @@ int cmd_capture(int argc, char **argv)
 	struct snap_opts so = { 0 };
 	int snapshot = 0;
 	struct cap_files_opts fo = { 0 };
+	struct cmd_filter cf = { 0 };
+	struct fmt_filter *filter = NULL;
 	struct sl_opt_list files = { 0 };
 	struct cap_stats st;
 	struct sl_err err = SL_ERR_INIT;
@@ -130,10 +136,6 @@ int cmd_capture(int argc, char **argv)
 			  "stream from the start (see `sluice snapshot`)" },
 		{ "threads", SL_OPT_UINT, SL_OPT_TARGET(so.threads), .min = 1, .max = 64, .def = "2",
 		  .modes = SERVER, .needs = "snapshot", .help = "snapshot reader connections" },
-		{ "include", SL_OPT_STR, SL_OPT_TARGET(so.include), .arg = "PATS", .modes = SERVER,
-		  .needs = "snapshot", .help = "tables the snapshot reads: db, db.table, % * _ ?" },
-		{ "exclude", SL_OPT_STR, SL_OPT_TARGET(so.exclude), .arg = "PATS", .modes = SERVER,
-		  .needs = "snapshot", .help = "tables the snapshot leaves out" },
 		{ "max-threads-running", SL_OPT_UINT, SL_OPT_TARGET(so.max_threads_running), .min = 1,
 		  .modes = SERVER, .needs = "snapshot", .def_text = "no limit",
 		  .help = "pause the snapshot's readers while Threads_running > N" },
@@ -143,7 +145,7 @@ int cmd_capture(int argc, char **argv)
 		  .modes = SERVER, .needs = "snapshot", .help = "target reading time of a snapshot chunk" },
 		{ "retain-age", SL_OPT_AGE, SL_OPT_TARGET(o.retain_age_s),
 		  .help = "retention too (either option turns it on): keep segments\n"
-			  "whose last commit is younger than AGE" },
+			  "whose last commit is younger than AGE" },		CMD_OPT_FILTERS(cf, 0, "captured"),
 	};
 	struct sl_opt_cmd cmd = { .name = "capture", .about = about, .modes = modes, .opts = opts,
 				  .n = SL_OPT_COUNT(opts) };
@@ -151,6 +153,20 @@ int cmd_capture(int argc, char **argv)
 	if ((rc = cmd_parse(&cmd, argc, argv)) != CMD_GO_ON)
 		goto out;
 	o.retain = sl_opt_given(&cmd, "retain-bytes") || sl_opt_given(&cmd, "retain-age");
+	if (snapshot && cmd_filter_rewrites(&cf)) {
+		/* the snapshot's definitions and chunks are not rewritten: one
+		 * consistent stream or none */
+		rc = cmd_usage_error("capture", "--map, --exclude-columns and --ops do not apply to "
+				     "--snapshot: take the snapshot with --include/--exclude only");
+		goto out;
+	}
+	if (cmd_filter_open(&cf, &filter, &err)) {
+		rc = cmd_fail("capture", &err);
+		goto out;
+	}
+	o.filter = fo.filter = filter;
+	so.include = cf.include;
+	so.exclude = cf.exclude;
 	if (cmd.mode == FILES) {
 		/* --binlog-files takes every argument that is not an option too */
 		for (size_t i = 0; i < cmd.args_given.n; i++) {
@@ -180,6 +196,8 @@ int cmd_capture(int argc, char **argv)
 	else
 		rc = cap_run(&o, &st, &err) ? cmd_fail("capture", &err) : 0;
 out:
+	fmt_filter_close(filter);
+	cmd_filter_release(&cf);
 	sl_opt_release(&cmd);	/* frees the --binlog-files list too */
 	return rc;
 }

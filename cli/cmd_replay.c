@@ -1,13 +1,19 @@
 /* cmd_replay.c - `sluice replay`: options, then rep_run(). */
 #include "cmd.h"
+#include "fmt.h"
 #include "rep.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include "banned.h"
 
 int cmd_replay(int argc, char **argv)
 {
 	struct rep_opts o = { 0 };
+	struct cmd_filter cf = { 0 };
+	struct fmt_filter *filter = NULL;
 	int defer_indexes = 0;
 	struct rep_stats st;
 	struct sl_err err = SL_ERR_INIT;
@@ -58,12 +64,16 @@ int cmd_replay(int argc, char **argv)
 		  .help = "mariadb, mysql or oceanbase: the rules DDL from the stream\n"
 			  "is converted by (README \"Dialect rules\"); each conversion\n"
 			  "is logged, a statement a rule refuses stops replay" },
+		CMD_OPT_FILTERS(cf, 0, "applied"),
 	};
 	struct sl_opt_cmd cmd = {
 		.name = "replay", .opts = opts, .n = SL_OPT_COUNT(opts),
 		.about = "CREATE/DROP TRIGGER statements in the stream are not run (triggers are\n"
 			 "created at switchover). An account statement (CREATE USER, GRANT ...) or a\n"
-			 "statement-format DML found in a stream stops replay at its position.",
+			 "statement-format DML found in a stream stops replay at its position.\n"
+			 "--include/--exclude/--map/--exclude-columns/--ops filter and rename what is\n"
+			 "applied (README \"Filters and renames\"); a transaction they empty still\n"
+			 "moves the checkpoint.",
 	};
 
 	if ((rc = cmd_parse(&cmd, argc, argv)) != CMD_GO_ON)
@@ -76,8 +86,30 @@ int cmd_replay(int argc, char **argv)
 		rc = cmd_usage_error("replay", "--defer-indexes and --no-defer-indexes exclude each other");
 		goto out;
 	}
+	if (cmd_filter_open(&cf, &filter, &err)) {
+		rc = cmd_fail("replay", &err);
+		goto out;
+	}
+	if (filter) {
+		/* a snapshot's definitions and chunks are not filtered here */
+		struct stat sb;
+		char *sdir = sl_xasprintf("%s/snapshot", o.dir);
+		int has = stat(sdir, &sb) == 0 || errno != ENOENT;
+
+		free(sdir);
+		if (has) {
+			rc = cmd_usage_error("replay", "'%s' holds a snapshot (DIR/snapshot): --include, "
+					     "--exclude, --map, --exclude-columns and --ops apply to a "
+					     "change stream only; filter at capture (--include/--exclude "
+					     "with --snapshot)", o.dir);
+			goto out;
+		}
+	}
+	o.filter = filter;
 	rc = rep_run(&o, &st, &err) ? cmd_fail("replay", &err) : 0;
 out:
+	fmt_filter_close(filter);
+	cmd_filter_release(&cf);
 	sl_opt_release(&cmd);
 	return rc;
 }

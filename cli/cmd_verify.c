@@ -35,7 +35,7 @@ int cmd_verify(int argc, char **argv)
 		  .help = "the destination (SLUICE_DEST_PASSWORD)" },
 		CMD_OPT_INCLUDE(o.include, COMPARE),
 		CMD_OPT_EXCLUDE(o.exclude, COMPARE),
-		{ "map", SL_OPT_STR, SL_OPT_TARGET(o.map), .arg = "SRC=DST", .modes = COMPARE,
+		{ "map", SL_OPT_STR, SL_OPT_TARGET(o.map), .arg = "SRC=DST", .modes = COMPARE, .check = sl_map_check,
 		  .help = "rename: db=db2 or db.t=db2.t2 (comma-separated)" },
 		{ "threads", SL_OPT_UINT, SL_OPT_TARGET(o.threads), .min = 1, .max = 256, .def = "4",
 		  .modes = COMPARE, .help = "tables compared in parallel" },

@@ -187,6 +187,27 @@ int sl_pattern_match(const char *pattern, const char *schema, const char *table)
 int sl_patterns_match(const char *list, const char *schema, const char *table);
 int sl_table_selected(const char *include, const char *exclude, const char *schema,
 		      const char *table);
+/* Column patterns (--exclude-columns): "db.table.column", each part with
+ * the wildcards above, in a comma-separated list: 1 when one matches. */
+int sl_column_patterns_match(const char *list, const char *schema, const char *table,
+			     const char *column);
+/* For statements on a database as a whole (CREATE/DROP DATABASE): 1 when
+ * include is empty or one of its patterns' database part matches schema,
+ * and no exclude pattern names the whole database ("db", "db.%", "db.*"). */
+int sl_database_touched(const char *include, const char *exclude, const char *schema);
+
+/* Name maps (--map of verify, capture, replay): a comma-separated list of
+ * SRC=DST, each a database on both sides ("db=db2": every table of db goes
+ * to db2 under its own name) or a table on both sides ("db.t=db2.t2"). A
+ * table map wins over a database map. sl_map_check() returns 0 or
+ * -SL_EINVAL_ARG naming the first bad entry and its position.
+ * sl_map_name() maps schema.table (reverse = 1: DST back to SRC; table may
+ * be NULL for a database alone) into *ds and *dt (malloc'd; dt may be NULL
+ * when not wanted) and returns 0 when no entry applied (the names are
+ * copied as they are), 1 for a database map, 2 for a table map. */
+int sl_map_check(const char *map, struct sl_err *err);
+int sl_map_name(const char *map, int reverse, const char *schema, const char *table, char **ds,
+		char **dt);
 
 /* ---- checksums and small helpers ---- */
 /* CRC32C (Castagnoli), as in iSCSI/ext4; crc = 0 to start. */

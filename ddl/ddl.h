@@ -114,4 +114,28 @@ int ddl_table_split(const char *create, size_t len, const char *table, struct sl
 int ddl_table_without_fks(const char *create, size_t len, const char *table, struct sl_buf *base,
 			  struct ddl_list *fks, struct sl_err *err);
 
+/* DDL under the filters and renames of formats/fmt.h (ddl_filter.c), the
+ * fmt_filter_ddl_fn that capture and replay give fmt_filter_open(). The
+ * statement is read by tokens (ddl_lex.c), never by string search:
+ *   understood: CREATE/ALTER/DROP TABLE (with LIKE, REFERENCES, ALTER ...
+ *     RENAME TO), CREATE/DROP INDEX ... ON, RENAME TABLE a TO b, ...,
+ *     TRUNCATE [TABLE], CREATE/ALTER/DROP DATABASE|SCHEMA. Each table it
+ *     names is placed in its database (the default one db when the name
+ *     has none) and decided by fmt_filter_table(): all left out, the
+ *     statement is dropped; all kept, the renamed ones are rewritten
+ *     (`newdb`.`newt` when the database changes, else `newt`, quoted); some
+ *     kept and some left out, an error that names one of each (a statement
+ *     cannot be split);
+ *   any other DDL (views, routines, events, triggers ...): dropped when its
+ *     default database is left out as a whole, else it passes with its
+ *     qualified names `db`.`t` renamed by the map; unqualified names inside
+ *     it are not seen.
+ * The default database is renamed by the map's database entries; when it
+ * is left out as a whole, a kept statement runs without one (*out_db "").
+ * Returns 1 (kept: out gets the statement, NUL-terminated; *out_db
+ * malloc'd), 0 (dropped) or a negative code with err. */
+struct fmt_filter;
+int ddl_filter_stmt(const struct fmt_filter *f, const char *db, const char *stmt,
+		    struct sl_buf *out, char **out_db, struct sl_err *err);
+
 #endif

@@ -314,4 +314,82 @@ const char *fmt_stmt_kind_name(enum fmt_stmt_kind k);
  * when it is FMT_REPLAY_BEACON. */
 int fmt_stmt_replayed(const char *s, size_t n);
 
+/* Filters and renames (fmt_filter.c), the one set of rules capture and
+ * replay apply to the records they pass on (--include, --exclude, --map,
+ * --exclude-columns, --ops). Every name is the source's: patterns and
+ * column patterns match the names a TableDef or a DDL has in the stream,
+ * before --map renames them.
+ *   include/exclude  table patterns (common/sl.h sl_table_selected())
+ *   map              SRC=DST list (sl_map_name()): TableDefs and DDL leave
+ *                    under the new names
+ *   exclude_columns  "db.table.column" patterns: the columns are taken out
+ *                    of TableDefs and of every row image; the other
+ *                    columns keep their order and the primary key's column
+ *                    indexes are renumbered. A primary key column cannot be
+ *                    left out (an error naming it).
+ *   ops              "insert,update,delete,ddl" (any of them): the row
+ *                    changes and DDL passed; NULL: all four.
+ * Decisions per record (fmt_filter_record()):
+ *   TableDef   dropped when its table is not selected, else renamed and its
+ *              columns cut; the decision is kept by ref for its rows;
+ *   RowChange  dropped with its table or when its op is not in ops, else
+ *              its images cut like its TableDef (a row whose ref has no
+ *              TableDef yet is an error);
+ *   TxnCommit  its rows count is that of the rows kept (a transaction whose
+ *              rows were all dropped stays, empty: its position and
+ *              checkpoint still move);
+ *   Ddl        dropped when ops lacks ddl; else given to the ddl callback
+ *              (ddl/ddl.h ddl_filter_stmt(): tables it names are dropped,
+ *              renamed or refused by the same rules, by tokens); an error
+ *              names the statement's position;
+ *   the rest   passed as they are.
+ * Calling sequence: fmt_filter_open() (NULL *f when no option is given:
+ *   nothing to do) -> fmt_filter_record()... -> fmt_filter_close().
+ * Ownership: the filter borrows o's strings until it is closed. The record
+ *   fmt_filter_record() gives back is the input or a view of it (its own
+ *   structs and arrays, pointing at the input's values, column
+ *   definitions and strings): valid until the next call and while the
+ *   input lives; never free it. A filter is one thread's. */
+struct fmt_filter;
+struct fmt_filter_opts {
+	const char *include, *exclude;	/* table patterns, NULL: all / none */
+	const char *map;		/* "a=b,a.t=c.u", NULL: no renames */
+	const char *exclude_columns;	/* "db.t.c,..." NULL: none */
+	const char *ops;		/* "insert,update,delete,ddl" NULL: all */
+};
+#define FMT_OP_INSERT 1u
+#define FMT_OP_UPDATE 2u
+#define FMT_OP_DELETE 4u
+#define FMT_OP_DDL 8u
+#define FMT_OP_ALL 15u
+/* A DDL statement (stmt) run with default database db ("" none) under f:
+ * 1 kept with the statement to run appended to out (NUL-terminated) and
+ * *out_db its default database (malloc'd), 0 dropped, or a negative code
+ * with err saying why (fmt_filter_record() adds the position). */
+typedef int (*fmt_filter_ddl_fn)(const struct fmt_filter *f, const char *db, const char *stmt,
+				 struct sl_buf *out, char **out_db, struct sl_err *err);
+/* Checks o (a bad map, column pattern or op: -SL_EINVAL_ARG naming it);
+ * *f NULL when o sets nothing. ddl may be NULL: DDL then passes unchanged
+ * unless ops drops it. */
+int fmt_filter_open(struct fmt_filter **f, const struct fmt_filter_opts *o, fmt_filter_ddl_fn ddl,
+		    struct sl_err *err);
+void fmt_filter_close(struct fmt_filter *f);
+/* 0 with *out the record to pass on, or NULL to drop it; <0 with err. */
+int fmt_filter_record(struct fmt_filter *f, const Sluice__Record *in, const Sluice__Record **out,
+		      struct sl_err *err);
+/* The TableDef record of def through fmt_filter_record(), for a writer
+ * that holds definitions apart from its records (capture): *out the view
+ * or NULL when the table is dropped. */
+int fmt_filter_tabledef(struct fmt_filter *f, const Sluice__TableDef *def,
+			const Sluice__TableDef **out, struct sl_err *err);
+/* A table under f: 1 kept, with its new names in *ndb, *nt (malloc'd); 0
+ * dropped (*ndb, *nt NULL). For the DDL rewriter. */
+int fmt_filter_table(const struct fmt_filter *f, const char *db, const char *t, char **ndb,
+		     char **nt);
+/* A database as a whole (CREATE/DROP DATABASE, a DDL's default database):
+ * 1 kept (sl_database_touched()) with its new name in *ndb, else 0. */
+int fmt_filter_database(const struct fmt_filter *f, const char *db, char **ndb);
+/* 1 when f renames anything (--map given). */
+int fmt_filter_renames(const struct fmt_filter *f);
+
 #endif

@@ -56,6 +56,7 @@
 
 #include "sl.h"
 
+struct fmt_filter;
 struct rep_opts {
 	const char *dir;
 	const char *dest_url;		/* password from SLUICE_DEST_PASSWORD */
@@ -71,6 +72,11 @@ struct rep_opts {
 	int no_defer_indexes;		/* snapshot tables created whole, not indexed after the load */
 	const char *dest_dialect;	/* "mariadb", "mysql", "oceanbase"; NULL: from the
 					 * destination's version() (ddl/ddl.h) */
+	struct fmt_filter *filter;	/* borrowed; NULL: apply everything. Else each
+					 * record of the change stream passes it
+					 * (formats/fmt.h "Filters and renames"):
+					 * tables, columns, operations left out,
+					 * names and DDL renamed */
 };
 
 struct rep_stats {
@@ -78,6 +84,7 @@ struct rep_stats {
 	uint64_t rows;
 	uint64_t ddls;
 	uint64_t skipped;		/* records at or before the checkpoint */
+	uint64_t filtered;		/* records o->filter dropped */
 	uint64_t chunks, chunk_rows;	/* snapshot chunks loaded now, their rows */
 	uint64_t chunks_skipped;	/* snapshot chunks a run before had loaded */
 	int snapshot_incomplete;	/* DIR/snapshot has no SnapshotEnd yet (no --follow):

@@ -274,8 +274,13 @@ static int prime_tables(struct rep_ctx *x, struct sl_err *err)
 		if (rc <= 0)
 			break;
 		if (rec->body_case == SLUICE__RECORD__BODY_TABLE) {
-			fmt_tables_put(&x->tables, rec->table);
-			trc = rep__check_triggers(x, rec->table, err);
+			const Sluice__Record *use;
+
+			/* the filter learns it too (and renames or drops it) */
+			if (!(trc = rep__filter(x, rec, &use, &cur, err)) && use) {
+				fmt_tables_put(&x->tables, use->table);
+				trc = rep__check_triggers(x, use->table, err);
+			}
 		}
 		cmp = rep__cursor_cmp(&cur, &x->folded);
 		if (!trc && cmp > 0)
@@ -477,7 +482,13 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 		}
 		rate_note(&rate, &cur);
 		x->read_upto = cur;
-		rc = apply_record(x, rec, &cur, err);
+		{
+			const Sluice__Record *use;
+
+			rc = rep__filter(x, rec, &use, &cur, err);
+			if (!rc && use)
+				rc = apply_record(x, use, &cur, err);
+		}
 		fmt_record_free(rec);
 		if (rc)
 			goto out;

@@ -505,6 +505,13 @@ const char *rep__where_of(const struct seg_cursor *c, const char *gtid, const ch
 			  char *out, size_t n);
 /* The same for the transaction being read. */
 const char *rep__where_str(struct rep_ctx *x, const struct seg_cursor *c, char *out, size_t n);
+/* rep_filter.c: in through o->filter (formats/fmt.h "Filters and renames"):
+ * 0 with *out the record to apply (in itself, or a view valid until the
+ * next call while in lives) or NULL when the filter drops it (counted in
+ * st->filtered); <0 with err naming the position. A transaction whose rows
+ * are all dropped still commits, empty, so its checkpoint moves. */
+int rep__filter(struct rep_ctx *x, const Sluice__Record *in, const Sluice__Record **out,
+		const struct seg_cursor *cur, struct sl_err *err);
 /* The one-line message for w's failed query (w->fail). */
 int rep__fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err);
 

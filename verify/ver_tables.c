@@ -28,61 +28,10 @@ int ver_table_selected(const char *include, const char *exclude, const char *sch
 	return sl_table_selected(include, exclude, schema, table);
 }
 
-/* reverse = 1 maps destination names back to source names. */
-static void map_name(const char *map, int reverse, const char *schema, const char *table,
-		     char **ds, char **dt)
-{
-	const char *p = map;
-	char *best_s = NULL, *best_t = NULL;
-	int best = 0;		/* 1 schema map, 2 table map */
-
-	while (p && *p) {
-		const char *e = strchr(p, ',');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		char *one = sl_xstrndup(p, n), *eq = strchr(one, '=');
-
-		if (eq) {
-			char *from = one, *to = eq + 1, *fd, *td;
-
-			*eq = 0;
-			if (reverse) {
-				char *tmp = from;
-				from = to;
-				to = tmp;
-			}
-			fd = strchr(from, '.');
-			td = strchr(to, '.');
-			if (fd && td) {
-				*fd = 0;
-				*td = 0;
-				if (!strcmp(from, schema) && !strcmp(fd + 1, table)) {
-					free(best_s);
-					free(best_t);
-					best_s = sl_xstrdup(to);
-					best_t = sl_xstrdup(td + 1);
-					best = 2;
-				}
-			} else if (!fd && !td && best < 2 && !strcmp(from, schema)) {
-				free(best_s);
-				free(best_t);
-				best_s = sl_xstrdup(to);
-				best_t = sl_xstrdup(table);
-				best = 1;
-			}
-		}
-		free(one);
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-	*ds = best ? best_s : sl_xstrdup(schema);
-	*dt = best ? best_t : sl_xstrdup(table);
-}
-
 void ver_map_name(const char *map, const char *schema, const char *table, char **dschema,
 		  char **dtable)
 {
-	map_name(map, 0, schema, table, dschema, dtable);
+	sl_map_name(map, 0, schema, table, dschema, dtable);
 }
 
 /* ---- schema ---- */
@@ -641,7 +590,7 @@ int ver__tables_load(const struct ver_opts *o, struct ver_conn *src, struct ver_
 			tt->v[i].only_src = 0;
 			continue;
 		}
-		map_name(o->map, 1, row[0], row[1], &s_db, &s_tb);
+		sl_map_name(o->map, 1, row[0], row[1], &s_db, &s_tb);
 		for (i = 0; i < tt->n; i++)	/* a source table of that name is mapped elsewhere */
 			if (!strcmp(tt->v[i].sdb, s_db) && !strcmp(tt->v[i].stbl, s_tb))
 				break;
