@@ -56,6 +56,11 @@ static int mark_txn(struct rep_ctx *x, const struct seg_cursor *begin, struct sl
 	struct rep_worker *w = x->cur;
 	int rc;
 
+	if (w->batch_txns) {
+		/* joins the open batch, whose first statement is an `applied` row */
+		rep__txn_meta(w, x->tno, x->gtid, x->txn_after, 0);
+		return rep__plan_applied(x, begin, err);
+	}
 	sl_buf_reset(&x->row);
 	if ((rc = rep__sql_applied_insert(&x->row, x->consumer, begin)) || (rc = rep__close_open(w)))
 		goto out;
@@ -549,6 +554,7 @@ static int run(const struct rep_opts *o, const struct seg_cursor *stop, struct s
 	sl_buf_init(&x.row, 1);
 	sl_buf_init(&x.shape, 1 << 16);
 	sl_buf_init(&x.plan.text, SIZE_MAX);
+	sl_buf_init(&x.plan.applied, SIZE_MAX);
 	/* An empty DIR has nothing to apply yet (capture has not written);
 	 * a missing one is a mistyped path, not an empty stream. */
 	if ((rc = dir_exists(o->dir, err)))

@@ -143,15 +143,21 @@ bad:
 	return sl_err_set(err, -SL_ECORRUPT, "destination table `sluice`.`checkpoint` has a malformed row");
 }
 
-int rep__sql_applied_insert(struct sl_buf *out, const char *consumer, const struct seg_cursor *begin)
+int rep__sql_applied_tuple(struct sl_buf *out, const char *consumer, const struct seg_cursor *begin)
 {
 	int rc;
 
-	if ((rc = sl_buf_adds(out, "INSERT INTO `sluice`.`applied` VALUES (")) ||
-	    (rc = fmt_sql_str(out, consumer)))
+	if ((rc = sl_buf_addc(out, '(')) || (rc = fmt_sql_str(out, consumer)))
 		return rc;
 	return sl_buf_addf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ")", begin->seq, begin->offset,
 			   begin->index);
+}
+
+int rep__sql_applied_insert(struct sl_buf *out, const char *consumer, const struct seg_cursor *begin)
+{
+	int rc = sl_buf_adds(out, REP_APPLIED_INSERT);
+
+	return rc ? rc : rep__sql_applied_tuple(out, consumer, begin);
 }
 
 int rep__sql_applied_delete(struct sl_buf *out, const char *consumer, const struct seg_cursor *upto)

@@ -163,8 +163,11 @@ int rep__sql_checkpoint_update(struct sl_buf *out, const char *consumer,
  * inserted in that transaction. Parallel workers commit out of order; the
  * checkpoint row is the low-water mark below which everything committed,
  * and rep__sql_applied_fold() moves it and deletes the rows it covers. */
-/* "INSERT INTO `sluice`.`applied` VALUES (consumer, seq, offset, index)" */
+/* "INSERT INTO `sluice`.`applied` VALUES (consumer, seq, offset, index)";
+ * the tuple alone, for the rest of a batch's transactions (rep_plan.c) */
+#define REP_APPLIED_INSERT "INSERT INTO `sluice`.`applied` VALUES "
 int rep__sql_applied_insert(struct sl_buf *out, const char *consumer, const struct seg_cursor *begin);
+int rep__sql_applied_tuple(struct sl_buf *out, const char *consumer, const struct seg_cursor *begin);
 /* "DELETE FROM `sluice`.`applied` WHERE consumer=.. AND cursor <= upto" */
 int rep__sql_applied_delete(struct sl_buf *out, const char *consumer, const struct seg_cursor *upto);
 /* "SELECT seq,frame_offset,record_index FROM `sluice`.`applied` WHERE consumer=.. ORDER BY ..." */
@@ -364,7 +367,11 @@ struct rep_plan {
 	uint8_t *nref_of;		/* by table_ref: has planned changes */
 	size_t nref;
 	struct sl_buf text;
+	struct sl_buf applied;		/* `applied` tuples of the batch's later transactions */
+	unsigned napplied;
+	struct seg_cursor applied_cur;	/* the first of them */
 };
+
 
 /*
  * A fixed table of slots, each holding the tno of the newest transaction
@@ -543,6 +550,9 @@ int rep__row_deps(struct rep_ctx *x, const Sluice__TableDef *td, const Sluice__R
 int rep__apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct seg_cursor *cur,
 		   struct sl_err *err);
 int rep__plan_emit(struct rep_ctx *x, struct sl_err *err);
+/* Plan the `applied` row of a transaction joining the open batch (its
+ * first statement is the batch's first transaction's). */
+int rep__plan_applied(struct rep_ctx *x, const struct seg_cursor *begin, struct sl_err *err);
 void rep__plan_release(struct rep_ctx *x);
 int rep__make_room(struct rep_ctx *x, size_t n, uint32_t ref, const struct seg_cursor *cur,
 		   struct sl_err *err);

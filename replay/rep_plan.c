@@ -429,6 +429,49 @@ static int emit_ref(struct rep_ctx *x, uint32_t ref, size_t from, struct sl_err 
 	return rc;
 }
 
+int rep__plan_applied(struct rep_ctx *x, const struct seg_cursor *begin, struct sl_err *err)
+{
+	struct rep_plan *pl = &x->plan;
+	int rc;
+
+	if (!pl->napplied++)
+		pl->applied_cur = *begin;
+	else if ((rc = sl_buf_addc(&pl->applied, ',')))
+		goto fail;
+	if (!(rc = rep__sql_applied_tuple(&pl->applied, x->consumer, begin)))
+		return 0;
+fail:
+	return sl_err_set(err, rc, "cannot build the start of the transaction at %s: %s", x->last_pos,
+			  sl_strerror(rc));
+}
+
+/* The batch's later transactions' `applied` rows, one INSERT. */
+static int emit_applied(struct rep_ctx *x, struct sl_err *err)
+{
+	struct rep_plan *pl = &x->plan;
+	struct rep_worker *w = x->cur;
+	static const char head[] = REP_APPLIED_INSERT;
+	struct rep_part *p;
+	int rc;
+
+	if (!pl->napplied)
+		return 0;
+	if ((rc = rep__close_open(w)) ||
+	    (rc = rep__make_room(x, sizeof(head) + pl->applied.len + 16, 0, &pl->applied_cur, err)))
+		return err->code ? rc : render_error(x, rc, 0, &pl->applied_cur, err);
+	p = rep__part_new(w, K_CHECKPOINT, 0, &pl->applied_cur);
+	if ((rc = sl_buf_add(&w->q, head, sizeof(head) - 1)) ||
+	    (rc = sl_buf_add(&w->q, pl->applied.data, pl->applied.len)))
+		return render_error(x, rc, 0, &pl->applied_cur, err);
+	rep__part_end(w, p);
+	p->expect = pl->napplied;
+	if ((rc = rep__add_guard(w, &pl->applied_cur, pl->napplied)))
+		return render_error(x, rc, 0, &pl->applied_cur, err);
+	pl->napplied = 0;
+	sl_buf_reset(&pl->applied);
+	return 0;
+}
+
 static void plan_reset(struct rep_plan *pl)
 {
 	if (pl->head)
@@ -449,6 +492,8 @@ static int emit(struct rep_ctx *x, uint32_t ref, struct sl_err *err)
 	struct rep_plan *pl = &x->plan;
 	int rc = 0;
 
+	if (ref == UINT32_MAX && (rc = emit_applied(x, err)))
+		return rc;
 	if (!pl->n)
 		return 0;
 	if (ref != UINT32_MAX) {
@@ -488,6 +533,7 @@ void rep__plan_release(struct rep_ctx *x)
 	free(pl->head);
 	free(pl->nref_of);
 	sl_buf_release(&pl->text);
+	sl_buf_release(&pl->applied);
 	memset(pl, 0, sizeof(*pl));
 }
 
