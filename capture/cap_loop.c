@@ -3,7 +3,7 @@
  * When a server is both a replay destination and a capture source (the
  * reverse stream after a switchover, both directions at once), capture must
  * not take back what replay wrote there, or every change would go around
- * for ever. Replay marks what it writes (replay/rep_apply.c, rep_load.c):
+ * for ever. Replay marks what it writes (replay/rep_plan.c, rep_load.c):
  *   a transaction   its first statement inserts its `sluice`.`applied` row
  *                   (a snapshot chunk: its `sluice`.`snapshot_chunks` row),
  *                   so its first rows event is on that table

@@ -1,4 +1,4 @@
-/* rep_mark.c - the checkpoint row on the destination: read with the applied set at the start, folded to the low-water mark while replay runs. */
+/* rep_commit.c - replay's commit stage: what committed (the low-water mark), the checkpoint row folded to it, and read back with the applied set at the start. */
 #include "rep.h"
 #include "rep_int.h"
 #include "db.h"
@@ -187,4 +187,35 @@ out:
 		rc = sl_err_set(err, rc, "cannot build checkpoint statements: %s", sl_strerror(rc));
 	sl_buf_release(&b);
 	return rc;
+}
+
+/* The checkpoint in DIR/consumers/ (store/seg.h) is advisory, for retention:
+ * it trails the destination's checkpoint row. A failure only warns. */
+void rep__register_consumer(struct rep_ctx *x)
+{
+	struct sl_err e = SL_ERR_INIT;
+
+	if (seg_consumer_update(x->o->dir, x->consumer, &x->folded, x->lwm.time, &e))
+		sl_log(SL_WARN, "replay", "cannot register consumer '%s' for retention: %s", x->consumer, e.msg);
+}
+
+int rep__committed_locked(struct rep_ctx *x, uint64_t t)
+{
+	const struct rep_inflight *e;
+
+	if (t < x->ring_lo)
+		return 1;
+	e = &x->ring[t % REP_RING];
+	return e->closed && (!e->w || e->w->done_tno >= t);
+}
+
+/* Move the low-water mark over every transaction now committed. */
+void rep__advance_lwm(struct rep_ctx *x)
+{
+	pthread_mutex_lock(&x->pool.mu);
+	while (x->ring_lo < x->next_tno && rep__committed_locked(x, x->ring_lo)) {
+		x->lwm = x->ring[x->ring_lo % REP_RING];
+		x->ring_lo++;
+	}
+	pthread_mutex_unlock(&x->pool.mu);
 }

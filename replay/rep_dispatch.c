@@ -1,4 +1,4 @@
-/* rep_coord.c - handing transactions to the replay workers: idle workers, waits, the low-water mark, conflict keys, failure messages. */
+/* rep_dispatch.c - replay's dispatch stage: a batch's query to an idle worker, the waits that keep conflicting transactions in source order, and how tables are keyed. */
 #include "rep.h"
 #include "rep_int.h"
 
@@ -11,88 +11,6 @@
 #include <mysql.h>
 #include "banned.h"
 
-const char *const rep__kind_name[] = {
-	"", "insert into", "update of", "delete from", "row count check", "checkpoint update",
-	"commit", "statement", "replace into",
-};
-
-const char *rep__table_name(struct rep_ctx *x, uint32_t ref, char *out, size_t n)
-{
-	const Sluice__TableDef *td = fmt_tables_get(&x->tables, ref);
-
-	if (!td)
-		snprintf(out, n, "table ref %" PRIu32, ref);
-	else
-		snprintf(out, n, "`%s`.`%s`", td->db ? td->db : "", td->name ? td->name : "");
-	return out;
-}
-
-const char *rep__where_of(const struct seg_cursor *c, const char *gtid, const char *after,
-			    char *out, size_t n)
-{
-	snprintf(out, n, "segment %" PRIu64 " offset %" PRIu64 " record %" PRIu32
-		 " (gtid %s, after source position %s)", c->seq, c->offset, c->index,
-		 gtid && gtid[0] ? gtid : "none", after && after[0] ? after : "(start)");
-	return out;
-}
-
-const char *rep__where_str(struct rep_ctx *x, const struct seg_cursor *c, char *out, size_t n)
-{
-	return rep__where_of(c, x->gtid, x->last_pos, out, n);
-}
-
-/* ---- failures of a worker's query, as one line ---- */
-
-int rep__fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err)
-{
-	const struct rep_fail *f = &w->fail;
-	const struct rep_part *p;
-	const struct rep_txn_meta *m;
-	char cause[1400], reason[600], stmt[300], tn[200], wh[REP_WHERE_LEN], ctx[REP_WHERE_LEN + 40];
-
-	db_reason(f->msg, f->errnum, reason, sizeof(reason));
-	if (f->part >= w->nparts) {
-		snprintf(ctx, sizeof(ctx), "on destination %s", w->dest);
-		return rep__stmt_error(err, -SL_EDB, reason, ctx, (const char *)w->q.data, w->q.len);
-	}
-	p = &w->parts[f->part];
-	if (!f->count && p->kind == K_GUARD && f->part > 0)
-		p--;	/* name the statement the guard checks */
-	m = &w->txns[p->txn];
-	if (p->kind == K_INSERT || p->kind == K_UPDATE || p->kind == K_DELETE || p->kind == K_REPLACE)
-		snprintf(stmt, sizeof(stmt), "%s %s", rep__kind_name[p->kind],
-			 rep__table_name(x, p->ref, tn, sizeof(tn)));
-	else
-		snprintf(stmt, sizeof(stmt), "%s", rep__kind_name[p->kind]);
-	/* what sluice found reads "<statement> <what>"; a server error is
-	 * "<reason> in <statement>" */
-	if (f->count && p->kind == K_CHECKPOINT)
-		snprintf(cause, sizeof(cause), "the checkpoint of consumer '%s' moved (is another "
-			 "replay running?) in %s", x->consumer, stmt);
-	else if (f->count)
-		snprintf(cause, sizeof(cause), "%s matched %" PRIu64 " rows, not %lld,", stmt, f->aff,
-			 (long long)p->expect);
-	else if (f->warnings)
-		snprintf(cause, sizeof(cause), "%s raised %u warning%s (%s), so it was not committed: "
-			 "the destination would store a different value (a narrower or different "
-			 "column type or charset?),", stmt, f->warnings,
-			 f->warnings > 1 ? "s, the first" : "", f->msg[0] ? f->msg : "run it again to see it");
-	else if (f->errnum == 1690 && w->parts[f->part].kind == K_GUARD)
-		snprintf(cause, sizeof(cause), "%s matched fewer or more rows than %lld, or raised a "
-			 "warning,", stmt, (long long)p->expect);
-	else if (f->errnum == 1062 && p->kind == K_CHECKPOINT)
-		snprintf(cause, sizeof(cause), "%s: the transaction is applied already (is another "
-			 "replay of consumer '%s' running?) in %s", reason, x->consumer, stmt);
-	else if (rep__packet_too_big(f->errnum, f->qlen, w->max_packet))
-		snprintf(cause, sizeof(cause), "query of %zu bytes too large for the destination's "
-			 "max_allowed_packet (%zu bytes when replay connected; lowered since, or a "
-			 "proxy's limit?): %s, in %s", f->qlen, w->max_packet, reason, stmt);
-	else
-		snprintf(cause, sizeof(cause), "%s in %s", reason, stmt);
-	snprintf(ctx, sizeof(ctx), "at %s", rep__where_of(&p->cur, m->gtid, m->after, wh, sizeof(wh)));
-	return rep__stmt_error(err, -SL_EAPPLY, cause, ctx, (const char *)w->q.data + p->off, p->len);
-}
-
 /* The first failed worker's message (call with pool.mu held). */
 static int pool_failed(struct rep_ctx *x, struct sl_err *err)
 {
@@ -103,46 +21,6 @@ static int pool_failed(struct rep_ctx *x, struct sl_err *err)
 }
 
 /* ---- handing out work ---- */
-
-static int committed_locked(struct rep_ctx *x, uint64_t t)
-{
-	const struct rep_inflight *e;
-
-	if (t < x->ring_lo)
-		return 1;
-	e = &x->ring[t % REP_RING];
-	return e->closed && (!e->w || e->w->done_tno >= t);
-}
-
-/* Move the low-water mark over every transaction now committed. */
-void rep__advance_lwm(struct rep_ctx *x)
-{
-	pthread_mutex_lock(&x->pool.mu);
-	while (x->ring_lo < x->next_tno && committed_locked(x, x->ring_lo)) {
-		x->lwm = x->ring[x->ring_lo % REP_RING];
-		x->ring_lo++;
-	}
-	pthread_mutex_unlock(&x->pool.mu);
-}
-
-int rep__batch_close(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err)
-{
-	int rc;
-
-	if (!w->batch_txns)
-		return 0;
-	if (w != x->cur)
-		sl_bug("closing the batch of a worker not being filled");
-	if ((rc = rep__plan_emit(x, err)))
-		return rc;
-	if ((rc = rep__close_open(w)) || (rc = rep__add_stmt(w, K_COMMIT, 0, NULL, "COMMIT", 6, -1)))
-		return sl_err_set(err, rc, "cannot close a batch: %s", sl_strerror(rc));
-	w->q_tno = w->batch_tno;
-	w->queued_txns++;
-	w->batch_txns = 0;
-	w->batch_bytes = 0;
-	return 0;
-}
 
 int rep__send(struct rep_ctx *x, struct sl_err *err)
 {
@@ -159,23 +37,6 @@ int rep__send(struct rep_ctx *x, struct sl_err *err)
 	w->state = W_BUSY;
 	pthread_cond_signal(&w->go);
 	pthread_mutex_unlock(&x->pool.mu);
-	return 0;
-}
-
-/* Give the current worker's q to its thread; between transactions, with
- * its open batch closed (committed), and fill another worker next. */
-int rep__dispatch(struct rep_ctx *x, struct sl_err *err)
-{
-	int rc;
-
-	if (!x->cur)
-		return 0;
-	if (!x->in_txn && (rc = rep__batch_close(x, x->cur, err)))
-		return rc;
-	if ((rc = rep__send(x, err)))
-		return rc;
-	if (!x->in_txn)
-		x->cur = NULL;
 	return 0;
 }
 
@@ -204,8 +65,6 @@ int rep__wait_all(struct rep_ctx *x, struct sl_err *err)
 {
 	int rc;
 
-	if ((rc = rep__dispatch(x, err)))
-		return rc;
 	pthread_mutex_lock(&x->pool.mu);
 	while (!(rc = pool_failed(x, err)) && rep__any_busy_locked(x))
 		pthread_cond_wait(&x->pool.cv, &x->pool.mu);
@@ -257,7 +116,7 @@ int rep__wait_tno(struct rep_ctx *x, uint64_t t, struct sl_err *err)
 	int rc;
 
 	pthread_mutex_lock(&x->pool.mu);
-	while (!(rc = pool_failed(x, err)) && !committed_locked(x, t))
+	while (!(rc = pool_failed(x, err)) && !rep__committed_locked(x, t))
 		pthread_cond_wait(&x->pool.cv, &x->pool.mu);
 	pthread_mutex_unlock(&x->pool.mu);
 	return rc;
@@ -399,17 +258,3 @@ int rep__row_deps(struct rep_ctx *x, const Sluice__TableDef *td, const Sluice__R
 }
 
 /* ---- transactions ---- */
-
-int rep__room_in_ring(struct rep_ctx *x, struct sl_err *err)
-{
-	int rc;
-
-	while (x->next_tno - x->ring_lo >= REP_RING) {
-		rep__advance_lwm(x);
-		if (x->next_tno - x->ring_lo < REP_RING)
-			break;
-		if ((rc = rep__dispatch(x, err)) || (rc = rep__wait_tno(x, x->ring_lo, err)))
-			return rc;
-	}
-	return 0;
-}

@@ -1,11 +1,23 @@
 /*
- * rep_int.h - shared by the .c files of replay/ only: SQL text generation (rep_sql.c),
- *             the checkpoint tables' SQL (rep_checkpoint.c), one destination
- *             connection and its worker thread (rep_worker.c), conflict
- *             keys (rep_deps.c), and the coordinator: reading DIR and
- *             rendering transactions (rep_apply.c), handing them out and
- *             waiting (rep_coord.c), the checkpoint row (rep_mark.c) and
- *             DDL (rep_ddl.c).
+ * rep_int.h - shared by the .c files of replay/ only.
+ *
+ * Replay is a pipeline; a transaction goes through one file per stage:
+ *   read      rep_read.c      DIR's records in order (rep_run(), the run
+ *                             loop, filters, where to start), each handed on
+ *   plan      rep_plan.c      transactions joined into batches, their row
+ *                             changes into SQL in a worker's query, coalesced
+ *                             per key where exact
+ *   dispatch  rep_dispatch.c  a closed batch's query to a worker; the waits
+ *                             that keep transactions touching a common row
+ *                             in source order
+ *   commit    rep_commit.c    what committed (the low-water mark), folded
+ *                             into the checkpoint row
+ * beside them: one destination connection and its thread (rep_worker.c),
+ * conflict keys (rep_deps.c), DDL (rep_ddl.c, alone between batches), SQL
+ * text (rep_sql.c, rep_checkpoint.c), messages (rep_msg.c), columns the
+ * destination computes (rep_cols.c, rep_vers.c), destination triggers
+ * (rep_triggers.c), filters (rep_filter.c), and the snapshot's load
+ * before it all (rep_snapshot.c, rep_load.c, rep_safe.c).
  *
  * The SQL builders append to a struct sl_buf and never talk to a server, so
  * tests/unit/test_replay.c checks them without a database. They return 0 or
@@ -407,7 +419,7 @@ uint64_t rep__deps_table_key(const char *db, const char *name);
 uint64_t rep__deps_key(const Sluice__TableDef *td, const Sluice__Row *row,
 		       const Sluice__Row *fallback, int mode);
 
-/* ---- the coordinator's state (rep_apply.c, rep_coord.c, rep_mark.c, rep_ddl.c) ---- */
+/* ---- the pipeline's state: one struct rep_ctx, its fields by stage ---- */
 
 #define REP_GROUP_TXNS 64		/* transactions per round trip at most */
 #define REP_GROUP_BYTES ((size_t)256 << 10)
@@ -446,48 +458,55 @@ struct rep_tcols {
 };
 
 struct rep_ctx {
+	/* the run, and what every stage knows of the tables */
 	const struct rep_opts *o;
 	struct rep_stats *st;
 	const char *consumer;
 	struct rep_worker ctl;		/* checkpoint, DDL, lookups; no thread */
-	struct rep_pool pool;
-	unsigned nworkers;
 	struct fmt_tables tables;
-	struct rep_deps deps;
-	struct rep_checkpoint cp;
-	struct seg_cursor *applied;	/* restart: TxnBegins committed after the checkpoint */
-	size_t napplied, iapplied;
-
-	struct rep_inflight *ring;	/* tnos ring_lo .. next_tno-1 */
-	uint64_t ring_lo, next_tno;
-	struct rep_inflight lwm;	/* everything up to it committed */
-	struct seg_cursor folded;	/* what the checkpoint row says */
-	uint64_t fold_ms;
-
-	unsigned batch_txns;		/* close a batch at this many transactions */
-	uint64_t batch_bytes;		/* ... or at this many bytes of row changes */
-	struct rep_worker *cur;		/* the worker being filled */
-	struct rep_plan plan;		/* its batch's planned row changes */
-	struct seg_cursor stop;		/* seq 0, or stop after the record there */
-	struct seg_cursor read_upto;	/* the last record read */
-	int in_txn, skipping, serial;
-	int fk_off;			/* this transaction turned foreign_key_checks off */
-	int loaded;			/* DIR holds what the checkpoint needs: register */
-	uint64_t tno;
-	char gtid[128];
-	char last_pos[300];		/* source position of the last commit read */
-	char txn_after[300];		/* last_pos when the current transaction began */
-	size_t row_size;		/* packed bytes of the row change being rendered */
-	struct sl_buf row;		/* scratch: one row's SQL */
-	struct sl_buf shape;		/* scratch: rep__row_shape() of that row */
 	struct rep_tcols *tcols;	/* by table_ref (rep_cols.c) */
 	size_t ntcols;
 	uint64_t *trig_seen;		/* tables checked for triggers (rep_triggers.c) */
 	size_t trig_cap, trig_n;
 	struct rep_safe *safe;		/* a snapshot was loaded: its hand-off (rep_safe.c) */
+
+	/* read (rep_read.c) */
+	struct seg_cursor stop;		/* seq 0, or stop after the record there */
+	struct seg_cursor read_upto;	/* the last record read */
+	int loaded;			/* DIR holds what the checkpoint needs: register */
+	char last_pos[300];		/* source position of the last commit read */
+
+	/* plan (rep_plan.c): the transaction being read and its batch */
+	unsigned batch_txns;		/* close a batch at this many transactions */
+	uint64_t batch_bytes;		/* ... or at this many bytes of row changes */
+	struct rep_worker *cur;		/* the worker being filled */
+	struct rep_plan plan;		/* its batch's planned row changes */
+	struct seg_cursor *applied;	/* restart: TxnBegins committed after the checkpoint */
+	size_t napplied, iapplied;
+	int in_txn, skipping, serial;
+	int fk_off;			/* this transaction turned foreign_key_checks off */
+	uint64_t tno;
+	char gtid[128];
+	char txn_after[300];		/* last_pos when the current transaction began */
+	size_t row_size;		/* packed bytes of the row change being rendered */
+	struct sl_buf row;		/* scratch: one row's SQL */
+	struct sl_buf shape;		/* scratch: rep__row_shape() of that row */
 	int safe_txn;			/* this transaction applies in safe mode */
 	int safe_skip;			/* ... and its rows of keyless tables loaded after it: skipped */
 	const Sluice__Position *txn_pos;	/* its commit position (safe window only) */
+
+	/* dispatch (rep_dispatch.c) */
+	struct rep_pool pool;
+	unsigned nworkers;
+	struct rep_deps deps;
+
+	/* commit (rep_commit.c) */
+	struct rep_checkpoint cp;
+	struct rep_inflight *ring;	/* tnos ring_lo .. next_tno-1 */
+	uint64_t ring_lo, next_tno;
+	struct rep_inflight lwm;	/* everything up to it committed */
+	struct seg_cursor folded;	/* what the checkpoint row says */
+	uint64_t fold_ms;
 };
 
 static inline int rep__cursor_eq(const struct seg_cursor *a, const struct seg_cursor *b)
@@ -522,31 +541,31 @@ int rep__filter(struct rep_ctx *x, const Sluice__Record *in, const Sluice__Recor
 /* The one-line message for w's failed query (w->fail). */
 int rep__fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err);
 
-/* Handing out work (rep_coord.c). Each returns 0, or the first failure of
+/* The dispatch stage (rep_dispatch.c). Each returns 0, or the first failure of
  * any worker as err. */
-void rep__advance_lwm(struct rep_ctx *x);		/* the low-water mark over what committed */
-int rep__dispatch(struct rep_ctx *x, struct sl_err *err);	/* x->cur's q to its thread */
 /* The same without closing the batch, and x->cur stays (a query in parts). */
 int rep__send(struct rep_ctx *x, struct sl_err *err);
-/* 1 rows keyed by primary key, 2 one key for the table (see rep_coord.c). */
+/* 1 rows keyed by primary key, 2 one key for the table (see rep_dispatch.c). */
 int rep__table_mode(struct rep_ctx *x, const Sluice__TableDef *td, struct sl_err *err);
-/* End w's open batch: its COMMIT into q (nothing when none is open). */
-int rep__batch_close(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err);
 int rep__wait_idle(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err);
-int rep__wait_all(struct rep_ctx *x, struct sl_err *err);	/* everything handed out committed */
+int rep__wait_all(struct rep_ctx *x, struct sl_err *err);	/* everything sent committed */
 int rep__acquire(struct rep_ctx *x, struct sl_err *err);	/* an idle worker as x->cur */
 int rep__other_idle(struct rep_ctx *x);
 int rep__any_busy_locked(const struct rep_ctx *x);	/* with pool.mu held */
 int rep__wait_tno(struct rep_ctx *x, uint64_t t, struct sl_err *err);
-int rep__room_in_ring(struct rep_ctx *x, struct sl_err *err);
 /* Order the current transaction after every earlier one touching c's rows. */
 int rep__row_deps(struct rep_ctx *x, const Sluice__TableDef *td, const Sluice__RowChange *c,
 		  struct sl_err *err);
 
-/* The plan stage (rep_plan.c): a row change into x->cur's query, planned
- * or as it comes; the plan into q (before the batch's COMMIT, a TableDef
+/* The plan stage (rep_plan.c): a transaction's start (into the open batch
+ * of x->cur, or a new one) and its end (which may close the batch); a row
+ * change into x->cur's query, planned or as it comes; the plan into q (before the batch's COMMIT, a TableDef
  * that replaces a planned table's, a DDL); make room in q for n bytes,
  * sending what it holds first. */
+int rep__txn_begin(struct rep_ctx *x, const Sluice__TxnBegin *b, const struct seg_cursor *cur,
+		   struct sl_err *err);
+int rep__txn_commit(struct rep_ctx *x, const Sluice__TxnCommit *c, const struct seg_cursor *cur,
+		    struct sl_err *err);
 int rep__apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct seg_cursor *cur,
 		   struct sl_err *err);
 int rep__plan_emit(struct rep_ctx *x, struct sl_err *err);
@@ -554,13 +573,27 @@ int rep__plan_emit(struct rep_ctx *x, struct sl_err *err);
  * first statement is the batch's first transaction's). */
 int rep__plan_applied(struct rep_ctx *x, const struct seg_cursor *begin, struct sl_err *err);
 void rep__plan_release(struct rep_ctx *x);
+/* End w (x->cur)'s open batch: the plan, then its COMMIT into q (nothing
+ * when none is open). */
+int rep__batch_close(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err);
+/* Hand x->cur's query to the dispatch stage (rep__send()); between
+ * transactions with its batch closed, and another worker is filled next. */
+int rep__plan_flush(struct rep_ctx *x, struct sl_err *err);
+/* Room in the ring of transactions not known committed for one more. */
+int rep__room_in_ring(struct rep_ctx *x, struct sl_err *err);
 int rep__make_room(struct rep_ctx *x, size_t n, uint32_t ref, const struct seg_cursor *cur,
 		   struct sl_err *err);
 
-/* The checkpoint row (rep_mark.c): read it and `applied` at the start;
- * fold the low-water mark into it (pending: mark that DDL pending). */
+/* The commit stage (rep_commit.c): the low-water mark over what committed
+ * (committed_locked: transaction t is, with pool.mu held); the checkpoint
+ * row: read it and `applied` at the start, fold the low-water mark into it
+ * (pending: mark that DDL pending); register: tell DIR/consumers/ (retention) how far
+ * the checkpoint is, advisory (a failure warns). */
+void rep__advance_lwm(struct rep_ctx *x);
+int rep__committed_locked(struct rep_ctx *x, uint64_t t);
 int rep__load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_err *err);
 int rep__fold(struct rep_ctx *x, const struct seg_cursor *pending, struct sl_err *err);
+void rep__register_consumer(struct rep_ctx *x);
 
 /*
  * Columns the destination computes itself (rep_cols.c): generated columns

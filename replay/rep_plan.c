@@ -622,3 +622,179 @@ int rep__apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct s
 	return rc ? render_error(x, rc, td->ref, cur, err) : 0;
 }
 
+/*
+ * The transaction's `applied` row is its first statement: the destination's
+ * binlog then shows, at the first row event of the transaction, that sluice
+ * replay wrote it, and a capture of the destination leaves it out whole
+ * (cap_loop.c) without holding it back. Its place changes nothing for
+ * exactly-once: the row commits with the transaction either way, and a retry
+ * runs the transaction again from this statement (its first).
+ */
+static int mark_txn(struct rep_ctx *x, const struct seg_cursor *begin, struct sl_err *err)
+{
+	struct rep_worker *w = x->cur;
+	int rc;
+
+	if (w->batch_txns) {
+		/* joins the open batch, whose first statement is an `applied` row */
+		rep__txn_meta(w, x->tno, x->gtid, x->txn_after, 0);
+		return rep__plan_applied(x, begin, err);
+	}
+	sl_buf_reset(&x->row);
+	if ((rc = rep__sql_applied_insert(&x->row, x->consumer, begin)) || (rc = rep__close_open(w)))
+		goto out;
+	/* the transactions before it go first when q is full (this one has
+	 * nothing in q yet: no meta, no row lock held); an open batch goes on
+	 * in the next q */
+	if (w->q.len && w->q.len + x->row.len + 64 > w->q_max &&
+	    ((rc = rep__send(x, err)) || (rc = rep__wait_idle(x, w, err))))
+		goto out;
+	rep__txn_meta(w, x->tno, x->gtid, x->txn_after, !w->batch_txns);
+	rc = rep__add_stmt(w, K_CHECKPOINT, 0, begin, x->row.data, x->row.len, 1);
+out:
+	if (rc && !err->code)
+		rc = sl_err_set(err, rc, "cannot build the start of the transaction at %s: %s",
+				x->last_pos, sl_strerror(rc));
+	return rc;
+}
+
+int rep__txn_begin(struct rep_ctx *x, const Sluice__TxnBegin *b, const struct seg_cursor *cur,
+		   struct sl_err *err)
+{
+	struct rep_inflight *e;
+	int rc;
+
+	snprintf(x->gtid, sizeof(x->gtid), "%s", b->gtid ? b->gtid : "");
+	while (x->iapplied < x->napplied && rep__cursor_cmp(&x->applied[x->iapplied], cur) < 0)
+		x->iapplied++;
+	x->skipping = x->iapplied < x->napplied && rep__cursor_eq(&x->applied[x->iapplied], cur);
+	if ((rc = rep__room_in_ring(x, err)))
+		return rc;
+	if (!x->skipping && !x->cur && (rc = rep__acquire(x, err)))
+		return rc;
+	x->tno = x->next_tno;
+	e = &x->ring[x->tno % REP_RING];
+	memset(e, 0, sizeof(*e));
+	e->w = x->skipping ? NULL : x->cur;
+	pthread_mutex_lock(&x->pool.mu);
+	x->next_tno++;
+	pthread_mutex_unlock(&x->pool.mu);
+	x->in_txn = 1;
+	x->serial = 0;
+	x->safe_txn = 0;
+	if (!x->skipping && x->safe && (rc = rep__safe_begin(x, cur, err)))
+		return rc;
+	snprintf(x->txn_after, sizeof(x->txn_after), "%s", x->last_pos);
+	if (x->skipping)
+		return rc;
+	return mark_txn(x, cur, err);
+}
+
+int rep__txn_commit(struct rep_ctx *x, const Sluice__TxnCommit *c, const struct seg_cursor *cur,
+		    struct sl_err *err)
+{
+	struct rep_inflight *e = &x->ring[x->tno % REP_RING];
+	struct rep_worker *w = x->cur;
+	int rc = 0;
+
+	if (!x->skipping) {
+		if ((rc = rep__close_open(w)))
+			goto out;
+		if (x->fk_off) {
+			/* back on for the next transaction of the batch */
+			static const char on[] = "SET SESSION foreign_key_checks=1";
+
+			if ((rc = rep__make_room(x, sizeof(on) + 8, 0, cur, err)) ||
+			    (rc = rep__add_stmt(w, K_OTHER, 0, cur, on, sizeof(on) - 1, -1)))
+				goto out;
+			x->fk_off = 0;
+		}
+		w->batch_txns++;
+		w->batch_tno = x->tno;
+		x->st->transactions++;
+		if (w->batch_txns >= x->batch_txns || w->batch_bytes >= x->batch_bytes || x->serial)
+			rc = rep__batch_close(x, w, err);
+		if (rc)
+			goto out;
+	} else {
+		x->st->skipped++;
+	}
+	e->cur = *cur;
+	if (c->position) {
+		snprintf(e->file, sizeof(e->file), "%s", c->position->file ? c->position->file : "");
+		snprintf(e->gtid, sizeof(e->gtid), "%s", c->position->gtid ? c->position->gtid : "");
+		e->offset = c->position->offset;
+		fmt_position_str(c->position, x->last_pos, sizeof(x->last_pos));
+	}
+	e->time = c->time;
+	pthread_mutex_lock(&x->pool.mu);
+	e->closed = 1;
+	pthread_mutex_unlock(&x->pool.mu);
+	x->in_txn = 0;
+	x->skipping = 0;
+	if (!w)
+		goto out;
+	if (x->serial) {
+		if (!(rc = rep__plan_flush(x, err)))
+			rc = rep__wait_all(x, err);
+	}
+	else if (!w->batch_txns &&	/* a batch fills up under a backlog */
+		 (w->queued_txns >= REP_GROUP_TXNS || w->q.len >= REP_GROUP_BYTES ||
+		  (x->nworkers > 1 && rep__other_idle(x))))
+		rc = rep__plan_flush(x, err);
+out:
+	if (rc && !err->code)
+		rc = sl_err_set(err, rc, "cannot build the commit of the transaction at %s: %s",
+				x->last_pos, sl_strerror(rc));
+	return rc;
+}
+
+int rep__batch_close(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err)
+{
+	int rc;
+
+	if (!w->batch_txns)
+		return 0;
+	if (w != x->cur)
+		sl_bug("closing the batch of a worker not being filled");
+	if ((rc = rep__plan_emit(x, err)))
+		return rc;
+	if ((rc = rep__close_open(w)) || (rc = rep__add_stmt(w, K_COMMIT, 0, NULL, "COMMIT", 6, -1)))
+		return sl_err_set(err, rc, "cannot close a batch: %s", sl_strerror(rc));
+	w->q_tno = w->batch_tno;
+	w->queued_txns++;
+	w->batch_txns = 0;
+	w->batch_bytes = 0;
+	return 0;
+}
+
+/* Give the current worker's q to its thread; between transactions, with
+ * its open batch closed (committed), and fill another worker next. */
+int rep__plan_flush(struct rep_ctx *x, struct sl_err *err)
+{
+	int rc;
+
+	if (!x->cur)
+		return 0;
+	if (!x->in_txn && (rc = rep__batch_close(x, x->cur, err)))
+		return rc;
+	if ((rc = rep__send(x, err)))
+		return rc;
+	if (!x->in_txn)
+		x->cur = NULL;
+	return 0;
+}
+
+int rep__room_in_ring(struct rep_ctx *x, struct sl_err *err)
+{
+	int rc;
+
+	while (x->next_tno - x->ring_lo >= REP_RING) {
+		rep__advance_lwm(x);
+		if (x->next_tno - x->ring_lo < REP_RING)
+			break;
+		if ((rc = rep__plan_flush(x, err)) || (rc = rep__wait_tno(x, x->ring_lo, err)))
+			return rc;
+	}
+	return 0;
+}

@@ -1,4 +1,4 @@
-/* rep_apply.c - rep_run(): the coordinator that reads DIR, turns records into SQL and hands whole transactions to the workers. */
+/* rep_read.c - replay's read stage and rep_run(): DIR's records in order, each handed to the stage that takes it. */
 #include "rep.h"
 #include "rep_int.h"
 #include "rep_snap.h"
@@ -14,159 +14,36 @@
 #include "banned.h"
 
 /*
- * The coordinator reads records in order and renders each transaction into
- * the query q of one worker (rep_worker.c): the INSERT into
- * `sluice`.`applied` naming the transaction first (so the destination's
- * binlog marks the transaction as replay's at its first row event: capture
- * leaves such transactions out, cap_loop.c), then its rows as batched
- * statements with guards, then COMMIT. Several small transactions may share
- * a q (one round trip), each still its own destination transaction; q goes to the
- * worker's thread when it holds REP_GROUP_TXNS transactions or
- * REP_GROUP_BYTES, or as soon as another worker is idle.
+ * One transaction, through the pipeline (rep_int.h names the files):
  *
- * Order: every row's key (rep_deps.c) remembers the newest transaction
- * (tno) that touched it. Before a row joins a transaction on worker A, the
- * coordinator waits until the key's last transaction, when it is on another
- * worker, has committed. So transactions that touch a common row commit in
- * source order; independent ones may commit in any order (--workers 1 keeps
- * the source's commit order for all).
+ * read: run_loop() reads DIR from the checkpoint on, a record at a time,
+ * through the filters (rep_filter.c), and apply_record() hands it on.
  *
- * Exactly once: the `applied` row commits with its transaction. The
- * checkpoint row is the low-water mark: every transaction up to it
- * committed. rep__fold() moves it (about once a second, when idle, at a DDL and
- * at the end) and deletes the applied rows it covers, in one destination
- * transaction. A restart reads both and skips the transactions whose
- * TxnBegin cursor is in `applied`.
+ * plan (rep_plan.c): TxnBegin picks the worker being filled (x->cur) and
+ * opens a batch there, or joins the open one; its first statement is the
+ * INSERT into `sluice`.`applied` naming the transaction (so the
+ * destination's binlog marks it as replay's at its first row event:
+ * capture leaves such transactions out, cap_loop.c). Each row change
+ * takes its conflict keys (rep_deps.c): when the key's last transaction is
+ * on another worker, the read waits until that one committed, so
+ * transactions touching a common row commit in source order. Then it goes
+ * into the worker's query q as SQL, or into the plan that coalesces it per
+ * key. TxnCommit closes the batch at --batch-txns or --batch-bytes.
  *
- * A DDL waits for every worker to finish, then runs on the control
- * connection: the checkpoint marks it pending before and done after, so a
- * restart between the two does not run it twice.
+ * dispatch (rep_dispatch.c): a closed batch (plan, `applied` rows, COMMIT)
+ * goes to the worker's thread (rep_worker.c), at once when another worker
+ * is idle; with nothing more to read, every open batch closes and goes.
+ *
+ * commit (rep_commit.c): a worker that committed raises its done mark; the
+ * low-water mark moves over every transaction committed, and about once a
+ * second (and when idle, at a DDL, at the end) rep__fold() moves the
+ * checkpoint row to it and deletes the `applied` rows it covers. A restart
+ * reads both and skips the transactions whose TxnBegin is in `applied`.
+ *
+ * A DDL (rep_ddl.c) waits for every batch to commit, then runs alone on
+ * the control connection; the checkpoint marks it pending before and done
+ * after, so a restart between the two does not run it twice.
  */
-
-/*
- * The transaction's `applied` row is its first statement: the destination's
- * binlog then shows, at the first row event of the transaction, that sluice
- * replay wrote it, and a capture of the destination leaves it out whole
- * (cap_loop.c) without holding it back. Its place changes nothing for
- * exactly-once: the row commits with the transaction either way, and a retry
- * runs the transaction again from this statement (its first).
- */
-static int mark_txn(struct rep_ctx *x, const struct seg_cursor *begin, struct sl_err *err)
-{
-	struct rep_worker *w = x->cur;
-	int rc;
-
-	if (w->batch_txns) {
-		/* joins the open batch, whose first statement is an `applied` row */
-		rep__txn_meta(w, x->tno, x->gtid, x->txn_after, 0);
-		return rep__plan_applied(x, begin, err);
-	}
-	sl_buf_reset(&x->row);
-	if ((rc = rep__sql_applied_insert(&x->row, x->consumer, begin)) || (rc = rep__close_open(w)))
-		goto out;
-	/* the transactions before it go first when q is full (this one has
-	 * nothing in q yet: no meta, no row lock held); an open batch goes on
-	 * in the next q */
-	if (w->q.len && w->q.len + x->row.len + 64 > w->q_max &&
-	    ((rc = rep__send(x, err)) || (rc = rep__wait_idle(x, w, err))))
-		goto out;
-	rep__txn_meta(w, x->tno, x->gtid, x->txn_after, !w->batch_txns);
-	rc = rep__add_stmt(w, K_CHECKPOINT, 0, begin, x->row.data, x->row.len, 1);
-out:
-	if (rc && !err->code)
-		rc = sl_err_set(err, rc, "cannot build the start of the transaction at %s: %s",
-				x->last_pos, sl_strerror(rc));
-	return rc;
-}
-
-static int begin_txn(struct rep_ctx *x, const Sluice__TxnBegin *b, const struct seg_cursor *cur,
-		     struct sl_err *err)
-{
-	struct rep_inflight *e;
-	int rc;
-
-	snprintf(x->gtid, sizeof(x->gtid), "%s", b->gtid ? b->gtid : "");
-	while (x->iapplied < x->napplied && rep__cursor_cmp(&x->applied[x->iapplied], cur) < 0)
-		x->iapplied++;
-	x->skipping = x->iapplied < x->napplied && rep__cursor_eq(&x->applied[x->iapplied], cur);
-	if ((rc = rep__room_in_ring(x, err)))
-		return rc;
-	if (!x->skipping && !x->cur && (rc = rep__acquire(x, err)))
-		return rc;
-	x->tno = x->next_tno;
-	e = &x->ring[x->tno % REP_RING];
-	memset(e, 0, sizeof(*e));
-	e->w = x->skipping ? NULL : x->cur;
-	pthread_mutex_lock(&x->pool.mu);
-	x->next_tno++;
-	pthread_mutex_unlock(&x->pool.mu);
-	x->in_txn = 1;
-	x->serial = 0;
-	x->safe_txn = 0;
-	if (!x->skipping && x->safe && (rc = rep__safe_begin(x, cur, err)))
-		return rc;
-	snprintf(x->txn_after, sizeof(x->txn_after), "%s", x->last_pos);
-	if (x->skipping)
-		return rc;
-	return mark_txn(x, cur, err);
-}
-
-static int commit_txn(struct rep_ctx *x, const Sluice__TxnCommit *c, const struct seg_cursor *cur,
-		      struct sl_err *err)
-{
-	struct rep_inflight *e = &x->ring[x->tno % REP_RING];
-	struct rep_worker *w = x->cur;
-	int rc = 0;
-
-	if (!x->skipping) {
-		if ((rc = rep__close_open(w)))
-			goto out;
-		if (x->fk_off) {
-			/* back on for the next transaction of the batch */
-			static const char on[] = "SET SESSION foreign_key_checks=1";
-
-			if ((rc = rep__make_room(x, sizeof(on) + 8, 0, cur, err)) ||
-			    (rc = rep__add_stmt(w, K_OTHER, 0, cur, on, sizeof(on) - 1, -1)))
-				goto out;
-			x->fk_off = 0;
-		}
-		w->batch_txns++;
-		w->batch_tno = x->tno;
-		x->st->transactions++;
-		if (w->batch_txns >= x->batch_txns || w->batch_bytes >= x->batch_bytes || x->serial)
-			rc = rep__batch_close(x, w, err);
-		if (rc)
-			goto out;
-	} else {
-		x->st->skipped++;
-	}
-	e->cur = *cur;
-	if (c->position) {
-		snprintf(e->file, sizeof(e->file), "%s", c->position->file ? c->position->file : "");
-		snprintf(e->gtid, sizeof(e->gtid), "%s", c->position->gtid ? c->position->gtid : "");
-		e->offset = c->position->offset;
-		fmt_position_str(c->position, x->last_pos, sizeof(x->last_pos));
-	}
-	e->time = c->time;
-	pthread_mutex_lock(&x->pool.mu);
-	e->closed = 1;
-	pthread_mutex_unlock(&x->pool.mu);
-	x->in_txn = 0;
-	x->skipping = 0;
-	if (!w)
-		goto out;
-	if (x->serial)
-		rc = rep__wait_all(x, err);
-	else if (!w->batch_txns &&	/* a batch fills up under a backlog */
-		 (w->queued_txns >= REP_GROUP_TXNS || w->q.len >= REP_GROUP_BYTES ||
-		  (x->nworkers > 1 && rep__other_idle(x))))
-		rc = rep__dispatch(x, err);
-out:
-	if (rc && !err->code)
-		rc = sl_err_set(err, rc, "cannot build the commit of the transaction at %s: %s",
-				x->last_pos, sl_strerror(rc));
-	return rc;
-}
 
 static void sleep_ms(uint32_t ms)
 {
@@ -342,7 +219,7 @@ static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const stru
 		if (x->in_txn)
 			return sl_err_set(err, -SL_ECORRUPT, "transaction begins inside another at %s",
 					  rep__where_str(x, cur, wh, sizeof(wh)));
-		return begin_txn(x, rec->begin, cur, err);
+		return rep__txn_begin(x, rec->begin, cur, err);
 	case SLUICE__RECORD__BODY_TABLE:
 		/* the plan points at the definition this one replaces */
 		if (x->cur && (rc = rep__plan_emit(x, err)))
@@ -362,7 +239,7 @@ static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const stru
 		if (!x->in_txn)
 			return sl_err_set(err, -SL_ECORRUPT, "commit outside a transaction at %s",
 					  rep__where_str(x, cur, wh, sizeof(wh)));
-		return commit_txn(x, rec->commit, cur, err);
+		return rep__txn_commit(x, rec->commit, cur, err);
 	case SLUICE__RECORD__BODY_DDL:
 		if (x->in_txn)
 			return sl_err_set(err, -SL_ECORRUPT, "ddl inside a transaction at %s",
@@ -374,24 +251,6 @@ static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const stru
 		return sl_err_set(err, -SL_ECORRUPT, "unknown record type %d at %s",
 				  (int)rec->body_case, rep__where_str(x, cur, wh, sizeof(wh)));
 	}
-}
-
-/* The checkpoint in DIR/consumers/ (store/seg.h) is advisory, for retention:
- * it trails the destination's checkpoint row. A failure only warns. */
-static void register_consumer(struct rep_ctx *x)
-{
-	struct sl_err e = SL_ERR_INIT;
-
-	if (seg_consumer_update(x->o->dir, x->consumer, &x->folded, x->lwm.time, &e))
-		sl_log(SL_WARN, "replay", "cannot register consumer '%s' for retention: %s", x->consumer, e.msg);
-}
-
-/* Everything handed out committed, and the checkpoint row says so. */
-static int settle(struct rep_ctx *x, struct sl_err *err)
-{
-	int rc = rep__wait_all(x, err);
-
-	return rc ? rc : rep__fold(x, NULL, err);
 }
 
 /* --follow's progress line, every REP_RATE_MS while transactions arrive:
@@ -432,6 +291,17 @@ static void rate_report(struct rep_ctx *x, struct rep_rate *r)
 	r->rows = x->st->rows;
 }
 
+/* Everything handed out committed, and the checkpoint row says so. */
+static int settle(struct rep_ctx *x, struct sl_err *err)
+{
+	int rc = rep__plan_flush(x, err);
+
+	if (!rc)
+		rc = rep__wait_all(x, err);
+
+	return rc ? rc : rep__fold(x, NULL, err);
+}
+
 static int run_loop(struct rep_ctx *x, struct sl_err *err)
 {
 	struct rep_rate rate = { .ms = sl_now_ms() };
@@ -452,7 +322,7 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 		goto out;
 	}
 	x->loaded = 1;
-	register_consumer(x);	/* retention keeps what it needs from now on */
+	rep__register_consumer(x);	/* retention keeps what it needs from now on */
 	if (x->folded.seq && (rc = seg_reader_seek_after(r, &x->folded, err)))
 		goto out;
 	for (;;) {
@@ -475,7 +345,7 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 			if ((rc = settle(x, err)))
 				goto out;
 			if (x->folded.seq && !rep__cursor_eq(&x->folded, &registered)) {
-				register_consumer(x);
+				rep__register_consumer(x);
 				registered = x->folded;
 				registered_ms = sl_now_ms();
 			}
@@ -506,7 +376,7 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 			 * of the rows below the mark would wait for their locks
 			 * until the lock wait timeout. It also bounds a batch's
 			 * life to about a second. */
-			if (x->cur && (rc = rep__dispatch(x, err)))
+			if (x->cur && (rc = rep__plan_flush(x, err)))
 				goto out;
 			rep__advance_lwm(x);
 			if ((rc = rep__fold(x, NULL, err)))
@@ -516,7 +386,7 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 			rate_report(x, &rate);	/* also under a backlog that never ends */
 		/* Retention: tell DIR how far we are, about once a second. */
 		if (!x->in_txn && x->folded.seq && sl_now_ms() - registered_ms >= 1000) {
-			register_consumer(x);
+			rep__register_consumer(x);
 			registered = x->folded;
 			registered_ms = sl_now_ms();
 		}
@@ -620,7 +490,7 @@ out:
 		rep__pool_stop(&x.pool);
 	}
 	if (x.loaded && x.ctl.db)
-		register_consumer(&x);
+		rep__register_consumer(&x);
 	rep__conn_close(&x.ctl);
 	fmt_tables_release(&x.tables);
 	rep__triggers_release(&x);

@@ -11,7 +11,7 @@
  * holds the highest). A change transaction that committed at or before
  * SnapshotEnd.position may be in the loaded rows already, or not (a chunk
  * read by an earlier run): it applies in safe mode, where each statement
- * gives the same result whether or not the row is there (rep_apply.c):
+ * gives the same result whether or not the row is there (rep_plan.c):
  *   INSERT  REPLACE INTO
  *   DELETE  delete if present (any count)
  *   UPDATE  DELETE of the before image's row (any count), then REPLACE of
