@@ -68,6 +68,12 @@ struct rep_opts {
 	int no_defer_indexes;		/* snapshot tables created whole, not indexed after the load */
 	const char *dest_dialect;	/* "mariadb", "mysql", "oceanbase"; NULL: from the
 					 * destination's version() (ddl/ddl.h) */
+	/* history (rep_hist.h): stop at a point, start a fresh destination at a
+	 * segment, leave transactions out */
+	const char *until;		/* GTID, FILE:POS or 'YYYY-MM-DD HH:MM:SS[+HH:MM|Z]'; NULL: none */
+	uint64_t from;			/* segment; 0: from the checkpoint */
+	const char *const *skip;	/* GTID or SEG:OFFSET[:RECORD] values, each a comma list */
+	size_t nskip;
 };
 
 struct rep_stats {
@@ -82,6 +88,11 @@ struct rep_stats {
 };
 
 int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err);
+
+/* Option checks for cli/ (rep_until.c, rep_skip.c): 0, or -SL_EINVAL_ARG
+ * with one line saying what the value should be. */
+int rep_until_check(const char *value, struct sl_err *err);
+int rep_skip_check(const char *value, struct sl_err *err);
 
 /* A trigger on the destination table `schema`.`table`
  * (information_schema.TRIGGERS), which would fire again on replayed rows:

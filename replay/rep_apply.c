@@ -2,6 +2,7 @@
 #include "rep.h"
 #include "rep_int.h"
 #include "rep_snap.h"
+#include "rep_hist.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -294,6 +295,7 @@ static int begin_txn(struct rep_ctx *x, const Sluice__TxnBegin *b, const struct 
 	while (x->iapplied < x->napplied && rep__cursor_cmp(&x->applied[x->iapplied], cur) < 0)
 		x->iapplied++;
 	x->skipping = x->iapplied < x->napplied && rep__cursor_eq(&x->applied[x->iapplied], cur);
+	x->skipping = rep__hist_skip_begin(x, cur, x->skipping);
 	if ((rc = rep__room_in_ring(x, err)))
 		return rc;
 	if (!x->skipping && !x->cur && (rc = rep__acquire(x, err)))
@@ -339,6 +341,8 @@ static int commit_txn(struct rep_ctx *x, const Sluice__TxnCommit *c, const struc
 		x->st->transactions++;
 	} else {
 		x->st->skipped++;
+		if ((rc = rep__hist_skip_commit(x, c, err)))
+			goto out;
 	}
 	e->cur = *cur;
 	if (c->position) {
@@ -643,7 +647,7 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 	}
 	x->loaded = 1;
 	register_consumer(x);	/* retention keeps what it needs from now on */
-	if (x->folded.seq && (rc = seg_reader_seek_after(r, &x->folded, err)))
+	if ((rc = rep__hist_seek(x, r, err)))
 		goto out;
 	for (;;) {
 		Sluice__Record *rec = NULL;
@@ -676,8 +680,12 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 			continue;
 		}
 		rate_note(&rate, &cur);
-		rc = apply_record(x, rec, &cur, err);
+		rc = rep__hist_gate(x, rec, &cur, err);
+		if (!rc)
+			rc = apply_record(x, rec, &cur, err);
 		fmt_record_free(rec);
+		if (rc > 0 || (!rc && rep__hist_done(x)))
+			break;	/* --until: the point is reached */
 		if (rc)
 			goto out;
 		if (!x->in_txn && sl_now_ms() - x->fold_ms >= REP_FOLD_MS) {
@@ -732,6 +740,8 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	x.ring = sl_xcalloc(REP_RING, sizeof(*x.ring));
 	sl_buf_init(&x.row, 1);
 	sl_buf_init(&x.shape, 1 << 16);
+	if ((rc = rep__hist_init(&x, err)))
+		goto out;
 	/* An empty DIR has nothing to apply yet (capture has not written);
 	 * a missing one is a mistyped path, not an empty stream. */
 	if ((rc = dir_exists(o->dir, err)))
@@ -741,7 +751,7 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	sl_buf_release(&x.row);
 	sl_buf_init(&x.row, x.ctl.stmt_max);
 	/* a replay of this consumer that died may still have queries running */
-	if ((rc = rep__conn_lock(&x.ctl, x.consumer, 0, 10, 1, err)))
+	if ((rc = rep__hist_lock(&x, 10, err)))
 		goto out;
 	for (unsigned i = 1; i <= REP_MAX_WORKERS; i++)
 		if ((rc = rep__conn_lock(&x.ctl, x.consumer, i, 60, 0, err)))
@@ -759,9 +769,10 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	}
 	if (rc)
 		goto out;
-	if ((rc = rep__load_checkpoint(&x, sid, err)))
+	if ((rc = rep__load_checkpoint(&x, sid, err)) || (rc = rep__hist_start(&x, sid, err)))
 		goto out;
-	if (x.folded.seq && (rc = prime_tables(&x, err)))
+	/* offset 0: before the first record of the segment (--from) */
+	if (x.folded.seq && x.folded.offset && (rc = prime_tables(&x, err)))
 		goto out;
 	/* several workers: one more round trip per transaction (its COMMIT)
 	 * costs the destination less than the guard statements; one worker
@@ -773,6 +784,7 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	if ((rc = run_loop(&x, err)))
 		goto out;
 	*err = (struct sl_err)SL_ERR_INIT;
+	rep__hist_finish(&x);
 	secs = (double)(sl_now_ms() - t0) / 1000.0;
 	sl_log(SL_INFO, "replay", "applied %" PRIu64 " transactions, %" PRIu64 " rows, %" PRIu64
 	       " ddls in %.2f s (%.0f rows/s, %u workers)", st->transactions, st->rows, st->ddls,
@@ -808,5 +820,6 @@ out:
 	free(x.ring);
 	free(x.applied);
 	rep__safe_release(x.safe);
+	rep__hist_release(&x);
 	return rc;
 }

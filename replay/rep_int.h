@@ -435,6 +435,7 @@ struct rep_ctx {
 	int safe_txn;			/* this transaction applies in safe mode */
 	int safe_skip;			/* ... and its rows of keyless tables loaded after it: skipped */
 	const Sluice__Position *txn_pos;	/* its commit position (safe window only) */
+	struct rep_hist *hist;		/* --until, --skip, --from (rep_hist.c); NULL: none */
 };
 
 static inline int rep__cursor_eq(const struct seg_cursor *a, const struct seg_cursor *b)
