@@ -53,6 +53,7 @@
 #define REP_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sl.h"
 
@@ -93,6 +94,11 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err);
  * with one line saying what the value should be. */
 int rep_until_check(const char *value, struct sl_err *err);
 int rep_skip_check(const char *value, struct sl_err *err);
+
+/* `sluice status DIR --dest URL` (rep_skip.c): the transactions replay
+ * --skip left out of stream sid on that destination (`sluice`.`skipped`),
+ * a line each, to out. 0, or <0 with err (password from SLUICE_DEST_PASSWORD). */
+int rep_skipped_print(const char *dest_url, const uint8_t sid[16], FILE *out, struct sl_err *err);
 
 /* A trigger on the destination table `schema`.`table`
  * (information_schema.TRIGGERS), which would fire again on replayed rows:

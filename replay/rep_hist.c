@@ -30,7 +30,6 @@ struct rep_hist {
 	struct fmt_arena arena;		/* the ahead reader's TxnCommit */
 	int reach_after;		/* the unit being applied reaches the point */
 	int reached;			/* nothing more is applied */
-	int passed;			/* stopped before a unit past the point */
 	char stop_at[400];		/* what ended the run, for the last message */
 	uint64_t units;			/* transactions and DDL let through */
 	struct rep_skip_item *skip_now;	/* the transaction being read is skipped */
@@ -327,17 +326,28 @@ static int ahead_commit(struct rep_ctx *x, const struct seg_cursor *begin,
 	}
 }
 
+/* "2026-12-06 16:35:01 UTC" */
+static const char *utc(uint64_t t, char *out, size_t n)
+{
+	time_t v = (time_t)t;
+	struct tm tm;
+
+	if (!t || !gmtime_r(&v, &tm) || !strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(out, n, "an unknown time");
+	return out;
+}
+
 static void stopped(struct rep_hist *h, const char *what, const char *gtid,
 		    const Sluice__Position *p, uint64_t time)
 {
-	char pos[300] = "-";
+	char pos[300] = "-", when[64];
 
 	if (p)
 		fmt_position_str(p, pos, sizeof(pos));
-	snprintf(h->stop_at, sizeof(h->stop_at), "%s%s%s at source position %s, committed at %"
-		 PRIu64, what, gtid && gtid[0] ? " " : "", gtid ? gtid : "", pos, time);
+	snprintf(h->stop_at, sizeof(h->stop_at), "stopped before %s%s%s (source position %s, "
+		 "committed %s)", what, gtid && gtid[0] ? " " : "", gtid ? gtid : "", pos,
+		 utc(time, when, sizeof(when)));
 	h->reached = 1;
-	h->passed = 1;
 }
 
 /*
@@ -393,12 +403,13 @@ int rep__hist_gate(struct rep_ctx *x, const Sluice__Record *rec, const struct se
 	}
 	case SLUICE__RECORD__BODY_HEARTBEAT:
 		if (rec->heartbeat && rep_until_beat(u, rec->heartbeat->position, rec->heartbeat->time)) {
-			char pos[300] = "-";
+			char pos[300] = "-", when[64];
 
 			if (rec->heartbeat->position)
 				fmt_position_str(rec->heartbeat->position, pos, sizeof(pos));
-			snprintf(h->stop_at, sizeof(h->stop_at), "a heartbeat at source position %s, "
-				 "time %" PRIu64, pos, rec->heartbeat->time);
+			snprintf(h->stop_at, sizeof(h->stop_at), "a heartbeat of the source at %s, %s, "
+				 "shows nothing more comes before it", pos,
+				 utc(rec->heartbeat->time, when, sizeof(when)));
 			h->reached = 1;
 		}
 		return 0;
@@ -416,7 +427,7 @@ int rep__hist_done(struct rep_ctx *x)
 		return 0;
 	if (h->reach_after && !h->reached) {
 		h->reached = 1;
-		snprintf(h->stop_at, sizeof(h->stop_at), "--until %s itself", h->until.text);
+		snprintf(h->stop_at, sizeof(h->stop_at), "applied up to and including it");
 	}
 	return h->reached;
 }
@@ -485,9 +496,8 @@ void rep__hist_finish(struct rep_ctx *x)
 	rep__hist_done(x);
 	if (h->until.kind) {
 		if (h->reached)
-			sl_log(SL_INFO, "replay", "--until %s reached: stopped %s%s; the checkpoint is "
-			       "there (%s)", h->until.text, h->passed ? "before " : "at ", h->stop_at,
-			       x->last_pos);
+			sl_log(SL_INFO, "replay", "--until %s reached: %s; the checkpoint is at source "
+			       "position %s", h->until.text, h->stop_at, x->last_pos);
 		else
 			sl_log(SL_WARN, "replay", "--until %s not reached: '%s' ends before it; applied "
 			       "everything there, up to source position %s", h->until.text, x->o->dir,

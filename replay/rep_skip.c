@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <mysql.h>
+#include "db.h"
 #include "banned.h"
 
 static int parse_cursor(const char *s, struct seg_cursor *c)
@@ -137,5 +139,69 @@ int rep_skip_check(const char *value, struct sl_err *err)
 	int rc = rep_skip_parse(&s, &value, 1, err);
 
 	rep_skip_release(&s);
+	return rc;
+}
+
+int rep_skipped_print(const char *dest_url, const uint8_t sid[16], FILE *out, struct sl_err *err)
+{
+	static const char exists[] = "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA='sluice' "
+				     "AND TABLE_NAME='skipped'";
+	struct sl_dsn d;
+	struct db_opts o = { .role = DB_ROLE_VERIFY_DEST };
+	struct sl_buf q = SL_BUF_INIT(4096);
+	MYSQL *m = NULL;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	char who[300], red[256];
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	if ((rc = sl_dsn_parse(&d, dest_url, "SLUICE_DEST_PASSWORD", err)))
+		return rc;
+	snprintf(who, sizeof(who), "destination %s", sl_dsn_redacted(&d, red, sizeof(red)));
+	if ((rc = db_connect(&m, &d, &o, err)))
+		goto out;
+	if (mysql_real_query(m, exists, sizeof(exists) - 1) || !(res = mysql_store_result(m))) {
+		rc = db_stmt_error(err, m, who, exists, sizeof(exists) - 1);
+		goto out;
+	}
+	if (!mysql_num_rows(res)) {
+		fprintf(out, "skipped:   none on %s (no `sluice`.`skipped` there)\n", who + 12);
+		goto out;
+	}
+	mysql_free_result(res);
+	res = NULL;
+	if ((rc = sl_buf_adds(&q, "SELECT `consumer`,`gtid`,`seq`,`frame_offset`,`record_index`,"
+			      "`source_position`,`row_count`,`skipped_by`,"
+			      "DATE_FORMAT(`skipped_at`,'%Y-%m-%d %H:%i:%s'),`given` "
+			      "FROM `sluice`.`skipped` WHERE `stream_id`='")))
+		goto build;
+	for (int i = 0; i < 16; i++)
+		if ((rc = sl_buf_addf(&q, "%02x", sid[i])))
+			goto build;
+	if ((rc = sl_buf_adds(&q, "' ORDER BY `seq`,`frame_offset`,`record_index`")))
+		goto build;
+	if (mysql_real_query(m, (const char *)q.data, q.len) || !(res = mysql_store_result(m))) {
+		rc = db_stmt_error(err, m, who, (const char *)q.data, q.len);
+		goto out;
+	}
+	fprintf(out, "skipped:   %llu transactions left out by replay --skip on %s\n",
+		(unsigned long long)mysql_num_rows(res), who + 12);
+	while ((row = mysql_fetch_row(res)))
+		fprintf(out, "  %-16s %s%sat seq %s offset %s record %s, source position %s, %s rows; "
+			"by %s at %s UTC (--skip %s)\n", row[0] ? row[0] : "", row[1] && row[1][0] ? row[1] : "",
+			row[1] && row[1][0] ? " " : "", row[2] ? row[2] : "", row[3] ? row[3] : "",
+			row[4] ? row[4] : "", row[5] && row[5][0] ? row[5] : "-", row[6] ? row[6] : "",
+			row[7] ? row[7] : "", row[8] ? row[8] : "", row[9] ? row[9] : "");
+	goto out;
+build:
+	rc = sl_err_set(err, rc, "cannot build the skipped query: %s", sl_strerror(rc));
+out:
+	if (res)
+		mysql_free_result(res);
+	if (m)
+		mysql_close(m);
+	sl_buf_release(&q);
+	sl_dsn_release(&d);
 	return rc;
 }
