@@ -184,6 +184,31 @@ static void segment_start(const char *dir, uint64_t seq, char *file, size_t n, u
 	seg_reader_close(r);
 }
 
+/* The GTID of the checkpoint row into x->lwm.gtid (what it stands after),
+ * for "--until reached by an earlier run". */
+static int checkpoint_gtid(struct rep_ctx *x, struct sl_err *err)
+{
+	struct sl_buf q = SL_BUF_INIT(1024);
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int rc;
+
+	if ((rc = sl_buf_adds(&q, "SELECT `gtid` FROM `sluice`.`checkpoint` WHERE `consumer`=")) ||
+	    (rc = fmt_sql_str(&q, x->consumer))) {
+		sl_buf_release(&q);
+		return sl_err_set(err, rc, "cannot build the checkpoint query: %s", sl_strerror(rc));
+	}
+	if (mysql_real_query(x->ctl.db, (const char *)q.data, q.len) ||
+	    !(res = mysql_store_result(x->ctl.db)))
+		rc = rep__db_error(&x->ctl, "reading the checkpoint's gtid", err);
+	else if ((row = mysql_fetch_row(res)) && row[0])
+		snprintf(x->lwm.gtid, sizeof(x->lwm.gtid), "%s", row[0]);
+	if (res)
+		mysql_free_result(res);
+	sl_buf_release(&q);
+	return rc ? rc : rep__exec(&x->ctl, "COMMIT", err);	/* end the read */
+}
+
 /*
  * After the checkpoint row was read: with --from SEQ, refuse a consumer
  * that applied anything already, else move its row to "before the first
@@ -204,6 +229,8 @@ int rep__hist_start(struct rep_ctx *x, const uint8_t sid[16], struct sl_err *err
 	if (!h)
 		return 0;
 	memcpy(h->sid, sid, 16);
+	if (h->until.kind == REP_UNTIL_GTID && x->cp.cur.seq && (rc = checkpoint_gtid(x, err)))
+		return rc;
 	if (!x->o->from)
 		return 0;
 	if (x->cp.cur.seq || x->napplied || x->cp.ddl_pending)
@@ -485,6 +512,25 @@ int rep__hist_skip_commit(struct rep_ctx *x, const Sluice__TxnCommit *c, struct 
 	return 0;
 }
 
+/* Nothing let through in this run, and the checkpoint (its position, or
+ * the GTID of the last transaction read) at or past the point already. */
+static int passed_before(struct rep_ctx *x)
+{
+	const struct rep_until *u = &x->hist->until;
+	Sluice__Position p = SLUICE__POSITION__INIT;
+
+	if (x->hist->units)
+		return 0;
+	p.file = x->lwm.file;
+	p.offset = x->lwm.offset;
+	if (u->kind == REP_UNTIL_POS)
+		return p.file[0] && rep_binlog_cmp(p.file, p.offset, u->file, u->pos) >= 0;
+	if (u->kind == REP_UNTIL_GTID)
+		return x->lwm.gtid[0] && (rep_until_at(u, x->lwm.gtid, NULL) ||
+					  rep_until_past(u, x->lwm.gtid, NULL, 0));
+	return 0;
+}
+
 /* At the end of a run that succeeded: say where --until left it, and warn
  * of a --skip that matched nothing. */
 void rep__hist_finish(struct rep_ctx *x)
@@ -498,6 +544,10 @@ void rep__hist_finish(struct rep_ctx *x)
 		if (h->reached)
 			sl_log(SL_INFO, "replay", "--until %s reached: %s; the checkpoint is at source "
 			       "position %s", h->until.text, h->stop_at, x->last_pos);
+		else if (passed_before(x))
+			sl_log(SL_INFO, "replay", "--until %s reached by an earlier run: the checkpoint "
+			       "is at source position %s, past it or at it; nothing applied",
+			       h->until.text, x->last_pos);
 		else
 			sl_log(SL_WARN, "replay", "--until %s not reached: '%s' ends before it; applied "
 			       "everything there, up to source position %s", h->until.text, x->o->dir,

@@ -97,6 +97,7 @@ main() {
 	grep -q "until $gA reached" "$WORK/untilA.err" || fail "untilA: no 'reached' line"
 	equal_dump untilA "$WORK/A.dump"
 	must_sluice untilA2 replay --dir "$dir" --dest "$DST_URL" --until "$gA"
+	grep -q "until $gA reached" "$WORK/untilA2.err" || fail "untilA2: no 'reached' line"
 	equal_dump untilA2 "$WORK/A.dump"
 	must_sluice untilB replay --dir "$dir" --dest "$DST_URL" --until "$pB" --workers 4
 	equal_dump untilB "$WORK/B.dump"
@@ -118,6 +119,10 @@ main() {
 	must_sluice far replay --dir "$dir" --dest "$DST_URL" --until 0-1-999999
 	grep -q "until 0-1-999999 not reached" "$WORK/far.err" || fail "far: no 'not reached' warning"
 	compare_all || fail "far: not equal to the source"
+	must_sluice pastA replay --dir "$dir" --dest "$DST_URL" --until "$gA"
+	grep -q "until $gA reached by an earlier run" "$WORK/pastA.err" || fail "pastA: not 'reached by an earlier run'"
+	must_sluice pastB replay --dir "$dir" --dest "$DST_URL" --until "$pB"
+	grep -q "until $pB reached by an earlier run" "$WORK/pastB.err" || fail "pastB: not 'reached by an earlier run'"
 	expect_error badtime 'no such time' replay --dir "$dir" --dest "$DST_URL" --until '2024-02-30 10:00:00'
 	expect_error badpoint 'not a gtid' replay --dir "$dir" --dest "$DST_URL" --until 'yesterday'
 	expect_error badskip 'not a gtid' replay --dir "$dir" --dest "$DST_URL" --skip '0-1-2,x'
