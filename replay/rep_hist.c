@@ -62,8 +62,8 @@ int rep__hist_init(struct rep_ctx *x, struct sl_err *err)
 	x->hist = h;
 	fmt_arena_init(&h->arena);
 	fill_who(h);
-	if ((rc = rep_until_parse(o->until, &h->until, err)) ||
-	    (rc = rep_skip_parse(&h->skip, o->skip, o->nskip, err)))
+	if ((rc = rep__until_parse(o->until, &h->until, err)) ||
+	    (rc = rep__skip_parse(&h->skip, o->skip, o->nskip, err)))
 		return rc;
 	return 0;
 }
@@ -76,7 +76,7 @@ void rep__hist_release(struct rep_ctx *x)
 		return;
 	seg_reader_close(h->ahead);
 	fmt_arena_release(&h->arena);
-	rep_skip_release(&h->skip);
+	rep__skip_release(&h->skip);
 	free(h);
 	x->hist = NULL;
 }
@@ -405,12 +405,12 @@ int rep__hist_gate(struct rep_ctx *x, const Sluice__Record *rec, const struct se
 		*err = (struct sl_err)SL_ERR_INIT;
 		if ((rc = ahead_commit(x, cur, &c, &at, err)))
 			return rc;
-		if (rep_until_past(u, g, c->position, c->time)) {
+		if (rep__until_past(u, g, c->position, c->time)) {
 			stopped(h, "the transaction", g, c->position, c->time);
 			return 1;
 		}
-		h->reach_after = rep_until_at(u, g, c->position);
-		h->skip_now = rep_skip_match(&h->skip, g, cur, &at);
+		h->reach_after = rep__until_at(u, g, c->position);
+		h->skip_now = rep__skip_match(&h->skip, g, cur, &at);
 		h->skip_begin = *cur;
 		h->skip_commit = at;
 		h->units++;
@@ -420,16 +420,16 @@ int rep__hist_gate(struct rep_ctx *x, const Sluice__Record *rec, const struct se
 		const Sluice__Ddl *d = rec->ddl;
 		const char *g = d->position && d->position->gtid ? d->position->gtid : "";
 
-		if (rep_until_past(u, g, d->position, d->time)) {
+		if (rep__until_past(u, g, d->position, d->time)) {
 			stopped(h, "the ddl", g, d->position, d->time);
 			return 1;
 		}
-		h->reach_after = rep_until_at(u, g, d->position);
+		h->reach_after = rep__until_at(u, g, d->position);
 		h->units++;
 		return 0;
 	}
 	case SLUICE__RECORD__BODY_HEARTBEAT:
-		if (rec->heartbeat && rep_until_beat(u, rec->heartbeat->position, rec->heartbeat->time)) {
+		if (rec->heartbeat && rep__until_beat(u, rec->heartbeat->position, rec->heartbeat->time)) {
 			char pos[300] = "-", when[64];
 
 			if (rec->heartbeat->position)
@@ -494,7 +494,7 @@ int rep__hist_skip_commit(struct rep_ctx *x, const Sluice__TxnCommit *c, struct 
 	r.time = c->time;
 	r.who = h->who;
 	r.given = h->skip_now->text;
-	if ((rc = rep_skip_sql(&b, &r)) || (rc = sl_buf_adds(&b, ";COMMIT"))) {
+	if ((rc = rep__skip_sql(&b, &r)) || (rc = sl_buf_adds(&b, ";COMMIT"))) {
 		sl_buf_release(&b);
 		return sl_err_set(err, rc, "cannot build the skip record: %s", sl_strerror(rc));
 	}
@@ -524,10 +524,10 @@ static int passed_before(struct rep_ctx *x)
 	p.file = x->lwm.file;
 	p.offset = x->lwm.offset;
 	if (u->kind == REP_UNTIL_POS)
-		return p.file[0] && rep_binlog_cmp(p.file, p.offset, u->file, u->pos) >= 0;
+		return p.file[0] && rep__binlog_cmp(p.file, p.offset, u->file, u->pos) >= 0;
 	if (u->kind == REP_UNTIL_GTID)
-		return x->lwm.gtid[0] && (rep_until_at(u, x->lwm.gtid, NULL) ||
-					  rep_until_past(u, x->lwm.gtid, NULL, 0));
+		return x->lwm.gtid[0] && (rep__until_at(u, x->lwm.gtid, NULL) ||
+					  rep__until_past(u, x->lwm.gtid, NULL, 0));
 	return 0;
 }
 

@@ -65,20 +65,20 @@ struct rep_until {
 };
 
 /* 0, or -SL_EINVAL_ARG with one line in err. "" or NULL: 0, kind NONE. */
-int rep_gtid_parse(const char *s, struct rep_gtid *g);
-int rep_until_parse(const char *s, struct rep_until *u, struct sl_err *err);
+int rep__gtid_parse(const char *s, struct rep_gtid *g);
+int rep__until_parse(const char *s, struct rep_until *u, struct sl_err *err);
 /* "mysql-bin.000003" before "mysql-bin.000010": <0, 0, >0. */
-int rep_binlog_cmp(const char *a, uint64_t apos, const char *b, uint64_t bpos);
+int rep__binlog_cmp(const char *a, uint64_t apos, const char *b, uint64_t bpos);
 /* A unit (gtid, end position, commit time; any may be empty/NULL/0):
  * 1 when it lies past the point (stop before it), else 0. */
-int rep_until_past(const struct rep_until *u, const char *gtid, const Sluice__Position *end,
-		   uint64_t time);
+int rep__until_past(const struct rep_until *u, const char *gtid, const Sluice__Position *end,
+		    uint64_t time);
 /* 1 when applying that unit reaches the point exactly (the GTID itself, a
  * unit ending at POS): nothing after it is applied. */
-int rep_until_at(const struct rep_until *u, const char *gtid, const Sluice__Position *end);
+int rep__until_at(const struct rep_until *u, const char *gtid, const Sluice__Position *end);
 /* 1 when a heartbeat there proves the stream holds nothing more before the
  * point (TIME: its time >= TIME; FILE:POS: its position >= POS). */
-int rep_until_beat(const struct rep_until *u, const Sluice__Position *pos, uint64_t time);
+int rep__until_beat(const struct rep_until *u, const Sluice__Position *pos, uint64_t time);
 
 /* ---- --skip (rep_skip.c) ---- */
 
@@ -99,12 +99,12 @@ struct rep_skip {
 };
 
 /* Parse a list of values, each a comma list; 0 or -SL_EINVAL_ARG. */
-int rep_skip_parse(struct rep_skip *s, const char *const *values, size_t n, struct sl_err *err);
-void rep_skip_release(struct rep_skip *s);
+int rep__skip_parse(struct rep_skip *s, const char *const *values, size_t n, struct sl_err *err);
+void rep__skip_release(struct rep_skip *s);
 /* The item matching the transaction of gtid whose records run from begin to
  * commit (cursors), or NULL. */
-struct rep_skip_item *rep_skip_match(struct rep_skip *s, const char *gtid,
-				     const struct seg_cursor *begin, const struct seg_cursor *commit);
+struct rep_skip_item *rep__skip_match(struct rep_skip *s, const char *gtid,
+				      const struct seg_cursor *begin, const struct seg_cursor *commit);
 
 /* "INSERT IGNORE INTO `sluice`.`skipped` ..." and the `applied` row that
  * makes a restart skip it too, for one skipped transaction. */
@@ -118,7 +118,7 @@ struct rep_skip_row {
 	const char *who;		/* "user@host" */
 	const char *given;		/* the --skip value that matched */
 };
-int rep_skip_sql(struct sl_buf *out, const struct rep_skip_row *r);
+int rep__skip_sql(struct sl_buf *out, const struct rep_skip_row *r);
 
 /* ---- the run (rep_hist.c); each is a single call from the coordinator ----
  * rep__hist_init       rep_run(), first: parse --until/--skip (x->hist stays

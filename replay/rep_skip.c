@@ -42,7 +42,7 @@ static int add_item(struct rep_skip *s, const char *p, size_t len, struct sl_err
 		return sl_err_set(err, -SL_EINVAL_ARG, "%s value (a GTID, or SEG:OFFSET[:RECORD] "
 				  "as replay's messages print it)", len ? "too long a" : "an empty");
 	memcpy(it.text, p, len);
-	if (!rep_gtid_parse(it.text, &it.gtid))
+	if (!rep__gtid_parse(it.text, &it.gtid))
 		it.by_gtid = 1;
 	else if (parse_cursor(it.text, &it.at))
 		return sl_err_set(err, -SL_EINVAL_ARG, "'%s': not a GTID (D-S-N or UUID:N) nor "
@@ -53,7 +53,7 @@ static int add_item(struct rep_skip *s, const char *p, size_t len, struct sl_err
 	return 0;
 }
 
-int rep_skip_parse(struct rep_skip *s, const char *const *values, size_t n, struct sl_err *err)
+int rep__skip_parse(struct rep_skip *s, const char *const *values, size_t n, struct sl_err *err)
 {
 	int rc;
 
@@ -74,18 +74,18 @@ int rep_skip_parse(struct rep_skip *s, const char *const *values, size_t n, stru
 	return 0;
 }
 
-void rep_skip_release(struct rep_skip *s)
+void rep__skip_release(struct rep_skip *s)
 {
 	free(s->v);
 	s->v = NULL;
 	s->n = 0;
 }
 
-struct rep_skip_item *rep_skip_match(struct rep_skip *s, const char *gtid,
-				     const struct seg_cursor *begin, const struct seg_cursor *commit)
+struct rep_skip_item *rep__skip_match(struct rep_skip *s, const char *gtid,
+				      const struct seg_cursor *begin, const struct seg_cursor *commit)
 {
 	struct rep_gtid g;
-	int have = !rep_gtid_parse(gtid, &g);
+	int have = !rep__gtid_parse(gtid, &g);
 
 	for (size_t i = 0; i < s->n; i++) {
 		struct rep_skip_item *it = &s->v[i];
@@ -102,7 +102,7 @@ struct rep_skip_item *rep_skip_match(struct rep_skip *s, const char *gtid,
 	return NULL;
 }
 
-int rep_skip_sql(struct sl_buf *out, const struct rep_skip_row *r)
+int rep__skip_sql(struct sl_buf *out, const struct rep_skip_row *r)
 {
 	char pos[300] = "";
 	int rc;
@@ -136,9 +136,9 @@ int rep_skip_sql(struct sl_buf *out, const struct rep_skip_row *r)
 int rep_skip_check(const char *value, struct sl_err *err)
 {
 	struct rep_skip s = { 0 };
-	int rc = rep_skip_parse(&s, &value, 1, err);
+	int rc = rep__skip_parse(&s, &value, 1, err);
 
-	rep_skip_release(&s);
+	rep__skip_release(&s);
 	return rc;
 }
 

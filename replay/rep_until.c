@@ -46,7 +46,7 @@ static int is_uuid(const char *s, size_t n)
 	return 1;
 }
 
-int rep_gtid_parse(const char *s, struct rep_gtid *g)
+int rep__gtid_parse(const char *s, struct rep_gtid *g)
 {
 	const char *d1, *d2, *colon;
 	uint64_t a, b, c;
@@ -129,7 +129,7 @@ static int parse_time(const char *s, int64_t *t)
 	return v == (time_t)-1 ? -2 : 0;
 }
 
-int rep_until_parse(const char *s, struct rep_until *u, struct sl_err *err)
+int rep__until_parse(const char *s, struct rep_until *u, struct sl_err *err)
 {
 	const char *colon;
 	int rc;
@@ -145,7 +145,7 @@ int rep_until_parse(const char *s, struct rep_until *u, struct sl_err *err)
 	if (rc == -2)
 		return sl_err_set(err, -SL_EINVAL_ARG, "'%s': no such time (YYYY-MM-DD HH:MM:SS, "
 				  "then Z, +HH:MM or -HH:MM, or nothing for local time)", s);
-	if (!rep_gtid_parse(s, &u->gtid)) {
+	if (!rep__gtid_parse(s, &u->gtid)) {
 		u->kind = REP_UNTIL_GTID;
 		return 0;
 	}
@@ -176,7 +176,7 @@ static int binlog_num(const char *f, size_t *stem, uint64_t *num)
 	return 0;
 }
 
-int rep_binlog_cmp(const char *a, uint64_t apos, const char *b, uint64_t bpos)
+int rep__binlog_cmp(const char *a, uint64_t apos, const char *b, uint64_t bpos)
 {
 	size_t sa, sb;
 	uint64_t na, nb;
@@ -196,17 +196,17 @@ static int same_line(const struct rep_gtid *a, const struct rep_gtid *b)
 	return a->mysql == b->mysql && (a->mysql ? !strcmp(a->uuid, b->uuid) : a->domain == b->domain);
 }
 
-int rep_until_past(const struct rep_until *u, const char *gtid, const Sluice__Position *end,
-		   uint64_t time)
+int rep__until_past(const struct rep_until *u, const char *gtid, const Sluice__Position *end,
+		    uint64_t time)
 {
 	struct rep_gtid g;
 
 	switch (u->kind) {
 	case REP_UNTIL_GTID:
-		return !rep_gtid_parse(gtid, &g) && same_line(&g, &u->gtid) && g.seq > u->gtid.seq;
+		return !rep__gtid_parse(gtid, &g) && same_line(&g, &u->gtid) && g.seq > u->gtid.seq;
 	case REP_UNTIL_POS:
 		return end && end->file && end->file[0] &&
-		       rep_binlog_cmp(end->file, end->offset, u->file, u->pos) > 0;
+		       rep__binlog_cmp(end->file, end->offset, u->file, u->pos) > 0;
 	case REP_UNTIL_TIME:
 		return (int64_t)time >= u->time;
 	default:
@@ -214,28 +214,28 @@ int rep_until_past(const struct rep_until *u, const char *gtid, const Sluice__Po
 	}
 }
 
-int rep_until_at(const struct rep_until *u, const char *gtid, const Sluice__Position *end)
+int rep__until_at(const struct rep_until *u, const char *gtid, const Sluice__Position *end)
 {
 	struct rep_gtid g;
 
 	switch (u->kind) {
 	case REP_UNTIL_GTID:
-		return !rep_gtid_parse(gtid, &g) && same_line(&g, &u->gtid) && g.seq == u->gtid.seq &&
+		return !rep__gtid_parse(gtid, &g) && same_line(&g, &u->gtid) && g.seq == u->gtid.seq &&
 		       (g.mysql || g.server == u->gtid.server);
 	case REP_UNTIL_POS:
 		return end && end->file && end->file[0] &&
-		       !rep_binlog_cmp(end->file, end->offset, u->file, u->pos);
+		       !rep__binlog_cmp(end->file, end->offset, u->file, u->pos);
 	default:
 		return 0;
 	}
 }
 
-int rep_until_beat(const struct rep_until *u, const Sluice__Position *pos, uint64_t time)
+int rep__until_beat(const struct rep_until *u, const Sluice__Position *pos, uint64_t time)
 {
 	switch (u->kind) {
 	case REP_UNTIL_POS:
 		return pos && pos->file && pos->file[0] &&
-		       rep_binlog_cmp(pos->file, pos->offset, u->file, u->pos) >= 0;
+		       rep__binlog_cmp(pos->file, pos->offset, u->file, u->pos) >= 0;
 	case REP_UNTIL_TIME:
 		return time && (int64_t)time >= u->time;
 	default:
@@ -247,5 +247,5 @@ int rep_until_check(const char *value, struct sl_err *err)
 {
 	struct rep_until u;
 
-	return rep_until_parse(value, &u, err);
+	return rep__until_parse(value, &u, err);
 }

@@ -24,25 +24,25 @@ static void test_until__parse_kinds(void)
 	struct rep_until u;
 	struct sl_err err = SL_ERR_INIT;
 
-	CU_ASSERT_EQUAL(rep_until_parse("0-1-42", &u, &err), 0);
+	CU_ASSERT_EQUAL(rep__until_parse("0-1-42", &u, &err), 0);
 	CU_ASSERT_EQUAL(u.kind, REP_UNTIL_GTID);
 	CU_ASSERT(!u.gtid.mysql && u.gtid.domain == 0 && u.gtid.server == 1 && u.gtid.seq == 42);
-	CU_ASSERT_EQUAL(rep_until_parse("3E11FA47-71CA-11E1-9E33-C80AA9429562:23", &u, &err), 0);
+	CU_ASSERT_EQUAL(rep__until_parse("3E11FA47-71CA-11E1-9E33-C80AA9429562:23", &u, &err), 0);
 	CU_ASSERT_EQUAL(u.kind, REP_UNTIL_GTID);
 	CU_ASSERT(u.gtid.mysql && u.gtid.seq == 23);
 	CU_ASSERT_STRING_EQUAL(u.gtid.uuid, "3e11fa47-71ca-11e1-9e33-c80aa9429562");
-	CU_ASSERT_EQUAL(rep_until_parse("mysql-bin.000003:1234", &u, &err), 0);
+	CU_ASSERT_EQUAL(rep__until_parse("mysql-bin.000003:1234", &u, &err), 0);
 	CU_ASSERT_EQUAL(u.kind, REP_UNTIL_POS);
 	CU_ASSERT_STRING_EQUAL(u.file, "mysql-bin.000003");
 	CU_ASSERT_EQUAL(u.pos, 1234);
-	CU_ASSERT_EQUAL(rep_until_parse("2024-02-29 13:14:15Z", &u, &err), 0);
+	CU_ASSERT_EQUAL(rep__until_parse("2024-02-29 13:14:15Z", &u, &err), 0);
 	CU_ASSERT_EQUAL(u.kind, REP_UNTIL_TIME);
 	CU_ASSERT_EQUAL(u.time, 1709212455);
-	CU_ASSERT_EQUAL(rep_until_parse("2024-02-29T15:14:15+02:00", &u, &err), 0);
+	CU_ASSERT_EQUAL(rep__until_parse("2024-02-29T15:14:15+02:00", &u, &err), 0);
 	CU_ASSERT_EQUAL(u.time, 1709212455);
-	CU_ASSERT_EQUAL(rep_until_parse("2024-02-29 08:44:15-04:30", &u, &err), 0);
+	CU_ASSERT_EQUAL(rep__until_parse("2024-02-29 08:44:15-04:30", &u, &err), 0);
 	CU_ASSERT_EQUAL(u.time, 1709212455);
-	CU_ASSERT_EQUAL(rep_until_parse(NULL, &u, &err), 0);
+	CU_ASSERT_EQUAL(rep__until_parse(NULL, &u, &err), 0);
 	CU_ASSERT_EQUAL(u.kind, REP_UNTIL_NONE);
 }
 
@@ -58,7 +58,7 @@ static void test_until__local_time(void)
 		snprintf(keep, sizeof(keep), "%s", old);
 	setenv("TZ", "UTC+3", 1);	/* POSIX: three hours behind UTC */
 	tzset();
-	CU_ASSERT_EQUAL(rep_until_parse("2024-02-29 10:14:15", &u, &err), 0);
+	CU_ASSERT_EQUAL(rep__until_parse("2024-02-29 10:14:15", &u, &err), 0);
 	CU_ASSERT_EQUAL(u.time, 1709212455);
 	if (old)
 		setenv("TZ", keep, 1);
@@ -81,7 +81,7 @@ static void test_until__parse_errors(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct sl_err err = SL_ERR_INIT;
 
-		CU_ASSERT_EQUAL(rep_until_parse(bad[i], &u, &err), -SL_EINVAL_ARG);
+		CU_ASSERT_EQUAL(rep__until_parse(bad[i], &u, &err), -SL_EINVAL_ARG);
 		CU_ASSERT(strstr(err.msg, bad[i]) != NULL);	/* names the value */
 		CU_ASSERT(!strchr(err.msg, '\n'));
 		CU_ASSERT_EQUAL(u.kind, REP_UNTIL_NONE);
@@ -90,10 +90,10 @@ static void test_until__parse_errors(void)
 
 static void test_until__binlog_order(void)
 {
-	CU_ASSERT(rep_binlog_cmp("mysql-bin.000009", 900, "mysql-bin.000010", 4) < 0);
-	CU_ASSERT(rep_binlog_cmp("mysql-bin.999999", 4, "mysql-bin.1000000", 4) < 0);
-	CU_ASSERT(rep_binlog_cmp("b.000002", 100, "b.000002", 100) == 0);
-	CU_ASSERT(rep_binlog_cmp("b.000002", 101, "b.000002", 100) > 0);
+	CU_ASSERT(rep__binlog_cmp("mysql-bin.000009", 900, "mysql-bin.000010", 4) < 0);
+	CU_ASSERT(rep__binlog_cmp("mysql-bin.999999", 4, "mysql-bin.1000000", 4) < 0);
+	CU_ASSERT(rep__binlog_cmp("b.000002", 100, "b.000002", 100) == 0);
+	CU_ASSERT(rep__binlog_cmp("b.000002", 101, "b.000002", 100) > 0);
 }
 
 /* GTID: up to and including it; a later number of its domain (the GTID is
@@ -103,22 +103,22 @@ static void test_until__gtid_boundary(void)
 	struct rep_until u;
 	struct sl_err err = SL_ERR_INIT;
 
-	CU_ASSERT_EQUAL(rep_until_parse("0-1-42", &u, &err), 0);
-	CU_ASSERT(!rep_until_past(&u, "0-1-41", NULL, 0));
-	CU_ASSERT(!rep_until_past(&u, "0-1-42", NULL, 0));
-	CU_ASSERT(rep_until_at(&u, "0-1-42", NULL));
-	CU_ASSERT(!rep_until_at(&u, "0-1-41", NULL));
-	CU_ASSERT(!rep_until_at(&u, "0-2-42", NULL));	/* another server's 42 */
-	CU_ASSERT(rep_until_past(&u, "0-1-43", NULL, 0));
-	CU_ASSERT(rep_until_past(&u, "0-2-50", NULL, 0));	/* same domain, after a switch */
-	CU_ASSERT(!rep_until_past(&u, "1-1-500", NULL, 0));	/* another domain */
-	CU_ASSERT(!rep_until_at(&u, "1-1-42", NULL));
-	CU_ASSERT(!rep_until_past(&u, "", NULL, 0));
-	CU_ASSERT_EQUAL(rep_until_parse("3e11fa47-71ca-11e1-9e33-c80aa9429562:23", &u, &err), 0);
-	CU_ASSERT(rep_until_at(&u, "3E11FA47-71CA-11E1-9E33-C80AA9429562:23", NULL));
-	CU_ASSERT(rep_until_past(&u, "3e11fa47-71ca-11e1-9e33-c80aa9429562:24", NULL, 0));
-	CU_ASSERT(!rep_until_past(&u, "4e11fa47-71ca-11e1-9e33-c80aa9429562:99", NULL, 0));
-	CU_ASSERT(!rep_until_past(&u, "0-1-99", NULL, 0));
+	CU_ASSERT_EQUAL(rep__until_parse("0-1-42", &u, &err), 0);
+	CU_ASSERT(!rep__until_past(&u, "0-1-41", NULL, 0));
+	CU_ASSERT(!rep__until_past(&u, "0-1-42", NULL, 0));
+	CU_ASSERT(rep__until_at(&u, "0-1-42", NULL));
+	CU_ASSERT(!rep__until_at(&u, "0-1-41", NULL));
+	CU_ASSERT(!rep__until_at(&u, "0-2-42", NULL));	/* another server's 42 */
+	CU_ASSERT(rep__until_past(&u, "0-1-43", NULL, 0));
+	CU_ASSERT(rep__until_past(&u, "0-2-50", NULL, 0));	/* same domain, after a switch */
+	CU_ASSERT(!rep__until_past(&u, "1-1-500", NULL, 0));	/* another domain */
+	CU_ASSERT(!rep__until_at(&u, "1-1-42", NULL));
+	CU_ASSERT(!rep__until_past(&u, "", NULL, 0));
+	CU_ASSERT_EQUAL(rep__until_parse("3e11fa47-71ca-11e1-9e33-c80aa9429562:23", &u, &err), 0);
+	CU_ASSERT(rep__until_at(&u, "3E11FA47-71CA-11E1-9E33-C80AA9429562:23", NULL));
+	CU_ASSERT(rep__until_past(&u, "3e11fa47-71ca-11e1-9e33-c80aa9429562:24", NULL, 0));
+	CU_ASSERT(!rep__until_past(&u, "4e11fa47-71ca-11e1-9e33-c80aa9429562:99", NULL, 0));
+	CU_ASSERT(!rep__until_past(&u, "0-1-99", NULL, 0));
 }
 
 /* FILE:POS: units ending at or before POS; TIME: committed before it. */
@@ -129,23 +129,23 @@ static void test_until__pos_and_time_boundary(void)
 	Sluice__Position a = pos("bin.000002", 500), b = pos("bin.000002", 501),
 			 c = pos("bin.000001", 9000), d = pos("bin.000003", 4), none = pos("", 0);
 
-	CU_ASSERT_EQUAL(rep_until_parse("bin.000002:500", &u, &err), 0);
-	CU_ASSERT(!rep_until_past(&u, "0-1-1", &a, 0));
-	CU_ASSERT(rep_until_at(&u, "0-1-1", &a));
-	CU_ASSERT(rep_until_past(&u, "0-1-1", &b, 0));
-	CU_ASSERT(!rep_until_past(&u, "0-1-1", &c, 0));
-	CU_ASSERT(rep_until_past(&u, "0-1-1", &d, 0));
-	CU_ASSERT(!rep_until_past(&u, "0-1-1", &none, 0));
-	CU_ASSERT(!rep_until_beat(&u, &c, 0));
-	CU_ASSERT(rep_until_beat(&u, &a, 0));
-	CU_ASSERT(rep_until_beat(&u, &d, 0));
+	CU_ASSERT_EQUAL(rep__until_parse("bin.000002:500", &u, &err), 0);
+	CU_ASSERT(!rep__until_past(&u, "0-1-1", &a, 0));
+	CU_ASSERT(rep__until_at(&u, "0-1-1", &a));
+	CU_ASSERT(rep__until_past(&u, "0-1-1", &b, 0));
+	CU_ASSERT(!rep__until_past(&u, "0-1-1", &c, 0));
+	CU_ASSERT(rep__until_past(&u, "0-1-1", &d, 0));
+	CU_ASSERT(!rep__until_past(&u, "0-1-1", &none, 0));
+	CU_ASSERT(!rep__until_beat(&u, &c, 0));
+	CU_ASSERT(rep__until_beat(&u, &a, 0));
+	CU_ASSERT(rep__until_beat(&u, &d, 0));
 
-	CU_ASSERT_EQUAL(rep_until_parse("2024-02-29 13:14:15Z", &u, &err), 0);
-	CU_ASSERT(!rep_until_past(&u, "", &a, 1709212454));
-	CU_ASSERT(rep_until_past(&u, "", &a, 1709212455));	/* < T, as --stop-datetime */
-	CU_ASSERT(!rep_until_at(&u, "", &a));
-	CU_ASSERT(!rep_until_beat(&u, &a, 1709212454));
-	CU_ASSERT(rep_until_beat(&u, &a, 1709212455));
+	CU_ASSERT_EQUAL(rep__until_parse("2024-02-29 13:14:15Z", &u, &err), 0);
+	CU_ASSERT(!rep__until_past(&u, "", &a, 1709212454));
+	CU_ASSERT(rep__until_past(&u, "", &a, 1709212455));	/* < T, as --stop-datetime */
+	CU_ASSERT(!rep__until_at(&u, "", &a));
+	CU_ASSERT(!rep__until_beat(&u, &a, 1709212454));
+	CU_ASSERT(rep__until_beat(&u, &a, 1709212455));
 }
 
 static void test_skip__parse_and_match(void)
@@ -156,16 +156,16 @@ static void test_skip__parse_and_match(void)
 	struct seg_cursor b1 = { 3, 4000, 2 }, c1 = { 3, 4096, 1 }, b2 = { 3, 4096, 2 }, c2 = { 3, 5000, 0 };
 	struct seg_cursor b3 = { 2, 100, 0 }, c3 = { 2, 100, 9 };
 
-	CU_ASSERT_EQUAL(rep_skip_parse(&s, vals, 2, &err), 0);
+	CU_ASSERT_EQUAL(rep__skip_parse(&s, vals, 2, &err), 0);
 	CU_ASSERT_EQUAL(s.n, 3);
 	CU_ASSERT(s.v[0].by_gtid && !s.v[1].by_gtid && !s.v[2].by_gtid);
-	CU_ASSERT_PTR_EQUAL(rep_skip_match(&s, "0-1-7", &c2, &c2), &s.v[0]);
-	CU_ASSERT_PTR_NULL(rep_skip_match(&s, "0-2-7", &c2, &c2));
+	CU_ASSERT_PTR_EQUAL(rep__skip_match(&s, "0-1-7", &c2, &c2), &s.v[0]);
+	CU_ASSERT_PTR_NULL(rep__skip_match(&s, "0-2-7", &c2, &c2));
 	/* 3:4096 is record 0 of that frame: in the first transaction only */
-	CU_ASSERT_PTR_EQUAL(rep_skip_match(&s, "0-1-1", &b1, &c1), &s.v[1]);
-	CU_ASSERT_PTR_NULL(rep_skip_match(&s, "0-1-2", &b2, &c2));
-	CU_ASSERT_PTR_EQUAL(rep_skip_match(&s, "0-1-3", &b3, &c3), &s.v[2]);
-	rep_skip_release(&s);
+	CU_ASSERT_PTR_EQUAL(rep__skip_match(&s, "0-1-1", &b1, &c1), &s.v[1]);
+	CU_ASSERT_PTR_NULL(rep__skip_match(&s, "0-1-2", &b2, &c2));
+	CU_ASSERT_PTR_EQUAL(rep__skip_match(&s, "0-1-3", &b3, &c3), &s.v[2]);
+	rep__skip_release(&s);
 
 	{
 		static const char *const bad[] = { "", "x", "0:5", "1:2:3:4", "1:-2", "0-1-2,,3:4" };
@@ -199,7 +199,7 @@ static void test_skip__record_sql(void)
 	r.time = 1709212455;
 	r.who = "o'neil@host";
 	r.given = "0-1-7";
-	CU_ASSERT_EQUAL(rep_skip_sql(&b, &r), 0);
+	CU_ASSERT_EQUAL(rep__skip_sql(&b, &r), 0);
 	q = sl_buf_cstr(&b);
 	CU_ASSERT(strstr(q, "INSERT IGNORE INTO `sluice`.`skipped`") != NULL);
 	/* strings as hex literals (fmt_sql_str()): "0-1-7", "o'neil@host" */
@@ -211,7 +211,7 @@ static void test_skip__record_sql(void)
 		  != NULL);
 	r.time = 0;	/* no commit time: NULL, not the epoch */
 	sl_buf_reset(&b);
-	CU_ASSERT_EQUAL(rep_skip_sql(&b, &r), 0);
+	CU_ASSERT_EQUAL(rep__skip_sql(&b, &r), 0);
 	CU_ASSERT(strstr(sl_buf_cstr(&b), ",12,NULL,") != NULL);
 	sl_buf_release(&b);
 }
