@@ -131,8 +131,20 @@ main() {
 	reset_dest
 	must_sluice fromB0 replay --dir "$dir" --dest "$DST_URL" --until "$pB" --consumer seed
 	dst_sql -e "DROP DATABASE sluice"
-	must_sluice from3 replay --dir "$dir" --dest "$DST_URL" --from 3
+	# segments 1 and 2 purged: --from 3 reads nothing before segment 3
+	cp -a "$dir" "$WORK/purged"
+	must_sluice purge3 purge "$WORK/purged" --keep-bytes 1 --force
+	ls "$WORK/purged" | grep -q '^0*[12]\.seg$' && fail "purge left segment 1 or 2: $(ls "$WORK/purged")"
+	must_sluice from3 replay --dir "$WORK/purged" --dest "$DST_URL" --from 3
 	compare_all || fail "--from 3: not equal to the source"
+	expect_error from3again 'has a checkpoint already' replay --dir "$WORK/purged" --dest "$DST_URL" --from 3
+	must_sluice from3rest replay --dir "$WORK/purged" --dest "$DST_URL"
+	log "--from 3 on the full DIR"
+	reset_dest
+	must_sluice fromB1 replay --dir "$dir" --dest "$DST_URL" --until "$pB" --consumer seed
+	dst_sql -e "DROP DATABASE sluice"
+	must_sluice from3full replay --dir "$dir" --dest "$DST_URL" --from 3
+	compare_all || fail "--from 3 (full DIR): not equal to the source"
 	expect_error from3again 'has a checkpoint already' replay --dir "$dir" --dest "$DST_URL" --from 3
 	must_sluice from3rest replay --dir "$dir" --dest "$DST_URL"
 	reset_dest
