@@ -45,6 +45,11 @@
  * and returns 0 with st->snapshot_incomplete set.
  * Without follow it returns 0 after the last complete transaction. With
  * follow it waits for new frames until sl_stop_requested.
+ * History (rep_hist.h): o->until stops before the first transaction or DDL
+ * past a point (GTID, FILE:POS, time) and returns 0; o->from starts a
+ * consumer without a checkpoint at segment o->from; o->skip leaves
+ * transactions out, each recorded in `sluice`.`skipped`. A second replay of
+ * the consumer on the destination fails at once (-EBUSY).
  * Errors: 0 or a negative code with err naming the cause (table, position,
  * the destination's error); the checkpoint never moves past a transaction
  * that was not committed. Passwords never appear in messages.
