@@ -14,6 +14,7 @@ int cmd_replay(int argc, char **argv)
 	struct rep_opts o = { 0 };
 	struct cmd_filter cf = { 0 };
 	struct fmt_filter *filter = NULL;
+	struct sl_opt_list skip = { 0 };
 	int defer_indexes = 0;
 	struct rep_stats st;
 	struct sl_err err = SL_ERR_INIT;
@@ -65,6 +66,21 @@ int cmd_replay(int argc, char **argv)
 			  "is converted by (README \"Dialect rules\"); each conversion\n"
 			  "is logged, a statement a rule refuses stops replay" },
 		CMD_OPT_FILTERS(cf, 0, "applied"),
+		{ "until", SL_OPT_STR, SL_OPT_TARGET(o.until), .arg = "POINT", .check = rep_until_check,
+		  .help = "stop at a point in time and exit 0, the checkpoint there:\n"
+			  "a GTID (D-S-N or UUID:N: up to and including it), FILE:POS\n"
+			  "(transactions ending at or before POS of binlog FILE) or\n"
+			  "'YYYY-MM-DD HH:MM:SS[+HH:MM|Z]' (committed before that\n"
+			  "time, as mysqlbinlog --stop-datetime; no zone: local time).\n"
+			  "Not in DIR yet: apply what is there (with --follow: wait)" },
+		{ "from", SL_OPT_UINT, SL_OPT_TARGET(o.from), .arg = "SEQ", .min = 1,
+		  .help = "a destination without a checkpoint starts at the first\n"
+			  "record of segment SEQ: it must hold the source as it was at\n"
+			  "that segment's start (`sluice inspect` prints it)" },
+		{ "skip", SL_OPT_LIST, SL_OPT_TARGET(skip), .arg = "TXN", .check = rep_skip_check,
+		  .help = "leave out exactly this transaction: a GTID, or SEG:OFFSET[:RECORD]\n"
+			  "(any record of it, as replay's messages print it); repeat or\n"
+			  "comma-separate. Each is recorded in `sluice`.`skipped`" },
 	};
 	struct sl_opt_cmd cmd = {
 		.name = "replay", .opts = opts, .n = SL_OPT_COUNT(opts),
@@ -106,6 +122,8 @@ int cmd_replay(int argc, char **argv)
 		}
 	}
 	o.filter = filter;
+	o.skip = skip.v;
+	o.nskip = skip.n;
 	rc = rep_run(&o, &st, &err) ? cmd_fail("replay", &err) : 0;
 out:
 	fmt_filter_close(filter);

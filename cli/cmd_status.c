@@ -1,11 +1,13 @@
 /* cmd_status.c - `sluice status`: a stream directory's identity, head, size and consumers' lag. */
 #include "cmd.h"
 #include "mig.h"
+#include "rep.h"
 #include "seg.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include "banned.h"
 
@@ -19,7 +21,9 @@ static const char about[] =
 	"captured server, which capture left out (loop prevention; capture --keep-replayed).\n"
 	"When DIR/snapshot holds a snapshot stream, \"snapshot\" shows its progress:\n"
 	"finished (SnapshotEnd written) or in progress, runs, chunks, rows, tables done,\n"
-	"schema objects, and its segments (a finished snapshot is all sealed).\n";
+	"schema objects, and its segments (a finished snapshot is all sealed).\n"
+	"\"skipped\": the transactions replay --skip left out are recorded on the\n"
+	"destination, in `sluice`.`skipped`: with --dest, status lists them.\n";
 
 /* DIR/snapshot's progress, when there is one: 0, or 2 after an error line. */
 static int print_snapshot(const char *dir)
@@ -51,26 +55,42 @@ static int print_snapshot(const char *dir)
 	return 0;
 }
 
+static int status(const char *dir, const char *dest);
+
 int cmd_status(int argc, char **argv)
 {
-	struct seg_status st;
-	struct sl_err err = SL_ERR_INIT;
-	char pos[256], sid[33];
-	const char *dir;
+	const char *dir, *dest = NULL;
 	int rc;
-	/* No option yet: add a struct sl_opt opts[] table here (one line per
-	 * option, as in cmd_purge.c) and point .opts/.n at it. */
-	struct sl_opt_cmd cmd = { .name = "status", .args = "DIR", .about = about, .opts = NULL, .n = 0 };
+	struct sl_opt opts[] = {
+		{ "dest", SL_OPT_STR, SL_OPT_TARGET(dest), .arg = "URL", .flags = SL_OPT_URL,
+		  .help = "also list the transactions replay --skip left out on this\n"
+			  "destination (password from SLUICE_DEST_PASSWORD)" },
+	};
+	struct sl_opt_cmd cmd = { .name = "status", .args = "DIR", .about = about, .opts = opts,
+				  .n = SL_OPT_COUNT(opts) };
 
 	rc = cmd_parse(&cmd, argc, argv);
 	if (rc == CMD_GO_ON && cmd.args_given.n != 1)
 		rc = cmd_usage_error("status", "exactly one stream directory is needed");
 	dir = rc == CMD_GO_ON ? cmd.args_given.v[0] : NULL;
-	sl_opt_release(&cmd);
-	if (rc != CMD_GO_ON)
+	if (rc != CMD_GO_ON) {
+		sl_opt_release(&cmd);
 		return rc;
+	}
+	rc = status(dir, dest);
+	sl_opt_release(&cmd);
+	return rc;
+}
+static int status(const char *dir, const char *dest)
+{
+	struct seg_status st;
+	struct sl_err err = SL_ERR_INIT;
+	char pos[256], sid[33];
+	uint8_t id[16];
+
 	if (seg_status(dir, &st, &err))
 		return cmd_fail("status", &err);
+	memcpy(id, st.stream_id, 16);
 	for (int i = 0; i < 16; i++)
 		snprintf(sid + 2 * i, 3, "%02x", st.stream_id[i]);
 	printf("stream:    %s (id %s)\n", st.source ? st.source : "(no segment)", st.source ? sid : "-");
@@ -95,6 +115,11 @@ int cmd_status(int argc, char **argv)
 			       l->txns, l->bytes, l->secs);
 	}
 	seg_status_release(&st);
+	if (!dest)
+		printf("skipped:   recorded on the destination in `sluice`.`skipped` "
+		       "(status --dest URL lists them)\n");
+	else if (rep_skipped_print(dest, id, stdout, &err))
+		return cmd_fail("status", &err);
 	{
 		char pair[1200];
 

@@ -233,6 +233,11 @@ int db_table_trigger(MYSQL *m, const char *schema, const char *table, char *name
  *                        table's snapshot position (`position`), and the
  *                        row with db = tbl = '' and DB_CHUNK_INDEXES a
  *                        snapshot loaded whole, at `position` (its end)
+ * `sluice`.`skipped`    one row per transaction replay --skip left out
+ *                        (replay/rep_skip.c): its cursors, GTID, source
+ *                        position, row count, source commit time, who
+ *                        (OS user@host) and when; committed with the
+ *                        transaction's `applied` row
  * `sluice`.`switchover`  reserved for the switchover state machine (the
  *                        migrate issue): its CREATE TABLE goes into
  *                        db_sql_sluice_schema like the others, and any

@@ -45,7 +45,29 @@ const char db_sql_sluice_schema[] =
 	"`restart` TINYINT NOT NULL DEFAULT 0,"
 	"`position` VARCHAR(512) NOT NULL DEFAULT '',"
 	"`loaded_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
-	"PRIMARY KEY (`stream_id`,`db`,`tbl`,`chunk_index`)) ENGINE=InnoDB";
+	"PRIMARY KEY (`stream_id`,`db`,`tbl`,`chunk_index`)) ENGINE=InnoDB;"
+	/* transactions replay --skip left out on purpose (replay/rep_skip.c):
+	 * where (the cursors of its TxnBegin and TxnCommit, its GTID and source
+	 * position), what (its row count, its commit time on the source), who
+	 * (OS user@host of the replay) and when; the row commits with the
+	 * `applied` row that makes a restart leave it out too */
+	FMT_REPLAY_MARK "CREATE TABLE IF NOT EXISTS `sluice`.`skipped` ("
+	"`consumer` VARCHAR(64) NOT NULL,"
+	"`stream_id` CHAR(32) NOT NULL,"
+	"`seq` BIGINT UNSIGNED NOT NULL,"
+	"`frame_offset` BIGINT UNSIGNED NOT NULL,"
+	"`record_index` INT UNSIGNED NOT NULL,"
+	"`commit_seq` BIGINT UNSIGNED NOT NULL,"
+	"`commit_offset` BIGINT UNSIGNED NOT NULL,"
+	"`commit_index` INT UNSIGNED NOT NULL,"
+	"`gtid` VARCHAR(255) NOT NULL DEFAULT '',"
+	"`source_position` VARCHAR(512) NOT NULL DEFAULT '',"
+	"`row_count` BIGINT UNSIGNED NOT NULL,"
+	"`source_time` TIMESTAMP NULL,"
+	"`skipped_by` VARCHAR(320) NOT NULL,"
+	"`given` VARCHAR(160) NOT NULL,"
+	"`skipped_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+	"PRIMARY KEY (`stream_id`,`seq`,`frame_offset`,`record_index`)) ENGINE=InnoDB";
 
 /* Migration: the unique key on `stream_id` (a table made by an older sluice
  * lacks it). 1061 (duplicate key name) when another replay added it first. */

@@ -45,6 +45,11 @@
  * and returns 0 with st->snapshot_incomplete set.
  * Without follow it returns 0 after the last complete transaction. With
  * follow it waits for new frames until sl_stop_requested.
+ * History (rep_hist.h): o->until stops before the first transaction or DDL
+ * past a point (GTID, FILE:POS, time) and returns 0; o->from starts a
+ * consumer without a checkpoint at segment o->from; o->skip leaves
+ * transactions out, each recorded in `sluice`.`skipped`. A second replay of
+ * the consumer on the destination fails at once (-EBUSY).
  * Errors: 0 or a negative code with err naming the cause (table, position,
  * the destination's error); the checkpoint never moves past a transaction
  * that was not committed. Passwords never appear in messages.
@@ -53,6 +58,7 @@
 #define REP_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sl.h"
 
@@ -77,6 +83,12 @@ struct rep_opts {
 					 * (formats/fmt.h "Filters and renames"):
 					 * tables, columns, operations left out,
 					 * names and DDL renamed */
+	/* history (rep_hist.h): stop at a point, start a fresh destination at a
+	 * segment, leave transactions out */
+	const char *until;		/* GTID, FILE:POS or 'YYYY-MM-DD HH:MM:SS[+HH:MM|Z]'; NULL: none */
+	uint64_t from;			/* segment; 0: from the checkpoint */
+	const char *const *skip;	/* GTID or SEG:OFFSET[:RECORD] values, each a comma list */
+	size_t nskip;
 };
 
 struct rep_stats {
@@ -92,6 +104,16 @@ struct rep_stats {
 };
 
 int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err);
+
+/* Option checks for cli/ (rep_until.c, rep_skip.c): 0, or -SL_EINVAL_ARG
+ * with one line saying what the value should be. */
+int rep_until_check(const char *value, struct sl_err *err);
+int rep_skip_check(const char *value, struct sl_err *err);
+
+/* `sluice status DIR --dest URL` (rep_skip.c): the transactions replay
+ * --skip left out of stream sid on that destination (`sluice`.`skipped`),
+ * a line each, to out. 0, or <0 with err (password from SLUICE_DEST_PASSWORD). */
+int rep_skipped_print(const char *dest_url, const uint8_t sid[16], FILE *out, struct sl_err *err);
 
 /* A trigger on the destination table `schema`.`table`
  * (information_schema.TRIGGERS), which would fire again on replayed rows:

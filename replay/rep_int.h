@@ -507,6 +507,7 @@ struct rep_ctx {
 	struct rep_inflight lwm;	/* everything up to it committed */
 	struct seg_cursor folded;	/* what the checkpoint row says */
 	uint64_t fold_ms;
+	struct rep_hist *hist;		/* --until, --skip, --from (rep_hist.c); NULL: none */
 };
 
 static inline int rep__cursor_eq(const struct seg_cursor *a, const struct seg_cursor *b)

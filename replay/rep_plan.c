@@ -2,6 +2,7 @@
 #include "rep.h"
 #include "rep_int.h"
 #include "rep_snap.h"
+#include "rep_hist.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -668,6 +669,7 @@ int rep__txn_begin(struct rep_ctx *x, const Sluice__TxnBegin *b, const struct se
 	while (x->iapplied < x->napplied && rep__cursor_cmp(&x->applied[x->iapplied], cur) < 0)
 		x->iapplied++;
 	x->skipping = x->iapplied < x->napplied && rep__cursor_eq(&x->applied[x->iapplied], cur);
+	x->skipping = rep__hist_skip_begin(x, cur, x->skipping);
 	if ((rc = rep__room_in_ring(x, err)))
 		return rc;
 	if (!x->skipping && !x->cur && (rc = rep__acquire(x, err)))
@@ -718,6 +720,8 @@ int rep__txn_commit(struct rep_ctx *x, const Sluice__TxnCommit *c, const struct 
 			goto out;
 	} else {
 		x->st->skipped++;
+		if ((rc = rep__hist_skip_commit(x, c, err)))
+			goto out;
 	}
 	e->cur = *cur;
 	if (c->position) {

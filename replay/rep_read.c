@@ -2,6 +2,7 @@
 #include "rep.h"
 #include "rep_int.h"
 #include "rep_snap.h"
+#include "rep_hist.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -323,7 +324,7 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 	}
 	x->loaded = 1;
 	rep__register_consumer(x);	/* retention keeps what it needs from now on */
-	if (x->folded.seq && (rc = seg_reader_seek_after(r, &x->folded, err)))
+	if ((rc = rep__hist_seek(x, r, err)))
 		goto out;
 	for (;;) {
 		Sluice__Record *rec = NULL;
@@ -362,9 +363,13 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 
 			rc = rep__filter(x, rec, &use, &cur, err);
 			if (!rc && use)
+				rc = rep__hist_gate(x, use, &cur, err);
+			if (!rc && use)
 				rc = apply_record(x, use, &cur, err);
 		}
 		fmt_record_free(rec);
+		if (rc > 0 || (!rc && rep__hist_done(x)))
+			break;	/* --until: the point is reached */
 		if (rc)
 			goto out;
 		if (!x->in_txn && x->stop.seq && rep__cursor_cmp(&cur, &x->stop) >= 0)
@@ -425,6 +430,8 @@ static int run(const struct rep_opts *o, const struct seg_cursor *stop, struct s
 	sl_buf_init(&x.shape, 1 << 16);
 	sl_buf_init(&x.plan.text, SIZE_MAX);
 	sl_buf_init(&x.plan.applied, SIZE_MAX);
+	if ((rc = rep__hist_init(&x, err)))
+		goto out;
 	/* An empty DIR has nothing to apply yet (capture has not written);
 	 * a missing one is a mistyped path, not an empty stream. */
 	if ((rc = dir_exists(o->dir, err)))
@@ -434,7 +441,7 @@ static int run(const struct rep_opts *o, const struct seg_cursor *stop, struct s
 	sl_buf_release(&x.row);
 	sl_buf_init(&x.row, x.ctl.stmt_max);
 	/* a replay of this consumer that died may still have queries running */
-	if ((rc = rep__conn_lock(&x.ctl, x.consumer, 0, 10, 1, err)))
+	if ((rc = rep__hist_lock(&x, 10, err)))
 		goto out;
 	for (unsigned i = 1; i <= REP_MAX_WORKERS; i++)
 		if ((rc = rep__conn_lock(&x.ctl, x.consumer, i, 60, 0, err)))
@@ -452,9 +459,10 @@ static int run(const struct rep_opts *o, const struct seg_cursor *stop, struct s
 	}
 	if (rc)
 		goto out;
-	if ((rc = rep__load_checkpoint(&x, sid, err)))
+	if ((rc = rep__load_checkpoint(&x, sid, err)) || (rc = rep__hist_start(&x, sid, err)))
 		goto out;
-	if (x.folded.seq && (rc = prime_tables(&x, err)))
+	/* offset 0: before the first record of the segment (--from) */
+	if (x.folded.seq && x.folded.offset && (rc = prime_tables(&x, err)))
 		goto out;
 	/* several workers: one more round trip per transaction (its COMMIT)
 	 * costs the destination less than the guard statements; one worker
@@ -466,6 +474,7 @@ static int run(const struct rep_opts *o, const struct seg_cursor *stop, struct s
 	if ((rc = run_loop(&x, err)))
 		goto out;
 	*err = (struct sl_err)SL_ERR_INIT;
+	rep__hist_finish(&x);
 	secs = (double)(sl_now_ms() - t0) / 1000.0;
 	sl_log(SL_INFO, "replay", "applied %" PRIu64 " transactions, %" PRIu64 " rows, %" PRIu64
 	       " ddls in %.2f s (%.0f rows/s, %u workers)", st->transactions, st->rows, st->ddls,
@@ -502,6 +511,7 @@ out:
 	free(x.ring);
 	free(x.applied);
 	rep__safe_release(x.safe);
+	rep__hist_release(&x);
 	*read_upto = x.read_upto;
 	return rc;
 }
@@ -535,7 +545,10 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	*err = (struct sl_err)SL_ERR_INIT;
 	one.batch_txns = 1;
 	one.follow = 0;
+	one.from = 0;	/* the first run set the checkpoint there */
 	if ((rc = run(&one, &upto, &upto, st, err)))
 		return rc;
-	return run(o, &none, &upto, st, err);
+	one = *o;
+	one.from = 0;
+	return run(&one, &none, &upto, st, err);
 }

@@ -47,6 +47,7 @@
  * Reader calling sequence:
  *   seg_reader_open(&r, path, err)      a DIR, or one segment file
  *   seg_reader_seek_after(r, &cur, err) optional: continue after a record
+ *   (or seg_reader_seek_start(r, seq, err): from the start of segment seq)
  *   seg_reader_next(r, &rec, &cur, err) 1: a record; 0: no complete
  *                                       transaction beyond this point yet
  *                                       (call again later to follow);
@@ -144,6 +145,9 @@ int seg_reader_open_seq(struct seg_reader **r, const char *dir, uint64_t seq,
 /* Position the reader so that the next record is the one after cur. */
 int seg_reader_seek_after(struct seg_reader *r, const struct seg_cursor *cur,
 			  struct sl_err *err);
+/* Position a DIR reader at the first record of segment seq (it reads on
+ * into the segments after it): replay --from. -ENOENT when it is missing. */
+int seg_reader_seek_start(struct seg_reader *r, uint64_t seq, struct sl_err *err);
 int seg_reader_next(struct seg_reader *r, Sluice__Record **rec,
 		    struct seg_cursor *cur, struct sl_err *err);
 /* The next record undecoded: *body and *len are its packed Record (without

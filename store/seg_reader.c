@@ -533,6 +533,24 @@ static int skip_records(struct seg_reader *r, uint32_t n, struct sl_err *err)
 	return 0;
 }
 
+int seg_reader_seek_start(struct seg_reader *r, uint64_t seq, struct sl_err *err)
+{
+	int rc;
+
+	if (!r->dir)
+		return sl_err_set(err, -SL_EINVAL_ARG, "'%s' is one segment, not a stream directory",
+				  r->path);
+	close_segment(r);
+	r->done = 0;
+	r->prev_seq = 0;
+	r->seq = seq;
+	rc = open_segment(r, err);
+	if (rc == 0)
+		rc = sl_err_set(err, -ENOENT, "'%s': segment %llu not found", r->dir,
+				(unsigned long long)seq);
+	return rc < 0 ? rc : 0;
+}
+
 int seg_reader_seek_after(struct seg_reader *r, const struct seg_cursor *cur,
 			  struct sl_err *err)
 {
