@@ -57,6 +57,7 @@ static int sink_txn_end(void *ctx, const Sluice__Position *pos, uint64_t t, stru
 	struct cap_seg_sink *c = ctx;
 
 	c->last_write_ms = sl_now_ms();
+	c->last_txn_time = t;
 	return seg_writer_txn_end(c->w, pos, t, err);
 }
 
@@ -82,9 +83,13 @@ int cap__seg_sink_catch_up(struct cap_seg_sink *s, struct sl_err *err)
 
 	if (cap_decoder_in_txn(s->d) || !at->file || !at->file[0] || at->offset < 4)
 		return 0;
-	/* the decoder only moves forward: another file is a later one */
-	if (w && w->file && !strcmp(w->file, at->file) && w->offset >= at->offset)
-		return 0;
+	/* the decoder only moves forward: another file is a later one; at the
+	 * head, a heartbeat once a while says the source is idle, and since when */
+	if (w && w->file && !strcmp(w->file, at->file) && w->offset >= at->offset) {
+		if (sl_now_ms() - s->last_write_ms < CAP_IDLE_HEARTBEAT_MS)
+			return 0;
+		at = w;		/* idle at the head: the heartbeat stays there */
+	}
 	p = *at;
 	hb.position = &p;
 	hb.time = sl_wall_us() / 1000000;

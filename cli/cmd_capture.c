@@ -1,6 +1,7 @@
 /* cmd_capture.c - `sluice capture`: options, then cap_run() or cap_run_files(). */
 #include "cap.h"
 #include "cmd.h"
+#include "sl_metrics.h"
 #include "seg.h"
 #include "snap.h"
 
@@ -144,6 +145,12 @@ int cmd_capture(int argc, char **argv)
 		{ "retain-age", SL_OPT_AGE, SL_OPT_TARGET(o.retain_age_s),
 		  .help = "retention too (either option turns it on): keep segments\n"
 			  "whose last commit is younger than AGE" },
+		{ "metrics", SL_OPT_STR, SL_OPT_TARGET(o.metrics), .arg = "FILE", .modes = SERVER,
+		  .check = sl_metrics_path_check,
+		  .help = "write Prometheus text metrics to FILE (replaced atomically\n"
+			  "every 2 s and at exit): captured transactions, rows, bytes,\n"
+			  "the source time the stream is complete up to, and the lag\n"
+			  "(README \"Metrics\")" },
 	};
 	struct sl_opt_cmd cmd = { .name = "capture", .about = about, .modes = modes, .opts = opts,
 				  .n = SL_OPT_COUNT(opts) };

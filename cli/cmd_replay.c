@@ -1,5 +1,6 @@
 /* cmd_replay.c - `sluice replay`: options, then rep_run(). */
 #include "cmd.h"
+#include "sl_metrics.h"
 #include "rep.h"
 
 #include <stdio.h>
@@ -50,6 +51,12 @@ int cmd_replay(int argc, char **argv)
 		  .help = "mariadb, mysql or oceanbase: the rules DDL from the stream\n"
 			  "is converted by (README \"Dialect rules\"); each conversion\n"
 			  "is logged, a statement a rule refuses stops replay" },
+		{ "metrics", SL_OPT_STR, SL_OPT_TARGET(o.metrics), .arg = "FILE",
+		  .check = sl_metrics_path_check,
+		  .help = "write Prometheus text metrics to FILE (replaced atomically\n"
+			  "every 2 s and at exit): applied transactions, rows, bytes,\n"
+			  "the source time applied up to, and the lag in seconds\n"
+			  "(README \"Metrics\")" },
 	};
 	struct sl_opt_cmd cmd = {
 		.name = "replay", .opts = opts, .n = SL_OPT_COUNT(opts),

@@ -2,10 +2,13 @@
 #include "sl_metrics.h"
 #include "sl.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include "banned.h"
 
 void sl_metrics_init(struct sl_metrics *m, const char *path, uint64_t period_ms)
@@ -147,4 +150,23 @@ void sl_metrics_release(struct sl_metrics *m)
 	}
 	free(m->path);
 	memset(m, 0, sizeof(*m));
+}
+
+int sl_metrics_path_check(const char *path, struct sl_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? sl_xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : sl_xstrdup(".");
+	struct stat st;
+	int rc = 0;
+
+	if (!path[0] || (slash && !slash[1]) || (!stat(path, &st) && S_ISDIR(st.st_mode)))
+		rc = sl_err_set(err, -SL_EINVAL_ARG, "metrics file '%s' names a directory, not a file", path);
+	else if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+		rc = sl_err_set(err, -SL_EINVAL_ARG, "metrics file '%s': its directory '%s' does not exist",
+				path, dir);
+	else if (access(dir, W_OK | X_OK))
+		rc = sl_err_set(err, -SL_EINVAL_ARG, "metrics file '%s': cannot write in '%s': %s", path,
+				dir, strerror(errno));
+	free(dir);
+	return rc;
 }

@@ -64,5 +64,9 @@ int sl_metrics_due(const struct sl_metrics *m, uint64_t now_ms);
 size_t sl_metrics_render(const struct sl_metrics *m, char **out);
 int sl_metrics_write(struct sl_metrics *m, uint64_t now_ms, struct sl_err *err);
 void sl_metrics_release(struct sl_metrics *m);
+/* An option check (common/sl_opt.h .check) for --metrics FILE: FILE is not
+ * a directory and its directory exists and is writable; else -SL_EINVAL_ARG
+ * with err naming the path and why. */
+int sl_metrics_path_check(const char *path, struct sl_err *err);
 
 #endif

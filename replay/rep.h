@@ -68,6 +68,8 @@ struct rep_opts {
 	int no_defer_indexes;		/* snapshot tables created whole, not indexed after the load */
 	const char *dest_dialect;	/* "mariadb", "mysql", "oceanbase"; NULL: from the
 					 * destination's version() (ddl/ddl.h) */
+	const char *metrics;		/* --metrics FILE: Prometheus text, rewritten every
+					 * few seconds and at the end (rep_metrics.c); NULL: none */
 };
 
 struct rep_stats {

@@ -435,6 +435,8 @@ struct rep_ctx {
 	int safe_txn;			/* this transaction applies in safe mode */
 	int safe_skip;			/* ... and its rows of keyless tables loaded after it: skipped */
 	const Sluice__Position *txn_pos;	/* its commit position (safe window only) */
+	uint64_t hb_time;		/* time of the last Heartbeat read (capture's clock) */
+	struct rep_metrics *metrics;	/* --metrics (rep_metrics.c); NULL until the first write */
 };
 
 static inline int rep__cursor_eq(const struct seg_cursor *a, const struct seg_cursor *b)
@@ -461,6 +463,17 @@ const char *rep__where_of(const struct seg_cursor *c, const char *gtid, const ch
 const char *rep__where_str(struct rep_ctx *x, const struct seg_cursor *c, char *out, size_t n);
 /* The one-line message for w's failed query (w->fail). */
 int rep__fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err);
+
+/* --metrics FILE (rep_metrics.c). rep__metrics_tick(): when the period has
+ * passed (or final), the counters of x->st, the stream bytes read, and the
+ * lag: now minus the source time the destination is known complete up to
+ * (rep__source_time()). final writes, then frees x->metrics. A failed write
+ * is logged once; replay goes on. */
+void rep__metrics_tick(struct rep_ctx *x, uint64_t stream_bytes, int final);
+/* The source time everything committed here is complete up to: the commit
+ * time of the low-water mark, or, when everything read is committed, the
+ * last Heartbeat's time if later (an idle source). 0: unknown. */
+uint64_t rep__source_time(const struct rep_ctx *x);
 
 /* Handing out work (rep_coord.c). Each returns 0, or the first failure of
  * any worker as err. */
