@@ -54,6 +54,9 @@ int cap__metrics_tick(struct cap_metrics *cm, const struct cap_stats *st,
 			       "Now minus sluice_source_position_timestamp_seconds (never negative).",
 			       wall > at ? (double)(wall - at) : 0.0);
 	}
+	sl_metrics_set(m, SL_METRIC_GAUGE, "sluice_metrics_written_timestamp_seconds",
+		       "When capture wrote this file (it is not rewritten while capture waits "
+		       "for the source's next event: at most its heartbeat period).", (double)wall);
 	rc = sl_metrics_write(m, now, first ? err : &e);
 	if (rc && !first && !cm->warned) {
 		cm->warned = 1;

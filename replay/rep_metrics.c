@@ -76,6 +76,9 @@ void rep__metrics_tick(struct rep_ctx *x, uint64_t stream_bytes, int final)
 			       "Now minus sluice_source_position_timestamp_seconds (never negative).",
 			       wall > at ? (double)(wall - at) : 0.0);
 	}
+	sl_metrics_set(&rm->m, SL_METRIC_GAUGE, "sluice_metrics_written_timestamp_seconds",
+		       "When replay wrote this file (it is not rewritten while replay waits "
+		       "for the destination: compare with the time to see a stall).", (double)wall);
 	if (sl_metrics_write(&rm->m, now, &err) && !rm->warned) {
 		rm->warned = 1;
 		sl_log(SL_WARN, "replay", "--metrics: %s (replay goes on; logged once)", err.msg);
