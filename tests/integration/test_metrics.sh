@@ -111,7 +111,7 @@ in_range() {
 
 main() {
 	require_sluice
-	start_servers 2
+	start_servers 3
 	local dir=$WORK/stream capm=$WORK/capture.prom repm=$WORK/replay.prom cap rep
 	local txns=0 rows=0 i t1 t2 now lag
 
@@ -208,6 +208,17 @@ main() {
 	prom "$capm" sluice_capture_lag_seconds >/dev/null
 	assert_no_password "$capm" "$repm" "$WORK/capf.err" "$WORK/repf.err" "$WORK/repf2.err"
 	grep -q "127.0.0.1:$SRC_PORT\|sluice@" "$capm" "$repm" && fail "a URL in the metrics files"
+
+	log "migrate --metrics-dir: its capture and replay children write their files"
+	mkdir -p "$WORK/mm"
+	must_sluice mig migrate --source "$SRC_URL" --dest "$DST2_URL" --dir "$WORK/mdir" \
+		--metrics-dir "$WORK/mm" --no-progress
+	compare_all 1 3 || fail "migrate: the destination differs"
+	prom "$WORK/mm/capture.prom" sluice_captured_transactions_total >/dev/null
+	[[ "$(prom "$WORK/mm/replay.prom" sluice_applied_snapshot_rows_total)" == \
+		"$(src_sql -N -B -e "SELECT (SELECT COUNT(*) FROM mdb.t) + (SELECT COUNT(*) FROM mdb.nopk)")" ]] ||
+		fail "migrate's replay: snapshot rows $(prom "$WORK/mm/replay.prom" sluice_applied_snapshot_rows_total)"
+	assert_no_password "$WORK/mm/capture.prom" "$WORK/mm/replay.prom"
 	log "ok"
 }
 
