@@ -78,7 +78,7 @@ int cap__seg_sink_catch_up(struct cap_seg_sink *s, struct sl_err *err)
 	const Sluice__Position *at = cap_decoder_position(s->d), *w = seg_writer_position(s->w);
 	Sluice__Record r = SLUICE__RECORD__INIT;
 	Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
-	Sluice__Position p;
+	Sluice__Position p, *head = NULL;
 	int rc;
 
 	if (cap_decoder_in_txn(s->d) || !at->file || !at->file[0] || at->offset < 4)
@@ -88,17 +88,19 @@ int cap__seg_sink_catch_up(struct cap_seg_sink *s, struct sl_err *err)
 	if (w && w->file && !strcmp(w->file, at->file) && w->offset >= at->offset) {
 		if (sl_now_ms() - s->last_write_ms < CAP_IDLE_HEARTBEAT_MS)
 			return 0;
-		at = w;		/* idle at the head: the heartbeat stays there */
+		/* idle at the head: the heartbeat stays there. A copy: the
+		 * writer frees its own position when it takes the new one. */
+		at = head = fmt_position_dup(w);
 	}
 	p = *at;
 	hb.position = &p;
 	hb.time = sl_wall_us() / 1000000;
 	r.body_case = SLUICE__RECORD__BODY_HEARTBEAT;
 	r.heartbeat = &hb;
-	if ((rc = seg_writer_append(s->w, &r, err)) || (rc = seg_writer_txn_end(s->w, &p, hb.time, err)))
-		return rc;
-	s->last_write_ms = sl_now_ms();
-	return 0;
+	if (!(rc = seg_writer_append(s->w, &r, err)) && !(rc = seg_writer_txn_end(s->w, &p, hb.time, err)))
+		s->last_write_ms = sl_now_ms();
+	fmt_position_free(head);
+	return rc;
 }
 
 void cap__seg_sink_release(struct cap_seg_sink *s)
