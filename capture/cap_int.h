@@ -279,7 +279,7 @@ void cap__seg_sink_release(struct cap_seg_sink *s);
  * waits for); and when nothing was written for CAP_IDLE_HEARTBEAT_MS, one
  * at the head, so that the stream says how late the source is known to be
  * idle and replay can measure its lag on an idle source. */
-#define CAP_IDLE_HEARTBEAT_MS 1000
+#define CAP_IDLE_HEARTBEAT_MS 2000
 int cap__seg_sink_catch_up(struct cap_seg_sink *s, struct sl_err *err);
 /* A new stream: record where it starts (a heartbeat at start as its first,
  * durable transaction) before anything else; *resume: the writer's position. */

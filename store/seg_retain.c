@@ -343,7 +343,7 @@ int seg_status(const char *dir, struct seg_status *st, struct sl_err *err)
 			}
 		}
 		/* nothing left to apply: no lag, however far the head's time has
-		 * moved on (capture writes a heartbeat every second on an idle source) */
+		 * moved on (capture writes a heartbeat every 2 s on an idle source) */
 		if (!lg->txns)
 			lg->secs = 0;
 	}

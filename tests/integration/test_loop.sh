@@ -81,7 +81,7 @@ head_reaches() {
 }
 
 # stream_size DIR: its head and its transactions (a heartbeat that moves the
-# head counts; the one capture writes at the head every second on an idle
+# head counts; the one capture writes at the head every 2 s on an idle
 # source adds bytes, never a transaction or a new head)
 stream_size() {
 	"$SLUICE" status "$1" 2>/dev/null |
