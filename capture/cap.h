@@ -82,6 +82,9 @@ struct cap_opts {
 	int start_only;			/* record where a new DIR starts (P0, the
 					 * Heartbeat) and return without streaming:
 					 * capture --snapshot runs the snapshot next */
+	const char *metrics;		/* --metrics FILE: Prometheus text, rewritten
+					 * every few seconds and at the end (cap_metrics.c);
+					 * NULL: none */
 };
 
 struct cap_stats {

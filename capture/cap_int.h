@@ -65,6 +65,7 @@
 
 #include "fmt.h"
 #include "sl.h"
+#include "sl_metrics.h"
 
 /* Binlog event type codes. */
 enum cap_event_type {
@@ -266,6 +267,7 @@ struct cap_seg_sink {
 	size_t emitted_cap;
 	uint64_t last_write_ms;
 	struct fmt_filter *filter;	/* NULL: everything passes */
+	uint64_t last_txn_time;		/* source commit time of the last transaction written */
 };
 /* Fill sink (callbacks) for s; s must outlive its use. filter (borrowed,
  * may be NULL) decides what reaches the segments: TableDefs, rows and DDL
@@ -273,11 +275,14 @@ struct cap_seg_sink {
 void cap__seg_sink_init(struct cap_seg_sink *s, struct seg_writer *w, struct cap_decoder *d,
 			struct cap_stats *st, struct fmt_filter *filter, struct cap_sink *sink);
 void cap__seg_sink_release(struct cap_seg_sink *s);
-/* The source is idle (a heartbeat event between transactions) and the
- * decoder has read past the stream's head (events left out: skipped
- * schemas, sluice replay's writes, a binlog rotate): a Heartbeat at the
- * decoder's position, so the head reaches the source's binlog end (what
- * switchover waits for). Nothing when the head is there already. */
+/* The source is idle (a heartbeat event between transactions): a Heartbeat
+ * at the decoder's position when the decoder has read past the stream's
+ * head (events left out: skipped schemas, sluice replay's writes, a binlog
+ * rotate), so the head reaches the source's binlog end (what switchover
+ * waits for); and when nothing was written for CAP_IDLE_HEARTBEAT_MS, one
+ * at the head, so that the stream says how late the source is known to be
+ * idle and replay can measure its lag on an idle source. */
+#define CAP_IDLE_HEARTBEAT_MS 2000
 int cap__seg_sink_catch_up(struct cap_seg_sink *s, struct sl_err *err);
 /* A new stream: record where it starts (a heartbeat at start as its first,
  * durable transaction) before anything else; *resume: the writer's position. */
@@ -305,6 +310,22 @@ int cap__left_out_write(const struct cap_sink *sink, Sluice__Position *pos, uint
 #define CAP_RETAIN_MIN_MS 500
 #define CAP_RETAIN_EVERY_MS 3000
 struct seg_writer;
+/* --metrics FILE of live capture (cap_metrics.c): the counters of
+ * cap_stats, the source commit time of the last transaction written (or,
+ * when the source says it has nothing more, the time it said so), and
+ * the lag: now minus that time. cap__metrics_tick() writes when the period
+ * has passed (final: now, then releases m). */
+struct cap_metrics {
+	struct sl_metrics m;
+	uint64_t idle_at;		/* wall seconds the source last said: at my end */
+	int warned;
+};
+/* The first write is checked (a FILE that cannot be written: <0, err names
+ * it); later failures are logged once and capture goes on. */
+void cap__metrics_init(struct cap_metrics *cm, const char *path, const char *dir);
+int cap__metrics_tick(struct cap_metrics *cm, const struct cap_stats *st,
+		      const struct cap_seg_sink *sk, int final, struct sl_err *err);
+
 struct cap_retain {
 	const char *dir;
 	int on;				/* --retain-bytes or --retain-age given */

@@ -67,6 +67,7 @@ static int sink_txn_end(void *ctx, const Sluice__Position *pos, uint64_t t, stru
 	struct cap_seg_sink *c = ctx;
 
 	c->last_write_ms = sl_now_ms();
+	c->last_txn_time = t;
 	return seg_writer_txn_end(c->w, pos, t, err);
 }
 
@@ -88,23 +89,29 @@ int cap__seg_sink_catch_up(struct cap_seg_sink *s, struct sl_err *err)
 	const Sluice__Position *at = cap_decoder_position(s->d), *w = seg_writer_position(s->w);
 	Sluice__Record r = SLUICE__RECORD__INIT;
 	Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
-	Sluice__Position p;
+	Sluice__Position p, *head = NULL;
 	int rc;
 
 	if (cap_decoder_in_txn(s->d) || !at->file || !at->file[0] || at->offset < 4)
 		return 0;
-	/* the decoder only moves forward: another file is a later one */
-	if (w && w->file && !strcmp(w->file, at->file) && w->offset >= at->offset)
-		return 0;
+	/* the decoder only moves forward: another file is a later one; at the
+	 * head, a heartbeat once a while says the source is idle, and since when */
+	if (w && w->file && !strcmp(w->file, at->file) && w->offset >= at->offset) {
+		if (sl_now_ms() - s->last_write_ms < CAP_IDLE_HEARTBEAT_MS)
+			return 0;
+		/* idle at the head: the heartbeat stays there. A copy: the
+		 * writer frees its own position when it takes the new one. */
+		at = head = fmt_position_dup(w);
+	}
 	p = *at;
 	hb.position = &p;
 	hb.time = sl_wall_us() / 1000000;
 	r.body_case = SLUICE__RECORD__BODY_HEARTBEAT;
 	r.heartbeat = &hb;
-	if ((rc = seg_writer_append(s->w, &r, err)) || (rc = seg_writer_txn_end(s->w, &p, hb.time, err)))
-		return rc;
-	s->last_write_ms = sl_now_ms();
-	return 0;
+	if (!(rc = seg_writer_append(s->w, &r, err)) && !(rc = seg_writer_txn_end(s->w, &p, hb.time, err)))
+		s->last_write_ms = sl_now_ms();
+	fmt_position_free(head);
+	return rc;
 }
 
 void cap__seg_sink_release(struct cap_seg_sink *s)

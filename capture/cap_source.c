@@ -37,6 +37,7 @@ struct cap_ctx {
 	struct cap_decoder *d;
 	struct cap_seg_sink sk;		/* cap_sink.c: TableDef once per segment */
 	struct cap_retain rt;		/* cap_retain.c: --retain-bytes/--retain-age */
+	struct cap_metrics mt;		/* cap_metrics.c: --metrics FILE */
 };
 
 /* ---- the source connection ---- */
@@ -301,6 +302,9 @@ static int on_event(struct cap_ctx *c, const struct cap_sink *sink, const uint8_
 	if ((p[4] == CAP_EV_HEARTBEAT || p[4] == CAP_EV_HEARTBEAT_V2) &&
 	    ((rc = cap__seg_sink_catch_up(&c->sk, err)) || (rc = seg_writer_flush(c->w, err))))
 		return rc;
+	if (p[4] == CAP_EV_HEARTBEAT || p[4] == CAP_EV_HEARTBEAT_V2)
+		c->mt.idle_at = sl_wall_us() / 1000000;
+	cap__metrics_tick(&c->mt, c->st, &c->sk, 0, err);
 	cap__retain_tick(&c->rt, c->w, 0);
 	at = cap_decoder_position(c->d);
 	return !c->o->follow && at->file && at->file[0] &&
@@ -481,9 +485,13 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 	c.o = o;
 	c.st = st;
 	cap__retain_init(&c.rt, o->dir, o->retain, o->retain_bytes, o->retain_age_s);
+	cap__metrics_init(&c.mt, o->start_only ? NULL : o->metrics, o->dir);
 	if ((rc = sl_dsn_parse(&dsn, o->source_url, "SLUICE_SOURCE_PASSWORD", err)))
 		return rc;
 	sl_dsn_redacted(&dsn, who, sizeof(who));
+	/* a FILE that cannot be written stops capture before it starts */
+	if ((rc = cap__metrics_tick(&c.mt, st, &c.sk, 0, err)))
+		goto out;
 	dbo.role = DB_ROLE_SOURCE_STREAM;
 	dbo.heartbeat_ms = o->heartbeat_ms;
 	if ((rc = db_connect(&m, &dsn, &dbo, err)))
@@ -615,6 +623,7 @@ out:
 		       (double)st->binlog_bytes / 1e6, secs, (unsigned long long)st->replayed_txns,
 		       (unsigned long long)st->replayed_ddls, o->keep_replayed ? " (--keep-replayed: none)" : "");
 	}
+	cap__metrics_tick(&c.mt, st, &c.sk, 1, &(struct sl_err)SL_ERR_INIT);	/* the end, complete */
 	cap_decoder_free(c.d);
 	cap__seg_sink_release(&c.sk);
 	free(end_file);

@@ -2,6 +2,7 @@
 #include "cap.h"
 #include "cmd.h"
 #include "fmt.h"
+#include "sl_metrics.h"
 #include "seg.h"
 #include "snap.h"
 
@@ -145,7 +146,14 @@ int cmd_capture(int argc, char **argv)
 		  .modes = SERVER, .needs = "snapshot", .help = "target reading time of a snapshot chunk" },
 		{ "retain-age", SL_OPT_AGE, SL_OPT_TARGET(o.retain_age_s),
 		  .help = "retention too (either option turns it on): keep segments\n"
-			  "whose last commit is younger than AGE" },		CMD_OPT_FILTERS(cf, 0, "captured"),
+			  "whose last commit is younger than AGE" },
+		CMD_OPT_FILTERS(cf, 0, "captured"),
+		{ "metrics", SL_OPT_STR, SL_OPT_TARGET(o.metrics), .arg = "FILE", .modes = SERVER,
+		  .check = sl_metrics_path_check,
+		  .help = "write Prometheus text metrics to FILE (replaced atomically\n"
+			  "every 2 s and at exit): captured transactions, rows, bytes,\n"
+			  "the source time the stream is complete up to, and the lag\n"
+			  "(README \"Metrics\")" },
 	};
 	struct sl_opt_cmd cmd = { .name = "capture", .about = about, .modes = modes, .opts = opts,
 				  .n = SL_OPT_COUNT(opts) };

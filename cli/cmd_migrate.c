@@ -1,10 +1,22 @@
 /* cmd_migrate.c - `sluice migrate`: the whole migration as one command, or with --follow the long-running task. */
 #include "cmd.h"
 #include "mig.h"
+#include "sl_metrics.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include "banned.h"
+
+/* --metrics-dir MDIR: the children's files must be writable there. */
+static int metrics_dir_check(const char *mdir, struct sl_err *err)
+{
+	char *f = sl_xasprintf("%s/replay.prom", mdir);
+	int rc = sl_metrics_path_check(f, err);
+
+	free(f);
+	return rc;
+}
 
 static const char about[] =
 	"Moves a live database: precheck (a failed check stops it), then capture from\n"
@@ -46,6 +58,11 @@ int cmd_migrate(int argc, char **argv)
 			  "source as well (a fall-back window; both sides may be written)" },
 		{ "reverse-dir", SL_OPT_STR, SL_OPT_TARGET(o.reverse_dir), .arg = "RDIR",
 		  .needs = "bidirectional", .help = "the reverse stream of --bidirectional" },
+		{ "metrics-dir", SL_OPT_STR, SL_OPT_TARGET(o.metrics_dir), .arg = "MDIR",
+		  .check = metrics_dir_check,
+		  .help = "the capture and replay children write --metrics files\n"
+			  "MDIR/capture.prom and MDIR/replay.prom (reverse sync:\n"
+			  "reverse-capture.prom, reverse-replay.prom; README \"Metrics\")" },
 		{ "progress", SL_OPT_FLAG, SL_OPT_TARGET(progress), .group = 1,
 		  .help = "draw progress bars even when stderr is not a terminal" },
 		{ "no-progress", SL_OPT_FLAG, SL_OPT_TARGET(no_progress), .group = 1,

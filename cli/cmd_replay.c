@@ -1,6 +1,7 @@
 /* cmd_replay.c - `sluice replay`: options, then rep_run(). */
 #include "cmd.h"
 #include "fmt.h"
+#include "sl_metrics.h"
 #include "rep.h"
 
 #include <errno.h>
@@ -81,6 +82,12 @@ int cmd_replay(int argc, char **argv)
 		  .help = "leave out exactly this transaction: a GTID, or SEG:OFFSET[:RECORD]\n"
 			  "(any record of it, as replay's messages print it); repeat or\n"
 			  "comma-separate. Each is recorded in `sluice`.`skipped`" },
+		{ "metrics", SL_OPT_STR, SL_OPT_TARGET(o.metrics), .arg = "FILE",
+		  .check = sl_metrics_path_check,
+		  .help = "write Prometheus text metrics to FILE (replaced atomically\n"
+			  "every 2 s and at exit): applied transactions, rows, bytes,\n"
+			  "the source time applied up to, and the lag in seconds\n"
+			  "(README \"Metrics\")" },
 	};
 	struct sl_opt_cmd cmd = {
 		.name = "replay", .opts = opts, .n = SL_OPT_COUNT(opts),

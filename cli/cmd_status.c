@@ -14,7 +14,10 @@
 static const char about[] =
 	"Prints the stream identity, the head position (after the last complete\n"
 	"transaction), the segments' count and bytes, and for each registered consumer\n"
-	"(DIR/consumers/) its checkpoint and its lag in transactions, bytes and seconds.\n"
+	"(DIR/consumers/) its checkpoint, its lag in transactions, bytes and seconds (the\n"
+	"head's newest source time minus that of its last applied transaction; 0 when\n"
+	"nothing is left to apply) and how long ago it wrote its file (a running replay\n"
+	"does about once a second). Rates: replay --metrics FILE.\n"
 	"\"accounts\" counts the account statements (CREATE USER, GRANT, SET PASSWORD ...)\n"
 	"capture left out of the stream: they may carry passwords and are never written.\n"
 	"\"replayed\" counts the transactions and DDL statements sluice replay wrote on the\n"
@@ -87,10 +90,12 @@ static int status(const char *dir, const char *dest)
 	struct sl_err err = SL_ERR_INIT;
 	char pos[256], sid[33];
 	uint8_t id[16];
+	uint64_t now;
 
 	if (seg_status(dir, &st, &err))
 		return cmd_fail("status", &err);
 	memcpy(id, st.stream_id, 16);
+	now = (uint64_t)time(NULL);
 	for (int i = 0; i < 16; i++)
 		snprintf(sid + 2 * i, 3, "%02x", st.stream_id[i]);
 	printf("stream:    %s (id %s)\n", st.source ? st.source : "(no segment)", st.source ? sid : "-");
@@ -109,10 +114,15 @@ static int status(const char *dir, const char *dest)
 		printf("  %-16s at seq %" PRIu64 " offset %" PRIu64 " record %u; ", l->c.name,
 		       l->c.cur.seq, l->c.cur.offset, l->c.cur.index);
 		if (l->gone)
-			printf("behind retention (its segment was removed)\n");
+			printf("behind retention (its segment was removed)");
 		else
-			printf("lag %" PRIu64 " transactions, %" PRIu64 " bytes, %" PRIu64 " s\n",
+			printf("lag %" PRIu64 " transactions, %" PRIu64 " bytes, %" PRIu64 " s",
 			       l->txns, l->bytes, l->secs);
+		/* a running replay writes its file about once a second */
+		if (l->c.updated)
+			printf("; written %" PRIu64 " s ago\n", now > l->c.updated ? now - l->c.updated : 0);
+		else
+			printf("\n");
 	}
 	seg_status_release(&st);
 	if (!dest)

@@ -130,6 +130,9 @@ struct mig_opts {
 	const char *reverse_dir;	/* bidirectional: RDIR */
 	int progress;			/* 1: bars (a terminal), 0: log lines */
 	const char *self;		/* the binary to run children of; NULL: /proc/self/exe */
+	const char *metrics_dir;	/* capture and replay children write --metrics
+					 * MDIR/{capture,replay,reverse-capture,reverse-replay}.prom;
+					 * NULL: none */
 };
 
 struct mig_summary {

@@ -158,6 +158,19 @@ static void add_filters(struct mig_task *t, struct mig_argv *a)
 	}
 }
 
+/* --metrics MDIR/NAME.prom for a capture or replay child, under migrate --metrics-dir MDIR. */
+static void add_metrics(struct mig_task *t, struct mig_argv *a, const char *name)
+{
+	char *f;
+
+	if (!t->o->metrics_dir)
+		return;
+	f = sl_xasprintf("%s/%s.prom", t->o->metrics_dir, name);
+	mig__argv_add(a, "--metrics");
+	mig__argv_add(a, f);
+	free(f);
+}
+
 static void build_argv(struct mig_task *t, int which)
 {
 	struct mig_argv a = { 0 };
@@ -170,6 +183,7 @@ static void build_argv(struct mig_task *t, int which)
 		mig__argv_add(&a, "capture");
 		add_common(t, &a, 1, 0);
 		mig__argv_add(&a, "--follow");
+		add_metrics(t, &a, "capture");
 		break;
 	case C_SNAPSHOT:
 		mig__argv_add(&a, "snapshot");
@@ -188,6 +202,7 @@ static void build_argv(struct mig_task *t, int which)
 		mig__argv_add(&a, "replay");
 		add_common(t, &a, 0, 1);
 		mig__argv_add(&a, "--follow");
+		add_metrics(t, &a, "replay");
 		if (t->o->threads) {
 			mig__argv_add(&a, "--workers");
 			mig__argv_add(&a, n);
@@ -212,11 +227,13 @@ static void build_argv(struct mig_task *t, int which)
 		mig__argv_add(&a, "capture");
 		add_reverse(t, &a, 1, 0);
 		mig__argv_add(&a, "--follow");
+		add_metrics(t, &a, "reverse-capture");
 		break;
 	case C_RREPLAY:
 		mig__argv_add(&a, "replay");
 		add_reverse(t, &a, 0, 1);
 		mig__argv_add(&a, "--follow");
+		add_metrics(t, &a, "reverse-replay");
 		if (t->o->threads) {
 			mig__argv_add(&a, "--workers");
 			mig__argv_add(&a, n);

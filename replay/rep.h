@@ -89,6 +89,8 @@ struct rep_opts {
 	uint64_t from;			/* segment; 0: from the checkpoint */
 	const char *const *skip;	/* GTID or SEG:OFFSET[:RECORD] values, each a comma list */
 	size_t nskip;
+	const char *metrics;		/* --metrics FILE: Prometheus text, rewritten every
+					 * few seconds and at the end (rep_metrics.c); NULL: none */
 };
 
 struct rep_stats {

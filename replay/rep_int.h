@@ -508,6 +508,8 @@ struct rep_ctx {
 	struct seg_cursor folded;	/* what the checkpoint row says */
 	uint64_t fold_ms;
 	struct rep_hist *hist;		/* --until, --skip, --from (rep_hist.c); NULL: none */
+	uint64_t hb_time;		/* time of the last Heartbeat read (capture's clock) */
+	struct rep_metrics *metrics;	/* --metrics (rep_metrics.c); NULL until the first write */
 };
 
 static inline int rep__cursor_eq(const struct seg_cursor *a, const struct seg_cursor *b)
@@ -541,6 +543,17 @@ int rep__filter(struct rep_ctx *x, const Sluice__Record *in, const Sluice__Recor
 		const struct seg_cursor *cur, struct sl_err *err);
 /* The one-line message for w's failed query (w->fail). */
 int rep__fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err);
+
+/* --metrics FILE (rep_metrics.c). rep__metrics_tick(): when the period has
+ * passed (or final), the counters of x->st, the stream bytes read, and the
+ * lag: now minus the source time the destination is known complete up to
+ * (rep__source_time()). final writes, then frees x->metrics. A failed write
+ * is logged once; replay goes on. */
+void rep__metrics_tick(struct rep_ctx *x, uint64_t stream_bytes, int final);
+/* The source time everything committed here is complete up to: the commit
+ * time of the low-water mark, or, when everything read is committed, the
+ * last Heartbeat's time if later (an idle source). 0: unknown. */
+uint64_t rep__source_time(const struct rep_ctx *x);
 
 /* The dispatch stage (rep_dispatch.c). Each returns 0, or the first failure of
  * any worker as err. */

@@ -247,6 +247,7 @@ static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const stru
 					  rep__where_str(x, cur, wh, sizeof(wh)));
 		return rep__apply_ddl(x, rec->ddl, cur, err);
 	case SLUICE__RECORD__BODY_HEARTBEAT:
+		x->hb_time = rec->heartbeat->time;	/* rep_metrics.c: lag on an idle source */
 		return 0;
 	default:
 		return sl_err_set(err, -SL_ECORRUPT, "unknown record type %d at %s",
@@ -262,15 +263,20 @@ static int apply_record(struct rep_ctx *x, const Sluice__Record *rec, const stru
 #define REP_RATE_MS 10000
 struct rep_rate {
 	uint64_t ms, bytes, txns, rows;
+	uint64_t total;			/* bytes since the start, for --metrics */
 	struct seg_cursor last;
 };
 
 static void rate_note(struct rep_rate *r, const struct seg_cursor *cur)
 {
+	uint64_t n;
+
 	if (cur->seq == r->last.seq)
-		r->bytes += cur->offset > r->last.offset ? cur->offset - r->last.offset : 0;
+		n = cur->offset > r->last.offset ? cur->offset - r->last.offset : 0;
 	else
-		r->bytes += cur->offset;
+		n = cur->offset;
+	r->bytes += n;
+	r->total += n;
 	r->last = *cur;
 }
 
@@ -280,9 +286,10 @@ static void rate_report(struct rep_ctx *x, struct rep_rate *r)
 	uint64_t wall = sl_wall_us() / 1000000;
 	double secs = (double)(now - r->ms) / 1000;
 
+	rep__metrics_tick(x, r->total, 0);	/* --metrics FILE, every few seconds */
 	if (now - r->ms < REP_RATE_MS)
 		return;
-	if (txns || rows)
+	if (x->o->follow && (txns || rows))
 		sl_log(SL_INFO, "replay", "%.0f transactions/s, %.0f rows/s, %.2f MB/s of stream; latency %" PRIu64
 		       " s (commit on the source to commit here)", (double)txns / secs, (double)rows / secs,
 		       (double)r->bytes / 1e6 / secs, x->lwm.time && wall > x->lwm.time ? wall - x->lwm.time : 0);
@@ -387,7 +394,7 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 			if ((rc = rep__fold(x, NULL, err)))
 				goto out;
 		}
-		if (!x->in_txn && x->o->follow)
+		if (!x->in_txn)
 			rate_report(x, &rate);	/* also under a backlog that never ends */
 		/* Retention: tell DIR how far we are, about once a second. */
 		if (!x->in_txn && x->folded.seq && sl_now_ms() - registered_ms >= 1000) {
@@ -398,6 +405,7 @@ static int run_loop(struct rep_ctx *x, struct sl_err *err)
 	}
 	rc = settle(x, err);
 out:
+	rep__metrics_tick(x, rate.total, 1);	/* the file complete at the end */
 	seg_reader_close(r);
 	return rc;
 }

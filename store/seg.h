@@ -250,7 +250,8 @@ int seg_retain(const char *dir, uint64_t keep_bytes, uint64_t keep_age_s,
 /* ---- status ---- */
 struct seg_consumer_lag {
 	struct seg_consumer c;
-	uint64_t txns, bytes, secs;	/* behind the head */
+	uint64_t txns, bytes, secs;	/* behind the head; secs: the head's time minus
+					 * the consumer's, 0 when no transaction is left */
 	int gone;			/* the segment it needs next (its cursor's; segment 1 when
 					 * it applied nothing) was removed */
 };

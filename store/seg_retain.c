@@ -342,6 +342,10 @@ int seg_status(const char *dir, struct seg_status *st, struct sl_err *err)
 				free(path);
 			}
 		}
+		/* nothing left to apply: no lag, however far the head's time has
+		 * moved on (capture writes a heartbeat every 2 s on an idle source) */
+		if (!lg->txns)
+			lg->secs = 0;
 	}
 out:
 	free(cv);
