@@ -176,6 +176,10 @@ for t in hot tk dk tsk ck uk pk par chi nokey ci alt; do
 	[[ $(src_sql -N -e "SELECT COUNT(*) > 0 FROM bt.$t") == 1 ]] ||
 		fail "the workload left bt.$t empty: $(head -3 "$WORK/w1.err")"
 done
+# the swaps happened (after ADD UNIQUE, w starts as id + 100; u as id * 10)
+[[ $(src_sql -N -e "SELECT (SELECT COUNT(*) FROM bt.alt WHERE w <> id + 100) > 0 AND
+	(SELECT COUNT(*) FROM bt.uk WHERE u <> id * 10) > 0") == 1 ]] ||
+	fail "the workload swapped no unique values: $(head -3 "$WORK/w1.err")"
 must_sluice cap1 capture --source "$SRC_URL" --dir "$dir" --server-id 601 --segment-size 1M
 NTXN=$LEDGER
 log "stream: $NTXN source transactions with ledger rows"
