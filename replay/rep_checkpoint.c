@@ -39,7 +39,7 @@ int rep__sql_checkpoint_select(struct sl_buf *out, const char *consumer)
 {
 	int rc = sl_buf_adds(out, "SELECT `stream_id`,`seq`,`frame_offset`,`record_index`,"
 			     "`ddl_pending_seq`,`ddl_pending_offset`,`ddl_pending_index`,"
-			     "`source_file`,`source_offset` FROM `sluice`.`checkpoint`");
+			     "`source_file`,`source_offset`,`gtid` FROM `sluice`.`checkpoint`");
 
 	return rc ? rc : where_consumer(out, consumer);
 }
@@ -137,6 +137,9 @@ int rep__checkpoint_parse(struct rep_checkpoint *cp, char **row, unsigned nfield
 	snprintf(cp->source_file, sizeof(cp->source_file), "%s", row[7] ? row[7] : "");
 	if (row[8] && parse_u64(row[8], &cp->source_offset))
 		goto bad;
+	/* the position's GTID too: a run resumed here names positions (and
+	 * moves the checkpoint) as the run that read this commit did */
+	snprintf(cp->source_gtid, sizeof(cp->source_gtid), "%s", nfields > 9 && row[9] ? row[9] : "");
 	cp->found = 1;
 	return 0;
 bad:

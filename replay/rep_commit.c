@@ -173,10 +173,17 @@ int rep__load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_err
 	x->folded = x->cp.cur;
 	x->lwm.cur = x->cp.cur;
 	snprintf(x->lwm.file, sizeof(x->lwm.file), "%s", x->cp.source_file);
+	snprintf(x->lwm.gtid, sizeof(x->lwm.gtid), "%s", x->cp.source_gtid);
 	x->lwm.offset = x->cp.source_offset;
-	if (x->cp.source_file[0])
-		snprintf(x->last_pos, sizeof(x->last_pos), "%s:%" PRIu64, x->cp.source_file,
-			 x->cp.source_offset);
+	if (x->cp.source_file[0]) {
+		/* as fmt_position_str() prints the commit's position */
+		Sluice__Position pos = SLUICE__POSITION__INIT;
+
+		pos.file = x->cp.source_file;
+		pos.offset = x->cp.source_offset;
+		pos.gtid = x->cp.source_gtid;
+		fmt_position_str(&pos, x->last_pos, sizeof(x->last_pos));
+	}
 	mysql_free_result(res);
 	res = NULL;
 	rc = rep__exec(&x->ctl, "COMMIT", err);	/* end the read-only transaction */

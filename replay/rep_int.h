@@ -154,6 +154,7 @@ struct rep_checkpoint {
 	struct seg_cursor ddl_cur;
 	char source_file[256];
 	uint64_t source_offset;
+	char source_gtid[128];		/* the source position's GTID ("" unknown) */
 };
 
 /* The tables (CREATE and migrations) are db/'s: db_sluice_schema_ensure().

@@ -370,6 +370,7 @@ static void test_replay__checkpoint_statements(void)
 
 static void test_replay__checkpoint_parse(void)
 {
+	struct sl_buf b = SL_BUF_INIT(256);
 	struct rep_checkpoint cp;
 	struct sl_err err = SL_ERR_INIT;
 	char *ok[9] = { "00112233445566778899aabbccddeeff", "2", "4096", "7", NULL, NULL, NULL,
@@ -387,6 +388,18 @@ static void test_replay__checkpoint_parse(void)
 	CU_ASSERT(cp.ddl_pending && cp.ddl_cur.seq == 3 && cp.ddl_cur.offset == 16 && cp.ddl_cur.index == 1);
 	CU_ASSERT_EQUAL(rep__checkpoint_parse(&cp, bad, 9, &err), -SL_ECORRUPT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "checkpoint"));
+	CU_ASSERT_STRING_EQUAL(cp.source_gtid, "");
+	{
+		/* the GTID of the source position is read back (10th column) */
+		char *g[10] = { "00112233445566778899aabbccddeeff", "2", "4096", "7", NULL, NULL, NULL,
+				"bin.000001", "99", "0-1-42" };
+
+		CU_ASSERT_EQUAL(rep__checkpoint_parse(&cp, g, 10, &err), 0);
+		CU_ASSERT_STRING_EQUAL(cp.source_gtid, "0-1-42");
+		CU_ASSERT_EQUAL(rep__sql_checkpoint_select(&b, "c"), 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(sl_buf_cstr(&b), "`source_offset`,`gtid` FROM"));
+		sl_buf_release(&b);
+	}
 	ok[3] = "x";
 	CU_ASSERT_EQUAL(rep__checkpoint_parse(&cp, ok, 9, &err), -SL_ECORRUPT);
 }
