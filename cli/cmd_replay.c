@@ -37,7 +37,8 @@ int cmd_replay(int argc, char **argv)
 			  "1 to 64 of A-Z a-z 0-9 _ . -, not starting with '.'" },
 		{ "poll", SL_OPT_MS, SL_OPT_TARGET(o.poll_ms), .min = 1, .max = 60000, .def = "20",
 		  .needs = "follow", .help = "how often to look for new frames, in ms" },
-		{ "workers", SL_OPT_UINT, SL_OPT_TARGET(o.workers), .min = 1, .max = 64, .def = "16",
+		{ "workers", SL_OPT_UINT, SL_OPT_TARGET(o.workers), .min = 1, .max = 64,
+		  .def_text = "2 per CPU here, 2 to 16",
 		  .help = "parallel destination connections. Transactions touching a\n"
 			  "common row always commit in source order; independent ones\n"
 			  "may commit in any order. 1 keeps the source's commit order\n"

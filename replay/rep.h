@@ -70,7 +70,7 @@ struct rep_opts {
 	const char *consumer;		/* checkpoint name; NULL or "": "default";
 					 * else sl_consumer_name_check() or an error */
 	uint32_t poll_ms;		/* follow: wait between looks; 0: 20 ms */
-	unsigned workers;		/* parallel connections; 0: 16 */
+	unsigned workers;		/* parallel connections; 0: 2 per CPU, 2 to 16 */
 	unsigned batch_txns;		/* source transactions per destination transaction
 					 * at most; 0: REP_DEFAULT_BATCH_TXNS, 1: one to one */
 	uint64_t batch_bytes;		/* ... and packed row bytes; 0: the default */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <mysql.h>
 #include "banned.h"
 
@@ -38,6 +39,13 @@ int rep__send(struct rep_ctx *x, struct sl_err *err)
 	pthread_cond_signal(&w->go);
 	pthread_mutex_unlock(&x->pool.mu);
 	return 0;
+}
+
+unsigned rep__default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 2 : n > 8 ? 16 : 2 * (unsigned)n;
 }
 
 int rep__any_busy_locked(const struct rep_ctx *x)

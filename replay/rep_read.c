@@ -425,7 +425,7 @@ static int run(const struct rep_opts *o, const struct seg_cursor *stop, struct s
 	x.stop = *stop;
 	x.st = st;
 	x.consumer = o->consumer && o->consumer[0] ? o->consumer : "default";
-	x.nworkers = o->workers ? o->workers : REP_DEFAULT_WORKERS;
+	x.nworkers = o->workers ? o->workers : rep__default_workers();
 	x.batch_txns = o->batch_txns ? o->batch_txns : REP_DEFAULT_BATCH_TXNS;
 	x.batch_bytes = o->batch_bytes ? o->batch_bytes : REP_DEFAULT_BATCH_BYTES;
 	x.next_tno = x.ring_lo = 1;
