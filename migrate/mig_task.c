@@ -184,6 +184,7 @@ static void build_argv(struct mig_task *t, int which)
 		add_common(t, &a, 1, 0);
 		mig__argv_add(&a, "--follow");
 		add_metrics(t, &a, "capture");
+		add_filters(t, &a);	/* the stream holds the snapshot's tables only */
 		break;
 	case C_SNAPSHOT:
 		mig__argv_add(&a, "snapshot");
@@ -228,6 +229,7 @@ static void build_argv(struct mig_task *t, int which)
 		add_reverse(t, &a, 1, 0);
 		mig__argv_add(&a, "--follow");
 		add_metrics(t, &a, "reverse-capture");
+		add_filters(t, &a);	/* D's other tables stay on D */
 		break;
 	case C_RREPLAY:
 		mig__argv_add(&a, "replay");
