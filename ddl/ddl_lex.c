@@ -296,7 +296,8 @@ int ddl__edits_apply(const struct ddl_edits *e, const char *s, size_t len, struc
 	size_t at = 0;
 	int rc = 0, removed = 0;
 
-	qsort(e->v, e->n, sizeof(*e->v), cmp_edit);
+	if (e->n)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(e->v, e->n, sizeof(*e->v), cmp_edit);
 	for (size_t i = 0; i < e->n && !rc; i++) {
 		if (e->v[i].off < at) {
 			/* removals that overlap remove their union (two table options
