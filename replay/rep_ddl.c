@@ -139,7 +139,7 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 		goto out;
 	stmt = sl_buf_cstr(&conv);
 	/* 2. every transaction before it committed, then mark it pending, durably */
-	if ((rc = rep__plan_flush(x, err)) || (rc = rep__wait_all(x, err)) || (rc = rep__fold(x, cur, err)))
+	if ((rc = rep__plan_drain(x, err)) || (rc = rep__fold(x, cur, err)))
 		goto out;
 	/* 3. its session: default database, sql_mode, charset, timestamp */
 	if (d->db && d->db[0]) {

@@ -593,12 +593,11 @@ int rep__plan_emit(struct rep_ctx *x, struct sl_err *err);
  * first statement is the batch's first transaction's). */
 int rep__plan_applied(struct rep_ctx *x, const struct seg_cursor *begin, struct sl_err *err);
 void rep__plan_release(struct rep_ctx *x);
-/* End w (x->cur)'s open batch: the plan, then its COMMIT into q (nothing
- * when none is open). */
-int rep__batch_close(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err);
 /* Hand x->cur's query to the dispatch stage (rep__send()); between
- * transactions with its batch closed, and another worker is filled next. */
+ * transactions with its batch closed, and another worker is filled next.
+ * drain: that, then wait until everything sent committed. */
 int rep__plan_flush(struct rep_ctx *x, struct sl_err *err);
+int rep__plan_drain(struct rep_ctx *x, struct sl_err *err);
 /* Room in the ring of transactions not known committed for one more. */
 int rep__room_in_ring(struct rep_ctx *x, struct sl_err *err);
 int rep__make_room(struct rep_ctx *x, size_t n, uint32_t ref, const struct seg_cursor *cur,

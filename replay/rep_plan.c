@@ -623,6 +623,8 @@ int rep__apply_row(struct rep_ctx *x, const Sluice__RowChange *c, const struct s
 	return rc ? render_error(x, rc, td->ref, cur, err) : 0;
 }
 
+static int batch_close(struct rep_ctx *x, struct sl_err *err);
+
 /*
  * The transaction's `applied` row is its first statement: the destination's
  * binlog then shows, at the first row event of the transaction, that sluice
@@ -715,7 +717,7 @@ int rep__txn_commit(struct rep_ctx *x, const Sluice__TxnCommit *c, const struct 
 		w->batch_tno = x->tno;
 		x->st->transactions++;
 		if (w->batch_txns >= x->batch_txns || w->batch_bytes >= x->batch_bytes || x->serial)
-			rc = rep__batch_close(x, w, err);
+			rc = batch_close(x, err);
 		if (rc)
 			goto out;
 	} else {
@@ -738,10 +740,8 @@ int rep__txn_commit(struct rep_ctx *x, const Sluice__TxnCommit *c, const struct 
 	x->skipping = 0;
 	if (!w)
 		goto out;
-	if (x->serial) {
-		if (!(rc = rep__plan_flush(x, err)))
-			rc = rep__wait_all(x, err);
-	}
+	if (x->serial)
+		rc = rep__plan_drain(x, err);
 	else if (!w->batch_txns &&	/* a batch fills up under a backlog */
 		 (w->queued_txns >= REP_GROUP_TXNS || w->q.len >= REP_GROUP_BYTES ||
 		  (x->nworkers > 1 && rep__other_idle(x))))
@@ -753,14 +753,15 @@ out:
 	return rc;
 }
 
-int rep__batch_close(struct rep_ctx *x, struct rep_worker *w, struct sl_err *err)
+/* End x->cur's open batch: the plan, then its COMMIT into q (nothing when
+ * none is open). */
+static int batch_close(struct rep_ctx *x, struct sl_err *err)
 {
+	struct rep_worker *w = x->cur;
 	int rc;
 
 	if (!w->batch_txns)
 		return 0;
-	if (w != x->cur)
-		sl_bug("closing the batch of a worker not being filled");
 	if ((rc = rep__plan_emit(x, err)))
 		return rc;
 	if ((rc = rep__close_open(w)) || (rc = rep__add_stmt(w, K_COMMIT, 0, NULL, "COMMIT", 6, -1)))
@@ -780,13 +781,20 @@ int rep__plan_flush(struct rep_ctx *x, struct sl_err *err)
 
 	if (!x->cur)
 		return 0;
-	if (!x->in_txn && (rc = rep__batch_close(x, x->cur, err)))
+	if (!x->in_txn && (rc = batch_close(x, err)))
 		return rc;
 	if ((rc = rep__send(x, err)))
 		return rc;
 	if (!x->in_txn)
 		x->cur = NULL;
 	return 0;
+}
+
+int rep__plan_drain(struct rep_ctx *x, struct sl_err *err)
+{
+	int rc = rep__plan_flush(x, err);
+
+	return rc ? rc : rep__wait_all(x, err);
 }
 
 int rep__room_in_ring(struct rep_ctx *x, struct sl_err *err)

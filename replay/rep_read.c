@@ -302,10 +302,7 @@ static void rate_report(struct rep_ctx *x, struct rep_rate *r)
 /* Everything handed out committed, and the checkpoint row says so. */
 static int settle(struct rep_ctx *x, struct sl_err *err)
 {
-	int rc = rep__plan_flush(x, err);
-
-	if (!rc)
-		rc = rep__wait_all(x, err);
+	int rc = rep__plan_drain(x, err);
 
 	return rc ? rc : rep__fold(x, NULL, err);
 }
