@@ -44,10 +44,13 @@ void rep__metrics_tick(struct rep_ctx *x, uint64_t stream_bytes, int final)
 {
 	struct rep_metrics *rm = x->metrics;
 	struct sl_err err = SL_ERR_INIT;
-	uint64_t now = sl_now_ms(), wall = sl_wall_us() / 1000000, at;
+	uint64_t now, wall, at;
 
+	/* called after every transaction: nothing more without --metrics */
 	if (!x->o->metrics || !x->o->metrics[0])
 		return;
+	now = sl_now_ms();
+	wall = sl_wall_us() / 1000000;
 	if (!rm) {
 		rm = x->metrics = sl_xcalloc(1, sizeof(*rm));
 		sl_metrics_init(&rm->m, x->o->metrics, 0);

@@ -283,12 +283,13 @@ static void rate_note(struct rep_rate *r, const struct seg_cursor *cur)
 static void rate_report(struct rep_ctx *x, struct rep_rate *r)
 {
 	uint64_t now = sl_now_ms(), txns = x->st->transactions - r->txns, rows = x->st->rows - r->rows;
-	uint64_t wall = sl_wall_us() / 1000000;
+	uint64_t wall;
 	double secs = (double)(now - r->ms) / 1000;
 
 	rep__metrics_tick(x, r->total, 0);	/* --metrics FILE, every few seconds */
 	if (now - r->ms < REP_RATE_MS)
 		return;
+	wall = sl_wall_us() / 1000000;
 	if (x->o->follow && (txns || rows))
 		sl_log(SL_INFO, "replay", "%.0f transactions/s, %.0f rows/s, %.2f MB/s of stream; latency %" PRIu64
 		       " s (commit on the source to commit here)", (double)txns / secs, (double)rows / secs,
