@@ -26,6 +26,15 @@
  *     -> seal the open segment -> retention once more -> seg_writer_close (partial transaction in
  *        hand is discarded)
  *
+ * cap_run() runs that loop again after a transient failure (sl.h "retrying
+ * what passes": a lost connection, a server restart, a read timeout, an
+ * event damaged in transit that fails its CRC32): the writer is closed as
+ * after a stop, its partial transaction discarded, and the next round
+ * resumes at the end of the last complete transaction in DIR, so nothing is
+ * lost or written twice. A failure before the first connection of the
+ * process is retried only with --follow (a service; a one-shot command
+ * with a mistyped host should fail now).
+ *
  * The source's heartbeat (@master_heartbeat_period) wakes the loop when the
  * source is idle, so the writer can flush and a stop request is seen.
  */
@@ -38,13 +47,14 @@ struct cap_ctx {
 	struct cap_seg_sink sk;		/* cap_sink.c: TableDef once per segment */
 	struct cap_retain rt;		/* cap_retain.c: --retain-bytes/--retain-age */
 	struct cap_metrics mt;		/* cap_metrics.c: --metrics FILE */
+	struct sl_retry *retry;		/* told when the dump runs again */
 };
 
 /* ---- the source connection ---- */
 
 static int db_error(struct sl_err *err, MYSQL *m, const char *who, const char *what)
 {
-	return sl_err_set(err, -SL_EDB, "source %s: %s: %s", who, what, mysql_error(m));
+	return sl_err_set(err, db_code(m), "source %s: %s: %s", who, what, mysql_error(m));
 }
 
 /* Run a query returning one row; copy up to ncol string columns into out
@@ -294,7 +304,13 @@ static int on_event(struct cap_ctx *c, const struct cap_sink *sink, const uint8_
 
 	c->st->events++;
 	c->st->binlog_bytes += n;
-	if ((rc = cap_decoder_event(c->d, p, n, sink, err)))
+	if ((rc = cap_decoder_event(c->d, p, n, sink, err)) == -SL_ECORRUPT) {
+		/* the source's binlog passed its own checks when written: bytes
+		 * that fail now most likely changed on the way; fetch again */
+		sl_err_prefix(err, "%s", "an event failed its checks (damaged in transit?), fetching it again");
+		return err->code = -SL_ETRANSIENT;
+	}
+	if (rc)
 		return rc;
 	if (cap_decoder_in_txn(c->d))
 		return 0;
@@ -359,11 +375,12 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 	mariadb_rpl_optionsv(rpl, MARIADB_RPL_FLAGS,
 			     o->follow ? 0 : MARIADB_RPL_BINLOG_DUMP_NON_BLOCK);
 	if (mariadb_rpl_open(rpl)) {
-		rc = sl_err_set(err, -SL_EDB, "source %s: cannot start the binlog dump at %s:%llu: %s",
+		rc = sl_err_set(err, db_code(m), "source %s: cannot start the binlog dump at %s:%llu: %s",
 				who, file, (unsigned long long)start, mysql_error(m));
 		goto out;
 	}
 	cap_decoder_set_file(c->d, file);
+	sl_retry_up(c->retry);
 	sl_log(SL_INFO, "capture", "streaming from %s at %s:%llu%s", who, file,
 	       (unsigned long long)start, o->follow ? " (follow)" : "");
 	for (;;) {
@@ -377,14 +394,14 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 			if (sl_stop_requested)
 				break;
 			if (mysql_errno(m)) {
-				rc = sl_err_set(err, -SL_EDB, "source %s: binlog dump failed after %s: %s", who,
+				rc = sl_err_set(err, db_code(m), "source %s: binlog dump failed after %s: %s", who,
 						dump_at(c, file, start, at, sizeof(at)), mysql_error(m));
 				goto out;
 			}
 			break;	/* end of binlog (non-blocking dump) */
 		}
 		if (event_bytes(ev, &p, &n)) {
-			rc = sl_err_set(err, -SL_ECORRUPT, "source %s: malformed replication packet after %s",
+			rc = sl_err_set(err, -SL_ETRANSIENT, "source %s: malformed replication packet after %s",
 					who, dump_at(c, file, start, at, sizeof(at)));
 			goto out;
 		}
@@ -434,6 +451,7 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 	sl_buf_release(&pkt);
 	if (rc)
 		return rc;
+	sl_retry_up(c->retry);
 	sl_log(SL_INFO, "capture", "streaming from %s after GTID set %s%s", who, gtid_set,
 	       o->follow ? " (follow)" : "");
 	for (;;) {
@@ -446,7 +464,7 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 		if (len == packet_error || len == 0) {
 			if (sl_stop_requested)
 				break;
-			return sl_err_set(err, -SL_EDB, "source %s: GTID binlog dump failed after %s:%llu: %s", who,
+			return sl_err_set(err, db_code(m), "source %s: GTID binlog dump failed after %s:%llu: %s", who,
 					  cap_decoder_position(c->d)->file,
 					  (unsigned long long)cap_decoder_position(c->d)->offset, mysql_error(m));
 		}
@@ -454,7 +472,7 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 		if (p[0] == 0xfe && len < 8)
 			break;	/* end of binlog (non-blocking dump) */
 		if (p[0] != 0 || len < 20 || sl_le32(p + 10) != len - 1)
-			return sl_err_set(err, -SL_ECORRUPT, "source %s: malformed replication packet after %s:%llu",
+			return sl_err_set(err, -SL_ETRANSIENT, "source %s: malformed replication packet after %s:%llu",
 					  who, cap_decoder_position(c->d)->file,
 					  (unsigned long long)cap_decoder_position(c->d)->offset);
 		if ((rc = on_event(c, &sink, p + 1, len - 1, end_file, end_pos, err)) != 0)
@@ -463,7 +481,9 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 	return 0;
 }
 
-int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
+/* One round of the loop at the top, from connect to seg_writer_close. */
+static int capture_once(const struct cap_opts *o, struct cap_stats *st, struct sl_retry *retry,
+			int *connected, struct sl_err *err)
 {
 	struct sl_dsn dsn;
 	char who[512];
@@ -479,11 +499,11 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 	uint64_t end_pos = 0, start_pos = 0, t0 = sl_now_ms();
 	int rc;
 
-	memset(st, 0, sizeof(*st));
 	memset(&c, 0, sizeof(c));
 	memset(&si, 0, sizeof(si));
 	c.o = o;
 	c.st = st;
+	c.retry = retry;
 	cap__retain_init(&c.rt, o->dir, o->retain, o->retain_bytes, o->retain_age_s);
 	cap__metrics_init(&c.mt, o->start_only ? NULL : o->metrics, o->dir);
 	if ((rc = sl_dsn_parse(&dsn, o->source_url, "SLUICE_SOURCE_PASSWORD", err)))
@@ -496,6 +516,7 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 	dbo.heartbeat_ms = o->heartbeat_ms;
 	if ((rc = db_connect(&m, &dsn, &dbo, err)))
 		goto out;
+	*connected = 1;
 	if ((rc = precheck(m, who, &si, err)))
 		goto out;
 	snprintf(origin, sizeof(origin), "source %s", who);
@@ -591,11 +612,19 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 		free(rfile);
 	}
 out:
-	if (c.w && c.d && rc == 0 && !si.full_metadata && (rc = seg_writer_flush(c.w, err)) == 0) {
+	if (c.w && c.d && !si.full_metadata && (rc == 0 || (rc == -SL_ETRANSIENT && !cap_decoder_in_txn(c.d)))) {
+		/* the history as of the end of the last complete transaction, also
+		 * for the next round after a transient failure */
+		struct sl_err e2 = SL_ERR_INIT, *se = rc ? &e2 : err;
+		int src = seg_writer_flush(c.w, se);
 		const Sluice__Position *at = seg_writer_position(c.w);
 
-		if (at && at->file)
-			rc = cap__schema_save(cap_decoder_schema(c.d), o->dir, at->file, at->offset, err);
+		if (!src && at && at->file)
+			src = cap__schema_save(cap_decoder_schema(c.d), o->dir, at->file, at->offset, se);
+		if (src && !rc)
+			rc = src;
+		else if (src)
+			sl_log(SL_ERROR, "capture", "%s", e2.msg);
 	}
 	/* A stream at rest is sealed whole, so pack takes all of it; the next
 	 * capture continues in a new segment (FORMAT.md "Writing"). */
@@ -631,5 +660,44 @@ out:
 	if (m)
 		mysql_close(m);
 	sl_dsn_release(&dsn);
+	return rc;
+}
+
+int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
+{
+	struct sl_retry r;
+	struct sl_dsn dsn;
+	char who[600], red[512], *state;
+	int rc, connected = 0;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = sl_dsn_parse(&dsn, o->source_url, "SLUICE_SOURCE_PASSWORD", err)))
+		return rc;
+	sl_dsn_redacted(&dsn, red, sizeof(red));
+	sl_dsn_release(&dsn);
+	snprintf(who, sizeof(who), "source %s", red);
+	state = o->start_only ? NULL : sl_xasprintf("%s/capture.state", o->dir);
+	sl_retry_init(&r, "capture", who, o->retry_for_ms, state);
+	free(state);
+	for (;;) {
+		uint64_t done = st->transactions + st->ddls + st->replayed_txns + st->replayed_ddls;
+
+		rc = capture_once(o, st, &r, &connected, err);
+		/* a round that wrote something clears the failures before it: a
+		 * source that fails again at once is given up after --retry-for */
+		if (st->transactions + st->ddls + st->replayed_txns + st->replayed_ddls != done)
+			sl_retry_ok(&r);
+		if (rc != -SL_ETRANSIENT || (!connected && !o->follow)) {
+			if (rc == -SL_ETRANSIENT)
+				err->code = rc = -SL_EDB;
+			break;
+		}
+		if ((rc = sl_retry_wait(&r, err)) != 0) {
+			rc = rc > 0 ? 0 : rc;	/* 1: stopped while waiting */
+			break;
+		}
+	}
+	sl_retry_end(&r, rc, err);
+	sl_retry_release(&r);
 	return rc;
 }
