@@ -345,8 +345,12 @@ static const char *dump_at(const struct cap_ctx *c, const char *file, uint64_t s
 	return buf;
 }
 
+/* The binlog dump (COM_BINLOG_DUMP) from FILE:START, or, given gtid (a
+ * MariaDB GTID list: a failover, see failover_check()), from just after it
+ * by @slave_connect_state: the server finds the file and offset itself and
+ * refuses (error 1236) when its binlog does not hold that GTID. */
 static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file, uint64_t start,
-		  const char *end_file, uint64_t end_pos, struct sl_err *err)
+		  const char *gtid, const char *end_file, uint64_t end_pos, struct sl_err *err)
 {
 	const struct cap_opts *o = c->o;
 	struct cap_sink sink;
@@ -366,6 +370,21 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 		 (unsigned long long)hb_ms * 1000000ull);
 	if (mysql_query(m, sql))
 		return db_error(err, m, who, "cannot set the heartbeat period");
+	if (gtid) {
+		struct sl_buf q = SL_BUF_INIT(4096);
+
+		rc = sl_buf_adds(&q, "SET @slave_connect_state=") || fmt_sql_str(&q, gtid) ? -SL_ETOOBIG : 0;
+		if (!rc && (mysql_real_query(m, (const char *)q.data, q.len) ||
+			    mysql_query(m, "SET @slave_gtid_strict_mode=1")))
+			rc = db_error(err, m, who, "cannot start the binlog dump by GTID");
+		else if (rc)
+			rc = sl_err_set(err, rc, "source %s: GTID list too long: %s", who, gtid);
+		sl_buf_release(&q);
+		if (rc)
+			return rc;
+		file = "";
+		start = 4;
+	}
 	rpl = mariadb_rpl_init(m);
 	if (!rpl)
 		return db_error(err, m, who, "cannot start replication");
@@ -375,14 +394,20 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 	mariadb_rpl_optionsv(rpl, MARIADB_RPL_FLAGS,
 			     o->follow ? 0 : MARIADB_RPL_BINLOG_DUMP_NON_BLOCK);
 	if (mariadb_rpl_open(rpl)) {
-		rc = sl_err_set(err, db_code(m), "source %s: cannot start the binlog dump at %s:%llu: %s",
-				who, file, (unsigned long long)start, mysql_error(m));
+		rc = gtid ? sl_err_set(err, db_code(m), "source %s: cannot start the binlog dump after GTID %s: %s",
+				       who, gtid, mysql_error(m)) :
+			    sl_err_set(err, db_code(m), "source %s: cannot start the binlog dump at %s:%llu: %s",
+				       who, file, (unsigned long long)start, mysql_error(m));
 		goto out;
 	}
 	cap_decoder_set_file(c->d, file);
 	sl_retry_up(c->retry);
-	sl_log(SL_INFO, "capture", "streaming from %s at %s:%llu%s", who, file,
-	       (unsigned long long)start, o->follow ? " (follow)" : "");
+	if (gtid)
+		sl_log(SL_INFO, "capture", "streaming from %s after GTID %s%s", who, gtid,
+		       o->follow ? " (follow)" : "");
+	else
+		sl_log(SL_INFO, "capture", "streaming from %s at %s:%llu%s", who, file,
+		       (unsigned long long)start, o->follow ? " (follow)" : "");
 	for (;;) {
 		const uint8_t *p;
 		size_t n;
@@ -481,6 +506,34 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 	return 0;
 }
 
+/*
+ * A source failover: DIR holds the stream of another server (its identity,
+ * store/seg.h, names server id, host and port). A MariaDB server with the
+ * same GTID history (a promoted replica, or the same one behind a new
+ * address) continues the stream by GTID: the stream keeps its identity,
+ * later positions are the new server's files and offsets, and the dump
+ * starts after the stream's last GTID (stream()), which the server refuses
+ * when it does not have it. *failover: 1 and *dsrc the stream's identity,
+ * 0 when DIR is new or of this server; <0 another server we cannot follow.
+ */
+static int failover_check(const struct cap_opts *o, const struct src_info *si, const char *who,
+			  char **dsrc, int *failover, struct sl_err *err)
+{
+	uint8_t sid[16];
+	struct sl_err e = SL_ERR_INIT;
+
+	*failover = 0;
+	*dsrc = NULL;
+	if (seg_dir_identity(o->dir, dsrc, sid, &e) || !strcmp(*dsrc, si->identity))
+		return 0;
+	if (si->srv.flavor != DB_MARIADB || strncmp(*dsrc, "mariadb:", 8))
+		return sl_err_set(err, -SL_ESTREAM, "'%s' holds the stream of source '%s', not of %s (%s): "
+				  "a failover continues by GTID from MariaDB to MariaDB only", o->dir, *dsrc,
+				  who, si->identity);
+	*failover = 1;
+	return 0;
+}
+
 /* One round of the loop at the top, from connect to seg_writer_close. */
 static int capture_once(const struct cap_opts *o, struct cap_stats *st, struct sl_retry *retry,
 			int *connected, struct sl_err *err)
@@ -495,9 +548,9 @@ static int capture_once(const struct cap_opts *o, struct cap_stats *st, struct s
 	struct seg_writer_opts wo = { 0 };
 	Sluice__Position start = SLUICE__POSITION__INIT;
 	const Sluice__Position *resume;
-	char *end_file = NULL, *start_file = NULL, origin[600];
+	char *end_file = NULL, *start_file = NULL, *dsrc = NULL, origin[600];
 	uint64_t end_pos = 0, start_pos = 0, t0 = sl_now_ms();
-	int rc;
+	int rc, failover = 0;
 
 	memset(&c, 0, sizeof(c));
 	memset(&si, 0, sizeof(si));
@@ -547,8 +600,10 @@ static int capture_once(const struct cap_opts *o, struct cap_stats *st, struct s
 		start.gtid = (char *)(uintptr_t)o->from_gtid;
 	}
 
+	if ((rc = failover_check(o, &si, who, &dsrc, &failover, err)))
+		goto out;
 	wo.dir = o->dir;
-	wo.source = si.identity;
+	wo.source = failover ? dsrc : si.identity;
 	wo.start = &start;
 	wo.segment_size = o->segment_size;
 	wo.segment_age_ms = o->segment_age_ms;
@@ -570,6 +625,17 @@ static int capture_once(const struct cap_opts *o, struct cap_stats *st, struct s
 	}
 	if (o->start_only)
 		goto out;
+	if (failover) {
+		if (!resume->gtid || !resume->gtid[0]) {
+			rc = sl_err_set(err, -SL_ESTREAM, "'%s' holds the stream of source '%s', not of %s (%s), "
+					"and its position %s:%llu has no GTID to continue from", o->dir, dsrc,
+					who, si.identity, resume->file ? resume->file : "",
+					(unsigned long long)resume->offset);
+			goto out;
+		}
+		sl_log(SL_WARN, "capture", "source failover: the stream of '%s' continues from %s (%s) "
+		       "after GTID %s", dsrc, who, si.identity, resume->gtid);
+	}
 
 	snprintf(origin, sizeof(origin), "source %s", who);
 	dopts.flavor = db_binlog_flavor(&si.srv);
@@ -599,7 +665,7 @@ static int capture_once(const struct cap_opts *o, struct cap_stats *st, struct s
 		free(set);
 		goto out;
 	}
-	if (!o->follow && pos_cmp(resume->file, resume->offset, end_file, end_pos) >= 0) {
+	if (!o->follow && !failover && pos_cmp(resume->file, resume->offset, end_file, end_pos) >= 0) {
 		sl_log(SL_INFO, "capture", "nothing new: the stream is at the binlog end %s:%llu",
 		       end_file, (unsigned long long)end_pos);
 		goto out;
@@ -608,7 +674,10 @@ static int capture_once(const struct cap_opts *o, struct cap_stats *st, struct s
 		/* the writer's position moves while we stream: keep a copy */
 		char *rfile = sl_xstrdup(resume->file);
 
-		rc = stream(&c, m, who, rfile, resume->offset, end_file, end_pos, err);
+		char *rgtid = failover ? sl_xstrdup(resume->gtid) : NULL;
+
+		rc = stream(&c, m, who, rfile, resume->offset, rgtid, end_file, end_pos, err);
+		free(rgtid);
 		free(rfile);
 	}
 out:
@@ -657,6 +726,7 @@ out:
 	cap__seg_sink_release(&c.sk);
 	free(end_file);
 	free(start_file);
+	free(dsrc);
 	if (m)
 		mysql_close(m);
 	sl_dsn_release(&dsn);
