@@ -268,7 +268,8 @@ void sl_block_stop_signals(void);
  * (the clock starts again at the next one): "up" alone does not, so a
  * server that accepts connections and fails every statement (read_only) is
  * given up after the limit.
- * State file (optional): rewritten atomically at each change, for
+ * State file (optional): written once the work runs or waits (a command
+ * refused at once leaves none), rewritten atomically at each change, for
  * `sluice status`: lines "state running|reconnecting|stopped|failed",
  * "pid N", "since UNIXTIME", "attempt N", "error MSG" (the last failure;
  * messages never hold a password). sl_retry_state_read() parses it. */
@@ -282,6 +283,7 @@ struct sl_retry {
 	unsigned attempt;	/* in the current failures */
 	uint64_t delay_ms;
 	int state;		/* the last written (enum in sl_retry.c) */
+	int written;		/* the state file exists: the work ran or waited */
 	char last[SL_ERR_LEN];	/* the last failure */
 };
 void sl_retry_init(struct sl_retry *r, const char *module, const char *what, uint64_t limit_ms,

@@ -22,8 +22,10 @@ static void write_state(struct sl_retry *r, int state)
 	int n;
 
 	r->state = state;
-	if (!r->state_path)
+	/* a command refused before it ran leaves DIR as it was */
+	if (!r->state_path || (!r->written && state != ST_RECONNECTING && state != ST_RUNNING))
 		return;
+	r->written = 1;
 	n = snprintf(buf, sizeof(buf), "state %s\npid %ld\nsince %llu\nattempt %u\nerror %s\n",
 		     state_name[state], (long)getpid(), (unsigned long long)(sl_wall_us() / 1000000),
 		     r->attempt, r->last);
@@ -43,7 +45,6 @@ void sl_retry_init(struct sl_retry *r, const char *module, const char *what, uin
 	r->limit_ms = limit_ms;
 	r->state_path = state_path ? sl_xstrdup(state_path) : NULL;
 	r->delay_ms = FIRST_DELAY_MS;
-	write_state(r, ST_RUNNING);
 }
 
 static const char *dur(uint64_t ms, char *buf, size_t n)
@@ -103,10 +104,10 @@ int sl_retry_wait(struct sl_retry *r, struct sl_err *err)
 
 void sl_retry_up(struct sl_retry *r)
 {
-	if (r->state == ST_RECONNECTING) {
+	if (r->state == ST_RECONNECTING)
 		sl_log(SL_INFO, r->module, "reconnected to %s (attempt %u)", r->what, r->attempt);
+	if (r->state != ST_RUNNING)
 		write_state(r, ST_RUNNING);
-	}
 }
 
 void sl_retry_ok(struct sl_retry *r)
