@@ -448,8 +448,9 @@ server_error:
 		 * transaction is rolled back; run it again from its start. */
 		if ((e == 1213 || e == 1205) && s != SIZE_MAX && tries < REP_RETRIES) {
 			rep__rollback(w);
-			sl_log(SL_DEBUG, "replay", "worker %d: %s (%u), retrying", w->id,
-			       mysql_error(w->db), e);
+			sl_log(SL_WARN, "replay", "worker %d: %s (error %u): its transaction runs again in "
+			       "%u ms (attempt %d of %d)", w->id, mysql_error(w->db), e, 5u << tries,
+			       tries + 1, REP_RETRIES);
 			sleep_ms(5u << tries);
 			tries++;
 			from = s;

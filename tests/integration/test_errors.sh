@@ -543,8 +543,11 @@ case_readonly_dest() {
 	must_sluice ro_cap2 capture --source "$SRC_URL" --dir "$dir"
 	dst_sql -e "SET GLOBAL read_only = 1"
 	on_exit "dst_sql -e 'SET GLOBAL read_only = 0'"
-	expect_error ro_dest "^sluice replay: the mariadb server is running with the --read-only option.* \(error 1290\) on destination mysql://rouser@[^ ]*: CREATE " \
-		replay --dir "$dir" --dest "$url"
+	# read_only passes (a switchover's last step, a restart): retried for
+	# --retry-for, then the error that was met, with what waited on it
+	expect_error ro_dest "^sluice replay: gave up after [0-9.]+s of retries \(--retry-for 2s\): the mariadb server is running with the --read-only option.* \(error 1290\) on destination mysql://rouser@[^ ]*: CREATE " \
+		replay --dir "$dir" --dest "$url" --retry-for 2s
+	grep -q "reconnecting to destination .*(attempt 1," "$WORK/ro_dest.err" || fail "read-only: no retry line"
 	msg=$(tail -n 1 "$WORK/ro_dest.err")
 	((${#msg} < 400)) || fail "read-only: a message of ${#msg} characters: $msg"
 	dst_sql -e "SET GLOBAL read_only = 0"

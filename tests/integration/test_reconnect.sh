@@ -171,6 +171,37 @@ last=$(tail -n 1 "$WORK/giveup.err")
 	fail "replay --retry-for: last line: $last"
 ((SECONDS - t0 <= 10)) || fail "replay --retry-for 3s took $((SECONDS - t0)) s"
 status_says "replay +default: +failed .*gave up after"
-assert_no_password "$WORK"/*.err "$WORK"/*.out "$dir"/*.state
+restart_server 2
+
+# the migrate task: its children wait out a destination restart; one that
+# gives up (--retry-for) ends the task with its line, exit 2. (Its replay
+# is consumer "default" of another stream: the one above is done with.)
+dst_sql -e "DROP DATABASE sluice"
+src_sql -e "CREATE DATABASE mg; CREATE TABLE mg.t (id INT PRIMARY KEY, v INT);
+	INSERT INTO mg.t SELECT seq, seq FROM mg.seq_1_to_500;"
+start_bg mig migrate --source "$SRC_URL" --dest "$DST_URL" --dir "$WORK/mdir" --include mg \
+	--follow --no-progress --retry-for 4s
+mig_pid=$BG_PID
+wait_line mig "$mig_pid" "following: capture and replay keep running" 120
+kill_server 2
+sleep 1
+restart_server 2
+src_sql -e "INSERT INTO mg.t SELECT seq, seq FROM mg.seq_501_to_600;"
+wait_equal 60 || fail "migrate --follow did not carry writes after a destination restart"
+grep -q "replay.*restarting it" "$WORK/mig.err" && fail "migrate restarted replay: it should have reconnected by itself"
+kill_server 2
+t0=$SECONDS
+for _ in $(seq 1 300); do
+	kill -0 "$mig_pid" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$mig_pid" 2>/dev/null && fail "migrate --retry-for 4s still runs 30 s after its destination went away"
+rc=0
+wait "$mig_pid" || rc=$?
+((rc == 2)) || fail "migrate after its replay gave up: exit $rc, want 2"
+last=$(grep -v '^[[:space:]]*$' "$WORK/mig.err" | tail -n 1)
+[[ "$last" == *"gave up after"*"--retry-for 4s"* ]] || fail "migrate's last line: $last"
+log "migrate stopped $((SECONDS - t0)) s after its destination went away: $last"
+assert_no_password "$WORK"/*.err "$WORK"/*.out "$dir"/*.state "$WORK"/mdir/*.state
 restart_server 2
 echo "1 passed, 0 failed"
