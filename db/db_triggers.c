@@ -25,7 +25,7 @@ int db_table_trigger(MYSQL *m, const char *schema, const char *table, char *name
 		goto out;
 	}
 	if (mysql_real_query(m, (const char *)q.data, q.len) || !(res = mysql_store_result(m))) {
-		rc = sl_err_set(err, -SL_EDB, "cannot list the destination's triggers on `%s`.`%s`: %s (%u)",
+		rc = sl_err_set(err, db_code(m), "cannot list the destination's triggers on `%s`.`%s`: %s (%u)",
 				schema, table, mysql_error(m), mysql_errno(m));
 		goto out;
 	}

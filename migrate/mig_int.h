@@ -222,8 +222,11 @@ int mig__task_start(struct mig_task *t, int which, struct sl_err *err);
 /* SIGTERM (then SIGKILL after 30 s) to one child, said in the log. */
 void mig__task_stop(struct mig_task *t, int which);
 /* Reaps the children in [first, last] that ended and restarts those due
- * (backoff), as the follow phase does. */
-void mig__task_supervise(struct mig_task *t, int first, int last);
+ * (backoff), as the follow phase does. A child that gave up after
+ * --retry-for: <0 with err when giveup_stops (the follow phase ends the
+ * task), else it is restarted like any other (a switchover under way). */
+int mig__task_supervise(struct mig_task *t, int first, int last, int giveup_stops,
+			struct sl_err *err);
 /* Replay's lag on DIR (t->lag, t->have_lag). */
 void mig__task_lag(struct mig_task *t);
 /* One-shot capture recording where url's binlog ends now into dir, when dir

@@ -157,7 +157,7 @@ static int idle(struct mig_task *t, int ms)
 	uint64_t id = 0;
 
 	mig__task_pump(t, ms);
-	mig__task_supervise(t, C_CAPTURE, C_RREPLAY);
+	mig__task_supervise(t, C_CAPTURE, C_RREPLAY, 0, &(struct sl_err)SL_ERR_INIT);
 	if (sl_stop_requested)
 		return 1;
 	return !mig__sw_forward_stopped(&t->sw_j) && mig__sw_rollback_asked(t->dir, &id) &&
@@ -654,7 +654,8 @@ int mig__follow(struct mig_task *t, struct sl_err *err)
 	    reverse ? " in reverse (destination to source)" : "");
 	while (!sl_stop_requested) {
 		mig__task_pump(t, 200);
-		mig__task_supervise(t, C_CAPTURE, C_RREPLAY);
+		if ((rc = mig__task_supervise(t, C_CAPTURE, C_RREPLAY, 1, err)))
+			return rc;
 		if ((rc = mig__switch_poll(t, err)))
 			return rc;
 		if (!reverse && mig__switch_reverse_only(t)) {

@@ -634,7 +634,8 @@ int mig__task_verify(struct mig_task *t, struct sl_err *err)
 	return 0;
 }
 
-void mig__task_supervise(struct mig_task *t, int first, int last)
+int mig__task_supervise(struct mig_task *t, int first, int last, int giveup_stops,
+			struct sl_err *err)
 {
 	struct sl_err e = SL_ERR_INIT;
 
@@ -643,8 +644,15 @@ void mig__task_supervise(struct mig_task *t, int first, int last)
 
 		if (i == C_SNAPSHOT || i == C_VERIFY)
 			continue;	/* one-shot children: never restarted here */
-		if (c->pid && mig__child_reap(c, on_line, t))
-			ended(t, i, 1, &e);
+		if (c->pid && mig__child_reap(c, on_line, t) && ended(t, i, 1, &e)) {
+			if (giveup_stops) {
+				*err = e;
+				return e.code;
+			}
+			c->failures++;
+			c->next_start_ms = sl_now_ms() + 60000;
+			say(t, SL_WARN, "%s; restarting it in 60 s", e.msg);
+		}
 		if (!c->pid && c->next_start_ms && sl_now_ms() >= c->next_start_ms && !sl_stop_requested) {
 			c->next_start_ms = 0;
 			if (start(t, i, &e)) {
@@ -653,6 +661,7 @@ void mig__task_supervise(struct mig_task *t, int first, int last)
 			}
 		}
 	}
+	return 0;
 }
 
 /* Reverse sync's latency (how far S's replay is behind D's last captured
