@@ -119,6 +119,11 @@ struct cap_decoder *cap_decoder_new(const struct cap_decoder_opts *o);
 void cap_decoder_free(struct cap_decoder *d);
 /* The binlog file the next events belong to (until a ROTATE says otherwise). */
 void cap_decoder_set_file(struct cap_decoder *d, const char *file);
+/* The events come from a live binlog dump: every format description must
+ * carry the checksum field (all servers sluice reads live write it), so a
+ * version string damaged into an old server's cannot switch the CRC32 checks
+ * off. Files (--binlog-files) may be an old server's and are not held to it. */
+void cap_decoder_set_live(struct cap_decoder *d);
 /* Decode one event (n bytes: 19-byte header + body + checksum if any). */
 int cap_decoder_event(struct cap_decoder *d, const uint8_t *ev, size_t n,
 		      const struct cap_sink *sink, struct sl_err *err);
@@ -412,6 +417,7 @@ struct cap_decoder {
 	int warned_account;		/* an account statement was left out (warned once) */
 	uint64_t accounts;		/* account statements left out, not yet in a heartbeat */
 	int keep_replayed;		/* capture --keep-replayed */
+	int live;			/* cap_decoder_opts.live */
 	uint64_t replayed_txns, replayed_ddls;	/* left out (cap_loop.c), not yet in a heartbeat */
 	uint32_t replay_threads[CAP_REPLAY_THREADS];	/* connections whose next DDL is replay's */
 	unsigned n_replay_threads;

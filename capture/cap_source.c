@@ -556,6 +556,7 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 	dopts.allow_positional = o->allow_positional;
 	dopts.keep_replayed = o->keep_replayed;
 	c.d = cap_decoder_new(&dopts);
+	cap_decoder_set_live(c.d);
 	if (!si.full_metadata) {
 		/* the history as of the resume point: saved by the last run, or
 		 * for a stream that starts now, information_schema now */

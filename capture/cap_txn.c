@@ -16,6 +16,11 @@ void cap__set_str(char **dst, const char *s)
 	*dst = n;
 }
 
+void cap_decoder_set_live(struct cap_decoder *d)
+{
+	d->live = 1;
+}
+
 void cap_decoder_set_file(struct cap_decoder *d, const char *file)
 {
 	cap__set_str(&d->file, file);

@@ -34,6 +34,10 @@
  *                        non-zero mask. At most one flip per connection, so a
  *                        client that drops the connection on the bad event and
  *                        re-fetches meets each flip once.
+ *   flip N SKIP TYPE OFF MASK   the same, aimed: only events of type TYPE
+ *                        (heartbeats too, if asked), the byte at event offset
+ *                        OFF (negative: from the event's end, -1 = the last CRC
+ *                        byte), xor MASK (decimal or 0x..)
  *   retarget HOST:PORT   new connections go to HOST:PORT (open ones stay)
  *   stats                "ok c2s=B s2c=B conns=N active=N flips=N flips_pending=N
  *                        cuts=N mode=pass|blackhole latency_ms=N throttle=N"
@@ -126,6 +130,9 @@ static struct {
 	int cut_armed, cut_rst;
 	uint64_t cut_left;
 	unsigned flips_pending, flip_skip;
+	int flip_type;			/* -1: any event but heartbeats */
+	long flip_off;			/* with flip_type: event offset (<0 from the end) */
+	uint8_t flip_mask;
 	uint64_t c2s, s2c, conns_total, flips, cuts;
 	uint64_t rng;
 	int quit;
@@ -335,7 +342,12 @@ static int event_packet(const uint8_t *p, uint32_t len)
 	if (len < 20 || p[0] != 0)
 		return 0;
 	size = (uint32_t)p[10] | (uint32_t)p[11] << 8 | (uint32_t)p[12] << 16 | (uint32_t)p[13] << 24;
-	return size == len - 1 && p[5] != 27 && p[5] != 35;	/* HEARTBEAT, HEARTBEAT_V2 */
+	if (size != len - 1)
+		return 0;
+	if (P.flip_type >= 0)
+		return p[5] == P.flip_type &&
+		       (P.flip_off >= 0 ? P.flip_off < (long)size : -P.flip_off <= (long)size);
+	return p[5] != 27 && p[5] != 35;	/* HEARTBEAT, HEARTBEAT_V2 */
 }
 
 /* Follow the framing over n bytes read server->client; apply a chosen flip in place. */
@@ -364,8 +376,14 @@ static void frame_scan(struct conn *c, uint8_t *p, size_t n)
 				} else {
 					c->flip_chosen = 1;
 					P.flips_pending--;
-					f->flip_at = 1 + (int64_t)(rnd() % (f->len - 1));
-					f->mask = (uint8_t)(1 + rnd() % 255);
+					if (P.flip_type >= 0) {
+						f->flip_at = 1 + (P.flip_off >= 0 ? P.flip_off
+										   : (int64_t)(f->len - 1) + P.flip_off);
+						f->mask = P.flip_mask;
+					} else {
+						f->flip_at = 1 + (int64_t)(rnd() % (f->len - 1));
+						f->mask = (uint8_t)(1 + rnd() % 255);
+					}
 					plog("conn %u: flip chosen: event type %u, %u bytes, event offset %lld, mask %02x",
 					     c->id, p[i + 5], f->len - 1, (long long)f->flip_at - 1, f->mask);
 				}
@@ -538,16 +556,16 @@ static int parse_u64(const char *s, uint64_t *v)
 
 static void command(struct ctl *k, char *line)
 {
-	char *argv[4] = { 0 }, *save = NULL, *t;
+	char *argv[8] = { 0 }, *save = NULL, *t;
 	int argc = 0;
 	uint64_t a = 0, b = 0;
 
-	for (t = strtok_r(line, " \t\r", &save); t && argc < 4; t = strtok_r(NULL, " \t\r", &save))
+	plog("command: %s", line);
+	for (t = strtok_r(line, " \t\r", &save); t && argc < 8; t = strtok_r(NULL, " \t\r", &save))
 		argv[argc++] = t;
 	if (argc == 0)
 		return reply(k, "err empty command");
-	plog("command: %s%s%s%s%s%s%s", argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "",
-	     argc > 2 ? " " : "", argc > 2 ? argv[2] : "", argc > 3 ? " " : "", argc > 3 ? argv[3] : "");
+
 	if (!strcmp(argv[0], "pass") && argc == 1) {
 		P.blackhole = 0;
 		P.latency_ms = 0;
@@ -585,10 +603,25 @@ static void command(struct ctl *k, char *line)
 			c->up.tok_ms = c->down.tok_ms = now_ms();
 		return reply(k, "ok");
 	}
-	if (!strcmp(argv[0], "flip") && (argc == 2 || argc == 3) && !parse_u64(argv[1], &a) &&
+	if (!strcmp(argv[0], "flip") && (argc == 2 || argc == 3 || argc == 6) && !parse_u64(argv[1], &a) &&
 	    (argc == 2 || !parse_u64(argv[2], &b)) && a < 1000000 && b < 1000000) {
+		int type = -1;
+		long off = 0, mask = 0;
+
+		if (argc == 6) {
+			char *e1, *e2, *e3;
+
+			type = (int)strtol(argv[3], &e1, 0);
+			off = strtol(argv[4], &e2, 0);
+			mask = strtol(argv[5], &e3, 0);
+			if (*e1 || *e2 || *e3 || type < 0 || type > 255 || mask < 1 || mask > 255)
+				return reply(k, "err flip: bad TYPE OFFSET MASK");
+		}
 		P.flips_pending = (unsigned)a;
 		P.flip_skip = (unsigned)b;
+		P.flip_type = type;
+		P.flip_off = off;
+		P.flip_mask = (uint8_t)mask;
 		/* open connections had no flip armed: they are candidates from now on */
 		for (struct conn *c = P.conns; c; c = c->next) {
 			c->flip_chosen = 0;
@@ -886,6 +919,7 @@ int main(int argc, char **argv)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	P.rng = seed ? seed : 88172645463325252ull;
+	P.flip_type = -1;
 	P.lfd = listen_on((unsigned)lport);
 	P.cfd_listen = listen_on(0);
 	if (P.lfd < 0 || P.cfd_listen < 0) {

@@ -467,6 +467,46 @@ static void test_capture__bad_files(void)
 		cap_decoder_free(c.d);
 	}
 	unlink(tmp);
+
+	/* The format description's checksum algorithm (its 5th byte from the end,
+	 * CRC32 = 1) flipped to NONE: its own CRC32 is still checked, so the flip
+	 * cannot switch every later check off. */
+	CU_ASSERT_EQUAL_FATAL(temp_copy("rust_mysql_common/mariadb-bin.000001", 0, -1, tmp, sizeof(tmp)), 0);
+	CU_ASSERT_EQUAL_FATAL(xor_byte(tmp, 4 + 252 - 5, 1), 0);
+	{
+		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0, 0 };
+		struct cap_sink s = { &c, count_record, count_end };
+
+		memset(&c, 0, sizeof(c));
+		c.d = cap_decoder_new(&o);
+		rc = cap_file_feed(c.d, tmp, &s, &err);
+		CU_ASSERT(rc < 0 && strstr(err.msg, "bad CRC32 of the format description event") != NULL);
+		if (rc >= 0 || !strstr(err.msg, "format description"))
+			fprintf(stderr, "\n  rc %d: %s\n", rc, rc < 0 ? err.msg : "");
+		cap_decoder_free(c.d);
+	}
+	unlink(tmp);
+
+	/* Its version "10.5.15" flipped to "00.5.15", an old server's without
+	 * the checksum field: refused from a live source (cap_decoder_set_live), where every
+	 * server writes the field; a file of an old server still reads. */
+	CU_ASSERT_EQUAL_FATAL(temp_copy("rust_mysql_common/mariadb-bin.000001", 0, -1, tmp, sizeof(tmp)), 0);
+	CU_ASSERT_EQUAL_FATAL(xor_byte(tmp, 4 + 19 + 2, 1), 0);
+	{
+		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0, 0 };
+		struct cap_sink s = { &c, count_record, count_end };
+
+		memset(&c, 0, sizeof(c));
+		c.d = cap_decoder_new(&o);
+		cap_decoder_set_live(c.d);
+		rc = cap_file_feed(c.d, tmp, &s, &err);
+		CU_ASSERT(rc < 0 && strstr(err.msg, "without a checksum field (server version '00.5.15") != NULL);
+		if (rc >= 0 || !strstr(err.msg, "without a checksum field"))
+			fprintf(stderr, "\n  rc %d: %s\n", rc, rc < 0 ? err.msg : "");
+		CU_ASSERT_EQUAL(c.commits, 0);
+		cap_decoder_free(c.d);
+	}
+	unlink(tmp);
 }
 
 /* ---- hand-built events: GTID, compressed query, compressed rows ---- */
@@ -694,9 +734,19 @@ static void test_capture__fuzz_prefixes(void)
 		memset(&c, 0, sizeof(c));
 		c.d = cap_decoder_new(&o);
 		cap_decoder_set_file(c.d, "x");
-		/* no checksum: feed a copy of the FDE with alg 0 so flips reach the parsers */
+		/* no checksum: feed a copy of the FDE with alg 0 so flips reach the
+		 * parsers (its own CRC32 made right: the FD event is always checked) */
 		memcpy(ev, buf + 4, 252);
 		ev[252 - 5] = 0;
+		{
+			uint8_t f0 = ev[17] & 0xfe;	/* without LOG_EVENT_BINLOG_IN_USE_F */
+			uLong crc = crc32(crc32(crc32(0L, ev, 17), &f0, 1), ev + 18, 252 - 4 - 18);
+
+			ev[248] = (uint8_t)crc;
+			ev[249] = (uint8_t)(crc >> 8);
+			ev[250] = (uint8_t)(crc >> 16);
+			ev[251] = (uint8_t)(crc >> 24);
+		}
 		CU_ASSERT_EQUAL(cap_decoder_event(c.d, ev, 252, &s, &err), 0);
 		if (bit < (612 - 476 - 4 - 19) * 8) {
 			at = 476;
