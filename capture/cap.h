@@ -85,6 +85,8 @@ struct cap_opts {
 	const char *metrics;		/* --metrics FILE: Prometheus text, rewritten
 					 * every few seconds and at the end (cap_metrics.c);
 					 * NULL: none */
+	uint64_t retry_for_ms;		/* --retry-for: how long transient failures
+					 * (sl.h) are retried; 0: not at all */
 };
 
 struct cap_stats {

@@ -26,6 +26,15 @@
  *     -> seal the open segment -> retention once more -> seg_writer_close (partial transaction in
  *        hand is discarded)
  *
+ * cap_run() runs that loop again after a transient failure (sl.h "retrying
+ * what passes": a lost connection, a server restart, a read timeout, an
+ * event damaged in transit that fails its CRC32): the writer is closed as
+ * after a stop, its partial transaction discarded, and the next round
+ * resumes at the end of the last complete transaction in DIR, so nothing is
+ * lost or written twice. A failure before the first connection of the
+ * process is retried only with --follow (a service; a one-shot command
+ * with a mistyped host should fail now).
+ *
  * The source's heartbeat (@master_heartbeat_period) wakes the loop when the
  * source is idle, so the writer can flush and a stop request is seen.
  */
@@ -38,13 +47,14 @@ struct cap_ctx {
 	struct cap_seg_sink sk;		/* cap_sink.c: TableDef once per segment */
 	struct cap_retain rt;		/* cap_retain.c: --retain-bytes/--retain-age */
 	struct cap_metrics mt;		/* cap_metrics.c: --metrics FILE */
+	struct sl_retry *retry;		/* told when the dump runs again */
 };
 
 /* ---- the source connection ---- */
 
 static int db_error(struct sl_err *err, MYSQL *m, const char *who, const char *what)
 {
-	return sl_err_set(err, -SL_EDB, "source %s: %s: %s", who, what, mysql_error(m));
+	return sl_err_set(err, db_code(m), "source %s: %s: %s", who, what, mysql_error(m));
 }
 
 /* Run a query returning one row; copy up to ncol string columns into out
@@ -294,7 +304,13 @@ static int on_event(struct cap_ctx *c, const struct cap_sink *sink, const uint8_
 
 	c->st->events++;
 	c->st->binlog_bytes += n;
-	if ((rc = cap_decoder_event(c->d, p, n, sink, err)))
+	if ((rc = cap_decoder_event(c->d, p, n, sink, err)) == -SL_ECORRUPT) {
+		/* the source's binlog passed its own checks when written: bytes
+		 * that fail now most likely changed on the way; fetch again */
+		sl_err_prefix(err, "%s", "an event failed its checks (damaged in transit?), fetching it again");
+		return err->code = -SL_ETRANSIENT;
+	}
+	if (rc)
 		return rc;
 	if (cap_decoder_in_txn(c->d))
 		return 0;
@@ -329,8 +345,12 @@ static const char *dump_at(const struct cap_ctx *c, const char *file, uint64_t s
 	return buf;
 }
 
+/* The binlog dump (COM_BINLOG_DUMP) from FILE:START, or, given gtid (a
+ * MariaDB GTID list: a failover, see failover_check()), from just after it
+ * by @slave_connect_state: the server finds the file and offset itself and
+ * refuses (error 1236) when its binlog does not hold that GTID. */
 static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file, uint64_t start,
-		  const char *end_file, uint64_t end_pos, struct sl_err *err)
+		  const char *gtid, const char *end_file, uint64_t end_pos, struct sl_err *err)
 {
 	const struct cap_opts *o = c->o;
 	struct cap_sink sink;
@@ -350,6 +370,21 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 		 (unsigned long long)hb_ms * 1000000ull);
 	if (mysql_query(m, sql))
 		return db_error(err, m, who, "cannot set the heartbeat period");
+	if (gtid) {
+		struct sl_buf q = SL_BUF_INIT(4096);
+
+		rc = sl_buf_adds(&q, "SET @slave_connect_state=") || fmt_sql_str(&q, gtid) ? -SL_ETOOBIG : 0;
+		if (!rc && (mysql_real_query(m, (const char *)q.data, q.len) ||
+			    mysql_query(m, "SET @slave_gtid_strict_mode=1")))
+			rc = db_error(err, m, who, "cannot start the binlog dump by GTID");
+		else if (rc)
+			rc = sl_err_set(err, rc, "source %s: GTID list too long: %s", who, gtid);
+		sl_buf_release(&q);
+		if (rc)
+			return rc;
+		file = "";
+		start = 4;
+	}
 	rpl = mariadb_rpl_init(m);
 	if (!rpl)
 		return db_error(err, m, who, "cannot start replication");
@@ -359,13 +394,20 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 	mariadb_rpl_optionsv(rpl, MARIADB_RPL_FLAGS,
 			     o->follow ? 0 : MARIADB_RPL_BINLOG_DUMP_NON_BLOCK);
 	if (mariadb_rpl_open(rpl)) {
-		rc = sl_err_set(err, -SL_EDB, "source %s: cannot start the binlog dump at %s:%llu: %s",
-				who, file, (unsigned long long)start, mysql_error(m));
+		rc = gtid ? sl_err_set(err, db_code(m), "source %s: cannot start the binlog dump after GTID %s: %s",
+				       who, gtid, mysql_error(m)) :
+			    sl_err_set(err, db_code(m), "source %s: cannot start the binlog dump at %s:%llu: %s",
+				       who, file, (unsigned long long)start, mysql_error(m));
 		goto out;
 	}
 	cap_decoder_set_file(c->d, file);
-	sl_log(SL_INFO, "capture", "streaming from %s at %s:%llu%s", who, file,
-	       (unsigned long long)start, o->follow ? " (follow)" : "");
+	sl_retry_up(c->retry);
+	if (gtid)
+		sl_log(SL_INFO, "capture", "streaming from %s after GTID %s%s", who, gtid,
+		       o->follow ? " (follow)" : "");
+	else
+		sl_log(SL_INFO, "capture", "streaming from %s at %s:%llu%s", who, file,
+		       (unsigned long long)start, o->follow ? " (follow)" : "");
 	for (;;) {
 		const uint8_t *p;
 		size_t n;
@@ -377,14 +419,14 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 			if (sl_stop_requested)
 				break;
 			if (mysql_errno(m)) {
-				rc = sl_err_set(err, -SL_EDB, "source %s: binlog dump failed after %s: %s", who,
+				rc = sl_err_set(err, db_code(m), "source %s: binlog dump failed after %s: %s", who,
 						dump_at(c, file, start, at, sizeof(at)), mysql_error(m));
 				goto out;
 			}
 			break;	/* end of binlog (non-blocking dump) */
 		}
 		if (event_bytes(ev, &p, &n)) {
-			rc = sl_err_set(err, -SL_ECORRUPT, "source %s: malformed replication packet after %s",
+			rc = sl_err_set(err, -SL_ETRANSIENT, "source %s: malformed replication packet after %s",
 					who, dump_at(c, file, start, at, sizeof(at)));
 			goto out;
 		}
@@ -434,6 +476,7 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 	sl_buf_release(&pkt);
 	if (rc)
 		return rc;
+	sl_retry_up(c->retry);
 	sl_log(SL_INFO, "capture", "streaming from %s after GTID set %s%s", who, gtid_set,
 	       o->follow ? " (follow)" : "");
 	for (;;) {
@@ -446,7 +489,7 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 		if (len == packet_error || len == 0) {
 			if (sl_stop_requested)
 				break;
-			return sl_err_set(err, -SL_EDB, "source %s: GTID binlog dump failed after %s:%llu: %s", who,
+			return sl_err_set(err, db_code(m), "source %s: GTID binlog dump failed after %s:%llu: %s", who,
 					  cap_decoder_position(c->d)->file,
 					  (unsigned long long)cap_decoder_position(c->d)->offset, mysql_error(m));
 		}
@@ -454,7 +497,7 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 		if (p[0] == 0xfe && len < 8)
 			break;	/* end of binlog (non-blocking dump) */
 		if (p[0] != 0 || len < 20 || sl_le32(p + 10) != len - 1)
-			return sl_err_set(err, -SL_ECORRUPT, "source %s: malformed replication packet after %s:%llu",
+			return sl_err_set(err, -SL_ETRANSIENT, "source %s: malformed replication packet after %s:%llu",
 					  who, cap_decoder_position(c->d)->file,
 					  (unsigned long long)cap_decoder_position(c->d)->offset);
 		if ((rc = on_event(c, &sink, p + 1, len - 1, end_file, end_pos, err)) != 0)
@@ -463,7 +506,37 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 	return 0;
 }
 
-int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
+/*
+ * A source failover: DIR holds the stream of another server (its identity,
+ * store/seg.h, names server id, host and port). A MariaDB server with the
+ * same GTID history (a promoted replica, or the same one behind a new
+ * address) continues the stream by GTID: the stream keeps its identity,
+ * later positions are the new server's files and offsets, and the dump
+ * starts after the stream's last GTID (stream()), which the server refuses
+ * when it does not have it. *failover: 1 and *dsrc the stream's identity,
+ * 0 when DIR is new or of this server; <0 another server we cannot follow.
+ */
+static int failover_check(const struct cap_opts *o, const struct src_info *si, const char *who,
+			  char **dsrc, int *failover, struct sl_err *err)
+{
+	uint8_t sid[16];
+	struct sl_err e = SL_ERR_INIT;
+
+	*failover = 0;
+	*dsrc = NULL;
+	if (seg_dir_identity(o->dir, dsrc, sid, &e) || !strcmp(*dsrc, si->identity))
+		return 0;
+	if (si->srv.flavor != DB_MARIADB || strncmp(*dsrc, "mariadb:", 8))
+		return sl_err_set(err, -SL_ESTREAM, "'%s' holds the stream of source '%s', not of %s (%s): "
+				  "a failover continues by GTID from MariaDB to MariaDB only", o->dir, *dsrc,
+				  who, si->identity);
+	*failover = 1;
+	return 0;
+}
+
+/* One round of the loop at the top, from connect to seg_writer_close. */
+static int capture_once(const struct cap_opts *o, struct cap_stats *st, struct sl_retry *retry,
+			int *connected, struct sl_err *err)
 {
 	struct sl_dsn dsn;
 	char who[512];
@@ -475,15 +548,15 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 	struct seg_writer_opts wo = { 0 };
 	Sluice__Position start = SLUICE__POSITION__INIT;
 	const Sluice__Position *resume;
-	char *end_file = NULL, *start_file = NULL, origin[600];
+	char *end_file = NULL, *start_file = NULL, *dsrc = NULL, origin[600];
 	uint64_t end_pos = 0, start_pos = 0, t0 = sl_now_ms();
-	int rc;
+	int rc, failover = 0;
 
-	memset(st, 0, sizeof(*st));
 	memset(&c, 0, sizeof(c));
 	memset(&si, 0, sizeof(si));
 	c.o = o;
 	c.st = st;
+	c.retry = retry;
 	cap__retain_init(&c.rt, o->dir, o->retain, o->retain_bytes, o->retain_age_s);
 	cap__metrics_init(&c.mt, o->start_only ? NULL : o->metrics, o->dir);
 	if ((rc = sl_dsn_parse(&dsn, o->source_url, "SLUICE_SOURCE_PASSWORD", err)))
@@ -496,6 +569,7 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 	dbo.heartbeat_ms = o->heartbeat_ms;
 	if ((rc = db_connect(&m, &dsn, &dbo, err)))
 		goto out;
+	*connected = 1;
 	if ((rc = precheck(m, who, &si, err)))
 		goto out;
 	snprintf(origin, sizeof(origin), "source %s", who);
@@ -526,8 +600,10 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 		start.gtid = (char *)(uintptr_t)o->from_gtid;
 	}
 
+	if ((rc = failover_check(o, &si, who, &dsrc, &failover, err)))
+		goto out;
 	wo.dir = o->dir;
-	wo.source = si.identity;
+	wo.source = failover ? dsrc : si.identity;
 	wo.start = &start;
 	wo.segment_size = o->segment_size;
 	wo.segment_age_ms = o->segment_age_ms;
@@ -549,6 +625,17 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 	}
 	if (o->start_only)
 		goto out;
+	if (failover) {
+		if (!resume->gtid || !resume->gtid[0]) {
+			rc = sl_err_set(err, -SL_ESTREAM, "'%s' holds the stream of source '%s', not of %s (%s), "
+					"and its position %s:%llu has no GTID to continue from", o->dir, dsrc,
+					who, si.identity, resume->file ? resume->file : "",
+					(unsigned long long)resume->offset);
+			goto out;
+		}
+		sl_log(SL_WARN, "capture", "source failover: the stream of '%s' continues from %s (%s) "
+		       "after GTID %s", dsrc, who, si.identity, resume->gtid);
+	}
 
 	snprintf(origin, sizeof(origin), "source %s", who);
 	dopts.flavor = db_binlog_flavor(&si.srv);
@@ -579,7 +666,7 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 		free(set);
 		goto out;
 	}
-	if (!o->follow && pos_cmp(resume->file, resume->offset, end_file, end_pos) >= 0) {
+	if (!o->follow && !failover && pos_cmp(resume->file, resume->offset, end_file, end_pos) >= 0) {
 		sl_log(SL_INFO, "capture", "nothing new: the stream is at the binlog end %s:%llu",
 		       end_file, (unsigned long long)end_pos);
 		goto out;
@@ -588,15 +675,26 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 		/* the writer's position moves while we stream: keep a copy */
 		char *rfile = sl_xstrdup(resume->file);
 
-		rc = stream(&c, m, who, rfile, resume->offset, end_file, end_pos, err);
+		char *rgtid = failover ? sl_xstrdup(resume->gtid) : NULL;
+
+		rc = stream(&c, m, who, rfile, resume->offset, rgtid, end_file, end_pos, err);
+		free(rgtid);
 		free(rfile);
 	}
 out:
-	if (c.w && c.d && rc == 0 && !si.full_metadata && (rc = seg_writer_flush(c.w, err)) == 0) {
+	if (c.w && c.d && !si.full_metadata && (rc == 0 || (rc == -SL_ETRANSIENT && !cap_decoder_in_txn(c.d)))) {
+		/* the history as of the end of the last complete transaction, also
+		 * for the next round after a transient failure */
+		struct sl_err e2 = SL_ERR_INIT, *se = rc ? &e2 : err;
+		int src = seg_writer_flush(c.w, se);
 		const Sluice__Position *at = seg_writer_position(c.w);
 
-		if (at && at->file)
-			rc = cap__schema_save(cap_decoder_schema(c.d), o->dir, at->file, at->offset, err);
+		if (!src && at && at->file)
+			src = cap__schema_save(cap_decoder_schema(c.d), o->dir, at->file, at->offset, se);
+		if (src && !rc)
+			rc = src;
+		else if (src)
+			sl_log(SL_ERROR, "capture", "%s", e2.msg);
 	}
 	/* A stream at rest is sealed whole, so pack takes all of it; the next
 	 * capture continues in a new segment (FORMAT.md "Writing"). */
@@ -629,8 +727,48 @@ out:
 	cap__seg_sink_release(&c.sk);
 	free(end_file);
 	free(start_file);
+	free(dsrc);
 	if (m)
 		mysql_close(m);
 	sl_dsn_release(&dsn);
+	return rc;
+}
+
+int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
+{
+	struct sl_retry r;
+	struct sl_dsn dsn;
+	char who[600], red[512], *state;
+	int rc, connected = 0;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = sl_dsn_parse(&dsn, o->source_url, "SLUICE_SOURCE_PASSWORD", err)))
+		return rc;
+	sl_dsn_redacted(&dsn, red, sizeof(red));
+	sl_dsn_release(&dsn);
+	snprintf(who, sizeof(who), "source %s", red);
+	state = o->start_only ? NULL : sl_xasprintf("%s/capture.state", o->dir);
+	sl_retry_init(&r, "capture", who, o->retry_for_ms, state);
+	free(state);
+	for (;;) {
+		uint64_t done = st->transactions + st->ddls + st->replayed_txns + st->replayed_ddls;
+
+		rc = capture_once(o, st, &r, &connected, err);
+		/* a round that wrote something clears the failures before it: a
+		 * source that fails again at once is given up after --retry-for */
+		if (st->transactions + st->ddls + st->replayed_txns + st->replayed_ddls != done)
+			sl_retry_ok(&r);
+		if (rc != -SL_ETRANSIENT || (!connected && !o->follow)) {
+			if (rc == -SL_ETRANSIENT)
+				err->code = rc = -SL_EDB;
+			break;
+		}
+		if ((rc = sl_retry_wait(&r, err)) != 0) {
+			rc = rc > 0 ? 0 : rc;	/* 1: stopped while waiting */
+			break;
+		}
+	}
+	sl_retry_end(&r, rc, err);
+	sl_retry_release(&r);
 	return rc;
 }

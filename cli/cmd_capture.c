@@ -95,6 +95,11 @@ int cmd_capture(int argc, char **argv)
 		{ "follow", SL_OPT_FLAG, SL_OPT_TARGET(o.follow), .modes = SERVER,
 		  .help = "keep streaming until SIGTERM/SIGINT (default: stop at the\n"
 			  "binlog end as of the start)" },
+		{ "retry-for", SL_OPT_DURATION, SL_OPT_TARGET(o.retry_for_ms), .modes = SERVER,
+		  .def = "10m", .arg = "DURATION",
+		  .help = "retry a lost connection, a server restart or an event\n"
+			  "damaged in transit this long, resuming after the last\n"
+			  "complete transaction; then exit 2 (0: do not retry)" },
 		{ "from-start", SL_OPT_FLAG, SL_OPT_TARGET(o.from_start), .modes = SERVER, .group = 1,
 		  .help = "a new DIR starts at the oldest binlog the source has" },
 		{ "from", SL_OPT_STR, SL_OPT_TARGET(o.from), .arg = "FILE:POS", .modes = SERVER, .group = 1,

@@ -63,6 +63,11 @@ int cmd_migrate(int argc, char **argv)
 		  .help = "the capture and replay children write --metrics files\n"
 			  "MDIR/capture.prom and MDIR/replay.prom (reverse sync:\n"
 			  "reverse-capture.prom, reverse-replay.prom; README \"Metrics\")" },
+		{ "retry-for", SL_OPT_DURATION, SL_OPT_TARGET(o.retry_for_ms), .def = "10m",
+		  .arg = "DURATION",
+		  .help = "capture and replay wait out a lost connection, a server\n"
+			  "restart, read_only or a deadlock this long, then the task\n"
+			  "stops with the error, exit 2 (0: do not retry)" },
 		{ "progress", SL_OPT_FLAG, SL_OPT_TARGET(progress), .group = 1,
 		  .help = "draw progress bars even when stderr is not a terminal" },
 		{ "no-progress", SL_OPT_FLAG, SL_OPT_TARGET(no_progress), .group = 1,

@@ -31,6 +31,11 @@ int cmd_replay(int argc, char **argv)
 		{ "follow", SL_OPT_FLAG, SL_OPT_TARGET(o.follow),
 		  .help = "keep applying new transactions until SIGTERM/SIGINT\n"
 			  "(default: apply every complete transaction in DIR, then exit)" },
+		{ "retry-for", SL_OPT_DURATION, SL_OPT_TARGET(o.retry_for_ms), .def = "10m",
+		  .arg = "DURATION",
+		  .help = "retry a lost connection, a destination restart, read_only,\n"
+			  "a deadlock or lock wait timeout this long, resuming from\n"
+			  "the checkpoint; then exit 2 (0: do not retry)" },
 		{ "consumer", SL_OPT_STR, SL_OPT_TARGET(o.consumer), .arg = "NAME", .def = "default",
 		  .check = sl_consumer_name_check,
 		  .help = "checkpoint name in `sluice`.`checkpoint` and DIR/consumers/:\n"

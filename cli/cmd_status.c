@@ -4,7 +4,10 @@
 #include "rep.h"
 #include "seg.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +29,11 @@ static const char about[] =
 	"finished (SnapshotEnd written) or in progress, runs, chunks, rows, tables done,\n"
 	"schema objects, and its segments (a finished snapshot is all sealed).\n"
 	"\"skipped\": the transactions replay --skip left out are recorded on the\n"
-	"destination, in `sluice`.`skipped`: with --dest, status lists them.\n";
+	"destination, in `sluice`.`skipped`: with --dest, status lists them.\n"
+	"\"capture\" and \"replay NAME\": what the last capture and each consumer's replay\n"
+	"said of themselves (DIR/capture.state, DIR/replay-NAME.state): running,\n"
+	"reconnecting (with the attempt and the last error), stopped, or failed (with\n"
+	"the error); \"gone\" when the process that wrote \"running\" is no longer there.\n";
 
 /* DIR/snapshot's progress, when there is one: 0, or 2 after an error line. */
 static int print_snapshot(const char *dir)
@@ -59,6 +66,55 @@ static int print_snapshot(const char *dir)
 }
 
 static int status(const char *dir, const char *dest);
+
+/* One service's line from its state file (sl.h "retrying what passes"). */
+static void print_service(const char *label, const char *path, uint64_t now)
+{
+	struct sl_retry_state s;
+	uint64_t ago;
+	int alive;
+
+	if (sl_retry_state_read(path, &s))
+		return;
+	ago = now > (uint64_t)s.since ? now - (uint64_t)s.since : 0;
+	alive = s.pid > 0 && (kill((pid_t)s.pid, 0) == 0 || errno == EPERM);
+	if (!strcmp(s.state, "reconnecting") && alive)
+		printf("%-10s reconnecting for %" PRIu64 " s (attempt %lld, pid %lld): %s\n", label, ago,
+		       s.attempt, s.pid, s.error);
+	else if (!strcmp(s.state, "running") && alive)
+		printf("%-10s running for %" PRIu64 " s (pid %lld)%s%s\n", label, ago, s.pid,
+		       s.error[0] ? "; last error: " : "", s.error);
+	else if (!strcmp(s.state, "failed"))
+		printf("%-10s failed %" PRIu64 " s ago: %s\n", label, ago, s.error);
+	else if (!strcmp(s.state, "stopped"))
+		printf("%-10s stopped %" PRIu64 " s ago\n", label, ago);
+	else
+		printf("%-10s gone (pid %lld, %s %" PRIu64 " s ago, ended without a word: killed?)\n",
+		       label, s.pid, s.state, ago);
+}
+
+static void print_services(const char *dir, uint64_t now)
+{
+	char *path = sl_xasprintf("%s/capture.state", dir);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	print_service("capture:", path, now);
+	free(path);
+	while (d && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		char label[96];
+
+		if (n <= 13 || strncmp(de->d_name, "replay-", 7) || strcmp(de->d_name + n - 6, ".state"))
+			continue;
+		snprintf(label, sizeof(label), "replay %.*s:", (int)(n - 13), de->d_name + 7);
+		path = sl_xasprintf("%s/%s", dir, de->d_name);
+		print_service(label, path, now);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+}
 
 int cmd_status(int argc, char **argv)
 {
@@ -125,6 +181,7 @@ static int status(const char *dir, const char *dest)
 			printf("\n");
 	}
 	seg_status_release(&st);
+	print_services(dir, now);
 	if (!dest)
 		printf("skipped:   recorded on the destination in `sluice`.`skipped` "
 		       "(status --dest URL lists them)\n");

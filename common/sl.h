@@ -45,7 +45,8 @@
 	X(EEOF, 1009, "end of data")                                      \
 	X(EAGAIN_DATA, 1010, "no complete data yet")                      \
 	X(EINTR_STOP, 1011, "stopped by signal")                          \
-	X(EBUG, 1012, "internal error")
+	X(EBUG, 1012, "internal error")                                   \
+	X(ETRANSIENT, 1013, "transient failure")
 
 enum sl_errno {
 #define SL_X_(name, val, text) SL_##name = val,
@@ -250,6 +251,59 @@ int sl_fsync_dir(const char *dir, struct sl_err *err);
 extern atomic_int sl_stop_requested;
 void sl_install_stop_handlers(void);
 void sl_block_stop_signals(void);
+
+/* ---- retrying what passes (sl_retry.c) ----
+ * Long-running commands (capture, replay, the migrate task) meet lost
+ * connections, server restarts, read_only flips, deadlocks, lock-wait
+ * timeouts and bytes damaged in transit. Code that meets one returns
+ * -SL_ETRANSIENT (db_code() in db/ decides which server errors are); the
+ * command's outer loop then calls sl_retry_wait(), which logs one line per
+ * attempt and sleeps with capped exponential backoff (100 ms doubling to
+ * 2 s, so work resumes within about 2 s of a server's return), and runs the
+ * work again from its durable position. Once failures have lasted the
+ * limit (--retry-for, default 10 min) without progress in between, it
+ * gives up: err becomes "gave up after ...: <last error>" with -SL_EDB
+ * (exit 2). sl_retry_up() says the work runs again (log line, state
+ * "running"); sl_retry_ok() marks progress made since the last failure
+ * (the clock starts again at the next one): "up" alone does not, so a
+ * server that accepts connections and fails every statement (read_only) is
+ * given up after the limit.
+ * State file (optional): written once the work runs or waits (a command
+ * refused at once leaves none), rewritten atomically at each change, for
+ * `sluice status`: lines "state running|reconnecting|stopped|failed",
+ * "pid N", "since UNIXTIME", "attempt N", "error MSG" (the last failure;
+ * messages never hold a password). sl_retry_state_read() parses it. */
+#define SL_RETRY_DEFAULT_MS (10u * 60u * 1000u)
+struct sl_retry {
+	const char *module;	/* for the log line: "capture", "replay" */
+	const char *what;	/* what is retried: "source mysql://u@h:1/" */
+	uint64_t limit_ms;	/* 0: never retry */
+	char *state_path;	/* NULL: no state file */
+	uint64_t first_ms;	/* monotonic start of the current failures, 0: none */
+	unsigned attempt;	/* in the current failures */
+	uint64_t delay_ms;
+	int state;		/* the last written (enum in sl_retry.c) */
+	int written;		/* the state file exists: the work ran or waited */
+	char last[SL_ERR_LEN];	/* the last failure */
+};
+void sl_retry_init(struct sl_retry *r, const char *module, const char *what, uint64_t limit_ms,
+		   const char *state_path);
+/* err holds a failure. 0: wait done, run again; 1: a stop was requested
+ * while waiting (finish cleanly); <0: not transient, or the limit passed
+ * (err rewritten), return it. */
+int sl_retry_wait(struct sl_retry *r, struct sl_err *err);
+void sl_retry_up(struct sl_retry *r);
+void sl_retry_ok(struct sl_retry *r);
+/* The end: state "stopped" (rc 0) or "failed" with err's message. */
+void sl_retry_end(struct sl_retry *r, int rc, const struct sl_err *err);
+void sl_retry_release(struct sl_retry *r);
+struct sl_retry_state {
+	char state[16];
+	long long pid, since, attempt;
+	char error[SL_ERR_LEN];
+};
+/* 0, or -errno (-ENOENT: no such file). */
+int sl_retry_state_read(const char *path, struct sl_retry_state *s);
 
 /* ---- failpoints (sl_fail.c) ----
  * Named crash points for tests: sl_failpoint("switchover.freeze-source")

@@ -21,10 +21,11 @@
  *   Timeouts in seconds (connect / read / write). A read timeout bounds the
  *   wait for one answer from the server, so a dead server or a cut network
  *   ends in an error naming the server instead of a hang:
- *     DB_ROLE_SOURCE_STREAM   10 / max(300, 3 x heartbeat) / 60: the binlog
+ *     DB_ROLE_SOURCE_STREAM   10 / max(15, 5 x heartbeat) / 60: the binlog
  *                             dump waits on an idle source, which sends a
- *                             heartbeat every --heartbeat-ms, so the read
- *                             timeout stays well above that period
+ *                             heartbeat every --heartbeat-ms, so silence
+ *                             past 5 periods is a dead source or a cut-off
+ *                             network (no RST), and capture reconnects
  *     DB_ROLE_REPLAY_WORKER   30 / 3600 / 600: one batch of a big transaction
  *                             (lock waits included) and its COMMIT
  *     DB_ROLE_REPLAY_LOAD     30 / 600 / 600: one snapshot chunk per LOAD
@@ -130,12 +131,26 @@ int db_exec(MYSQL *m, const char *who, const char *sql, struct sl_err *err);
  * entry"; "InnoDB" stays). db_sql_snippet() copies at most max bytes of sql
  * as one printable line, with "..." when cut, without the mark replay puts
  * before its DDL (FMT_REPLAY_MARK). Both return out.
- * db_stmt_error() fills err from m's last error that way; returns -SL_EDB.
+ * db_stmt_error() fills err from m's last error that way; returns
+ * db_code(m).
+ *
+ * Which errors pass (sl.h "retrying what passes"): db_transient() is 1 for
+ * an error that the same statement may not meet again once the server or
+ * the network is back: the connection lost, refused or timed out
+ * (2002 2003 2006 2013 2027 2055), the server shutting down or the session
+ * killed (1053 1152 1317 1927 4031), too many connections (1040), network
+ * errors the server saw (1158-1161), a deadlock or lock wait timeout (1213
+ * 1205), and a read-only server (1290 naming read-only, 1836). Everything
+ * else (a rejected statement, a missing table, access denied, a purged
+ * binlog) stops at once. db_code() is -SL_ETRANSIENT or -SL_EDB for m's
+ * last error.
  */
 #define DB_SNIPPET 120
 char *db_reason(const char *msg, unsigned errnum, char *out, size_t n);
 char *db_sql_snippet(const char *sql, size_t len, size_t max, char *out, size_t n);
 int db_stmt_error(struct sl_err *err, MYSQL *m, const char *who, const char *sql, size_t len);
+int db_transient(unsigned errnum, const char *msg);
+int db_code(MYSQL *m);
 /* One global variable by name (SHOW GLOBAL VARIABLES LIKE: every flavor and
  * version answers it, with no row for an unknown name). *out is malloc'd,
  * or NULL when the server has no such variable. */

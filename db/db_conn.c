@@ -31,10 +31,10 @@ void db_role_timeouts(const struct db_opts *o, struct db_timeouts *t)
 	switch (o->role) {
 	case DB_ROLE_SOURCE_STREAM: {
 		uint64_t hb = o->heartbeat_ms ? o->heartbeat_ms : 200;
-		uint64_t r = (3 * hb + 999) / 1000;
+		uint64_t r = (5 * hb + 999) / 1000;
 
 		t->connect_s = 10;
-		t->read_s = r > 300 ? (unsigned)(r > 86400 * 7 ? 86400 * 7 : r) : 300;
+		t->read_s = r > 15 ? (unsigned)(r > 86400 * 7 ? 86400 * 7 : r) : 15;
 		t->write_s = 60;
 		return;
 	}
@@ -238,7 +238,7 @@ int db_connect(MYSQL **out, const struct sl_dsn *d, const struct db_opts *o, str
 	}
 	if (!mysql_real_connect(m, d->host, d->user, d->password ? d->password : "", NULL, d->port,
 				d->socket, client_flags(o->role))) {
-		rc = sl_err_set(err, -SL_EDB, "cannot connect to %s: %s", who, mysql_error(m));
+		rc = sl_err_set(err, db_code(m), "cannot connect to %s: %s", who, mysql_error(m));
 		mysql_close(m);
 		return rc;
 	}
@@ -324,5 +324,24 @@ int db_stmt_error(struct sl_err *err, MYSQL *m, const char *who, const char *sql
 
 	db_reason(mysql_error(m), mysql_errno(m), reason, sizeof(reason));
 	db_sql_snippet(sql ? sql : "", sql ? len : 0, DB_SNIPPET, snip, sizeof(snip));
-	return sl_err_set(err, -SL_EDB, "%s on %s: %s", reason, who, snip);
+	return sl_err_set(err, db_code(m), "%s on %s: %s", reason, who, snip);
+}
+
+int db_transient(unsigned errnum, const char *msg)
+{
+	switch (errnum) {
+	case 2002: case 2003: case 2006: case 2013: case 2027: case 2055:	/* client side */
+	case 1040: case 1053: case 1152: case 1158: case 1159: case 1160: case 1161:
+	case 1205: case 1213: case 1317: case 1836: case 1927: case 4031:
+		return 1;
+	case 1290:	/* ER_OPTION_PREVENTS_STATEMENT: only read_only passes */
+		return msg && (strstr(msg, "read-only") || strstr(msg, "read_only"));
+	default:
+		return 0;
+	}
+}
+
+int db_code(MYSQL *m)
+{
+	return db_transient(mysql_errno(m), mysql_error(m)) ? -SL_ETRANSIENT : -SL_EDB;
 }

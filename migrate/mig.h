@@ -133,6 +133,9 @@ struct mig_opts {
 	const char *metrics_dir;	/* capture and replay children write --metrics
 					 * MDIR/{capture,replay,reverse-capture,reverse-replay}.prom;
 					 * NULL: none */
+	uint64_t retry_for_ms;		/* capture and replay children wait out transient
+					 * failures this long (--retry-for); one that gives
+					 * up ends the task with its error */
 };
 
 struct mig_summary {

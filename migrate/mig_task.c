@@ -171,6 +171,16 @@ static void add_metrics(struct mig_task *t, struct mig_argv *a, const char *name
 	free(f);
 }
 
+/* --retry-for of the task, for a capture or replay child. */
+static void add_retry(struct mig_task *t, struct mig_argv *a)
+{
+	char ms[32];
+
+	snprintf(ms, sizeof(ms), "%" PRIu64 "ms", t->o->retry_for_ms);
+	mig__argv_add(a, "--retry-for");
+	mig__argv_add(a, ms);
+}
+
 static void build_argv(struct mig_task *t, int which)
 {
 	struct mig_argv a = { 0 };
@@ -183,6 +193,7 @@ static void build_argv(struct mig_task *t, int which)
 		mig__argv_add(&a, "capture");
 		add_common(t, &a, 1, 0);
 		mig__argv_add(&a, "--follow");
+		add_retry(t, &a);
 		add_metrics(t, &a, "capture");
 		add_filters(t, &a);	/* the stream holds the snapshot's tables only */
 		break;
@@ -203,6 +214,7 @@ static void build_argv(struct mig_task *t, int which)
 		mig__argv_add(&a, "replay");
 		add_common(t, &a, 0, 1);
 		mig__argv_add(&a, "--follow");
+		add_retry(t, &a);
 		add_metrics(t, &a, "replay");
 		if (t->o->threads) {
 			mig__argv_add(&a, "--workers");
@@ -228,6 +240,7 @@ static void build_argv(struct mig_task *t, int which)
 		mig__argv_add(&a, "capture");
 		add_reverse(t, &a, 1, 0);
 		mig__argv_add(&a, "--follow");
+		add_retry(t, &a);
 		add_metrics(t, &a, "reverse-capture");
 		add_filters(t, &a);	/* D's other tables stay on D */
 		break;
@@ -235,6 +248,7 @@ static void build_argv(struct mig_task *t, int which)
 		mig__argv_add(&a, "replay");
 		add_reverse(t, &a, 0, 1);
 		mig__argv_add(&a, "--follow");
+		add_retry(t, &a);
 		add_metrics(t, &a, "reverse-replay");
 		if (t->o->threads) {
 			mig__argv_add(&a, "--workers");
@@ -320,6 +334,9 @@ static int ended(struct mig_task *t, int which, int follow, struct sl_err *err)
 	uint64_t ran = sl_now_ms() - c->started_ms, backoff;
 
 	mig__child_how(c, how, sizeof(how));
+	/* it waited out what passes for --retry-for already (sl.h) */
+	if (code == 2 && strstr(c->last, "gave up after "))
+		return sl_err_set(err, -SL_EDB, "%s %s: %s", c->role, how, c->last);
 	if (!follow && (code > 0 || c->failures >= 3))
 		return sl_err_set(err, -SL_EAPPLY, "%s %s: %s", c->role, how,
 				  c->last[0] ? c->last : "(no output)");

@@ -91,6 +91,9 @@ struct rep_opts {
 	size_t nskip;
 	const char *metrics;		/* --metrics FILE: Prometheus text, rewritten every
 					 * few seconds and at the end (rep_metrics.c); NULL: none */
+	uint64_t retry_for_ms;		/* --retry-for: how long a lost connection, a
+					 * destination restart, read_only, a deadlock are
+					 * retried from the checkpoint (sl.h); 0: not at all */
 };
 
 struct rep_stats {

@@ -118,6 +118,65 @@ out:
 }
 
 /*
+ * After a transient failure (rep_run()'s next round): the sessions of the
+ * failed round that still hold one of the consumer's locks are ended (KILL
+ * CONNECTION). A network cut off without a RST leaves them on the server,
+ * idle or mid-statement, holding the locks and row locks the new round
+ * needs. Only a session whose id was ours and that holds our lock is
+ * ended: after a server restart ids are reused, and those sessions hold
+ * none of our locks.
+ */
+int rep__hist_end_orphans(struct rep_ctx *x, struct sl_err *err)
+{
+	struct rep_round *rd = x->round;
+	struct sl_buf q = SL_BUF_INIT(1 << 16);
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	int rc = 0;
+
+	if (!rd || !rd->nids)
+		return 0;
+	rc = sl_buf_adds(&q, "SELECT ");
+	for (unsigned i = 0; i <= REP_MAX_WORKERS && !rc; i++)
+		if (!(rc = sl_buf_adds(&q, i ? ",IS_USED_LOCK(CONCAT('sluice:',LEFT(SHA1(_utf8mb4 " :
+					      "IS_USED_LOCK(CONCAT('sluice:',LEFT(SHA1(_utf8mb4 ")) &&
+		    !(rc = fmt_sql_hex(&q, x->consumer, strlen(x->consumer))))
+			rc = sl_buf_addf(&q, "),24),':%u'))", i);
+	if (rc) {
+		rc = sl_err_set(err, rc, "cannot build a lock statement: %s", sl_strerror(rc));
+		goto out;
+	}
+	if (mysql_real_query(x->ctl.db, (const char *)q.data, q.len) || !(res = mysql_store_result(x->ctl.db))) {
+		rc = rep__db_error(&x->ctl, "looking up the sessions of the failed round", err);
+		goto out;
+	}
+	if (!(row = mysql_fetch_row(res)))
+		goto out;
+	for (unsigned i = 0; i < mysql_num_fields(res); i++) {
+		uint64_t id = row[i] ? strtoull(row[i], NULL, 10) : 0;
+		char kill[64];
+
+		for (unsigned k = 0; id && k < rd->nids; k++) {
+			if (rd->ids[k] != id)
+				continue;
+			sl_log(SL_INFO, "replay", "ending session %" PRIu64 " of the failed round on "
+			       "destination %s (it holds the consumer's lock %u)", id, x->ctl.dest, i);
+			snprintf(kill, sizeof(kill), "KILL CONNECTION %" PRIu64, id);
+			if (mysql_query(x->ctl.db, kill) && mysql_errno(x->ctl.db) != 1094) {
+				rc = rep__db_error(&x->ctl, kill, err);
+				goto out;
+			}
+			rd->ids[k] = 0;
+		}
+	}
+out:
+	if (res)
+		mysql_free_result(res);
+	sl_buf_release(&q);
+	return rc;
+}
+
+/*
  * Lock 0 of the consumer (rep_int.h rep__conn_lock()). Held by a live
  * replay, it is refused at once: its control connection sits idle between
  * queries, which a session whose client died never does (the server ends

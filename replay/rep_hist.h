@@ -123,6 +123,8 @@ int rep__skip_sql(struct sl_buf *out, const struct rep_skip_row *r);
 /* ---- the run (rep_hist.c); each is a single call from the coordinator ----
  * rep__hist_init       rep_run(), first: parse --until/--skip (x->hist stays
  *                      NULL without --until, --skip and --from)
+ * rep__hist_end_orphans rep_run(), after a transient failure: end the
+ *                      failed round's sessions that still hold our locks
  * rep__hist_lock       rep_run(): lock 0 of the consumer, refused at once
  *                      while a live replay holds it (-EBUSY, one line)
  * rep__hist_start      after rep__load_checkpoint(): --from
@@ -137,6 +139,7 @@ int rep__skip_sql(struct sl_buf *out, const struct rep_skip_row *r);
 struct rep_ctx;
 struct seg_reader;
 int rep__hist_init(struct rep_ctx *x, struct sl_err *err);
+int rep__hist_end_orphans(struct rep_ctx *x, struct sl_err *err);
 int rep__hist_lock(struct rep_ctx *x, int timeout_s, struct sl_err *err);
 int rep__hist_start(struct rep_ctx *x, const uint8_t sid[16], struct sl_err *err);
 int rep__hist_seek(struct rep_ctx *x, struct seg_reader *r, struct sl_err *err);

@@ -246,6 +246,7 @@ struct rep_worker {
 	int id;				/* 0: control connection */
 	int load;			/* a bulk-load connection (rep_load.c) */
 	MYSQL *db;
+	uint64_t session;		/* the server's id of db (CONNECTION_ID()) */
 	struct rep_pool *pool;
 	pthread_t thread;
 	int has_thread;
@@ -463,9 +464,21 @@ struct rep_tcols {
 	Sluice__Value **vals;
 };
 
+/* What one round of rep_run() hands the next after a transient failure
+ * (rep_read.c): the retry clock, and the connection ids of the round that
+ * failed, so that its sessions still holding the consumer's locks (a
+ * network cut off without a RST leaves them on the server) are ended. */
+struct rep_round {
+	struct sl_retry *retry;
+	uint64_t ids[1 + REP_MAX_WORKERS];
+	unsigned nids;
+	int connected;			/* a round reached the destination */
+};
+
 struct rep_ctx {
 	/* the run, and what every stage knows of the tables */
 	const struct rep_opts *o;
+	struct rep_round *round;	/* rep_run()'s rounds (rep_read.c) */
 	struct rep_stats *st;
 	const char *consumer;
 	struct rep_worker ctl;		/* checkpoint, DDL, lookups; no thread */

@@ -375,7 +375,7 @@ static int load_error(struct rep_loader *l, const struct rep_chunk *c, const cha
 	db_reason(mysql_error(l->w.db), mysql_errno(l->w.db), reason, sizeof(reason));
 	snprintf(ctx, sizeof(ctx), "loading chunk %" PRIu64 " of `%s`.`%s` (run %" PRIu32
 		 ") on destination %s", c->index, c->db, c->table, c->run, l->w.dest);
-	return rep__stmt_error(err, -SL_EDB, reason, ctx, what, strlen(what));
+	return rep__stmt_error(err, db_code(l->w.db), reason, ctx, what, strlen(what));
 }
 
 static int check_result(struct rep_loader *l, const struct rep_chunk *c, uint64_t expect,

@@ -42,12 +42,18 @@ int rep__fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *er
 	const struct rep_fail *f = &w->fail;
 	const struct rep_part *p;
 	const struct rep_txn_meta *m;
+	/* a lost connection, a deadlock, read_only: the same statement may pass
+	 * later (rep_run() retries from the checkpoint); a lost connection on a
+	 * query near max_allowed_packet is that limit */
+	int transient = !f->count && !f->warnings && db_transient(f->errnum, f->msg) &&
+			!(w->max_packet && f->qlen > w->max_packet / 2);
 	char cause[1400], reason[600], stmt[300], tn[200], wh[REP_WHERE_LEN], ctx[REP_WHERE_LEN + 40];
 
 	db_reason(f->msg, f->errnum, reason, sizeof(reason));
 	if (f->part >= w->nparts) {
 		snprintf(ctx, sizeof(ctx), "on destination %s", w->dest);
-		return rep__stmt_error(err, -SL_EDB, reason, ctx, (const char *)w->q.data, w->q.len);
+		return rep__stmt_error(err, transient ? -SL_ETRANSIENT : -SL_EDB,
+				       reason, ctx, (const char *)w->q.data, w->q.len);
 	}
 	p = &w->parts[f->part];
 	if (!f->count && p->kind == K_GUARD && f->part > 0)
@@ -77,12 +83,13 @@ int rep__fail_message(struct rep_ctx *x, struct rep_worker *w, struct sl_err *er
 	else if (f->errnum == 1062 && p->kind == K_CHECKPOINT)
 		snprintf(cause, sizeof(cause), "%s: the transaction is applied already (is another "
 			 "replay of consumer '%s' running?) in %s", reason, x->consumer, stmt);
-	else if (rep__packet_too_big(f->errnum, f->qlen, w->max_packet))
+	else if (!transient && rep__packet_too_big(f->errnum, f->qlen, w->max_packet))
 		snprintf(cause, sizeof(cause), "query of %zu bytes too large for the destination's "
 			 "max_allowed_packet (%zu bytes when replay connected; lowered since, or a "
 			 "proxy's limit?): %s, in %s", f->qlen, w->max_packet, reason, stmt);
 	else
 		snprintf(cause, sizeof(cause), "%s in %s", reason, stmt);
 	snprintf(ctx, sizeof(ctx), "at %s", rep__where_of(&p->cur, m->gtid, m->after, wh, sizeof(wh)));
-	return rep__stmt_error(err, -SL_EAPPLY, cause, ctx, (const char *)w->q.data + p->off, p->len);
+	return rep__stmt_error(err, transient ? -SL_ETRANSIENT : -SL_EAPPLY, cause, ctx,
+			       (const char *)w->q.data + p->off, p->len);
 }

@@ -410,8 +410,8 @@ out:
 
 /* One run: stop (seq 0: none) ends it after the record there; *read_upto
  * tells where reading got to. */
-static int run(const struct rep_opts *o, const struct seg_cursor *stop, struct seg_cursor *read_upto,
-	       struct rep_stats *st, struct sl_err *err)
+static int run(const struct rep_opts *o, struct rep_round *rd, const struct seg_cursor *stop,
+	       struct seg_cursor *read_upto, struct rep_stats *st, struct sl_err *err)
 {
 	struct rep_ctx x = { 0 };
 	uint8_t sid[16];
@@ -420,6 +420,7 @@ static int run(const struct rep_opts *o, const struct seg_cursor *stop, struct s
 	int rc;
 
 	x.o = o;
+	x.round = rd;
 	x.stop = *stop;
 	x.st = st;
 	x.consumer = o->consumer && o->consumer[0] ? o->consumer : "default";
@@ -444,10 +445,11 @@ static int run(const struct rep_opts *o, const struct seg_cursor *stop, struct s
 		goto out;
 	if ((rc = rep__conn_open(&x.ctl, o->dest_url, err)))
 		goto out;
+	rd->connected = 1;
 	sl_buf_release(&x.row);
 	sl_buf_init(&x.row, x.ctl.stmt_max);
 	/* a replay of this consumer that died may still have queries running */
-	if ((rc = rep__hist_lock(&x, 10, err)))
+	if ((rc = rep__hist_end_orphans(&x, err)) || (rc = rep__hist_lock(&x, 10, err)))
 		goto out;
 	for (unsigned i = 1; i <= REP_MAX_WORKERS; i++)
 		if ((rc = rep__conn_lock(&x.ctl, x.consumer, i, 60, 0, err)))
@@ -476,6 +478,7 @@ static int run(const struct rep_opts *o, const struct seg_cursor *stop, struct s
 	x.pool.split_commits = x.nworkers > 1;
 	if ((rc = rep__pool_start(&x.pool, x.nworkers, o->dest_url, x.consumer, err)))
 		goto out;
+	sl_retry_up(rd->retry);
 	rows0 = st->rows;
 	if ((rc = run_loop(&x, err)))
 		goto out;
@@ -486,6 +489,13 @@ static int run(const struct rep_opts *o, const struct seg_cursor *stop, struct s
 	       " ddls in %.2f s (%.0f rows/s, %u workers)", st->transactions, st->rows, st->ddls,
 	       secs, secs > 0 ? (double)(st->rows - rows0) / secs : 0.0, x.nworkers);
 out:
+	/* the sessions a next round may have to end (rep__hist_end_orphans) */
+	rd->nids = 0;
+	if (x.ctl.db)
+		rd->ids[rd->nids++] = x.ctl.session;
+	for (unsigned i = 0; x.pool.w && i < x.pool.n && rd->nids < 1 + REP_MAX_WORKERS; i++)
+		if (x.pool.w[i].session)
+			rd->ids[rd->nids++] = x.pool.w[i].session;
 	if (x.pool.w) {
 		/* let the workers finish what they hold; on an error, commit what
 		 * committed and record it, so a restart repeats nothing */
@@ -531,18 +541,16 @@ out:
  * one before it committed, as --batch-txns 1 would; when nothing fails
  * (the cause was passing), it goes on in batches.
  */
-int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
+/* One round: the run, and after a failed batch the rerun one transaction at
+ * a time up to where it had read, then on in batches. */
+static int round_once(const struct rep_opts *o, struct rep_round *rd, struct rep_stats *st,
+		      struct sl_err *err)
 {
 	struct seg_cursor none = { 0 }, upto = { 0 };
 	struct rep_opts one = *o;
 	int rc;
 
-	memset(st, 0, sizeof(*st));
-	/* before anything else: a bad name would be a broken checkpoint row and an
-	 * unregistered consumer that retention does not protect */
-	if (o->consumer && o->consumer[0] && (rc = sl_consumer_name_check(o->consumer, err)))
-		return rc;
-	rc = run(o, &none, &upto, st, err);
+	rc = run(o, rd, &none, &upto, st, err);
 	if (rc != -SL_EAPPLY || o->batch_txns == 1 || !upto.seq)
 		return rc;
 	sl_log(SL_WARN, "replay", "a batch failed: %s", err->msg);
@@ -552,9 +560,64 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	one.batch_txns = 1;
 	one.follow = 0;
 	one.from = 0;	/* the first run set the checkpoint there */
-	if ((rc = run(&one, &upto, &upto, st, err)))
+	if ((rc = run(&one, rd, &upto, &upto, st, err)))
 		return rc;
 	one = *o;
 	one.from = 0;
-	return run(&one, &none, &upto, st, err);
+	return run(&one, rd, &none, &upto, st, err);
+}
+
+/*
+ * Rounds until done: a transient failure (sl.h "retrying what passes": the
+ * destination lost or restarting, read_only, a deadlock the worker could not
+ * retry itself) ends a round as a crash would, with what committed
+ * recorded, and the next round starts from the checkpoint plus `applied`,
+ * so nothing is applied twice or left out. --from applies to the first
+ * round only (it set the checkpoint). Before the first connection of the
+ * process a failure is retried only with --follow.
+ */
+int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
+{
+	struct rep_round rd = { 0 };
+	struct sl_retry r;
+	struct rep_opts again = *o;
+	struct sl_dsn dsn;
+	char who[600], red[512], *state;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	/* before anything else: a bad name would be a broken checkpoint row and an
+	 * unregistered consumer that retention does not protect */
+	if (o->consumer && o->consumer[0] && (rc = sl_consumer_name_check(o->consumer, err)))
+		return rc;
+	if ((rc = sl_dsn_parse(&dsn, o->dest_url, "SLUICE_DEST_PASSWORD", err)))
+		return rc;
+	sl_dsn_redacted(&dsn, red, sizeof(red));
+	sl_dsn_release(&dsn);
+	snprintf(who, sizeof(who), "destination %s", red);
+	state = sl_xasprintf("%s/replay-%s.state", o->dir, o->consumer && o->consumer[0] ? o->consumer : "default");
+	sl_retry_init(&r, "replay", who, o->retry_for_ms, state);
+	free(state);
+	rd.retry = &r;
+	for (;;) {
+		uint64_t done = st->transactions + st->ddls + st->skipped;
+
+		rc = round_once(&again, &rd, st, err);
+		if (rc != -SL_ETRANSIENT)
+			break;
+		if (!rd.connected && !o->follow) {
+			err->code = rc = -SL_EDB;	/* never connected: a one-shot run says so now */
+			break;
+		}
+		if (st->transactions + st->ddls + st->skipped != done)
+			sl_retry_ok(&r);
+		if ((rc = sl_retry_wait(&r, err)) != 0) {
+			rc = rc > 0 ? 0 : rc;	/* 1: stopped while waiting */
+			break;
+		}
+		again.from = 0;
+	}
+	sl_retry_end(&r, rc, err);
+	sl_retry_release(&r);
+	return rc;
 }

@@ -22,7 +22,7 @@ int rep__db_error(struct rep_worker *w, const char *what, struct sl_err *err)
 
 	db_reason(mysql_error(w->db), mysql_errno(w->db), reason, sizeof(reason));
 	snprintf(ctx, sizeof(ctx), "on destination %s", w->dest);
-	return rep__stmt_error(err, -SL_EDB, reason, ctx, what, strlen(what));
+	return rep__stmt_error(err, db_code(w->db), reason, ctx, what, strlen(what));
 }
 
 static void drain(MYSQL *db)
@@ -97,6 +97,7 @@ int rep__conn_open(struct rep_worker *w, const char *url, struct sl_err *err)
 	dbo.sql_mode = REP_SESSION_SQL_MODE;
 	if ((rc = db_connect(&w->db, &dsn, &dbo, err)))
 		goto out;
+	w->session = mysql_thread_id(w->db);
 	w->dest_mariadb = strstr(mysql_get_server_info(w->db), "MariaDB") != NULL;
 	if (mysql_real_query(w->db, "SELECT @@max_allowed_packet", 27) ||
 	    !(res = mysql_store_result(w->db))) {

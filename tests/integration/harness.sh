@@ -100,6 +100,55 @@ _srv_cmd() {
 	printf 'mariadb --no-defaults -uroot -S %s --default-character-set=utf8mb4 --max-allowed-packet=1G' "$1"
 }
 
+# _srv_launch N PORT: starts mariadbd for server N on its datadir (made by
+# start_server) in the background; sets _H_PIDS[N-1].
+_srv_launch() {
+	local n=$1 port=$2 dir=${_H_DIRS[$(($1 - 1))]}
+	local sock=$dir/mysqld.sock
+	local -a user=() extra=()
+	read -r -a extra <<<"${HARNESS_MARIADBD_ARGS:-}"
+	if [[ $(id -u) -eq 0 ]]; then
+		user=(--user=root)
+	fi
+	"$MARIADBD" --no-defaults "${user[@]+"${user[@]}"}" \
+		--datadir="$dir/data" --tmpdir="$dir/tmp" --socket="$sock" --port="$port" \
+		--bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" \
+		--log-error="$dir/error.log" \
+		--log-bin=mysql-bin --binlog-format=ROW --binlog-row-metadata=FULL \
+		--binlog-row-image=FULL --server-id="$n" \
+		--innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
+		--skip-name-resolve --max-allowed-packet=256M \
+		--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+		"${extra[@]+"${extra[@]}"}" \
+		>>"$dir/stdout.log" 2>&1 &
+	_H_PIDS[n - 1]=$!
+}
+
+# kill_server N: kill -9 of server N (a crash); waits until it is gone.
+kill_server() {
+	local n=$1 pid=${_H_PIDS[$(($1 - 1))]}
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	log "server $n killed (kill -9)"
+}
+
+# restart_server N: starts server N again on its port and datadir (crash
+# recovery after kill_server) and waits until it answers (60 s at most).
+restart_server() {
+	local n=$1 sock=${_H_SOCKS[$(($1 - 1))]} i
+	_srv_launch "$n" "${_H_PORTS[$((n - 1))]}"
+	for i in $(seq 1 600); do
+		mariadb-admin --no-defaults -uroot -S "$sock" ping >/dev/null 2>&1 && break
+		kill -0 "${_H_PIDS[$((n - 1))]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	mariadb-admin --no-defaults -uroot -S "$sock" ping >/dev/null 2>&1 || {
+		tail -n 30 "${_H_DIRS[$((n - 1))]}/error.log" >&2
+		fail "server $n did not come back"
+	}
+	log "server $n back on port ${_H_PORTS[$((n - 1))]}"
+}
+
 # Starts server number N (server-id N) and waits until it answers.
 start_server() {
 	local n=$1 dir port sock pid i
@@ -111,8 +160,7 @@ start_server() {
 	_H_DIRS[n - 1]=$dir
 	sock=$dir/mysqld.sock
 	_H_SOCKS[n - 1]=$sock
-	local -a user=() extra=()
-	read -r -a extra <<<"${HARNESS_MARIADBD_ARGS:-}"
+	local -a user=()
 	if [[ $(id -u) -eq 0 ]]; then
 		user=(--user=root)
 	fi
@@ -128,19 +176,8 @@ start_server() {
 	# The port is picked free, then bound by mariadbd: retry on the rare race.
 	for attempt in 1 2 3; do
 		port=$(free_port)
-		"$MARIADBD" --no-defaults "${user[@]+"${user[@]}"}" \
-			--datadir="$dir/data" --tmpdir="$dir/tmp" --socket="$sock" --port="$port" \
-			--bind-address=127.0.0.1 --pid-file="$dir/mysqld.pid" \
-			--log-error="$dir/error.log" \
-			--log-bin=mysql-bin --binlog-format=ROW --binlog-row-metadata=FULL \
-			--binlog-row-image=FULL --server-id="$n" \
-			--innodb-buffer-pool-size=64M --innodb-log-file-size=48M \
-			--skip-name-resolve --max-allowed-packet=256M \
-			--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
-			"${extra[@]+"${extra[@]}"}" \
-			>>"$dir/stdout.log" 2>&1 &
-		pid=$!
-		_H_PIDS[n - 1]=$pid
+		_srv_launch "$n" "$port"
+		pid=${_H_PIDS[n - 1]}
 		for i in $(seq 1 600); do
 			if mariadb-admin --no-defaults -uroot -S "$sock" ping >/dev/null 2>&1; then
 				break

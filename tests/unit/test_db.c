@@ -193,7 +193,8 @@ static void test_db__schema(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(db_sql_sluice_schema, "`sluice`.`applied`"));
 }
 
-/* The read timeout of a binlog dump stays above the heartbeat period. */
+/* The read timeout of a binlog dump stays above the heartbeat period, and
+ * short enough that a source cut off without a RST is noticed in seconds. */
 static void test_db__timeouts(void)
 {
 	struct db_opts o = { DB_ROLE_SOURCE_STREAM, NULL, 0 };
@@ -201,10 +202,15 @@ static void test_db__timeouts(void)
 
 	db_role_timeouts(&o, &t);
 	CU_ASSERT_EQUAL(t.connect_s, 10);
-	CU_ASSERT_TRUE(t.read_s >= 300);
+	CU_ASSERT_TRUE(t.read_s >= 15 && t.read_s <= 30);
 	o.heartbeat_ms = 600000;	/* 10 minutes */
 	db_role_timeouts(&o, &t);
 	CU_ASSERT_TRUE(t.read_s * 1000ull > 2ull * o.heartbeat_ms);
+	CU_ASSERT_TRUE(db_transient(2013, "Lost connection to server during query"));
+	CU_ASSERT_TRUE(db_transient(1290, "The MariaDB server is running with the --read-only option"));
+	CU_ASSERT_FALSE(db_transient(1290, "The MariaDB server is running with the --secure-file-priv option"));
+	CU_ASSERT_FALSE(db_transient(1146, "Table 'a.b' doesn't exist"));
+	CU_ASSERT_FALSE(db_transient(1236, "Could not find first log file name in binary log index file"));
 	for (int r = DB_ROLE_SOURCE_STREAM; r <= DB_ROLE_VERIFY_DEST; r++) {
 		o.role = (enum db_role)r;
 		db_role_timeouts(&o, &t);
