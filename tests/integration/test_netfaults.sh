@@ -16,6 +16,10 @@
 #   flip       a byte flipped in NETFAULT_FLIPS binlog events (default 5), one
 #              per source connection: each must be detected (the binlog CRC32)
 #              and re-fetched; nothing corrupt applied
+#   flipaim    three aimed flips a random one rarely makes, each of which once
+#              went through unseen: a WRITE_ROWS type byte turned HEARTBEAT, the
+#              format description's checksum field CRC32 -> NONE, a byte of the
+#              dump's opening fake ROTATE (its file name); each must be detected
 # After each case: the workload pauses, the destination drains to equal
 # (compare_all), the ledger has lost 0 and dup 0, and `verify --segments --deep`
 # finds the stream clean; one "RESULT <id> trials=N lost=0 dup=0 ..." line each.
@@ -24,7 +28,7 @@ TEST_NAME=test_netfaults
 # shellcheck source=tests/integration/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 
-NF_CASES=${NF_CASES:-selftest cut blackhole latency throttle flip}
+NF_CASES=${NF_CASES:-selftest cut blackhole latency throttle flip flipaim}
 TRIALS=${NETFAULT_TRIALS:-4}
 # as many flips as cut trials (make soak: 200), at least 5
 FLIPS=${NETFAULT_FLIPS:-$((TRIALS > 5 ? TRIALS : 5))}
@@ -293,6 +297,38 @@ case_flip() {
 	drain_check netfault-flip "trials=$flips flips=$flips detected=$det detected_crc=$crc corrupt_applied=0"
 }
 
+# Aimed flips (faultproxy "flip 1 0 TYPE OFFSET MASK"): the rows event on the
+# open connection, the format description and the fake ROTATE on the one after
+# a cut (a dump opens with them).
+case_flipaim() {
+	local off spec n=0 det
+	off=$(logsize "$WORK/cap.err")
+	local -a specs=("23 4 12" "15 -5 1" "4 30 1")
+	[[ -n "${NF_FLIPAIM_SPECS:-}" ]] && IFS=, read -r -a specs <<<"$NF_FLIPAIM_SPECS"
+	for spec in "${specs[@]}"; do
+		n=$((n + 1))
+		# shellcheck disable=SC2086 # TYPE OFFSET MASK
+		proxy_ctl src flip 1 0 $spec >/dev/null
+		[[ $spec == "23 "* ]] || proxy_ctl src cut rst >/dev/null	# a new dump opens with them
+		for _ in $(seq 1 300); do
+			(($(proxy_stat src flips_pending) == 0)) && break
+			alive flipaim
+			sleep 0.1
+		done
+		(($(proxy_stat src flips_pending) == 0)) || fail "flipaim: no event of type ${spec%% *} came to flip in 30 s"
+		for _ in $(seq 1 100); do
+			(($(tail -c +$((off + 1)) "$WORK/cap.err" | grep -E -- "$RECONNECT_RE" | grep -c -E 'CRC32|malformed' || true) >= n)) && break
+			alive flipaim
+			sleep 0.1
+		done
+		det=$(tail -c +$((off + 1)) "$WORK/cap.err" | grep -E -- "$RECONNECT_RE" | grep -c -E 'CRC32|malformed' || true)
+		((det >= n)) || fail "flipaim: the flip 'type offset mask' $spec was not detected (no reconnect naming a bad CRC32)"
+		off=$(logsize "$WORK/cap.err")
+		n=0
+	done
+	drain_check netfault-flipaim "trials=${#specs[@]} flips=${#specs[@]} detected=${#specs[@]} corrupt_applied=0"
+}
+
 main() {
 	local c wl_pid
 	for c in $NF_CASES; do
@@ -325,6 +361,7 @@ main() {
 		latency) case_slow netfault-latency latency 200 ;;
 		throttle) case_slow netfault-throttle throttle 65536 ;;
 		flip) case_flip ;;
+		flipaim) case_flipaim ;;
 		*) fail "unknown case '$c'" ;;
 		esac
 	done
