@@ -16,6 +16,8 @@
 #   SRC_PORT DST_PORT SRC_SOCK DST_SOCK
 #   SRC_SQL DST_SQL                    "mariadb ... -S SOCK -uroot" (word-split them)
 # and the functions src_sql / dst_sql / srv_sql N, which are the same clients.
+# start_proxy NAME PORT puts a faultproxy in front of a server (PROXY_PORT),
+# proxy_ctl NAME COMMAND drives it (see "fault proxies" below).
 #
 # Exit statuses: 0 pass, 1 fail (fail), 77 skip (skip; under CI=true a missing
 # server binary is a failure, never a skip).

@@ -32,9 +32,9 @@ NF_CASES=${NF_CASES:-selftest cut blackhole latency throttle flip flipaim}
 TRIALS=${NETFAULT_TRIALS:-4}
 # as many flips as cut trials (make soak: 200), at least 5
 FLIPS=${NETFAULT_FLIPS:-$((TRIALS > 5 ? TRIALS : 5))}
-NF_HOLD=${NF_HOLD:-4}
+NF_HOLD=${NF_HOLD:-3}
 # The destination side is held this long at most, waiting for replay to notice.
-BH_DST_MAX=${NF_BLACKHOLE_DST_SECONDS:-8}
+BH_DST_MAX=${NF_BLACKHOLE_DST_SECONDS:-4}
 # How the processes are told to retry and to time out reads (README: Reconnect).
 NF_CAPTURE_ARGS=${NF_CAPTURE_ARGS-"--retry-for 5m"}
 NF_REPLAY_ARGS=${NF_REPLAY_ARGS-"--retry-for 5m"}
@@ -157,7 +157,7 @@ wait_seq() {
 reconnects() { tail -c +$((${2:-0} + 1)) "$1" | grep -c -E -- "$RECONNECT_RE" || true; }
 logsize() { stat -c %s "$1"; }
 
-# drain_check ID FIGURES...: pause the workload, drain, check, print the RESULT line.
+# drain_check ID trials=N FIGURES...: pause the workload, drain, check, print the RESULT line.
 drain_check() {
 	local id=$1 n d lost dup
 	shift
@@ -177,7 +177,11 @@ drain_check() {
 	((lost == 0 && dup == 0)) || fail "$id: ledger lost $lost dup $dup"
 	run_sluice "verify-$id" verify --segments "$dir" --deep ||
 		fail "$id: verify --segments: $(grep -m 3 problem "$WORK/verify-$id.out" "$WORK/verify-$id.err" || tail -n 3 "$WORK/verify-$id.err")"
-	echo "RESULT $id lost=$lost dup=$dup transactions=$n $*"
+	# the soak report reads "RESULT <id> trials=N lost=0 dup=0 ...": trials first
+	local figs="$*" first rest=""
+	first=${figs%% *}
+	[[ "$figs" == *" "* ]] && rest=${figs#* }
+	echo "RESULT $id $first lost=$lost dup=$dup transactions=$n $rest"
 	rm -f "$WORK/pause"
 }
 
