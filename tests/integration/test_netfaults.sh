@@ -253,9 +253,11 @@ case_blackhole() {
 	drain_check netfault-blackhole "trials=2$figs"
 }
 
-# case_slow ID COMMAND ARG: both links slowed for NF_HOLD seconds, then pass.
+# case_slow ID COMMAND ARG: both links slowed for NF_HOLD seconds (no
+# reconnect expected, none counted as a failure: the figures say), then pass;
+# behind_txns is how many source transactions the destination lacked then.
 case_slow() {
-	local id=$1 seq t0 lag rc0 rr0
+	local id=$1 rc0 rr0 behind
 	shift
 	rc0=$(reconnects "$WORK/cap.err")
 	rr0=$(reconnects "$WORK/rep.err")
@@ -263,14 +265,10 @@ case_slow() {
 	proxy_ctl dst "$@" >/dev/null
 	sleep "$NF_HOLD"
 	alive "$id"
-	# how far behind the destination runs while slowed
-	seq=$(src_seq)
-	t0=$(now_ms)
-	wait_seq "$seq" 120 "$id"
-	lag=$(($(now_ms) - t0))
+	behind=$(($(src_seq) - $(dst_seq)))
 	proxy_ctl src pass >/dev/null
 	proxy_ctl dst pass >/dev/null
-	drain_check "$id" "trials=1 hold_s=$NF_HOLD catchup_ms=$lag capture_reconnects=$(($(reconnects "$WORK/cap.err") - rc0)) replay_reconnects=$(($(reconnects "$WORK/rep.err") - rr0))"
+	drain_check "$id" "trials=1 hold_s=$NF_HOLD behind_txns=$behind capture_reconnects=$(($(reconnects "$WORK/cap.err") - rc0)) replay_reconnects=$(($(reconnects "$WORK/rep.err") - rr0))"
 }
 
 case_flip() {
