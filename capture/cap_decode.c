@@ -306,10 +306,18 @@ static int decode_event(struct cap_decoder *d, const uint8_t *ev, size_t n, uint
 
 		if (bl < 4)
 			return CAP_EV_ERR(d, err, -SL_ECORRUPT, "event of %zu bytes has no room for its checksum", n);
+		/* Every event, heartbeats too: the CRC covers the type byte, and a
+		 * corrupt event that reads as a heartbeat would be skipped whole. */
 		crc = cap__crc32(0, ev, n - 4);
-		if (crc != sl_le32(ev + n - 4) && type != CAP_EV_HEARTBEAT && type != CAP_EV_HEARTBEAT_V2)
+		if (crc != sl_le32(ev + n - 4))
 			return CAP_EV_ERR(d, err, -SL_ECORRUPT, "bad CRC32 of event type %u (%08x, computed %08x)",
 				      type, sl_le32(ev + n - 4), crc);
+		bl -= 4;
+	} else if (!d->have_fde && type == CAP_EV_ROTATE && d->live_crc) {
+		/* the dump's fake ROTATE carries the checksum the dump announced */
+		if (bl < 8 + 4 || cap__crc32(0, ev, n - 4) != sl_le32(ev + n - 4))
+			return CAP_EV_ERR(d, err, -SL_ECORRUPT, "bad CRC32 of the rotate event that opens the dump (%08x)",
+				      bl >= 4 ? sl_le32(ev + n - 4) : 0);
 		bl -= 4;
 	} else if (!d->have_fde && type == CAP_EV_ROTATE && bl >= 8 + 4 &&
 		   (uint32_t)crc32(0L, ev, (uInt)(n - 4)) == sl_le32(ev + n - 4)) {

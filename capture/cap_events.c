@@ -38,12 +38,21 @@ int cap__on_fde(struct cap_decoder *d, const uint8_t *ev, size_t n, struct sl_er
 	else
 		has_alg = t[0] > 5 || (t[0] == 5 && (t[1] > 6 || (t[1] == 6 && t[2] >= 1)));
 	npl = bl - 57;
+	if (!has_alg && d->live)
+		return CAP_EV_ERR(d, err, -SL_ECORRUPT,
+			      "format description from a live source without a checksum field (server version '%s'): "
+			      "damaged on the way?", ver);
 	if (has_alg) {
 		if (npl < 5)
 			return CAP_EV_ERR(d, err, -SL_ECORRUPT, "format description of '%s' has no checksum field", ver);
 		alg = ev[n - 5];
 		npl -= 5;
-		if (alg == 1) {
+		/* Checked whatever alg says: a server that writes the field always
+		 * checksums the FD event (MySQL "FD is always checksummed"; MariaDB
+		 * and MySQL write a valid CRC32 with NONE too), and alg itself is
+		 * covered: a byte flipped from CRC32 to NONE would turn every later
+		 * check off (issue 14, faultproxy's aimed flip). */
+		{
 			uint8_t flags0 = ev[17] & (uint8_t)~CAP_LOG_EVENT_BINLOG_IN_USE_F;
 			uint32_t crc = (uint32_t)crc32(0L, ev, 17);
 
@@ -52,7 +61,8 @@ int cap__on_fde(struct cap_decoder *d, const uint8_t *ev, size_t n, struct sl_er
 			if (crc != sl_le32(ev + n - 4))
 				return CAP_EV_ERR(d, err, -SL_ECORRUPT, "bad CRC32 of the format description event (%08x, computed %08x)",
 					      sl_le32(ev + n - 4), crc);
-		} else if (alg != 0 && alg != 255) {
+		}
+		if (alg != 0 && alg != 1 && alg != 255) {
 			return CAP_EV_ERR(d, err, -SL_EFORMAT, "unknown binlog checksum algorithm %d", alg);
 		}
 	}

@@ -119,6 +119,17 @@ struct cap_decoder *cap_decoder_new(const struct cap_decoder_opts *o);
 void cap_decoder_free(struct cap_decoder *d);
 /* The binlog file the next events belong to (until a ROTATE says otherwise). */
 void cap_decoder_set_file(struct cap_decoder *d, const char *file);
+/* The events come from a live binlog dump whose events carry a CRC32 when
+ * crc (the dump's @master_binlog_checksum): every format description must
+ * carry the checksum field (all servers sluice reads live write it), so a
+ * version string damaged into an old server's cannot switch the CRC32 checks
+ * off, and with crc the fake ROTATE that opens the dump (before any format
+ * description) must pass its CRC32, so a damaged one cannot name another
+ * file. Files (--binlog-files) may be an old server's and are not held to it.
+ * cap__decoder_live() (cap_live.c) asks the source and calls this. */
+void cap_decoder_set_live(struct cap_decoder *d, int crc);
+struct st_mysql;
+int cap__decoder_live(struct cap_decoder *d, struct st_mysql *m, const char *who, struct sl_err *err);
 /* Decode one event (n bytes: 19-byte header + body + checksum if any). */
 int cap_decoder_event(struct cap_decoder *d, const uint8_t *ev, size_t n,
 		      const struct cap_sink *sink, struct sl_err *err);
@@ -412,6 +423,7 @@ struct cap_decoder {
 	int warned_account;		/* an account statement was left out (warned once) */
 	uint64_t accounts;		/* account statements left out, not yet in a heartbeat */
 	int keep_replayed;		/* capture --keep-replayed */
+	int live, live_crc;		/* cap_decoder_set_live() */
 	uint64_t replayed_txns, replayed_ddls;	/* left out (cap_loop.c), not yet in a heartbeat */
 	uint32_t replay_threads[CAP_REPLAY_THREADS];	/* connections whose next DDL is replay's */
 	unsigned n_replay_threads;

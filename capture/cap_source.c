@@ -643,6 +643,8 @@ static int capture_once(const struct cap_opts *o, struct cap_stats *st, struct s
 	dopts.allow_positional = o->allow_positional;
 	dopts.keep_replayed = o->keep_replayed;
 	c.d = cap_decoder_new(&dopts);
+	if ((rc = cap__decoder_live(c.d, m, who, err)))
+		goto out;
 	if (!si.full_metadata) {
 		/* the history as of the resume point: saved by the last run, or
 		 * for a stream that starts now, information_schema now */

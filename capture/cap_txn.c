@@ -16,6 +16,12 @@ void cap__set_str(char **dst, const char *s)
 	*dst = n;
 }
 
+void cap_decoder_set_live(struct cap_decoder *d, int crc)
+{
+	d->live = 1;
+	d->live_crc = crc;
+}
+
 void cap_decoder_set_file(struct cap_decoder *d, const char *file)
 {
 	cap__set_str(&d->file, file);

@@ -140,7 +140,9 @@ int db_exec(MYSQL *m, const char *who, const char *sql, struct sl_err *err);
  * (2002 2003 2006 2013 2027 2055), the server shutting down or the session
  * killed (1053 1152 1317 1927 4031), too many connections (1040), network
  * errors the server saw (1158-1161), a deadlock or lock wait timeout (1213
- * 1205), and a read-only server (1290 naming read-only, 1836). Everything
+ * 1205), a read-only server (1290 naming read-only, 1836), and Connector/C
+ * refusing a binlog dump event it parses (5017 5020 5021: damaged in
+ * transit, as a bad CRC32 is; a real one stops after --retry-for). Everything
  * else (a rejected statement, a missing table, access denied, a purged
  * binlog) stops at once. db_code() is -SL_ETRANSIENT or -SL_EDB for m's
  * last error.

@@ -333,6 +333,10 @@ int db_transient(unsigned errnum, const char *msg)
 	case 2002: case 2003: case 2006: case 2013: case 2027: case 2055:	/* client side */
 	case 1040: case 1053: case 1152: case 1158: case 1159: case 1160: case 1161:
 	case 1205: case 1213: case 1317: case 1836: case 1927: case 4031:
+	/* Connector/C's own parse of a binlog dump event failing (uncompress,
+	 * unknown event, "Malformed packet"): bytes damaged on the way, like a
+	 * bad CRC32, before sluice's decoder sees them; fetched again */
+	case 5017: case 5020: case 5021:
 		return 1;
 	case 1290:	/* ER_OPTION_PREVENTS_STATEMENT: only read_only passes */
 		return msg && (strstr(msg, "read-only") || strstr(msg, "read_only"));

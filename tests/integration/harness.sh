@@ -16,6 +16,8 @@
 #   SRC_PORT DST_PORT SRC_SOCK DST_SOCK
 #   SRC_SQL DST_SQL                    "mariadb ... -S SOCK -uroot" (word-split them)
 # and the functions src_sql / dst_sql / srv_sql N, which are the same clients.
+# start_proxy NAME PORT puts a faultproxy in front of a server (PROXY_PORT),
+# proxy_ctl NAME COMMAND drives it (see "fault proxies" below).
 #
 # Exit statuses: 0 pass, 1 fail (fail), 77 skip (skip; under CI=true a missing
 # server binary is a failure, never a skip).
@@ -553,6 +555,50 @@ stop_bg() {
 		tail -n 20 "$WORK/$name.err" >&2
 		fail "$name exited $rc after SIG$sig, want 0"
 	fi
+}
+
+# ---- fault proxies (tests/tools/faultproxy.c) ----
+# start_proxy NAME PORT [HOST]: starts a faultproxy on a free loopback port
+# forwarding to HOST:PORT (default 127.0.0.1) and sets PROXY_PORT to the port
+# to connect to; its log goes to $WORK/proxy-NAME.log (PROXY_SEED fixes its
+# randomness). It is killed at teardown, on failure too, before the servers
+# stop. proxy_ctl NAME COMMAND... sends a command (pass, cut rst|fin [K],
+# blackhole, latency MS, throttle BPS, flip N [SKIP], retarget HOST:PORT,
+# stats; see the top of faultproxy.c) and prints the reply, failing the test
+# on an error reply; proxy_stat NAME KEY prints one figure of "stats".
+FAULTPROXY=${SLUICE_FAULTPROXY:-$SLUICE_SOURCE_DIR/build/tests/faultproxy}
+declare -A _H_PROXY_CTL=() _H_PROXY_PID=()
+start_proxy() {
+	local name=$1 port=$2 host=${3:-127.0.0.1} pf pid ctl
+	[[ -x "$FAULTPROXY" ]] || _require "faultproxy not found at $FAULTPROXY (build first, or set SLUICE_FAULTPROXY)"
+	pf=$WORK/proxy-$name.ports
+	rm -f -- "$pf"
+	local -a seed=()
+	[[ -n "${PROXY_SEED:-}" ]] && seed=(-s "$PROXY_SEED")
+	"$FAULTPROXY" -t "$host:$port" -w "$pf" "${seed[@]+"${seed[@]}"}" >/dev/null 2>>"$WORK/proxy-$name.log" &
+	pid=$!
+	track_pid "$pid"
+	for _ in $(seq 1 100); do
+		[[ -s "$pf" ]] && break
+		kill -0 "$pid" 2>/dev/null || { cat "$WORK/proxy-$name.log" >&2; fail "faultproxy $name did not start"; }
+		sleep 0.05
+	done
+	[[ -s "$pf" ]] || fail "faultproxy $name wrote no port file"
+	read -r PROXY_PORT ctl <"$pf"
+	_H_PROXY_CTL[$name]=$ctl
+	_H_PROXY_PID[$name]=$pid
+	log "proxy $name up: 127.0.0.1:$PROXY_PORT -> $host:$port (control $ctl, $(grep -o 'seed [0-9]*' "$WORK/proxy-$name.log" | tail -n 1))"
+}
+proxy_ctl() {
+	local name=$1 out rc=0
+	shift
+	[[ -n "${_H_PROXY_CTL[$name]:-}" ]] || fail "no proxy named '$name'"
+	out=$("$FAULTPROXY" -c "${_H_PROXY_CTL[$name]}" "$@") || rc=$?
+	((rc == 0)) || fail "proxy $name: '$*' answered: $out"
+	printf '%s\n' "$out"
+}
+proxy_stat() {
+	proxy_ctl "$1" stats | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
 # The password must never appear in a file.

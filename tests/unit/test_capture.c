@@ -365,6 +365,22 @@ static int temp_copy(const char *rel, long cut, long flip, char *out, size_t out
 	return 0;
 }
 
+/* xor one byte of a file in place */
+static int xor_byte(const char *path, long off, uint8_t mask)
+{
+	FILE *f = fopen(path, "r+b");
+	int ch, rc = -1;
+
+	if (!f)
+		return -1;
+	if (fseek(f, off, SEEK_SET) == 0 && (ch = fgetc(f)) != EOF && fseek(f, off, SEEK_SET) == 0 &&
+	    fputc(ch ^ mask, f) != EOF)
+		rc = 0;
+	if (fclose(f))
+		rc = -1;
+	return rc;
+}
+
 static void test_capture__bad_files(void)
 {
 	struct sl_err err = SL_ERR_INIT;
@@ -426,6 +442,68 @@ static void test_capture__bad_files(void)
 		CU_ASSERT(strstr(err.msg, "offset 848") != NULL);
 		if (!strstr(err.msg, "offset 848"))
 			fprintf(stderr, "\n  %s\n", err.msg);
+		cap_decoder_free(c.d);
+	}
+	unlink(tmp);
+
+	/* The first WRITE_ROWS (612, type 23) with its type byte flipped to
+	 * HEARTBEAT (27): the CRC covers the type byte, so it is a bad CRC, not a
+	 * heartbeat whose rows vanish (issue 14: the proxy's aimed flip lost a row). */
+	CU_ASSERT_EQUAL_FATAL(temp_copy("rust_mysql_common/mariadb-bin.000001", 0, -1, tmp, sizeof(tmp)), 0);
+	CU_ASSERT_EQUAL_FATAL(xor_byte(tmp, 612 + 4, 23 ^ 27), 0);
+	{
+		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0, 0 };
+		struct cap_sink s = { &c, count_record, count_end };
+
+		memset(&c, 0, sizeof(c));
+		c.d = cap_decoder_new(&o);
+		rc = cap_file_feed(c.d, tmp, &s, &err);
+		CU_ASSERT(rc < 0);
+		CU_ASSERT(rc < 0 && strstr(err.msg, "bad CRC32 of event type 27") != NULL);
+		CU_ASSERT(rc < 0 && strstr(err.msg, "offset 612") != NULL);
+		if (rc >= 0 || !strstr(err.msg, "offset 612"))
+			fprintf(stderr, "\n  rc %d, %d commits: %s\n", rc, c.commits, rc < 0 ? err.msg : "");
+		CU_ASSERT_EQUAL(c.commits, 0);
+		cap_decoder_free(c.d);
+	}
+	unlink(tmp);
+
+	/* The format description's checksum algorithm (its 5th byte from the end,
+	 * CRC32 = 1) flipped to NONE: its own CRC32 is still checked, so the flip
+	 * cannot switch every later check off. */
+	CU_ASSERT_EQUAL_FATAL(temp_copy("rust_mysql_common/mariadb-bin.000001", 0, -1, tmp, sizeof(tmp)), 0);
+	CU_ASSERT_EQUAL_FATAL(xor_byte(tmp, 4 + 252 - 5, 1), 0);
+	{
+		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0, 0 };
+		struct cap_sink s = { &c, count_record, count_end };
+
+		memset(&c, 0, sizeof(c));
+		c.d = cap_decoder_new(&o);
+		rc = cap_file_feed(c.d, tmp, &s, &err);
+		CU_ASSERT(rc < 0 && strstr(err.msg, "bad CRC32 of the format description event") != NULL);
+		if (rc >= 0 || !strstr(err.msg, "format description"))
+			fprintf(stderr, "\n  rc %d: %s\n", rc, rc < 0 ? err.msg : "");
+		cap_decoder_free(c.d);
+	}
+	unlink(tmp);
+
+	/* Its version "10.5.15" flipped to "00.5.15", an old server's without
+	 * the checksum field: refused from a live source (cap_decoder_set_live), where every
+	 * server writes the field; a file of an old server still reads. */
+	CU_ASSERT_EQUAL_FATAL(temp_copy("rust_mysql_common/mariadb-bin.000001", 0, -1, tmp, sizeof(tmp)), 0);
+	CU_ASSERT_EQUAL_FATAL(xor_byte(tmp, 4 + 19 + 2, 1), 0);
+	{
+		struct cap_decoder_opts o = { "mariadb", NULL, NULL, 0, 0 };
+		struct cap_sink s = { &c, count_record, count_end };
+
+		memset(&c, 0, sizeof(c));
+		c.d = cap_decoder_new(&o);
+		cap_decoder_set_live(c.d, 1);
+		rc = cap_file_feed(c.d, tmp, &s, &err);
+		CU_ASSERT(rc < 0 && strstr(err.msg, "without a checksum field (server version '00.5.15") != NULL);
+		if (rc >= 0 || !strstr(err.msg, "without a checksum field"))
+			fprintf(stderr, "\n  rc %d: %s\n", rc, rc < 0 ? err.msg : "");
+		CU_ASSERT_EQUAL(c.commits, 0);
 		cap_decoder_free(c.d);
 	}
 	unlink(tmp);
@@ -629,6 +707,54 @@ static void test_capture__compressed_events(void)
 
 /* Every prefix of a real event, and every single-byte corruption of a
  * TABLE_MAP and a rows event, fails cleanly (ASan checks the reads). */
+/* The fake ROTATE that opens a live dump, one byte of its file name flipped:
+ * with the dump's checksum on (cap_decoder_set_live(d, 1)) it fails its CRC32
+ * instead of being read as checksum-less with a damaged name (issue 14: the
+ * name went into the stream's positions). Without a checksum it reads. */
+static void test_capture__live_fake_rotate(void)
+{
+	static const char name[] = "mysql-bin.000001";
+	struct sl_err err = SL_ERR_INIT;
+	struct counts c;
+	struct cap_sink s = { &c, count_record, count_end };
+	uint8_t ev[64];
+	size_t n = 19 + 8 + sizeof(name) - 1 + 4;
+	uLong crc;
+
+	memset(ev, 0, sizeof(ev));
+	ev[4] = 4;				/* ROTATE */
+	ev[5] = 1;				/* server id 1 */
+	ev[9] = (uint8_t)n;			/* event size */
+	ev[17] = 0x20;				/* LOG_EVENT_ARTIFICIAL_F */
+	ev[19] = 4;				/* position 4 */
+	memcpy(ev + 27, name, sizeof(name) - 1);
+	crc = crc32(0L, ev, (uInt)(n - 4));
+	for (int i = 0; i < 4; i++)
+		ev[n - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
+	for (int live_crc = 0; live_crc <= 1; live_crc++) {
+		struct cap_decoder_opts o = { "mariadb", NULL, "test", 0, 0 };
+		uint8_t bad[64];
+		int rc;
+
+		memcpy(bad, ev, sizeof(bad));
+		bad[27 + 3] ^= 0x01;		/* "mysql" -> "mysp l" */
+		memset(&c, 0, sizeof(c));
+		c.d = cap_decoder_new(&o);
+		cap_decoder_set_live(c.d, live_crc);
+		CU_ASSERT_EQUAL(cap_decoder_event(c.d, ev, n, &s, &err), 0);	/* intact: fine */
+		cap_decoder_free(c.d);
+		c.d = cap_decoder_new(&o);
+		cap_decoder_set_live(c.d, live_crc);
+		rc = cap_decoder_event(c.d, bad, n, &s, &err);
+		if (live_crc) {
+			CU_ASSERT(rc == -SL_ECORRUPT && strstr(err.msg, "bad CRC32 of the rotate event") != NULL);
+		} else {
+			CU_ASSERT_EQUAL(rc, 0);	/* no checksum announced: nothing to check it by */
+		}
+		cap_decoder_free(c.d);
+	}
+}
+
 static void test_capture__fuzz_prefixes(void)
 {
 	struct sl_err err = SL_ERR_INIT;
@@ -656,9 +782,19 @@ static void test_capture__fuzz_prefixes(void)
 		memset(&c, 0, sizeof(c));
 		c.d = cap_decoder_new(&o);
 		cap_decoder_set_file(c.d, "x");
-		/* no checksum: feed a copy of the FDE with alg 0 so flips reach the parsers */
+		/* no checksum: feed a copy of the FDE with alg 0 so flips reach the
+		 * parsers (its own CRC32 made right: the FD event is always checked) */
 		memcpy(ev, buf + 4, 252);
 		ev[252 - 5] = 0;
+		{
+			uint8_t f0 = ev[17] & 0xfe;	/* without LOG_EVENT_BINLOG_IN_USE_F */
+			uLong crc = crc32(crc32(crc32(0L, ev, 17), &f0, 1), ev + 18, 252 - 4 - 18);
+
+			ev[248] = (uint8_t)crc;
+			ev[249] = (uint8_t)(crc >> 8);
+			ev[250] = (uint8_t)(crc >> 16);
+			ev[251] = (uint8_t)(crc >> 24);
+		}
 		CU_ASSERT_EQUAL(cap_decoder_event(c.d, ev, 252, &s, &err), 0);
 		if (bit < (612 - 476 - 4 - 19) * 8) {
 			at = 476;
@@ -1143,6 +1279,7 @@ int main(int argc, char **argv)
 	CU_add_test(s, "truncated and corrupt files", test_capture__bad_files);
 	CU_add_test(s, "compressed events, gtid, xid", test_capture__compressed_events);
 	CU_add_test(s, "corrupt and short events", test_capture__fuzz_prefixes);
+	CU_add_test(s, "a live dump's damaged fake rotate", test_capture__live_fake_rotate);
 	CU_add_test(s, "partial JSON updates applied to the before image", test_capture__partial_json_update);
 	CU_add_test(s, "inputs the fuzzer crashed on", test_capture__fuzz_regressions);
 	CU_add_test(s, "schema history: seeded, then DDL in order", test_capture__schema_history);
