@@ -377,8 +377,7 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 			if (sl_stop_requested)
 				break;
 			if (mysql_errno(m)) {
-				rc = sl_err_set(err, -SL_EDB, "source %s: binlog dump failed after %s: %s", who,
-						dump_at(c, file, start, at, sizeof(at)), mysql_error(m));
+				rc = cap__dump_error(m, who, dump_at(c, file, start, at, sizeof(at)), err);
 				goto out;
 			}
 			break;	/* end of binlog (non-blocking dump) */
@@ -446,9 +445,13 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 		if (len == packet_error || len == 0) {
 			if (sl_stop_requested)
 				break;
-			return sl_err_set(err, -SL_EDB, "source %s: GTID binlog dump failed after %s:%llu: %s", who,
-					  cap_decoder_position(c->d)->file,
-					  (unsigned long long)cap_decoder_position(c->d)->offset, mysql_error(m));
+		{
+			char at[600];
+
+			snprintf(at, sizeof(at), "GTID set %s, at %s:%llu", gtid_set, cap_decoder_position(c->d)->file,
+				 (unsigned long long)cap_decoder_position(c->d)->offset);
+			return cap__dump_error(m, who, at, err);
+		}
 		}
 		p = m->net.read_pos;
 		if (p[0] == 0xfe && len < 8)
@@ -548,6 +551,9 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 		       (unsigned long long)start_pos);
 	}
 	if (o->start_only)
+		goto out;
+	/* a purged (or lost) resume point stops here, before anything is read */
+	if ((rc = db_binlog_has(m, origin, resume->file, resume->offset, err)))
 		goto out;
 
 	snprintf(origin, sizeof(origin), "source %s", who);

@@ -45,7 +45,8 @@
 	X(EEOF, 1009, "end of data")                                      \
 	X(EAGAIN_DATA, 1010, "no complete data yet")                      \
 	X(EINTR_STOP, 1011, "stopped by signal")                          \
-	X(EBUG, 1012, "internal error")
+	X(EBUG, 1012, "internal error")                                   \
+	X(EPURGED, 1013, "binlog no longer on the source")
 
 enum sl_errno {
 #define SL_X_(name, val, text) SL_##name = val,

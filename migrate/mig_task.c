@@ -320,6 +320,11 @@ static int ended(struct mig_task *t, int which, int follow, struct sl_err *err)
 	uint64_t ran = sl_now_ms() - c->started_ms, backoff;
 
 	mig__child_how(c, how, sizeof(how));
+	/* no restart brings back a purged binlog: stop with the cause */
+	if (code > 0 && (which == C_CAPTURE || which == C_RCAPTURE) &&
+	    mig__stream_lost(which == C_CAPTURE ? &t->sdsn : &t->ddsn, which == C_CAPTURE ? t->dir : t->rdir,
+			     err))
+		return -SL_EPURGED;
 	if (!follow && (code > 0 || c->failures >= 3))
 		return sl_err_set(err, -SL_EAPPLY, "%s %s: %s", c->role, how,
 				  c->last[0] ? c->last : "(no output)");
@@ -617,6 +622,11 @@ int mig__task_verify(struct mig_task *t, struct sl_err *err)
 	return 0;
 }
 
+int mig__task_fatal(const struct mig_task *t, struct sl_err *err)
+{
+	return t->fatal_rc ? sl_err_set(err, t->fatal_rc, "%s", t->fatal.msg) : 0;
+}
+
 void mig__task_supervise(struct mig_task *t, int first, int last)
 {
 	struct sl_err e = SL_ERR_INIT;
@@ -626,8 +636,11 @@ void mig__task_supervise(struct mig_task *t, int first, int last)
 
 		if (i == C_SNAPSHOT || i == C_VERIFY)
 			continue;	/* one-shot children: never restarted here */
-		if (c->pid && mig__child_reap(c, on_line, t))
-			ended(t, i, 1, &e);
+		if (c->pid && mig__child_reap(c, on_line, t) && ended(t, i, 1, &e) == -SL_EPURGED &&
+		    !t->fatal_rc) {
+			t->fatal_rc = -SL_EPURGED;
+			t->fatal = e;
+		}
 		if (!c->pid && c->next_start_ms && sl_now_ms() >= c->next_start_ms && !sl_stop_requested) {
 			c->next_start_ms = 0;
 			if (start(t, i, &e)) {
