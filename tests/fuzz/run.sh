@@ -171,6 +171,8 @@ fuzz_one() {
 	echo "RESULT $t trials=${execs:-0} crashes=$(find "$WORK/crashes" -name "$t-*" | wc -l) cpu_s=$((ticks / TCK)) wall_s=$wall exec_per_s=${eps:-0} edges=${cov:-0} features=${ft:-0} corpus=$n" >"$WORK/$t.result"
 }
 
+# the biggest budgets first: with two at once they share the run
+mapfile -t targets < <(for t in "${targets[@]}"; do echo "$(budget_of "$t") $t"; done | sort -k1,1nr -k2 | cut -d' ' -f2)
 status=0
 running=()
 for t in "${targets[@]}"; do
