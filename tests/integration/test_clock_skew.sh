@@ -11,7 +11,7 @@
 # never negative. CLOCK_MONOTONIC is left alone (DONT_FAKE_MONOTONIC=1), as
 # NTP leaves it.
 #
-#   SKEW_LOAD_S   seconds of load per case (default 6)
+#   SKEW_LOAD_S   seconds of load per case (default 4)
 #   SKEW_CASES    cases to run (default "minus1h plus1h step")
 #   RESULT skew-<case> trials=1 lost=0 dup=0 txns=N removed_segments=N
 #          max_capture_lag_s=N max_replay_lag_s=N min_lag_s=N
@@ -20,7 +20,7 @@ TEST_NAME=test_clock_skew
 # shellcheck source=tests/integration/harness.sh
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 require_sluice
-LOAD_S=${SKEW_LOAD_S:-6}
+LOAD_S=${SKEW_LOAD_S:-4}
 CASES=${SKEW_CASES:-minus1h plus1h step}
 
 LIBFT=
