@@ -17,9 +17,10 @@
 # it is stopped with SIGINT once it has used it. Per target:
 # FUZZ_SECS_DECODER, FUZZ_SECS_SEGMENT, FUZZ_SECS_DDL (the target's name
 # after fuzz_, upper case) override SECONDS; 0 skips that target.
-# FUZZ_JOBS (default 2) targets run at once. FUZZ_WALL_MAX (default 4 x the
-# largest budget + 600 s) bounds the wall time of one target: a target
-# stopped by it before its budget fails.
+# FUZZ_JOBS (default 2) targets run at once. FUZZ_WALL_MAX (default 3 x the
+# largest budget + 1800 s: at nice 19 on a busy machine a fuzzer gets a
+# small share) bounds the wall time of one target: a target stopped by it
+# before its budget fails.
 # Each target prints one line:
 #   RESULT fuzz_<t> trials=EXECS crashes=0 cpu_s=S wall_s=W exec_per_s=E edges=COV features=FT corpus=N
 #
@@ -118,7 +119,7 @@ for t in "${targets[@]}"; do
 	b=$(budget_of "$t")
 	((b > max_budget)) && max_budget=$b
 done
-WALL_MAX=${FUZZ_WALL_MAX:-$((4 * max_budget + 600))}
+WALL_MAX=${FUZZ_WALL_MAX:-$((3 * max_budget + 1800))}
 TCK=$(getconf CLK_TCK)
 
 # cpu_ticks PID: user + system time of PID, in clock ticks (fields 14, 15
