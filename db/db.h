@@ -190,7 +190,9 @@ int db_binlog_status(MYSQL *m, const char *who, const struct db_server *s, char 
  * Nothing can be streamed from there without skipping events, so callers
  * stop (capture, its reconnect, the migrate task) and never retry it.
  * who names the server in the message ("source mysql://u@h:p/"). An empty
- * FILE (a --from-gtid stream before its first transaction) is not checked. */
+ * FILE (a --from-gtid stream before its first transaction) is not checked,
+ * nor is a server that refuses SHOW BINARY LOGS (the dump then says it:
+ * capture/cap_dump_err.c); a lost connection is -SL_EDB. */
 int db_binlog_has(MYSQL *m, const char *who, const char *file, uint64_t pos, struct sl_err *err);
 
 /* ---- server checks (db_checks.c) ----

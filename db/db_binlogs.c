@@ -40,8 +40,14 @@ int db_binlog_has(MYSQL *m, const char *who, const char *file, uint64_t pos, str
 
 	if (!file || !file[0])
 		return 0;
-	if (mysql_query(m, "SHOW BINARY LOGS") || !(res = mysql_store_result(m)))
+	if (mysql_query(m, "SHOW BINARY LOGS") || !(res = mysql_store_result(m))) {
+		/* a server that does not list its binlogs (a binlog service, a
+		 * missing grant) leaves the answer to the dump; a lost
+		 * connection (client errors, 2000 and up) is an error */
+		if (mysql_errno(m) && mysql_errno(m) < 2000)
+			return 0;
 		return db_stmt_error(err, m, who, "SHOW BINARY LOGS", 16);
+	}
 	while ((row = mysql_fetch_row(res))) {
 		if (!row[0])
 			continue;
