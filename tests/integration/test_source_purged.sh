@@ -7,6 +7,8 @@
 # whose task must stop with that error instead of restarting capture forever.
 #
 #   RESULT purged-<case> trials=1 lost=0 dup=0 refused=1
+# (printed once the case's checks passed: refused with the line, DIR
+# unchanged, so nothing skipped and nothing written twice)
 set -euo pipefail
 TEST_NAME=test_source_purged
 # shellcheck source=tests/integration/harness.sh
@@ -52,12 +54,12 @@ sizes_of "$D" >"$WORK/before"
 # 1. capture (batch and --follow) refuses, naming the file and the position
 expect_error purged_batch "binlog '$file' was purged: the stream is at ${pos//./\\.}.*oldest binlog left" \
 	capture --source "$SRC_URL" --dir "$D"
-result capture
 expect_error purged_follow "binlog '$file' was purged: the stream is at ${pos//./\\.}" \
 	capture --source "$SRC_URL" --dir "$D" --follow
-result capture-follow
 sizes_of "$D" >"$WORK/after"
 cmp -s "$WORK/before" "$WORK/after" || { diff "$WORK/before" "$WORK/after" >&2; fail "a refused capture changed DIR"; }
+result capture
+result capture-follow
 
 # 2. precheck --dir names it in its binlog retention check
 rc=0
