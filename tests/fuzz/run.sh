@@ -22,7 +22,9 @@
 # small share) bounds the wall time of one target: a target stopped by it
 # before its budget fails.
 # Each target prints one line:
-#   RESULT fuzz_<t> trials=EXECS crashes=0 cpu_s=S wall_s=W exec_per_s=E edges=COV features=FT corpus=N
+#   RESULT fuzz_<t> trials=EXECS crashes=0 cpu_s=S wall_s=W exec_per_s=E exec_per_cpu_s=C edges=COV features=FT corpus=N
+# (exec_per_s is libFuzzer's, per second of wall time; exec_per_cpu_s per
+# second of the CPU it had; edges: libFuzzer's "cov", features its "ft")
 #
 # Environment: CC (default clang), SLUICE_SHARED_DIR (default <repo>/../shared),
 # FUZZ_BUILD (default <repo>/build-fuzz), FUZZ_WORK (default a temp dir,
@@ -169,7 +171,7 @@ fuzz_one() {
 	else
 		echo ok >"$WORK/$t.rc"
 	fi
-	echo "RESULT $t trials=${execs:-0} crashes=$(find "$WORK/crashes" -name "$t-*" | wc -l) cpu_s=$((ticks / TCK)) wall_s=$wall exec_per_s=${eps:-0} edges=${cov:-0} features=${ft:-0} corpus=$n" >"$WORK/$t.result"
+	echo "RESULT $t trials=${execs:-0} crashes=$(find "$WORK/crashes" -name "$t-*" | wc -l) cpu_s=$((ticks / TCK)) wall_s=$wall exec_per_s=${eps:-0} exec_per_cpu_s=$((${execs:-0} * TCK / (ticks > 0 ? ticks : 1))) edges=${cov:-0} features=${ft:-0} corpus=$n" >"$WORK/$t.result"
 }
 
 # the biggest budgets first: with two at once they share the run
