@@ -28,8 +28,10 @@ if [[ "${FUZZ:-1}" != 0 ]]; then
 	FUZZ_BUILD=$PWD/build-fuzz FUZZ_WORK=$PWD/build-fuzz-work \
 		FUZZ_SECS_DECODER=${FUZZ_SECS_DECODER:-300} FUZZ_SECS_SEGMENT=${FUZZ_SECS_SEGMENT:-300} \
 		FUZZ_SECS_DDL=${FUZZ_SECS_DDL:-60} \
-		nice -n 19 bash tests/fuzz/run.sh >build-fuzz.log 2>&1 &
+		setsid nice -n 19 bash tests/fuzz/run.sh >build-fuzz.log 2>&1 &
 	fuzz_pid=$!
+	# its own process group: a test.sh that stops early stops the fuzzers too
+	trap 'kill -- "-$fuzz_pid" 2>/dev/null || true' EXIT
 fi
 
 echo "== build (RelWithDebInfo)"
