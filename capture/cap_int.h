@@ -265,6 +265,15 @@ int cap_file_feed_from(struct cap_decoder *d, const char *path, uint64_t skip_be
 int cap_file_feed(struct cap_decoder *d, const char *path,
 		  const struct cap_sink *sink, struct sl_err *err);
 
+/* A binlog dump the source ended with an error (cap_dump_err.c): one
+ * line "source WHO: binlog dump failed after AT: <server's reason>". The
+ * reasons that mean the stream's next event is no longer on the source
+ * (error 1236 for a purged file or GTID state, a start past the file's end)
+ * are -SL_EPURGED, which no retry can mend; everything else -SL_EDB. m is
+ * the dump's connection (a MYSQL *), read for its last error only. */
+struct st_mysql;
+int cap__dump_error(struct st_mysql *m, const char *who, const char *at, struct sl_err *err);
+
 /* The sink that writes records into segments (cap_sink.c), shared by live
  * and file capture: writes each TableDef once per segment, before its
  * first row there, and counts what it writes. */

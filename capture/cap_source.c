@@ -419,8 +419,7 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 			if (sl_stop_requested)
 				break;
 			if (mysql_errno(m)) {
-				rc = sl_err_set(err, db_code(m), "source %s: binlog dump failed after %s: %s", who,
-						dump_at(c, file, start, at, sizeof(at)), mysql_error(m));
+				rc = cap__dump_error(m, who, dump_at(c, file, start, at, sizeof(at)), err);
 				goto out;
 			}
 			break;	/* end of binlog (non-blocking dump) */
@@ -489,9 +488,13 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 		if (len == packet_error || len == 0) {
 			if (sl_stop_requested)
 				break;
-			return sl_err_set(err, db_code(m), "source %s: GTID binlog dump failed after %s:%llu: %s", who,
-					  cap_decoder_position(c->d)->file,
-					  (unsigned long long)cap_decoder_position(c->d)->offset, mysql_error(m));
+		{
+			char at[600];
+
+			snprintf(at, sizeof(at), "GTID set %s, at %s:%llu", gtid_set, cap_decoder_position(c->d)->file,
+				 (unsigned long long)cap_decoder_position(c->d)->offset);
+			return cap__dump_error(m, who, at, err);
+		}
 		}
 		p = m->net.read_pos;
 		if (p[0] == 0xfe && len < 8)
@@ -636,6 +639,11 @@ static int capture_once(const struct cap_opts *o, struct cap_stats *st, struct s
 		sl_log(SL_WARN, "capture", "source failover: the stream of '%s' continues from %s (%s) "
 		       "after GTID %s", dsrc, who, si.identity, resume->gtid);
 	}
+	/* a purged (or lost) resume point stops here, before anything is read
+	 * (after a failover the position is the old server's: the dump by
+	 * GTID is the check) */
+	if (!failover && (rc = db_binlog_has(m, origin, resume->file, resume->offset, err)))
+		goto out;
 
 	snprintf(origin, sizeof(origin), "source %s", who);
 	dopts.flavor = db_binlog_flavor(&si.srv);

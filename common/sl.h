@@ -46,7 +46,8 @@
 	X(EAGAIN_DATA, 1010, "no complete data yet")                      \
 	X(EINTR_STOP, 1011, "stopped by signal")                          \
 	X(EBUG, 1012, "internal error")                                   \
-	X(ETRANSIENT, 1013, "transient failure")
+	X(ETRANSIENT, 1013, "transient failure")                          \
+	X(EPURGED, 1014, "binlog no longer on the source")
 
 enum sl_errno {
 #define SL_X_(name, val, text) SL_##name = val,

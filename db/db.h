@@ -193,6 +193,25 @@ int db_server_detect(MYSQL *m, const char *who, struct db_server *s, struct sl_e
 int db_binlog_status(MYSQL *m, const char *who, const struct db_server *s, char **file,
 		     uint64_t *pos, struct sl_err *err);
 
+/* ---- a stream's position against the source's binlogs (db_binlogs.c) ----
+ * db_binlog_has(): is FILE:POS, where a stream stands, still in the source's
+ * binary logs (SHOW BINARY LOGS)? 0 when FILE is listed and POS <= its size.
+ * Otherwise -SL_EPURGED with one line naming the stream's position and, by
+ * the list's order (same base name, zero-padded index), the case:
+ *   - FILE sorts before the oldest listed: purged (PURGE BINARY LOGS,
+ *     binlog_expire_logs_seconds); the first missing file is FILE itself
+ *   - FILE sorts after the newest listed, or POS is past FILE's size: the
+ *     source lost binlog data it had sent (a crash without sync_binlog=1, a
+ *     restore, RESET MASTER): the stream is ahead of the source
+ *   - neither (another base name, a gap): FILE is not on the source
+ * Nothing can be streamed from there without skipping events, so callers
+ * stop (capture, its reconnect, the migrate task) and never retry it.
+ * who names the server in the message ("source mysql://u@h:p/"). An empty
+ * FILE (a --from-gtid stream before its first transaction) is not checked,
+ * nor is a server that refuses SHOW BINARY LOGS (the dump then says it:
+ * capture/cap_dump_err.c); a lost connection is -SL_EDB. */
+int db_binlog_has(MYSQL *m, const char *who, const char *file, uint64_t pos, struct sl_err *err);
+
 /* ---- server checks (db_checks.c) ----
  * One row per requirement on a server: the global variable it reads, the
  * values that pass, and what to do when it does not. Capture runs

@@ -162,6 +162,22 @@ int mig__sw_forward_stopped(const struct mig_sw_journal *j);
  * offset. */
 int mig__pos_cmp(const char *fa, uint64_t oa, const char *fb, uint64_t ob);
 
+/* ---- the stream against its source's binlogs (mig_binlogs.c) ----
+ * mig__stream_on_source(): db_binlog_has() for the head of the stream in
+ * dir (0 when dir holds none): -SL_EPURGED when it was purged or the source
+ * lost it. mig__stream_lost(): the same over a connection of its own to
+ * dsn, for the task when a capture child failed: -SL_EPURGED (err says
+ * why) ends the task, since restarting capture cannot mend it; 0 for
+ * anything else, an unreachable source included (capture is restarted). */
+int mig__stream_on_source(MYSQL *m, const char *who, const char *dir, struct sl_err *err);
+int mig__stream_lost(const struct sl_dsn *dsn, const char *dir, struct sl_err *err);
+/* precheck --dir: a "binlog retention" row for the stream in dir (none
+ * when dir holds no stream): FAIL naming the purged file and the stream's
+ * position, else PASS with the position. < 0 only when the source cannot
+ * answer. */
+int mig__stream_retention(MYSQL *m, const char *who, const char *dir, struct mig_report *r,
+			  struct sl_err *err);
+
 /* ---- the task: its phases and children (mig_task.c), run in order by
  * mig_run() (mig_run.c); the follow phase and the switchover steps in
  * mig_switch.c. mig_task.c calls neither of the other two. ---- */
@@ -195,6 +211,10 @@ struct mig_task {
 	struct mig_sw_journal sw_j;
 	int have_journal;
 	char rdir[PATH_MAX];		/* "" until a switchover names it */
+	/* a child's end that no restart mends (mig__stream_lost()): the
+	 * follow phase and the switchover's waits stop with it */
+	int fatal_rc;
+	struct sl_err fatal;
 };
 
 /* Set-up from t->o (dir, URLs, children); precheck (a fail: -SL_ECONFIG). */
@@ -222,11 +242,12 @@ int mig__task_start(struct mig_task *t, int which, struct sl_err *err);
 /* SIGTERM (then SIGKILL after 30 s) to one child, said in the log. */
 void mig__task_stop(struct mig_task *t, int which);
 /* Reaps the children in [first, last] that ended and restarts those due
- * (backoff), as the follow phase does. A child that gave up after
- * --retry-for: <0 with err when giveup_stops (the follow phase ends the
- * task), else it is restarted like any other (a switchover under way). */
-int mig__task_supervise(struct mig_task *t, int first, int last, int giveup_stops,
-			struct sl_err *err);
+ * (backoff), as the follow phase does. A child that cannot go on (a
+ * capture whose stream's position is gone from the source, a capture or
+ * replay that gave up after --retry-for) is not restarted: t->fatal_rc and
+ * t->fatal say why, and mig__task_fatal() (0 when unset) hands it on. */
+void mig__task_supervise(struct mig_task *t, int first, int last);
+int mig__task_fatal(const struct mig_task *t, struct sl_err *err);
 /* Replay's lag on DIR (t->lag, t->have_lag). */
 void mig__task_lag(struct mig_task *t);
 /* One-shot capture recording where url's binlog ends now into dir, when dir

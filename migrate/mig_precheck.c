@@ -1,5 +1,6 @@
 /* mig_precheck.c - ask the source, the destination and DIR's file system what a migration needs; mig_rules.c decides. */
 #include "mig.h"
+#include "mig_int.h"
 #include "db.h"
 #include "ddl.h"
 #include "fmt.h"
@@ -410,7 +411,9 @@ int mig_precheck(const struct mig_precheck_opts *o, struct mig_report *r, struct
 		goto out;
 	mig_report_add(r, "source", "server", MIG_PASS, NULL, "%s %s", db_flavor_name(src.srv.flavor),
 		       src.srv.version);
-	if ((rc = source_variables(&src, r, err)) || (rc = grants(&src, &g, err)))
+	if ((rc = source_variables(&src, r, err)) ||
+	    (o->dir && (rc = mig__stream_retention(src.m, src.who, o->dir, r, err))) ||
+	    (rc = grants(&src, &g, err)))
 		goto out;
 	mig_source_grants_decide(r, (const char *const *)g.v, g.n, src.srv.flavor == DB_MYSQL);
 	if ((rc = each_row(&src, tables_sql, add_tbl, &l, err)))

@@ -157,8 +157,8 @@ static int idle(struct mig_task *t, int ms)
 	uint64_t id = 0;
 
 	mig__task_pump(t, ms);
-	mig__task_supervise(t, C_CAPTURE, C_RREPLAY, 0, &(struct sl_err)SL_ERR_INIT);
-	if (sl_stop_requested)
+	mig__task_supervise(t, C_CAPTURE, C_RREPLAY);
+	if (sl_stop_requested || t->fatal_rc)
 		return 1;
 	return !mig__sw_forward_stopped(&t->sw_j) && mig__sw_rollback_asked(t->dir, &id) &&
 	       id == t->sw_j.req.id;
@@ -361,7 +361,8 @@ static int do_freeze(struct mig_task *t, struct sl_err *err)
 				goto out;
 			}
 			if (idle(t, 250)) {
-				rc = sl_err_set(err, -SL_EINTR_STOP, "stopped while waiting for the source to be quiet");
+				rc = mig__task_fatal(t, err) ? t->fatal_rc :
+				     sl_err_set(err, -SL_EINTR_STOP, "stopped while waiting for the source to be quiet");
 				goto out;
 			}
 		}
@@ -406,7 +407,8 @@ static int do_wait(struct mig_task *t, struct sl_err *err)
 					  "position %s within --timeout %u s (%s)", t->sw_j.source_final,
 					  t->sw_j.req.timeout_s, where);
 		if (idle(t, 50))
-			return sl_err_set(err, -SL_EINTR_STOP, "stopped while waiting for forward replay");
+			return mig__task_fatal(t, err) ? t->fatal_rc :
+			       sl_err_set(err, -SL_EINTR_STOP, "stopped while waiting for forward replay");
 	}
 	return 0;
 }
@@ -654,9 +656,8 @@ int mig__follow(struct mig_task *t, struct sl_err *err)
 	    reverse ? " in reverse (destination to source)" : "");
 	while (!sl_stop_requested) {
 		mig__task_pump(t, 200);
-		if ((rc = mig__task_supervise(t, C_CAPTURE, C_RREPLAY, 1, err)))
-			return rc;
-		if ((rc = mig__switch_poll(t, err)))
+		mig__task_supervise(t, C_CAPTURE, C_RREPLAY);
+		if ((rc = mig__task_fatal(t, err)) || (rc = mig__switch_poll(t, err)))
 			return rc;
 		if (!reverse && mig__switch_reverse_only(t)) {
 			reverse = 1;

@@ -337,6 +337,11 @@ static int ended(struct mig_task *t, int which, int follow, struct sl_err *err)
 	/* it waited out what passes for --retry-for already (sl.h) */
 	if (code == 2 && strstr(c->last, "gave up after "))
 		return sl_err_set(err, -SL_EDB, "%s %s: %s", c->role, how, c->last);
+	/* no restart brings back a purged binlog: stop with the cause */
+	if (code > 0 && (which == C_CAPTURE || which == C_RCAPTURE) &&
+	    mig__stream_lost(which == C_CAPTURE ? &t->sdsn : &t->ddsn, which == C_CAPTURE ? t->dir : t->rdir,
+			     err))
+		return -SL_EPURGED;
 	if (!follow && (code > 0 || c->failures >= 3))
 		return sl_err_set(err, -SL_EAPPLY, "%s %s: %s", c->role, how,
 				  c->last[0] ? c->last : "(no output)");
@@ -634,24 +639,24 @@ int mig__task_verify(struct mig_task *t, struct sl_err *err)
 	return 0;
 }
 
-int mig__task_supervise(struct mig_task *t, int first, int last, int giveup_stops,
-			struct sl_err *err)
+int mig__task_fatal(const struct mig_task *t, struct sl_err *err)
+{
+	return t->fatal_rc ? sl_err_set(err, t->fatal_rc, "%s", t->fatal.msg) : 0;
+}
+
+void mig__task_supervise(struct mig_task *t, int first, int last)
 {
 	struct sl_err e = SL_ERR_INIT;
+	int rc;
 
 	for (int i = first; i <= last; i++) {
 		struct mig_child *c = &t->ch[i];
 
 		if (i == C_SNAPSHOT || i == C_VERIFY)
 			continue;	/* one-shot children: never restarted here */
-		if (c->pid && mig__child_reap(c, on_line, t) && ended(t, i, 1, &e)) {
-			if (giveup_stops) {
-				*err = e;
-				return e.code;
-			}
-			c->failures++;
-			c->next_start_ms = sl_now_ms() + 60000;
-			say(t, SL_WARN, "%s; restarting it in 60 s", e.msg);
+		if (c->pid && mig__child_reap(c, on_line, t) && (rc = ended(t, i, 1, &e)) && !t->fatal_rc) {
+			t->fatal_rc = rc;
+			t->fatal = e;
 		}
 		if (!c->pid && c->next_start_ms && sl_now_ms() >= c->next_start_ms && !sl_stop_requested) {
 			c->next_start_ms = 0;
@@ -661,7 +666,6 @@ int mig__task_supervise(struct mig_task *t, int first, int last, int giveup_stop
 			}
 		}
 	}
-	return 0;
 }
 
 /* Reverse sync's latency (how far S's replay is behind D's last captured

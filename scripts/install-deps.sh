@@ -15,6 +15,7 @@ required=(
 	libcunit1-dev zlib1g-dev libssl-dev
 	mariadb-server mariadb-client
 	python3 clang libclang-rt-14-dev
+	faketime
 )
 optional=(sysbench mydumper)
 

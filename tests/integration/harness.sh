@@ -242,6 +242,57 @@ start_servers() {
 	fi
 }
 
+# start_replica N [OF]: starts server N (default server-id N) as a GTID
+# replica of server OF (default 1) with log_slave_updates, so its binlog
+# carries the same GTIDs as OF's from now on: the failover target a source
+# is replaced by. N's own set-up (its accounts) is not in its binlog (RESET
+# MASTER) and its replication starts at OF's gtid_binlog_pos now (OF's
+# set-up is not replayed either): start it before the test writes. Exports
+# REPLICA_PORT REPLICA_SOCK REPLICA_URL (mysql://sluice@127.0.0.1:PORT/, the
+# same password). Waits until the replica's threads run.
+start_replica() {
+	local n=$1 of=${2:-1} pos io sql
+	HARNESS_MARIADBD_ARGS="${HARNESS_MARIADBD_ARGS:-} --log-slave-updates --relay-log=relay-bin --skip-slave-start" \
+		start_server "$n"
+	pos=$(srv_sql "$of" -N -B -e "SELECT @@GLOBAL.gtid_binlog_pos")
+	srv_sql "$n" -e "RESET MASTER; SET GLOBAL gtid_slave_pos = '$pos';
+		CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${_H_PORTS[$((of - 1))]},
+			MASTER_USER = 'sluice', MASTER_PASSWORD = '$HARNESS_PASSWORD',
+			MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1;
+		START SLAVE;" || fail "could not start replication on server $n from server $of"
+	for _ in $(seq 1 100); do
+		io=$(srv_sql "$n" -e "SHOW SLAVE STATUS\G" | sed -n 's/^ *Slave_IO_Running: //p')
+		sql=$(srv_sql "$n" -e "SHOW SLAVE STATUS\G" | sed -n 's/^ *Slave_SQL_Running: //p')
+		[[ "$io" == Yes && "$sql" == Yes ]] && break
+		sleep 0.1
+	done
+	[[ "$io" == Yes && "$sql" == Yes ]] ||
+		fail "server $n does not replicate from server $of (io $io, sql $sql): $(srv_sql "$n" -e 'SHOW SLAVE STATUS\G' | grep -i error | head -n 4 | tr '\n' ' ')"
+	REPLICA_PORT=${_H_PORTS[$((n - 1))]}
+	REPLICA_SOCK=${_H_SOCKS[$((n - 1))]}
+	REPLICA_URL="mysql://sluice@127.0.0.1:$REPLICA_PORT/"
+	export REPLICA_PORT REPLICA_SOCK REPLICA_URL
+	log "server $n replicates from server $of by GTID from $pos"
+}
+
+# replica_catch_up N [OF] [SECONDS]: waits (default 60 s) until replica N
+# has applied everything in OF's binlog now (MASTER_GTID_WAIT).
+replica_catch_up() {
+	local n=$1 of=${2:-1} secs=${3:-60} pos r
+	pos=$(srv_sql "$of" -N -B -e "SELECT @@GLOBAL.gtid_binlog_pos")
+	r=$(srv_sql "$n" -N -B -e "SELECT MASTER_GTID_WAIT('$pos', $secs)")
+	[[ "$r" == 0 ]] || fail "replica $n did not reach $pos of server $of within $secs s: $(srv_sql "$n" -e 'SHOW SLAVE STATUS\G' | grep -i 'error\|running' | head -n 6 | tr '\n' ' ')"
+}
+
+# promote_replica N: N stops replicating and takes writes (a failover: its
+# source is gone or fenced). Its binlog goes on with the GTIDs it had.
+promote_replica() {
+	local n=$1
+	srv_sql "$n" -e "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = OFF;" ||
+		fail "could not promote server $n"
+	log "server $n promoted: $(srv_sql "$n" -N -B -e 'SELECT @@GLOBAL.gtid_binlog_pos')"
+}
+
 # Stops every server this harness started and removes their directories.
 stop_servers() {
 	local i pid sock dir

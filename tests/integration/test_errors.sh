@@ -485,8 +485,9 @@ case_url_reserved_password() {
 	assert_no_piece "$pw" "the ambiguous-url error" "$(cat "$WORK/url_ambiguous.err")"
 }
 
-# A dump the source refuses at once (its binlog purged under a stream that
-# resumes there) names the position it resumed at, not "FILE:0".
+# A stream whose binlog was purged is refused before the dump, naming the
+# purged file and the position it would resume at, not "FILE:0"
+# (test_source_purged.sh has the rest of that condition).
 case_dump_refused() {
 	local d=$WORK/d-purged file pos newest
 	mkdir -p "$d"
@@ -495,7 +496,7 @@ case_dump_refused() {
 	src_sql -e "FLUSH BINARY LOGS; CREATE DATABASE IF NOT EXISTS purged; CREATE TABLE IF NOT EXISTS purged.t (id INT PRIMARY KEY); INSERT INTO purged.t VALUES (1)"
 	newest=$(src_sql -N -e "SHOW MASTER STATUS" | awk '{print $1}')
 	src_sql -e "PURGE BINARY LOGS TO '$newest'"
-	expect_error dump_refused "dump failed after ${file//./\\.}:$pos[^0-9]" \
+	expect_error dump_refused "binlog '${file//./\\.}' was purged: the stream is at ${file//./\\.}:$pos[^0-9]" \
 		capture --source "$SRC_URL" --dir "$d"
 }
 
