@@ -141,6 +141,7 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	/* 2. every transaction before it committed, then mark it pending, durably */
 	if ((rc = rep__plan_drain(x, err)) || (rc = rep__fold(x, cur, err)))
 		goto out;
+	sl_failpoint("replay.ddl.after-intent");
 	/* 3. its session: default database, sql_mode, charset, timestamp */
 	if (d->db && d->db[0]) {
 		struct sl_err e2 = SL_ERR_INIT;
@@ -196,6 +197,7 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	 * are the source's own: it ran the same statement with the same
 	 * sql_mode on the same rows, so they are logged, not refused. */
 	log_warnings(x, c, cur);
+	sl_failpoint("replay.ddl.after-ddl");	/* ran, still marked pending */
 	/* 5. back to our session, move the checkpoint past it, clear pending */
 	if ((rc = rep__exec(c, "SET SESSION sql_mode='" REP_SESSION_SQL_MODE "',timestamp=DEFAULT;"
 			    "SET NAMES utf8mb4", err)))
