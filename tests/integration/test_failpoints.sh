@@ -66,6 +66,12 @@ for p in "${POINTS[@]}"; do
 	[[ -n "${VICTIM[$p]:-}" ]] || fail "no such point in the matrix: $p"
 done
 
+# A name that is not a failpoint, or a bad count, is refused before any
+# command runs: a trial can never arm a point that does not exist.
+SLUICE_FAILPOINT=store.no-such-point expect_error fp-unknown "unknown failpoint 'store.no-such-point'" status "$WORK"
+SLUICE_FAILPOINT=store.sync.after@0 expect_error fp-count0 "bad count in 'store.sync.after@0'" status "$WORK"
+SLUICE_FAILPOINT=replay.fold.before,store.sync.after@x expect_error fp-countx "bad count" status "$WORK"
+
 start_servers
 
 S=$WORK/stream
@@ -87,7 +93,8 @@ must_sluice cap1 "${CAPTURE[@]}"
 must_sluice rep0 replay --dir "$S" --dest "$DST_URL"
 
 # burst N: N paced source transactions, one ledger seq each; at a third a
-# CREATE TABLE, at two thirds an ALTER (the DDL points), halfway one
+# DROP TABLE (the last trial's) and a CREATE TABLE, at two thirds an ALTER
+# (the DDL points; few tables, so compare_all stays quick), halfway one
 # transaction of about 3 MB of row images (frames of an unfinished
 # transaction reach the file: store.frame.after-write).
 burst() {
@@ -107,6 +114,7 @@ burst() {
 			fi
 			echo "COMMIT;"
 			if ((i == n / 3)); then
+				echo "DROP TABLE IF EXISTS fp.d_$((t - 1));"
 				echo "CREATE TABLE fp.d_$t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;"
 				echo "INSERT INTO fp.d_$t VALUES (1, $s);"
 			elif ((i == 2 * n / 3)); then
