@@ -179,6 +179,19 @@ died() {
 
 now_ms() { date +%s%3N; }
 
+# must_restart NAME ARGS...: the restart after a crash must succeed; when it
+# does not, the destination's sluice sessions are shown too (a session of
+# the dead process still running is the usual suspect).
+must_restart() {
+	local name=$1
+	if ! run_sluice "$@"; then
+		tail -n 5 "$WORK/$name.err" >&2
+		dst_sql -e "SELECT id, command, time, state, LEFT(info, 120) AS info
+			FROM information_schema.processlist WHERE user = 'sluice'" >&2 || true
+		fail "the restart after the crash failed: sluice ${2:-} exited $(cat "$WORK/$name.rc")"
+	fi
+}
+
 # quick_equal: the user tables' definitions (columns, indexes: a DDL run
 # twice shows here, e.g. an unnamed index doubled) must be equal, and
 # CHECKSUM TABLE of every one, on both servers, a few queries a side;
@@ -232,7 +245,7 @@ trial_capture() {
 	reap "victim.$TRIAL" "$VPID" 10
 	died "victim.$TRIAL" "$point"
 	t0=$(now_ms)
-	must_sluice "restart.$TRIAL" "${CAPTURE[@]}"
+	must_restart "restart.$TRIAL" "${CAPTURE[@]}"
 	REC_MS=$(($(now_ms) - t0))
 	must_sluice "drain.$TRIAL" replay --dir "$S" --dest "$DST_URL"
 }
@@ -255,7 +268,7 @@ trial_replay() {
 	stop_bg "$cpid" "cap.$TRIAL" TERM
 	must_sluice "capfin.$TRIAL" "${CAPTURE[@]}"
 	t0=$(now_ms)
-	must_sluice "restart.$TRIAL" replay --dir "$S" --dest "$DST_URL" --workers "$workers"
+	must_restart "restart.$TRIAL" replay --dir "$S" --dest "$DST_URL" --workers "$workers"
 	REC_MS=$(($(now_ms) - t0))
 }
 
@@ -281,7 +294,7 @@ trial_snapshot() {
 		died "victim.$TRIAL" "$point"
 		t0=$(now_ms)
 	fi
-	SLUICE_SNAPSHOT_CHUNK_ROWS=200 must_sluice "snap.$TRIAL" "${victim[@]}"
+	SLUICE_SNAPSHOT_CHUNK_ROWS=200 must_restart "snap.$TRIAL" "${victim[@]}"
 	[[ "$point" == snapshot.chunk.rows ]] && REC_MS=$(($(now_ms) - t0))
 	src_sql -e "INSERT INTO fps.ledger_nopk SELECT seq, 'p1' FROM fps.seq_1601_to_1700;
 		DELETE FROM fps.items WHERE id % 7 = 0;"
@@ -291,7 +304,7 @@ trial_snapshot() {
 		died "victim.$TRIAL" "$point"
 	fi
 	t0=$(now_ms)
-	must_sluice "srep.$TRIAL" replay --dir "$ss" --dest "$DST_URL" --consumer "snap$TRIAL"
+	must_restart "srep.$TRIAL" replay --dir "$ss" --dest "$DST_URL" --consumer "snap$TRIAL"
 	[[ "$point" == replay.load.before-commit ]] && REC_MS=$(($(now_ms) - t0))
 	check "$point" fps "$ss"
 }
