@@ -20,10 +20,7 @@
 #   FAILPOINT_REPS    trials per point (default 1; make soak: 10)
 #   FAILPOINT_POINTS  the points to run (default: all of the table below)
 #   FAILPOINT_N       arm every point at this hit instead of a random one
-#   FAILPOINT_DDL=unnamed-index  the burst's ALTER adds an unnamed index, which
-#                     a second run does not refuse: with replay.ddl.after-ddl
-#                     and FAILPOINT_N=3 (a trial's third DDL, the ALTER) it
-#                     shows the DDL run twice (fails today: an open finding)
+#                     (replay.ddl.after-ddl with 4: after the unnamed index)
 set -euo pipefail
 TEST_NAME=test_failpoints
 # shellcheck source=tests/integration/harness.sh
@@ -45,8 +42,8 @@ replay.batch.before-commit replay  12
 replay.batch.after-commit  replay  12
 replay.fold.before         replay  4
 replay.fold.after          replay  4
-replay.ddl.after-intent    replay  3
-replay.ddl.after-ddl       replay  3
+replay.ddl.after-intent    replay  4
+replay.ddl.after-ddl       replay  4
 snapshot.chunk.rows        snapshot 12
 replay.load.before-commit  snapshot 12
 "
@@ -95,7 +92,9 @@ must_sluice rep0 replay --dir "$S" --dest "$DST_URL"
 
 # burst N: N paced source transactions, one ledger seq each; at a third a
 # DROP TABLE (the last trial's) and a CREATE TABLE, at two thirds an ALTER
-# (the DDL points; few tables, so compare_all stays quick), halfway one
+# that adds a column (and drops the last trial's) and one that adds an
+# unnamed index on it (the DDL points; few tables and columns, so
+# compare_all stays quick), halfway one
 # transaction of about 3 MB of row images (frames of an unfinished
 # transaction reach the file: store.frame.after-write).
 burst() {
@@ -119,12 +118,9 @@ burst() {
 				echo "CREATE TABLE fp.d_$t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;"
 				echo "INSERT INTO fp.d_$t VALUES (1, $s);"
 			elif ((i == 2 * n / 3)); then
-				# FAILPOINT_DDL=unnamed-index: a DDL that a second run does not refuse
-				if [[ "${FAILPOINT_DDL:-}" == unnamed-index ]]; then
-					echo "ALTER TABLE fp.wide ADD INDEX (v);"
-				else
-					echo "ALTER TABLE fp.wide ADD COLUMN c_$t INT NOT NULL DEFAULT $t;"
-				fi
+				echo "ALTER TABLE fp.wide ADD COLUMN c_$t INT NOT NULL DEFAULT $t, DROP COLUMN IF EXISTS c_$((t - 1));"
+				# an unnamed index: a second run is not refused, it adds c_N_2
+				echo "ALTER TABLE fp.wide ADD INDEX (c_$t);"
 			fi
 			echo "DO SLEEP(0.004);"
 		done
