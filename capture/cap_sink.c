@@ -68,6 +68,7 @@ static int sink_txn_end(void *ctx, const Sluice__Position *pos, uint64_t t, stru
 
 	c->last_write_ms = sl_now_ms();
 	c->last_txn_time = t;
+	sl_failpoint("capture.txn.before-end");	/* every record of it appended, no end yet */
 	return seg_writer_txn_end(c->w, pos, t, err);
 }
 

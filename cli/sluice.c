@@ -135,8 +135,12 @@ int main(int argc, char **argv)
 		return name ? 0 : 2;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		struct sl_err ferr = SL_ERR_INIT;
+
 		if (strcmp(commands[i].name, name))
 			continue;
+		if (sl_failpoint_check(&ferr))	/* a test must not arm a point that does not exist */
+			return cmd_fail(name, &ferr);
 		sl_install_stop_handlers();
 		rc = commands[i].fn(argc - 1, argv + 1);
 		if (fflush(stdout) || ferror(stdout)) {

@@ -307,12 +307,24 @@ struct sl_retry_state {
 int sl_retry_state_read(const char *path, struct sl_retry_state *s);
 
 /* ---- failpoints (sl_fail.c) ----
- * Named crash points for tests: sl_failpoint("switchover.freeze-source")
- * kills the process with SIGKILL (after one log line) when the environment
- * variable SLUICE_FAILPOINT holds that name (a comma-separated list may name
- * several). Compiled in when SLUICE_FAILPOINTS is defined (CMake option of
- * that name, on by default: a getenv() at a point that runs rarely), else
- * an empty statement. Names: "<module>.<where>", listed in README.md. */
+ * Named crash points for tests, "<module>.<step>": sl_failpoint("store.sync.after")
+ * kills the process with SIGKILL (after one log line "failpoint <name>:
+ * killing this process") when the environment variable SLUICE_FAILPOINT
+ * arms that name. SLUICE_FAILPOINT="name[@N],name[@N]..." (at most 16):
+ * "name" kills the first time the point is reached, "name@N" the N-th time
+ * in this process (counted atomically: the segment writer's thread, replay's
+ * workers and snapshot readers reach points too), so a crash lands in the
+ * middle of a stream. Every name is in the registry of sl_fail.c and in the
+ * table of tests/integration/README.md; an armed name not there is refused.
+ * sl_failpoint_check() parses SLUICE_FAILPOINT (once per process) and
+ * returns 0 or -SL_EINVAL_ARG naming an unknown name or a bad count; main()
+ * calls it before any command, so a test cannot arm a point that does not
+ * exist (exit 2). A point reached that is not in the registry is a bug.
+ * Cost when nothing is armed: a pthread_once and a branch per point.
+ * Compiled in when SLUICE_FAILPOINTS is defined (CMake option of that name,
+ * on by default); without it sl_failpoint() is an empty statement and a
+ * set SLUICE_FAILPOINT is refused by sl_failpoint_check(). */
+int sl_failpoint_check(struct sl_err *err);
 #ifdef SLUICE_FAILPOINTS
 void sl_failpoint(const char *name);
 #else

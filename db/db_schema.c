@@ -46,6 +46,16 @@ const char db_sql_sluice_schema[] =
 	"`position` VARCHAR(512) NOT NULL DEFAULT '',"
 	"`loaded_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
 	"PRIMARY KEY (`stream_id`,`db`,`tbl`,`chunk_index`)) ENGINE=InnoDB;"
+	/* the destination's schema fingerprint when a DDL was marked pending
+	 * (replay/rep_ddl_seen.c): a restart tells whether it ran */
+	FMT_REPLAY_MARK "CREATE TABLE IF NOT EXISTS `sluice`.`ddl_intent` ("
+	"`consumer` VARCHAR(64) NOT NULL,"
+	"`seq` BIGINT UNSIGNED NOT NULL,"
+	"`frame_offset` BIGINT UNSIGNED NOT NULL,"
+	"`record_index` INT UNSIGNED NOT NULL,"
+	"`schema_md5` CHAR(32) NOT NULL,"
+	"`noted_at` TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),"
+	"PRIMARY KEY (`consumer`)) ENGINE=InnoDB;"
 	/* transactions replay --skip left out on purpose (replay/rep_skip.c):
 	 * where (the cursors of its TxnBegin and TxnCommit, its GTID and source
 	 * position), what (its row count, its commit time on the source), who

@@ -48,11 +48,13 @@ int rep__fold(struct rep_ctx *x, const struct seg_cursor *pending, struct sl_err
 		rep__q_reset(&x->ctl);
 		return sl_err_set(err, rc, "cannot build the checkpoint update: %s", sl_strerror(rc));
 	}
+	sl_failpoint("replay.fold.before");	/* batches committed, checkpoint not moved */
 	if (rep__run_q(&x->ctl)) {
 		rc = rep__fail_message(x, &x->ctl, err);
 		rep__q_reset(&x->ctl);
 		return rc;
 	}
+	sl_failpoint("replay.fold.after");
 	x->folded = *to;
 	x->cp.ddl_pending = pending != NULL;
 	if (pending)

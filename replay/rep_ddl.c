@@ -105,7 +105,7 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	struct sl_buf pre = SL_BUF_INIT(1 << 20), conv = SL_BUF_INIT(SL_BUF_UNLIMITED);
 	char wh[REP_WHERE_LEN], snip[REP_SNIPPET + 8];
 	const char *stmt = d->statement ? d->statement : "";
-	int was_pending = x->cp.ddl_pending && rep__cursor_eq(&x->cp.ddl_cur, cur);
+	int was_pending = x->cp.ddl_pending && rep__cursor_eq(&x->cp.ddl_cur, cur), ran = 0;
 	int src_mysql = d->position && d->position->flavor && !strcmp(d->position->flavor, "mysql");
 	struct sl_err e3 = SL_ERR_INIT;
 	char *marked = NULL;
@@ -138,9 +138,15 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	if ((rc = convert(x, d, cur, stmt, &conv, err)))
 		goto out;
 	stmt = sl_buf_cstr(&conv);
-	/* 2. every transaction before it committed, then mark it pending, durably */
-	if ((rc = rep__plan_drain(x, err)) || (rc = rep__fold(x, cur, err)))
+	/* 2. every transaction before it committed, then mark it pending,
+	 * durably, with the schema it found (rep_ddl_seen.c); after a crash
+	 * with it pending, a schema changed since says it ran */
+	if (was_pending && (rc = rep__ddl_intent_ran(x, cur, &ran, err)))
 		goto out;
+	if ((rc = rep__plan_drain(x, err)) || (!was_pending && (rc = rep__ddl_intent_note(x, cur, err))) ||
+	    (rc = rep__fold(x, cur, err)))
+		goto out;
+	sl_failpoint("replay.ddl.after-intent");
 	/* 3. its session: default database, sql_mode, charset, timestamp */
 	if (d->db && d->db[0]) {
 		struct sl_err e2 = SL_ERR_INIT;
@@ -174,9 +180,14 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	/* 4. the statement itself, marked as replay's (a capture of the
 	 * destination leaves it out) */
 	marked = rep__ddl_marked(stmt);
-	if ((rc = rep__ddl_beacon(c, err)))
+	if (ran) {
+		db_sql_snippet(stmt, strlen(stmt), REP_SNIPPET, snip, sizeof(snip));
+		sl_log(SL_WARN, "replay", "ddl at %s was already applied before a restart (the "
+		       "destination's schema changed since it was marked pending): %s",
+		       rep__where_str(x, cur, wh, sizeof(wh)), snip);
+	} else if ((rc = rep__ddl_beacon(c, err))) {
 		goto out;
-	if (rep__exec(c, marked, &e3)) {
+	} else if (rep__exec(c, marked, &e3)) {
 		unsigned e = mysql_errno(c->db);
 		char reason[600], ctx[REP_WHERE_LEN + 16];
 
@@ -195,7 +206,9 @@ int rep__apply_ddl(struct rep_ctx *x, const Sluice__Ddl *d, const struct seg_cur
 	/* A DDL's warnings (a column shortened, a note that a table exists)
 	 * are the source's own: it ran the same statement with the same
 	 * sql_mode on the same rows, so they are logged, not refused. */
-	log_warnings(x, c, cur);
+	if (!ran)
+		log_warnings(x, c, cur);
+	sl_failpoint("replay.ddl.after-ddl");	/* ran, still marked pending */
 	/* 5. back to our session, move the checkpoint past it, clear pending */
 	if ((rc = rep__exec(c, "SET SESSION sql_mode='" REP_SESSION_SQL_MODE "',timestamp=DEFAULT;"
 			    "SET NAMES utf8mb4", err)))

@@ -127,6 +127,17 @@ int rep__sql_mode_names(struct sl_buf *out, uint64_t bits, int src_mysql, int de
  * ran" (table exists, unknown table on DROP, duplicate column, ...). */
 int rep__ddl_already_done(unsigned errnum);
 
+/* ---- a pending DDL: did it run? (rep_ddl_seen.c) ----
+ * rep__ddl_intent_note(): before the DDL at cur is marked pending, store the
+ * destination's schema fingerprint with cur in `sluice`.`ddl_intent`
+ * (committed). rep__ddl_intent_ran(): at a restart that finds it pending,
+ * *ran = 1 when the schema changed since (the DDL ran before the crash),
+ * 0 when not or when there is no row. 0 or a negative code with err. */
+struct rep_ctx;
+int rep__ddl_intent_note(struct rep_ctx *x, const struct seg_cursor *cur, struct sl_err *err);
+int rep__ddl_intent_ran(struct rep_ctx *x, const struct seg_cursor *cur, int *ran,
+			struct sl_err *err);
+
 /*
  * Every replay error that quotes a statement is one line in this order:
  * the cause (the server's reason and error number, or what sluice found),

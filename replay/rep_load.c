@@ -649,6 +649,7 @@ static int load_chunk_once(struct rep_loader *l, const struct rep_chunk *c, unsi
 		rc = load_inserts(l, c, err);
 	if (rc)
 		goto fail;
+	sl_failpoint("replay.load.before-commit");	/* the chunk's mark and rows, uncommitted */
 	if ((rc = rep__exec(&l->w, "COMMIT", err))) {
 		*errnum = mysql_errno(l->w.db);
 		rep__rollback(&l->w);

@@ -483,6 +483,8 @@ int rep__run_q(struct rep_worker *w)
 			if (i > a)
 				rc = send_range(w, a, i);
 			if (!rc)
+				sl_failpoint("replay.batch.before-commit");
+			if (!rc)
 				rc = send_range(w, i, i + 1);
 			a = i + 1;
 		}
@@ -528,6 +530,8 @@ static void *worker_main(void *arg)
 		uint64_t q_tno = w->q_tno;
 		int rc = rep__run_q(w);
 
+		if (!rc)
+			sl_failpoint("replay.batch.after-commit");
 		pthread_mutex_lock(&p->mu);
 		if (rc) {
 			w->state = W_FAILED;

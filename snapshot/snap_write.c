@@ -178,9 +178,11 @@ static int write_chunk(struct snap_ctx *c, struct snap_chunk *ch, struct sl_err 
 	rec.chunk = &sc;
 	if ((rc = seg_writer_append(c->w, &rec, err)))
 		goto out;
-	for (const struct snap_block *b = ch->blocks; b; b = b->next)
+	for (const struct snap_block *b = ch->blocks; b; b = b->next) {
 		if ((rc = seg_writer_append_rows(c->w, b->data, b->len, err)))
 			goto out;
+		sl_failpoint("snapshot.chunk.rows");	/* a chunk begun, not ended */
+	}
 	se.rows = ch->nrows;
 	se.bytes = ch->bytes;
 	se.table_done = ch->table_done;

@@ -113,12 +113,17 @@ static void *pipe_main(void *arg)
 
 		if (!failed && j->kind == JOB_FRAME) {
 			build_frame(p, j);
+			sl_failpoint("store.frame.before-write");
 			rc = p->io->write(p->io, fd, p->out.data, p->out.len, off, j->sync);
 			what = j->sync ? "frame write and fdatasync" : "frame write";
 		} else if (!failed) {
 			rc = p->io->sync(p->io, fd);
 			what = "fdatasync";
 		}
+		/* in the file, not synced yet / synced, not yet reported to the writer */
+		if (!failed && !rc)
+			sl_failpoint(j->kind == JOB_FRAME && !j->sync ? "store.frame.after-write" :
+				     "store.sync.after");
 
 		pthread_mutex_lock(&p->mu);
 		if (rc) {

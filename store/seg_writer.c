@@ -400,10 +400,12 @@ static int seal(struct seg_writer *w, struct sl_err *err)
 	close(w->fd);
 	w->fd = -1;
 	sealed = seg__path(w->dir, w->seq, 1);
+	sl_failpoint("store.seal.before-rename");	/* footer written and synced */
 	if ((rc = seg_rename(w, w->path, sealed, err))) {
 		free(sealed);
 		return fail(w, rc);
 	}
+	sl_failpoint("store.seal.before-dirsync");
 	sl_log(SL_DEBUG, "store", "sealed '%s' (%llu bytes)", sealed,
 	       (unsigned long long)(foff + SEG_FRAME_HDR + n + SEG_TRAILER_LEN));
 	free(sealed);

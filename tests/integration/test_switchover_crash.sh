@@ -6,7 +6,8 @@
 # continues, the client run again exits 0, and then writes on D reach S
 # and S equals D. The same two servers serve every trial: each starts from
 # a fresh source database and fresh stream directories.
-# SWITCHOVER_CRASH_POINTS overrides the list ("freeze-source.after ...").
+# SWITCHOVER_CRASH_POINTS overrides the list ("freeze-source.after ..."). One
+# RESULT line per point (a keyless ledger written across the crash: lost 0, dup 0).
 set -euo pipefail
 TEST_NAME=test_switchover_crash
 # shellcheck source=tests/integration/harness.sh
@@ -34,6 +35,7 @@ CREATE TABLE customer (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT N
 CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL,
   CONSTRAINT fk_c FOREIGN KEY (customer_id) REFERENCES customer (id) ON DELETE CASCADE) ENGINE=InnoDB;
 CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, order_id INT NOT NULL) ENGINE=InnoDB;
+CREATE TABLE ledger (seq INT NOT NULL) ENGINE=InnoDB;
 CREATE TRIGGER orders_audit AFTER INSERT ON orders FOR EACH ROW INSERT INTO audit (order_id) VALUES (NEW.id);
 INSERT INTO customer (name) VALUES ('ann'), ('bob');
 INSERT INTO orders (customer_id) VALUES (1), (2);
@@ -52,7 +54,7 @@ for point in "${POINTS[@]}"; do
 	SLUICE_FAILPOINT="switchover.$point" start_bg "task$trial.a" "${TASK[@]}"
 	PID=$BG_PID
 	wait_line "task$trial.a" "$PID" 'following'
-	src_sql -e "INSERT INTO shop.customer (name) VALUES ('before $point')"
+	src_sql -e "INSERT INTO shop.customer (name) VALUES ('before $point'); INSERT INTO shop.ledger VALUES (1), (2)"
 	rc=0
 	run_sluice "sw$trial.a" "${SW[@]}" || rc=$?
 	wait "$PID" 2>/dev/null || true
@@ -69,8 +71,13 @@ for point in "${POINTS[@]}"; do
 	[[ "$(dst_sql -N -B -e "SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema='shop'")" == 1 ]] ||
 		fail "$point: the deferred trigger is not on the destination"
 	dst_sql shop -e "INSERT INTO customer (name) VALUES ('after $point');
-		INSERT INTO orders (customer_id) SELECT MAX(id) FROM customer; DELETE FROM customer WHERE name = 'bob';"
+		INSERT INTO orders (customer_id) SELECT MAX(id) FROM customer; DELETE FROM customer WHERE name = 'bob';
+		INSERT INTO ledger VALUES (3);"
 	wait_equal 60 || fail "$point: the destination's writes did not reach the source"
+	# the keyless ledger: each seq once on both sides (wait_equal compared every row)
+	[[ "$(src_sql -N -B -e "SELECT GROUP_CONCAT(seq ORDER BY seq) FROM shop.ledger")" == 1,2,3 ]] ||
+		fail "$point: the ledger lost or doubled a row"
+	echo "RESULT switchover.$point trials=1 lost=0 dup=0"
 	stop_bg "$PID" "task$trial.b" TERM
 	log "ok $point"
 done
