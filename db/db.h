@@ -38,6 +38,9 @@
  *                             table's GROUP BY reads a whole table
  *     DB_ROLE_SNAPSHOT        20 / 86400 / 600: a keyless table is one
  *                             streamed SELECT, read while the writer works
+ *   Every TCP connection has keepalive on (10 s idle, 5 s interval, 3
+ *   probes): a peer gone without a RST is noticed in about 25 s, also while
+ *   a read waits out one of the long timeouts above.
  *   The client's max_allowed_packet is 1 GiB (the protocol's limit) for
  *   every role; the server's own limit still applies.
  *

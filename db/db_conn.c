@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include "banned.h"
 
 #define DB_MAX_PACKET (1UL << 30)	/* the protocol's limit */
@@ -211,6 +214,21 @@ static unsigned long client_flags(enum db_role role)
 	return 0;
 }
 
+/* TCP keepalive on the connection: a peer that vanished without a RST (a
+ * host down, a network partition) is noticed within about 25 s even while
+ * a read waits for a long statement (the read timeouts are far longer).
+ * Best effort: a Unix socket has none. */
+static void keepalive(MYSQL *m)
+{
+	int fd = (int)mysql_get_socket(m), on = 1, idle = 10, intvl = 5, cnt = 3;
+
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)))
+		return;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
 int db_connect(MYSQL **out, const struct sl_dsn *d, const struct db_opts *o, struct sl_err *err)
 {
 	struct db_timeouts t;
@@ -242,6 +260,7 @@ int db_connect(MYSQL **out, const struct sl_dsn *d, const struct db_opts *o, str
 		mysql_close(m);
 		return rc;
 	}
+	keepalive(m);
 	if ((rc = session(m, who, o, err))) {
 		mysql_close(m);
 		return rc;
