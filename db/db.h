@@ -13,7 +13,9 @@
  *   TLS (the URL's ssl-mode, sl_dsn_parse() resolves its default):
  *     disabled         plain text (the default when no ssl-* file is given)
  *     required         TLS or no connection; the certificate is not checked
- *                      (given ssl-ca, the library still checks its chain)
+ *                      (given ssl-ca, the library still checks its chain);
+ *                      a server without TLS is refused (db_tls_check(): the
+ *                      library alone would fall back to plain text)
  *     verify-ca        TLS; the certificate must chain to ssl-ca
  *     verify-identity  TLS; chain and host name checked (the default when any
  *                      of ssl-ca, ssl-cert, ssl-key is given)
@@ -116,6 +118,11 @@ const char *db_role_side(enum db_role role);
 /* Connects d as o->role says and sets up its session. *out is the open
  * handle (mysql_close() it), NULL on error. */
 int db_connect(MYSQL **out, const struct sl_dsn *d, const struct db_opts *o, struct sl_err *err);
+/* Called by db_connect() after the handshake (db_tls.c): when d's ssl-mode is
+ * not disabled, a connection without a TLS cipher (a server that offers no
+ * TLS, which the library then talks to in plain text) is an error naming the
+ * server and the ssl-mode; the caller closes it. */
+int db_tls_check(MYSQL *m, const struct sl_dsn *d, const char *who, struct sl_err *err);
 
 /* Runs sql (may hold several statements) and discards any results. who
  * names the server in the error ("destination mysql://..."). */

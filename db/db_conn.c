@@ -242,7 +242,7 @@ int db_connect(MYSQL **out, const struct sl_dsn *d, const struct db_opts *o, str
 		mysql_close(m);
 		return rc;
 	}
-	if ((rc = session(m, who, o, err))) {
+	if ((rc = db_tls_check(m, d, who, err)) || (rc = session(m, who, o, err))) {
 		mysql_close(m);
 		return rc;
 	}
