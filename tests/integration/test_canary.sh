@@ -137,6 +137,12 @@ for m in url env file; do
 	unset SLUICE_SOURCE_PASSWORD
 done
 
+# a password file group or others may read is refused before it is read
+install -m 644 "$SECRET/pw" "$SECRET/pw644"
+expect_error pwfile_mode "password file '.*pw644' is readable by group or others \(mode 0644\)" \
+	capture --source "mysql://canary@$HOSTSRC?password-file=$SECRET/pw644" --dir "$WORK/dm"
+[[ ! -e $WORK/dm ]] || fail "capture with a readable password file created its DIR"
+
 # 5. what was written: segments decoded, bundles, status, state and journal
 for d in "$D1" "$D2" "$D3"; do
 	must_sluice "inspect_$(basename "$d")" inspect "$d"
