@@ -59,9 +59,11 @@
  *                     unique_checks=0 (snapshot rows are consistent already)
  *     VERIFY          CLIENT_MULTI_RESULTS; SET NAMES utf8mb4,
  *                     character_set_results = NULL (raw bytes), time_zone
- *                     '+00:00', group_concat_max_len = 1048576
+ *                     '+00:00', group_concat_max_len = 1048576,
+ *                     sql_mode DB_READ_SQL_MODE
  *     SNAPSHOT        SET NAMES utf8mb4, character_set_results = NULL (raw
  *                     bytes in each column's charset), time_zone '+00:00',
+ *                     sql_mode DB_READ_SQL_MODE,
  *                     REPEATABLE READ (the consistent snapshot needs it),
  *                     net_write_timeout/net_read_timeout 3600 (a reader
  *                     may pause while the writer is busy)
@@ -117,6 +119,15 @@ void db_role_timeouts(const struct db_opts *o, struct db_timeouts *t);
 const char *db_role_side(enum db_role role);
 /* Connects d as o->role says and sets up its session. *out is the open
  * handle (mysql_close() it), NULL on error. */
+/*
+ * The sql_mode of every session that reads (snapshot, verify, precheck): none.
+ * A server's global sql_mode is what a session inherits, and it changes what
+ * is read: ANSI_QUOTES makes SHOW CREATE quote names with '"', which replay's
+ * session reads as strings; NO_BACKSLASH_ESCAPES prints a default 'a\b' with
+ * one backslash, which replay reads as a backspace; PAD_CHAR_TO_FULL_LENGTH
+ * pads CHAR values. Definitions are read in the one dialect replay executes.
+ */
+#define DB_READ_SQL_MODE ""
 int db_connect(MYSQL **out, const struct sl_dsn *d, const struct db_opts *o, struct sl_err *err);
 /* Called by db_connect() after the handshake (db_tls.c): when d's ssl-mode is
  * not disabled, a connection without a TLS cipher (a server that offers no

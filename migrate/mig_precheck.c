@@ -46,6 +46,9 @@ static int side_open(struct side *s, const char *role_name, const char *url, con
 	snprintf(s->who, sizeof(s->who), "%s %s", role_name, sl_dsn_redacted(&s->dsn, red, sizeof(red)));
 	if ((rc = db_connect(&s->m, &s->dsn, &o, err)))
 		return rc;
+	/* definitions are read the way snapshot reads them (db.h DB_READ_SQL_MODE) */
+	if ((rc = db_exec(s->m, s->who, "SET SESSION sql_mode = '" DB_READ_SQL_MODE "'", err)))
+		return rc;
 	return db_server_detect(s->m, s->who, &s->srv, err);
 }
 
