@@ -496,7 +496,7 @@ int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 	dbo.heartbeat_ms = o->heartbeat_ms;
 	if ((rc = db_connect(&m, &dsn, &dbo, err)))
 		goto out;
-	if ((rc = precheck(m, who, &si, err)))
+	if ((rc = precheck(m, who, &si, err)) || (rc = cap__grants_check(m, who, err)))
 		goto out;
 	snprintf(origin, sizeof(origin), "source %s", who);
 	if ((rc = db_binlog_status(m, origin, &si.srv, &end_file, &end_pos, err)))

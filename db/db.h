@@ -133,6 +133,24 @@ int db_connect(MYSQL **out, const struct sl_dsn *d, const struct db_opts *o, str
  * not disabled, a connection without a TLS cipher (a server that offers no
  * TLS, which the library then talks to in plain text) is an error naming the
  * server and the ssl-mode; the caller closes it. */
+/*
+ * Grants (db_grants.c): what SHOW GRANTS FOR CURRENT_USER() says.
+ * db_grants_read() returns its lines (free with db_grants_free()).
+ * db_grants_have(): does a line give priv (upper case, "REPLICATION SLAVE")
+ * on *.*, or, db not NULL, on `db`.*? ALL PRIVILEGES gives every one;
+ * MariaDB's BINLOG MONITOR (REPLICA MONITOR, SLAVE MONITOR) is MySQL's
+ * REPLICATION CLIENT and REPLICATION REPLICA its REPLICATION SLAVE; a
+ * column-level grant gives no table access. db_grants_roles(): 1 when a line
+ * grants a role, whose privileges the lines do not show (a check must then
+ * leave the decision to the server). db_grant_name(): the privilege's name
+ * on that server (REPLICATION CLIENT is BINLOG MONITOR on MariaDB 10.5+).
+ */
+struct db_server;
+int db_grants_read(MYSQL *m, const char *who, char ***out, size_t *n, struct sl_err *err);
+void db_grants_free(char **v, size_t n);
+int db_grants_have(const char *const *grants, size_t n, const char *priv, const char *db);
+int db_grants_roles(const char *const *grants, size_t n);
+const char *db_grant_name(const char *priv, const struct db_server *s);
 int db_tls_check(MYSQL *m, const struct sl_dsn *d, const char *who, struct sl_err *err);
 
 /* Runs sql (may hold several statements) and discards any results. who

@@ -442,7 +442,7 @@ static int run(const struct rep_opts *o, const struct seg_cursor *stop, struct s
 	 * a missing one is a mistyped path, not an empty stream. */
 	if ((rc = dir_exists(o->dir, err)))
 		goto out;
-	if ((rc = rep__conn_open(&x.ctl, o->dest_url, err)))
+	if ((rc = rep__conn_open(&x.ctl, o->dest_url, err)) || (rc = rep__grants_check(&x.ctl, err)))
 		goto out;
 	sl_buf_release(&x.row);
 	sl_buf_init(&x.row, x.ctl.stmt_max);
