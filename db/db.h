@@ -123,9 +123,9 @@ const char *db_role_side(enum db_role role);
  * The sql_mode of every session that reads (snapshot, verify, precheck): none.
  * A server's global sql_mode is what a session inherits, and it changes what
  * is read: ANSI_QUOTES makes SHOW CREATE quote names with '"', which replay's
- * session reads as strings; NO_BACKSLASH_ESCAPES prints a default 'a\b' with
- * one backslash, which replay reads as a backspace; PAD_CHAR_TO_FULL_LENGTH
- * pads CHAR values. Definitions are read in the one dialect replay executes.
+ * session reads as strings (test_hostile); PAD_CHAR_TO_FULL_LENGTH pads CHAR
+ * values; PIPES_AS_CONCAT and the ORACLE/MSSQL modes change what a query
+ * means. Definitions and rows are read in the one dialect replay executes.
  */
 #define DB_READ_SQL_MODE ""
 int db_connect(MYSQL **out, const struct sl_dsn *d, const struct db_opts *o, struct sl_err *err);

@@ -86,7 +86,6 @@ wait_equal 60 || fail "migrate --follow did not carry the insert"
 kids=$(pgrep -P "$MPID" | wc -l)
 ((kids >= 2)) || fail "migrate --follow runs $kids children, want capture and replay"
 check_tree "$MPID" migrate
-sleep 2.5	# a --metrics write
 stop_bg "$MPID" mig TERM
 cp "$WORK"/mig.* "$SCAN/"
 cp -r "$WORK/mx" "$SCAN/metrics-mig"
@@ -101,8 +100,8 @@ wait_line cap "$CPID" '.' 30
 sleep 1
 check_tree "$CPID" capture-env
 src_sql -e "INSERT INTO app.t VALUES (4, 'four'); SET PASSWORD FOR 'other'@'%' = PASSWORD('$CANARY')"
-sleep 2.5
 stop_bg "$CPID" cap TERM
+must_sluice cap_env2 capture --source "$ENVSRC" --dir "$D2" --metrics "$SCAN/cap2.prom"	# up to the binlog's end
 cp "$WORK"/cap.* "$SCAN/"
 must_sluice rep_env replay --dir "$D2" --dest "$ENVDST" --metrics "$SCAN/rep.prom"
 must_sluice ver_env verify --source "$ENVSRC" --dest "$ENVDST"
@@ -162,7 +161,7 @@ if ((occ != 0)); then
 	grep -r -a -l -F -- "$CANARY" "$SCAN" >&2 || true
 fi
 # the check can find it: the same scan over the password file counts 1
-probe=$(grep -r -a -o -F -- "$CANARY" "$SECRET" | wc -l)
+probe=$(grep -a -o -F -- "$CANARY" "$SECRET/pw" | wc -l)
 ((probe == 1)) || fail "the scan does not find the canary where it is ($probe)"
 echo "RESULT canary trials=3 lost=0 dup=0 occurrences=$occ processes=$NPROC files=$NFILES"
 ((occ == 0)) || fail "the canary password occurs $occ times in sluice's argv, output or files"
