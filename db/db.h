@@ -59,8 +59,9 @@
  *                     unique_checks=0 (snapshot rows are consistent already)
  *     VERIFY          CLIENT_MULTI_RESULTS; SET NAMES utf8mb4,
  *                     character_set_results = NULL (raw bytes), time_zone
- *                     '+00:00', group_concat_max_len = 1048576,
- *                     sql_mode DB_READ_SQL_MODE
+ *                     '+00:00', group_concat_max_len = 1048576 (its
+ *                     sql_mode stays the server's: switchover re-creates
+ *                     objects on these sessions with the session's mode)
  *     SNAPSHOT        SET NAMES utf8mb4, character_set_results = NULL (raw
  *                     bytes in each column's charset), time_zone '+00:00',
  *                     sql_mode DB_READ_SQL_MODE,
@@ -120,7 +121,7 @@ const char *db_role_side(enum db_role role);
 /* Connects d as o->role says and sets up its session. *out is the open
  * handle (mysql_close() it), NULL on error. */
 /*
- * The sql_mode of every session that reads (snapshot, verify, precheck): none.
+ * The sql_mode of the sessions that read definitions (snapshot, precheck): none.
  * A server's global sql_mode is what a session inherits, and it changes what
  * is read: ANSI_QUOTES makes SHOW CREATE quote names with '"', which replay's
  * session reads as strings (test_hostile); PAD_CHAR_TO_FULL_LENGTH pads CHAR

@@ -182,8 +182,7 @@ static int session(MYSQL *m, const char *who, const struct db_opts *o, struct sl
 	case DB_ROLE_VERIFY_SOURCE:
 	case DB_ROLE_VERIFY_DEST:
 		return db_exec(m, who, "SET NAMES utf8mb4, character_set_results = NULL, "
-			       "time_zone = '+00:00', SESSION group_concat_max_len = 1048576, "
-			       "SESSION sql_mode = '" DB_READ_SQL_MODE "'", err);
+			       "time_zone = '+00:00', SESSION group_concat_max_len = 1048576", err);
 	case DB_ROLE_SNAPSHOT:
 		return db_exec(m, who, "SET NAMES utf8mb4, character_set_results = NULL, "
 			       "time_zone = '+00:00', SESSION sql_mode = '" DB_READ_SQL_MODE "', "

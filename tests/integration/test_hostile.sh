@@ -2,7 +2,8 @@
 # Hostile identifiers and values (issue 14 item 5, RELIABILITY.md S4/S5):
 # database, table and column names with a backtick, quotes, backslash,
 # space, dot, dash, `;DROP TABLE sentinel;--`, reserved words, é, 中文 and
-# 64 characters (48 中 for a table: its file name is 5 bytes a character); values with NUL, backslash, quotes, GBK text ending in byte
+# 64 characters (48 中 for a table: its file name is 5 bytes a character),
+# tables whose names differ in case only; values with NUL, backslash, quotes, GBK text ending in byte
 # 0x5C, invalid UTF-8 in a BLOB. The destinations' global sql_mode has
 # ANSI_QUOTES and NO_BACKSLASH_ESCAPES (what a session inherits): captured
 # DDL and rows replayed, and the same database migrated (snapshot, load,
@@ -59,6 +60,7 @@ CREATE TABLE \`dot.dash-db é中文\`.\`defaults\` (id INT PRIMARY KEY COMMENT '
 	s VARCHAR(20) DEFAULT 'a\\\\b''c"d', e ENUM('x\\\\', 'y''z', '"w"') DEFAULT 'y''z',
 	\`Case\` INT, \`case2\` INT) COMMENT 'tab\\\\le ''c'' "d"';
 CREATE TABLE \`dot.dash-db é中文\`.\`Mixed\` (id INT PRIMARY KEY);
+CREATE TABLE \`dot.dash-db é中文\`.\`mixed\` (id INT PRIMARY KEY, \`ID2\` INT);
 CREATE TABLE \`dot.dash-db é中文\`.\`nokey\` (\`é\` VARCHAR(20), \`n\`\`k\` BLOB);
 SQL
 	# rows: the first half before capture starts (snapshot), then more
@@ -78,6 +80,7 @@ INSERT INTO \`$D64\`.\`$H48\` VALUES ($k, '$H64');
 INSERT INTO \`dot.dash-db é中文\`.\`t.a-b le\` VALUES ($k, $k, 'a-b');
 INSERT INTO \`dot.dash-db é中文\`.\`defaults\` (id) VALUES ($k);
 INSERT INTO \`dot.dash-db é中文\`.\`Mixed\` VALUES ($k);
+INSERT INTO \`dot.dash-db é中文\`.\`mixed\` VALUES ($k + 100, $k);
 INSERT INTO \`dot.dash-db é中文\`.\`nokey\` VALUES ('é$k', X'5C00'), ('é$k', X'5C00');
 SQL
 	done
