@@ -533,4 +533,10 @@ void cap__loop_restart(struct cap_decoder *d);
 int cap__on_rows(struct cap_decoder *d, unsigned type, const uint8_t *b, size_t bl,
 		   uint32_t ts, uint32_t server_id, const struct cap_sink *sink, struct sl_err *err);
 
+/* Refuses (naming the privilege) a source account without REPLICATION
+ * SLAVE before DIR is opened (cap_grants.c); a role or no SHOW GRANTS:
+ * left to the server. */
+struct st_mysql;
+int cap__grants_check(struct st_mysql *m, const char *who, struct sl_err *err);
+
 #endif

@@ -573,7 +573,7 @@ static int capture_once(const struct cap_opts *o, struct cap_stats *st, struct s
 	if ((rc = db_connect(&m, &dsn, &dbo, err)))
 		goto out;
 	*connected = 1;
-	if ((rc = precheck(m, who, &si, err)))
+	if ((rc = precheck(m, who, &si, err)) || (rc = cap__grants_check(m, who, err)))
 		goto out;
 	snprintf(origin, sizeof(origin), "source %s", who);
 	if ((rc = db_binlog_status(m, origin, &si.srv, &end_file, &end_pos, err)))

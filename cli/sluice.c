@@ -119,9 +119,14 @@ static void hide_url_passwords(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const char *name = argc > 1 ? argv[1] : NULL;
+	struct sl_err err;
 	int rc;
 
 	hide_url_passwords(argc, argv);
+	if (sl_harden_process(&err)) {
+		fprintf(stderr, "sluice: %s\n", err.msg);
+		return 2;
+	}
 	sl_log_init();
 	if (!name || !strcmp(name, "help") || !strcmp(name, "-h") || !strcmp(name, "--help")) {
 		if (name && !strcmp(name, "help") && argc > 2) {

@@ -169,6 +169,13 @@ int sl_dsn_secret_span(const char *url, size_t *off, size_t *len);
  * Returns out. */
 char *sl_dsn_redacted(const struct sl_dsn *d, char *out, size_t n);
 
+/* ---- process ----
+ * sl_harden_process(): no core dumps (RLIMIT_CORE 0 and PR_SET_DUMPABLE 0,
+ * so passwords and rows in memory never reach a core file, and same-user
+ * processes cannot read /proc/PID/environ or mem). main() calls it before
+ * anything else; execve() resets it, so every sluice process does. */
+int sl_harden_process(struct sl_err *err);
+
 /* ---- names ----
  * A consumer name (replay --consumer, verify --consumer) names a file in
  * DIR/consumers/ and a row of `sluice`.`checkpoint` (VARCHAR(64)): 1 to 64

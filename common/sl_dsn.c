@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "banned.h"
 
 static int hexval(int c)
@@ -50,9 +51,23 @@ static int read_password_file(struct sl_dsn *d, const char *path, struct sl_err 
 	FILE *f = fopen(path, "r");
 	size_t n;
 
+	struct stat st;
+
 	if (!f) {
 		int e = errno;
 		return sl_err_set(err, -e, "cannot open password file '%s': %s", path, strerror(e));
+	}
+	/* as ssh does with a private key: a password others can read is
+	 * refused before it is read (chmod 600) */
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		int regular = S_ISREG(st.st_mode);
+
+		fclose(f);
+		if (!regular)
+			return sl_err_set(err, -SL_EINVAL_ARG, "password file '%s' is not a regular file", path);
+		return sl_err_set(err, -SL_EINVAL_ARG,
+				  "password file '%s' is readable by group or others (mode %04o): chmod 600 it",
+				  path, (unsigned)(st.st_mode & 07777));
 	}
 	if (!fgets(line, sizeof(line), f))
 		line[0] = 0;

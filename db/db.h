@@ -13,7 +13,9 @@
  *   TLS (the URL's ssl-mode, sl_dsn_parse() resolves its default):
  *     disabled         plain text (the default when no ssl-* file is given)
  *     required         TLS or no connection; the certificate is not checked
- *                      (given ssl-ca, the library still checks its chain)
+ *                      (given ssl-ca, the library still checks its chain);
+ *                      a server without TLS is refused (db_tls_check(): the
+ *                      library alone would fall back to plain text)
  *     verify-ca        TLS; the certificate must chain to ssl-ca
  *     verify-identity  TLS; chain and host name checked (the default when any
  *                      of ssl-ca, ssl-cert, ssl-key is given)
@@ -61,9 +63,12 @@
  *                     unique_checks=0 (snapshot rows are consistent already)
  *     VERIFY          CLIENT_MULTI_RESULTS; SET NAMES utf8mb4,
  *                     character_set_results = NULL (raw bytes), time_zone
- *                     '+00:00', group_concat_max_len = 1048576
+ *                     '+00:00', group_concat_max_len = 1048576 (its
+ *                     sql_mode stays the server's: switchover re-creates
+ *                     objects on these sessions with the session's mode)
  *     SNAPSHOT        SET NAMES utf8mb4, character_set_results = NULL (raw
  *                     bytes in each column's charset), time_zone '+00:00',
+ *                     sql_mode DB_READ_SQL_MODE,
  *                     REPEATABLE READ (the consistent snapshot needs it),
  *                     net_write_timeout/net_read_timeout 3600 (a reader
  *                     may pause while the writer is busy)
@@ -119,7 +124,39 @@ void db_role_timeouts(const struct db_opts *o, struct db_timeouts *t);
 const char *db_role_side(enum db_role role);
 /* Connects d as o->role says and sets up its session. *out is the open
  * handle (mysql_close() it), NULL on error. */
+/*
+ * The sql_mode of the sessions that read definitions (snapshot, precheck): none.
+ * A server's global sql_mode is what a session inherits, and it changes what
+ * is read: ANSI_QUOTES makes SHOW CREATE quote names with '"', which replay's
+ * session reads as strings (test_hostile); PAD_CHAR_TO_FULL_LENGTH pads CHAR
+ * values; PIPES_AS_CONCAT and the ORACLE/MSSQL modes change what a query
+ * means. Definitions and rows are read in the one dialect replay executes.
+ */
+#define DB_READ_SQL_MODE ""
 int db_connect(MYSQL **out, const struct sl_dsn *d, const struct db_opts *o, struct sl_err *err);
+/* Called by db_connect() after the handshake (db_tls.c): when d's ssl-mode is
+ * not disabled, a connection without a TLS cipher (a server that offers no
+ * TLS, which the library then talks to in plain text) is an error naming the
+ * server and the ssl-mode; the caller closes it. */
+/*
+ * Grants (db_grants.c): what SHOW GRANTS FOR CURRENT_USER() says.
+ * db_grants_read() returns its lines (free with db_grants_free()).
+ * db_grants_have(): does a line give priv (upper case, "REPLICATION SLAVE")
+ * on *.*, or, db not NULL, on `db`.*? ALL PRIVILEGES gives every one;
+ * MariaDB's BINLOG MONITOR (REPLICA MONITOR, SLAVE MONITOR) is MySQL's
+ * REPLICATION CLIENT and REPLICATION REPLICA its REPLICATION SLAVE; a
+ * column-level grant gives no table access. db_grants_roles(): 1 when a line
+ * grants a role, whose privileges the lines do not show (a check must then
+ * leave the decision to the server). db_grant_name(): the privilege's name
+ * on that server (REPLICATION CLIENT is BINLOG MONITOR on MariaDB 10.5+).
+ */
+struct db_server;
+int db_grants_read(MYSQL *m, const char *who, char ***out, size_t *n, struct sl_err *err);
+void db_grants_free(char **v, size_t n);
+int db_grants_have(const char *const *grants, size_t n, const char *priv, const char *db);
+int db_grants_roles(const char *const *grants, size_t n);
+const char *db_grant_name(const char *priv, const struct db_server *s);
+int db_tls_check(MYSQL *m, const struct sl_dsn *d, const char *who, struct sl_err *err);
 
 /* Runs sql (may hold several statements) and discards any results. who
  * names the server in the error ("destination mysql://..."). */

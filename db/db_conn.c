@@ -188,7 +188,8 @@ static int session(MYSQL *m, const char *who, const struct db_opts *o, struct sl
 			       "time_zone = '+00:00', SESSION group_concat_max_len = 1048576", err);
 	case DB_ROLE_SNAPSHOT:
 		return db_exec(m, who, "SET NAMES utf8mb4, character_set_results = NULL, "
-			       "time_zone = '+00:00', SESSION net_write_timeout = 3600, "
+			       "time_zone = '+00:00', SESSION sql_mode = '" DB_READ_SQL_MODE "', "
+			       "SESSION net_write_timeout = 3600, "
 			       "SESSION net_read_timeout = 3600;"
 			       "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", err);
 	}
@@ -261,7 +262,7 @@ int db_connect(MYSQL **out, const struct sl_dsn *d, const struct db_opts *o, str
 		return rc;
 	}
 	keepalive(m);
-	if ((rc = session(m, who, o, err))) {
+	if ((rc = db_tls_check(m, d, who, err)) || (rc = session(m, who, o, err))) {
 		mysql_close(m);
 		return rc;
 	}

@@ -90,13 +90,13 @@ int mig_precheck(const struct mig_precheck_opts *o, struct mig_report *r, struct
 
 /* Pure decisions (mig_rules.c). grants: the lines SHOW GRANTS returned. */
 /* Does a grant line give priv (upper case, "REPLICATION SLAVE") on *.*, or,
- * db not NULL, on `db`.*? ALL PRIVILEGES gives every one; MariaDB's
- * BINLOG MONITOR is REPLICATION CLIENT and REPLICA MONITOR / SLAVE MONITOR
- * count for it too. */
+ * db not NULL, on `db`.*? (db_grants_have(), db/db.h) */
 int mig_grants_have(const char *const *grants, size_t n, const char *priv, const char *db);
-/* Source: REPLICATION SLAVE, REPLICATION CLIENT, SELECT, and RELOAD when
- * the snapshot needs FLUSH TABLES WITH READ LOCK (ftwrl: a MySQL source). */
-void mig_source_grants_decide(struct mig_report *r, const char *const *grants, size_t n, int ftwrl);
+/* Source: REPLICATION SLAVE, REPLICATION CLIENT (named BINLOG MONITOR when
+ * mariadb), SELECT, SHOW VIEW when views are migrated, and RELOAD when the
+ * snapshot needs FLUSH TABLES WITH READ LOCK (ftwrl: a MySQL source). */
+void mig_source_grants_decide(struct mig_report *r, const char *const *grants, size_t n, int ftwrl,
+			      int mariadb, size_t views);
 /* Destination: what the load and replay run (CREATE, DROP, ALTER, INDEX,
  * INSERT, UPDATE, DELETE, CREATE VIEW); skipping the load's binlog needs
  * SUPER or BINLOG ADMIN (a warning: the load then goes to its binlog). */

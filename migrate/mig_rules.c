@@ -1,5 +1,6 @@
 /* mig_rules.c - precheck's decisions from what the servers answered: pure, so unit tests give any answer. */
 #include "mig.h"
+#include "db.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -68,72 +69,9 @@ void mig_report_release(struct mig_report *r)
 
 /* ---- grants ---- */
 
-/* Is the grant's object (text between " ON " and " TO ") *.* or `db`.* ? */
-static int on_target(const char *on, size_t len, const char *db)
-{
-	char want[300];
-
-	if (len == 3 && !memcmp(on, "*.*", 3))
-		return 1;
-	if (!db)
-		return 0;
-	snprintf(want, sizeof(want), "`%s`.*", db);
-	return strlen(want) == len && !memcmp(on, want, len);
-}
-
-/* One privilege name as written (trimmed) against the wanted one. */
-static int priv_is(const char *p, size_t n, const char *want)
-{
-	static const char *const client_aliases[] = { "BINLOG MONITOR", "REPLICA MONITOR",
-						       "SLAVE MONITOR", NULL };
-
-	if (n == 14 && !strncasecmp(p, "ALL PRIVILEGES", n))
-		return 1;
-	if (strlen(want) == n && !strncasecmp(p, want, n))
-		return 1;
-	if (!strcasecmp(want, "REPLICATION CLIENT"))
-		for (int i = 0; client_aliases[i]; i++)
-			if (strlen(client_aliases[i]) == n && !strncasecmp(p, client_aliases[i], n))
-				return 1;
-	if (!strcasecmp(want, "REPLICATION SLAVE") && n == 19 && !strncasecmp(p, "REPLICATION REPLICA", n))
-		return 1;
-	return 0;
-}
-
 int mig_grants_have(const char *const *grants, size_t n, const char *priv, const char *db)
 {
-	for (size_t i = 0; i < n; i++) {
-		const char *g = grants[i], *on, *to, *p;
-		int depth = 0;
-
-		if (strncasecmp(g, "GRANT ", 6) || !(on = strstr(g, " ON ")) || !(to = strstr(on + 4, " TO ")))
-			continue;
-		if (!on_target(on + 4, (size_t)(to - on - 4), db))
-			continue;
-		/* privileges: comma-separated, a column list in parentheses
-		 * ("SELECT (a, b)") is column-level and gives no table access */
-		for (p = g + 6; p < on;) {
-			const char *s = p, *e;
-			int cols = 0;
-
-			while (p < on && (*p != ',' || depth)) {
-				depth += *p == '(';
-				depth -= *p == ')';
-				cols |= *p == '(';
-				p++;
-			}
-			e = p;
-			while (s < e && *s == ' ')
-				s++;
-			while (e > s && e[-1] == ' ')
-				e--;
-			if (!cols && priv_is(s, (size_t)(e - s), priv))
-				return 1;
-			if (p < on)
-				p++;
-		}
-	}
-	return 0;
+	return db_grants_have(grants, n, priv, db);
 }
 
 static void need(struct mig_report *r, const char *side, const char *const *grants, size_t n,
@@ -145,15 +83,22 @@ static void need(struct mig_report *r, const char *side, const char *const *gran
 		mig_report_add(r, side, "privileges", missing, fix, "%s on *.* is missing: %s", priv, why);
 }
 
-void mig_source_grants_decide(struct mig_report *r, const char *const *grants, size_t n, int ftwrl)
+void mig_source_grants_decide(struct mig_report *r, const char *const *grants, size_t n, int ftwrl,
+			      int mariadb, size_t views)
 {
-	static const char fix[] = "GRANT SELECT, RELOAD, LOCK TABLES, REPLICATION SLAVE, REPLICATION "
-				  "CLIENT ON *.* TO the migration account";
+	/* MariaDB 10.5+ calls REPLICATION CLIENT BINLOG MONITOR: name what to grant */
+	const char *client = mariadb ? "BINLOG MONITOR" : "REPLICATION CLIENT";
+	char fix[200];
 
+	snprintf(fix, sizeof(fix), "GRANT REPLICATION SLAVE, %s, SELECT, SHOW VIEW%s ON *.* TO the migration account",
+		 client, ftwrl ? ", RELOAD" : "");
 	need(r, "source", grants, n, "REPLICATION SLAVE", MIG_FAIL, "capture reads the binlog", fix);
-	need(r, "source", grants, n, "REPLICATION CLIENT", MIG_FAIL,
+	need(r, "source", grants, n, client, MIG_FAIL,
 	     "capture and the snapshot ask for the binlog position", fix);
 	need(r, "source", grants, n, "SELECT", MIG_FAIL, "the snapshot reads every table", fix);
+	if (views)
+		need(r, "source", grants, n, "SHOW VIEW", MIG_FAIL,
+		     "the snapshot reads the definitions of the views it migrates", fix);
 	if (ftwrl)
 		need(r, "source", grants, n, "RELOAD", MIG_FAIL,
 		     "the snapshot takes FLUSH TABLES WITH READ LOCK for a moment on MySQL", fix);

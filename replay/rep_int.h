@@ -310,6 +310,10 @@ struct rep_pool {
 /* Connect w to url (session: utf8mb4, UTC, sql_mode, autocommit=0, READ
  * COMMITTED, foreign_key_checks=0). Password from SLUICE_DEST_PASSWORD. */
 int rep__conn_open(struct rep_worker *w, const char *url, struct sl_err *err);
+/* Refuses an account whose grants are all on *.* and lack one that replay
+ * needs, naming it, before anything is written (rep_grants.c); grants on
+ * databases or tables, roles, or no SHOW GRANTS: left to the server. */
+int rep__grants_check(struct rep_worker *w, struct sl_err *err);
 void rep__conn_close(struct rep_worker *w);
 /* Run sql (maybe several statements), discarding results. */
 /* sql with FMT_REPLAY_MARK before it, for a DDL replay runs (a capture of

@@ -443,7 +443,7 @@ static int run(const struct rep_opts *o, struct rep_round *rd, const struct seg_
 	 * a missing one is a mistyped path, not an empty stream. */
 	if ((rc = dir_exists(o->dir, err)))
 		goto out;
-	if ((rc = rep__conn_open(&x.ctl, o->dest_url, err)))
+	if ((rc = rep__conn_open(&x.ctl, o->dest_url, err)) || (rc = rep__grants_check(&x.ctl, err)))
 		goto out;
 	rd->connected = 1;
 	sl_buf_release(&x.row);

@@ -455,9 +455,9 @@ compare_db() {
 	mkdir -p "$out"
 	# Every query is checked: a failed dump on both sides must not read as equal.
 	srv_sql "$a" -N -B -r -e "SELECT table_name, table_type FROM information_schema.tables
-		WHERE table_schema = $(sql_str "$db") ORDER BY table_name" >"$out/tables.a" || return 1
+		WHERE table_schema = $(sql_str "$db") ORDER BY BINARY table_name" >"$out/tables.a" || return 1
 	srv_sql "$b" -N -B -r -e "SELECT table_name, table_type FROM information_schema.tables
-		WHERE table_schema = $(sql_str "$db") ORDER BY table_name" >"$out/tables.b" || return 1
+		WHERE table_schema = $(sql_str "$db") ORDER BY BINARY table_name" >"$out/tables.b" || return 1
 	if ! cmp -s "$out/tables.a" "$out/tables.b"; then
 		echo "compare_db $db: table lists differ (< server $a, > server $b):" >&2
 		_show_diff "$out/tables.a" "$out/tables.b"

@@ -535,7 +535,7 @@ case_row_over_max_packet() {
 case_readonly_dest() {
 	local dir=$WORK/stream msg url
 	dst_sql -e "CREATE USER 'rouser'@'127.0.0.1' IDENTIFIED BY '$HARNESS_PASSWORD';
-		GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX ON *.* TO 'rouser'@'127.0.0.1'"
+		GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, CREATE VIEW ON *.* TO 'rouser'@'127.0.0.1'"
 	url="mysql://rouser@127.0.0.1:$DST_PORT/"
 	src_sql -e "CREATE DATABASE ro; CREATE TABLE ro.t (id INT PRIMARY KEY, v VARCHAR(200))"
 	must_sluice ro_cap1 capture --source "$SRC_URL" --dir "$dir"

@@ -6,6 +6,12 @@
 # chain (ssl-mode=verify-ca) or nothing (required) connects; and the
 # certificate is checked whenever an ssl-* file is given, also by replay
 # with a client certificate and no CA (which used to connect unchecked).
+# Every command that connects (capture, replay, verify, precheck, snapshot,
+# migrate) refuses a wrong host name and a wrong CA. A third server has no
+# TLS: ssl-mode=required, ssl-ca, and ssl-ca with verify-ca are each refused
+# by every command (the last two used to fall back to plain text: issue 14).
+# On the wire (wiretap.py records the source's traffic): with ssl-ca no row
+# text and no statement crosses in clear; without TLS they do.
 set -euo pipefail
 TEST_NAME=test_tls
 # shellcheck source=tests/integration/harness.sh
@@ -79,7 +85,79 @@ main() {
 	must_sluice ver_ca verify --source "${SRC_URL}?ssl-ca=$c/ca.pem&ssl-mode=verify-ca" \
 		--dest "${DST_URL}?ssl-ca=$c/ca.pem&ssl-mode=verify-ca"
 	compare_all
+
+	# precheck, snapshot and migrate: the same policy (one db_connect)
+	expect_refused pre_identity 'cannot connect to source.*(certificate|ssl|tls|valid)' \
+		precheck --source "${SRC_URL}?ssl-ca=$c/ca.pem" --dest "${DST_URL}?ssl-ca=$c/ca.pem&ssl-mode=verify-ca"
+	expect_refused pre_dest_wrong_ca 'cannot connect to destination.*(certificate|ssl|tls|verif)' \
+		precheck --source "${SRC_URL}?ssl-ca=$c/ca.pem&ssl-mode=verify-ca" \
+		--dest "${DST_URL}?ssl-ca=$c/client.pem&ssl-mode=verify-ca"
+	expect_refused snap_identity 'cannot connect to source.*(certificate|ssl|tls|valid)' \
+		snapshot --source "${SRC_URL}?ssl-ca=$c/ca.pem" --dir "$WORK/snap0"
+	expect_refused snap_wrong_ca 'cannot connect to source.*(certificate|ssl|tls|verif)' \
+		snapshot --source "${SRC_URL}?ssl-ca=$c/client.pem&ssl-mode=verify-ca" --dir "$WORK/snap0"
+	expect_refused mig_identity 'cannot connect to (the )?source.*(certificate|ssl|tls|valid)' \
+		migrate --source "${SRC_URL}?ssl-ca=$c/ca.pem" --dest "${DST_URL}?ssl-mode=required" \
+		--dir "$WORK/mig0" --no-progress
+	[[ ! -e $WORK/mig0/snapshot ]] || fail "migrate started a snapshot on a refused source"
+
+	# TLS wanted, the server has none: refused, never plain text
+	export HARNESS_MARIADBD_ARGS=""
+	start_server 3
+	local plain="mysql://sluice@127.0.0.1:${_H_PORTS[2]}/" m k=0
+	for m in "ssl-mode=required" "ssl-ca=$c/ca.pem" "ssl-ca=$c/ca.pem&ssl-mode=verify-ca"; do
+		k=$((k + 1))
+		expect_refused "cap_notls$k" 'cannot connect to source.*(ssl|tls)' \
+			capture --source "$plain?$m" --dir "$WORK/notls"
+		expect_refused "rep_notls$k" 'cannot connect to destination.*(ssl|tls)' \
+			replay --dir "$d" --dest "$plain?$m"
+		expect_refused "ver_notls$k" 'cannot connect to (the )?destination.*(ssl|tls)' \
+			verify --source "${SRC_URL}?ssl-mode=required" --dest "$plain?$m"
+		expect_refused "pre_notls$k" 'cannot connect to source.*(ssl|tls)' \
+			precheck --source "$plain?$m"
+		expect_refused "snap_notls$k" 'cannot connect to source.*(ssl|tls)' \
+			snapshot --source "$plain?$m" --dir "$WORK/notls-snap"
+		expect_refused "mig_notls$k" 'cannot connect to (the )?source.*(ssl|tls)' \
+			migrate --source "$plain?$m" --dest "${DST_URL}?ssl-mode=required" --dir "$WORK/notls-mig" \
+			--no-progress
+	done
+	[[ -z $(find "$WORK/notls" "$WORK/notls-snap" "$WORK/notls-mig" \( -name '*.seg' -o -name '*.open' \) 2>/dev/null) ]] ||
+		fail "a refused connection left segments behind"
+	wire_check "$c"
 	log "PASS"
+}
+
+# On the wire: the source's traffic through a recording forwarder
+# (wiretap.py). With ssl-ca none of a row's text shows (migrate's snapshot
+# and capture children, capture of the binlog); the same forwarder without
+# TLS shows it, so the check can see plain text.
+wire_check() {
+	local c=$1 tap=$WORK/tap marker="wire-marker-$RANDOM$RANDOM" pid port i url
+	mkdir -p "$tap"
+	python3 "$(dirname "${BASH_SOURCE[0]}")/wiretap.py" "$SRC_PORT" "$tap/port" "$tap/tls.bin" &
+	pid=$!
+	track_pid "$pid"
+	for i in $(seq 1 50); do [[ -s $tap/port ]] && break; sleep 0.1; done
+	port=$(cat "$tap/port")
+	url="mysql://sluice@127.0.0.1:$port/?ssl-ca=$c/ca.pem&ssl-mode=verify-ca"
+	src_sql -e "CREATE DATABASE wire; CREATE TABLE wire.t (id INT PRIMARY KEY, v VARCHAR(60));
+		INSERT INTO wire.t VALUES (1, '$marker')"
+	must_sluice wire_mig migrate --source "$url" --dest "mysql://sluice@127.0.0.1:${_H_PORTS[2]}/" \
+		--dir "$WORK/wire-mig" --include wire --no-progress
+	must_sluice wire_cap capture --source "$url" --dir "$WORK/wire-cap" --from-start
+	[[ $(stat -c %s "$tap/tls.bin") -gt 10000 ]] || fail "the forwarder carried almost nothing: $(stat -c %s "$tap/tls.bin") bytes"
+	! grep -q -a -F -- "$marker" "$tap/tls.bin" || fail "a row's text crossed the wire in clear with ssl-ca"
+	! grep -q -a -F -- "wire.t" "$tap/tls.bin" || fail "a statement crossed the wire in clear with ssl-ca"
+	kill "$pid"; wait "$pid" 2>/dev/null || true
+	python3 "$(dirname "${BASH_SOURCE[0]}")/wiretap.py" "$SRC_PORT" "$tap/port2" "$tap/plain.bin" &
+	pid=$!
+	track_pid "$pid"
+	for i in $(seq 1 50); do [[ -s $tap/port2 ]] && break; sleep 0.1; done
+	must_sluice wire_plain capture --source "mysql://sluice@127.0.0.1:$(cat "$tap/port2")/" \
+		--dir "$WORK/wire-plain" --from-start
+	grep -q -a -F -- "$marker" "$tap/plain.bin" || fail "the forwarder does not see plain text: the check is blind"
+	kill "$pid"; wait "$pid" 2>/dev/null || true
+	log "ok on the wire: $(stat -c %s "$tap/tls.bin") bytes with ssl-ca, no plain text"
 }
 
 main "$@"

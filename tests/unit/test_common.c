@@ -131,6 +131,34 @@ static void test_common__dsn_empty_env_password_is_unset(void)
 	unsetenv("SL_TEST_PW");
 }
 
+/* A password file that group or others may read is refused, naming the
+ * file and its mode; 0600 is read. */
+static void test_common__dsn_password_file_mode(void)
+{
+	struct sl_dsn d;
+	struct sl_err err = SL_ERR_INIT;
+	char path[] = "/tmp/sl-pwfile-XXXXXX", *url;
+	int fd = mkstemp(path);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(write(fd, "modepw\n", 7), 7);
+	close(fd);
+	url = sl_xasprintf("mysql://u@h/?password-file=%s", path);
+	CU_ASSERT_EQUAL_FATAL(chmod(path, 0644), 0);
+	CU_ASSERT(sl_dsn_parse(&d, url, NULL, &err) < 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, path));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "0644"));
+	CU_ASSERT_PTR_NULL(strstr(err.msg, "modepw"));
+	CU_ASSERT_EQUAL_FATAL(chmod(path, 0640), 0);
+	CU_ASSERT(sl_dsn_parse(&d, url, NULL, &err) < 0);
+	CU_ASSERT_EQUAL_FATAL(chmod(path, 0600), 0);
+	CU_ASSERT_EQUAL_FATAL(sl_dsn_parse(&d, url, NULL, &err), 0);
+	CU_ASSERT_STRING_EQUAL(d.password, "modepw");
+	sl_dsn_release(&d);
+	free(url);
+	unlink(path);
+}
+
 static void test_common__dsn_errors_never_show_password(void)
 {
 	static const char *bad[] = {
@@ -352,6 +380,7 @@ int main(void)
 	CU_add_test(s, "dsn: all parts", test_common__dsn_full);
 	CU_add_test(s, "dsn: socket, ipv6, env password", test_common__dsn_socket_and_env_password);
 	CU_add_test(s, "dsn: an empty env password is unset", test_common__dsn_empty_env_password_is_unset);
+	CU_add_test(s, "dsn: a password file others can read is refused", test_common__dsn_password_file_mode);
 	CU_add_test(s, "dsn: errors never show the password", test_common__dsn_errors_never_show_password);
 	CU_add_test(s, "dsn: an IPv6 host prints in brackets", test_common__dsn_ipv6_redacted);
 	CU_add_test(s, "dsn: ssl-mode", test_common__dsn_ssl_mode);

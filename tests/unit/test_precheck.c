@@ -75,20 +75,36 @@ static void test_precheck__source_grants(void)
 	struct mig_report r = { 0 };
 
 	/* MariaDB: no FTWRL, so no RELOAD needed */
-	mig_source_grants_decide(&r, g, 1, 0);
+	mig_source_grants_decide(&r, g, 1, 0, 0, 0);
 	CU_ASSERT_EQUAL(mig_report_count(&r, MIG_FAIL), 0);
 	mig_report_release(&r);
 	/* MySQL: the snapshot needs FLUSH TABLES WITH READ LOCK */
-	mig_source_grants_decide(&r, g, 1, 1);
+	mig_source_grants_decide(&r, g, 1, 1, 0, 0);
 	CU_ASSERT_EQUAL(mig_report_count(&r, MIG_FAIL), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(find(&r, "privileges")->detail, "RELOAD"));
 	assert_sane(&r);
 	mig_report_release(&r);
 	/* nothing at all: three failures on MariaDB */
-	mig_source_grants_decide(&r, NULL, 0, 0);
+	mig_source_grants_decide(&r, NULL, 0, 0, 0, 0);
 	CU_ASSERT_EQUAL(mig_report_count(&r, MIG_FAIL), 3);
 	assert_sane(&r);
 	mig_report_release(&r);
+	/* MariaDB: the position privilege is named as MariaDB spells it; views
+	 * need SHOW VIEW */
+	{
+		const char *m[] = { "GRANT SELECT, REPLICATION SLAVE ON *.* TO `u`@`%`" };
+		const char *mv[] = { "GRANT SELECT, REPLICATION SLAVE, BINLOG MONITOR, SHOW VIEW ON *.* TO `u`@`%`" };
+
+		mig_source_grants_decide(&r, m, 1, 0, 1, 2);
+		CU_ASSERT_EQUAL(mig_report_count(&r, MIG_FAIL), 2);
+		for (size_t i = 0; i < r.n; i++)
+			if (r.v[i].outcome == MIG_FAIL)
+				CU_ASSERT(strstr(r.v[i].detail, "BINLOG MONITOR") || strstr(r.v[i].detail, "SHOW VIEW"));
+		mig_report_release(&r);
+		mig_source_grants_decide(&r, mv, 1, 0, 1, 2);
+		CU_ASSERT_EQUAL(mig_report_count(&r, MIG_FAIL), 0);
+		mig_report_release(&r);
+	}
 }
 
 static void test_precheck__dest_grants(void)
