@@ -49,18 +49,20 @@ cmake --build build-tsan -j"$jobs"
 status=0
 echo "== tests: unit + integration"
 # slow/fuzz is the background run above
-(cd build && ctest --output-on-failure --timeout 900 -LE slow) || status=1
+# two at a time: most suites wait on their servers (each test has its own,
+# on free ports, in its own temp dirs)
+(cd build && ctest -j"$jobs" --output-on-failure --timeout 900 -LE slow) || status=1
 
 echo "== tests under ASan + UBSan: unit, the pipeline, parallel replay, snapshot, migrate"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd build-asan && ctest --output-on-failure --timeout 900 -R 'unit/|integration/test_(pipeline|parallel_replay|snapshot|migrate|switchover)$') || status=1
+(cd build-asan && ctest -j"$jobs" --output-on-failure --timeout 900 -R 'unit/|integration/test_(pipeline|parallel_replay|snapshot|migrate|switchover)$') || status=1
 
 echo "== tests under ThreadSanitizer: the threaded suites"
 # A race makes sluice exit 66 (TSan's exit code), which every test treats as
 # a failure; the report itself is in the test's output.
 unset ASAN_OPTIONS UBSAN_OPTIONS
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-(cd build-tsan && ctest --output-on-failure --timeout 900 -R 'unit/test_store|integration/test_(parallel_replay|verify|snapshot|generated)$') || status=1
+(cd build-tsan && ctest -j"$jobs" --output-on-failure --timeout 900 -R 'unit/test_store|integration/test_(parallel_replay|verify|snapshot|generated)$') || status=1
 
 if [[ -n "$fuzz_pid" ]]; then
 	echo "== fuzzing: waiting for the budget's rest ($(date +%H:%M:%S))"
