@@ -398,11 +398,17 @@ static int forward_reached(struct mig_task *t, char *where, size_t n)
 
 static int do_wait(struct mig_task *t, struct sl_err *err)
 {
-	uint64_t deadline = t->sw_j.step[SW_WAIT].start_ms + (uint64_t)t->sw_j.req.timeout_s * 1000;
+	/* the time already spent (the step may have begun before a restart)
+	 * comes from the journal's wall clock, clamped to [0, --timeout]; the
+	 * rest is counted on the monotonic clock, so a clock step (NTP, a VM
+	 * resumed) neither times the wait out at once nor stretches it */
+	uint64_t limit = (uint64_t)t->sw_j.req.timeout_s * 1000, now = wall_ms();
+	uint64_t spent = now > t->sw_j.step[SW_WAIT].start_ms ? now - t->sw_j.step[SW_WAIT].start_ms : 0;
+	uint64_t deadline = sl_now_ms() + (spent < limit ? limit - spent : 0);
 	char where[400] = "capture has not written yet";
 
 	while (!forward_reached(t, where, sizeof(where))) {
-		if (wall_ms() > deadline)
+		if (sl_now_ms() > deadline)
 			return sl_err_set(err, -ETIMEDOUT, "forward replay did not reach the source's final "
 					  "position %s within --timeout %u s (%s)", t->sw_j.source_final,
 					  t->sw_j.req.timeout_s, where);
@@ -513,7 +519,9 @@ static int walk(struct mig_task *t)
 		}
 		if (!strcmp(j->step[s].status, "failed")) {
 			/* only from stop-forward on: retried after a pause */
-			if (wall_ms() - j->step[s].end_ms < RETRY_MS)
+			uint64_t now = wall_ms();
+
+			if (now >= j->step[s].end_ms && now - j->step[s].end_ms < RETRY_MS)
 				return 0;
 		}
 		step_begin(t, s);
