@@ -32,6 +32,7 @@ cmake --build build -j"$jobs" >/dev/null
 date=$(date -u +%Y-%m-%d)
 mkdir -p reports
 report=reports/soak-$date.md
+[[ "$scale" == 1 ]] || report=reports/soak-$date-scale$scale.md
 log=$(mktemp -d "${TMPDIR:-/tmp}/sluice-soak.XXXXXX")
 t0=$SECONDS
 status=0
