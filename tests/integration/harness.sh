@@ -609,10 +609,11 @@ stop_bg() {
 }
 
 # ---- fault proxies (tests/tools/faultproxy.c) ----
-# start_proxy NAME PORT [HOST]: starts a faultproxy on a free loopback port
-# forwarding to HOST:PORT (default 127.0.0.1) and sets PROXY_PORT to the port
-# to connect to; its log goes to $WORK/proxy-NAME.log (PROXY_SEED fixes its
-# randomness). It is killed at teardown, on failure too, before the servers
+# start_proxy NAME PORT [HOST [RECFILE]]: starts a faultproxy on a free
+# loopback port forwarding to HOST:PORT (default 127.0.0.1) and sets
+# PROXY_PORT to the port to connect to; its log goes to $WORK/proxy-NAME.log
+# (PROXY_SEED fixes its randomness); with RECFILE it records every byte it
+# carries there (plain text on the wire, test_tls.sh). It is killed at teardown, on failure too, before the servers
 # stop. proxy_ctl NAME COMMAND... sends a command (pass, cut rst|fin [K],
 # blackhole, latency MS, throttle BPS, flip N [SKIP], retarget HOST:PORT,
 # stats; see the top of faultproxy.c) and prints the reply, failing the test
@@ -620,12 +621,13 @@ stop_bg() {
 FAULTPROXY=${SLUICE_FAULTPROXY:-$SLUICE_SOURCE_DIR/build/tests/faultproxy}
 declare -A _H_PROXY_CTL=() _H_PROXY_PID=()
 start_proxy() {
-	local name=$1 port=$2 host=${3:-127.0.0.1} pf pid ctl
+	local name=$1 port=$2 host=${3:-127.0.0.1} rec=${4:-} pf pid ctl
 	[[ -x "$FAULTPROXY" ]] || _require "faultproxy not found at $FAULTPROXY (build first, or set SLUICE_FAULTPROXY)"
 	pf=$WORK/proxy-$name.ports
 	rm -f -- "$pf"
 	local -a seed=()
 	[[ -n "${PROXY_SEED:-}" ]] && seed=(-s "$PROXY_SEED")
+	[[ -n "$rec" ]] && seed+=(-r "$rec")
 	"$FAULTPROXY" -t "$host:$port" -w "$pf" "${seed[@]+"${seed[@]}"}" >/dev/null 2>>"$WORK/proxy-$name.log" &
 	pid=$!
 	track_pid "$pid"

@@ -10,7 +10,7 @@
 # migrate) refuses a wrong host name and a wrong CA. A third server has no
 # TLS: ssl-mode=required, ssl-ca, and ssl-ca with verify-ca are each refused
 # by every command (the last two used to fall back to plain text: issue 14).
-# On the wire (wiretap.py records the source's traffic): with ssl-ca no row
+# On the wire (faultproxy -r records the source's traffic): with ssl-ca no row
 # text and no statement crosses in clear; without TLS they do.
 set -euo pipefail
 TEST_NAME=test_tls
@@ -127,36 +127,27 @@ main() {
 	log "PASS"
 }
 
-# On the wire: the source's traffic through a recording forwarder
-# (wiretap.py). With ssl-ca none of a row's text shows (migrate's snapshot
-# and capture children, capture of the binlog); the same forwarder without
-# TLS shows it, so the check can see plain text.
+# On the wire: the source's traffic through the fault proxy recording what
+# it carries (faultproxy -r). With ssl-ca none of a row's text shows
+# (migrate's snapshot and capture children, capture of the binlog); the same
+# proxy without TLS shows it, so the check can see plain text.
 wire_check() {
-	local c=$1 tap=$WORK/tap marker="wire-marker-$RANDOM$RANDOM" pid port i url
+	local c=$1 tap=$WORK/tap marker="wire-marker-$RANDOM$RANDOM" url
 	mkdir -p "$tap"
-	python3 "$(dirname "${BASH_SOURCE[0]}")/wiretap.py" "$SRC_PORT" "$tap/port" "$tap/tls.bin" &
-	pid=$!
-	track_pid "$pid"
-	for i in $(seq 1 50); do [[ -s $tap/port ]] && break; sleep 0.1; done
-	port=$(cat "$tap/port")
-	url="mysql://sluice@127.0.0.1:$port/?ssl-ca=$c/ca.pem&ssl-mode=verify-ca"
+	start_proxy wiretls "$SRC_PORT" 127.0.0.1 "$tap/tls.bin"
+	url="mysql://sluice@127.0.0.1:$PROXY_PORT/?ssl-ca=$c/ca.pem&ssl-mode=verify-ca"
 	src_sql -e "CREATE DATABASE wire; CREATE TABLE wire.t (id INT PRIMARY KEY, v VARCHAR(60));
 		INSERT INTO wire.t VALUES (1, '$marker')"
 	must_sluice wire_mig migrate --source "$url" --dest "mysql://sluice@127.0.0.1:${_H_PORTS[2]}/" \
 		--dir "$WORK/wire-mig" --include wire --no-progress
 	must_sluice wire_cap capture --source "$url" --dir "$WORK/wire-cap" --from-start
-	[[ $(stat -c %s "$tap/tls.bin") -gt 10000 ]] || fail "the forwarder carried almost nothing: $(stat -c %s "$tap/tls.bin") bytes"
+	[[ $(stat -c %s "$tap/tls.bin") -gt 10000 ]] || fail "the proxy carried almost nothing: $(stat -c %s "$tap/tls.bin") bytes"
 	! grep -q -a -F -- "$marker" "$tap/tls.bin" || fail "a row's text crossed the wire in clear with ssl-ca"
 	! grep -q -a -F -- "wire.t" "$tap/tls.bin" || fail "a statement crossed the wire in clear with ssl-ca"
-	kill "$pid"; wait "$pid" 2>/dev/null || true
-	python3 "$(dirname "${BASH_SOURCE[0]}")/wiretap.py" "$SRC_PORT" "$tap/port2" "$tap/plain.bin" &
-	pid=$!
-	track_pid "$pid"
-	for i in $(seq 1 50); do [[ -s $tap/port2 ]] && break; sleep 0.1; done
-	must_sluice wire_plain capture --source "mysql://sluice@127.0.0.1:$(cat "$tap/port2")/" \
+	start_proxy wireplain "$SRC_PORT" 127.0.0.1 "$tap/plain.bin"
+	must_sluice wire_plain capture --source "mysql://sluice@127.0.0.1:$PROXY_PORT/" \
 		--dir "$WORK/wire-plain" --from-start
-	grep -q -a -F -- "$marker" "$tap/plain.bin" || fail "the forwarder does not see plain text: the check is blind"
-	kill "$pid"; wait "$pid" 2>/dev/null || true
+	grep -q -a -F -- "$marker" "$tap/plain.bin" || fail "the proxy does not see plain text: the check is blind"
 	log "ok on the wire: $(stat -c %s "$tap/tls.bin") bytes with ssl-ca, no plain text"
 }
 

@@ -3,12 +3,14 @@
  * Test-only (tests/CMakeLists.txt builds it, nothing installs it). One process,
  * one poll() loop, any number of connections.
  *
- *   faultproxy -t HOST:PORT [-l PORT] [-w PORTFILE] [-s SEED]
+ *   faultproxy -t HOST:PORT [-l PORT] [-w PORTFILE] [-s SEED] [-r RECFILE]
  *       listens on 127.0.0.1:PORT (0 or absent: a free port) and forwards every
  *       connection to HOST:PORT; takes commands on a second loopback port (the
  *       control port, always picked free). When both listen, "PORT CTLPORT\n"
  *       is written to PORTFILE (atomically: temp file + rename) and to stdout.
- *       A log line per connection, cut and flip goes to stderr.
+ *       A log line per connection, cut and flip goes to stderr. With -r every
+ *       byte read from either side is appended to RECFILE as it arrives (before
+ *       any flip), so a test can look for plain text on the wire (test_tls.sh).
  *   faultproxy -c CTLPORT COMMAND [ARG...]
  *       sends one command, prints the reply line; exit 0 on "ok ...", 1 otherwise.
  *
@@ -136,6 +138,7 @@ static struct {
 	uint64_t c2s, s2c, conns_total, flips, cuts;
 	uint64_t rng;
 	int quit;
+	int rec;			/* -r RECFILE, or -1 */
 } P;
 
 static void plog(const char *fmt, ...)
@@ -417,6 +420,10 @@ static int pump_in(struct conn *c, int fd, struct dir *d, int down)
 	if (n == 0) {
 		d->eof = 1;
 		return 0;
+	}
+	if (P.rec >= 0 && write(P.rec, buf, (size_t)n) != n) {
+		fprintf(stderr, "faultproxy: cannot record: %s\n", strerror(errno));
+		exit(2);
 	}
 	if (down)
 		frame_scan(c, buf, (size_t)n);
@@ -892,26 +899,27 @@ static int client(const char *port, int argc, char **argv)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: faultproxy -t HOST:PORT [-l PORT] [-w PORTFILE] [-s SEED]\n"
+	fprintf(stderr, "usage: faultproxy -t HOST:PORT [-l PORT] [-w PORTFILE] [-s SEED] [-r RECFILE]\n"
 			"       faultproxy -c CTLPORT COMMAND [ARG...]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	const char *target = NULL, *portfile = NULL;
+	const char *target = NULL, *portfile = NULL, *recfile = NULL;
 	unsigned long lport = 0;
 	uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	int opt;
 
 	if (argc >= 3 && !strcmp(argv[1], "-c"))
 		return argc >= 4 ? client(argv[2], argc - 3, argv + 3) : (usage(), 2);
-	while ((opt = getopt(argc, argv, "t:l:w:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:l:w:s:r:")) != -1) {
 		switch (opt) {
 		case 't': target = optarg; break;
 		case 'l': lport = strtoul(optarg, NULL, 10); break;
 		case 'w': portfile = optarg; break;
 		case 's': seed = strtoull(optarg, NULL, 10); break;
+		case 'r': recfile = optarg; break;
 		default: usage();
 		}
 	}
@@ -920,6 +928,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	P.rng = seed ? seed : 88172645463325252ull;
 	P.flip_type = -1;
+	P.rec = -1;
+	if (recfile && (P.rec = open(recfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
+		fprintf(stderr, "faultproxy: cannot open '%s': %s\n", recfile, strerror(errno));
+		return 2;
+	}
 	P.lfd = listen_on((unsigned)lport);
 	P.cfd_listen = listen_on(0);
 	if (P.lfd < 0 || P.cfd_listen < 0) {
