@@ -538,11 +538,9 @@ static int failover_check(const struct cap_opts *o, const struct src_info *si, c
 }
 
 /* One round of the loop at the top, from connect to seg_writer_close. */
-static int capture_once(const struct cap_opts *o, struct cap_stats *st, struct sl_retry *retry,
-			int *connected, struct sl_err *err)
+static int capture_once(const struct cap_opts *o, const struct sl_dsn *dsn, const char *who,
+			struct cap_stats *st, struct sl_retry *retry, int *connected, struct sl_err *err)
 {
-	struct sl_dsn dsn;
-	char who[512];
 	MYSQL *m = NULL;
 	struct src_info si;
 	struct db_opts dbo = { 0 };
@@ -562,15 +560,12 @@ static int capture_once(const struct cap_opts *o, struct cap_stats *st, struct s
 	c.retry = retry;
 	cap__retain_init(&c.rt, o->dir, o->retain, o->retain_bytes, o->retain_age_s);
 	cap__metrics_init(&c.mt, o->start_only ? NULL : o->metrics, o->dir);
-	if ((rc = sl_dsn_parse(&dsn, o->source_url, "SLUICE_SOURCE_PASSWORD", err)))
-		return rc;
-	sl_dsn_redacted(&dsn, who, sizeof(who));
 	/* a FILE that cannot be written stops capture before it starts */
 	if ((rc = cap__metrics_tick(&c.mt, st, &c.sk, 0, err)))
 		goto out;
 	dbo.role = DB_ROLE_SOURCE_STREAM;
 	dbo.heartbeat_ms = o->heartbeat_ms;
-	if ((rc = db_connect(&m, &dsn, &dbo, err)))
+	if ((rc = db_connect(&m, dsn, &dbo, err)))
 		goto out;
 	*connected = 1;
 	if ((rc = precheck(m, who, &si, err)) || (rc = cap__grants_check(m, who, err)))
@@ -739,45 +734,39 @@ out:
 	free(dsrc);
 	if (m)
 		mysql_close(m);
-	sl_dsn_release(&dsn);
 	return rc;
+}
+
+/* What a round did, for sl_retry_again(): transactions and DDL, written or left out. */
+static uint64_t done_of(const struct cap_stats *st)
+{
+	return st->transactions + st->ddls + st->replayed_txns + st->replayed_ddls;
 }
 
 int cap_run(const struct cap_opts *o, struct cap_stats *st, struct sl_err *err)
 {
 	struct sl_retry r;
 	struct sl_dsn dsn;
-	char who[600], red[512], *state;
+	char who[512], what[600], *state;
+	uint64_t done;
 	int rc, connected = 0;
 
 	memset(st, 0, sizeof(*st));
 	if ((rc = sl_dsn_parse(&dsn, o->source_url, "SLUICE_SOURCE_PASSWORD", err)))
 		return rc;
-	sl_dsn_redacted(&dsn, red, sizeof(red));
-	sl_dsn_release(&dsn);
-	snprintf(who, sizeof(who), "source %s", red);
+	sl_dsn_redacted(&dsn, who, sizeof(who));
+	snprintf(what, sizeof(what), "source %s", who);
 	state = o->start_only ? NULL : sl_xasprintf("%s/capture.state", o->dir);
-	sl_retry_init(&r, "capture", who, o->retry_for_ms, state);
+	sl_retry_init(&r, "capture", what, o->retry_for_ms, state);
 	free(state);
-	for (;;) {
-		uint64_t done = st->transactions + st->ddls + st->replayed_txns + st->replayed_ddls;
-
-		rc = capture_once(o, st, &r, &connected, err);
-		/* a round that wrote something clears the failures before it: a
-		 * source that fails again at once is given up after --retry-for */
-		if (st->transactions + st->ddls + st->replayed_txns + st->replayed_ddls != done)
-			sl_retry_ok(&r);
-		if (rc != -SL_ETRANSIENT || (!connected && !o->follow)) {
-			if (rc == -SL_ETRANSIENT)
-				err->code = rc = -SL_EDB;
-			break;
-		}
-		if ((rc = sl_retry_wait(&r, err)) != 0) {
-			rc = rc > 0 ? 0 : rc;	/* 1: stopped while waiting */
-			break;
-		}
-	}
+	/* a round that wrote something clears the failures before it: a source
+	 * that fails again at once is given up after --retry-for */
+	do {
+		done = done_of(st);
+		rc = capture_once(o, &dsn, who, st, &r, &connected, err);
+	} while (sl_retry_again(&r, &rc, done_of(st) != done, connected || o->follow, err));
 	sl_retry_end(&r, rc, err);
 	sl_retry_release(&r);
+	sl_dsn_release(&dsn);
 	return rc;
 }

@@ -265,15 +265,15 @@ void sl_block_stop_signals(void);
  * connections, server restarts, read_only flips, deadlocks, lock-wait
  * timeouts and bytes damaged in transit. Code that meets one returns
  * -SL_ETRANSIENT (db_code() in db/ decides which server errors are); the
- * command's outer loop then calls sl_retry_wait(), which logs one line per
+ * command's outer loop then calls sl_retry_again(), which logs one line per
  * attempt and sleeps with capped exponential backoff (100 ms doubling to
  * 2 s, so work resumes within about 2 s of a server's return), and runs the
  * work again from its durable position. Once failures have lasted the
  * limit (--retry-for, default 10 min) without progress in between, it
  * gives up: err becomes "gave up after ...: <last error>" with -SL_EDB
  * (exit 2). sl_retry_up() says the work runs again (log line, state
- * "running"); sl_retry_ok() marks progress made since the last failure
- * (the clock starts again at the next one): "up" alone does not, so a
+ * "running"); progress made by a round (sl_retry_again()'s progressed)
+ * starts the clock again at the next failure: "up" alone does not, so a
  * server that accepts connections and fails every statement (read_only) is
  * given up after the limit.
  * State file (optional): written once the work runs or waits (a command
@@ -296,12 +296,14 @@ struct sl_retry {
 };
 void sl_retry_init(struct sl_retry *r, const char *module, const char *what, uint64_t limit_ms,
 		   const char *state_path);
-/* err holds a failure. 0: wait done, run again; 1: a stop was requested
- * while waiting (finish cleanly); <0: not transient, or the limit passed
- * (err rewritten), return it. */
-int sl_retry_wait(struct sl_retry *r, struct sl_err *err);
+/* After a round of the work ended with *rc (err filled when <0): 1 run it
+ * again (after the wait); 0 stop with *rc, which is then the round's own
+ * code when not -SL_ETRANSIENT, -SL_EDB when it may not wait (may_wait 0:
+ * a one-shot command that never connected) or gave up (err rewritten), or
+ * 0 when a stop was requested while waiting. progressed: the round made
+ * progress, which restarts the clock. */
+int sl_retry_again(struct sl_retry *r, int *rc, int progressed, int may_wait, struct sl_err *err);
 void sl_retry_up(struct sl_retry *r);
-void sl_retry_ok(struct sl_retry *r);
 /* The end: state "stopped" (rc 0) or "failed" with err's message. */
 void sl_retry_end(struct sl_retry *r, int rc, const struct sl_err *err);
 void sl_retry_release(struct sl_retry *r);

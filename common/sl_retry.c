@@ -60,19 +60,24 @@ static const char *dur(uint64_t ms, char *buf, size_t n)
 	return buf;
 }
 
-int sl_retry_wait(struct sl_retry *r, struct sl_err *err)
+/* Progress since the last failure: the clock starts again at the next. */
+static void progress(struct sl_retry *r)
+{
+	r->first_ms = 0;
+	r->attempt = 0;
+	r->delay_ms = FIRST_DELAY_MS;
+}
+
+/* err holds a transient failure: 0 waited, run again; 1 a stop was
+ * requested while waiting; <0 the limit passed (err rewritten). */
+static int wait_out(struct sl_retry *r, struct sl_err *err)
 {
 	uint64_t now = sl_now_ms(), end;
 	char lim[32], spent[32], wait[32];
 
-	if (err->code != -SL_ETRANSIENT)
-		return err->code ? err->code : -SL_EBUG;
 	snprintf(r->last, sizeof(r->last), "%s", err->msg);
-	if (!r->first_ms) {
-		r->first_ms = now;
-		r->attempt = 0;
-		r->delay_ms = FIRST_DELAY_MS;
-	}
+	if (!r->first_ms)
+		r->first_ms = now;	/* attempt and delay are at their start (init, progress()) */
 	if (r->limit_ms == 0 || now - r->first_ms >= r->limit_ms) {
 		char msg[SL_ERR_LEN];
 
@@ -102,6 +107,25 @@ int sl_retry_wait(struct sl_retry *r, struct sl_err *err)
 	return sl_stop_requested ? 1 : 0;
 }
 
+int sl_retry_again(struct sl_retry *r, int *rc, int progressed, int may_wait, struct sl_err *err)
+{
+	int w;
+
+	if (progressed)
+		progress(r);
+	if (*rc != -SL_ETRANSIENT)
+		return 0;
+	if (!may_wait) {
+		err->code = *rc = -SL_EDB;
+		return 0;
+	}
+	if ((w = wait_out(r, err)) != 0) {
+		*rc = w > 0 ? 0 : w;
+		return 0;
+	}
+	return 1;
+}
+
 void sl_retry_up(struct sl_retry *r)
 {
 	if (r->state == ST_RECONNECTING)
@@ -110,12 +134,6 @@ void sl_retry_up(struct sl_retry *r)
 		write_state(r, ST_RUNNING);
 }
 
-void sl_retry_ok(struct sl_retry *r)
-{
-	r->first_ms = 0;
-	r->attempt = 0;
-	r->delay_ms = FIRST_DELAY_MS;
-}
 
 void sl_retry_end(struct sl_retry *r, int rc, const struct sl_err *err)
 {

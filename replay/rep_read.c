@@ -583,6 +583,7 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	struct rep_opts again = *o;
 	struct sl_dsn dsn;
 	char who[600], red[512], *state;
+	uint64_t done;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
@@ -599,24 +600,12 @@ int rep_run(const struct rep_opts *o, struct rep_stats *st, struct sl_err *err)
 	sl_retry_init(&r, "replay", who, o->retry_for_ms, state);
 	free(state);
 	rd.retry = &r;
-	for (;;) {
-		uint64_t done = st->transactions + st->ddls + st->skipped;
-
+	do {
+		done = st->transactions + st->ddls + st->skipped;
 		rc = round_once(&again, &rd, st, err);
-		if (rc != -SL_ETRANSIENT)
-			break;
-		if (!rd.connected && !o->follow) {
-			err->code = rc = -SL_EDB;	/* never connected: a one-shot run says so now */
-			break;
-		}
-		if (st->transactions + st->ddls + st->skipped != done)
-			sl_retry_ok(&r);
-		if ((rc = sl_retry_wait(&r, err)) != 0) {
-			rc = rc > 0 ? 0 : rc;	/* 1: stopped while waiting */
-			break;
-		}
-		again.from = 0;
-	}
+		again.from = 0;	/* the first round set the checkpoint there */
+	} while (sl_retry_again(&r, &rc, st->transactions + st->ddls + st->skipped != done,
+				rd.connected || o->follow, err));
 	sl_retry_end(&r, rc, err);
 	sl_retry_release(&r);
 	return rc;
