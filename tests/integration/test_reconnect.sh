@@ -93,26 +93,28 @@ status_says() {
 	fail "status did not show /$re/"
 }
 
+# crash_trial N SERVICE PID STATUS_RE: kill -9 of server N under SERVICE,
+# status shows STATUS_RE meanwhile; sets MS to the time from the server's
+# return to SERVICE's "reconnected" line.
+crash_trial() {
+	local n=$1 svc=$2 pid=$3 re=$4 before
+	before=$(count_lines "$svc" "reconnected to")
+	kill_server "$n"
+	status_says "$re"
+	sleep 1
+	restart_server "$n"
+	MS=$(resume_after "$svc" "$pid" "$before")
+	sleep 1
+}
+
 dst_ms=() src_ms=()
 for t in $(seq 1 "$TRIALS"); do
-	# the destination crashes under replay
-	n=$(count_lines replay "reconnected to")
-	kill_server 2
-	status_says "replay +default: +reconnecting .*(attempt [0-9]+).*(Lost connection|connect|gone away|shutdown)"
-	sleep 1
-	restart_server 2
-	dst_ms+=("$(resume_after replay "$rep_pid" "$n")")
-	log "trial $t: replay resumed ${dst_ms[-1]} ms after the destination came back"
-	sleep 1
-	# the source crashes under capture
-	n=$(count_lines capture "reconnected to")
-	kill_server 1
-	status_says "capture: +reconnecting .*(attempt [0-9]+)"
-	sleep 1
-	restart_server 1
-	src_ms+=("$(resume_after capture "$cap_pid" "$n")")
-	log "trial $t: capture resumed ${src_ms[-1]} ms after the source came back"
-	sleep 1
+	crash_trial 2 replay "$rep_pid" "replay +default: +reconnecting .*(attempt [0-9]+).*(Lost connection|connect|gone away|shutdown)"
+	dst_ms+=("$MS")
+	log "trial $t: replay resumed $MS ms after the destination came back"
+	crash_trial 1 capture "$cap_pid" "capture: +reconnecting .*(attempt [0-9]+)"
+	src_ms+=("$MS")
+	log "trial $t: capture resumed $MS ms after the source came back"
 done
 status_says "capture: +running"
 
