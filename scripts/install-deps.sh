@@ -16,6 +16,7 @@ required=(
 	mariadb-server mariadb-client
 	python3 clang libclang-rt-14-dev
 	faketime
+	nats-server libnats-dev
 )
 optional=(sysbench mydumper)
 
