@@ -441,6 +441,17 @@ static void durable_of(const struct xp *x, int part, const char *name, char *out
 	(void)x;
 }
 
+/* The last message a reader is done with: its ack floor, or, for one just
+ * recreated that has acked nothing yet, the message before its start. */
+static uint64_t floor_of(const jsConsumerInfo *ci)
+{
+	uint64_t f = ci->AckFloor.Stream;
+
+	if (ci->Config && ci->Config->DeliverPolicy == js_DeliverByStartSequence && ci->Config->OptStartSeq > f + 1)
+		f = ci->Config->OptStartSeq - 1;
+	return f;
+}
+
 static int nats_subscribe(struct xp *x, int part, const char *name, uint64_t *acked, struct sl_err *err)
 {
 	char durable[160];
@@ -454,8 +465,8 @@ static int nats_subscribe(struct xp *x, int part, const char *name, uint64_t *ac
 	durable_of(x, part, name, durable, sizeof(durable));
 	s = js_GetConsumerInfo(&ci, x->js, x->stream, durable, NULL, &j);
 	if (s == NATS_OK) {
-		*acked = ci->AckFloor.Stream;
-		start = ci->AckFloor.Stream + 1;
+		*acked = floor_of(ci);
+		start = *acked + 1;
 		jsConsumerInfo_Destroy(ci);
 		j = 0;
 		if ((s = js_DeleteConsumer(x->js, x->stream, durable, NULL, &j)) != NATS_OK && s != NATS_NOT_FOUND)
@@ -570,7 +581,7 @@ static int nats_info(struct xp *x, struct xp_info *in, struct sl_err *err)
 		natsMsg *m = NULL;
 
 		snprintf(r->name, sizeof(r->name), "%s", c->Name);
-		r->acked = c->AckFloor.Stream;
+		r->acked = floor_of(c);
 		r->pending = c->NumPending + (uint64_t)c->NumAckPending;
 		if (r->acked && js_GetMsg(&m, x->js, x->stream, r->acked, NULL, NULL) == NATS_OK) {
 			struct sl_err e = SL_ERR_INIT;
