@@ -59,46 +59,48 @@ struct xp {
 	char pub_what[200];
 };
 
-/* Errors a new round can cure. */
-static int transient_status(natsStatus s)
+/* Errors a new round cannot cure; every other one can (a lost connection,
+ * no server, no leader, a timeout, a JetStream API error while the cluster
+ * elects or catches up), so a service waits for it (--retry-for). */
+static int permanent_status(natsStatus s)
 {
 	switch (s) {
-	case NATS_CONNECTION_CLOSED:
-	case NATS_CONNECTION_DISCONNECTED:
-	case NATS_NO_SERVER:
-	case NATS_STALE_CONNECTION:
-	case NATS_TIMEOUT:
-	case NATS_IO_ERROR:
-	case NATS_NO_RESPONDERS:
-	case NATS_SLOW_CONSUMER:
-	case NATS_MAX_DELIVERED_MSGS:
-	case NATS_SYS_ERROR:
+	case NATS_NOT_PERMITTED:	/* authorization */
+	case NATS_INVALID_ARG:
+	case NATS_INVALID_SUBJECT:
+	case NATS_INVALID_SUBSCRIPTION:
+	case NATS_SECURE_CONNECTION_WANTED:
+	case NATS_SECURE_CONNECTION_REQUIRED:
+	case NATS_NO_MEMORY:
+	case NATS_MAX_PAYLOAD:
 		return 1;
 	default:
 		return 0;
 	}
 }
 
-static int js_transient(jsErrCode j)
+static int js_permanent(jsErrCode j)
 {
 	switch ((int)j) {
-	case 10008:	/* JSClusterNotAvailErr */
-	case 10005:	/* JSClusterNoPeersErr: a replica's node is down */
-	case 10009:	/* JSClusterNotLeaderErr */
-	case 10074:	/* JSClusterPeerNotMemberErr */
-	case 10023:	/* JSInsufficientResourcesErr */
-	case 10071:	/* JSStreamWrongLastSequenceErr: the next round reads the log again */
-	case 10058:	/* JSStreamNameExistErr (created by another at the same time) */
+	case 10039:	/* JSNotEnabledErr: JetStream is off on the server */
+	case 10052:	/* JSStreamInvalidConfigErr */
+	case 10054:	/* JSStreamMessageExceedsMaximumErr */
+	case 10058:	/* JSStreamNameExistErr: another config under our name */
 		return 1;
 	default:
 		return 0;
 	}
+}
+
+static int transient_status(natsStatus s)
+{
+	return !permanent_status(s);
 }
 
 static int nats_fail(struct xp *x, struct sl_err *err, natsStatus s, jsErrCode j, const char *what)
 {
 	const char *text = nats_GetLastError(NULL);
-	int code = transient_status(s) || js_transient(j) ? -SL_ETRANSIENT : -EIO;
+	int code = !permanent_status(s) && !js_permanent(j) ? -SL_ETRANSIENT : -EIO;
 
 	if (!text || !*text)
 		text = natsStatus_GetText(s);
@@ -502,7 +504,7 @@ static int nats_flush(struct xp *x, struct sl_err *err)
 	x->next_seq = 0;
 	pthread_mutex_lock(&x->mu);
 	if (x->pub_status != NATS_OK) {
-		rc = sl_err_set(err, transient_status(x->pub_status) || js_transient(x->pub_jerr) ? -SL_ETRANSIENT : -EIO,
+		rc = sl_err_set(err, !permanent_status(x->pub_status) && !js_permanent(x->pub_jerr) ? -SL_ETRANSIENT : -EIO,
 				"nats %s: %s", x->name, x->pub_what);
 		x->pub_status = NATS_OK;
 	}
