@@ -684,6 +684,15 @@ static int nats_info(struct xp *x, struct xp_info *in, struct sl_err *err)
 	return 0;
 }
 
+static int nats_used;
+
+static void nats_library_close(void)
+{
+	if (nats_used)
+		nats_CloseAndWait(2000);
+	nats_used = 0;
+}
+
 static const struct xp_ops nats_ops = {
 	.scheme = "nats",
 	.open = nats_open,
@@ -700,12 +709,15 @@ static const struct xp_ops nats_ops = {
 	.last_id = nats_last_id,
 	.info = nats_info,
 	.close = nats_close,
+	.library_close = nats_library_close,
 };
 
 const struct xp_ops *xp_find(const char *url, struct sl_err *err)
 {
-	if (!strncmp(url, "nats://", 7))
+	if (!strncmp(url, "nats://", 7)) {
+		nats_used = 1;
 		return &nats_ops;
+	}
 	sl_err_set(err, -SL_EINVAL_ARG, "'%.40s': not a transport url (nats://HOST:PORT/NAME)",
 		   strstr(url, "@") ? "(url with credentials)" : url);
 	return NULL;
@@ -715,4 +727,9 @@ void xp_info_release(struct xp_info *i)
 {
 	free(i->readers);
 	memset(i, 0, sizeof(*i));
+}
+
+void ship_library_close(void)
+{
+	nats_ops.library_close();
 }
