@@ -591,8 +591,10 @@ static int nats_fetch(struct xp *x, int part, int wait_ms, struct ship_chunk *c,
 		memset(l, 0, sizeof(*l));
 		x->next[part] = 0;
 		/* Fetch returns at once with a full batch, else at the timeout
-		 * with what came: a short one when the caller does not wait */
-		s = natsSubscription_Fetch(l, x->sub[part], 16, wait_ms > 0 ? wait_ms : 20, &j);
+		 * with what came: a short one when the caller does not wait, and
+		 * a batch of one when it waits (an idle reader), so the first
+		 * message to come returns at once */
+		s = natsSubscription_Fetch(l, x->sub[part], wait_ms > 0 ? 1 : 16, wait_ms > 0 ? wait_ms : 20, &j);
 		if (s == NATS_TIMEOUT || (s == NATS_NOT_FOUND))
 			return 0;
 		if (s != NATS_OK)
