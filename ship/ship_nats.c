@@ -392,10 +392,10 @@ static int chunk_of(struct xp *x, natsMsg *m, int part, struct ship_chunk *c, st
 		jsMsgMetaData_Destroy(md);
 	}
 	c->id = id;
-	if (!sid || !c->source || ship_unhex(sid, c->stream_id, 16) ||
+	if (!sid || !c->source || sl_unhex(sid, c->stream_id, 16) ||
 	    !u64_of(hdr(m, "Sluice-Seq"), &c->seq) || !u64_of(hdr(m, "Sluice-Off"), &c->off) ||
 	    !u64_of(hdr(m, "Sluice-Size"), &c->size) || !c->seq || c->off + c->len > c->size ||
-	    (sha && ship_unhex(sha, c->sha, 32)))
+	    (sha && sl_unhex(sha, c->sha, 32)))
 		return sl_err_set(err, -SL_ECORRUPT,
 				  "nats %s: message %" PRIu64 " on %s is not a sluice segment chunk (its headers)",
 				  x->name, id, x->subj[part]);
@@ -442,7 +442,7 @@ static int nats_publish(struct xp *x, const struct ship_chunk *c, struct sl_err 
 		sl_bug("publish before last()");
 	if (strpbrk(c->source, "\r\n"))
 		return sl_err_set(err, -SL_EINVAL_ARG, "segment %" PRIu64 ": its source holds a line break", c->seq);
-	ship_hex(sid, c->stream_id, 16);
+	sl_hex(sid, c->stream_id, 16);
 	snprintf(num[0], sizeof(num[0]), "%" PRIu64, c->seq);
 	snprintf(num[1], sizeof(num[1]), "%" PRIu64, c->off);
 	snprintf(num[2], sizeof(num[2]), "%" PRIu64, c->size);
@@ -455,7 +455,7 @@ static int nats_publish(struct xp *x, const struct ship_chunk *c, struct sl_err 
 	    (s = natsMsgHeader_Set(m, "Sluice-Size", num[2])) != NATS_OK)
 		goto fail;
 	if (c->has_sha) {
-		ship_hex(sha, c->sha, 32);
+		sl_hex(sha, c->sha, 32);
 		if ((s = natsMsgHeader_Set(m, "Sluice-Sha", sha)) != NATS_OK)
 			goto fail;
 	}

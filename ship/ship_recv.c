@@ -67,7 +67,7 @@ static int reader_name(struct receiver *r, struct sl_err *err)
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		sl_bug("getrandom failed");
 	memcpy(buf, "recv-", 5);
-	ship_hex(buf + 5, rnd, sizeof(rnd));
+	sl_hex(buf + 5, rnd, sizeof(rnd));
 	snprintf(r->reader, sizeof(r->reader), "%s", buf);
 	buf[5 + 2 * sizeof(rnd)] = '\n';
 	rc = sl_write_file_atomic(path, buf, 6 + 2 * sizeof(rnd), 0600, err);
@@ -116,8 +116,8 @@ static int take(struct receiver *r, int k, const struct ship_chunk *c, struct sl
 		return rc;
 	head = seg_adopt_head(p->a, &src, &sid);
 	if (sid && (memcmp(sid, c->stream_id, 16) || strcmp(src, c->source))) {
-		ship_hex(a, c->stream_id, 16);
-		ship_hex(b, sid, 16);
+		sl_hex(a, c->stream_id, 16);
+		sl_hex(b, sid, 16);
 		return sl_err_set(err, -SL_ESTREAM, "%s holds stream %s (source '%s'), '%s' holds stream %s (source '%s'): refused",
 				  r->ops->name(r->x), a, c->source, p->dir, b, src);
 	}

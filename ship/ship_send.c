@@ -167,8 +167,8 @@ static int ship_part(struct sender *s, int part, const char *dir, struct sl_err 
 	}
 	if (has) {
 		if (memcmp(lc.stream_id, sid, 16) || strcmp(lc.source, source)) {
-			ship_hex(a, lc.stream_id, 16);
-			ship_hex(b, sid, 16);
+			sl_hex(a, lc.stream_id, 16);
+			sl_hex(b, sid, 16);
 			rc = sl_err_set(err, -SL_ESTREAM, "%s holds stream %s (source '%s'), '%s' is stream %s (source '%s'): refused",
 					s->ops->name(s->x), a, lc.source, dir, b, source);
 			goto out;
