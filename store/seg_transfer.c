@@ -570,21 +570,13 @@ out:
 static int dir_segment(const char *dir, uint64_t seq, uint8_t fhash[SEG_HASH_LEN],
 		       Sluice__Position **end, uint8_t sha[SEG_HASH_LEN], struct sl_err *err)
 {
-	char *path = seg__path(dir, seq, 1);
 	Sluice__SegmentFooter *f = NULL;
-	uint64_t size = 0;
-	int fd = -1, rc;
+	int rc = seg__sealed_footer(dir, seq, &f, fhash, sha, err);
 
-	if (!(rc = seg__open_regular(path, 0, &fd, &size, err)) &&
-	    !(rc = seg__footer_read(fd, path, size, seq, &f, fhash, err)) && sha)
-		rc = seg__hash_copy(fd, path, size, -1, NULL, sha, err);
 	if (!rc && end)
 		*end = fmt_position_dup(f->end);
 	if (f)
 		sluice__segment_footer__free_unpacked(f, NULL);
-	if (fd >= 0)
-		close(fd);
-	free(path);
 	return rc;
 }
 
