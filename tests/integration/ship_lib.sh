@@ -1,0 +1,112 @@
+# shellcheck shell=bash
+# ship_lib.sh - helpers shared by test_ship.sh and test_ship_crash.sh (issue 15,
+# `sluice ship` / `sluice receive` through NATS JetStream). Source it after
+# harness.sh and nats.sh:
+#
+#   require_ship              fails (never skips) when the build has no ship/receive
+#   bg_sluice NAME ARGS...    sluice in the background, output appended to
+#                             $WORK/NAME.{out,err} (restarts keep the log); BG_PID
+#   sealed_segs DIR           the sealed segment file names of DIR, sorted
+#   newest_seq DIR            the sequence number of DIR's newest sealed segment (0: none)
+#   wait_seg DIR SEQ SECS     waits until DIR holds sealed segment SEQ; prints the
+#                             milliseconds it took; fails after SECS
+#   same_segments A B         the same sealed segment names in A and B, each file
+#                             byte for byte equal (cmp); prints how many
+#   seg_state DIR             the names and SHA-256 of DIR's sealed segments (to
+#                             show that a command added or changed nothing)
+#   ledger_figures TABLE N    lost and dup of the keyless ledger TABLE (column seq)
+#                             on server N against the source: prints "LOST DUP"
+#   now_ms                    a millisecond clock
+#   p50 FILE                  the median of the numbers in FILE, one per line
+# RETRY_RE matches the line a command logs per retry attempt (the backoff of
+# capture and replay, README "Reconnecting").
+
+# shellcheck disable=SC2034 # read by the tests that source this file
+RETRY_RE='reconnect|retry|retrying|attempt'
+
+require_ship() {
+	local c
+	for c in ship receive; do
+		if ! "$SLUICE" "$c" --help >/dev/null 2>&1; then
+			fail "sluice $c is not in this build ($SLUICE $c --help fails)"
+		fi
+	done
+}
+
+bg_sluice() {
+	local name=$1
+	shift
+	local -a pre=()
+	if env --default-signal=INT true 2>/dev/null; then
+		pre=(env "--default-signal=INT,TERM")
+	fi
+	"${pre[@]+"${pre[@]}"}" "$SLUICE" "$@" >>"$WORK/$name.out" 2>>"$WORK/$name.err" </dev/null &
+	BG_PID=$!
+	track_pid "$BG_PID"
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+sealed_segs() {
+	[[ -d "$1" ]] || return 0
+	find "$1" -maxdepth 1 -name '*.seg' -printf '%f\n' | LC_ALL=C sort
+}
+
+newest_seq() {
+	local last
+	last=$(sealed_segs "$1" | tail -n 1)
+	if [[ -z "$last" ]]; then
+		echo 0
+	else
+		echo $((10#${last%.seg}))
+	fi
+}
+
+wait_seg() {
+	local dir=$1 seq=$2 secs=$3 t0 f
+	f=$dir/$(printf '%020d.seg' "$seq")
+	t0=$(now_ms)
+	while [[ ! -f "$f" ]]; do
+		if (($(now_ms) - t0 > secs * 1000)); then
+			fail "segment $seq did not arrive in $dir within $secs s (newest there: $(newest_seq "$dir"))"
+		fi
+		sleep 0.05
+	done
+	echo $(($(now_ms) - t0))
+}
+
+same_segments() {
+	local a=$1 b=$2 f n=0
+	if ! cmp -s <(sealed_segs "$a") <(sealed_segs "$b"); then
+		diff <(sealed_segs "$a") <(sealed_segs "$b") | head -n 6 >&2 || true
+		fail "$b does not hold the same sealed segments as $a"
+	fi
+	while IFS= read -r f; do
+		cmp -s "$a/$f" "$b/$f" || fail "$b/$f differs from $a/$f (cmp: $(cmp "$a/$f" "$b/$f" 2>&1 | head -n 1))"
+		n=$((n + 1))
+	done < <(sealed_segs "$a")
+	echo "$n"
+}
+
+seg_state() {
+	local f
+	sealed_segs "$1" | while IFS= read -r f; do
+		printf '%s %s\n' "$f" "$(sha256sum <"$1/$f" | cut -c1-64)"
+	done
+	find "$1" -maxdepth 1 -name '*.open' -printf '%f open\n' 2>/dev/null | LC_ALL=C sort
+}
+
+ledger_figures() {
+	local table=$1 n=$2 a b lost dup
+	a=$WORK/ledger.src
+	b=$WORK/ledger.dst$n
+	src_sql -N -B -e "SELECT seq FROM $table" | LC_ALL=C sort -u >"$a" || fail "cannot read $table on the source"
+	srv_sql "$n" -N -B -e "SELECT seq FROM $table" | LC_ALL=C sort >"$b" || fail "cannot read $table on server $n"
+	lost=$(LC_ALL=C comm -23 "$a" <(LC_ALL=C sort -u "$b") | wc -l)
+	dup=$(($(wc -l <"$b") - $(LC_ALL=C sort -u "$b" | wc -l)))
+	echo "$lost $dup"
+}
+
+p50() {
+	LC_ALL=C sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR == 0) print 0; else print v[int((NR + 1) / 2)] }'
+}
