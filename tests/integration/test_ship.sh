@@ -150,12 +150,19 @@ grep -E -q "\(0 added\)$" "$WORK/rcv2b.out" || fail "a second receive at site 2 
 seg_state "$R2" | cmp -s - "$WORK/r2.before" || fail "a second receive at site 2 changed its segments"
 
 # Byte for byte the shipped files; clean; each site replayed into its own destination.
+log "site 2 received; comparing"
 n1=$(same_segments "$D" "$R1")
 n2=$(same_segments "$D" "$R2")
 must_sluice ver1 verify --segments "$R1"
 must_sluice ver2 verify --segments "$R2"
-must_sluice rep1 replay --dir "$R1" --dest "$DST_URL"
-must_sluice rep2 replay --dir "$R2" --dest "$DST2_URL"
+# the two sites' replays side by side, each into its own destination
+run_sluice rep1 replay --dir "$R1" --dest "$DST_URL" &
+rep1=$!
+run_sluice rep2 replay --dir "$R2" --dest "$DST2_URL" &
+rep2=$!
+wait "$rep1" || fail "replay of site 1 exited $(cat "$WORK/rep1.rc"): $(tail -n 5 "$WORK/rep1.err")"
+wait "$rep2" || fail "replay of site 2 exited $(cat "$WORK/rep2.rc"): $(tail -n 5 "$WORK/rep2.err")"
+log "both sites replayed"
 compare_all 1 2 || fail "site 1's destination differs from the source"
 compare_all 1 3 || fail "site 2's destination differs from the source"
 fig1=$(ledger_figures shipdb.ledger_nopk 2)
