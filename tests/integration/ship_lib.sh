@@ -8,8 +8,10 @@
 #                             $WORK/NAME.{out,err} (restarts keep the log); BG_PID
 #   sealed_segs DIR           the sealed segment file names of DIR, sorted
 #   newest_seq DIR            the sequence number of DIR's newest sealed segment (0: none)
-#   wait_seg DIR SEQ SECS     waits until DIR holds sealed segment SEQ; prints the
-#                             milliseconds it took; fails after SECS
+#   wait_seg DIR SEQ SECS [NAME:PID...]  waits until DIR holds sealed segment SEQ;
+#                             prints the milliseconds it took; fails after SECS, or
+#                             as soon as a PID (a --follow service) has ended, with
+#                             the tail of each $WORK/NAME.err
 #   same_segments A B         the same sealed segment names in A and B, each file
 #                             byte for byte equal (cmp); prints how many
 #   seg_state DIR             the names and SHA-256 of DIR's sealed segments (to
@@ -63,12 +65,25 @@ newest_seq() {
 }
 
 wait_seg() {
-	local dir=$1 seq=$2 secs=$3 t0 f
+	local dir=$1 seq=$2 secs=$3 t0 f w why=
+	shift 3
 	f=$dir/$(printf '%020d.seg' "$seq")
 	t0=$(now_ms)
 	while [[ ! -f "$f" ]]; do
-		if (($(now_ms) - t0 > secs * 1000)); then
-			fail "segment $seq did not arrive in $dir within $secs s (newest there: $(newest_seq "$dir"))"
+		for w in "$@"; do
+			if [[ "$w" == *:* ]] && ! kill -0 "${w#*:}" 2>/dev/null; then
+				why="${w%%:*} (pid ${w#*:}) ended"
+			fi
+		done
+		if [[ -z "$why" ]] && (($(now_ms) - t0 > secs * 1000)); then
+			why="$secs s passed"
+		fi
+		if [[ -n "$why" ]]; then
+			for w in "$@"; do
+				echo "--- ${w%%:*} (stderr, tail) ---" >&2
+				tail -n 15 "$WORK/${w%%:*}.err" >&2 || true
+			done
+			fail "segment $seq did not arrive in $dir: $why (newest there: $(newest_seq "$dir"))"
 		fi
 		sleep 0.05
 	done

@@ -82,13 +82,13 @@ track_pid "$wl_pid"
 # ship --follow then resumes after it.
 first=$(wait_seg "$D" 2 60)
 must_sluice ship0 ship "$D" --to "$ORDERS"
-grep -E -q "^shipped segments 0*1\.\.[0-9]+ \([0-9]+ bytes in [0-9]+ messages\) to ORDERS$" "$WORK/ship0.out" ||
+grep -E -q "^shipped segments 0*1\.\.[0-9]+ \([0-9]+ bytes in [0-9]+ messages\) to (nats://[^ ]*/)?ORDERS$" "$WORK/ship0.out" ||
 	fail "one-shot ship did not say what it shipped: $(cat "$WORK/ship0.out" "$WORK/ship0.err")"
 log "first segments sealed in $first ms; $(cat "$WORK/ship0.out")"
 [[ -f "$D/consumers/ship-ORDERS" ]] || fail "ship did not register its consumer file $D/consumers/ship-ORDERS: $(ls "$D/consumers" 2>&1)"
 bg_sluice ship ship "$D" --to "$ORDERS" --follow
 ship_pid=$BG_PID
-bg_sluice rcv1 receive "$ORDERS" --into "$R1" --follow --durable site1
+bg_sluice rcv1 receive "$ORDERS" --into "$R1" --follow --reader site1
 rcv1_pid=$BG_PID
 sleep "$LOAD_S"
 
@@ -99,7 +99,7 @@ t_kill=$(now_ms)
 kill_nats "$node"
 sleep 2
 restart_nats "$node"
-wait_seg "$R1" "$s_kill" 60 >/dev/null
+wait_seg "$R1" "$s_kill" 60 "ship:$ship_pid" "rcv1:$rcv1_pid" >/dev/null
 node_ms=$(($(now_ms) - t_kill))
 log "node $node killed at segment $s_kill: site 1 had it $node_ms ms after the kill"
 sleep 1
@@ -112,7 +112,7 @@ sleep 5
 s_down=$(newest_seq "$D")
 for i in 1 2 3; do restart_nats "$i"; done
 t_up=$(now_ms)
-wait_seg "$R1" "$s_down" 90 >/dev/null
+wait_seg "$R1" "$s_down" 90 "ship:$ship_pid" "rcv1:$rcv1_pid" >/dev/null
 resume_ms=$(($(now_ms) - t_up))
 retries_ship=$(($(grep -c -i -E -- "$RETRY_RE" "$WORK/ship.err" || true) - retries_ship0))
 retries_rcv=$(($(grep -c -i -E -- "$RETRY_RE" "$WORK/rcv1.err" || true) - retries_rcv0))
@@ -131,7 +131,7 @@ must_sluice capfin capture --source "$SRC_URL" --dir "$D" --server-id 601
 [[ -z $(find "$D" -maxdepth 1 -name '*.open') ]] || fail "the final batch capture left an open segment: $(ls "$D")"
 s_last=$(newest_seq "$D")
 n_segs=$(sealed_segs "$D" | wc -l)
-wait_seg "$R1" "$s_last" 60 >/dev/null
+wait_seg "$R1" "$s_last" 60 "ship:$ship_pid" "rcv1:$rcv1_pid" >/dev/null
 stop_bg "$ship_pid" ship TERM
 stop_bg "$rcv1_pid" rcv1 TERM
 log "stream of $n_segs sealed segments (newest $s_last) shipped and received at site 1"
@@ -141,12 +141,12 @@ must_sluice ship1 ship "$D" --to "$ORDERS"
 grep -q "^nothing to ship" "$WORK/ship1.out" || fail "a second ship published again: $(cat "$WORK/ship1.out")"
 
 # Site 2: a one-shot catch-up after the workload, twice.
-must_sluice rcv2a receive "$ORDERS" --into "$R2" --durable site2
-grep -E -q "^received segments 0*1\.\.0*$s_last into .*\($n_segs added\)$" "$WORK/rcv2a.out" ||
+must_sluice rcv2a receive "$ORDERS" --into "$R2" --reader site2
+grep -E -q "^received segments 0*1\.\.0*$s_last into .*\($n_segs added[,)]" "$WORK/rcv2a.out" ||
 	fail "site 2 did not receive segments 1..$s_last ($n_segs): $(cat "$WORK/rcv2a.out" "$WORK/rcv2a.err")"
 seg_state "$R2" >"$WORK/r2.before"
-must_sluice rcv2b receive "$ORDERS" --into "$R2" --durable site2
-grep -E -q "\(0 added\)$" "$WORK/rcv2b.out" || fail "a second receive at site 2 added segments: $(cat "$WORK/rcv2b.out")"
+must_sluice rcv2b receive "$ORDERS" --into "$R2" --reader site2
+grep -E -q "\(0 added[,)]" "$WORK/rcv2b.out" || fail "a second receive at site 2 added segments: $(cat "$WORK/rcv2b.out")"
 seg_state "$R2" | cmp -s - "$WORK/r2.before" || fail "a second receive at site 2 changed its segments"
 
 # Byte for byte the shipped files; clean; each site replayed into its own destination.
@@ -195,7 +195,7 @@ must_sluice capo2 capture --source "$SRC_URL" --dir "$WORK/other" --server-id 60
 must_sluice shipo ship "$WORK/other" --to "$NATS_URL/OTHER"
 seg_state "$R1" >"$WORK/r1.before"
 find "$R1" -mindepth 1 -maxdepth 1 -printf '%f\n' | LC_ALL=C sort >"$WORK/r1.ls.before"
-expect_error foreign '(^|[^a-z])OTHER([^a-z]|$)' receive "$NATS_URL/OTHER" --into "$R1" --durable site1
+expect_error foreign '(^|[^a-z])OTHER([^a-z]|$)' receive "$NATS_URL/OTHER" --into "$R1" --reader site1
 seg_state "$R1" | cmp -s - "$WORK/r1.before" || fail "a refused receive changed site 1's segments"
 find "$R1" -mindepth 1 -maxdepth 1 -printf '%f\n' | LC_ALL=C sort | cmp -s - "$WORK/r1.ls.before" ||
 	fail "a refused receive added files to site 1: $(find "$R1" -mindepth 1 -maxdepth 1 -newer "$WORK/r1.ls.before")"

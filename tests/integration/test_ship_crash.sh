@@ -79,7 +79,7 @@ start_ship() {
 	ship_pid=$BG_PID
 }
 start_receive() {
-	bg_sluice receive receive "$URL" --into "$R" --follow --durable crashsite
+	bg_sluice receive receive "$URL" --into "$R" --follow --reader crashsite
 	rcv_pid=$BG_PID
 }
 start_ship
@@ -104,7 +104,7 @@ for t in $(seq 1 "$TRIALS"); do
 	wait "$pid" 2>/dev/null || true
 	s=$(newest_seq "$D")
 	if [[ $victim == ship ]]; then start_ship; else start_receive; fi
-	ms=$(wait_seg "$R" "$s" 60)
+	ms=$(wait_seg "$R" "$s" 60 "ship:$ship_pid" "receive:$rcv_pid")
 	echo "$ms" >>"$WORK/recover_ms"
 	log "trial $t: $victim killed (kill -9) at segment $s; received again $ms ms after the restart"
 done
@@ -120,7 +120,7 @@ s_last=$(newest_seq "$D")
 stop_bg "$ship_pid" ship TERM
 stop_bg "$rcv_pid" receive TERM
 must_sluice shipfin ship "$D" --to "$URL"
-must_sluice rcvfin receive "$URL" --into "$R" --durable crashsite
+must_sluice rcvfin receive "$URL" --into "$R" --reader crashsite
 [[ -f "$R/$(printf '%020d.seg' "$s_last")" ]] || fail "the last receive did not catch up to segment $s_last: $(cat "$WORK/rcvfin.out")"
 
 run_sluice ver verify --segments "$R" || fail "verify --segments of the received directory: $(cat "$WORK/ver.out" "$WORK/ver.err")"
