@@ -9,7 +9,9 @@
 # end receive catches up once more, and: the received directory passes
 # verify --segments, every segment is byte for byte the source's, the replayed
 # destination equals the source, the keyless ledger has every transaction
-# once. SHIP_CRASH_TRIALS (default 3; make soak more).
+# once. Then each crash point of ship and receive (POINTS) once per
+# SHIP_FP_REPS. SHIP_CRASH_TRIALS (default 3; make soak 20), SHIP_FP_REPS
+# (default 1; soak 10).
 set -euo pipefail
 TEST_NAME=test_ship_crash
 # shellcheck source=tests/integration/harness.sh
@@ -109,6 +111,45 @@ for t in $(seq 1 "$TRIALS"); do
 	log "trial $t: $victim killed (kill -9) at segment $s; received again $ms ms after the restart"
 done
 
+# The crash points of ship and receive (README "Failpoints"; scripts/
+# check_failpoints.py reads POINTS): the service stops cleanly, starts again
+# armed at its N-th pass (N drawn 1-4) so the crash lands mid-stream, must
+# die there by SIGKILL, and is started once more without it.
+POINTS=(ship.chunk.after-publish receive.add.before-ack)
+FP_REPS=${SHIP_FP_REPS:-1}
+for point in "${POINTS[@]}"; do
+	: >"$WORK/fp_ms.$point"
+	for _ in $(seq 1 "$FP_REPS"); do
+		at=$((RANDOM % 4 + 1))
+		if [[ $point == ship.* ]]; then
+			victim=ship
+			stop_bg "$ship_pid" ship TERM
+			SLUICE_FAILPOINT="$point@$at" start_ship
+			pid=$ship_pid
+		else
+			victim=receive
+			stop_bg "$rcv_pid" receive TERM
+			SLUICE_FAILPOINT="$point@$at" start_receive
+			pid=$rcv_pid
+		fi
+		t0=$(now_ms)
+		while kill -0 "$pid" 2>/dev/null; do
+			(($(now_ms) - t0 < 60000)) || fail "$point@$at: $victim did not reach its failpoint in 60 s: $(tail -n 3 "$WORK/$victim.err")"
+			sleep 0.05
+		done
+		rc=0
+		wait "$pid" || rc=$?
+		grep -q "failpoint $point: killing" "$WORK/$victim.err" ||
+			fail "$point@$at: $victim did not die at its failpoint (exit $rc): $(tail -n 3 "$WORK/$victim.err")"
+		((rc == 137)) || fail "$point@$at: exit status $rc after the failpoint, want 137 (SIGKILL)"
+		s=$(newest_seq "$D")
+		if [[ $victim == ship ]]; then start_ship; else start_receive; fi
+		ms=$(wait_seg "$R" "$s" 60 "ship:$ship_pid" "receive:$rcv_pid")
+		echo "$ms" >>"$WORK/fp_ms.$point"
+		log "$point@$at: $victim died there at segment $s; received again $ms ms after the restart"
+	done
+done
+
 # The end: the workload stops, a batch capture seals the rest, ship and
 # receive stop cleanly, then a one-shot ship and a one-shot receive catch up.
 touch "$WORK/stop"
@@ -134,5 +175,8 @@ sum=$(dst_sql -N -B -e "SELECT SUM(bal) FROM crash.bank")
 txns=$(src_sql -N -B -e "SELECT COUNT(*) FROM crash.ledger_nopk")
 assert_no_password "$WORK"/*.out "$WORK"/*.err
 echo "RESULT ship_crash trials=$TRIALS lost=$lost dup=$dup recover_p50_ms=$(p50 "$WORK/recover_ms") recover_max_ms=$(sort -n "$WORK/recover_ms" | tail -n 1) ship_kills=$kills_ship receive_kills=$kills_rcv segments=$n transactions=$txns"
-((lost == 0 && dup == 0)) || fail "lost $lost, duplicated $dup ledger transactions after $TRIALS kill -9 trials"
+for point in "${POINTS[@]}"; do
+	echo "RESULT $point trials=$FP_REPS lost=$lost dup=$dup recovery_p50_ms=$(p50 "$WORK/fp_ms.$point")"
+done
+((lost == 0 && dup == 0)) || fail "lost $lost, duplicated $dup ledger transactions after $TRIALS kill -9 trials and the crash points"
 echo "1 passed, 0 failed"
