@@ -18,6 +18,10 @@
 #                             show that a command added or changed nothing)
 #   ledger_figures TABLE N    lost and dup of the keyless ledger TABLE (column seq)
 #                             on server N against the source: prints "LOST DUP"
+#   check_messages OUT DIR    a receive that read the whole stream (its output
+#                             in $WORK/OUT.out: "(K added, B bytes, M messages)")
+#                             read exactly the chunks of DIR's sealed segments:
+#                             one more is a chunk published twice. Prints M
 #   now_ms                    a millisecond clock
 #   p50 FILE                  the median of the numbers in FILE, one per line
 # RETRY_RE matches the line a command logs per retry attempt (the backoff of
@@ -109,6 +113,19 @@ seg_state() {
 		(cd "$1" && sha256sum -- "${segs[@]}") | awk '{ print $2, $1 }'
 	fi
 	find "$1" -maxdepth 1 -name '*.open' -printf '%f open\n' 2>/dev/null | LC_ALL=C sort
+}
+
+check_messages() {
+	local out=$WORK/$1.out dir=$2 m lo hi
+	m=$(sed -n -E 's/.*[(, ]([0-9]+) messages\).*/\1/p' "$out" | tail -n 1)
+	[[ -n "$m" ]] || fail "receive did not say how many messages it read: $(cat "$out")"
+	# a chunk is at most 1 MiB and at least 900,000 bytes (the server's max
+	# payload, 1 MiB by default, less the headers)
+	read -r lo hi < <(find "$dir" -maxdepth 1 -name '*.seg' -printf '%s\n' |
+		awk '{ lo += int(($1 + 1048575) / 1048576); hi += int(($1 + 899999) / 900000) } END { print lo + 0, hi + 0 }')
+	((m >= lo && m <= hi)) ||
+		fail "the stream holds $m messages for the $lo to $hi chunks of $dir's segments: a chunk published twice, or one missing"
+	echo "$m"
 }
 
 ledger_figures() {

@@ -144,6 +144,7 @@ grep -q "^nothing to ship" "$WORK/ship1.out" || fail "a second ship published ag
 must_sluice rcv2a receive "$ORDERS" --into "$R2" --reader site2
 grep -E -q "^received segments 0*1\.\.0*$s_last into .*\($n_segs added[,)]" "$WORK/rcv2a.out" ||
 	fail "site 2 did not receive segments 1..$s_last ($n_segs): $(cat "$WORK/rcv2a.out" "$WORK/rcv2a.err")"
+msgs=$(check_messages rcv2a "$D")
 seg_state "$R2" >"$WORK/r2.before"
 must_sluice rcv2b receive "$ORDERS" --into "$R2" --reader site2
 grep -E -q "\(0 added[,)]|nothing new" "$WORK/rcv2b.out" || fail "a second receive at site 2 added segments: $(cat "$WORK/rcv2b.out")"
@@ -244,7 +245,7 @@ for f in "$WORK"/*.out "$WORK"/*.err "$D"/consumers/*; do
 	if grep -q -F -- "$URL_PASSWORD" "$f" 2>/dev/null; then fail "the URL's password appears in $f"; fi
 done
 
-echo "RESULT ship_node_kill trials=1 lost=$lost dup=$dup recovery_ms=$node_ms segments=$n_segs"
+echo "RESULT ship_node_kill trials=1 lost=$lost dup=$dup recovery_ms=$node_ms segments=$n_segs stream_msgs=$msgs"
 echo "RESULT ship_cluster_down trials=1 lost=$lost dup=$dup resume_ms=$resume_ms ship_retries=$retries_ship receive_retries=$retries_rcv"
 ((lost == 0 && dup == 0)) || fail "lost $lost, duplicated $dup ledger transactions"
 echo "1 passed, 0 failed"

@@ -9,7 +9,8 @@
 # end receive catches up once more, and: the received directory passes
 # verify --segments, every segment is byte for byte the source's, the replayed
 # destination equals the source, the keyless ledger has every transaction
-# once. Then each crash point of ship and receive (POINTS) once per
+# once, and a new reader from the start finds each chunk in the stream once
+# (none published twice). Then each crash point of ship and receive (POINTS) once per
 # SHIP_FP_REPS. SHIP_CRASH_TRIALS (default 3; make soak 20), SHIP_FP_REPS
 # (default 1; soak 10).
 set -euo pipefail
@@ -164,6 +165,10 @@ must_sluice shipfin ship "$D" --to "$URL"
 must_sluice rcvfin receive "$URL" --into "$R" --reader crashsite
 [[ -f "$R/$(printf '%020d.seg' "$s_last")" ]] || fail "the last receive did not catch up to segment $s_last: $(cat "$WORK/rcvfin.out")"
 
+# a new reader from the start: the stream holds each chunk once
+must_sluice rcvnew receive "$URL" --into "$WORK/recv2" --reader fresh
+msgs=$(check_messages rcvnew "$D")
+n2=$(same_segments "$D" "$WORK/recv2")
 run_sluice ver verify --segments "$R" || fail "verify --segments of the received directory: $(cat "$WORK/ver.out" "$WORK/ver.err")"
 n=$(same_segments "$D" "$R")
 must_sluice rep replay --dir "$R" --dest "$DST_URL"
@@ -174,7 +179,7 @@ sum=$(dst_sql -N -B -e "SELECT SUM(bal) FROM crash.bank")
 [[ "$sum" == 20000 ]] || fail "bank invariant broken at the destination: $sum"
 txns=$(src_sql -N -B -e "SELECT COUNT(*) FROM crash.ledger_nopk")
 assert_no_password "$WORK"/*.out "$WORK"/*.err
-echo "RESULT ship_crash trials=$TRIALS lost=$lost dup=$dup recover_p50_ms=$(p50 "$WORK/recover_ms") recover_max_ms=$(sort -n "$WORK/recover_ms" | tail -n 1) ship_kills=$kills_ship receive_kills=$kills_rcv segments=$n transactions=$txns"
+echo "RESULT ship_crash trials=$TRIALS lost=$lost dup=$dup recover_p50_ms=$(p50 "$WORK/recover_ms") recover_max_ms=$(sort -n "$WORK/recover_ms" | tail -n 1) ship_kills=$kills_ship receive_kills=$kills_rcv segments=$n transactions=$txns stream_msgs=$msgs fresh_reader_segments=$n2"
 for point in "${POINTS[@]}"; do
 	echo "RESULT $point trials=$FP_REPS lost=$lost dup=$dup recovery_p50_ms=$(p50 "$WORK/fp_ms.$point")"
 done
