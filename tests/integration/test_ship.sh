@@ -178,7 +178,9 @@ log "segments identical: $n1 at site 1, $n2 at site 2; $txns ledger transactions
 # status --nats: the stream with the segment shipped last, and both receivers.
 must_sluice st status "$D" --nats "$ORDERS"
 last_re="(^|[^0-9])0*$s_last([^0-9]|$)"
-grep -w "ORDERS" "$WORK/st.out" | grep -v -w "ship-ORDERS" | grep -q -E -- "$last_re" ||
+grep -w "ORDERS" "$WORK/st.out" | grep -q -E -- "[0-9]+ messages.*3 replicas" ||
+	fail "status --nats does not show the stream ORDERS (messages, 3 replicas): $(cat "$WORK/st.out")"
+grep -i "shipped" "$WORK/st.out" | grep -q -E -- "$last_re" ||
 	fail "status --nats does not show ORDERS shipped through segment $s_last: $(cat "$WORK/st.out")"
 for r in site1 site2; do
 	grep -w -- "$r" "$WORK/st.out" | grep -q -E -- "$last_re" ||
