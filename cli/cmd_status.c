@@ -151,7 +151,9 @@ int cmd_status(int argc, char **argv)
 	if (!rc && nats) {
 		struct sl_err err = SL_ERR_INIT;
 
-		if (ship_status_print(stdout, nats, &err))
+		rc = ship_status_print(stdout, nats, &err);
+		ship_library_close();
+		if (rc)
 			rc = cmd_fail("status", &err);
 	}
 	sl_opt_release(&cmd);

@@ -94,6 +94,8 @@ struct xp_ops {
 	int (*last_id)(struct xp *x, int part, uint64_t *id, struct sl_err *err);
 	int (*info)(struct xp *x, struct xp_info *i, struct sl_err *err);
 	void (*close)(struct xp *x);
+	/* the library's process-wide state, after the last close */
+	void (*library_close)(void);
 };
 
 /* The transport for url's scheme; NULL (err set, -SL_EINVAL_ARG) when none. */

@@ -591,8 +591,10 @@ static int nats_fetch(struct xp *x, int part, int wait_ms, struct ship_chunk *c,
 		memset(l, 0, sizeof(*l));
 		x->next[part] = 0;
 		/* Fetch returns at once with a full batch, else at the timeout
-		 * with what came: a short one when the caller does not wait */
-		s = natsSubscription_Fetch(l, x->sub[part], 16, wait_ms > 0 ? wait_ms : 20, &j);
+		 * with what came: a short one when the caller does not wait, and
+		 * a batch of one when it waits (an idle reader), so the first
+		 * message to come returns at once */
+		s = natsSubscription_Fetch(l, x->sub[part], wait_ms > 0 ? 1 : 16, wait_ms > 0 ? wait_ms : 20, &j);
 		if (s == NATS_TIMEOUT || (s == NATS_NOT_FOUND))
 			return 0;
 		if (s != NATS_OK)
@@ -684,6 +686,15 @@ static int nats_info(struct xp *x, struct xp_info *in, struct sl_err *err)
 	return 0;
 }
 
+static int nats_used;
+
+static void nats_library_close(void)
+{
+	if (nats_used)
+		nats_CloseAndWait(2000);
+	nats_used = 0;
+}
+
 static const struct xp_ops nats_ops = {
 	.scheme = "nats",
 	.open = nats_open,
@@ -700,12 +711,15 @@ static const struct xp_ops nats_ops = {
 	.last_id = nats_last_id,
 	.info = nats_info,
 	.close = nats_close,
+	.library_close = nats_library_close,
 };
 
 const struct xp_ops *xp_find(const char *url, struct sl_err *err)
 {
-	if (!strncmp(url, "nats://", 7))
+	if (!strncmp(url, "nats://", 7)) {
+		nats_used = 1;
 		return &nats_ops;
+	}
 	sl_err_set(err, -SL_EINVAL_ARG, "'%.40s': not a transport url (nats://HOST:PORT/NAME)",
 		   strstr(url, "@") ? "(url with credentials)" : url);
 	return NULL;
@@ -715,4 +729,9 @@ void xp_info_release(struct xp_info *i)
 {
 	free(i->readers);
 	memset(i, 0, sizeof(*i));
+}
+
+void ship_library_close(void)
+{
+	nats_ops.library_close();
 }
