@@ -108,7 +108,12 @@ sleep 1
 retries_ship0=$(grep -c -i -E -- "$RETRY_RE" "$WORK/ship.err" || true)
 retries_rcv0=$(grep -c -i -E -- "$RETRY_RE" "$WORK/rcv1.err" || true)
 for i in 1 2 3; do stop_nats "$i"; done
-sleep 5
+sleep 4
+# meanwhile status shows ship waiting (its state file, as capture's and replay's)
+must_sluice stdown status "$D"
+grep -E -q "ship.*ORDERS.*reconnecting" "$WORK/stdown.out" ||
+	fail "status does not show ship reconnecting while the cluster is down: $(grep -i ship "$WORK/stdown.out")"
+sleep 1
 s_down=$(newest_seq "$D")
 for i in 1 2 3; do restart_nats "$i"; done
 t_up=$(now_ms)
