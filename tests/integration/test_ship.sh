@@ -22,7 +22,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/nats.sh"
 # shellcheck source=tests/integration/ship_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/ship_lib.sh"
 
-LOAD_S=${SHIP_LOAD_S:-3}	# workload seconds before the node kill and after the outage
+LOAD_S=${SHIP_LOAD_S:-2}	# workload seconds before the node kill and after the outage
 require_sluice
 require_ship
 start_servers 3
