@@ -32,7 +32,10 @@
 
 #include "banned.h"
 
-#define NATS_WAIT_MS 5000		/* JetStream API and publish acks */
+#define NATS_WAIT_MS 5000		/* publish acks */
+#define NATS_API_MS 2000		/* JetStream API calls: a cluster electing after a
+					 * restart answers sooner to a new ask than to one
+					 * that waits longer */
 #define PUB_WINDOW 16			/* publishes in flight */
 #define DUP_WINDOW_S (2 * 3600)		/* JetStream's duplicate window for our ids */
 
@@ -269,7 +272,7 @@ static int nats_open(struct xp **xp, const char *url, struct sl_err *err)
 		goto out;
 	}
 	jsOptions_Init(&jo);
-	jo.Wait = NATS_WAIT_MS;
+	jo.Wait = NATS_API_MS;
 	jo.PublishAsync.MaxPending = PUB_WINDOW;
 	jo.PublishAsync.StallWait = NATS_WAIT_MS;	/* a full window waits for an ack */
 	jo.PublishAsync.AckHandler = on_ack;

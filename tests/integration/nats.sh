@@ -83,7 +83,8 @@ start_nats() {
 	for ((i = 1; i <= n; i++)); do
 		_nats_wait_port "$i"
 	done
-	_nats_js_ready
+	# a single node is no cluster: it elects no meta leader, it is ready
+	((n > 1)) && _nats_js_ready
 	NATS_URL="nats://$urls"
 	export NATS_URL
 	log "nats cluster of $n up: $NATS_URL"
