@@ -23,7 +23,10 @@
  *   - a refusal returns -SL_EFORMAT with err naming the object and the rule:
  *     "table `db`.`t`: rule ob-fulltext: OceanBase cannot take FULLTEXT index `ft`".
  *   A statement the rules do not touch comes out unchanged, byte for byte;
- *   converting a converted statement changes nothing more. Text inside
+ *   converting a converted statement changes nothing more: the table runs
+ *   again, pass after pass, until a pass changes nothing (a row's edit can
+ *   make work for a row before it), and a statement still changing after 8
+ *   passes is refused ("the dialect rules do not settle"). Text inside
  *   strings and ordinary comments is never rewritten; executable comments
  *   (/+!NNNNN ... +/) are code. The rows and what each does: README.md
  *   "Dialect rules". Convert a CREATE TABLE before splitting it: rules

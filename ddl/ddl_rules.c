@@ -164,7 +164,8 @@ static int col_compressed(struct ddl_rx *x, const struct ddl_part *p, size_t ty)
 			i = ddl__skip_group(k, i) - 1;
 			continue;
 		}
-		if (!ddl__is(k, i, "COMPRESSED") || ddl__is(k, i - 1, "COLUMN_FORMAT"))
+		/* COLUMN_FORMAT COMPRESSED is MySQL's; after = it is an option's value */
+		if (!ddl__is(k, i, "COMPRESSED") || ddl__is(k, i - 1, "COLUMN_FORMAT") || ddl__isp(k, i - 1, '='))
 			continue;
 		ddl__edit_remove(x->ed, k, i, ddl__isp(k, i + 1, '=') && i + 2 < p->end ? i + 2 : i);
 		ddl__note(x, "column `%s`: COMPRESSED removed (%s stores it uncompressed)",
@@ -615,17 +616,24 @@ int ddl_convert(const struct ddl_target *t, const char *object, const char *stmt
 	return ddl_convert_from(t, DDL_SOURCE_UNKNOWN, object, stmt, len, out, note_fn, ctx, err);
 }
 
-int ddl_convert_from(const struct ddl_target *t, enum ddl_source source, const char *object,
-		     const char *stmt, size_t len, struct sl_buf *out, ddl_note_fn note_fn, void *ctx,
-		     struct sl_err *err)
+/* Passes over the rule table before a statement that still changes is
+ * refused. A rule's edit can make a statement for a rule that ran before it
+ * (if-exists takes a guard off, and what follows reads as a column for
+ * real); a further pass applies that, and a pass that changes nothing ends
+ * the conversion, so converting its text again changes nothing and notes
+ * nothing. A statement no row changes takes one pass; a changed one takes
+ * at least two (the last finds nothing). */
+#define DDL_PASSES_MAX 8
+
+/* One pass of every row for t over *text (n bytes); a row that changes the
+ * text leaves the new text in *cur (text then points into it) and its name
+ * in *changed. */
+static int convert_pass(const struct ddl_target *t, enum ddl_source source, const char *object,
+			const char **text, size_t *n, struct sl_buf *cur, struct sl_buf *next,
+			const char **changed, ddl_note_fn note_fn, void *ctx, struct sl_err *err)
 {
-	struct sl_buf cur = SL_BUF_INIT(SL_BUF_UNLIMITED), next = SL_BUF_INIT(SL_BUF_UNLIMITED);
-	const char *text = stmt;
-	size_t n = len;
 	int rc = 0;
 
-	if (!object)
-		object = "statement";
 	for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]) && !rc; r++) {
 		struct ddl_stmt st;
 		struct ddl_edits ed = { 0 };
@@ -634,7 +642,7 @@ int ddl_convert_from(const struct ddl_target *t, enum ddl_source source, const c
 
 		if (!(rules[r].dialects & (1u << t->dialect)))
 			continue;
-		if ((rc = ddl__parse(text, n, &st, err))) {
+		if ((rc = ddl__parse(*text, *n, &st, err))) {
 			char m[sizeof(err->msg)];
 
 			snprintf(m, sizeof(m), "%s", err->msg);
@@ -644,20 +652,48 @@ int ddl_convert_from(const struct ddl_target *t, enum ddl_source source, const c
 		}
 		rc = rules[r].fn(&x);
 		if (!rc && ed.n) {
-			sl_buf_reset(&next);
-			if ((rc = ddl__edits_apply(&ed, text, n, &next)))
+			sl_buf_reset(next);
+			if ((rc = ddl__edits_apply(&ed, *text, *n, next)))
 				rc = sl_err_set(err, rc, "%s: statement too large", object);
-			else {
-				struct sl_buf tmp = cur;
+			else if (next->len != *n || memcmp(next->data, *text, *n)) {
+				struct sl_buf tmp = *cur;
 
-				cur = next;
-				next = tmp;
-				text = (const char *)cur.data;
-				n = cur.len;
+				*cur = *next;
+				*next = tmp;
+				*text = (const char *)cur->data;
+				*n = cur->len;
+				*changed = rules[r].name;
 			}
 		}
 		ddl__edits_release(&ed);
 		ddl__stmt_release(&st);
+	}
+	return rc;
+}
+
+int ddl_convert_from(const struct ddl_target *t, enum ddl_source source, const char *object,
+		     const char *stmt, size_t len, struct sl_buf *out, ddl_note_fn note_fn, void *ctx,
+		     struct sl_err *err)
+{
+	struct sl_buf cur = SL_BUF_INIT(SL_BUF_UNLIMITED), next = SL_BUF_INIT(SL_BUF_UNLIMITED);
+	const char *text = stmt, *changed = NULL;
+	size_t n = len;
+	int rc = 0;
+
+	if (!object)
+		object = "statement";
+	for (unsigned pass = 0; !rc; pass++) {
+		const char *last = changed;
+
+		if (pass == DDL_PASSES_MAX) {
+			rc = sl_err_set(err, -SL_EFORMAT, "%s: the dialect rules do not settle on the statement "
+					"(rule %s still changes it after %u passes)", object, last, pass);
+			break;
+		}
+		changed = NULL;
+		rc = convert_pass(t, source, object, &text, &n, &cur, &next, &changed, note_fn, ctx, err);
+		if (!changed)
+			break;
 	}
 	if (!rc && sl_buf_add(out, text, n))
 		rc = sl_err_set(err, -SL_ETOOBIG, "%s: statement too large", object);

@@ -138,7 +138,9 @@ int ddl__ends_with(const char *s, const char *tail)
 	return a >= b && !strcasecmp(s + a - b, tail);
 }
 
-/* Each column definition of the statement: cb(x, p, type token). */
+/* Each column definition of the statement: cb(x, p, type token). A type is
+ * a word: a part whose second token is not one ("ADD c (x INT) ...", "ADD c
+ * = 1") defines no column, and what follows is not its attributes. */
 int ddl__each_column(struct ddl_rx *x, int (*cb)(struct ddl_rx *x, const struct ddl_part *p, size_t ty))
 {
 	int rc;
@@ -146,7 +148,7 @@ int ddl__each_column(struct ddl_rx *x, int (*cb)(struct ddl_rx *x, const struct 
 	for (size_t i = 0; i < x->st->nparts; i++) {
 		const struct ddl_part *p = &x->st->parts[i];
 
-		if (p->kind == DDL_P_COLUMN && p->first + 1 < p->end &&
+		if (p->kind == DDL_P_COLUMN && p->first + 1 < p->end && x->k->v[p->first + 1].kind == DDL_TK_WORD &&
 		    (x->st->kind == DDL_K_CREATE_TABLE || x->st->kind == DDL_K_ALTER_TABLE) &&
 		    (rc = cb(x, p, p->first + 1)))
 			return rc;

@@ -4,10 +4,13 @@
  * ddl_convert() must end in a text or an error, and when it gives a text:
  * a text changed only with a note (a statement no rule touches comes out
  * byte for byte), and converting it again changes nothing and notes
- * nothing (idempotent). ddl_table_split() and ddl_describe() must end in a
+ * nothing (idempotent); an error may not be "the dialect rules do not
+ * settle" (rules that undo each other, or one that rewrites its own
+ * output without end). ddl_table_split() and ddl_describe() must end in a
  * text or an error. A violation aborts, so libFuzzer keeps the input.
- * Seeds: SHOW CREATE TABLE/VIEW texts and captured statements
- * (tests/fuzz/run.sh writes them). Built by CMake with -DSLUICE_FUZZ=ON.
+ * Seeds: SHOW CREATE TABLE/VIEW texts and captured statements, and every
+ * input this target stopped on (tests/regress/fuzz-ddl-*; tests/fuzz/run.sh
+ * writes them). Built by CMake with -DSLUICE_FUZZ=ON.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,8 +48,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sl_buf_reset(&a);
 		sl_buf_reset(&b);
 		notes = 0;
-		if (ddl_convert(&targets[i], "x", s, size, &a, count, NULL, &err))
+		if (ddl_convert(&targets[i], "x", s, size, &a, count, NULL, &err)) {
+			if (strstr(err.msg, "do not settle"))
+				abort();	/* a rule that never stops changing it */
 			continue;
+		}
 		if (!notes && (a.len != size || (size && memcmp(a.data, data, size))))
 			abort();	/* changed without a note */
 		notes = 0;

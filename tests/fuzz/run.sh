@@ -7,7 +7,8 @@
 #                  fixtures, and captured live from a MariaDB server
 #                  (live_seeds.sh: rows of many types, DDL, a big row,
 #                  snapshot chunks) when mariadbd is installed
-#   fuzz_ddl       the CREATE/ALTER statements of tests/unit/test_ddl.c
+#   fuzz_ddl       the CREATE/ALTER statements of tests/unit/test_ddl.c and
+#                  tests/regress/fuzz-ddl-* (the decoder gets the other fuzz-*)
 #
 #   tests/fuzz/run.sh [SECONDS]        CPU seconds per target (default $FUZZ_SECS, else 60)
 #
@@ -94,9 +95,17 @@ if [[ "${FUZZ_LIVE_SEEDS:-1}" != 0 ]]; then
 		exit 1
 	fi
 fi
-cp "$REPO"/tests/regress/fuzz-* "$WORK/decoder/" 2>/dev/null || true
-# one seed per C string literal of test_ddl.c that starts a statement
+# every input a target stopped on is replayed first: fuzz-ddl-* by fuzz_ddl,
+# the other fuzz-* by fuzz_decoder
 mkdir -p "$WORK/ddl"
+for f in "$REPO"/tests/regress/fuzz-*; do
+	[[ -f "$f" ]] || continue
+	case ${f##*/} in
+	fuzz-ddl-*) cp "$f" "$WORK/ddl/" ;;
+	*) cp "$f" "$WORK/decoder/" ;;
+	esac
+done
+# one seed per C string literal of test_ddl.c that starts a statement
 python3 - "$REPO/tests/unit/test_ddl.c" "$WORK/ddl" <<'PY' || true
 import re, sys
 src = open(sys.argv[1]).read()

@@ -1,5 +1,6 @@
 /* test_ddl.c - ddl/: the lexer, every dialect rule (converted text and its note, or the refusal), idempotence, untouched statements byte for byte, ddl_table_split on SHOW CREATE TABLE outputs of a real MariaDB 10.11, version detection. */
 #include <CUnit/Basic.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -718,6 +719,82 @@ static void test_ddl__prefixes(void)
 	CU_PASS("no crash");
 }
 
+/* A rule whose edit makes another statement for a rule that ran before it:
+ * the rules run again until a pass changes nothing, so the first
+ * conversion is the last one (fuzz_ddl, soak 2026-12-06: if-exists took a
+ * guard off, and on the next conversion column-compressed saw a column). */
+static void test_ddl__passes(void)
+{
+	expect_conv(&OB, "ALTER TABLE t ADD c IF NOT EXISTS REAL", "ALTER TABLE t ADD c DOUBLE",
+		    "[real] table `d`.`t`: column `c`: REAL -> DOUBLE");
+	CU_ASSERT_PTR_NOT_NULL(conv(&OB, "ALTER TABLE t ADD c IF NOT EXISTS REAL"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(notes, "[if-exists] table `d`.`t`: IF NOT EXISTS removed"));
+	/* a parenthesis where the type should be is no column definition: its
+	 * contents are not the column's attributes */
+	expect_same(&MYSQL, "ALTER TABLE t ADD c (x INT) ROW_FORMAT=COMPRESSED");
+	/* a value after = is never the COMPRESSED attribute */
+	expect_same(&MYSQL, "ALTER TABLE t ADD c BLOB COMMENT=COMPRESSED");
+}
+
+/* Every DDL input fuzz_ddl ever stopped on (tests/regress/fuzz-ddl-*),
+ * checked as fuzz_ddl checks it, for the same destinations: a text or an
+ * error; a text changed only with a note; converting it again changes
+ * nothing and notes nothing. */
+static void test_ddl__fuzz_regressions(void)
+{
+	const struct ddl_target *t[] = { &MARIADB, &MARIADB_114, &MYSQL, &MYSQL57, &OB };
+	char dir[1024];
+	unsigned seen = 0;
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/tests/regress", SLUICE_SOURCE_DIR);
+	d = opendir(dir);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	while ((e = readdir(d))) {
+		char path[2048], in[65536];
+		size_t n;
+		FILE *f;
+
+		if (strncmp(e->d_name, "fuzz-ddl-", 9))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		f = fopen(path, "rb");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		n = fread(in, 1, sizeof(in), f);
+		fclose(f);
+		seen++;
+		for (size_t j = 0; j < sizeof(t) / sizeof(t[0]); j++) {
+			struct sl_buf a = SL_BUF_INIT(SL_BUF_UNLIMITED), b = SL_BUF_INIT(SL_BUF_UNLIMITED);
+			struct sl_err err = SL_ERR_INIT;
+			unsigned once;
+			int ok;
+
+			notes[0] = 0;
+			nnotes = 0;
+			if (ddl_convert(t[j], "x", in, n, &a, collect, NULL, &err)) {
+				CU_ASSERT_PTR_NULL(strstr(err.msg, "do not settle"));
+				sl_buf_release(&a);
+				continue;
+			}
+			CU_ASSERT_TRUE(nnotes || (a.len == n && !memcmp(a.data, in, n)));
+			once = nnotes;
+			nnotes = 0;
+			ok = !ddl_convert(t[j], "x", (const char *)a.data, a.len, &b, collect, NULL, &err) &&
+			     !nnotes && a.len == b.len && !memcmp(a.data, b.data, a.len);
+			if (!ok)
+				fprintf(stderr, "\n  %s, %s: not idempotent (%u notes, then %u)\n  once:  %.*s\n  twice: %.*s\n",
+					e->d_name, ddl_dialect_name(t[j]->dialect), once, nnotes, (int)a.len,
+					(const char *)a.data, (int)b.len, (const char *)b.data);
+			CU_ASSERT_TRUE(ok);
+			sl_buf_release(&a);
+			sl_buf_release(&b);
+		}
+	}
+	closedir(d);
+	CU_ASSERT_TRUE(seen > 0);
+}
+
 static void test_ddl__describe(void)
 {
 	static const struct { const char *stmt, *db, *want; } c[] = {
@@ -759,6 +836,8 @@ int main(void)
 	CU_add_test(s, "dialect from version()", test_ddl__versions);
 	CU_add_test(s, "the object a statement names", test_ddl__describe);
 	CU_add_test(s, "every prefix of every rule's input", test_ddl__prefixes);
+	CU_add_test(s, "rules run until a pass changes nothing", test_ddl__passes);
+	CU_add_test(s, "inputs fuzz_ddl stopped on", test_ddl__fuzz_regressions);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_tests_failed();
