@@ -53,13 +53,7 @@ struct xp {
 	int next[SHIP_PARTS];		/* index in list of the next message */
 	natsMsg *cur[SHIP_PARTS];	/* fetched last (in list) */
 	natsMsg *held;			/* last()'s message */
-	/* publishes in flight (ack handler on a nats thread) */
 	uint64_t next_seq;		/* the stream number the next publish gets, 0: ask */
-	pthread_mutex_t mu;
-	int mu_init;
-	natsStatus pub_status;		/* the first failed publish, under mu */
-	jsErrCode pub_jerr;
-	char pub_what[200];
 };
 
 /* Errors a new round cannot cure; every other one can (a lost connection,
@@ -198,45 +192,53 @@ static void nats_close(struct xp *x)
 {
 	if (!x)
 		return;
+	/* the connection first: its threads stop delivering to subscriptions
+	 * and ack handlers, which may only then go (destroying a subscription
+	 * the read loop still delivers to is a use after free in nats.c) */
+	if (x->nc)
+		natsConnection_Close(x->nc);
+	jsCtx_Destroy(x->js);
 	for (int i = 0; i < SHIP_PARTS; i++) {
 		natsMsgList_Destroy(&x->list[i]);
 		if (x->sub[i])
 			natsSubscription_Destroy(x->sub[i]);
 	}
 	natsMsg_Destroy(x->held);
-	jsCtx_Destroy(x->js);
-	if (x->nc) {
-		natsConnection_Close(x->nc);
+	if (x->nc)
 		natsConnection_Destroy(x->nc);
-	}
-	if (x->mu_init)
-		pthread_mutex_destroy(&x->mu);
 	free(x);
 }
 
-/* Every publish's answer (a nats thread): keep the first failure. A failed
- * publish fails every later one in flight too (each expects the one before
- * it as the subject's last), so the log never gets a hole. */
+/* The answers to publishes in flight come on a nats thread, which may still
+ * deliver one after the round that sent it ended: what it writes lives for
+ * the process, and an answer to an earlier connection (gen) is dropped. */
+static struct {
+	pthread_mutex_t mu;
+	uintptr_t gen;			/* the connection publishes belong to */
+	natsStatus status;		/* its first failed publish */
+	jsErrCode jerr;
+	char what[200];
+} pub = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* Keep the first failure. A failed publish fails every later one in flight
+ * too (each expects the one before it as the stream's last), so the log
+ * never gets a hole. */
 static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
-	struct xp *x = closure;
-
 	(void)js;
 	(void)pa;
-	if (pae) {
-		pthread_mutex_lock(&x->mu);
-		if (x->pub_status == NATS_OK) {
-			const char *seq = NULL, *off = NULL;
+	pthread_mutex_lock(&pub.mu);
+	if (pae && (uintptr_t)closure == pub.gen && pub.status == NATS_OK) {
+		const char *seq = NULL, *off = NULL;
 
-			x->pub_status = pae->Err != NATS_OK ? pae->Err : NATS_ERR;
-			x->pub_jerr = pae->ErrCode;
-			(void)natsMsgHeader_Get(m, "Sluice-Seq", &seq);
-			(void)natsMsgHeader_Get(m, "Sluice-Off", &off);
-			snprintf(x->pub_what, sizeof(x->pub_what), "publish segment %s offset %s: %s",
-				 seq ? seq : "?", off ? off : "?", pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
-		}
-		pthread_mutex_unlock(&x->mu);
+		pub.status = pae->Err != NATS_OK ? pae->Err : NATS_ERR;
+		pub.jerr = pae->ErrCode;
+		(void)natsMsgHeader_Get(m, "Sluice-Seq", &seq);
+		(void)natsMsgHeader_Get(m, "Sluice-Off", &off);
+		snprintf(pub.what, sizeof(pub.what), "publish segment %s offset %s: %s", seq ? seq : "?",
+			 off ? off : "?", pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
 	}
+	pthread_mutex_unlock(&pub.mu);
 	natsMsg_Destroy(m);
 }
 
@@ -275,10 +277,12 @@ static int nats_open(struct xp **xp, const char *url, struct sl_err *err)
 	jo.Wait = NATS_API_MS;
 	jo.PublishAsync.MaxPending = PUB_WINDOW;
 	jo.PublishAsync.StallWait = NATS_WAIT_MS;	/* a full window waits for an ack */
+	pthread_mutex_lock(&pub.mu);
+	pub.gen++;
+	pub.status = NATS_OK;
 	jo.PublishAsync.AckHandler = on_ack;
-	jo.PublishAsync.AckHandlerClosure = x;
-	pthread_mutex_init(&x->mu, NULL);
-	x->mu_init = 1;
+	jo.PublishAsync.AckHandlerClosure = (void *)pub.gen;
+	pthread_mutex_unlock(&pub.mu);
 	if ((s = natsConnection_JetStream(&x->js, x->nc, &jo)) != NATS_OK)
 		rc = nats_fail(x, err, s, 0, "jetstream");
 out:
@@ -505,13 +509,13 @@ static int nats_flush(struct xp *x, struct sl_err *err)
 	po.MaxWait = 2 * NATS_WAIT_MS;
 	s = js_PublishAsyncComplete(x->js, &po);
 	x->next_seq = 0;
-	pthread_mutex_lock(&x->mu);
-	if (x->pub_status != NATS_OK) {
-		rc = sl_err_set(err, !permanent_status(x->pub_status) && !js_permanent(x->pub_jerr) ? -SL_ETRANSIENT : -EIO,
-				"nats %s: %s", x->name, x->pub_what);
-		x->pub_status = NATS_OK;
+	pthread_mutex_lock(&pub.mu);
+	if (pub.status != NATS_OK) {
+		rc = sl_err_set(err, !permanent_status(pub.status) && !js_permanent(pub.jerr) ? -SL_ETRANSIENT : -EIO,
+				"nats %s: %s", x->name, pub.what);
+		pub.status = NATS_OK;
 	}
-	pthread_mutex_unlock(&x->mu);
+	pthread_mutex_unlock(&pub.mu);
 	if (!rc && s != NATS_OK)
 		rc = nats_fail(x, err, s, 0, "waiting for publish acks");
 	if (rc)
