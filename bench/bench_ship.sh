@@ -154,11 +154,33 @@ throughput() {
 LAG_REPORT=""
 lag() {
 	local d=$WORK/lag-dir r=$WORK/lag-recv cap shp rcv rep_a rep_b load probe poll_a poll_b n probes
-	log "lag: sbtest copied to destinations A (direct) and B (through JetStream)"
+	# The probe writer runs inside the source: every 20 ms for LAG_SECONDS a
+	# row with its time (SYSDATE(6): the statement's own time, each its own
+	# transaction), then lagbench.done (1, count). It and the tables exist
+	# before capture starts, so the stream carries only their rows.
+	src_sql <<SQL
+CREATE DATABASE lagbench;
+CREATE TABLE lagbench.probe (id INT PRIMARY KEY, ts DATETIME(6) NOT NULL);
+CREATE TABLE lagbench.done (id INT PRIMARY KEY, n INT NOT NULL);
+DELIMITER //
+CREATE PROCEDURE lagbench.probes(secs INT)
+BEGIN
+  DECLARE i INT DEFAULT 0;
+  DECLARE t_end DATETIME(6) DEFAULT SYSDATE(6) + INTERVAL secs SECOND;
+  WHILE SYSDATE(6) < t_end DO
+    SET i = i + 1;
+    INSERT INTO lagbench.probe VALUES (i, SYSDATE(6));
+    DO SLEEP(0.02);
+  END WHILE;
+  INSERT INTO lagbench.done VALUES (1, i);
+END//
+DELIMITER ;
+SQL
+	log "lag: sbtest and lagbench copied to destinations A (direct) and B (through JetStream)"
 	mariadb-dump --no-defaults -uroot -S "$SRC_SOCK" --single-transaction --hex-blob \
-		--databases sbtest >"$WORK/sbtest.sql"
-	srv_sql 2 <"$WORK/sbtest.sql"
-	srv_sql 3 <"$WORK/sbtest.sql"
+		--databases sbtest lagbench >"$WORK/lag.sql"
+	srv_sql 2 <"$WORK/lag.sql"
+	srv_sql 3 <"$WORK/lag.sql"
 
 	start_bg lcap capture --source "$SRC_URL" --dir "$d" --server-id 702 --follow --segment-age "$SEG_AGE"
 	cap=$BG_PID
@@ -167,9 +189,10 @@ lag() {
 	shp=$BG_PID
 	start_bg lrecv receive "$NATS_URL/lag" --into "$r" --follow
 	rcv=$BG_PID
-	src_sql -e "CREATE DATABASE lagbench; CREATE TABLE lagbench.probe (id INT PRIMARY KEY, ts DATETIME(6) NOT NULL)"
 	start_bg lrepa replay --dir "$d" --dest "$DST_URL" --follow --consumer direct
 	rep_a=$BG_PID
+	# a first row makes a first segment: R exists once it has arrived
+	src_sql -e "INSERT INTO lagbench.done VALUES (0, 0)"
 	for _ in $(seq 1 300); do
 		compgen -G "$r/*.seg" >/dev/null && break
 		for n in "$shp" "$rcv"; do
@@ -182,34 +205,33 @@ lag() {
 	rep_b=$BG_PID
 	for n in 2 3; do
 		for _ in $(seq 1 600); do
-			[[ $(srv_sql "$n" -N -B -e "SELECT COUNT(*) FROM information_schema.tables
-				WHERE table_schema = 'lagbench' AND table_name = 'probe'") == 1 ]] && break
+			[[ $(srv_sql "$n" -N -B -e "SELECT COUNT(*) FROM lagbench.done WHERE id = 0") == 1 ]] && break
 			sleep 0.1
 		done
-		[[ $(srv_sql "$n" -N -B -e "SELECT COUNT(*) FROM information_schema.tables
-			WHERE table_schema = 'lagbench' AND table_name = 'probe'") == 1 ]] ||
-			fail "the probe table did not reach destination $((n - 1)) in 60 s"
+		[[ $(srv_sql "$n" -N -B -e "SELECT COUNT(*) FROM lagbench.done WHERE id = 0") == 1 ]] ||
+			fail "the first row did not reach destination $((n - 1)) in 60 s"
 	done
 	log "both paths run; load: sysbench --rate $RATE for $LAG_SECONDS s, a probe every 20 ms"
 
 	# The poller runs inside each destination: every 10 ms it records, with
 	# the destination's time, the probes it has not seen yet (READ COMMITTED:
 	# it must not lock the rows and gaps replay inserts into). lo is the
-	# highest id below which every probe has been seen, so each round reads
-	# only the few rows above it.
-	probes=$((LAG_SECONDS * 50))
+	# highest id up to which every probe has been seen, so each round reads
+	# only the few rows above it. It ends once lagbench.done says how many
+	# probes there are and it has seen them all (or LAG_SECONDS + 120 s).
 	for n in 2 3; do
 		srv_sql "$n" <<SQL
 CREATE DATABASE lagseen;
 CREATE TABLE lagseen.seen (id INT PRIMARY KEY, at DATETIME(6) NOT NULL);
 DELIMITER //
-CREATE PROCEDURE lagseen.poll(n INT, secs INT)
+CREATE PROCEDURE lagseen.poll(secs INT)
 BEGIN
-  DECLARE t0 DATETIME(6) DEFAULT NOW(6);
+  DECLARE t_end DATETIME(6) DEFAULT SYSDATE(6) + INTERVAL secs SECOND;
   DECLARE lo INT DEFAULT 0;
   DECLARE hi INT;
-  WHILE lo < n AND TIMESTAMPDIFF(SECOND, t0, NOW(6)) < secs DO
-    INSERT IGNORE INTO lagseen.seen SELECT id, NOW(6) FROM lagbench.probe WHERE id > lo;
+  WHILE SYSDATE(6) < t_end
+    AND NOT EXISTS (SELECT 1 FROM lagbench.done WHERE id = 1 AND n <= lo) DO
+    INSERT IGNORE INTO lagseen.seen SELECT id, SYSDATE(6) FROM lagbench.probe WHERE id > lo;
     SELECT MIN(s.id) INTO hi FROM lagseen.seen s WHERE s.id > lo
       AND NOT EXISTS (SELECT 1 FROM lagseen.seen s2 WHERE s2.id = s.id + 1);
     IF hi IS NOT NULL AND EXISTS (SELECT 1 FROM lagseen.seen WHERE id = lo + 1) THEN
@@ -221,10 +243,10 @@ END//
 DELIMITER ;
 SQL
 	done
-	srv_sql 2 -e "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; CALL lagseen.poll($probes, $((LAG_SECONDS + 60)))" &
+	srv_sql 2 -e "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; CALL lagseen.poll($((LAG_SECONDS + 120)))" &
 	poll_a=$!
 	track_pid "$poll_a"
-	srv_sql 3 -e "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; CALL lagseen.poll($probes, $((LAG_SECONDS + 60)))" &
+	srv_sql 3 -e "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; CALL lagseen.poll($((LAG_SECONDS + 120)))" &
 	poll_b=$!
 	track_pid "$poll_b"
 
@@ -232,15 +254,14 @@ SQL
 		>"$WORK/load.log" 2>&1 &
 	load=$!
 	track_pid "$load"
-	python3 -c 'import sys
-for i in range(1, int(sys.argv[1]) + 1):
-    print("INSERT INTO lagbench.probe VALUES (%d, NOW(6)); DO SLEEP(0.02);" % i)' "$probes" | src_sql &
+	src_sql -e "CALL lagbench.probes($LAG_SECONDS)" &
 	probe=$!
 	track_pid "$probe"
 	wait "$load" || fail "sysbench failed: $(tail -n 3 "$WORK/load.log")"
 	wait "$probe" || fail "the probe writer failed"
 	wait "$poll_a" || fail "the poller on destination A failed"
 	wait "$poll_b" || fail "the poller on destination B failed"
+	probes=$(src_sql -N -B -e "SELECT n FROM lagbench.done WHERE id = 1")
 
 	log "waiting until both destinations equal the source"
 	local deadline=$((SECONDS + 120)) eq_a=NO eq_b=NO
@@ -260,9 +281,9 @@ for i in range(1, int(sys.argv[1]) + 1):
 	[[ $eq_a == yes && $eq_b == yes ]] || fail "a destination differs from the source (direct: $eq_a, through JetStream: $eq_b)"
 
 	srv_sql 2 -N -B -e "SELECT s.id, TIMESTAMPDIFF(MICROSECOND, p.ts, s.at) FROM lagseen.seen s
-		JOIN lagbench.probe p USING (id)" >"$WORK/lag-a.us"
+		JOIN lagbench.probe p USING (id) ORDER BY s.id" >"$WORK/lag-a.us"
 	srv_sql 3 -N -B -e "SELECT s.id, TIMESTAMPDIFF(MICROSECOND, p.ts, s.at) FROM lagseen.seen s
-		JOIN lagbench.probe p USING (id)" >"$WORK/lag-b.us"
+		JOIN lagbench.probe p USING (id) ORDER BY s.id" >"$WORK/lag-b.us"
 	[[ -n "${BENCH_KEEP:-}" ]] && paste "$WORK/lag-a.us" "$WORK/lag-b.us" >"$BENCH_KEEP"
 	local tps segs
 	tps=$(sed -n 's/.*transactions: *[0-9]* *(\([0-9.]*\) per sec.*/\1/p' "$WORK/load.log")
