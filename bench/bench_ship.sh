@@ -139,8 +139,8 @@ throughput() {
 	log "pack DIR, then unpack it into U"
 	timed pack "$SLUICE" pack "$dir" --out "$b"
 	timed unpack "$SLUICE" unpack "$b" --into "$u"
-	SHIP_LINE=$(tail -n 1 "$WORK/ship.out")
-	RECV_LINE=$(tail -n 1 "$WORK/receive.out")
+	SHIP_LINE=$(cat "$WORK/ship.out" "$WORK/ship.err" | grep -E '^(shipped|nothing to ship)' | tail -n 1 || true)
+	RECV_LINE=$(cat "$WORK/receive.out" "$WORK/receive.err" | grep -E '^received' | tail -n 1 || true)
 
 	SAME_R=yes SAME_U=yes
 	same_segments "$dir" "$r" || SAME_R=NO
