@@ -38,6 +38,9 @@ static const char *const known[] = {
 	/* snapshot/snap_write.c, replay/rep_load.c */
 	"snapshot.chunk.rows",
 	"replay.load.before-commit",
+	/* ship/ship_send.c, ship/ship_recv.c */
+	"ship.chunk.after-publish",
+	"receive.add.before-ack",
 	/* migrate/mig_switch.c: "switchover.<step>.before|after" */
 	"switchover.confirm.before", "switchover.confirm.after",
 	"switchover.precheck.before", "switchover.precheck.after",

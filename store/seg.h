@@ -196,7 +196,9 @@ void seg_verify_summary_release(struct seg_verify_summary *s);
  * DIR/consumers/NAME, written atomically (temp file, fsync, rename, fsync of
  * the directory). NAME: sl_consumer_name_check() (common/sl.h).
  * The file may lag the consumer's real checkpoint, never lead it: callers
- * write it only after the transaction it names is committed. */
+ * write it only after the transaction it names is committed. A cursor at
+ * offset 0 stands before the first record of segment seq (sluice ship's,
+ * "ship-NAME": every segment below seq is shipped). */
 struct seg_consumer {
 	char name[65];
 	struct seg_cursor cur;
@@ -326,5 +328,39 @@ int seg_pack(const struct seg_pack_opts *o, struct seg_transfer_result *res,
 	     struct sl_err *err);
 int seg_unpack(const struct seg_unpack_opts *o, struct seg_transfer_result *res,
 	       struct sl_err *err);
+
+/* ---- one segment at a time, for a shipping transport (seg_adopt.c) ----
+ * ship/ sends DIR's sealed segment files as they are; receive/ rebuilds them
+ * at another site and adds each only when it is whole and chained, with the
+ * checks unpack makes of a bundle's file (the SHA-256 the sender computed,
+ * every frame CRC, header, footer and trailer, the stream, the chain to DIR's
+ * newest segment).
+ * seg_sealed_range(): the lowest segment DIR holds and its highest sealed one
+ * with no gap below (0 and 0 when none); a missing DIR holds none.
+ * seg_sealed_open(): sealed segment seq of DIR for reading (fd, size).
+ * seg_sealed_time(): the commit time of the last transaction in sealed
+ * segment seq (its footer), 0 when it holds none. */
+#define SEG_SHA_LEN 32
+int seg_sealed_range(const char *dir, uint64_t *lowest, uint64_t *last_sealed, struct sl_err *err);
+int seg_sealed_open(const char *dir, uint64_t seq, int *fd, uint64_t *size, struct sl_err *err);
+int seg_sealed_time(const char *dir, uint64_t seq, uint64_t *last_time, struct sl_err *err);
+
+/* The receiving side: seg_adopt_open() locks into (created 0700 when missing;
+ * the same lock a capture takes) and reads its newest segment; an open one is
+ * refused (a capture writes here). seg_adopt_head(): the newest sealed
+ * segment (0 when into holds none) and into's stream (source and id, NULL
+ * when none yet). seg_adopt_tmp(): the path the caller writes segment seq's
+ * bytes to (inside into, so the rename is atomic; a leftover of a crash is
+ * replaced). seg_adopt_add(): checks that file whole (size, sha, the segment
+ * checks above; seq must be head + 1, or anything into a DIR that holds none)
+ * and renames it into place, fsyncs it and into; the file is removed when it
+ * fails a check (-SL_ECORRUPT, -SL_ESTREAM with file and offset). */
+struct seg_adopter;
+int seg_adopt_open(struct seg_adopter **a, const char *into, struct sl_err *err);
+uint64_t seg_adopt_head(const struct seg_adopter *a, const char **source, const uint8_t **stream_id);
+char *seg_adopt_tmp(const struct seg_adopter *a, uint64_t seq);
+int seg_adopt_add(struct seg_adopter *a, uint64_t seq, uint64_t size, const uint8_t sha[SEG_SHA_LEN],
+		  struct sl_err *err);
+void seg_adopt_close(struct seg_adopter *a);
 
 #endif

@@ -261,6 +261,10 @@ int seg__count_after(int fd, const char *path, uint64_t size, uint64_t offset,
  * new segments in. seg__unpack_snapshot(): 1 and the SHA-256 of
  * snapshot/MANIFEST when the manifest names a snapshot bundle. */
 struct seg_unpack_state;
+/* Copy (when to >= 0) or only hash n bytes of from, from offset 0. The file
+ * must hold exactly n bytes: a longer one is refused (endless data). */
+int seg__hash_copy(int from, const char *fpath, uint64_t n, int to, const char *tpath,
+		   uint8_t sha[SEG_HASH_LEN], struct sl_err *err);
 int seg__load_key(const char *path, struct sl_buf *key, struct sl_err *err);
 int seg__bundle_out(const char *out, struct sl_err *err);
 int seg__pack_stream(const struct seg_pack_opts *o, const struct sl_buf *key,

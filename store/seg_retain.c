@@ -323,7 +323,8 @@ int seg_status(const char *dir, struct seg_status *st, struct sl_err *err)
 			continue;
 		}
 		for (size_t i = 0; i < fn; i++) {
-			if (fv[i].seq > cv[k].cur.seq) {
+			/* offset 0 stands before segment seq's first record (ship's cursor) */
+			if (fv[i].seq > cv[k].cur.seq || (fv[i].seq == cv[k].cur.seq && !cv[k].cur.offset)) {
 				lg->txns += fv[i].transactions;
 				lg->bytes += fv[i].size;
 			} else if (fv[i].seq == cv[k].cur.seq) {

@@ -107,9 +107,7 @@ static void hmac(const struct sl_buf *key, const void *p, size_t n, uint8_t out[
 		sl_bug("hmac-sha256 failed");
 }
 
-/* Copy (when to >= 0) or only hash n bytes of from, from offset 0. The file
- * must hold exactly n bytes: a longer one is refused (endless data). */
-static int hash_copy(int from, const char *fpath, uint64_t n, int to, const char *tpath,
+int seg__hash_copy(int from, const char *fpath, uint64_t n, int to, const char *tpath,
 		     uint8_t sha[SEG_HASH_LEN], struct sl_err *err)
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -302,7 +300,7 @@ int seg__pack_stream(const struct seg_pack_opts *o, const struct sl_buf *keyp,
 			}
 		}
 		if (!rc)
-			rc = hash_copy(fd, path, size, out_fd, tmp, sha, err);
+			rc = seg__hash_copy(fd, path, size, out_fd, tmp, sha, err);
 		if (out_fd >= 0 && close(out_fd) < 0 && !rc)
 			rc = sl_err_set(err, -errno, "cannot write '%s'", tmp);
 		if (!rc && rename(tmp, dst) < 0) {
@@ -561,7 +559,7 @@ static int check_bundle_file(const char *bundle, const struct manifest *m, const
 				(unsigned long long)size, (unsigned long long)f->size);
 		goto out;
 	}
-	if ((rc = hash_copy(fd, path, size, -1, NULL, sha, err)))
+	if ((rc = seg__hash_copy(fd, path, size, -1, NULL, sha, err)))
 		goto out;
 	if (memcmp(sha, f->sha, SEG_HASH_LEN)) {
 		rc = sl_err_set(err, -SL_ECORRUPT, "'%s': sha-256 does not match the manifest (tampered)", path);
@@ -605,7 +603,7 @@ static int dir_segment(const char *dir, uint64_t seq, uint8_t fhash[SEG_HASH_LEN
 
 	if (!(rc = seg__open_regular(path, 0, &fd, &size, err)) &&
 	    !(rc = seg__footer_read(fd, path, size, seq, &f, fhash, err)) && sha)
-		rc = hash_copy(fd, path, size, -1, NULL, sha, err);
+		rc = seg__hash_copy(fd, path, size, -1, NULL, sha, err);
 	if (!rc && end)
 		*end = fmt_position_dup(f->end);
 	if (f)
@@ -843,7 +841,7 @@ int seg__unpack_add(struct seg_unpack_state *u, struct seg_transfer_result *res,
 		if (!rc)
 			rc = seg__open_regular(src, 0, &in, &size, err);
 		if (!rc)
-			rc = hash_copy(in, src, f->size, out_fd, tmps[ntmp - 1], sha, err);
+			rc = seg__hash_copy(in, src, f->size, out_fd, tmps[ntmp - 1], sha, err);
 		if (!rc && memcmp(sha, f->sha, SEG_HASH_LEN))
 			rc = sl_err_set(err, -SL_ECORRUPT, "'%s' changed while it was unpacked", src);
 		if (out_fd >= 0 && close(out_fd) < 0 && !rc)
