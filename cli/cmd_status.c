@@ -3,6 +3,7 @@
 #include "mig.h"
 #include "rep.h"
 #include "seg.h"
+#include "ship.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -101,13 +102,19 @@ static void print_services(const char *dir, uint64_t now)
 
 	print_service("capture:", path, now);
 	free(path);
+	path = sl_xasprintf("%s/receive.state", dir);
+	print_service("receive:", path, now);
+	free(path);
 	while (d && (de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 		char label[96];
+		int ship = !strncmp(de->d_name, "ship-", 5);
 
-		if (n <= 13 || strncmp(de->d_name, "replay-", 7) || strcmp(de->d_name + n - 6, ".state"))
+		if (n <= (ship ? 11u : 13u) || (strncmp(de->d_name, "replay-", 7) && !ship) || strcmp(de->d_name + n - 6, ".state"))
 			continue;
-		snprintf(label, sizeof(label), "replay %.*s:", (int)(n - 13), de->d_name + 7);
+		/* DIR/replay-NAME.state, DIR/ship-NAME.state */
+		snprintf(label, sizeof(label), "%s %.*s:", ship ? "ship" : "replay", (int)(n - (ship ? 11 : 13)),
+			 de->d_name + (ship ? 5 : 7));
 		path = sl_xasprintf("%s/%s", dir, de->d_name);
 		print_service(label, path, now);
 		free(path);
@@ -118,9 +125,13 @@ static void print_services(const char *dir, uint64_t now)
 
 int cmd_status(int argc, char **argv)
 {
-	const char *dir, *dest = NULL;
+	const char *dir, *dest = NULL, *nats = NULL;
 	int rc;
 	struct sl_opt opts[] = {
+		{ "nats", SL_OPT_STR, SL_OPT_TARGET(nats), .arg = "URL",
+		  .help = "also show the JetStream stream sluice ship writes\n"
+			  "(nats://HOST:PORT[,...]/NAME): its size, limits, the\n"
+			  "segment shipped last and each receiver's acked segment" },
 		{ "dest", SL_OPT_STR, SL_OPT_TARGET(dest), .arg = "URL", .flags = SL_OPT_URL,
 		  .help = "also list the transactions replay --skip left out on this\n"
 			  "destination (password from SLUICE_DEST_PASSWORD)" },
@@ -137,6 +148,12 @@ int cmd_status(int argc, char **argv)
 		return rc;
 	}
 	rc = status(dir, dest);
+	if (!rc && nats) {
+		struct sl_err err = SL_ERR_INIT;
+
+		if (ship_status_print(stdout, nats, &err))
+			rc = cmd_fail("status", &err);
+	}
 	sl_opt_release(&cmd);
 	return rc;
 }

@@ -76,9 +76,12 @@ struct xp_ops {
 	/* the last chunk of part in the log: 1 (c's pointers valid until the
 	 * next call on x), 0 none */
 	int (*last)(struct xp *x, int part, struct ship_chunk *c, struct sl_err *err);
-	/* append c, durable in the log when it returns 0; refused when another
-	 * writer appended to part since this one's last append or last() */
+	/* append c (c->data copied before it returns; the append may still be
+	 * in flight); refused when another writer appended to part since this
+	 * one's last append or last(): an append after a failed one fails too */
 	int (*publish)(struct xp *x, const struct ship_chunk *c, struct sl_err *err);
+	/* wait until every append is durable in the log: 0, or the first failure */
+	int (*flush)(struct xp *x, struct sl_err *err);
 	/* read part through the durable reader name (created when missing),
 	 * from the message after the last one acked (*acked: its id, 0: none) */
 	int (*subscribe)(struct xp *x, int part, const char *name, uint64_t *acked, struct sl_err *err);

@@ -7,8 +7,11 @@
  * Sluice-Stream (stream id, hex), Sluice-Source, Sluice-Seq, Sluice-Off,
  * Sluice-Size and, on a segment's last chunk, Sluice-Sha; its Nats-Msg-Id
  * (ship_chunk_msgid()) lets JetStream drop a re-publish within its
- * duplicate window, and every publish expects the subject's last message
- * to be the one this writer saw last, so two writers never interleave.
+ * duplicate window. Up to PUB_WINDOW publishes are in flight, each
+ * expecting the stream's last message to be the one before it (the first
+ * of a segment, the stream's last as asked then): a failed publish fails
+ * every one after it, so the log never gets a hole, and two writers never
+ * interleave. ship waits for every ack at each segment's end (flush).
  * nats.c reconnects by itself are off: a lost connection ends the caller's
  * round (-SL_ETRANSIENT) and the next round connects again, to any node.
  * A reader is a durable pull consumer NAME-<reader>-seg|snap with AckAll;
@@ -23,12 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 
 #include <nats/nats.h>
 
 #include "banned.h"
 
 #define NATS_WAIT_MS 5000		/* JetStream API and publish acks */
+#define PUB_WINDOW 16			/* publishes in flight */
 #define DUP_WINDOW_S (2 * 3600)		/* JetStream's duplicate window for our ids */
 
 struct xp {
@@ -45,48 +50,57 @@ struct xp {
 	int next[SHIP_PARTS];		/* index in list of the next message */
 	natsMsg *cur[SHIP_PARTS];	/* fetched last (in list) */
 	natsMsg *held;			/* last()'s message */
+	/* publishes in flight (ack handler on a nats thread) */
+	uint64_t next_seq;		/* the stream number the next publish gets, 0: ask */
+	pthread_mutex_t mu;
+	int mu_init;
+	natsStatus pub_status;		/* the first failed publish, under mu */
+	jsErrCode pub_jerr;
+	char pub_what[200];
 };
 
-/* Errors a new round can cure. */
-static int transient_status(natsStatus s)
+/* Errors a new round cannot cure; every other one can (a lost connection,
+ * no server, no leader, a timeout, a JetStream API error while the cluster
+ * elects or catches up), so a service waits for it (--retry-for). */
+static int permanent_status(natsStatus s)
 {
 	switch (s) {
-	case NATS_CONNECTION_CLOSED:
-	case NATS_CONNECTION_DISCONNECTED:
-	case NATS_NO_SERVER:
-	case NATS_STALE_CONNECTION:
-	case NATS_TIMEOUT:
-	case NATS_IO_ERROR:
-	case NATS_NO_RESPONDERS:
-	case NATS_SLOW_CONSUMER:
-	case NATS_MAX_DELIVERED_MSGS:
-	case NATS_SYS_ERROR:
+	case NATS_NOT_PERMITTED:	/* authorization */
+	case NATS_INVALID_ARG:
+	case NATS_INVALID_SUBJECT:
+	case NATS_INVALID_SUBSCRIPTION:
+	case NATS_SECURE_CONNECTION_WANTED:
+	case NATS_SECURE_CONNECTION_REQUIRED:
+	case NATS_NO_MEMORY:
+	case NATS_MAX_PAYLOAD:
 		return 1;
 	default:
 		return 0;
 	}
 }
 
-static int js_transient(jsErrCode j)
+static int js_permanent(jsErrCode j)
 {
 	switch ((int)j) {
-	case 10008:	/* JSClusterNotAvailErr */
-	case 10005:	/* JSClusterNoPeersErr: a replica's node is down */
-	case 10009:	/* JSClusterNotLeaderErr */
-	case 10074:	/* JSClusterPeerNotMemberErr */
-	case 10023:	/* JSInsufficientResourcesErr */
-	case 10071:	/* JSStreamWrongLastSequenceErr: the next round reads the log again */
-	case 10058:	/* JSStreamNameExistErr (created by another at the same time) */
+	case 10039:	/* JSNotEnabledErr: JetStream is off on the server */
+	case 10052:	/* JSStreamInvalidConfigErr */
+	case 10054:	/* JSStreamMessageExceedsMaximumErr */
+	case 10058:	/* JSStreamNameExistErr: another config under our name */
 		return 1;
 	default:
 		return 0;
 	}
+}
+
+static int transient_status(natsStatus s)
+{
+	return !permanent_status(s);
 }
 
 static int nats_fail(struct xp *x, struct sl_err *err, natsStatus s, jsErrCode j, const char *what)
 {
 	const char *text = nats_GetLastError(NULL);
-	int code = transient_status(s) || js_transient(j) ? -SL_ETRANSIENT : -EIO;
+	int code = !permanent_status(s) && !js_permanent(j) ? -SL_ETRANSIENT : -EIO;
 
 	if (!text || !*text)
 		text = natsStatus_GetText(s);
@@ -192,7 +206,35 @@ static void nats_close(struct xp *x)
 		natsConnection_Close(x->nc);
 		natsConnection_Destroy(x->nc);
 	}
+	if (x->mu_init)
+		pthread_mutex_destroy(&x->mu);
 	free(x);
+}
+
+/* Every publish's answer (a nats thread): keep the first failure. A failed
+ * publish fails every later one in flight too (each expects the one before
+ * it as the subject's last), so the log never gets a hole. */
+static void on_ack(jsCtx *js, natsMsg *m, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+	struct xp *x = closure;
+
+	(void)js;
+	(void)pa;
+	if (pae) {
+		pthread_mutex_lock(&x->mu);
+		if (x->pub_status == NATS_OK) {
+			const char *seq = NULL, *off = NULL;
+
+			x->pub_status = pae->Err != NATS_OK ? pae->Err : NATS_ERR;
+			x->pub_jerr = pae->ErrCode;
+			(void)natsMsgHeader_Get(m, "Sluice-Seq", &seq);
+			(void)natsMsgHeader_Get(m, "Sluice-Off", &off);
+			snprintf(x->pub_what, sizeof(x->pub_what), "publish segment %s offset %s: %s",
+				 seq ? seq : "?", off ? off : "?", pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
+		}
+		pthread_mutex_unlock(&x->mu);
+	}
+	natsMsg_Destroy(m);
 }
 
 static int nats_open(struct xp **xp, const char *url, struct sl_err *err)
@@ -228,6 +270,12 @@ static int nats_open(struct xp **xp, const char *url, struct sl_err *err)
 	}
 	jsOptions_Init(&jo);
 	jo.Wait = NATS_WAIT_MS;
+	jo.PublishAsync.MaxPending = PUB_WINDOW;
+	jo.PublishAsync.StallWait = NATS_WAIT_MS;	/* a full window waits for an ack */
+	jo.PublishAsync.AckHandler = on_ack;
+	jo.PublishAsync.AckHandlerClosure = x;
+	pthread_mutex_init(&x->mu, NULL);
+	x->mu_init = 1;
 	if ((s = natsConnection_JetStream(&x->js, x->nc, &jo)) != NATS_OK)
 		rc = nats_fail(x, err, s, 0, "jetstream");
 out:
@@ -387,7 +435,6 @@ static int nats_publish(struct xp *x, const struct ship_chunk *c, struct sl_err 
 	char id[64], sid[33], sha[65], num[3][24], msgid[128];
 	natsMsg *m = NULL;
 	jsPubOptions po;
-	jsPubAck *pa = NULL;
 	jsErrCode j = 0;
 	natsStatus s;
 
@@ -412,26 +459,62 @@ static int nats_publish(struct xp *x, const struct ship_chunk *c, struct sl_err 
 		if ((s = natsMsgHeader_Set(m, "Sluice-Sha", sha)) != NATS_OK)
 			goto fail;
 	}
+	if (!x->next_seq) {
+		/* the window starts: the number the stream gives next */
+		jsStreamInfo *si = NULL;
+
+		if ((s = js_GetStreamInfo(&si, x->js, x->stream, NULL, &j)) != NATS_OK) {
+			natsMsg_Destroy(m);
+			return nats_fail(x, err, s, j, "stream info");
+		}
+		x->next_seq = si->State.LastSeq + 1;
+		jsStreamInfo_Destroy(si);
+	}
 	jsPubOptions_Init(&po);
 	po.MsgId = msgid;
 	po.MaxWait = NATS_WAIT_MS;
-	if (x->last_seq[c->part])
-		po.ExpectLastSubjectSeq = x->last_seq[c->part];
-	else
-		po.ExpectNoMessage = true;
-	s = js_PublishMsg(&pa, x->js, m, &po, &j);
-	natsMsg_Destroy(m);
+	/* the stream's last message must be the one before: a clustered
+	 * stream checks this against publishes still in flight too (the
+	 * per-subject check of nats-server 2.9 does not) */
+	po.ExpectLastSeq = x->next_seq - 1;
+	s = js_PublishMsgAsync(x->js, &m, &po);
+	natsMsg_Destroy(m);		/* NULL when the library took it */
 	if (s != NATS_OK) {
 		x->last_known[c->part] = 0;
 		snprintf(id, sizeof(id), "publish segment %" PRIu64 " offset %" PRIu64, c->seq, c->off);
-		return nats_fail(x, err, s, j, id);
+		return nats_fail(x, err, s, 0, id);
 	}
-	x->last_seq[c->part] = pa->Sequence;
-	jsPubAck_Destroy(pa);
+	/* what the next publish of this subject expects as its last */
+	x->last_seq[c->part] = x->next_seq++;
 	return 0;
 fail:
 	natsMsg_Destroy(m);
 	return nats_fail(x, err, s, 0, "message");
+}
+
+static int nats_flush(struct xp *x, struct sl_err *err)
+{
+	jsPubOptions po;
+	natsStatus s;
+	int rc = 0;
+
+	jsPubOptions_Init(&po);
+	po.MaxWait = 2 * NATS_WAIT_MS;
+	s = js_PublishAsyncComplete(x->js, &po);
+	x->next_seq = 0;
+	pthread_mutex_lock(&x->mu);
+	if (x->pub_status != NATS_OK) {
+		rc = sl_err_set(err, !permanent_status(x->pub_status) && !js_permanent(x->pub_jerr) ? -SL_ETRANSIENT : -EIO,
+				"nats %s: %s", x->name, x->pub_what);
+		x->pub_status = NATS_OK;
+	}
+	pthread_mutex_unlock(&x->mu);
+	if (!rc && s != NATS_OK)
+		rc = nats_fail(x, err, s, 0, "waiting for publish acks");
+	if (rc)
+		for (int k = 0; k < SHIP_PARTS; k++)
+			x->last_known[k] = 0;
+	return rc;
 }
 
 /* The durable name of reader name for part. */
@@ -439,6 +522,17 @@ static void durable_of(const struct xp *x, int part, const char *name, char *out
 {
 	snprintf(out, n, "%s-%s", name, ship_part_name[part]);
 	(void)x;
+}
+
+/* The last message a reader is done with: its ack floor, or, for one just
+ * recreated that has acked nothing yet, the message before its start. */
+static uint64_t floor_of(const jsConsumerInfo *ci)
+{
+	uint64_t f = ci->AckFloor.Stream;
+
+	if (ci->Config && ci->Config->DeliverPolicy == js_DeliverByStartSequence && ci->Config->OptStartSeq > f + 1)
+		f = ci->Config->OptStartSeq - 1;
+	return f;
 }
 
 static int nats_subscribe(struct xp *x, int part, const char *name, uint64_t *acked, struct sl_err *err)
@@ -454,8 +548,8 @@ static int nats_subscribe(struct xp *x, int part, const char *name, uint64_t *ac
 	durable_of(x, part, name, durable, sizeof(durable));
 	s = js_GetConsumerInfo(&ci, x->js, x->stream, durable, NULL, &j);
 	if (s == NATS_OK) {
-		*acked = ci->AckFloor.Stream;
-		start = ci->AckFloor.Stream + 1;
+		*acked = floor_of(ci);
+		start = *acked + 1;
 		jsConsumerInfo_Destroy(ci);
 		j = 0;
 		if ((s = js_DeleteConsumer(x->js, x->stream, durable, NULL, &j)) != NATS_OK && s != NATS_NOT_FOUND)
@@ -570,7 +664,7 @@ static int nats_info(struct xp *x, struct xp_info *in, struct sl_err *err)
 		natsMsg *m = NULL;
 
 		snprintf(r->name, sizeof(r->name), "%s", c->Name);
-		r->acked = c->AckFloor.Stream;
+		r->acked = floor_of(c);
 		r->pending = c->NumPending + (uint64_t)c->NumAckPending;
 		if (r->acked && js_GetMsg(&m, x->js, x->stream, r->acked, NULL, NULL) == NATS_OK) {
 			struct sl_err e = SL_ERR_INIT;
@@ -599,6 +693,7 @@ static const struct xp_ops nats_ops = {
 	.exists = nats_exists,
 	.last = nats_last,
 	.publish = nats_publish,
+	.flush = nats_flush,
 	.subscribe = nats_subscribe,
 	.fetch = nats_fetch,
 	.ack = nats_ack,

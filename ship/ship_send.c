@@ -85,7 +85,8 @@ static int ship_segment(struct sender *s, int part, const char *dir, uint64_t se
 		size_t n = size - pos < s->chunk ? (size_t)(size - pos) : s->chunk;
 
 		if (sl_stop_requested) {
-			rc = 1;
+			rc = s->ops->flush(s->x, err);
+			rc = rc ? rc : 1;
 			goto out;
 		}
 		if ((rc = read_at(fd, s->buf, n, pos, dir, seq, err)))
@@ -106,6 +107,8 @@ static int ship_segment(struct sender *s, int part, const char *dir, uint64_t se
 		ps->bytes += n;
 		ps->messages++;
 	}
+	if ((rc = s->ops->flush(s->x, err)))
+		goto out;
 	if (!ps->first_seq)
 		ps->first_seq = seq;
 	ps->last_seq = seq;
