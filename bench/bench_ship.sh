@@ -43,6 +43,7 @@ LAG_SECONDS=${BENCH_LAG_SECONDS:-60}
 RATE=${BENCH_RATE:-1000}
 THREADS=${BENCH_THREADS:-8}
 SEG_AGE=${BENCH_SEGMENT_AGE:-200ms}
+SHIP_POLL=${BENCH_SHIP_POLL:-200}	# ms, ship --follow's look for newly sealed segments
 PARTS=${BENCH_PARTS:-"throughput lag"}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800}	# seconds per timed command
 export SLUICE_TIMEOUT=$BENCH_TIMEOUT
@@ -185,7 +186,7 @@ SQL
 	start_bg lcap capture --source "$SRC_URL" --dir "$d" --server-id 702 --follow --segment-age "$SEG_AGE"
 	cap=$BG_PID
 	wait_line lcap "$cap" 'streaming from' 60
-	start_bg lship ship "$d" --to "$NATS_URL/lag" --follow
+	start_bg lship ship "$d" --to "$NATS_URL/lag" --follow --poll "$SHIP_POLL"
 	shp=$BG_PID
 	start_bg lrecv receive "$NATS_URL/lag" --into "$r" --follow
 	rcv=$BG_PID
@@ -357,7 +358,7 @@ EOF
 	if [[ " $PARTS " == *" lag "* ]]; then
 		cat <<EOF
 lag under load: sysbench oltp_write_only --rate $RATE ($LAG_TPS txn/s done, $THREADS threads) for $LAG_SECONDS s
-  + a probe every 20 ms; capture --segment-age $SEG_AGE ($LAG_SEGS segments); lag = probe visible on the destination - its source time
+  + a probe every 20 ms; capture --segment-age $SEG_AGE ($LAG_SEGS segments), ship --poll $SHIP_POLL; lag = probe visible on the destination - its source time
 $LAG_REPORT
 target p99 through JetStream < 2 s: $(verdict "$LAG_P99" lt 2)
 EOF
