@@ -10,12 +10,13 @@
 #      --into U`: MB/s of segment bytes for each step and for each pair, and
 #      the ratio ship+receive / pack+unpack. R and U must hold byte-identical
 #      segments to DIR;
-#   2. added lag: source -> capture --follow --segment-age BENCH_SEGMENT_AGE ->
-#      ship --follow -> receive --follow -> replay --follow into destination B,
+#   2. added lag: source -> capture --follow --segment-age BENCH_SEGMENT_AGE
+#      (50ms) -> ship --follow --poll BENCH_SHIP_POLL (20) -> receive --follow
+#      -> replay --follow into destination B,
 #      and in the same run replay --follow from DIR itself into destination A
 #      (the direct path), under sysbench --rate BENCH_RATE (1000) txn/s for
-#      BENCH_LAG_SECONDS (60) s. A probe row with its source time is written
-#      every 20 ms; a procedure inside each destination records every 10 ms
+#      BENCH_LAG_SECONDS (60) s. A procedure inside the source writes a probe
+#      row with its time every 20 ms; a procedure inside each destination records every 10 ms
 #      when each probe became visible there. Lag p50 / p99 / max of each path
 #      and of the difference per probe (the lag JetStream adds).
 #
@@ -42,8 +43,8 @@ EVENTS=${BENCH_EVENTS:-10000}
 LAG_SECONDS=${BENCH_LAG_SECONDS:-60}
 RATE=${BENCH_RATE:-1000}
 THREADS=${BENCH_THREADS:-8}
-SEG_AGE=${BENCH_SEGMENT_AGE:-200ms}
-SHIP_POLL=${BENCH_SHIP_POLL:-200}	# ms, ship --follow's look for newly sealed segments
+SEG_AGE=${BENCH_SEGMENT_AGE:-50ms}	# the lowest lag measured (bench/README.md)
+SHIP_POLL=${BENCH_SHIP_POLL:-20}	# ms, ship --follow --poll: how often it looks for newly sealed segments
 PARTS=${BENCH_PARTS:-"throughput lag"}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800}	# seconds per timed command
 export SLUICE_TIMEOUT=$BENCH_TIMEOUT
@@ -66,14 +67,32 @@ a, op, b = float(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 print("ok" if {"ge": operator.ge, "le": operator.le, "lt": operator.lt}[op](a, b) else "MISSED")' "$1" "$2" "$3"
 }
 
-# timed NAME CMD...: runs CMD (output in $WORK/NAME.out/.err), its wall
-# seconds in T_NAME; a failure fails the bench.
+# nats_cpu: CPU seconds (user + system) the nats-server nodes have used so far.
+nats_cpu() {
+	local pid t=0 c
+	for pid in "${_N_PIDS[@]}"; do
+		c=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+		t=$((t + c))
+	done
+	python3 -c "import os, sys; print('%.2f' % (int(sys.argv[1]) / os.sysconf('SC_CLK_TCK')))" "$t"
+}
+
+# timed NAME CMD...: runs CMD (output in $WORK/NAME.out/.err): its wall
+# seconds in T_NAME, its CPU seconds (user + system, /usr/bin/time) in C_NAME
+# and the nats-server nodes' CPU seconds meanwhile in N_NAME; a failure
+# fails the bench.
 timed() {
-	local name=$1 start rc=0
+	local name=$1 start n0 rc=0 cpu="?"
 	shift
+	local -a tm=()
+	[[ -x /usr/bin/time ]] && tm=(/usr/bin/time -f '%U %S' -o "$WORK/$name.cpu")
+	n0=$(nats_cpu)
 	start=$(now)
-	timeout --kill-after=10 "$BENCH_TIMEOUT" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null || rc=$?
+	"${tm[@]+"${tm[@]}"}" timeout --kill-after=10 "$BENCH_TIMEOUT" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null || rc=$?
 	printf -v "T_$name" '%s' "$(secs_since "$start")"
+	printf -v "N_$name" '%s' "$(python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$n0" "$(nats_cpu)")"
+	[[ -s "$WORK/$name.cpu" ]] && cpu=$(awk 'END { printf "%.2f", $1 + $2 }' "$WORK/$name.cpu")
+	printf -v "C_$name" '%s' "$cpu"
 	if ((rc != 0)); then
 		echo "--- $name: $* (stderr, tail) ---" >&2
 		tail -n 20 "$WORK/$name.err" >&2
@@ -101,7 +120,8 @@ sysbench_args() {
 }
 
 # ---- 1. throughput ----
-T_ship=0 T_receive=0 T_pack=0 T_unpack=0
+T_ship=0 T_receive=0 T_pack=0 T_unpack=0 C_ship=0 C_receive=0 C_pack=0 C_unpack=0
+N_ship=0 N_receive=0
 throughput() {
 	local dir=$WORK/ship-dir r=$WORK/ship-recv b=$WORK/ship-bundle u=$WORK/ship-unpacked
 	local want have rows i n
@@ -341,12 +361,12 @@ main() {
 		r=$(ratio "$sr" "$pu")
 		cat <<EOF
 throughput: $NSEG sealed segments, $(ratio "$SEG" 1000000) MB ($(ratio "$SB_SEG" 1000000) MB of them sysbench's, the rest incompressible rows), segment size $SEG_SIZE
-                   seconds   MB/s of segments
-ship (R3)          $(printf '%-9.2f %s' "$T_ship" "$(mbs "$SEG" "$T_ship")")
-receive            $(printf '%-9.2f %s' "$T_receive" "$(mbs "$SEG" "$T_receive")")
+                   seconds   MB/s of segments   CPU s sluice   CPU s nats-servers
+ship (R3)          $(printf '%-9.2f %-18s %-14s %s' "$T_ship" "$(mbs "$SEG" "$T_ship")" "$C_ship" "$N_ship")
+receive            $(printf '%-9.2f %-18s %-14s %s' "$T_receive" "$(mbs "$SEG" "$T_receive")" "$C_receive" "$N_receive")
 ship + receive     $(printf '%-9.2f %s' "$(sum "$T_ship" "$T_receive")" "$sr")
-pack               $(printf '%-9.2f %s' "$T_pack" "$(mbs "$SEG" "$T_pack")")
-unpack             $(printf '%-9.2f %s' "$T_unpack" "$(mbs "$SEG" "$T_unpack")")
+pack               $(printf '%-9.2f %-18s %-14s' "$T_pack" "$(mbs "$SEG" "$T_pack")" "$C_pack")
+unpack             $(printf '%-9.2f %-18s %-14s' "$T_unpack" "$(mbs "$SEG" "$T_unpack")" "$C_unpack")
 pack + unpack      $(printf '%-9.2f %s' "$(sum "$T_pack" "$T_unpack")" "$pu")
 ship+receive / pack+unpack   ${r}x
   $SHIP_LINE
