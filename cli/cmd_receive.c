@@ -45,7 +45,9 @@ int cmd_receive(int argc, char **argv)
 	sl_opt_release(&cmd);
 	if (rc != CMD_GO_ON)
 		return rc;
-	if (receive_run(&o, &st, &err))
+	rc = receive_run(&o, &st, &err);
+	ship_library_close();
+	if (rc)
 		return cmd_fail("receive", &err);
 	for (int k = 0; k < 2; k++) {
 		const struct receive_part_stats *p = &st.part[k];

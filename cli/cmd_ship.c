@@ -58,7 +58,9 @@ int cmd_ship(int argc, char **argv)
 	sl_opt_release(&cmd);
 	if (rc != CMD_GO_ON)
 		return rc;
-	if (ship_run(&o, &st, &err))
+	rc = ship_run(&o, &st, &err);
+	ship_library_close();
+	if (rc)
 		return cmd_fail("ship", &err);
 	for (int k = 0; k < 2; k++) {
 		const struct ship_part_stats *p = &st.part[k];

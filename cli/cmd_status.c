@@ -151,7 +151,9 @@ int cmd_status(int argc, char **argv)
 	if (!rc && nats) {
 		struct sl_err err = SL_ERR_INIT;
 
-		if (ship_status_print(stdout, nats, &err))
+		rc = ship_status_print(stdout, nats, &err);
+		ship_library_close();
+		if (rc)
 			rc = cmd_fail("status", &err);
 	}
 	sl_opt_release(&cmd);
@@ -169,8 +171,7 @@ static int status(const char *dir, const char *dest)
 		return cmd_fail("status", &err);
 	memcpy(id, st.stream_id, 16);
 	now = (uint64_t)time(NULL);
-	for (int i = 0; i < 16; i++)
-		snprintf(sid + 2 * i, 3, "%02x", st.stream_id[i]);
+	sl_hex(sid, st.stream_id, 16);
 	printf("stream:    %s (id %s)\n", st.source ? st.source : "(no segment)", st.source ? sid : "-");
 	printf("head:      %s\n", st.head ? fmt_position_str(st.head, pos, sizeof(pos)) : "-");
 	printf("segments:  %" PRIu64 " (%" PRIu64 " sealed), seq %" PRIu64 "..%" PRIu64 ", %" PRIu64

@@ -236,6 +236,13 @@ static inline uint64_t sl_le64(const uint8_t *p) { return (uint64_t)sl_le32(p) |
 static inline void sl_put_le32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24); }
 static inline void sl_put_le64(uint8_t *p, uint64_t v) { sl_put_le32(p, (uint32_t)v); sl_put_le32(p + 4, (uint32_t)(v >> 32)); }
 
+/* ---- hex (sl_hex.c) ----
+ * sl_hex(): n bytes as 2n lowercase hex digits and a NUL into out (2n + 1
+ * bytes). sl_unhex(): exactly 2n hex digits (either case) then the string's
+ * end into n bytes: 0, or -1 (out undefined) for anything else. */
+void sl_hex(char *out, const uint8_t *p, size_t n);
+int sl_unhex(const char *s, uint8_t *out, size_t n);
+
 /* ---- files ---- */
 /* The one atomic file writer: data (len bytes) becomes the whole of path,
  * or path is left as it was. Writes "<dir>/.<name>.tmp" (mode; a leftover of

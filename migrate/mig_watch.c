@@ -9,8 +9,7 @@
 
 void mig__hex_id(const uint8_t id[16], char out[33])
 {
-	for (int i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", id[i]);
+	sl_hex(out, id, 16);
 }
 
 void mig__snapwatch_init(struct mig_snapwatch *w, const char *dir)

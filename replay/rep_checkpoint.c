@@ -97,32 +97,14 @@ static int parse_u64(const char *s, uint64_t *v)
 	return *end ? -1 : 0;
 }
 
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int rep__checkpoint_parse(struct rep_checkpoint *cp, char **row, unsigned nfields,
 			  struct sl_err *err)
 {
 	uint64_t idx, pidx = 0;
 
 	memset(cp, 0, sizeof(*cp));
-	if (nfields < 9 || !row[0] || strlen(row[0]) != 32)
+	if (nfields < 9 || !row[0] || sl_unhex(row[0], cp->stream_id, 16))
 		goto bad;
-	for (int i = 0; i < 16; i++) {
-		int hi = unhex(row[0][2 * i]), lo = unhex(row[0][2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			goto bad;
-		cp->stream_id[i] = (uint8_t)(hi << 4 | lo);
-	}
 	if (parse_u64(row[1], &cp->cur.seq) || parse_u64(row[2], &cp->cur.offset) ||
 	    parse_u64(row[3], &idx) || idx > UINT32_MAX)
 		goto bad;

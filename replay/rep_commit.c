@@ -136,10 +136,8 @@ int rep__load_checkpoint(struct rep_ctx *x, const uint8_t sid[16], struct sl_err
 	if (memcmp(x->cp.stream_id, sid, 16)) {
 		char a[33], d[33];
 
-		for (int i = 0; i < 16; i++) {
-			snprintf(a + 2 * i, 3, "%02x", x->cp.stream_id[i]);
-			snprintf(d + 2 * i, 3, "%02x", sid[i]);
-		}
+		sl_hex(a, x->cp.stream_id, 16);
+		sl_hex(d, sid, 16);
 		rc = sl_err_set(err, -SL_ESTREAM, "destination checkpoint '%s' belongs to another stream: "
 				"it applied stream %s, '%s' holds stream %s (captured again from "
 				"another start, or another directory?)", x->consumer, a, x->o->dir, d);

@@ -1222,8 +1222,7 @@ int rep__snapshot_phase(struct rep_ctx *x, struct sl_err *err)
 	if (rc)
 		return rc;
 	*err = (struct sl_err)SL_ERR_INIT;
-	for (int i = 0; i < 16; i++)
-		snprintf(s.sid + 2 * i, 3, "%02x", sid[i]);
+	sl_hex(s.sid, sid, 16);
 	pthread_mutex_init(&s.mu, NULL);
 	pthread_cond_init(&s.cv, NULL);
 	fmt_tables_init(&s.tds);

@@ -8,8 +8,9 @@ The failpoints (common/sl.h) are kept in four places that must agree:
   2. the registry: known[] in common/sl_fail.c (an armed name not in it is
      refused, so a test cannot arm a point that does not exist);
   3. the table under "## Failpoints" in tests/integration/README.md;
-  4. the tests that crash there: the MATRIX of test_failpoints.sh, and the
-     STEPS of test_switchover_crash.sh for the switchover's.
+  4. the tests that crash there: the MATRIX of test_failpoints.sh, the
+     POINTS of test_ship_crash.sh (ship's and receive's), and the STEPS of
+     test_switchover_crash.sh for the switchover's.
 A point added in one place and not the others fails here, naming it.
 Exit 0 when they agree, 1 (with one line per difference) when not.
 """
@@ -27,7 +28,7 @@ def call_sites(root):
     """Names given as string literals to sl_failpoint(), per file."""
     names = {}
     for folder in ("common", "formats", "store", "db", "ddl", "capture", "snapshot", "replay",
-                   "verify", "migrate", "cli"):
+                   "verify", "migrate", "ship", "cli"):
         d = os.path.join(root, folder)
         for fn in sorted(os.listdir(d)):
             if not fn.endswith(".c") or fn == "sl_fail.c":
@@ -73,6 +74,11 @@ def matrix(root):
     return [line.split()[0] for line in m.group(1).splitlines() if line.strip()]
 
 
+def ship_points(root):
+    m = re.search(r"^POINTS=\(([^)]*)\)", read(root, "tests/integration/test_ship_crash.sh"), re.M)
+    return m.group(1).split() if m else []
+
+
 def crash_test_steps(root):
     m = re.search(r"^STEPS=\(([^)]*)\)", read(root, "tests/integration/test_switchover_crash.sh"), re.M)
     return m.group(1).split()
@@ -86,6 +92,7 @@ def main():
     steps, sw = switchover_names(root)
     table = readme_table(root)
     mat = matrix(root)
+    ship = ship_points(root)
 
     if len(set(reg)) != len(reg):
         bad.append("common/sl_fail.c: a name is twice in known[]")
@@ -98,13 +105,17 @@ def main():
         if name.startswith("switchover."):
             if name not in sw:
                 bad.append(f"common/sl_fail.c: '{name}' is not a switchover step's point")
-        elif name not in mat:
-            bad.append(f"'{name}' is not in the MATRIX of tests/integration/test_failpoints.sh")
+        elif name not in mat and name not in ship:
+            bad.append(f"'{name}' is not in the MATRIX of tests/integration/test_failpoints.sh"
+                       " (nor in the POINTS of test_ship_crash.sh)")
     for name in sorted(sw - set(reg)):
         bad.append(f"common/sl_fail.c: switchover point '{name}' missing from known[]")
     for name in mat:
         if name not in reg:
             bad.append(f"test_failpoints.sh: '{name}' is not a failpoint (known[])")
+    for name in ship:
+        if name not in reg:
+            bad.append(f"test_ship_crash.sh: '{name}' is not a failpoint (known[])")
     if crash_test_steps(root) != steps:
         bad.append("test_switchover_crash.sh: STEPS differ from mig__sw_step_names")
     if table is None:

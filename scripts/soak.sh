@@ -20,10 +20,14 @@ n() { awk -v a="$1" -v s="$scale" 'BEGIN { v = int(a * s + 0.5); print (v < 1 ? 
 
 # The 200-trial versions: kill -9 of capture, of replay and of both
 # (test_crash), of each server (test_reconnect), of replay mid-batch
-# (test_batch), every failpoint x10, the proxy faults.
+# (test_batch), every failpoint x10, the proxy faults; kill -9 of ship and
+# receive (test_ship_crash, 20 trials, each of their failpoints x10).
 export CRASH_TRIALS=$(n 200) RECONNECT_TRIALS=$(n 200) BT_KILLS=$(n 200)
 export FAILPOINT_REPS=$(n 10) NETFAULT_TRIALS=$(n 200) NETFAULT_FLIPS=$(n 200)
-tests=${SOAK_TESTS:-'integration/test_(crash|reconnect|batch|failpoints|netfaults|source_failover|source_purged|clock_skew|switchover_crash|canary)$'}
+SHIP_CRASH_TRIALS=$(n 20)
+SHIP_FP_REPS=$(n 10)
+export SHIP_CRASH_TRIALS SHIP_FP_REPS
+tests=${SOAK_TESTS:-'integration/test_(crash|reconnect|batch|failpoints|netfaults|source_failover|source_purged|clock_skew|switchover_crash|canary|ship_crash)$'}
 fuzz_secs=${SOAK_FUZZ_SECONDS:-$(n 3600)}
 
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -48,7 +52,8 @@ fi
 	echo "\`scripts/soak.sh --scale $scale\` (\`make soak\`), commit $(git rev-parse --short HEAD), $(nproc) CPUs,"
 	echo "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -sr), $(mariadbd --version 2>/dev/null | awk '{print $3}')."
 	echo "Trials: CRASH_TRIALS=$CRASH_TRIALS RECONNECT_TRIALS=$RECONNECT_TRIALS BT_KILLS=$BT_KILLS"
-	echo "FAILPOINT_REPS=$FAILPOINT_REPS NETFAULT_TRIALS=$NETFAULT_TRIALS NETFAULT_FLIPS=$NETFAULT_FLIPS; fuzzing ${fuzz_secs} CPU s per target."
+	echo "FAILPOINT_REPS=$FAILPOINT_REPS NETFAULT_TRIALS=$NETFAULT_TRIALS NETFAULT_FLIPS=$NETFAULT_FLIPS SHIP_CRASH_TRIALS=$SHIP_CRASH_TRIALS SHIP_FP_REPS=$SHIP_FP_REPS;"
+	echo "fuzzing ${fuzz_secs} CPU s per target."
 	echo "Wall time: $(((SECONDS - t0) / 60)) min."
 	echo
 	echo "## Suites"

@@ -66,4 +66,8 @@ int receive_run(const struct receive_opts *o, struct receive_stats *st, struct s
  * printed as "nats: ..." lines. */
 int ship_status_print(FILE *out, const char *url, struct sl_err *err);
 
+/* Release what the transport's library keeps for the process (its threads
+ * and buffers), once, before the command returns. */
+void ship_library_close(void);
+
 #endif

@@ -94,16 +94,15 @@ struct xp_ops {
 	int (*last_id)(struct xp *x, int part, uint64_t *id, struct sl_err *err);
 	int (*info)(struct xp *x, struct xp_info *i, struct sl_err *err);
 	void (*close)(struct xp *x);
+	/* the library's process-wide state, after the last close */
+	void (*library_close)(void);
 };
 
 /* The transport for url's scheme; NULL (err set, -SL_EINVAL_ARG) when none. */
 const struct xp_ops *xp_find(const char *url, struct sl_err *err);
 void xp_info_release(struct xp_info *i);
 
-/* ship_chunk.c: the message id that makes a re-publish a no-op, and the
- * hex forms of the header values. */
+/* ship_chunk.c: the message id that makes a re-publish a no-op. */
 void ship_chunk_msgid(const struct ship_chunk *c, char *out, size_t n);
-void ship_hex(char *out, const uint8_t *p, size_t n);
-int ship_unhex(const char *s, uint8_t *out, size_t n);
 
 #endif

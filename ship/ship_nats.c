@@ -392,10 +392,10 @@ static int chunk_of(struct xp *x, natsMsg *m, int part, struct ship_chunk *c, st
 		jsMsgMetaData_Destroy(md);
 	}
 	c->id = id;
-	if (!sid || !c->source || ship_unhex(sid, c->stream_id, 16) ||
+	if (!sid || !c->source || sl_unhex(sid, c->stream_id, 16) ||
 	    !u64_of(hdr(m, "Sluice-Seq"), &c->seq) || !u64_of(hdr(m, "Sluice-Off"), &c->off) ||
 	    !u64_of(hdr(m, "Sluice-Size"), &c->size) || !c->seq || c->off + c->len > c->size ||
-	    (sha && ship_unhex(sha, c->sha, 32)))
+	    (sha && sl_unhex(sha, c->sha, 32)))
 		return sl_err_set(err, -SL_ECORRUPT,
 				  "nats %s: message %" PRIu64 " on %s is not a sluice segment chunk (its headers)",
 				  x->name, id, x->subj[part]);
@@ -442,7 +442,7 @@ static int nats_publish(struct xp *x, const struct ship_chunk *c, struct sl_err 
 		sl_bug("publish before last()");
 	if (strpbrk(c->source, "\r\n"))
 		return sl_err_set(err, -SL_EINVAL_ARG, "segment %" PRIu64 ": its source holds a line break", c->seq);
-	ship_hex(sid, c->stream_id, 16);
+	sl_hex(sid, c->stream_id, 16);
 	snprintf(num[0], sizeof(num[0]), "%" PRIu64, c->seq);
 	snprintf(num[1], sizeof(num[1]), "%" PRIu64, c->off);
 	snprintf(num[2], sizeof(num[2]), "%" PRIu64, c->size);
@@ -455,7 +455,7 @@ static int nats_publish(struct xp *x, const struct ship_chunk *c, struct sl_err 
 	    (s = natsMsgHeader_Set(m, "Sluice-Size", num[2])) != NATS_OK)
 		goto fail;
 	if (c->has_sha) {
-		ship_hex(sha, c->sha, 32);
+		sl_hex(sha, c->sha, 32);
 		if ((s = natsMsgHeader_Set(m, "Sluice-Sha", sha)) != NATS_OK)
 			goto fail;
 	}
@@ -591,8 +591,10 @@ static int nats_fetch(struct xp *x, int part, int wait_ms, struct ship_chunk *c,
 		memset(l, 0, sizeof(*l));
 		x->next[part] = 0;
 		/* Fetch returns at once with a full batch, else at the timeout
-		 * with what came: a short one when the caller does not wait */
-		s = natsSubscription_Fetch(l, x->sub[part], 16, wait_ms > 0 ? wait_ms : 20, &j);
+		 * with what came: a short one when the caller does not wait, and
+		 * a batch of one when it waits (an idle reader), so the first
+		 * message to come returns at once */
+		s = natsSubscription_Fetch(l, x->sub[part], wait_ms > 0 ? 1 : 16, wait_ms > 0 ? wait_ms : 20, &j);
 		if (s == NATS_TIMEOUT || (s == NATS_NOT_FOUND))
 			return 0;
 		if (s != NATS_OK)
@@ -684,6 +686,15 @@ static int nats_info(struct xp *x, struct xp_info *in, struct sl_err *err)
 	return 0;
 }
 
+static int nats_used;
+
+static void nats_library_close(void)
+{
+	if (nats_used)
+		nats_CloseAndWait(2000);
+	nats_used = 0;
+}
+
 static const struct xp_ops nats_ops = {
 	.scheme = "nats",
 	.open = nats_open,
@@ -700,12 +711,15 @@ static const struct xp_ops nats_ops = {
 	.last_id = nats_last_id,
 	.info = nats_info,
 	.close = nats_close,
+	.library_close = nats_library_close,
 };
 
 const struct xp_ops *xp_find(const char *url, struct sl_err *err)
 {
-	if (!strncmp(url, "nats://", 7))
+	if (!strncmp(url, "nats://", 7)) {
+		nats_used = 1;
 		return &nats_ops;
+	}
 	sl_err_set(err, -SL_EINVAL_ARG, "'%.40s': not a transport url (nats://HOST:PORT/NAME)",
 		   strstr(url, "@") ? "(url with credentials)" : url);
 	return NULL;
@@ -715,4 +729,9 @@ void xp_info_release(struct xp_info *i)
 {
 	free(i->readers);
 	memset(i, 0, sizeof(*i));
+}
+
+void ship_library_close(void)
+{
+	nats_ops.library_close();
 }

@@ -25,6 +25,7 @@ struct part {
 	uint64_t seq, have, size;
 	uint64_t target;		/* without follow: the log's last message at the start */
 	uint64_t done_id;		/* the last message handled */
+	uint64_t quiet_until;		/* found empty: not asked again before (ms) */
 };
 
 struct receiver {
@@ -66,7 +67,7 @@ static int reader_name(struct receiver *r, struct sl_err *err)
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		sl_bug("getrandom failed");
 	memcpy(buf, "recv-", 5);
-	ship_hex(buf + 5, rnd, sizeof(rnd));
+	sl_hex(buf + 5, rnd, sizeof(rnd));
 	snprintf(r->reader, sizeof(r->reader), "%s", buf);
 	buf[5 + 2 * sizeof(rnd)] = '\n';
 	rc = sl_write_file_atomic(path, buf, 6 + 2 * sizeof(rnd), 0600, err);
@@ -115,8 +116,8 @@ static int take(struct receiver *r, int k, const struct ship_chunk *c, struct sl
 		return rc;
 	head = seg_adopt_head(p->a, &src, &sid);
 	if (sid && (memcmp(sid, c->stream_id, 16) || strcmp(src, c->source))) {
-		ship_hex(a, c->stream_id, 16);
-		ship_hex(b, sid, 16);
+		sl_hex(a, c->stream_id, 16);
+		sl_hex(b, sid, 16);
 		return sl_err_set(err, -SL_ESTREAM, "%s holds stream %s (source '%s'), '%s' holds stream %s (source '%s'): refused",
 				  r->ops->name(r->x), a, c->source, p->dir, b, src);
 	}
@@ -176,6 +177,7 @@ static int take(struct receiver *r, int k, const struct ship_chunk *c, struct sl
 	if ((rc = seg_adopt_add(p->a, p->seq, p->size, c->sha, err)))
 		return sl_err_prefix(err, "%s message %" PRIu64, r->ops->name(r->x), c->id);
 	sl_failpoint("receive.add.before-ack");
+	sl_log(SL_DEBUG, "receive", "added segment %" PRIu64 " (%" PRIu64 " bytes) to '%s'", p->seq, p->size, p->dir);
 	ps->added++;
 	if (!ps->first_seq)
 		ps->first_seq = p->seq;
@@ -212,20 +214,30 @@ static int receive_once(struct receiver *r, struct sl_retry *rt, int *connected,
 			goto out;
 	}
 	sl_retry_up(rt);
+	sl_log(SL_DEBUG, "receive", "reading %s as %s", r->ops->name(r->x), r->reader);
 	while (!sl_stop_requested && (o->follow || !all_done(r))) {
+		uint64_t now = sl_now_ms();
 		int got = 0;
 
 		for (int k = 0; k < SHIP_PARTS && !rc; k++) {
 			struct ship_chunk c;
-			/* wait on the change log only when both parts were idle */
-			int n = r->ops->fetch(r->x, k, idle && k == SHIP_LOG ? 100 : 0, &c, err);
+			int n;
 
+			/* a part done (without follow), or found empty a moment
+			 * ago while the other is busy, is not asked: each ask
+			 * that finds nothing costs a fetch's short wait */
+			if ((!o->follow && r->p[k].done_id >= r->p[k].target) || (!idle && now < r->p[k].quiet_until))
+				continue;
+			/* wait on the change log only when both parts were idle */
+			n = r->ops->fetch(r->x, k, idle && k == SHIP_LOG ? 100 : 0, &c, err);
 			if (n < 0) {
 				rc = n;
 				break;
 			}
-			if (n == 0)
+			if (n == 0) {
+				r->p[k].quiet_until = now + 250;
 				continue;
+			}
 			got = 1;
 			r->p[k].done_id = c.id;
 			rc = take(r, k, &c, err);

@@ -10,6 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <poll.h>
+#include <sys/inotify.h>
+
 #include <openssl/evp.h>
 
 #include "banned.h"
@@ -31,6 +34,18 @@ static void nap(uint32_t ms)
 
 	while (!sl_stop_requested && nanosleep(&ts, &ts) && errno == EINTR)
 		;
+}
+
+/* Until something is renamed into a watched directory, or ms pass (a
+ * signal ends the wait too: the caller looks at sl_stop_requested). */
+static void wait_for_seal(int ino, uint32_t ms)
+{
+	struct pollfd p = { .fd = ino, .events = POLLIN };
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	if (poll(&p, 1, (int)ms) > 0)
+		while (read(ino, buf, sizeof(buf)) > 0)
+			;
 }
 
 static int read_at(int fd, uint8_t *buf, size_t n, uint64_t off, const char *dir, uint64_t seq,
@@ -152,8 +167,8 @@ static int ship_part(struct sender *s, int part, const char *dir, struct sl_err 
 	}
 	if (has) {
 		if (memcmp(lc.stream_id, sid, 16) || strcmp(lc.source, source)) {
-			ship_hex(a, lc.stream_id, 16);
-			ship_hex(b, sid, 16);
+			sl_hex(a, lc.stream_id, 16);
+			sl_hex(b, sid, 16);
 			rc = sl_err_set(err, -SL_ESTREAM, "%s holds stream %s (source '%s'), '%s' is stream %s (source '%s'): refused",
 					s->ops->name(s->x), a, lc.source, dir, b, source);
 			goto out;
@@ -193,7 +208,7 @@ static int ship_once(struct sender *s, struct sl_retry *r, int *connected, struc
 	const struct ship_opts *o = s->o;
 	struct xp_create cr = { .replicas = o->replicas, .max_age_s = o->max_age_s, .max_bytes = o->max_bytes };
 	char *snap = seg_snapshot_path(o->dir);
-	int rc;
+	int rc, ino = -1, snap_watched = 0;
 
 	if ((rc = s->ops->open(&s->x, o->url, err)))
 		goto out;
@@ -206,16 +221,28 @@ static int ship_once(struct sender *s, struct sl_retry *r, int *connected, struc
 	s->chunk = s->ops->max_chunk(s->x);
 	if (s->chunk > 1024 * 1024)
 		s->chunk = 1024 * 1024;
+	/* a segment sealed is a rename into DIR (or DIR/snapshot): wake on it,
+	 * and look every poll_ms anyway (a snapshot directory made later, an
+	 * inotify queue overflow, a file system without inotify) */
+	if (o->follow && (ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0)
+		(void)inotify_add_watch(ino, o->dir, IN_MOVED_TO | IN_CLOSE_WRITE);
 	for (;;) {
+		if (ino >= 0 && !snap_watched && access(snap, F_OK) == 0)
+			snap_watched = inotify_add_watch(ino, snap, IN_MOVED_TO | IN_CLOSE_WRITE) >= 0;
 		if ((rc = ship_part(s, SHIP_LOG, o->dir, err)) ||
 		    (rc = ship_part(s, SHIP_SNAP, snap, err)))
 			break;
 		if (!o->follow || sl_stop_requested)
 			break;
-		nap(o->poll_ms ? o->poll_ms : 200);
+		if (ino >= 0)
+			wait_for_seal(ino, o->poll_ms ? o->poll_ms : 200);
+		else
+			nap(o->poll_ms ? o->poll_ms : 200);
 		if (sl_stop_requested)
 			break;
 	}
+	if (ino >= 0)
+		close(ino);
 	if (rc == 1)
 		rc = 0;
 out:

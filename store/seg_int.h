@@ -177,6 +177,10 @@ int seg__trailer_decode(const uint8_t in[SEG_TRAILER_LEN], uint64_t *footer_off,
  * (its 16-byte header and payload). */
 int seg__footer_read(int fd, const char *path, uint64_t size, uint64_t seq,
 		     Sluice__SegmentFooter **f, uint8_t *hash, struct sl_err *err);
+/* The footer of dir's sealed segment seq (*f, caller frees), its hash (when
+ * fhash is not NULL) and the whole file's SHA-256 (when sha is not NULL). */
+int seg__sealed_footer(const char *dir, uint64_t seq, Sluice__SegmentFooter **f, uint8_t *fhash,
+		       uint8_t *sha, struct sl_err *err);
 
 /* ---- what each record kind counts for (seg_frame.c) ----
  * The one table of record kinds the store counts and takes positions from:

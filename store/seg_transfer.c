@@ -44,32 +44,6 @@ static void manifest_release(struct manifest *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static void hex(char *out, const uint8_t *p, size_t n)
-{
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[p[i] >> 4];
-		out[2 * i + 1] = d[p[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
-static int unhex(const char *s, uint8_t *out, size_t n)
-{
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (size_t i = 0; i < 2 * n; i++) {
-		char c = s[i];
-		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-
-		if (v < 0)
-			return -1;
-		out[i / 2] = (uint8_t)(i % 2 ? (out[i / 2] << 4) | v : v);
-	}
-	return 0;
-}
-
 int seg__load_key(const char *path, struct sl_buf *key, struct sl_err *err)
 {
 	struct stat st;
@@ -320,15 +294,15 @@ int seg__pack_stream(const struct seg_pack_opts *o, const struct sl_buf *keyp,
 				if (strpbrk(source, "\n\r")) {
 					rc = sl_err_set(err, -SL_ECORRUPT, "'%s': source identity has a line break", path);
 				} else {
-					hex(hx, sid, 16);
+					sl_hex(hx, sid, 16);
 					sl_buf_addf(&man, "sluice-bundle 1\nstream %s\nsource %s\nfirst %" PRIu64
 						    "\nlast %" PRIu64 "\n", hx, source, l.v[from].seq, l.v[to - 1].seq);
 					if (has_first_prev)
-						hex(hx, first_prev, SEG_HASH_LEN);
+						sl_hex(hx, first_prev, SEG_HASH_LEN);
 					sl_buf_addf(&man, "prev %s\n", has_first_prev ? hx : "-");
 				}
 			}
-			hex(hx, sha, SEG_HASH_LEN);
+			sl_hex(hx, sha, SEG_HASH_LEN);
 			sl_buf_addf(&man, "file %s %" PRIu64 " %s\n", name, size, hx);
 			memcpy(prev_hash, fi.footer_hash, SEG_HASH_LEN);
 			fmt_position_free(prev_end);
@@ -345,17 +319,17 @@ int seg__pack_stream(const struct seg_pack_opts *o, const struct sl_buf *keyp,
 		if (rc)
 			goto out;
 	}
-	hex(hx, prev_hash, SEG_HASH_LEN);
+	sl_hex(hx, prev_hash, SEG_HASH_LEN);
 	sl_buf_addf(&man, "last_footer %s\n", hx);
 	if (snapshot_sha) {
-		hex(hx, snapshot_sha, SEG_HASH_LEN);
+		sl_hex(hx, snapshot_sha, SEG_HASH_LEN);
 		sl_buf_addf(&man, "snapshot %s\n", hx);
 	}
 	if (keyp) {
 		uint8_t mac[SEG_HASH_LEN];
 
 		hmac(keyp, man.data, man.len, mac);
-		hex(hx, mac, SEG_HASH_LEN);
+		sl_hex(hx, mac, SEG_HASH_LEN);
 		sl_buf_addf(&man, "hmac %s\n", hx);
 	}
 	if ((rc = write_atomic(o->out, MANIFEST, man.data, man.len, err)) ||
@@ -409,7 +383,7 @@ static int parse_manifest(const char *bundle, char *buf, size_t len, const struc
 				return bad_manifest(err, bundle, no, "not a sluice bundle manifest of version 1");
 			state = 1;
 		} else if (state == 1 && !strcmp(line, "stream")) {
-			if (unhex(arg, m->stream_id, 16))
+			if (sl_unhex(arg, m->stream_id, 16))
 				return bad_manifest(err, bundle, no, "bad stream id");
 			state = 2;
 		} else if (state == 2 && !strcmp(line, "source")) {
@@ -433,7 +407,7 @@ static int parse_manifest(const char *bundle, char *buf, size_t len, const struc
 			state = 5;
 		} else if (state == 5 && !strcmp(line, "prev")) {
 			m->has_prev = strcmp(arg, "-") != 0;
-			if (m->has_prev ? unhex(arg, m->prev, SEG_HASH_LEN) != 0 : m->first != 1)
+			if (m->has_prev ? sl_unhex(arg, m->prev, SEG_HASH_LEN) != 0 : m->first != 1)
 				return bad_manifest(err, bundle, no, "bad predecessor footer hash");
 			state = 6;
 		} else if (state == 6 && !strcmp(line, "file")) {
@@ -451,19 +425,19 @@ static int parse_manifest(const char *bundle, char *buf, size_t len, const struc
 			f = &m->files[m->n++];
 			f->seq = seq;
 			f->size = size;
-			if (unhex(shx, f->sha, SEG_HASH_LEN))
+			if (sl_unhex(shx, f->sha, SEG_HASH_LEN))
 				return bad_manifest(err, bundle, no, "bad sha-256");
 			want_seq++;
 		} else if (state == 6 && !strcmp(line, "last_footer")) {
 			if (want_seq != m->last + 1)
 				return bad_manifest(err, bundle, no, "files missing from the manifest");
-			if (unhex(arg, m->last_footer, SEG_HASH_LEN))
+			if (sl_unhex(arg, m->last_footer, SEG_HASH_LEN))
 				return bad_manifest(err, bundle, no, "bad last footer hash");
 			state = 7;
 			body_len = (size_t)(nl + 1 - buf);
 		} else if (state == 7 && !strcmp(line, "snapshot")) {
 			/* FORMAT.md "Bundle": the snapshot stream's own bundle, snapshot/ */
-			if (unhex(arg, m->snapshot, SEG_HASH_LEN))
+			if (sl_unhex(arg, m->snapshot, SEG_HASH_LEN))
 				return bad_manifest(err, bundle, no, "bad snapshot manifest hash");
 			m->has_snapshot = 1;
 			state = 8;
@@ -474,7 +448,7 @@ static int parse_manifest(const char *bundle, char *buf, size_t len, const struc
 			if (!key)
 				return sl_err_set(err, -SL_EINVAL_ARG,
 						  "'%s/%s' is authenticated: give --key to check it", bundle, MANIFEST);
-			if (unhex(arg, got, SEG_HASH_LEN))
+			if (sl_unhex(arg, got, SEG_HASH_LEN))
 				return bad_manifest(err, bundle, no, "bad hmac");
 			hmac(key, buf, body_len, want);
 			/* the text was split in place: recompute over the original bytes */
@@ -596,21 +570,13 @@ out:
 static int dir_segment(const char *dir, uint64_t seq, uint8_t fhash[SEG_HASH_LEN],
 		       Sluice__Position **end, uint8_t sha[SEG_HASH_LEN], struct sl_err *err)
 {
-	char *path = seg__path(dir, seq, 1);
 	Sluice__SegmentFooter *f = NULL;
-	uint64_t size = 0;
-	int fd = -1, rc;
+	int rc = seg__sealed_footer(dir, seq, &f, fhash, sha, err);
 
-	if (!(rc = seg__open_regular(path, 0, &fd, &size, err)) &&
-	    !(rc = seg__footer_read(fd, path, size, seq, &f, fhash, err)) && sha)
-		rc = seg__hash_copy(fd, path, size, -1, NULL, sha, err);
 	if (!rc && end)
 		*end = fmt_position_dup(f->end);
 	if (f)
 		sluice__segment_footer__free_unpacked(f, NULL);
-	if (fd >= 0)
-		close(fd);
-	free(path);
 	return rc;
 }
 
