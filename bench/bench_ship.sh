@@ -11,7 +11,7 @@
 #      the ratio ship+receive / pack+unpack. R and U must hold byte-identical
 #      segments to DIR;
 #   2. added lag: source -> capture --follow --segment-age BENCH_SEGMENT_AGE
-#      (50ms) -> ship --follow --poll BENCH_SHIP_POLL (20) -> receive --follow
+#      (50ms) -> ship --follow [--poll BENCH_SHIP_POLL] -> receive --follow
 #      -> replay --follow into destination B,
 #      and in the same run replay --follow from DIR itself into destination A
 #      (the direct path), under sysbench --rate BENCH_RATE (1000) txn/s for
@@ -44,7 +44,7 @@ LAG_SECONDS=${BENCH_LAG_SECONDS:-60}
 RATE=${BENCH_RATE:-1000}
 THREADS=${BENCH_THREADS:-8}
 SEG_AGE=${BENCH_SEGMENT_AGE:-50ms}	# the lowest lag measured (bench/README.md)
-SHIP_POLL=${BENCH_SHIP_POLL:-20}	# ms, ship --follow --poll: how often it looks for newly sealed segments
+SHIP_POLL=${BENCH_SHIP_POLL:-}	# ms, ship --follow --poll (default: ship's, which also wakes on each seal)
 PARTS=${BENCH_PARTS:-"throughput lag"}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800}	# seconds per timed command
 export SLUICE_TIMEOUT=$BENCH_TIMEOUT
@@ -206,7 +206,9 @@ SQL
 	start_bg lcap capture --source "$SRC_URL" --dir "$d" --server-id 702 --follow --segment-age "$SEG_AGE"
 	cap=$BG_PID
 	wait_line lcap "$cap" 'streaming from' 60
-	start_bg lship ship "$d" --to "$NATS_URL/lag" --follow --poll "$SHIP_POLL"
+	local -a poll=()
+	[[ -n "$SHIP_POLL" ]] && poll=(--poll "$SHIP_POLL")
+	start_bg lship ship "$d" --to "$NATS_URL/lag" --follow "${poll[@]+"${poll[@]}"}"
 	shp=$BG_PID
 	start_bg lrecv receive "$NATS_URL/lag" --into "$r" --follow
 	rcv=$BG_PID
@@ -378,7 +380,7 @@ EOF
 	if [[ " $PARTS " == *" lag "* ]]; then
 		cat <<EOF
 lag under load: sysbench oltp_write_only --rate $RATE ($LAG_TPS txn/s done, $THREADS threads) for $LAG_SECONDS s
-  + a probe every 20 ms; capture --segment-age $SEG_AGE ($LAG_SEGS segments), ship --poll $SHIP_POLL; lag = probe visible on the destination - its source time
+  + a probe every 20 ms; capture --segment-age $SEG_AGE ($LAG_SEGS segments), ship --poll ${SHIP_POLL:-default}; lag = probe visible on the destination - its source time
 $LAG_REPORT
 target p99 through JetStream < 2 s: $(verdict "$LAG_P99" lt 2)
 EOF
