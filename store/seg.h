@@ -164,7 +164,9 @@ uint64_t seg_reader_seq(const struct seg_reader *r);
 void seg_reader_close(struct seg_reader *r);
 
 /* Stream identity of DIR (from its newest segment): 0, or -ENOENT when DIR
- * holds no segment. *source and *stream_id are malloc'd (caller frees). */
+ * holds no segment. *source and *stream_id are malloc'd (caller frees).
+ * Safe beside a running writer: an open segment sealed (renamed) between
+ * the scan and the open is read under its sealed name. */
 int seg_dir_identity(const char *dir, char **source, uint8_t stream_id[16],
 		     struct sl_err *err);
 

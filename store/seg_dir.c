@@ -529,6 +529,12 @@ int seg_dir_identity(const char *dir, char **source, uint8_t stream_id[16],
 		int fd;
 
 		rc = seg__open_regular(path, 0, &fd, &size, err);
+		if (rc == -ENOENT && !l.v[i].sealed) {
+			/* sealed (renamed to .seg) by a writer since the scan */
+			free(path);
+			path = seg__path(dir, l.v[i].seq, 1);
+			rc = seg__open_regular(path, 0, &fd, &size, err);
+		}
 		if (!rc)
 			rc = seg__header_read(fd, path, size, &h, &hl, err);
 		if (fd >= 0)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -846,6 +847,63 @@ static void test_store__record_too_big_and_no_start(void)
 	tdir_free(&t);
 }
 
+/* seg_dir_identity() while a writer seals: the open segment the scan found
+ * may be renamed to .seg before it is opened (ship --follow read a stream's
+ * identity every poll while capture sealed every 50 ms, and exited 2 with
+ * "cannot open '....open': No such file or directory"). A child seals after
+ * every transaction for a second; every identity read must succeed. */
+static void test_store__identity_while_sealing(void)
+{
+	struct tdir t;
+	struct seg_writer_opts o;
+	struct seg_writer *w;
+	struct sl_err err = SL_ERR_INIT;
+	unsigned long calls = 0, fails = 0;
+	int status = -1;
+	pid_t pid;
+
+	tdir_new(&t);
+	o = opts_for(&t);
+	w = open_writer(&o);
+	write_txns(w, 1, 3);
+	CU_ASSERT(seg_writer_close(w, &err) == 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		struct timespec t0, now;
+		uint64_t tx = 4;
+
+		if (seg_writer_open(&w, &o, &err))
+			_exit(1);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			if (write_txn(w, tx++, &err) || seg_writer_seal(w, &err))
+				_exit(1);
+			clock_gettime(CLOCK_MONOTONIC, &now);
+		} while ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 < 1000);
+		_exit(seg_writer_close(w, &err) ? 1 : 0);
+	}
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		char *source = NULL;
+		uint8_t sid[16];
+		struct sl_err e = SL_ERR_INIT;
+
+		calls++;
+		if (seg_dir_identity(t.dir, &source, sid, &e)) {
+			if (!fails++)
+				fprintf(stderr, "\n  seg_dir_identity: %s\n", e.msg);
+		} else {
+			CU_ASSERT_STRING_EQUAL(source, SOURCE);
+		}
+		free(source);
+	}
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CU_ASSERT(calls > 100);
+	CU_ASSERT_EQUAL(fails, 0);
+	tdir_free(&t);
+}
+
 /* ---- automatic retention (seg_retain) ---- */
 
 int main(void)
@@ -866,6 +924,7 @@ int main(void)
 	CU_add_test(s, "sealed but not renamed", test_store__sealed_not_renamed);
 	CU_add_test(s, "truncated open segment recovers", test_store__truncated_open_segment_recovers);
 	CU_add_test(s, "appended garbage is cut", test_store__appended_garbage_is_cut);
+	CU_add_test(s, "identity while sealing", test_store__identity_while_sealing);
 	CU_add_test(s, "huge raw_len refused", test_store__huge_raw_len_refused);
 	CU_add_test(s, "follow", test_store__follow);
 	CU_add_test(s, "seek after", test_store__seek_after);
