@@ -32,7 +32,8 @@ int cmd_ship(int argc, char **argv)
 		  .help = "keep publishing each newly sealed segment until\n"
 			  "SIGTERM/SIGINT (default: ship what is sealed and exit)" },
 		{ "poll", SL_OPT_MS, SL_OPT_TARGET(poll_ms), .def = "200", .min = 10, .max = 60000, .needs = "follow",
-		  .help = "how often --follow looks for new sealed segments (ms)" },
+		  .help = "--follow wakes when capture seals a segment (inotify) and\n"
+			  "looks this often anyway (ms)" },
 		{ "replicas", SL_OPT_UINT, SL_OPT_TARGET(o.replicas), .min = 1, .max = 5,
 		  .def_text = "3 with 3 servers or more in the URL, else 1",
 		  .help = "replicas of a stream ship creates" },
