@@ -40,23 +40,6 @@ int seg_sealed_open(const char *dir, uint64_t seq, int *fd, uint64_t *size, stru
 	return rc;
 }
 
-int seg__sealed_footer(const char *dir, uint64_t seq, Sluice__SegmentFooter **f, uint8_t *fhash,
-		       uint8_t *sha, struct sl_err *err)
-{
-	char *path = seg__path(dir, seq, 1);
-	uint64_t size = 0;
-	int fd = -1, rc;
-
-	*f = NULL;
-	if (!(rc = seg__open_regular(path, 0, &fd, &size, err)) &&
-	    !(rc = seg__footer_read(fd, path, size, seq, f, fhash, err)) && sha)
-		rc = seg__hash_copy(fd, path, size, -1, NULL, sha, err);
-	if (fd >= 0)
-		close(fd);
-	free(path);
-	return rc;
-}
-
 int seg_sealed_time(const char *dir, uint64_t seq, uint64_t *last_time, struct sl_err *err)
 {
 	Sluice__SegmentFooter *f = NULL;

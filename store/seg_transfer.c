@@ -566,6 +566,23 @@ out:
 	return rc;
 }
 
+int seg__sealed_footer(const char *dir, uint64_t seq, Sluice__SegmentFooter **f, uint8_t *fhash,
+		       uint8_t *sha, struct sl_err *err)
+{
+	char *path = seg__path(dir, seq, 1);
+	uint64_t size = 0;
+	int fd = -1, rc;
+
+	*f = NULL;
+	if (!(rc = seg__open_regular(path, 0, &fd, &size, err)) &&
+	    !(rc = seg__footer_read(fd, path, size, seq, f, fhash, err)) && sha)
+		rc = seg__hash_copy(fd, path, size, -1, NULL, sha, err);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
 /* The footer hash and end of DIR's sealed segment seq, and its file's sha-256. */
 static int dir_segment(const char *dir, uint64_t seq, uint8_t fhash[SEG_HASH_LEN],
 		       Sluice__Position **end, uint8_t sha[SEG_HASH_LEN], struct sl_err *err)
