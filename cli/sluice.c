@@ -41,6 +41,8 @@ static void usage(FILE *f)
 	fprintf(f, "\nURLs: mysql://user@host:port/db or mysql://user@localhost/?socket=PATH\n"
 		   "Passwords: SLUICE_SOURCE_PASSWORD / SLUICE_DEST_PASSWORD, ?password-file=PATH,\n"
 		   "or the URL; never printed or logged.\n"
+		   "ship/receive: nats://[user@]host:port[,host:port...]/NAME, the password in\n"
+		   "SLUICE_NATS_PASSWORD only.\n"
 		   "Exit status: 0 success, 1 a verification difference, 2 an error.\n");
 }
 
