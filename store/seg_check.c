@@ -37,7 +37,18 @@ int seg__summary(const char *dir, const struct seg_entry *e, int torn_ok, struct
 	int fd = -1, rc;
 
 	memset(fi, 0, sizeof(*fi));
-	if ((rc = seg__open_regular(path, 0, &fd, &size, err)))
+	if ((rc = seg__open_regular(path, 0, &fd, &size, err)) == -ENOENT && !e->sealed) {
+		/* sealed (renamed to .seg) by the writer since the scan: status
+		 * and purge list DIR while capture runs */
+		struct seg_entry sealed = *e;
+
+		sealed.sealed = 1;
+		free(path);
+		if (err)
+			*err = (struct sl_err)SL_ERR_INIT;
+		return seg__summary(dir, &sealed, torn_ok, fi, err);
+	}
+	if (rc)
 		goto out;
 	rc = seg__header_read(fd, path, size, &fi->hdr, &hl, err);
 	if (rc == 1 && e->sealed) {
