@@ -146,7 +146,7 @@ static int facts(const char *dir, struct seg_fact **fv, size_t *fn, struct seg_s
 		if ((rc = seg__summary(dir, &l.v[i], i > 0, &fi, err)))
 			break;
 		f->seq = l.v[i].seq;
-		f->sealed = l.v[i].sealed;
+		f->sealed = fi.sealed;	/* sealed since the scan: under its new name */
 		f->size = fi.size;
 		/* a sealed one's from its footer, the open one's complete transactions */
 		f->transactions = fi.n.transactions;
