@@ -46,8 +46,7 @@ struct xp {
 	int nservers;
 	natsConnection *nc;
 	jsCtx *js;
-	uint64_t last_seq[SHIP_PARTS];	/* the subject's last message as this writer knows it */
-	int last_known[SHIP_PARTS];
+	int last_known[SHIP_PARTS];	/* last() was asked since the last failed publish */
 	natsSubscription *sub[SHIP_PARTS];
 	natsMsgList list[SHIP_PARTS];
 	int next[SHIP_PARTS];		/* index in list of the next message */
@@ -424,7 +423,6 @@ static int nats_last(struct xp *x, int part, struct ship_chunk *c, struct sl_err
 	x->held = NULL;
 	s = js_GetLastMsg(&x->held, x->js, x->stream, x->subj[part], NULL, &j);
 	if (s == NATS_NOT_FOUND) {
-		x->last_seq[part] = 0;
 		x->last_known[part] = 1;
 		return 0;
 	}
@@ -432,7 +430,6 @@ static int nats_last(struct xp *x, int part, struct ship_chunk *c, struct sl_err
 		return nats_fail(x, err, s, j, "last message");
 	if ((rc = chunk_of(x, x->held, part, c, err)))
 		return rc;
-	x->last_seq[part] = c->id;
 	x->last_known[part] = 1;
 	return 1;
 }
@@ -491,8 +488,7 @@ static int nats_publish(struct xp *x, const struct ship_chunk *c, struct sl_err 
 		snprintf(id, sizeof(id), "publish segment %" PRIu64 " offset %" PRIu64, c->seq, c->off);
 		return nats_fail(x, err, s, 0, id);
 	}
-	/* what the next publish of this subject expects as its last */
-	x->last_seq[c->part] = x->next_seq++;
+	x->next_seq++;
 	return 0;
 fail:
 	natsMsg_Destroy(m);
@@ -525,10 +521,9 @@ static int nats_flush(struct xp *x, struct sl_err *err)
 }
 
 /* The durable name of reader name for part. */
-static void durable_of(const struct xp *x, int part, const char *name, char *out, size_t n)
+static void durable_of(int part, const char *name, char *out, size_t n)
 {
 	snprintf(out, n, "%s-%s", name, ship_part_name[part]);
-	(void)x;
 }
 
 /* The last message a reader is done with: its ack floor, or, for one just
@@ -552,7 +547,7 @@ static int nats_subscribe(struct xp *x, int part, const char *name, uint64_t *ac
 	natsStatus s;
 
 	*acked = 0;
-	durable_of(x, part, name, durable, sizeof(durable));
+	durable_of(part, name, durable, sizeof(durable));
 	s = js_GetConsumerInfo(&ci, x->js, x->stream, durable, NULL, &j);
 	if (s == NATS_OK) {
 		*acked = floor_of(ci);
@@ -628,18 +623,11 @@ static int nats_ack(struct xp *x, int part, struct sl_err *err)
 
 static int nats_last_id(struct xp *x, int part, uint64_t *id, struct sl_err *err)
 {
-	natsMsg *m = NULL;
-	jsErrCode j = 0;
-	natsStatus s = js_GetLastMsg(&m, x->js, x->stream, x->subj[part], NULL, &j);
+	struct ship_chunk c;
+	int has = nats_last(x, part, &c, err);
 
-	*id = 0;
-	if (s == NATS_NOT_FOUND)
-		return 0;
-	if (s != NATS_OK)
-		return nats_fail(x, err, s, j, "last message");
-	*id = natsMsg_GetSequence(m);
-	natsMsg_Destroy(m);
-	return 0;
+	*id = has > 0 ? c.id : 0;
+	return has < 0 ? has : 0;
 }
 
 static int nats_info(struct xp *x, struct xp_info *in, struct sl_err *err)

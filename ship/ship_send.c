@@ -17,6 +17,16 @@
 
 #include "banned.h"
 
+/* Where a part stands in the log, asked once a round: the writer is the
+ * only one (each publish expects the one before it), so afterwards it is
+ * known without asking again at every look at DIR. */
+struct part_pos {
+	int known;
+	uint64_t seq, off;		/* the next chunk to publish */
+	char *source;			/* the directory's stream */
+	uint8_t sid[16];
+};
+
 struct sender {
 	const struct ship_opts *o;
 	const struct xp_ops *ops;
@@ -25,6 +35,7 @@ struct sender {
 	uint8_t *buf;
 	size_t chunk;
 	struct ship_stats *st;
+	struct part_pos pos[SHIP_PARTS];	/* this round's */
 };
 
 /* Sleep ms unless a stop is requested. */
@@ -148,57 +159,66 @@ static int mark_shipped(struct sender *s, const char *dir, uint64_t next, struct
 	return seg_consumer_update(dir, name, &cur, t, err);
 }
 
+/* Ask the log where part stands and check it holds dir's stream, no more
+ * than dir has sealed (last) and no segment dir has lost (below lowest). */
+static int ask_log(struct sender *s, int part, const char *dir, uint64_t lowest, uint64_t last,
+		   struct sl_err *err)
+{
+	struct part_pos *p = &s->pos[part];
+	struct ship_chunk lc;
+	char a[33], b[33];
+	int rc, has;
+
+	if ((rc = seg_dir_identity(dir, &p->source, p->sid, err)))
+		return rc;
+	if ((has = s->ops->last(s->x, part, &lc, err)) < 0)
+		return has;
+	if (has && (memcmp(lc.stream_id, p->sid, 16) || strcmp(lc.source, p->source))) {
+		sl_hex(a, lc.stream_id, 16);
+		sl_hex(b, p->sid, 16);
+		return sl_err_set(err, -SL_ESTREAM, "%s holds stream %s (source '%s'), '%s' is stream %s (source '%s'): refused",
+				  s->ops->name(s->x), a, lc.source, dir, b, p->source);
+	}
+	if (!has) {
+		p->seq = lowest;
+		p->off = 0;
+	} else if (lc.off + lc.len == lc.size) {
+		p->seq = lc.seq + 1;
+		p->off = 0;
+	} else {
+		p->seq = lc.seq;
+		p->off = lc.off + lc.len;
+	}
+	if (p->seq > last + 1 || (p->off && p->seq > last))
+		return sl_err_set(err, -SL_ESTREAM, "%s holds segment %" PRIu64 " of this stream, '%s' has sealed only up to %"
+				  PRIu64 ": an older copy of the directory? refused", s->ops->name(s->x),
+				  p->off ? p->seq : p->seq - 1, dir, last);
+	p->known = 1;
+	return 0;
+}
+
 /* Everything sealed in one part's directory that the log lacks. 1: stopped. */
 static int ship_part(struct sender *s, int part, const char *dir, struct sl_err *err)
 {
-	uint64_t lowest, last, seq, off = 0;
-	char *source = NULL, a[33], b[33];
-	uint8_t sid[16];
-	struct ship_chunk lc;
-	int rc, has;
+	struct part_pos *p = &s->pos[part];
+	uint64_t lowest, last;
+	int rc;
 
 	if ((rc = seg_sealed_range(dir, &lowest, &last, err)) || !last)
 		return rc;
-	if ((rc = seg_dir_identity(dir, &source, sid, err)))
+	if (!p->known && (rc = ask_log(s, part, dir, lowest, last, err)))
 		return rc;
-	if ((has = s->ops->last(s->x, part, &lc, err)) < 0) {
-		rc = has;
-		goto out;
+	if (p->seq < lowest)
+		return sl_err_set(err, -SL_ESTREAM, "segment %" PRIu64 " of '%s' was removed before it was shipped to %s "
+				  "(which holds up to segment %" PRIu64 "): refused", p->seq, dir, s->ops->name(s->x),
+				  p->seq - 1);
+	for (; p->seq <= last; p->seq++, p->off = 0) {
+		if ((rc = ship_segment(s, part, dir, p->seq, p->off, p->sid, p->source, err)))
+			return rc;
+		if ((rc = mark_shipped(s, dir, p->seq + 1, err)))
+			return rc;
 	}
-	if (has) {
-		if (memcmp(lc.stream_id, sid, 16) || strcmp(lc.source, source)) {
-			sl_hex(a, lc.stream_id, 16);
-			sl_hex(b, sid, 16);
-			rc = sl_err_set(err, -SL_ESTREAM, "%s holds stream %s (source '%s'), '%s' is stream %s (source '%s'): refused",
-					s->ops->name(s->x), a, lc.source, dir, b, source);
-			goto out;
-		}
-		seq = lc.off + lc.len == lc.size ? lc.seq + 1 : lc.seq;
-		off = lc.off + lc.len == lc.size ? 0 : lc.off + lc.len;
-	} else {
-		seq = lowest;
-	}
-	if (seq < lowest) {
-		rc = sl_err_set(err, -SL_ESTREAM, "segment %" PRIu64 " of '%s' was removed before it was shipped to %s "
-				"(which holds up to segment %" PRIu64 "): refused", seq, dir, s->ops->name(s->x),
-				seq - 1);
-		goto out;
-	}
-	if (seq > last + 1 || (off && seq > last)) {
-		rc = sl_err_set(err, -SL_ESTREAM, "%s holds segment %" PRIu64 " of this stream, '%s' has sealed only up to %"
-				PRIu64 ": an older copy of the directory? refused", s->ops->name(s->x),
-				off ? seq : seq - 1, dir, last);
-		goto out;
-	}
-	for (; seq <= last; seq++, off = 0) {
-		if ((rc = ship_segment(s, part, dir, seq, off, sid, source, err)))
-			goto out;
-		if ((rc = mark_shipped(s, dir, seq + 1, err)))
-			goto out;
-	}
-out:
-	free(source);
-	return rc;
+	return 0;
 }
 
 /* One round: connect, create the log, ship what there is (and with follow
@@ -249,6 +269,10 @@ out:
 	if (s->x)
 		s->ops->close(s->x);
 	s->x = NULL;
+	for (int k = 0; k < SHIP_PARTS; k++) {
+		free(s->pos[k].source);
+		memset(&s->pos[k], 0, sizeof(s->pos[k]));
+	}
 	free(snap);
 	return rc;
 }

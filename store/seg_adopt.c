@@ -61,6 +61,20 @@ struct seg_adopter {
 	Sluice__Position *head_end;	/* where head's footer says it ends */
 };
 
+/* Segment seq (checked whole into fi) is into's newest now: what the chain
+ * of the next one needs, and into's stream when it had none. */
+static void set_head(struct seg_adopter *a, uint64_t seq, const struct seg_file_info *fi)
+{
+	a->head = seq;
+	if (!a->source) {
+		a->source = sl_xstrdup(fi->hdr->source);
+		memcpy(a->stream_id, fi->hdr->stream_id.data, 16);
+	}
+	memcpy(a->head_hash, fi->footer_hash, SEG_HASH_LEN);
+	fmt_position_free(a->head_end);
+	a->head_end = fmt_position_dup(fi->footer->end);
+}
+
 /* Take what the chain needs from into's newest segment. */
 static int adopt_head(struct seg_adopter *a, uint64_t seq, struct sl_err *err)
 {
@@ -71,15 +85,8 @@ static int adopt_head(struct seg_adopter *a, uint64_t seq, struct sl_err *err)
 
 	memset(&fi, 0, sizeof(fi));
 	if (!(rc = seg__open_regular(path, 0, &fd, &size, err)) &&
-	    !(rc = seg__check_file(fd, path, size, SEG_CHECK_SEALED, &fi, err))) {
-		a->head = seq;
-		free(a->source);
-		a->source = sl_xstrdup(fi.hdr->source);
-		memcpy(a->stream_id, fi.hdr->stream_id.data, 16);
-		memcpy(a->head_hash, fi.footer_hash, SEG_HASH_LEN);
-		fmt_position_free(a->head_end);
-		a->head_end = fmt_position_dup(fi.footer->end);
-	}
+	    !(rc = seg__check_file(fd, path, size, SEG_CHECK_SEALED, &fi, err)))
+		set_head(a, seq, &fi);
 	seg__file_info_release(&fi);
 	if (fd >= 0)
 		close(fd);
@@ -204,14 +211,7 @@ int seg_adopt_add(struct seg_adopter *a, uint64_t seq, uint64_t size, const uint
 	}
 	if ((rc = seg__fsync_dir(a->into, err)))
 		goto out;
-	a->head = seq;
-	if (!a->source) {
-		a->source = sl_xstrdup(fi.hdr->source);
-		memcpy(a->stream_id, fi.hdr->stream_id.data, 16);
-	}
-	memcpy(a->head_hash, fi.footer_hash, SEG_HASH_LEN);
-	fmt_position_free(a->head_end);
-	a->head_end = fmt_position_dup(fi.footer->end);
+	set_head(a, seq, &fi);
 out:
 	if (rc)
 		(void)unlink(tmp);
