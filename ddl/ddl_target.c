@@ -80,7 +80,7 @@ static int oceanbase_version(struct ddl_target *t, const char *s)
 
 int ddl_target_override(struct ddl_target *t, const char *name, struct sl_err *err)
 {
-	enum ddl_dialect d;
+	enum ddl_dialect d = DDL_MARIADB; /* set by ddl_dialect_parse() when it returns 0 */
 	int rc;
 
 	if (!name || !name[0])

@@ -428,6 +428,8 @@ static int next_record(struct seg_reader *r, const uint8_t **p, size_t *n, struc
 {
 	int rc;
 
+	*p = NULL;	/* find_first() and load_at() return 0 or <0: a */
+	*n = 0;		/* Release build cannot prove it */
 	for (;;) {
 		if (r->loaded && r->pos < r->raw.len) {
 			if (r->cur.end > r->safe_end) {
