@@ -72,6 +72,17 @@ COMPARISONS = [
 ]
 
 
+# bench/run's names of what it invokes, where one invocation gives several
+# comparisons (bench_decode.sh: decode and segment-size).
+ALSO_GIVES = {"lag": ("migrate-lag", "switchover"), "decode": ("decode", "segment-size"),
+              "ship": ("ship", "ship-lag")}
+
+
+# The keys each kind of line must have.
+NEEDS = {"result": ("comparison", "tool", "metric", "value"), "note": ("comparison", "text"),
+         "series": ("comparison", "tool", "x", "y"), "invocation": ("script", "run", "status")}
+
+
 class BadInput(Exception):
     pass
 
@@ -177,6 +188,12 @@ def load_lines(path):
                 raise BadInput("%s:%d: not JSON (%s)" % (path, n, e.msg))
             if not isinstance(obj, dict) or "kind" not in obj:
                 raise BadInput("%s:%d: no \"kind\"" % (path, n))
+            for key in NEEDS.get(obj["kind"], ()):
+                if key not in obj:
+                    raise BadInput("%s:%d: a line of kind %s without \"%s\"" % (path, n, obj["kind"], key))
+            for key in ("value", "x", "y"):
+                if key in obj and (isinstance(obj[key], bool) or not isinstance(obj[key], (int, float))):
+                    raise BadInput("%s:%d: \"%s\" is not a number" % (path, n, key))
             lines.append(obj)
     return lines
 
@@ -199,7 +216,7 @@ def build_comparisons(lines):
     found = {}
     for obj in lines:
         cid = obj.get("comparison")
-        if cid is None:
+        if cid is None or obj["kind"] not in ("result", "note", "series"):
             continue
         if cid not in found:
             found[cid] = {"tools": {}, "notes": [], "series": {}}
@@ -509,6 +526,10 @@ def write_report(out, mach, invocations, comps, charts, chart_note, mode):
             md.append("| [%s](#%s) | %s | %s %s | %s |" % (c["id"], c["id"], md_cell(b), cell(m, s) if s else "-",
                                                           METRICS.get(m, (m,))[0], md_cell(against) or "-"))
         md.append("")
+    ran = {i.get("comparison") for i in invocations}
+    shown = {c["id"] for c in comps}
+    for name in sorted(n for n in ran if n and not shown.intersection(ALSO_GIVES.get(n, (n,)))):
+        md.append("## %s\n\nNo figures: no invocation of its script reported one (below).\n" % name)
     for c in comps:
         md.append('<a id="%s"></a>\n## %s\n' % (c["id"], c["title"]))
         md.append("`%s` (`%s`). %s\n" % (c["id"], c["script"], interpretation(c)))
@@ -541,11 +562,15 @@ def write_report(out, mach, invocations, comps, charts, chart_note, mode):
             md.append("![%s](%s)\n" % (c["id"], png))
     if chart_note:
         md.append("Charts: %s.\n" % chart_note)
-    if bad:
-        md.append("## Invocations not ok\n")
-        for i in bad:
-            md.append("- `%s` run %s: %s (exit %s)%s; log `%s`" % (i["script"], i["run"], i["status"], i.get("exit"),
-                                                                  ": " + i["reason"] if i.get("reason") else "", i.get("log")))
+    if invocations:
+        md.append("## Invocations\n")
+        md.append("| script | run | settings | status | seconds | load before | log |\n|---|---|---|---|---|---|---|")
+        for i in invocations:
+            status = i.get("status", "?")
+            if status != "ok":
+                status = "**%s** (exit %s)%s" % (status, i.get("exit"), ": " + md_cell(i["reason"]) if i.get("reason") else "")
+            md.append("| %s | %s | %s | %s | %s | %s | `%s` |" % (i.get("script"), i.get("run"), md_cell(i.get("env") or "defaults"),
+                                                             status, fmt_num(i.get("seconds")), i.get("load_before"), i.get("log")))
         md.append("")
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write("\n".join(md))

@@ -4,7 +4,8 @@
 # (one dpkg-query, no network).
 #
 #   scripts/install-deps.sh            build + test packages (bench packages too, best effort:
-#                                      sysbench, and mydumper for bench/bench_migrate.sh's peer)
+#                                      sysbench, mydumper for bench/bench_migrate.sh's peer, zstd and
+#                                      gnuplot-nox for bench/run's segment-size peer and charts)
 #   scripts/install-deps.sh --no-bench skip the bench packages
 set -euo pipefail
 
@@ -18,7 +19,7 @@ required=(
 	faketime
 	nats-server libnats-dev
 )
-optional=(sysbench mydumper)
+optional=(sysbench mydumper zstd gnuplot-nox)
 
 if [[ "${1:-}" == "--no-bench" ]]; then
 	optional=()
