@@ -31,25 +31,17 @@ static void set_last_pos(Sluice__Position **dst, const Sluice__Position *p)
 int seg__summary(const char *dir, const struct seg_entry *e, int torn_ok, struct seg_file_info *fi,
 		 struct sl_err *err)
 {
-	char *path = seg__path(dir, e->seq, e->sealed);
+	struct seg_entry ent = *e;
+	char *path;
 	uint64_t size = 0;
 	uint32_t hl = 0;
 	int fd = -1, rc;
 
 	memset(fi, 0, sizeof(*fi));
-	if ((rc = seg__open_regular(path, 0, &fd, &size, err)) == -ENOENT && !e->sealed) {
-		/* sealed (renamed to .seg) by the writer since the scan: status
-		 * and purge list DIR while capture runs */
-		struct seg_entry sealed = *e;
-
-		sealed.sealed = 1;
-		free(path);
-		if (err)
-			*err = (struct sl_err)SL_ERR_INIT;
-		return seg__summary(dir, &sealed, torn_ok, fi, err);
-	}
-	if (rc)
+	/* status and purge list DIR while capture runs and seals */
+	if ((rc = seg__open_entry(dir, &ent, &path, &fd, &size, err)))
 		goto out;
+	e = &ent;
 	rc = seg__header_read(fd, path, size, &fi->hdr, &hl, err);
 	if (rc == 1 && e->sealed) {
 		if (!(rc = seg__footer_read(fd, path, size, e->seq, &fi->footer, NULL, err))) {
@@ -345,14 +337,15 @@ int seg_verify_dir(const char *dir, unsigned flags, seg_problem_fn cb, void *ctx
 		return rc;
 	}
 	for (size_t i = 0; i < l.n; i++) {
-		char *path = seg__path(dir, l.v[i].seq, l.v[i].sealed);
+		char *path;
 		struct seg_file_info fi;
 		struct sl_err e = SL_ERR_INIT;
 		uint64_t size = 0;
 		int fd = -1;
 
 		s->segments++;
-		rc = seg__open_regular(path, 0, &fd, &size, &e);
+		/* verify --segments of a DIR capture is writing: sealed since the scan */
+		rc = seg__open_entry(dir, &l.v[i], &path, &fd, &size, &e);
 		if (!rc)
 			rc = seg__check_file(fd, path, size,
 					     (flags & SEG_VERIFY_DEEP ? SEG_CHECK_DEEP : 0) |

@@ -70,6 +70,24 @@ void seg__list_release(struct seg_list *l)
 	l->n = 0;
 }
 
+int seg__open_entry(const char *dir, struct seg_entry *e, char **path, int *fd, uint64_t *size,
+		    struct sl_err *err)
+{
+	int rc;
+
+	*path = seg__path(dir, e->seq, e->sealed);
+	rc = seg__open_regular(*path, 0, fd, size, err);
+	if (rc == -ENOENT && !e->sealed) {
+		free(*path);
+		*path = seg__path(dir, e->seq, 1);
+		if (err)
+			*err = (struct sl_err)SL_ERR_INIT;
+		if (!(rc = seg__open_regular(*path, 0, fd, size, err)))
+			e->sealed = 1;
+	}
+	return rc;
+}
+
 /*
  * One pass of readdir. Capture seals a segment by renaming NNN.open to
  * NNN.seg and retention unlinks old segments while others read the
@@ -522,19 +540,13 @@ int seg_dir_identity(const char *dir, char **source, uint8_t stream_id[16],
 		return rc;
 	rc = sl_err_set(err, -ENOENT, "'%s' holds no segment", dir);
 	for (size_t i = l.n; i-- > 0;) {
-		char *path = seg__path(dir, l.v[i].seq, l.v[i].sealed);
+		char *path;
 		Sluice__SegmentHeader *h = NULL;
 		uint64_t size = 0;
 		uint32_t hl;
 		int fd;
 
-		rc = seg__open_regular(path, 0, &fd, &size, err);
-		if (rc == -ENOENT && !l.v[i].sealed) {
-			/* sealed (renamed to .seg) by a writer since the scan */
-			free(path);
-			path = seg__path(dir, l.v[i].seq, 1);
-			rc = seg__open_regular(path, 0, &fd, &size, err);
-		}
+		rc = seg__open_entry(dir, &l.v[i], &path, &fd, &size, err);
 		if (!rc)
 			rc = seg__header_read(fd, path, size, &h, &hl, err);
 		if (fd >= 0)

@@ -136,6 +136,13 @@ char *seg__path(const char *dir, uint64_t seq, int sealed);
  * device or directory under a segment name is refused, never followed).
  * -ENOENT when dir does not exist. */
 int seg__dir_scan(const char *dir, struct seg_list *l, struct sl_err *err);
+/* Opens the segment of a scan's entry for reading: 0 with *fd, *size and
+ * *path (malloc'd, the name opened; also set on failure). An open segment
+ * sealed (renamed to .seg) by its writer since the scan is opened under its
+ * sealed name and e->sealed set: every reader of a live DIR lists, then
+ * opens. Errors as seg__open_regular(). */
+int seg__open_entry(const char *dir, struct seg_entry *e, char **path, int *fd, uint64_t *size,
+		    struct sl_err *err);
 void seg__list_release(struct seg_list *l);
 /* Create dir (0700) if missing and take dir/LOCK (flock EX|NB). */
 int seg__dir_lock(const char *dir, int *lock_fd, struct sl_err *err);
