@@ -7,7 +7,8 @@
 # percona.checksums, and a lean read-only variant over fixed id ranges).
 #
 #   bash bench/bench_verify.sh                 (SLUICE_BIN=path to use another build)
-#   BENCH_TABLE_SIZE=20000 bash bench/bench_verify.sh   (a quicker run)
+#   BENCH_TABLES=4 BENCH_TABLE_SIZE=20000 BENCH_ROUNDS=3 bash bench/bench_verify.sh
+#     (the quick size)
 #   BENCH_BASE_BIN=old/build/sluice bash bench/bench_verify.sh  (before/after: a
 #     second build's --no-table-checksum timed in the same rounds)
 #
@@ -15,7 +16,8 @@
 # method, ratios, and sluice's peak RSS. Targets: sluice >= 2x the pt-table-checksum
 # way, within 1.5x of CHECKSUM TABLE, RSS < 256 MiB (issue 4); `verify
 # --no-table-checksum` at least as fast as the lean chunked CRC (issue 11).
-# Exit: 0 report printed and every method found the sides equal; 1 a run
+# Every round's figures of every method go to BENCH_RESULTS (bench/lib.sh) as
+# comparison `verify`. Exit: 0 report printed and every method found the sides equal; 1 a run
 # failed or a method saw a difference; 77 sysbench or the servers are missing.
 set -euo pipefail
 TEST_NAME=bench_verify
@@ -24,6 +26,8 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export HARNESS_MARIADBD_ARGS="${HARNESS_MARIADBD_ARGS:---innodb-buffer-pool-size=768M}"
 # shellcheck source=tests/integration/harness.sh
 source "$BENCH_DIR/../tests/integration/harness.sh"
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 
 TABLES=${BENCH_TABLES:-8}
 TABLE_SIZE=${BENCH_TABLE_SIZE:-100000}
@@ -35,21 +39,25 @@ export SLUICE_TIMEOUT=${SLUICE_TIMEOUT:-600}
 command -v sysbench >/dev/null || skip "sysbench not installed (scripts/install-deps.sh installs it)"
 require_sluice
 
-now() { date +%s.%N; }
-secs() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
+# Wall clock and the differences below without an interpreter start-up for
+# each figure (a few per method and round: they slowed the rounds down).
+now() { printf '%s\n' "$EPOCHREALTIME"; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
+commas() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }	# N with thousands separators
 ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b if b else float('inf')))" "$1" "$2"; }
 median() { python3 -c "import statistics, sys; print('%.3f' % statistics.median(map(float, sys.argv[1:])))" "$@"; }
 # CPU seconds (user + system) both servers have used so far: the work a method
 # costs them, which other load on the machine changes less than wall time
 CLK_TCK=$(getconf CLK_TCK)
 server_cpu() {
-	python3 -c "
-import sys
-t = 0
-for pid in sys.argv[2:]:
-    f = open('/proc/%s/stat' % pid).read().rsplit(')', 1)[1].split()
-    t += int(f[11]) + int(f[12])
-print('%.3f' % (t / float(sys.argv[1])))" "$CLK_TCK" "${_H_PIDS[@]}"
+	local pid line t=0
+	local -a f
+	for pid in "${_H_PIDS[@]}"; do
+		read -r line <"/proc/$pid/stat"
+		read -ra f <<<"${line##*)}"	# after the command name: state, ppid, ...
+		t=$((t + f[11] + f[12]))	# utime, stime (clock ticks)
+	done
+	awk -v t="$t" -v hz="$CLK_TCK" 'BEGIN { printf "%.3f\n", t / hz }'
 }
 verdict() {
 	python3 -c '
@@ -155,17 +163,39 @@ run_sluice_verify() {
 	awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/verify.time" >"$WORK/verify.rss"
 }
 
+# The tool each method's figures are reported as in BENCH_RESULTS (comparison
+# `verify`: the names bench/report.py tabulates); base (BENCH_BASE_BIN, a second
+# build for before/after) is printed here only.
+declare -A TOOL=(
+	[sluice]="sluice verify"
+	[full]="sluice verify --no-table-checksum"
+	[cks]="CHECKSUM TABLE"
+	[pt]="chunked CRC (pt-table-checksum way)"
+	[crc]="lean chunked CRC"
+)
 timed() { # NAME FN: appends the wall seconds of FN to T_NAME and the servers' CPU seconds to C_NAME
-	local s e v c0 c1
+	local s e v c0 c1 t c
 	c0=$(server_cpu)
 	s=$(now)
 	"$2"
 	e=$(now)
 	c1=$(server_cpu)
+	t=$(secs "$s" "$e")
+	c=$(secs "$c0" "$c1")
 	v="T_$1"
-	printf -v "T_$1" '%s %s' "${!v:-}" "$(secs "$s" "$e")"
+	printf -v "T_$1" '%s %s' "${!v:-}" "$t"
 	v="C_$1"
-	printf -v "C_$1" '%s %s' "${!v:-}" "$(secs "$c0" "$c1")"
+	printf -v "C_$1" '%s %s' "${!v:-}" "$c"
+	# this round's figures (BENCH_RUN: the round), for bench/run
+	[[ -n "${TOOL[$1]:-}" ]] || return 0
+	bench_result verify "${TOOL[$1]}" seconds "$t" s
+	bench_result verify "${TOOL[$1]}" rows_per_s \
+		"$(awk -v n="$((TABLES * TABLE_SIZE))" -v t="$t" 'BEGIN { printf "%.1f\n", n / t }')" rows/s
+	bench_result verify "${TOOL[$1]}" cpu_servers_s "$c" s
+	if [[ $1 == sluice || $1 == full ]]; then	# run_sluice_verify measured its peak RSS
+		bench_result verify "${TOOL[$1]}" rss_mib \
+			"$(awk -v k="$(cat "$WORK/verify.rss")" 'BEGIN { printf "%.1f\n", k / 1024 }')" MiB
+	fi
 }
 run_full() { SLUICE_VERIFY_EXTRA=--no-table-checksum run_sluice_verify; }
 # BENCH_BASE_BIN: another build (e.g. the commit before a change), same options as run_full
@@ -220,7 +250,10 @@ main() {
 	T_cks='' T_crc='' T_pt='' T_sluice='' T_full='' T_base='' RSS_MAX=''
 	C_cks='' C_crc='' C_pt='' C_sluice='' C_full='' C_base=''
 	[[ -n "${BENCH_BASE_BIN:-}" ]] && methods="$methods base"
+	BENCH_RUN=1
+	bench_note verify "$TABLES tables x $(commas "$TABLE_SIZE") rows (sysbench) on both servers, equal; $(commas "$CHUNK")-row chunks, sluice verify --threads $THREADS; both servers on this machine ($(nproc) CPUs); $ROUNDS rounds; rows/s per side, cpu_servers_s: both mariadbd's user+system seconds"
 	for r in $(seq 1 "$ROUNDS"); do
+		BENCH_RUN=$r
 		log "round $r"
 		# the two figures of issue 11 back to back, each first in turn
 		if ((r % 2)); then
