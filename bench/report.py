@@ -255,8 +255,9 @@ def build_comparisons(lines):
         names = [t["tool"] for t in tools]
         if base_name not in names:
             base_name = next((n for n in names if n.startswith("sluice")), names[0] if names else None)
-        # the baseline first, the others in the order they were reported
-        tools.sort(key=lambda t: 0 if t["tool"] == base_name else 1)
+        # the baseline first, then sluice's other ways, then the peers, each
+        # in the order they were reported
+        tools.sort(key=lambda t: 0 if t["tool"] == base_name else 1 if t["tool"].startswith("sluice") else 2)
         base = next((t for t in tools if t["tool"] == base_name), None)
         for t in tools:
             if t is base:
@@ -339,19 +340,40 @@ def ratio_of(c, tool):
     return None
 
 
+def variants(c):
+    """sluice's other ways of the comparison against each peer: ' `--workers 1`: 1.2x peer, ...'."""
+    base, primary = c["baseline"], c["primary"]
+    peers = [t for t in c["tools"] if not t["tool"].startswith("sluice")]
+    out = []
+    for v in c["tools"]:
+        if v["tool"] == base or not v["tool"].startswith("sluice"):
+            continue
+        mv = v["metrics"].get(primary, {}).get("median")
+        parts = []
+        for p in peers:
+            r = speed_ratio(primary, mv, p["metrics"].get(primary, {}).get("median"))
+            if r is not None:
+                parts.append("%s vs %s" % (x(r), p["tool"]))
+        if parts:
+            out.append("`%s`: %s" % (v["tool"], ", ".join(parts)))
+    return (" " + "; ".join(out) + ".") if out else ""
+
+
 def interpretation(c):
     """One line saying what the table means, from its medians."""
     cid, base = c["id"], c["baseline"]
     runs = max((len(s["runs"]) for t in c["tools"] for s in t["metrics"].values()), default=0)
     of = "median of %d runs" % runs if runs > 1 else "one run"
-    peers = [t for t in c["tools"] if t["tool"] != base and t.get("ratio") is not None]
+    peers = [t for t in c["tools"] if t["tool"] != base and t.get("ratio") is not None
+             and not t["tool"].startswith("sluice")]
     if cid == "full-copy" and peers:
         parts = ", ".join("%s vs %s" % (x(t["ratio"]), t["tool"]) for t in peers)
         return ("`%s` copies %s rows/s (%s): %s. Its time includes verifying every table; "
                 "the peers check nothing." % (base, fmt_num(med(c, base, "rows_per_s")), of, parts))
     if cid == "replay" and peers:
         parts = ", ".join("%s vs %s" % (x(t["ratio"]), t["tool"]) for t in peers)
-        return "`%s` applies %s rows/s (%s): %s." % (base, fmt_num(med(c, base, "rows_per_s")), of, parts)
+        return "`%s` applies %s rows/s (%s): %s.%s" % (base, fmt_num(med(c, base, "rows_per_s")), of, parts,
+                                                   variants(c))
     if cid == "decode" and peers:
         t = peers[0]
         return ("`%s` decodes %s row events/s (%s), %s the speed of `%s`, and writes "
@@ -364,7 +386,8 @@ def interpretation(c):
                 "a CRC per frame and an index." % (fmt_num(med(c, base, "pct_of_binlog")), of, parts or "no peer ran"))
     if cid == "verify" and peers:
         parts = ", ".join("%s vs %s" % (x(t["ratio"]), t["tool"]) for t in peers)
-        return "`%s` checks %s rows/s (%s): %s." % (base, fmt_num(med(c, base, "rows_per_s")), of, parts)
+        return "`%s` checks %s rows/s (%s): %s.%s" % (base, fmt_num(med(c, base, "rows_per_s")), of, parts,
+                                                  variants(c))
     if c["primary"] and c["primary"].startswith("lag_"):
         lines = []
         for t in c["tools"]:
@@ -381,9 +404,9 @@ def interpretation(c):
         rev = med(c, "reverse sync", "lag_p99_s")
         return "Downtime %s s from the freeze of the source to reverse sync running (%s)%s." % (
             fmt_num(d), of, "; reverse sync p99 %s s" % fmt_num(rev) if rev is not None else "")
-    if cid == "ship" and peers:
-        parts = ", ".join("%s vs %s" % (x(t["ratio"]), t["tool"]) for t in peers
-                          if "+" in t["tool"])
+    if cid == "ship":
+        parts = ", ".join("%s vs %s" % (x(t["ratio"]), t["tool"]) for t in c["tools"]
+                          if "+" in t["tool"] and t.get("ratio") is not None)
         return ("`%s` carries %s MB/s of segments (%s): %s. Every byte is stored three times by the "
                 "cluster on this one machine." % (base, fmt_num(med(c, base, "mb_per_s")), of, parts or "n/a"))
     if peers:
@@ -420,7 +443,8 @@ set terminal pngcairo size 900,%d font 'sans,10'
 set title '%s' noenhanced
 set xlabel '%s, median of the runs (bar), min to max (line); %s is better' noenhanced
 set ytics nomirror noenhanced
-set yrange [-0.6:%f] reverse
+set format x %s
+set yrange [%f:-0.6]
 set xrange [0:*]
 set offsets 0, graph 0.15, 0, 0
 set grid xtics
@@ -430,6 +454,7 @@ plot '%s' using (0):0:(0):2:($0-0.35):($0+0.35):5:ytic(1) with boxxyerror fc rgb
      '' using 2:0:3:4 with xerrorbars lc rgb 'black' pt 0, \\
      '' using 4:0:($2 >= 100 ? sprintf('  %%.0f', $2) : sprintf('  %%.3g', $2)) with labels left
 """ % (os.path.join(out, png), 110 + 42 * n, c["title"].replace("'", "''"), label, better,
+                "'%.0s%c'" if max(metric_value(metric, s["max"]) for _, s in rows) >= 10000 else "'% g'",
                 n - 0.4, dat))
             charts[c["id"]] = [png]
         if c["series"]:
