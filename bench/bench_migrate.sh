@@ -8,7 +8,7 @@
 #   (c) mariadb-dump --single-transaction | mariadb
 #
 #   bash bench/bench_migrate.sh                              (8 x 100,000 rows)
-#   BENCH_TABLES=4 BENCH_TABLE_SIZE=20000 bash bench/bench_migrate.sh   (quick)
+#   BENCH_ROUNDS=3 BENCH_TABLES=4 BENCH_TABLE_SIZE=20000 bash bench/bench_migrate.sh  (quick)
 #
 # Every tool gets its own destination server, started with the same settings
 # as the others (harness, HARNESS_MARIADBD_ARGS), and runs alone on the machine.

@@ -21,7 +21,7 @@
 #      and of the difference per probe (the lag JetStream adds).
 #
 #   bash bench/bench_ship.sh
-#   BENCH_SHIP_MB=20 BENCH_LAG_SECONDS=10 bash bench/bench_ship.sh     (quick)
+#   BENCH_SHIP_MB=20 BENCH_LAG_SECONDS=10 BENCH_EVENTS=2000 bash bench/bench_ship.sh   (quick)
 #
 # Targets (the p99 under 2 s through JetStream) are reported as ok or
 # MISSED, never failed: this is a benchmark. Exit 0 report printed, R and U
