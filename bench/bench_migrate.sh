@@ -8,7 +8,7 @@
 #   (c) mariadb-dump --single-transaction | mariadb
 #
 #   bash bench/bench_migrate.sh                              (8 x 100,000 rows)
-#   BENCH_TABLES=4 BENCH_TABLE_SIZE=20000 bash bench/bench_migrate.sh   (quick)
+#   BENCH_ROUNDS=3 BENCH_TABLES=4 BENCH_TABLE_SIZE=20000 bash bench/bench_migrate.sh  (quick)
 #
 # Every tool gets its own destination server, started with the same settings
 # as the others (harness, HARNESS_MARIADBD_ARGS), and runs alone on the machine.
@@ -19,6 +19,9 @@
 # the wall time follows the sum of the three; where source, destination and
 # tool are separate machines the destination's CPU is what bounds a load. Each destination
 # must equal the source (table list, COUNT(*) and CHECKSUM TABLE per table).
+# With BENCH_RESULTS set (bench/run), every round's figures of every tool whose
+# destination came out equal are also written there (bench/lib.sh): comparison
+# "full-copy", the round as BENCH_RUN; one note a round (sizes, settings).
 # Exit: 0 report printed, every tool that ran left its destination equal to the
 # source; 1 a tool failed or left a destination that differs; 77 sysbench or the
 # servers are missing. sluice without `migrate` and without `snapshot`/`replay`
@@ -32,6 +35,13 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export HARNESS_MARIADBD_ARGS="${HARNESS_MARIADBD_ARGS:---innodb-buffer-pool-size=512M --innodb-log-file-size=256M}"
 # shellcheck source=tests/integration/harness.sh
 source "$BENCH_DIR/../tests/integration/harness.sh"
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+# python3 resolved once to the interpreter itself: a version manager's shim
+# (pyenv's) costs about a second a call on a busy 2-CPU machine, and the
+# report alone makes dozens of calls
+PYTHON3=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || PYTHON3=python3
+python3() { command "$PYTHON3" "$@"; }
 
 TABLES=${BENCH_TABLES:-8}
 TABLE_SIZE=${BENCH_TABLE_SIZE:-100000}
@@ -41,6 +51,20 @@ TOOLS=${BENCH_TOOLS:-sluice mydumper dump}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800}	# seconds per tool run
 
 command -v sysbench >/dev/null || skip "sysbench not installed (scripts/install-deps.sh installs it)"
+
+# thousands N: N with thousands separators (800,000)
+thousands() {
+	local n=$1 out=
+	while ((${#n} > 3)); do out=",${n: -3}$out" n=${n:0:${#n}-3}; done
+	printf '%s\n' "$n$out"
+}
+
+# drop_tool TOOL: TOOLS without the word TOOL ("dump" is part of "mydumper")
+drop_tool() {
+	local t kept=
+	for t in $TOOLS; do [[ $t == "$1" ]] || kept+="$t "; done
+	TOOLS=$kept
+}
 
 median() { python3 -c "import statistics, sys; print('%.3f' % statistics.median(map(float, sys.argv[1:])))" "$@"; }
 ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b if b else float('inf')))" "$1" "$2"; }
@@ -203,6 +227,18 @@ run_dump() { # ROUND
 		   --databases sbtest | mariadb --no-defaults -uroot -S '${_H_SOCKS[3]}'" 4
 }
 
+# report_round TOOL: the figures of the run just measured (measure's RUN_*),
+# for bench/run; only a run whose destination equals the source reports.
+report_round() {
+	local rows=$((TABLES * TABLE_SIZE))
+	bench_result full-copy "$1" seconds "$RUN_SECS" s
+	bench_result full-copy "$1" rows_per_s "$(awk -v r="$rows" -v s="$RUN_SECS" 'BEGIN { printf "%.0f", r / (s > 0.001 ? s : 0.001) }')" rows/s
+	bench_result full-copy "$1" rss_mib "$(awk -v k="$RUN_RSS_KIB" 'BEGIN { printf "%.1f", k / 1024 }')" MiB
+	bench_result full-copy "$1" cpu_s "$RUN_CPU_TOOL" s
+	bench_result full-copy "$1" cpu_src_s "$RUN_CPU_SRC" s
+	bench_result full-copy "$1" cpu_dst_s "$RUN_CPU_DST" s
+}
+
 main() {
 	local tool r n status=0
 	declare -A SERVER=([sluice]=2 [mydumper]=3 [dump]=4) T=() RSS=() OK=() CT=() CS=() CD=()
@@ -212,12 +248,23 @@ main() {
 	SLUICE_MODE=$(sluice_mode)
 	if [[ " $TOOLS " == *" sluice "* && $SLUICE_MODE == none ]]; then
 		log "SKIP sluice: $SLUICE has neither 'migrate' nor 'snapshot'+'replay' (build a branch that has them; SLUICE_BIN=...)"
-		TOOLS=${TOOLS//sluice/}
+		drop_tool sluice
 	fi
 	if [[ " $TOOLS " == *" mydumper "* ]] && ! { command -v mydumper && command -v myloader; } >/dev/null; then
 		log "SKIP mydumper: mydumper/myloader not installed (scripts/install-deps.sh installs them)"
-		TOOLS=${TOOLS//mydumper/}
+		drop_tool mydumper
 	fi
+	if [[ " $TOOLS " == *" dump "* ]] && ! { command -v mariadb-dump && command -v mariadb; } >/dev/null; then
+		log "SKIP dump: mariadb-dump/mariadb not installed (the MariaDB client package)"
+		drop_tool dump
+	fi
+	# the names bench/run reports them under (bench/lib.sh); sluice first: the baseline
+	local -A NAME=([sluice]="sluice migrate" [mydumper]="mydumper + myloader" [dump]="mariadb-dump | mariadb")
+	[[ $SLUICE_MODE == steps ]] && NAME[sluice]="sluice snapshot + replay + verify"
+	local note
+	note="$(thousands "$TABLES") tables x $(thousands "$TABLE_SIZE") rows (sysbench oltp_read_only prepare), $(thousands $((TABLES * TABLE_SIZE))) rows;"
+	note+=" --threads $THREADS for every tool; source and destinations on this machine ($(nproc) CPUs), mariadbd $HARNESS_MARIADBD_ARGS;"
+	note+=" one tool at a time, each destination fresh and both servers flushed before it; sluice's time includes its verify"
 	start_servers 4
 	log "sysbench prepare: $TABLES tables x $TABLE_SIZE rows on the source"
 	src_sql -e "CREATE DATABASE sbtest"
@@ -227,6 +274,8 @@ main() {
 	# read the source once so that every tool finds it in the buffer pool
 	src_sql -N -B -e "CHECKSUM TABLE $(tables_list)" >/dev/null
 	for r in $(seq 1 "$ROUNDS"); do
+		BENCH_RUN=$r
+		bench_note full-copy "$note"
 		for tool in $TOOLS; do
 			n=${SERVER[$tool]}
 			((r == 1)) || reset_dest "$n"
@@ -236,6 +285,7 @@ main() {
 			if "run_$tool" "$r"; then
 				if check_equal "$n"; then
 					OK[$tool]=${OK[$tool]:-yes}
+					report_round "${NAME[$tool]}"
 				else
 					log "$tool: destination differs from the source"
 					OK[$tool]=DIFFERS

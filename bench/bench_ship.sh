@@ -21,12 +21,16 @@
 #      and of the difference per probe (the lag JetStream adds).
 #
 #   bash bench/bench_ship.sh
-#   BENCH_SHIP_MB=20 BENCH_LAG_SECONDS=10 bash bench/bench_ship.sh     (quick)
+#   BENCH_SHIP_MB=20 BENCH_LAG_SECONDS=10 BENCH_EVENTS=2000 bash bench/bench_ship.sh   (quick)
 #
 # Targets (the issue's p99 under 2 s through JetStream) are reported as ok or
 # MISSED, never failed: this is a benchmark. Exit 0 report printed, R and U
 # equal DIR and both destinations equal the source; 1 a run failed or a copy
 # differs; 77 sysbench, nats-server, the servers or `sluice ship` are missing.
+# With BENCH_RESULTS set (bench/run, which runs it once per BENCH_RUN), the
+# figures are also written there (bench/lib.sh): comparison "ship" (the pairs
+# and the four commands) and "ship-lag" (each path's lag, and each probe's lag
+# over the seconds since the load started as a series), a note for each.
 set -euo pipefail
 TEST_NAME=bench_ship
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,6 +38,13 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$BENCH_DIR/../tests/integration/harness.sh"
 # shellcheck source=tests/integration/nats.sh
 source "$BENCH_DIR/../tests/integration/nats.sh"
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+# python3 resolved once to the interpreter itself: a version manager's shim
+# (pyenv's) costs about a second a call on a busy 2-CPU machine, and the
+# report alone makes dozens of calls
+PYTHON3=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || PYTHON3=python3
+python3() { command "$PYTHON3" "$@"; }
 
 SHIP_MB=${BENCH_SHIP_MB:-200}
 SEG_SIZE=${BENCH_SEGMENT_SIZE:-64M}
@@ -60,6 +71,13 @@ secs_since() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - floa
 ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b if b else float('inf')))" "$1" "$2"; }
 mbs() { python3 -c "import sys; b, s = float(sys.argv[1]), float(sys.argv[2]); print('%.1f' % (b / 1e6 / s if s else float('inf')))" "$1" "$2"; }
 sum() { python3 -c "import sys; print('%.3f' % sum(float(a) for a in sys.argv[1:]))" "$@"; }
+# mbs3 BYTES SECONDS: MB/s (10^6) with 3 decimals, for bench_result
+mbs3() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.3f\n", b / 1e6 / (s > 0.001 ? s : 0.001) }'; }
+thousands() {
+	local n=$1 out=
+	while ((${#n} > 3)); do out=",${n: -3}$out" n=${n:0:${#n}-3}; done
+	printf '%s\n' "$n$out"
+}
 verdict() {
 	python3 -c '
 import operator, sys
@@ -166,9 +184,40 @@ throughput() {
 	SAME_R=yes SAME_U=yes
 	same_segments "$dir" "$r" || SAME_R=NO
 	same_segments "$dir" "$u" || SAME_U=NO
+	report_throughput
 	# the copies are not needed any more (the next part needs the disk less
 	# than the page cache)
 	rm -rf -- "$b" "$u" "$r"
+}
+
+# report_throughput: the throughput part's figures for bench/run; a pair
+# whose copy differs from DIR reports nothing (the script then fails).
+report_throughput() {
+	local c tool t cpu ncpu
+	bench_note ship "DIR: $NSEG sealed segments, $(ratio "$SEG" 1000000) MB ($(ratio "$SB_SEG" 1000000) MB of them sysbench oltp_write_only's, $(thousands "$EVENTS") events on $TABLES x $(thousands "$TABLE_SIZE") rows; the rest random 64 KiB rows zstd cannot shrink), segment size $SEG_SIZE; a 3-node JetStream cluster on this machine ($(nproc) CPUs, $(nats-server --version)), R3 stream; one command at a time, DIR in the page cache; MB/s of segment bytes (10^6)"
+	if [[ $SAME_R == yes ]]; then
+		tool="sluice ship + receive (JetStream R3)"
+		bench_result ship "$tool" seconds "$(sum "$T_ship" "$T_receive")" s
+		bench_result ship "$tool" mb_per_s "$(mbs3 "$SEG" "$(sum "$T_ship" "$T_receive")")" MB/s
+	fi
+	if [[ $SAME_U == yes ]]; then
+		tool="sluice pack + unpack"
+		bench_result ship "$tool" seconds "$(sum "$T_pack" "$T_unpack")" s
+		bench_result ship "$tool" mb_per_s "$(mbs3 "$SEG" "$(sum "$T_pack" "$T_unpack")")" MB/s
+	fi
+	for c in ship receive pack unpack; do
+		case $c in
+		ship | receive) [[ $SAME_R == yes ]] || continue ;;
+		*) [[ $SAME_U == yes ]] || continue ;;
+		esac
+		tool="sluice $c" t=T_$c cpu=C_$c ncpu=N_$c
+		bench_result ship "$tool" seconds "${!t}" s
+		bench_result ship "$tool" mb_per_s "$(mbs3 "$SEG" "${!t}")" MB/s
+		[[ ${!cpu} == "?" ]] || bench_result ship "$tool" cpu_s "${!cpu}" s
+		# the nats-servers' CPU meanwhile (ship's wall time follows it)
+		[[ $c == ship || $c == receive ]] && bench_result ship "$tool" cpu_servers_s "${!ncpu}" s
+	done
+	return 0
 }
 
 # ---- 2. added lag ----
@@ -273,6 +322,9 @@ SQL
 	poll_b=$!
 	track_pid "$poll_b"
 
+	# the load's start on the source's clock: the series' time axis
+	local t0
+	t0=$(src_sql -N -B -e "SELECT SYSDATE(6)")
 	sysbench "${SB[@]}" --threads="$THREADS" --rate="$RATE" --time="$LAG_SECONDS" --report-interval=0 run \
 		>"$WORK/load.log" 2>&1 &
 	load=$!
@@ -308,14 +360,18 @@ SQL
 	srv_sql 3 -N -B -e "SELECT s.id, TIMESTAMPDIFF(MICROSECOND, p.ts, s.at) FROM lagseen.seen s
 		JOIN lagbench.probe p USING (id) ORDER BY s.id" >"$WORK/lag-b.us"
 	[[ -n "${BENCH_KEEP:-}" ]] && paste "$WORK/lag-a.us" "$WORK/lag-b.us" >"$BENCH_KEEP"
+	# each probe's source time as seconds since the load started
+	src_sql -N -B -e "SELECT id, TIMESTAMPDIFF(MICROSECOND, '$t0', ts) FROM lagbench.probe ORDER BY id" \
+		>"$WORK/lag-t.us"
 	local tps segs
 	tps=$(sed -n 's/.*transactions: *[0-9]* *(\([0-9.]*\) per sec.*/\1/p' "$WORK/load.log")
 	segs=$(find "$d" -maxdepth 1 -name '*.seg' | wc -l)
-	LAG_REPORT=$(python3 - "$WORK/lag-a.us" "$WORK/lag-b.us" "$probes" <<'PY'
+	LAG_REPORT=$(python3 - "$WORK/lag-a.us" "$WORK/lag-b.us" "$probes" "$WORK/lag-t.us" "$WORK/series" <<'PY'
 import sys
 def load(p):
     return {int(i): int(us) / 1e6 for i, us in (l.split() for l in open(p) if l.strip())}
 a, b, n = load(sys.argv[1]), load(sys.argv[2]), int(sys.argv[3])
+t = load(sys.argv[4])
 def q(v, f):
     v = sorted(v)
     return v[min(len(v) - 1, int(f * len(v)))]
@@ -330,12 +386,44 @@ print(line("direct (replay from DIR)", list(a.values()), len(a)))
 print(line("through JetStream", list(b.values()), len(b)))
 print(line("added by JetStream, per probe", d, len(d)))
 print("P99B %.3f" % (q(list(b.values()), 0.99) if b else float("inf")))
+# for bench/run: FIG path p50 p99 max seen; a path that saw no probe has none
+for key, v in (("direct", list(a.values())), ("jetstream", list(b.values())), ("added", d)):
+    if v:
+        print("FIG %s %.6f %.6f %.6f %d" % (key, q(v, 0.5), q(v, 0.99), max(v), len(v)))
+# each probe's (seconds since the load started, lag) on both paths
+for key, v in (("direct", a), ("jetstream", b)):
+    with open("%s.%s" % (sys.argv[5], key), "w") as f:
+        for i in sorted(v):
+            if i in t:
+                f.write("%.6f %.6f\n" % (t[i], v[i]))
 PY
 )
 	LAG_P99=$(sed -n 's/^P99B //p' <<<"$LAG_REPORT")
-	LAG_REPORT=$(grep -v '^P99B ' <<<"$LAG_REPORT")
+	LAG_FIGS=$(sed -n 's/^FIG //p' <<<"$LAG_REPORT")
+	LAG_REPORT=$(grep -v '^P99B \|^FIG ' <<<"$LAG_REPORT")
 	LAG_TPS=${tps:-?}
 	LAG_SEGS=$segs
+	report_lag "$probes"
+}
+
+# report_lag PROBES: the lag part's figures for bench/run (LAG_FIGS, the
+# series files), once both destinations have been found equal to the source.
+report_lag() {
+	local key p50 p99 max seen tool
+	local -A NAME=([direct]="direct (replay from DIR)" [jetstream]="through JetStream" [added]="added by JetStream")
+	bench_note ship-lag "sysbench oltp_write_only --rate $RATE on $THREADS threads ($TABLES x $(thousands "$TABLE_SIZE") rows) for $LAG_SECONDS s, $LAG_TPS txn/s achieved; a probe row every 20 ms ($(thousands "$1") probes); capture --segment-age $SEG_AGE ($(thousands "$LAG_SEGS") segments), ship --follow --poll ${SHIP_POLL:-default} to an R3 stream of a 3-node JetStream cluster, receive --follow, replay --follow; lag = probe visible on the destination (polled every 10 ms) - its source time; all on this machine ($(nproc) CPUs)"
+	while read -r key p50 p99 max seen; do
+		[[ -n "$key" ]] || continue
+		tool=${NAME[$key]}
+		bench_result ship-lag "$tool" lag_p50_s "$p50" s
+		bench_result ship-lag "$tool" lag_p99_s "$p99" s
+		bench_result ship-lag "$tool" lag_max_s "$max" s
+		[[ $key == added ]] || bench_result ship-lag "$tool" probes "$seen"
+	done <<<"$LAG_FIGS"
+	[[ $LAG_TPS == "?" ]] || bench_result ship-lag "through JetStream" txn_per_s "$LAG_TPS" txn/s
+	[[ -s "$WORK/series.direct" ]] && bench_series ship-lag "direct (replay from DIR)" "$WORK/series.direct"
+	[[ -s "$WORK/series.jetstream" ]] && bench_series ship-lag "through JetStream" "$WORK/series.jetstream"
+	return 0
 }
 
 main() {
