@@ -13,7 +13,7 @@
 # (bench/lib.sh, comparison "replay"); bench/run runs it once per BENCH_RUN.
 #
 #   bash bench/bench_replay.sh
-#   BENCH_TABLE_SIZE=2000 BENCH_EVENTS=1000 bash bench/bench_replay.sh   (a quick run)
+#   BENCH_TABLE_SIZE=5000 BENCH_EVENTS=2000 bash bench/bench_replay.sh   (quick: bench/run --quick)
 #
 # Exit: 0 report printed and every destination equals the source (a missed
 # target is reported as MISSED, never failed: this is a benchmark); 1 a run
@@ -73,19 +73,26 @@ declare -A LABEL=(
 PEERS=(repl0 parallel peer)	# the server's ways, each a column of the ratio table
 declare -A HEAD=([repl0]="/ repl. 0" [parallel]="/ repl. $PAR_THREADS" [peer]="/ mariadb-binlog")
 
-ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.2f' % (a / b if b else float('inf')))" "$1" "$2"; }
+# Arithmetic in awk, not python: a python start costs up to half a second
+# on a busy machine, and the report makes some forty of them.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "inf"; else printf "%.2f\n", a / b }'; }
 # rate ROWS SECONDS: rows per second with one decimal, empty when SECONDS is 0
 # (a figure not measured is not reported).
-rate() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('%.1f' % (a / b) if b > 0 else '')" "$1" "$2"; }
-thousands() { python3 -c "import sys; print(f'{int(float(sys.argv[1])):,}')" "$1"; }
-verdict() {
-	python3 -c '
-import operator, sys
-a, op, b = float(sys.argv[1]), sys.argv[2], float(sys.argv[3])
-print("ok" if {"ge": operator.ge, "le": operator.le}[op](a, b) else "MISSED")' "$1" "$2" "$3"
+rate() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.1f\n", a / b }'; }
+# thousands N: 20000 -> 20,000
+thousands() {
+	awk -v n="$1" 'BEGIN {
+		s = sprintf("%d", n); o = ""
+		while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) }
+		print s o }'
+}
+verdict() { # A ge|le B: ok or MISSED
+	awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {
+		ok = (op == "ge") ? (a + 0 >= b + 0) : (a + 0 <= b + 0)
+		print ok ? "ok" : "MISSED" }'
 }
 now() { date +%s.%N; }
-secs_since() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$(now)"; }
+secs_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f\n", b - a }'; }
 
 # timed NAME CMD...: runs CMD alone (output in $WORK/NAME.out/.err), its wall
 # seconds in T_NAME; a failure fails the bench.
@@ -234,6 +241,7 @@ main() {
 		fi
 		EQ[$k]=yes
 		compare_db sbtest 1 "${SRV[$k]}" || { EQ[$k]=NO; differs+=("${LABEL[$k]}"); }
+		log "server ${SRV[$k]} (${LABEL[$k]}): equal ${EQ[$k]}"
 	done
 
 	# The figures of this run (BENCH_RUN), of every tool whose destination
