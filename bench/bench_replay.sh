@@ -13,7 +13,7 @@
 # (bench/lib.sh, comparison "replay"); bench/run runs it once per BENCH_RUN.
 #
 #   bash bench/bench_replay.sh
-#   BENCH_TABLE_SIZE=5000 BENCH_EVENTS=2000 bash bench/bench_replay.sh   (quick: bench/run --quick)
+#   BENCH_TABLE_SIZE=5000 BENCH_EVENTS=2000 bash bench/bench_replay.sh   (the quick size)
 #
 # Exit: 0 report printed and every destination equals the source (a missed
 # target is reported as MISSED, never failed: this is a benchmark); 1 a run
