@@ -47,7 +47,8 @@ command -v sysbench >/dev/null || skip "sysbench not installed (scripts/install-
 command -v mariadb-binlog >/dev/null || skip "mariadb-binlog not installed"
 [[ -n "$MARIADBD" && -x "$MARIADBD" ]] || skip "mariadbd not installed (scripts/install-deps.sh)"
 require_sluice
-[[ "$PAR_THREADS" =~ ^[0-9]+$ ]] || fail "BENCH_PARALLEL_THREADS '$PAR_THREADS' is not a number"
+[[ "$PAR_THREADS" =~ ^[1-9][0-9]*$ ]] ||
+	fail "BENCH_PARALLEL_THREADS '$PAR_THREADS' is not a number of at least 1 (0 threads is a tool of its own already)"
 
 # The tools, one destination each: key, server number, the tool's name in
 # BENCH_RESULTS (bench/CONTRACT: exact strings; sluice's default first, the
