@@ -37,11 +37,6 @@ export HARNESS_MARIADBD_ARGS="${HARNESS_MARIADBD_ARGS:---innodb-buffer-pool-size
 source "$BENCH_DIR/../tests/integration/harness.sh"
 # shellcheck source=bench/lib.sh
 source "$BENCH_DIR/lib.sh"
-# python3 resolved once to the interpreter itself: a version manager's shim
-# (pyenv's) costs about a second a call on a busy 2-CPU machine, and the
-# report alone makes dozens of calls
-PYTHON3=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || PYTHON3=python3
-python3() { command "$PYTHON3" "$@"; }
 
 TABLES=${BENCH_TABLES:-8}
 TABLE_SIZE=${BENCH_TABLE_SIZE:-100000}

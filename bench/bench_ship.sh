@@ -40,11 +40,6 @@ source "$BENCH_DIR/../tests/integration/harness.sh"
 source "$BENCH_DIR/../tests/integration/nats.sh"
 # shellcheck source=bench/lib.sh
 source "$BENCH_DIR/lib.sh"
-# python3 resolved once to the interpreter itself: a version manager's shim
-# (pyenv's) costs about a second a call on a busy 2-CPU machine, and the
-# report alone makes dozens of calls
-PYTHON3=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || PYTHON3=python3
-python3() { command "$PYTHON3" "$@"; }
 
 SHIP_MB=${BENCH_SHIP_MB:-200}
 SEG_SIZE=${BENCH_SEGMENT_SIZE:-64M}

@@ -23,6 +23,13 @@
 # for scripts it starts once per run, and a script that repeats its own
 # rounds (BENCH_ROUNDS) sets it for each round before reporting it.
 
+# python3, which the harness and the scripts call for their arithmetic,
+# resolved once to the interpreter itself: a version manager's shim (pyenv's)
+# costs about a second a call on a busy 2-CPU machine, and a report makes
+# dozens of calls (outside the timed commands, but they stretch every run).
+PYTHON3=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || PYTHON3=python3
+python3() { command "$PYTHON3" "$@"; }
+
 # _bench_json_str TEXT: TEXT as a JSON string (quotes, backslashes and
 # control characters escaped).
 _bench_json_str() {
