@@ -46,7 +46,9 @@ METRICS = {
 }
 
 # The comparisons bench/run makes, in report order. "primary" is the figure a
-# chart draws and a ratio compares; "baseline" the tool the ratios are of.
+# chart draws and a ratio compares; "baseline" the tool the ratios are of;
+# "ratios" False where no tool is a peer (lag: one path, or parts of one),
+# or the list of the tools that are.
 COMPARISONS = [
     {"id": "full-copy", "title": "Full copy: definitions and rows into an empty destination",
      "script": "bench_migrate.sh", "baseline": "sluice migrate", "primary": "rows_per_s"},
@@ -60,15 +62,16 @@ COMPARISONS = [
      "script": "bench_verify.sh", "baseline": "sluice verify", "primary": "rows_per_s"},
     {"id": "migrate-lag", "title": "Lag of the migrate task under a steady load",
      "script": "bench_switchover.sh", "baseline": "sluice migrate --follow", "primary": "lag_p99_s",
-     "series": True},
+     "series": True, "ratios": False},
     {"id": "switchover", "title": "Switchover downtime and reverse sync",
      "script": "bench_switchover.sh", "baseline": "sluice switchover", "primary": "downtime_s",
-     "series": True},
+     "series": True, "ratios": False},
     {"id": "ship", "title": "Carrying the change log: JetStream against a bundle",
-     "script": "bench_ship.sh", "baseline": "sluice ship + receive (JetStream R3)", "primary": "mb_per_s"},
+     "script": "bench_ship.sh", "baseline": "sluice ship + receive (JetStream R3)", "primary": "mb_per_s",
+     "ratios": ["sluice pack + unpack"]},
     {"id": "ship-lag", "title": "Lag added by JetStream under a steady load",
-     "script": "bench_ship.sh", "baseline": "direct (replay from DIR)", "primary": "lag_p99_s",
-     "series": True},
+     "script": "bench_ship.sh", "baseline": "through JetStream", "primary": "lag_p99_s",
+     "series": True, "ratios": False},
 ]
 
 
@@ -259,8 +262,9 @@ def build_comparisons(lines):
         # in the order they were reported
         tools.sort(key=lambda t: 0 if t["tool"] == base_name else 1 if t["tool"].startswith("sluice") else 2)
         base = next((t for t in tools if t["tool"] == base_name), None)
+        ratios = spec.get("ratios", True)
         for t in tools:
-            if t is base:
+            if t is base or ratios is False or (isinstance(ratios, list) and t["tool"] not in ratios):
                 continue
             b = base["metrics"].get(primary, {}).get("median") if base else None
             o = t["metrics"].get(primary, {}).get("median")
@@ -438,6 +442,7 @@ def write_charts(out, comps):
             label, better = METRICS.get(metric, (metric, "higher"))
             n = len(rows)
             script.append("""
+reset
 set output '%s'
 set terminal pngcairo size 900,%d font 'sans,10'
 set title '%s' noenhanced
@@ -470,6 +475,7 @@ plot '%s' using (0):0:(0):2:($0-0.35):($0+0.35):5:ytic(1) with boxxyerror fc rgb
             plots = ", ".join("'%s' index %d using 1:2 with lines lw 1 title '%s' noenhanced" %
                               (dat, i, t.replace("'", "''")) for i, t in enumerate(titles))
             script.append("""
+reset
 set output '%s'
 set terminal pngcairo size 900,480 font 'sans,10'
 set title '%s: lag over time' noenhanced
