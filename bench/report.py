@@ -631,11 +631,20 @@ def build(out):
         "invocations": invocations,
         "comparisons": [{k: v for k, v in c.items() if k not in ("series", "has_series")} for c in comps],
         "figures": [l for l in lines if l["kind"] in ("result", "note")],
-        "series": [l for l in lines if l["kind"] == "series"],
     }
+    # every curve on one line of its own: x and y as two lists (a point per
+    # line would make the file ten times longer)
+    curves = []
+    for c in comps:
+        for sr in c["series"]:
+            pts = sorted(sr["points"])
+            curves.append({"comparison": c["id"], "tool": sr["tool"], "run": sr["run"],
+                           "x": [p[0] for p in pts], "y": [p[1] for p in pts]})
+    text = json.dumps(results, indent=1)
+    text = text[:text.rindex("}")].rstrip() + ',\n "series": [\n' + ",\n".join(
+        "  " + json.dumps(cv, separators=(",", ":")) for cv in curves) + "\n ]\n}\n"
     with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
-        f.write("\n")
+        f.write(text)
     write_report(out, mach, invocations, comps, charts, chart_note, mode)
 
 

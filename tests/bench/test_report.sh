@@ -60,7 +60,9 @@ assert rep["sluice replay"]["metrics"]["seconds"]["median"] == 0.4
 seg = {t["tool"]: t for t in comps["segment-size"]["tools"]}
 assert seg["zstd -3"]["ratio"] == 1.25, seg       # smaller is better: 25 % / 20 %
 assert comps["replay"]["notes"][0] == "run 1: 4 x 2,000 rows"
-assert len(r["series"]) == 9 and r["series"][0]["kind"] == "series"
+sr = r["series"]
+assert len(sr) == 3 and sr[0]["comparison"] == "migrate-lag", sr
+assert sr[0]["x"] == [0, 0.5, 1] and sr[0]["y"] == [0.1, 0.2, 0.05], sr[0]
 assert len(r["invocations"]) == 2
 assert [t["tool"] for t in comps["replay"]["tools"]][0] == "sluice replay"
 EOF
