@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib.sh - what the bench scripts share with bench/run: their figures as
 # machine-readable lines, besides the report each prints for people.
 #

@@ -164,6 +164,7 @@ def machine(out_dir):
         "python3": platform.python_version(),
     }
     return {
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "hostname": platform.node(),
         "cores": os.cpu_count(),
         "cpu_model": cpu_model,
@@ -515,7 +516,10 @@ def write_report(out, mach, invocations, comps, charts, chart_note, mode):
     else:
         readme = "bench/README.md in sluice's source"
     md.append("# sluice benchmark report\n")
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.datetime.now(datetime.timezone.utc)
+    if mach.get("started"):
+        when = datetime.datetime.fromisoformat(mach["started"])
+    when = when.strftime("%Y-%m-%d %H:%M UTC")
     v = mach.get("versions", {})
     md.append("Made by `bench/run%s` on %s, sluice %s. Every comparison ran its tools one at a time on "
               "fresh local servers the scripts started; a figure is the median of the runs, with the "
@@ -594,14 +598,17 @@ def write_report(out, mach, invocations, comps, charts, chart_note, mode):
     if chart_note:
         md.append("Charts: %s.\n" % chart_note)
     if invocations:
+        logs = os.path.isdir(os.path.join(out, "logs"))
         md.append("## Invocations\n")
-        md.append("| script | run | settings | status | seconds | load before | log |\n|---|---|---|---|---|---|---|")
+        md.append("| script | run | settings | status | seconds | load before |%s\n|---|---|---|---|---|---|%s" %
+                  (" log |" if logs else "", "---|" if logs else ""))
         for i in invocations:
             status = i.get("status", "?")
             if status != "ok":
                 status = "**%s** (exit %s)%s" % (status, i.get("exit"), ": " + md_cell(i["reason"]) if i.get("reason") else "")
-            md.append("| %s | %s | %s | %s | %s | %s | `%s` |" % (i.get("script"), i.get("run"), md_cell(i.get("env") or "defaults"),
-                                                             status, fmt_num(i.get("seconds")), i.get("load_before"), i.get("log")))
+            md.append("| %s | %s | %s | %s | %s | %s |%s" % (i.get("script"), i.get("run"), md_cell(i.get("env") or "defaults"),
+                                                        status, fmt_num(i.get("seconds")), i.get("load_before"),
+                                                        " `%s` |" % i.get("log") if logs else ""))
         md.append("")
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write("\n".join(md))
