@@ -51,7 +51,7 @@ require_sluice
 	fail "BENCH_PARALLEL_THREADS '$PAR_THREADS' is not a number of at least 1 (0 threads is a tool of its own already)"
 
 # The tools, one destination each: key, server number, the tool's name in
-# BENCH_RESULTS (bench/CONTRACT: exact strings; sluice's default first, the
+# BENCH_RESULTS (the names bench/report.py tabulates; sluice's default first, the
 # baseline) and in the human report.
 KEYS=(sluice batch1 workers1 repl0 parallel peer)
 declare -A SRV=([sluice]=2 [batch1]=3 [workers1]=4 [repl0]=5 [parallel]=6 [peer]=7)
@@ -61,14 +61,6 @@ declare -A TOOL=(
 	[workers1]="sluice replay --workers 1"
 	[repl0]="replication, 0 parallel threads"
 	[parallel]="replication, $PAR_THREADS parallel threads"
-	[peer]="mariadb-binlog | mariadb"
-)
-declare -A LABEL=(
-	[sluice]="sluice replay (defaults)"
-	[batch1]="sluice replay --batch-txns 1"
-	[workers1]="sluice replay --workers 1"
-	[repl0]="replication, 0 threads (serial)"
-	[parallel]="replication, $PAR_THREADS threads ($PAR_MODE)"
 	[peer]="mariadb-binlog | mariadb"
 )
 PEERS=(repl0 parallel peer)	# the server's ways, each a column of the ratio table
@@ -215,7 +207,7 @@ main() {
 			log "$i/$n_tools this build has no --batch-txns: n/a"
 			continue
 		fi
-		log "$i/$n_tools ${LABEL[$k]} into server ${SRV[$k]}"
+		log "$i/$n_tools ${TOOL[$k]} into server ${SRV[$k]}"
 		case $k in
 		sluice) timed sluice "$SLUICE" replay --dir "$dir" --dest "$(dest_url sluice)" ;;
 		batch1) timed batch1 "$SLUICE" replay --dir "$dir" --dest "$(dest_url batch1)" --batch-txns 1 ;;
@@ -241,8 +233,8 @@ main() {
 			continue
 		fi
 		EQ[$k]=yes
-		compare_db sbtest 1 "${SRV[$k]}" || { EQ[$k]=NO; differs+=("${LABEL[$k]}"); }
-		log "server ${SRV[$k]} (${LABEL[$k]}): equal ${EQ[$k]}"
+		compare_db sbtest 1 "${SRV[$k]}" || { EQ[$k]=NO; differs+=("${TOOL[$k]}"); }
+		log "server ${SRV[$k]} (${TOOL[$k]}): equal ${EQ[$k]}"
 	done
 
 	# The figures of this run (BENCH_RUN), of every tool whose destination
@@ -278,7 +270,7 @@ EOF
 		for k in "${KEYS[@]}"; do
 			i=$((i + 1))
 			t=T_$k
-			printf '%-42s' "$i ${LABEL[$k]}"
+			printf '%-42s' "$i ${TOOL[$k]}"
 			if [[ "${EQ[$k]}" == n/a ]]; then
 				echo "n/a (no --batch-txns in this build)"
 			else
@@ -293,7 +285,7 @@ EOF
 		for k in sluice batch1 workers1; do
 			[[ "${EQ[$k]}" != n/a ]] || continue
 			t=T_$k
-			printf '%-42s' "${LABEL[$k]}"
+			printf '%-42s' "${TOOL[$k]}"
 			for p in "${PEERS[@]}"; do
 				s=T_$p
 				printf '%-18s' "$(ratio "${!s}" "${!t}") x"

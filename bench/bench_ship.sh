@@ -223,24 +223,7 @@ lag() {
 	# row with its time (SYSDATE(6): the statement's own time, each its own
 	# transaction), then lagbench.done (1, count). It and the tables exist
 	# before capture starts, so the stream carries only their rows.
-	src_sql <<SQL
-CREATE DATABASE lagbench;
-CREATE TABLE lagbench.probe (id INT PRIMARY KEY, ts DATETIME(6) NOT NULL);
-CREATE TABLE lagbench.done (id INT PRIMARY KEY, n INT NOT NULL);
-DELIMITER //
-CREATE PROCEDURE lagbench.probes(secs INT)
-BEGIN
-  DECLARE i INT DEFAULT 0;
-  DECLARE t_end DATETIME(6) DEFAULT SYSDATE(6) + INTERVAL secs SECOND;
-  WHILE SYSDATE(6) < t_end DO
-    SET i = i + 1;
-    INSERT INTO lagbench.probe VALUES (i, SYSDATE(6));
-    DO SLEEP(0.02);
-  END WHILE;
-  INSERT INTO lagbench.done VALUES (1, i);
-END//
-DELIMITER ;
-SQL
+	bench_probe_writer_sql | src_sql
 	log "lag: sbtest and lagbench copied to destinations A (direct) and B (through JetStream)"
 	mariadb-dump --no-defaults -uroot -S "$SRC_SOCK" --single-transaction --hex-blob \
 		--databases sbtest lagbench >"$WORK/lag.sql"
@@ -287,28 +270,7 @@ SQL
 	# only the few rows above it. It ends once lagbench.done says how many
 	# probes there are and it has seen them all (or LAG_SECONDS + 120 s).
 	for n in 2 3; do
-		srv_sql "$n" <<SQL
-CREATE DATABASE lagseen;
-CREATE TABLE lagseen.seen (id INT PRIMARY KEY, at DATETIME(6) NOT NULL);
-DELIMITER //
-CREATE PROCEDURE lagseen.poll(secs INT)
-BEGIN
-  DECLARE t_end DATETIME(6) DEFAULT SYSDATE(6) + INTERVAL secs SECOND;
-  DECLARE lo INT DEFAULT 0;
-  DECLARE hi INT;
-  WHILE SYSDATE(6) < t_end
-    AND NOT EXISTS (SELECT 1 FROM lagbench.done WHERE id = 1 AND n <= lo) DO
-    INSERT IGNORE INTO lagseen.seen SELECT id, SYSDATE(6) FROM lagbench.probe WHERE id > lo;
-    SELECT MIN(s.id) INTO hi FROM lagseen.seen s WHERE s.id > lo
-      AND NOT EXISTS (SELECT 1 FROM lagseen.seen s2 WHERE s2.id = s.id + 1);
-    IF hi IS NOT NULL AND EXISTS (SELECT 1 FROM lagseen.seen WHERE id = lo + 1) THEN
-      SET lo = hi;
-    END IF;
-    DO SLEEP(0.01);
-  END WHILE;
-END//
-DELIMITER ;
-SQL
+		bench_probe_poller_sql | srv_sql "$n"
 	done
 	srv_sql 2 -e "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; CALL lagseen.poll($((LAG_SECONDS + 120)))" &
 	poll_a=$!

@@ -104,24 +104,7 @@ src_sql -e "CREATE TABLE sbtest.probe (id INT PRIMARY KEY, ts DATETIME(6) NOT NU
 # with its time (SYSDATE(6): the statement's own time; each INSERT its own
 # transaction), then lagbench.done (1, count). The tables exist before the
 # migration, so the task copies them and its stream carries only their rows.
-src_sql <<SQL
-CREATE DATABASE lagbench;
-CREATE TABLE lagbench.probe (id INT PRIMARY KEY, ts DATETIME(6) NOT NULL);
-CREATE TABLE lagbench.done (id INT PRIMARY KEY, n INT NOT NULL);
-DELIMITER //
-CREATE PROCEDURE lagbench.probes(secs INT)
-BEGIN
-  DECLARE i INT DEFAULT 0;
-  DECLARE t_end DATETIME(6) DEFAULT SYSDATE(6) + INTERVAL secs SECOND;
-  WHILE SYSDATE(6) < t_end DO
-    SET i = i + 1;
-    INSERT INTO lagbench.probe VALUES (i, SYSDATE(6));
-    DO SLEEP(0.02);
-  END WHILE;
-  INSERT INTO lagbench.done VALUES (1, i);
-END//
-DELIMITER ;
-SQL
+bench_probe_writer_sql | src_sql
 
 start_bg task migrate --source "$SRC_URL" --dest "$DST_URL" --dir "$DIR" --follow --no-progress
 TASK=$BG_PID
@@ -133,28 +116,7 @@ wait_line task "$TASK" following 300
 # been seen, so each round reads only the few rows above it. It ends once
 # lagbench.done says how many probes there are and it has seen them all (or
 # after secs). lagseen is D's own: dropped before the switchover.
-dst_sql <<SQL
-CREATE DATABASE lagseen;
-CREATE TABLE lagseen.seen (id INT PRIMARY KEY, at DATETIME(6) NOT NULL);
-DELIMITER //
-CREATE PROCEDURE lagseen.poll(secs INT)
-BEGIN
-  DECLARE t_end DATETIME(6) DEFAULT SYSDATE(6) + INTERVAL secs SECOND;
-  DECLARE lo INT DEFAULT 0;
-  DECLARE hi INT;
-  WHILE SYSDATE(6) < t_end
-    AND NOT EXISTS (SELECT 1 FROM lagbench.done WHERE id = 1 AND n <= lo) DO
-    INSERT IGNORE INTO lagseen.seen SELECT id, SYSDATE(6) FROM lagbench.probe WHERE id > lo;
-    SELECT MIN(s.id) INTO hi FROM lagseen.seen s WHERE s.id > lo
-      AND NOT EXISTS (SELECT 1 FROM lagseen.seen s2 WHERE s2.id = s.id + 1);
-    IF hi IS NOT NULL AND EXISTS (SELECT 1 FROM lagseen.seen WHERE id = lo + 1) THEN
-      SET lo = hi;
-    END IF;
-    DO SLEEP(0.01);
-  END WHILE;
-END//
-DELIMITER ;
-SQL
+bench_probe_poller_sql | dst_sql
 dst_sql -e "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; CALL lagseen.poll($((LAG_SECS + 120)))" &
 POLL=$!
 track_pid "$POLL"

@@ -87,3 +87,66 @@ bench_series() { # COMPARISON TOOL FILE
 			printf "{\"kind\": \"series\", \"comparison\": %s, \"tool\": %s, \"x\": %s, \"y\": %s, \"run\": %s}\n", c, t, x, y, r
 		}' "$file" >>"$BENCH_RESULTS"
 }
+
+# Lag probes, for the benches that measure source commit -> destination
+# commit (bench_switchover.sh, bench_ship.sh). Each prints SQL for the mariadb
+# client (bench_probe_writer_sql | src_sql).
+#
+# bench_probe_writer_sql: database lagbench on the source; CALL
+# lagbench.probes(SECS) inserts a row every 20 ms for SECS seconds with its
+# own time (SYSDATE(6), each INSERT its own transaction), then lagbench.done
+# (1, count). Create it before the stream starts, so that the copy carries
+# the tables and the stream only their rows.
+bench_probe_writer_sql() {
+	cat <<'SQL'
+CREATE DATABASE lagbench;
+CREATE TABLE lagbench.probe (id INT PRIMARY KEY, ts DATETIME(6) NOT NULL);
+CREATE TABLE lagbench.done (id INT PRIMARY KEY, n INT NOT NULL);
+DELIMITER //
+CREATE PROCEDURE lagbench.probes(secs INT)
+BEGIN
+  DECLARE i INT DEFAULT 0;
+  DECLARE t_end DATETIME(6) DEFAULT SYSDATE(6) + INTERVAL secs SECOND;
+  WHILE SYSDATE(6) < t_end DO
+    SET i = i + 1;
+    INSERT INTO lagbench.probe VALUES (i, SYSDATE(6));
+    DO SLEEP(0.02);
+  END WHILE;
+  INSERT INTO lagbench.done VALUES (1, i);
+END//
+DELIMITER ;
+SQL
+}
+
+# bench_probe_poller_sql: database lagseen on a destination; CALL
+# lagseen.poll(SECS), in a READ COMMITTED session (it must not lock the rows
+# and gaps replay inserts into), records every 10 ms, with the destination's
+# time, the probes it has not seen yet. lo is the highest id up to which
+# every probe has been seen, so each round reads only the few rows above it.
+# It ends once lagbench.done says how many probes there are and it has seen
+# them all, or after SECS. Lag = lagseen.seen.at - lagbench.probe.ts (one
+# machine, one clock).
+bench_probe_poller_sql() {
+	cat <<'SQL'
+CREATE DATABASE lagseen;
+CREATE TABLE lagseen.seen (id INT PRIMARY KEY, at DATETIME(6) NOT NULL);
+DELIMITER //
+CREATE PROCEDURE lagseen.poll(secs INT)
+BEGIN
+  DECLARE t_end DATETIME(6) DEFAULT SYSDATE(6) + INTERVAL secs SECOND;
+  DECLARE lo INT DEFAULT 0;
+  DECLARE hi INT;
+  WHILE SYSDATE(6) < t_end
+    AND NOT EXISTS (SELECT 1 FROM lagbench.done WHERE id = 1 AND n <= lo) DO
+    INSERT IGNORE INTO lagseen.seen SELECT id, SYSDATE(6) FROM lagbench.probe WHERE id > lo;
+    SELECT MIN(s.id) INTO hi FROM lagseen.seen s WHERE s.id > lo
+      AND NOT EXISTS (SELECT 1 FROM lagseen.seen s2 WHERE s2.id = s.id + 1);
+    IF hi IS NOT NULL AND EXISTS (SELECT 1 FROM lagseen.seen WHERE id = lo + 1) THEN
+      SET lo = hi;
+    END IF;
+    DO SLEEP(0.01);
+  END WHILE;
+END//
+DELIMITER ;
+SQL
+}
