@@ -68,6 +68,7 @@ assert [t["tool"] for t in comps["replay"]["tools"]][0] == "sluice replay"
 EOF
 
 md=$T/report.md
+# shellcheck disable=SC2016
 grep -qF '| `sluice replay` | 0.400 (0.300-0.500) | 20,000 (10,000-30,000) | baseline |' "$md" ||
 	fail "report.md lacks sluice's replay row: $(grep -F 'sluice replay' "$md" | head -3)"
 grep -qF '| mariadb-binlog \| mariadb |  | 10,000 (5,000-20,000) | 2.00x |' "$md" ||
@@ -93,8 +94,9 @@ grep -qE "results.jsonl:2: not JSON" "$T/err" || fail "report.py does not name t
 printf '{"kind": "result", "comparison": "c", "tool": "t", "metric": "m"}\n' >"$T/bad/results.jsonl"
 rc=0
 python3 "$ROOT/bench/report.py" build "$T/bad" 2>"$T/err" || rc=$?
-((rc == 2)) && grep -qF 'results.jsonl:1: a line of kind result without "value"' "$T/err" ||
+if ((rc != 2)) || ! grep -qF 'results.jsonl:1: a line of kind result without "value"' "$T/err"; then
 	fail "report.py on a result without a value: exit $rc, $(cat "$T/err")"
+fi
 
 # bench/run refuses bad arguments before building or starting anything
 for args in "--runs 0" "--only nothing" "--bogus"; do
