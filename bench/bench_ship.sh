@@ -59,7 +59,10 @@ command -v sysbench >/dev/null || skip "sysbench not installed (scripts/install-
 [[ -n "$MARIADBD" && -x "$MARIADBD" ]] || skip "mariadbd not installed (scripts/install-deps.sh)"
 command -v nats-server >/dev/null || skip "nats-server not installed (scripts/install-deps.sh installs it)"
 require_sluice
-"$SLUICE" ship -h 2>&1 | grep -q -- '--to' || skip "this sluice has no ship command ($SLUICE)"
+# the help read whole: `| grep -q` would leave at the first match and sluice,
+# writing the rest into a closed pipe, fail the pipeline (pipefail): a skip
+ship_help=$("$SLUICE" ship -h 2>&1 || true)
+[[ "$ship_help" == *--to* ]] || skip "this sluice has no ship command ($SLUICE)"
 
 now() { date +%s.%N; }
 secs_since() { python3 -c "import sys; print('%.3f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$(now)"; }
