@@ -11,7 +11,7 @@
 #      the ratio ship+receive / pack+unpack. R and U must hold byte-identical
 #      segments to DIR;
 #   2. added lag: source -> capture --follow --segment-age BENCH_SEGMENT_AGE
-#      (50ms) -> ship --follow [--poll BENCH_SHIP_POLL] -> receive --follow
+#      (200ms) -> ship --follow [--poll BENCH_SHIP_POLL] -> receive --follow
 #      -> replay --follow into destination B,
 #      and in the same run replay --follow from DIR itself into destination A
 #      (the direct path), under sysbench --rate BENCH_RATE (1000) txn/s for
@@ -49,7 +49,10 @@ EVENTS=${BENCH_EVENTS:-10000}
 LAG_SECONDS=${BENCH_LAG_SECONDS:-60}
 RATE=${BENCH_RATE:-1000}
 THREADS=${BENCH_THREADS:-8}
-SEG_AGE=${BENCH_SEGMENT_AGE:-50ms}	# the lowest lag measured (bench/README.md)
+# 200ms: 50ms had the lowest lag while the CPUs had room, but at 1,000 txn/s its
+# 20 seals a second (each published to R3 and adopted) saturated 2 CPUs and
+# every path fell behind by seconds (bench/README.md)
+SEG_AGE=${BENCH_SEGMENT_AGE:-200ms}
 SHIP_POLL=${BENCH_SHIP_POLL:-}	# ms, ship --follow --poll (default: ship's, which also wakes on each seal)
 PARTS=${BENCH_PARTS:-"throughput lag"}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800}	# seconds per timed command
