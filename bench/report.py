@@ -62,16 +62,16 @@ COMPARISONS = [
      "script": "bench_verify.sh", "baseline": "sluice verify", "primary": "rows_per_s"},
     {"id": "migrate-lag", "title": "Lag of the migrate task under a steady load",
      "script": "bench_switchover.sh", "baseline": "sluice migrate --follow", "primary": "lag_p99_s",
-     "series": True, "ratios": False},
+     "ratios": False},
     {"id": "switchover", "title": "Switchover downtime and reverse sync",
      "script": "bench_switchover.sh", "baseline": "sluice switchover", "primary": "downtime_s",
-     "series": True, "ratios": False},
+     "ratios": False},
     {"id": "ship", "title": "Carrying the change log: JetStream against a bundle",
      "script": "bench_ship.sh", "baseline": "sluice ship + receive (JetStream R3)", "primary": "mb_per_s",
      "ratios": ["sluice pack + unpack"]},
     {"id": "ship-lag", "title": "Lag added by JetStream under a steady load",
      "script": "bench_ship.sh", "baseline": "through JetStream", "primary": "lag_p99_s",
-     "series": True, "ratios": False},
+     "ratios": False},
 ]
 
 
@@ -130,7 +130,6 @@ def machine(out_dir):
     du = shutil.disk_usage(probe)
     disk["free_gib"] = round(du.free / 2**30, 1)
     disk["total_gib"] = round(du.total / 2**30, 1)
-    src = _cmd_first_line(["df", "--output=source,fstype", probe])
     try:
         p = subprocess.run(["df", "--output=source,fstype", probe], capture_output=True, text=True)
         fields = p.stdout.splitlines()[-1].split()
@@ -144,8 +143,7 @@ def machine(out_dir):
         if model:
             disk["model"] = model
     except (OSError, IndexError):
-        if src:
-            disk["df"] = src
+        pass
     os_name = None
     m = re.search(r'^PRETTY_NAME="?([^"\n]*)', _read("/etc/os-release"), re.M)
     if m:
@@ -276,8 +274,7 @@ def build_comparisons(lines):
         series = [{"tool": tool, "run": run, "points": pts}
                   for (tool, run), pts in sorted(c["series"].items(), key=lambda kv: (kv[0][0], kv[0][1]))]
         result.append({"id": cid, "title": spec["title"], "script": spec["script"], "baseline": base_name,
-                       "primary": primary, "tools": tools, "notes": notes, "series": series,
-                       "has_series": bool(spec.get("series"))})
+                       "primary": primary, "tools": tools, "notes": notes, "series": series})
     return result
 
 
@@ -287,8 +284,6 @@ def fmt_num(v):
     if v is None:
         return "-"
     a = abs(v)
-    if a >= 100000:
-        return "{:,.0f}".format(v)
     if a >= 1000:
         return "{:,.0f}".format(v)
     if a >= 100:
@@ -327,22 +322,10 @@ def med(c, tool, metric):
     return None
 
 
-def tool_like(c, prefix):
-    for t in c["tools"]:
-        if t["tool"].startswith(prefix):
-            return t
-    return None
-
 
 def x(r):
     return "%.2fx" % r if r is not None else "n/a"
 
-
-def ratio_of(c, tool):
-    for t in c["tools"]:
-        if t["tool"] == tool:
-            return t.get("ratio")
-    return None
 
 
 def variants(c):
@@ -636,7 +619,7 @@ def build(out):
         "mode": mode,
         "machine": mach,
         "invocations": invocations,
-        "comparisons": [{k: v for k, v in c.items() if k not in ("series", "has_series")} for c in comps],
+        "comparisons": [{k: v for k, v in c.items() if k != "series"} for c in comps],
         "figures": [l for l in lines if l["kind"] in ("result", "note")],
     }
     # every curve on one line of its own: x and y as two lists (a point per
