@@ -424,19 +424,84 @@ static size_t check_before(const struct ddl_toks *k, size_t b)
 	return i;
 }
 
+/* One MySQL executable comment g, whose code is tokens [a, b] (n of them,
+ * the text in): made code MariaDB reads where it changes what the table
+ * takes or does, left alone where it does not. */
+static void mysql_comment(struct ddl_rx *x, const struct ddl_group *g, size_t a, size_t b, size_t n,
+			  const char *in)
+{
+	const struct ddl_toks *k = x->k;
+	size_t end = g->close + 2;
+	char buf[220];
+
+	if (n == 1 && (ddl__is(k, a, "INVISIBLE") || ddl__is(k, a, "VISIBLE"))) {
+		ddl__edit_bytes(x->ed, g->open, end - g->open, in);
+	} else if (n == 2 && ddl__is(k, a, "SRID") && k->v[b].kind == DDL_TK_NUMBER) {
+		/* MariaDB takes it right after the type only */
+		const struct ddl_part *p = NULL;
+		size_t ty, from = g->open;
+
+		for (size_t i = 0; i < x->st->nparts; i++)
+			if (x->st->parts[i].kind == DDL_P_COLUMN && x->st->parts[i].first < a &&
+			    a < x->st->parts[i].end)
+				p = &x->st->parts[i];
+		if (!p)
+			return;
+		ty = p->first + 1;
+		if (ddl__isp(k, ty + 1, '('))
+			ty = ddl__skip_group(k, ty + 1) - 1;
+		snprintf(buf, sizeof(buf), " REF_SYSTEM_ID=%.*s", (int)k->v[b].len, k->s + k->v[b].off);
+		ddl__edit_after(x->ed, k, ty, buf);
+		while (from && (k->s[from - 1] == ' ' || k->s[from - 1] == '\t'))
+			from--;
+		ddl__edit_bytes(x->ed, from, end - from, "");
+		ddl__note(x, "/*!%lu %s */ ->%s after the type (MariaDB ignores MySQL's versioned "
+			  "comments)", g->version, in, buf);
+		return;
+	} else if ((ddl__is(k, a, "DEFAULT") && ddl__is(k, a + 1, "ENCRYPTION")) || ddl__is(k, a, "ENCRYPTION")) {
+		ddl__edit_bytes(x->ed, g->open, end - g->open, in);	/* table-options judges it */
+	} else if (n == 2 && ddl__is(k, a, "NOT") && ddl__is(k, b, "ENFORCED")) {
+		size_t c = check_before(k, a), from, to = end;
+		char name[128] = "";
+
+		if (c == a)
+			return;
+		if (ddl__is(k, c, "CONSTRAINT") && !ddl__is(k, c + 1, "CHECK"))
+			ddl__name(k, c + 1, name, sizeof(name));
+		from = k->v[c].off;
+		if (c && ddl__isp(k, c - 1, ',')) {
+			from = k->v[c - 1].off;	/* a table element: with its comma */
+		} else if (ddl__isp(k, b + 1, ',') && c && ddl__isp(k, c - 1, '(')) {
+			to = k->v[b + 1].off + 1;
+			while (to < k->len && (k->s[to] == ' ' || k->s[to] == '\n'))
+				to++;
+		} else {
+			while (from && (k->s[from - 1] == ' ' || k->s[from - 1] == '\t'))
+				from--;
+		}
+		ddl__edit_bytes(x->ed, from, to - from, "");
+		ddl__note(x, "CHECK constraint%s%s%s removed: NOT ENFORCED on the source, and MariaDB "
+			  "would enforce it", name[0] ? " `" : "", name, name[0] ? "`" : "");
+		return;
+	} else {
+		return;	/* MariaDB ignores it, as before */
+	}
+	ddl__note(x, "/*!%lu %s */ read as code (MariaDB ignores MySQL's versioned comments)", g->version, in);
+}
+
 /* MySQL 5.7/8 executable comments (/+!50700 .. /+!99999) are ignored by
  * MariaDB, but the MySQL source ran them: the ones that change what the
  * table takes or does become code MariaDB reads. */
 static int rule_mysql_comments(struct ddl_rx *x)
 {
 	const struct ddl_toks *k = x->k;
-	char in[200], buf[220];
 
 	if (x->source == DDL_SOURCE_MARIADB)
 		return 0;	/* the source ignored them too */
 	for (size_t gi = 0; gi < k->ng; gi++) {
 		const struct ddl_group *g = &k->g[gi];
-		size_t a = 0, b = 0, n = 0, end;
+		size_t a = 0, b = 0, n = 0;
+		char *in;
 
 		if (g->mariadb || g->version < 50700 || g->version > 99999 || g->close >= k->len)
 			continue;
@@ -448,63 +513,10 @@ static int rule_mysql_comments(struct ddl_rx *x)
 			}
 		if (!n)
 			continue;
-		end = g->close + 2;
-		snprintf(in, sizeof(in), "%.*s", (int)(k->v[b].off + k->v[b].len - k->v[a].off), k->s + k->v[a].off);
-		if (n == 1 && (ddl__is(k, a, "INVISIBLE") || ddl__is(k, a, "VISIBLE"))) {
-			ddl__edit_bytes(x->ed, g->open, end - g->open, in);
-		} else if (n == 2 && ddl__is(k, a, "SRID") && k->v[b].kind == DDL_TK_NUMBER) {
-			/* MariaDB takes it right after the type only */
-			const struct ddl_part *p = NULL;
-			size_t ty, from = g->open;
-
-			for (size_t i = 0; i < x->st->nparts; i++)
-				if (x->st->parts[i].kind == DDL_P_COLUMN && x->st->parts[i].first < a &&
-				    a < x->st->parts[i].end)
-					p = &x->st->parts[i];
-			if (!p)
-				continue;
-			ty = p->first + 1;
-			if (ddl__isp(k, ty + 1, '('))
-				ty = ddl__skip_group(k, ty + 1) - 1;
-			snprintf(buf, sizeof(buf), " REF_SYSTEM_ID=%.*s", (int)k->v[b].len, k->s + k->v[b].off);
-			ddl__edit_after(x->ed, k, ty, buf);
-			while (from && (k->s[from - 1] == ' ' || k->s[from - 1] == '\t'))
-				from--;
-			ddl__edit_bytes(x->ed, from, end - from, "");
-			ddl__note(x, "/*!%lu %s */ ->%s after the type (MariaDB ignores MySQL's versioned "
-				  "comments)", g->version, in, buf);
-			continue;
-		} else if ((ddl__is(k, a, "DEFAULT") && ddl__is(k, a + 1, "ENCRYPTION")) ||
-			   ddl__is(k, a, "ENCRYPTION")) {
-			ddl__edit_bytes(x->ed, g->open, end - g->open, in);	/* table-options judges it */
-		} else if (n == 2 && ddl__is(k, a, "NOT") && ddl__is(k, b, "ENFORCED")) {
-			size_t c = check_before(k, a), from, to = end;
-			char name[128] = "";
-
-			if (c == a)
-				continue;
-			if (ddl__is(k, c, "CONSTRAINT") && !ddl__is(k, c + 1, "CHECK"))
-				ddl__name(k, c + 1, name, sizeof(name));
-			from = k->v[c].off;
-			if (c && ddl__isp(k, c - 1, ',')) {
-				from = k->v[c - 1].off;	/* a table element: with its comma */
-			} else if (ddl__isp(k, b + 1, ',') && c && ddl__isp(k, c - 1, '(')) {
-				to = k->v[b + 1].off + 1;
-				while (to < k->len && (k->s[to] == ' ' || k->s[to] == '\n'))
-					to++;
-			} else {
-				while (from && (k->s[from - 1] == ' ' || k->s[from - 1] == '\t'))
-					from--;
-			}
-			ddl__edit_bytes(x->ed, from, to - from, "");
-			ddl__note(x, "CHECK constraint%s%s%s removed: NOT ENFORCED on the source, and MariaDB "
-				  "would enforce it", name[0] ? " `" : "", name, name[0] ? "`" : "");
-			continue;
-		} else {
-			continue;	/* MariaDB ignores it, as before */
-		}
-		ddl__note(x, "/*!%lu %s */ read as code (MariaDB ignores MySQL's versioned comments)",
-			  g->version, in);
+		/* the code whole, however long: it becomes the statement's text */
+		in = sl_xstrndup(k->s + k->v[a].off, k->v[b].off + k->v[b].len - k->v[a].off);
+		mysql_comment(x, g, a, b, n, in);
+		free(in);
 	}
 	return 0;
 }

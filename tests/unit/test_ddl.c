@@ -447,6 +447,16 @@ static void test_ddl__mysql_comments(void)
 					 &err), 0);
 	CU_ASSERT_STRING_EQUAL(sl_buf_cstr(&b), ne);
 	sl_buf_release(&b);
+	/* a comment's code longer than a note is carried whole, not cut */
+	{
+		char in[1024], want[1024], c[301];
+
+		memset(c, 'c', sizeof(c) - 1);
+		c[sizeof(c) - 1] = 0;
+		snprintf(in, sizeof(in), "CREATE TABLE t (a INT) /*!80016 ENCRYPTION='N' COMMENT='%s' */", c);
+		snprintf(want, sizeof(want), "CREATE TABLE t (a INT) COMMENT='%s'", c);
+		expect_conv(&MARIADB, in, want, "ENCRYPTION='N' removed");
+	}
 }
 
 /* ---- ddl_table_split, on SHOW CREATE TABLE of a real MariaDB 10.11 ---- */
