@@ -190,6 +190,27 @@ fuzz_one() {
 	echo "RESULT $t trials=${execs:-0} crashes=$(find "$WORK/crashes" -name "$t-*" ! -name "$t-slow-unit-*" | wc -l) slow_units=$(find "$WORK/crashes" -name "$t-slow-unit-*" | wc -l) cpu_s=$((ticks / TCK)) wall_s=$wall exec_per_s=${eps:-0} exec_per_cpu_s=$((${execs:-0} * TCK / (ticks > 0 ? ticks : 1))) edges=${cov:-0} features=${ft:-0} corpus=$n" >"$WORK/$t.result"
 }
 
+# report_crash TARGET: what a remote CI run needs to reproduce a crash,
+# as FAIL lines (the lines scripts/test.sh shows of this run): the
+# sanitizer's or libFuzzer's summary, the first frames of the stack in
+# sluice's code, and each input (up to 4 KiB) in base64; there,
+#   base64 -d >in; build-fuzz/tests/TARGET in
+# reproduces it
+report_crash() {
+	local t=$1 f
+	grep -E '(ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY: |deadly signal)' \
+		"$WORK/$t.log" | head -n 4 | sed "s/^/FAIL ($t): /"
+	grep -E '^ +#[0-9]+ ' "$WORK/$t.log" | grep -F "$REPO/" | head -n 8 | sed "s/^ */FAIL ($t):   /"
+	for f in "$WORK/crashes/$t"-*; do
+		[[ -f "$f" && "$f" != *slow-unit-* ]] || continue
+		if (($(stat -c %s "$f") <= 4096)); then
+			echo "FAIL ($t): input ${f##*/} base64 $(base64 -w0 "$f")"
+		else
+			echo "FAIL ($t): input ${f##*/} is $(stat -c %s "$f") bytes: too long to print"
+		fi
+	done
+}
+
 # the biggest budgets first: with two at once they share the run
 mapfile -t targets < <(for t in "${targets[@]}"; do echo "$(budget_of "$t") $t"; done | sort -k1,1nr -k2 | cut -d' ' -f2)
 status=0
@@ -220,6 +241,7 @@ for t in "${targets[@]}"; do
 	ok) ;;
 	crash*)
 		echo "FAIL ($t): crash inputs kept in $WORK/crashes" >&2
+		report_crash "$t" >&2
 		status=1 ;;
 	short*)
 		echo "FAIL ($t): stopped after $WALL_MAX s of wall time before its CPU budget (FUZZ_WALL_MAX)" >&2
