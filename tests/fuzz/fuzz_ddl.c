@@ -20,6 +20,9 @@
 
 static unsigned notes;
 
+/* how ddl_convert()'s error for rules that never settle starts, for object "x" */
+#define UNSETTLED "x: the dialect rules do not settle"
+
 static void count(void *ctx, const char *rule, const char *object, const char *what)
 {
 	(void)ctx;
@@ -49,7 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sl_buf_reset(&b);
 		notes = 0;
 		if (ddl_convert(&targets[i], "x", s, size, &a, count, NULL, &err)) {
-			if (strstr(err.msg, "do not settle"))
+			/* the message's start, not anywhere in it: a refusal quotes
+			 * the statement's names, and libFuzzer, which sees the
+			 * strings compared, soon writes "do not settle" into one */
+			if (!strncmp(err.msg, UNSETTLED, strlen(UNSETTLED)))
 				abort();	/* a rule that never stops changing it */
 			continue;
 		}

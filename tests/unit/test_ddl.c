@@ -783,7 +783,10 @@ static void test_ddl__fuzz_regressions(void)
 			notes[0] = 0;
 			nnotes = 0;
 			if (ddl_convert(t[j], "x", in, n, &a, collect, NULL, &err)) {
-				CU_ASSERT_PTR_NULL(strstr(err.msg, "do not settle"));
+				/* the start only: a refusal may quote a name that says it */
+				static const char unsettled[] = "x: the dialect rules do not settle";
+
+				CU_ASSERT_NOT_EQUAL(strncmp(err.msg, unsettled, sizeof(unsettled) - 1), 0);
 				sl_buf_release(&a);
 				continue;
 			}
