@@ -192,15 +192,15 @@ fuzz_one() {
 
 # report_crash TARGET: what a remote CI run needs to reproduce a crash,
 # as FAIL lines (the lines scripts/test.sh shows of this run): the
-# sanitizer's or libFuzzer's summary, the first frames of the stack in
-# sluice's code, and each input (up to 4 KiB) in base64; there,
+# sanitizer's or libFuzzer's summary, the first frames whose source is
+# in the repository, and each input (up to 4 KiB) in base64; here,
 #   base64 -d >in; build-fuzz/tests/TARGET in
 # reproduces it
 report_crash() {
 	local t=$1 f
 	grep -E '(ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY: |deadly signal)' \
 		"$WORK/$t.log" | head -n 4 | sed "s/^/FAIL ($t): /"
-	grep -E '^ +#[0-9]+ ' "$WORK/$t.log" | grep -F "$REPO/" | head -n 8 | sed "s/^ */FAIL ($t):   /"
+	grep -E '^ +#[0-9]+ ' "$WORK/$t.log" | grep -F " $REPO/" | head -n 8 | sed "s/^ */FAIL ($t):   /"
 	for f in "$WORK/crashes/$t"-*; do
 		[[ -f "$f" && "$f" != *slow-unit-* ]] || continue
 		if (($(stat -c %s "$f") <= 4096)); then
