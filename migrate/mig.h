@@ -144,6 +144,13 @@ struct mig_summary {
 	uint64_t lag_txns, lag_bytes, lag_s;	/* replay behind capture at the end */
 	int verify;			/* verify's exit status: 0 equal, 1 differences */
 	int resumed;			/* DIR held an earlier run */
+	/* the wall time of each phase this run went through, in order (the
+	 * "done" phase, which takes none, left out) */
+	struct mig_phase_time {
+		char name[24];	/* as mig_state.phase */
+		uint64_t ms;
+	} phases[8];
+	unsigned nphases;
 };
 int mig_run(const struct mig_opts *o, struct mig_summary *s, struct sl_err *err);
 /* The summary block (mig_summary.c). */

@@ -240,7 +240,8 @@ int mig__child_stop(struct mig_child *c, unsigned timeout_ms, mig_line_fn out, v
 	while (c->pid) {
 		struct mig_child *one = c;
 
-		mig__children_pump(&one, 1, 50, out, ctx);
+		/* short: a stop is waited for, and its output is at EOF */
+		mig__children_pump(&one, 1, 10, out, ctx);
 		if (mig__child_reap(c, out, ctx))
 			break;
 		if (sl_now_ms() > deadline) {

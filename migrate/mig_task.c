@@ -60,6 +60,11 @@ static void on_line(void *ctx, const char *role, const char *line)
 
 	clear_bar(t);
 	fprintf(stderr, "[%s] %s\n", role, line);
+	/* once the snapshot is read, a line of replay's is news (a table's
+	 * indexes added, the load's end): the next watch looks now, not at
+	 * its 100 ms tick */
+	if (t->sw.ended && !strcmp(role, "replay"))
+		t->last_watch_ms = 0;
 }
 
 #define say(t, lvl, ...) do { clear_bar(t); sl_log((lvl), "migrate", __VA_ARGS__); } while (0)
@@ -106,11 +111,38 @@ static void draw(struct mig_task *t, const char *phase)
 
 /* ---- state ---- */
 
+/* The time since this run entered its current phase, into the summary's
+ * entry of that phase (a phase entered twice adds up). */
+static void phase_time(struct mig_task *t, uint64_t now)
+{
+	struct mig_summary *s = t->sum;
+	unsigned i;
+
+	if (!t->phase_timed)
+		return;
+	for (i = 0; i < s->nphases && strcmp(s->phases[i].name, t->st.phase); i++)
+		;
+	if (i == s->nphases) {
+		if (i == sizeof(s->phases) / sizeof(s->phases[0]))
+			return;
+		snprintf(s->phases[i].name, sizeof(s->phases[i].name), "%s", t->st.phase);
+		s->nphases++;
+	}
+	s->phases[i].ms += now - t->phase_t0;
+	t->phase_t0 = now;
+}
+
 int mig__task_set_phase(struct mig_task *t, const char *phase, struct sl_err *err)
 {
 	if (phase != t->st.phase) {
-		if (strcmp(t->st.phase, phase))
+		if (strcmp(t->st.phase, phase)) {
+			uint64_t now = sl_now_ms();
+
 			say(t, SL_INFO, "phase %s", phase);
+			phase_time(t, now);
+			t->phase_t0 = now;
+			t->phase_timed = strcmp(phase, "done") != 0;
+		}
 		snprintf(t->st.phase, sizeof(t->st.phase), "%s", phase);
 	}
 	for (int i = 0; i < C_N; i++)
@@ -450,13 +482,26 @@ static int loaded(const struct mig_task *t)
 	return t->loaded_whole || t->chunks_unknown || t->loaded_chunks >= t->sw.chunks;
 }
 
+/* How often mig__task_watch() looks, in ms: once a second while the
+ * snapshot is read, then every 100 ms for the end of the load, and every
+ * 20 ms in the moment between the load's end and replay's first record
+ * in DIR (replay registers as the stream's consumer right after the
+ * load: a gap of milliseconds that a 100 ms tick would make the tail of
+ * a small migration). */
+static unsigned watch_every(const struct mig_task *t)
+{
+	if (!t->sw.ended)
+		return 1000;
+	return loaded(t) && !t->have_lag ? 20 : 100;
+}
+
 int mig__task_watch(struct mig_task *t, int force, struct sl_err *err)
 {
 	uint64_t now = sl_now_ms(), rows_loaded;
 	int rc;
 
 	/* once the snapshot is read, the end of the load is what is waited for */
-	if (!force && now - t->last_watch_ms < (t->sw.ended ? 100u : 1000u))
+	if (!force && now - t->last_watch_ms < watch_every(t))
 		return 0;
 	t->last_watch_ms = now;
 	if ((rc = mig__snapwatch_poll(&t->sw, err)))
@@ -561,7 +606,7 @@ int mig__task_copy(struct mig_task *t, struct sl_err *err)
 			return stopped(t, err);
 		/* replay starts as soon as DIR/snapshot exists: look often until
 		 * then, and once the snapshot is read, for the end of the load */
-		pump(t, !t->ch[C_REPLAY].pid ? 20 : t->sw.ended ? 50 : 200);
+		pump(t, !t->ch[C_REPLAY].pid ? 20 : t->sw.ended ? (watch_every(t) < 50 ? 20 : 50) : 200);
 		if (!t->sw.have_id && (rc = mig__snapwatch_poll(&t->sw, err)))
 			return rc;
 		for (int i = C_CAPTURE; i <= C_REPLAY; i++) {
@@ -773,6 +818,7 @@ void mig__task_finish(struct mig_task *t)
 	s->rows = t->sw.rows;
 	s->bytes = t->sw.bytes;
 	s->ms = sl_now_ms() - t->t0;
+	phase_time(t, sl_now_ms());
 	if (t->have_lag) {
 		s->lag_txns = t->lag.txns;
 		s->lag_bytes = t->lag.bytes;

@@ -175,9 +175,22 @@ if ((rc != 0)); then
 fi
 cat "$WORK/run3.out"
 grep -q '^verify: *equal' "$WORK/run3.out" || fail "the summary does not say verify: equal"
-for f in tables rows time rate lag; do
+for f in tables rows time phases rate lag; do
 	grep -q "^$f: " "$WORK/run3.out" || fail "the summary has no '$f' line"
 done
+# where the time went: this run's phases, in order, adding up to no more
+# than its time (which also holds the set-up before the first phase)
+python3 - "$WORK/run3.out" <<'PY' || fail "the summary's phases are not this run's (see above)"
+import re, sys
+out = open(sys.argv[1]).read()
+time = float(re.search(r"^time: +([0-9.]+) s", out, re.M).group(1))
+phases = re.search(r"^phases: +(.*)$", out, re.M).group(1)
+got = [(n, float(v)) for n, v in re.findall(r"([a-z-]+) ([0-9.]+) s", phases)]
+names = [n for n, _ in got]
+want = ["precheck", "start", "copy", "catch-up", "verify"]
+if [n for n in names if n in want] != want or sum(v for _, v in got) > time + 0.1:
+    sys.exit("phases %s, time %.1f s: want %s in order, adding up to at most the time" % (got, time, want))
+PY
 grep -q '^\[verify\]' "$WORK/run3.err" || fail "verify's lines are not prefixed with its role"
 grep -q '^\[replay\]' "$WORK/run1.err" "$WORK/run2.err" "$WORK/run3.err" || fail "no [replay] line in any run"
 compare_all || fail "source and destination differ after migrate"
