@@ -414,6 +414,8 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 
 		if (sl_stop_requested && !cap_decoder_in_txn(c->d))
 			break;
+		/* between transactions a stop need not wait for the next event */
+		sl_stop_interrupts(cap_decoder_in_txn(c->d) ? -1 : (int)mysql_get_socket(m));
 		ev = mariadb_rpl_fetch(rpl, ev);
 		if (!ev) {
 			if (sl_stop_requested)
@@ -484,6 +486,7 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 
 		if (sl_stop_requested && !cap_decoder_in_txn(c->d))
 			break;
+		sl_stop_interrupts(cap_decoder_in_txn(c->d) ? -1 : (int)mysql_get_socket(m));
 		len = mysql_net_read_packet(m);
 		if (len == packet_error || len == 0) {
 			if (sl_stop_requested)
@@ -667,6 +670,7 @@ static int capture_once(const struct cap_opts *o, const struct sl_dsn *dsn, cons
 		char *set = sl_xstrdup(resume->gtid);
 
 		rc = stream_gtid(&c, m, who, set, end_file, end_pos, err);
+		sl_stop_interrupts(-1);
 		free(set);
 		goto out;
 	}
@@ -682,6 +686,7 @@ static int capture_once(const struct cap_opts *o, const struct sl_dsn *dsn, cons
 		char *rgtid = failover ? sl_xstrdup(resume->gtid) : NULL;
 
 		rc = stream(&c, m, who, rfile, resume->offset, rgtid, end_file, end_pos, err);
+		sl_stop_interrupts(-1);
 		free(rgtid);
 		free(rfile);
 	}

@@ -266,6 +266,12 @@ int sl_fsync_dir(const char *dir, struct sl_err *err);
 extern atomic_int sl_stop_requested;
 void sl_install_stop_handlers(void);
 void sl_block_stop_signals(void);
+/* A stop request also shuts socket fd down (-1: none), so that a read
+ * blocked on it returns at once instead of at the peer's next packet
+ * (capture's binlog dump, idle between events, waits up to its heartbeat
+ * period). Set it back to -1 before the socket is closed: its number may
+ * be reused. */
+void sl_stop_interrupts(int fd);
 
 /* ---- retrying what passes (sl_retry.c) ----
  * Long-running commands (capture, replay, the migrate task) meet lost

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 #include "banned.h"
@@ -57,10 +58,21 @@ void sl__log(enum sl_level lvl, const char *module, const char *fmt, ...)
 		level_name[lvl], module, line);
 }
 
+static atomic_int stop_fd = -1;
+
 static void on_stop(int sig)
 {
+	int fd = atomic_load(&stop_fd);
+
 	(void)sig;
 	sl_stop_requested = 1;
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);	/* async-signal-safe */
+}
+
+void sl_stop_interrupts(int fd)
+{
+	atomic_store(&stop_fd, fd);
 }
 
 void sl_install_stop_handlers(void)
