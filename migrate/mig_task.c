@@ -60,11 +60,10 @@ static void on_line(void *ctx, const char *role, const char *line)
 
 	clear_bar(t);
 	fprintf(stderr, "[%s] %s\n", role, line);
-	/* once the snapshot is read, a line of replay's is news (a table's
-	 * indexes added, the load's end): the next watch looks now, not at
-	 * its 100 ms tick */
-	if (t->sw.ended && !strcmp(role, "replay"))
-		t->last_watch_ms = 0;
+	/* in catch-up, a line of replay's is news (a table's indexes added,
+	 * the load's end): the next watch looks soon, not at its 100 ms tick */
+	if (!strcmp(role, "replay") && !strcmp(t->st.phase, "catch-up"))
+		t->watch_soon = 1;
 }
 
 #define say(t, lvl, ...) do { clear_bar(t); sl_log((lvl), "migrate", __VA_ARGS__); } while (0)
@@ -492,7 +491,7 @@ static unsigned watch_every(const struct mig_task *t)
 {
 	if (!t->sw.ended)
 		return 1000;
-	return loaded(t) && !t->have_lag ? 20 : 100;
+	return t->watch_soon || (loaded(t) && !t->have_lag) ? 20 : 100;
 }
 
 int mig__task_watch(struct mig_task *t, int force, struct sl_err *err)
@@ -504,6 +503,7 @@ int mig__task_watch(struct mig_task *t, int force, struct sl_err *err)
 	if (!force && now - t->last_watch_ms < watch_every(t))
 		return 0;
 	t->last_watch_ms = now;
+	t->watch_soon = 0;
 	if ((rc = mig__snapwatch_poll(&t->sw, err)))
 		return rc;
 	count_loaded(t);
