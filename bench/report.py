@@ -322,10 +322,8 @@ def med(c, tool, metric):
     return None
 
 
-
 def x(r):
     return "%.2fx" % r if r is not None else "n/a"
-
 
 
 def variants(c):

@@ -345,6 +345,19 @@ static const char *dump_at(const struct cap_ctx *c, const char *file, uint64_t s
 	return buf;
 }
 
+/* Between transactions a stop need not wait for the source's next event:
+ * the dump's socket is handed to the stop handler (sl_stop_interrupts()),
+ * and taken back while a transaction is read, which a stop lets finish.
+ * *armed: what the handler holds now; told only when it changes (every
+ * event comes here). */
+static void stop_arm(struct cap_ctx *c, MYSQL *m, int *armed)
+{
+	int fd = cap_decoder_in_txn(c->d) ? -1 : (int)mysql_get_socket(m);
+
+	if (fd != *armed)
+		sl_stop_interrupts(*armed = fd);
+}
+
 /* The binlog dump (COM_BINLOG_DUMP) from FILE:START, or, given gtid (a
  * MariaDB GTID list: a failover, see failover_check()), from just after it
  * by @slave_connect_state: the server finds the file and offset itself and
@@ -360,7 +373,7 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 	uint32_t server_id = o->server_id ? o->server_id : 0x53000000u + ((uint32_t)getpid() & 0xffffff);
 	uint32_t hb_ms = o->heartbeat_ms ? o->heartbeat_ms : 200;
 	char sql[128];
-	int rc = 0;
+	int rc = 0, armed = -1;	/* the stop handler's socket (stop_arm()) */
 
 	cap__seg_sink_init(&c->sk, c->w, c->d, c->st, o->filter, &sink);
 	if (mysql_query(m, "SET @master_binlog_checksum=@@global.binlog_checksum") ||
@@ -414,8 +427,7 @@ static int stream(struct cap_ctx *c, MYSQL *m, const char *who, const char *file
 
 		if (sl_stop_requested && !cap_decoder_in_txn(c->d))
 			break;
-		/* between transactions a stop need not wait for the next event */
-		sl_stop_interrupts(cap_decoder_in_txn(c->d) ? -1 : (int)mysql_get_socket(m));
+		stop_arm(c, m, &armed);
 		ev = mariadb_rpl_fetch(rpl, ev);
 		if (!ev) {
 			if (sl_stop_requested)
@@ -459,7 +471,7 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 	uint32_t server_id = o->server_id ? o->server_id : 0x53000000u + ((uint32_t)getpid() & 0xffffff);
 	uint32_t hb_ms = o->heartbeat_ms ? o->heartbeat_ms : 200;
 	char sql[128];
-	int rc;
+	int rc, armed = -1;	/* the stop handler's socket (stop_arm()) */
 
 	cap__seg_sink_init(&c->sk, c->w, c->d, c->st, o->filter, &sink);
 	if (mysql_query(m, "SET @master_binlog_checksum=@@global.binlog_checksum"))
@@ -486,7 +498,7 @@ static int stream_gtid(struct cap_ctx *c, MYSQL *m, const char *who, const char 
 
 		if (sl_stop_requested && !cap_decoder_in_txn(c->d))
 			break;
-		sl_stop_interrupts(cap_decoder_in_txn(c->d) ? -1 : (int)mysql_get_socket(m));
+		stop_arm(c, m, &armed);
 		len = mysql_net_read_packet(m);
 		if (len == packet_error || len == 0) {
 			if (sl_stop_requested)

@@ -81,7 +81,10 @@ int ddl_target_override(struct ddl_target *t, const char *name, struct sl_err *e
 typedef void (*ddl_note_fn)(void *ctx, const char *rule, const char *object, const char *what);
 
 /* Converts stmt (len bytes, any DDL statement) for t into out (appended).
- * object names the statement's object in notes and errors. note may be NULL. */
+ * object names the statement's object in notes and errors. note may be NULL.
+ * Rules that never stop changing the statement (a bug in the rule table)
+ * give the error "OBJECT: " DDL_UNSETTLED " ..."; the tests look for it. */
+#define DDL_UNSETTLED "the dialect rules do not settle"
 int ddl_convert(const struct ddl_target *t, const char *object, const char *stmt, size_t len,
 		struct sl_buf *out, ddl_note_fn note, void *ctx, struct sl_err *err);
 

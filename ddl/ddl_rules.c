@@ -698,7 +698,7 @@ int ddl_convert_from(const struct ddl_target *t, enum ddl_source source, const c
 		const char *last = changed;
 
 		if (pass == DDL_PASSES_MAX) {
-			rc = sl_err_set(err, -SL_EFORMAT, "%s: the dialect rules do not settle on the statement "
+			rc = sl_err_set(err, -SL_EFORMAT, "%s: " DDL_UNSETTLED " on the statement "
 					"(rule %s still changes it after %u passes)", object, last, pass);
 			break;
 		}

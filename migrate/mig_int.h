@@ -207,8 +207,7 @@ struct mig_task {
 	int interrupted;		/* --follow stopped by a signal before the follow phase */
 	uint64_t t0, last_watch_ms, last_draw_ms, last_log_ms;
 	int watch_soon;			/* replay said something in catch-up: watch in 20 ms */
-	uint64_t phase_t0;		/* when this run entered the phase in st.phase */
-	int phase_timed;		/* st.phase is this run's (not the last run's) */
+	uint64_t phase_t0;		/* when this run entered the phase in st.phase; 0: none yet */
 	uint64_t moved_ms, moved_sig;	/* when rows read, rows loaded or the lag last changed */
 	/* switchover */
 	struct mig_sw_journal sw_j;

@@ -111,13 +111,14 @@ static void draw(struct mig_task *t, const char *phase)
 /* ---- state ---- */
 
 /* The time since this run entered its current phase, into the summary's
- * entry of that phase (a phase entered twice adds up). */
+ * entry of that phase (a phase entered twice adds up). Not before this run
+ * entered one (st.phase may be the last run's), nor for "done". */
 static void phase_time(struct mig_task *t, uint64_t now)
 {
 	struct mig_summary *s = t->sum;
 	unsigned i;
 
-	if (!t->phase_timed)
+	if (!t->phase_t0 || !strcmp(t->st.phase, "done"))
 		return;
 	for (i = 0; i < s->nphases && strcmp(s->phases[i].name, t->st.phase); i++)
 		;
@@ -140,7 +141,6 @@ int mig__task_set_phase(struct mig_task *t, const char *phase, struct sl_err *er
 			say(t, SL_INFO, "phase %s", phase);
 			phase_time(t, now);
 			t->phase_t0 = now;
-			t->phase_timed = strcmp(phase, "done") != 0;
 		}
 		snprintf(t->st.phase, sizeof(t->st.phase), "%s", phase);
 	}
@@ -818,7 +818,7 @@ void mig__task_finish(struct mig_task *t)
 	s->rows = t->sw.rows;
 	s->bytes = t->sw.bytes;
 	s->ms = sl_now_ms() - t->t0;
-	phase_time(t, sl_now_ms());
+	phase_time(t, t->t0 + s->ms);
 	if (t->have_lag) {
 		s->lag_txns = t->lag.txns;
 		s->lag_bytes = t->lag.bytes;

@@ -21,7 +21,7 @@
 static unsigned notes;
 
 /* how ddl_convert()'s error for rules that never settle starts, for object "x" */
-#define UNSETTLED "x: the dialect rules do not settle"
+#define UNSETTLED "x: " DDL_UNSETTLED
 
 static void count(void *ctx, const char *rule, const char *object, const char *what)
 {
