@@ -3,6 +3,7 @@
 #include "ddl.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,14 @@ int main(int argc, char **argv)
 	struct sl_err err;
 	int rc;
 
+	/* OpenSSL without its exit-time cleanup, asked for before anything
+	 * (libmariadb, nats.c, our SHA-256) initialises it: that cleanup frees
+	 * OpenSSL's global and per-thread state while other threads may still
+	 * be ending (nats.c's draw NUIDs from RAND_bytes()), and receive once
+	 * died in it after a clean SIGTERM (CI's test_ship under TSan: exit ->
+	 * OPENSSL_cleanup -> OPENSSL_sk_pop_free, SEGV). The memory goes with
+	 * the process anyway. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	hide_url_passwords(argc, argv);
 	if (sl_harden_process(&err)) {
 		fprintf(stderr, "sluice: %s\n", err.msg);
