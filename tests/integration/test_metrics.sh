@@ -103,14 +103,17 @@ wait_metric() {
 	fail "$f: $name is '$v', want $want"
 }
 
-unix_time() { python3 -c 'import time; print("%.6f" % time.time())'; }
+# stop_mark: a file whose mtime says when a stop signal was about to go.
+# Files get their mtimes from the kernel's coarse clock, a tick behind
+# time.time(): a write 0.2 ms after a wall-clock reading could carry an
+# earlier mtime. The mark's mtime comes from the same clock.
+stop_mark() { touch "$WORK/stop.mark"; }
 
-# written_after FILE T: FILE was replaced after T (unix time with a
-# fraction): the write at exit, since nothing is written between a stop
-# signal and it
+# written_after FILE: FILE was replaced at or after the stop mark (the
+# write at exit, since nothing is written between a stop signal and it)
 written_after() {
-	python3 -c 'import os, sys; sys.exit(0 if os.stat(sys.argv[1]).st_mtime > float(sys.argv[2]) else 1)' "$1" "$2" ||
-		fail "$1 was not written at exit (mtime $(stat -c %y "$1"), signal at $2)"
+	python3 -c 'import os, sys; sys.exit(0 if os.stat(sys.argv[1]).st_mtime_ns >= os.stat(sys.argv[2]).st_mtime_ns else 1)' "$1" "$WORK/stop.mark" ||
+		fail "$1 was not written at exit (mtime $(stat -c %y "$1"), stop mark $(stat -c %y "$WORK/stop.mark"))"
 }
 
 # in_range LABEL V LO HI
@@ -186,9 +189,9 @@ main() {
 		fail "status of a running consumer with nothing to apply: $(grep met.1 "$WORK/st.out")"
 
 	log "SIGTERM to replay: its file complete and final"
-	t1=$(unix_time)
+	stop_mark
 	stop_bg "$rep" repf TERM
-	written_after "$repm" "$t1"
+	written_after "$repm"
 	[[ "$(prom "$repm" sluice_applied_transactions_total)" == "$txns" ]] || fail "replay's final count"
 	[[ "$(prom "$repm" sluice_applied_rows_total)" == "$rows" ]] || fail "replay's final rows"
 
@@ -205,11 +208,11 @@ main() {
 	txns=$((txns + 1)) rows=$((rows + 1))
 
 	log "SIGTERM: both files complete and final"
-	t1=$(unix_time)
+	stop_mark
 	stop_bg "$cap" capf TERM
 	stop_bg "$rep" repf2 TERM
-	written_after "$capm" "$t1"
-	written_after "$repm" "$t1"
+	written_after "$capm"
+	written_after "$repm"
 	[[ "$(prom "$capm" sluice_captured_transactions_total)" == "$txns" ]] || fail "capture's final count"
 	[[ "$(prom "$repm" sluice_applied_transactions_total)" == 1 ]] || fail "replay's final count"
 	[[ "$(prom "$repm" sluice_applied_rows_total)" == 1 ]] || fail "replay's final rows"
